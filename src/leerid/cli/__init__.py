@@ -1,0 +1,1 @@
+"""The ``leerid`` command: one module per command group."""

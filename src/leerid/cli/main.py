@@ -1,0 +1,39 @@
+"""Entry point of the ``leerid`` command.
+
+Each command group lives in its own module of ``leerid.cli`` and is added here. Errors that
+a person caused (``LeeridError``) are printed as one clear message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from leerid.cli import db
+from leerid.errors import LeeridError
+
+app = typer.Typer(
+    name="leerid",
+    help="LeerID: the pupils' single sign-on, governed by its data-sharing protocols.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+
+stderr = Console(stderr=True)
+
+
+def main() -> None:
+    """Run the command line; turn a ``LeeridError`` into a message and an exit status."""
+    try:
+        app()
+    except LeeridError as exc:
+        stderr.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""DOV's side of the data: DISCIMUS registrations turned into LeerID identities."""

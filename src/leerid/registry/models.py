@@ -1,0 +1,124 @@
+"""The registry's tables: pupils, DISCIMUS registrations, enrolments, accounts, credentials.
+
+A *pupil* is one person. A pupil is identified when one of its registrations carries a valid
+INSZ; only identified pupils have a ``leer_id_uuid`` (protocol art. 3). A *registration* is
+one DISCIMUS reference (referte) with the fields the school sent. An *account* is an SSO key
+(``account_uuid``) a pupil logs in with; ``retired`` accounts form the pupil's
+``historiek_account_uuid`` (art. 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leerid.store.base import Base
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class AccountStatus(StrEnum):
+    """Art. 3: a permanent account, a temporary one (no INSZ yet), or a retired one."""
+
+    PERMANENT = "permanent"
+    TEMPORARY = "temporary"
+    RETIRED = "retired"
+
+
+class Pupil(Base):
+    """One person; identified when ``insz`` is known (then ``leer_id_uuid`` is set)."""
+
+    __tablename__ = "pupil"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    leer_id_uuid: Mapped[str | None] = mapped_column(String(36), unique=True)
+    insz: Mapped[str | None] = mapped_column(String(11), unique=True)
+    naam: Mapped[str] = mapped_column(String(200))
+    voornaam: Mapped[str] = mapped_column(String(200))
+    geboortedatum: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Registration(Base):
+    """One DISCIMUS registration (referte) as last imported; the import is its truth."""
+
+    __tablename__ = "registration"
+
+    referte: Mapped[str] = mapped_column(String(32), primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
+    insz: Mapped[str | None] = mapped_column(String(11))
+    naam: Mapped[str] = mapped_column(String(200))
+    voornaam: Mapped[str] = mapped_column(String(200))
+    geboortedatum: Mapped[dt.date] = mapped_column(Date)
+    digest: Mapped[str] = mapped_column(String(32))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Enrolment(Base):
+    """An enrolment of a registration in a school (instellingsnummer, 6 digits, a string)."""
+
+    __tablename__ = "enrolment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    referte: Mapped[str] = mapped_column(
+        ForeignKey("registration.referte", ondelete="CASCADE"), index=True
+    )
+    instellingsnummer: Mapped[str] = mapped_column(String(6), index=True)
+    administratieve_groep: Mapped[str] = mapped_column(String(6))
+    begindatum: Mapped[dt.date] = mapped_column(Date)
+    einddatum: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class Account(Base):
+    """An SSO key (``account_uuid``) of a pupil; never reused."""
+
+    __tablename__ = "account"
+
+    account_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
+    status: Mapped[str] = mapped_column(String(10))
+    referte: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Credential(Base):
+    """The username and password hash an account logs in with (issued by the school)."""
+
+    __tablename__ = "credential"
+
+    account_uuid: Mapped[str] = mapped_column(ForeignKey("account.account_uuid"), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class InszHistory(Base):
+    """An INSZ a pupil had before (a BIS number replaced by a national register number)."""
+
+    __tablename__ = "insz_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
+    insz: Mapped[str] = mapped_column(String(11), index=True)
+    replaced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MergeRecord(Base):
+    """The audit record of a manual merge of two pupils (``leerid registry merge``)."""
+
+    __tablename__ = "merge_record"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    merged_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kept_leer_id_uuid: Mapped[str] = mapped_column(String(36))
+    absorbed_leer_id_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    operator: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,84 @@
+"""Shared fixtures: a fresh database per test, on SQLite and (when configured) PostgreSQL.
+
+Storage tests take the ``database_url`` (or ``engine``) fixture and so run once per backend:
+always on an embedded SQLite file, and also on PostgreSQL when ``LEERID_TEST_DATABASE_URL``
+is set. When it is set and the server cannot be reached the tests fail: they never skip.
+Each PostgreSQL test gets a schema of its own (dropped afterwards) through ``search_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+
+from leerid.store.engine import dispose_engines, make_engine, upgrade
+
+PG_URL = os.environ.get("LEERID_TEST_DATABASE_URL", "").strip()
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def _pg_schema_url(schema: str) -> str:
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database (not yet migrated), on each configured backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'leerid.db'}"
+        dispose_engines()
+        return
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:  # fails the test, never skips, when PG is unreachable
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        yield _pg_schema_url(schema)
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A migrated engine on a fresh database."""
+    eng = make_engine(database_url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def leerid_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment for running the ``leerid`` command against the test database."""
+    env = dict(os.environ)
+    env["LEERID_HOME"] = str(tmp_path / "home")
+    env["LEERID_DATABASE_URL"] = database_url
+    env.setdefault("COLUMNS", "200")
+    return env
+
+
+def run_leerid(
+    args: list[str], env: dict[str, str], *, check: bool = False, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``leerid ARGS`` as a real process, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "leerid.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        input=input_text,
+        timeout=600,
+    )
