@@ -1,0 +1,163 @@
+"""Find one pupil and everything the identity provider releases about it.
+
+Art. 5: the data is fetched at every login, so a lookup is a handful of indexed queries:
+one to resolve the key to a pupil, then one each for the pupil, its registrations, its
+accounts, its active enrolments and its INSZ history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from leerid.registry.models import (
+    Account,
+    AccountStatus,
+    Enrolment,
+    InszHistory,
+    MergeRecord,
+    Pupil,
+    Registration,
+)
+
+__all__ = ["PupilView", "find_pupil", "resolve_pupil_id"]
+
+
+@dataclass(frozen=True)
+class PupilView:
+    """What the registry knows of one pupil on a given day (art. 3 attributes and more)."""
+
+    pupil_id: int
+    leer_id_uuid: str | None
+    insz: str | None
+    naam: str
+    voornaam: str
+    geboortedatum: dt.date
+    referten: tuple[str, ...]
+    accounts: tuple[tuple[str, str], ...]  # (account_uuid, status)
+    historiek_account_uuid: tuple[str, ...]  # account_uuids of retired accounts
+    instellingsnummers: tuple[str, ...]  # enrolments active on `on`, sorted, distinct
+    insz_history: tuple[str, ...]
+
+
+def resolve_pupil_id(
+    session: Session,
+    *,
+    insz: str | None = None,
+    leer_id_uuid: str | None = None,
+    account_uuid: str | None = None,
+    referte: str | None = None,
+) -> int | None:
+    """The id of the pupil a key designates, or None; exactly one key must be given.
+
+    An INSZ the pupil had before (its INSZ history) still finds it; a ``leer_id_uuid``
+    absorbed by a manual merge finds the pupil it was merged into.
+    """
+    given = [k for k in (insz, leer_id_uuid, account_uuid, referte) if k is not None]
+    if len(given) != 1:
+        raise ValueError(
+            "find_pupil needs exactly one of insz, leer_id_uuid, account_uuid, referte"
+        )
+    if insz is not None:
+        found = session.scalar(select(Pupil.id).where(Pupil.insz == insz))
+        if found is None:
+            found = session.scalar(
+                select(InszHistory.pupil_id).where(InszHistory.insz == insz).limit(1)
+            )
+        return found
+    if leer_id_uuid is not None:
+        found = session.scalar(select(Pupil.id).where(Pupil.leer_id_uuid == leer_id_uuid))
+        if found is None:
+            kept = session.scalar(
+                select(MergeRecord.kept_leer_id_uuid).where(
+                    MergeRecord.absorbed_leer_id_uuid == leer_id_uuid
+                )
+            )
+            if kept is not None:
+                found = session.scalar(select(Pupil.id).where(Pupil.leer_id_uuid == kept))
+        return found
+    if account_uuid is not None:
+        return session.scalar(select(Account.pupil_id).where(Account.account_uuid == account_uuid))
+    return session.scalar(select(Registration.pupil_id).where(Registration.referte == referte))
+
+
+def active_on(on: dt.date) -> tuple[ColumnElement[bool], ...]:
+    """Issue 2 §5: active means ``begindatum <= on`` and (no ``einddatum`` or ``>= on``)."""
+    return (
+        Enrolment.begindatum <= on,
+        or_(Enrolment.einddatum.is_(None), Enrolment.einddatum >= on),
+    )
+
+
+def find_pupil(
+    session: Session,
+    *,
+    on: dt.date,
+    insz: str | None = None,
+    leer_id_uuid: str | None = None,
+    account_uuid: str | None = None,
+    referte: str | None = None,
+) -> PupilView | None:
+    """The pupil a key designates as seen on day ``on``, or None when the key is unknown.
+
+    Art. 5: runs at every login; exactly one key must be given (else ``ValueError``).
+    """
+    pupil_id = resolve_pupil_id(
+        session, insz=insz, leer_id_uuid=leer_id_uuid, account_uuid=account_uuid, referte=referte
+    )
+    if pupil_id is None:
+        return None
+    pupil = session.execute(
+        select(
+            Pupil.leer_id_uuid, Pupil.insz, Pupil.naam, Pupil.voornaam, Pupil.geboortedatum
+        ).where(Pupil.id == pupil_id)
+    ).one()
+    referten = tuple(
+        session.scalars(
+            select(Registration.referte)
+            .where(Registration.pupil_id == pupil_id)
+            .order_by(Registration.referte)
+        )
+    )
+    accounts = tuple(
+        (row.account_uuid, row.status)
+        for row in session.execute(
+            select(Account.account_uuid, Account.status)
+            .where(Account.pupil_id == pupil_id)
+            .order_by(Account.created_at, Account.account_uuid)
+        )
+    )
+    instellingsnummers = tuple(
+        session.scalars(
+            select(Enrolment.instellingsnummer)
+            .join(Registration, Registration.referte == Enrolment.referte)
+            .where(Registration.pupil_id == pupil_id, *active_on(on))
+            .distinct()
+            .order_by(Enrolment.instellingsnummer)
+        )
+    )
+    insz_history = tuple(
+        session.scalars(
+            select(InszHistory.insz)
+            .where(InszHistory.pupil_id == pupil_id)
+            .order_by(InszHistory.replaced_at, InszHistory.id)
+        )
+    )
+    return PupilView(
+        pupil_id=pupil_id,
+        leer_id_uuid=pupil.leer_id_uuid,
+        insz=pupil.insz,
+        naam=pupil.naam,
+        voornaam=pupil.voornaam,
+        geboortedatum=pupil.geboortedatum,
+        referten=referten,
+        accounts=accounts,
+        historiek_account_uuid=tuple(
+            uuid for uuid, status in accounts if status == AccountStatus.RETIRED
+        ),
+        instellingsnummers=instellingsnummers,
+        insz_history=insz_history,
+    )
