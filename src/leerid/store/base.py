@@ -23,3 +23,4 @@ class Base(DeclarativeBase):
 def load_all_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` is complete."""
     import leerid.registry.models  # noqa: F401
+    import leerid.idp.models  # noqa: F401
