@@ -22,5 +22,6 @@ class Base(DeclarativeBase):
 
 def load_all_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` is complete."""
+    import leerid.idp.login_tables
+    import leerid.idp.models
     import leerid.registry.models  # noqa: F401
-    import leerid.idp.models  # noqa: F401

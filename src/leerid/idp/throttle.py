@@ -1,0 +1,389 @@
+"""Brute-force protection for password logins: growing delays and temporary locks.
+
+Issue 4 §4: per-account and per-address throttling with growing delays, a temporary lock
+after repeated failures, and the same answer for unknown usernames. The rules are plain
+functions over plain numbers (``failure_delay``, ``lock_duration``, ``decide``,
+``after_failure``); ``LoginThrottle`` keeps the counters in the database so that every
+worker and every node sees the same state.
+
+No enumeration: the counters are keyed by the *submitted* username, whether or not it
+exists, so an unknown username is delayed and locked exactly like a known one.
+
+Privacy: neither usernames nor addresses are stored or logged in clear; a row is keyed by
+an HMAC-SHA-256 of the scope and the normalised value, and is forgotten one window after
+its last failure.
+
+Hot path: ``check`` is one indexed read; ``record_success`` writes only when this process
+saw failures for the account (at ``check`` or ``record_failure``), so a normal login costs
+no write here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import ipaddress
+import os
+import secrets
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from threading import Lock
+
+import anyio.to_thread
+import sqlalchemy
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from leerid.idp.login_tables import LoginThrottleRow
+
+__all__ = [
+    "LoginThrottle",
+    "ThrottlePolicy",
+    "ThrottleState",
+    "ThrottleVerdict",
+    "after_failure",
+    "decide",
+    "failure_delay",
+    "lock_duration",
+    "throttle_key",
+]
+
+ACCOUNT = "account"
+ADDRESS = "address"
+_MAX_EXPONENT = 32  # 2**32 times any base delay is far above every cap
+
+
+@dataclass(frozen=True)
+class ThrottleVerdict:
+    """What the login handler does with one attempt."""
+
+    allowed: bool
+    delay: float  # seconds to wait before answering
+    retry_after: datetime | None  # when a temporary lock ends
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """The numbers of the throttle; the defaults suit pupils behind a school's one address.
+
+    Addresses get far higher thresholds and a short delay cap than accounts: hundreds of
+    pupils of one school share a NAT address at 8:30, and their typing errors must not lock
+    the school out, while a credential-stuffing run from one address still slows down.
+    """
+
+    account_free_failures: int = 3
+    account_base_delay: float = 0.5
+    account_max_delay: float = 4.0
+    account_lock_after: int = 10
+    address_free_failures: int = 30
+    address_base_delay: float = 0.05
+    address_max_delay: float = 1.0
+    address_lock_after: int = 500
+    lock_base: timedelta = timedelta(minutes=15)
+    lock_max: timedelta = timedelta(hours=2)
+    window: timedelta = timedelta(hours=1)  # failures are forgotten this long after the last
+
+
+@dataclass(frozen=True)
+class ThrottleState:
+    """The stored counter of one key: failures so far, the last one, a lock if any."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
+    locked_until: datetime | None = None
+
+
+def failure_delay(failures: int, free: int, base: float, cap: float) -> float:
+    """Seconds to wait after ``failures`` failures: 0 for the first ``free``, then doubling.
+
+    Never decreases as failures grow, never exceeds ``cap``.
+    """
+    if failures <= free:
+        return 0.0
+    exponent = min(failures - free - 1, _MAX_EXPONENT)
+    return float(min(cap, base * 2.0**exponent))
+
+
+def lock_duration(failures: int, lock_after: int, base: timedelta, cap: timedelta) -> timedelta:
+    """How long a lock lasts after ``failures`` failures: none below ``lock_after``.
+
+    At ``lock_after`` the lock lasts ``base``; each further failure (possible once a lock
+    has ended) doubles it, up to ``cap``.
+    """
+    if failures < lock_after:
+        return timedelta(0)
+    exponent = min(failures - lock_after, _MAX_EXPONENT)
+    return min(cap, base * (1 << exponent))
+
+
+def _effective(state: ThrottleState, now: datetime, window: timedelta) -> int:
+    """Failures still counting: all of them until one window after the last one."""
+    if state.last_failure_at is None or now - state.last_failure_at > window:
+        return 0
+    return state.failures
+
+
+def _active_lock(state: ThrottleState, now: datetime) -> datetime | None:
+    if state.locked_until is not None and state.locked_until > now:
+        return state.locked_until
+    return None
+
+
+def decide(
+    account: ThrottleState, address: ThrottleState, now: datetime, policy: ThrottlePolicy
+) -> ThrottleVerdict:
+    """The verdict on an attempt, given the account's and the address's counters."""
+    account_failures = _effective(account, now, policy.window)
+    address_failures = _effective(address, now, policy.window)
+    delay = max(
+        failure_delay(
+            account_failures,
+            policy.account_free_failures,
+            policy.account_base_delay,
+            policy.account_max_delay,
+        ),
+        failure_delay(
+            address_failures,
+            policy.address_free_failures,
+            policy.address_base_delay,
+            policy.address_max_delay,
+        ),
+    )
+    locks = [lock for lock in (_active_lock(account, now), _active_lock(address, now)) if lock]
+    if locks:
+        return ThrottleVerdict(allowed=False, delay=delay, retry_after=max(locks))
+    return ThrottleVerdict(allowed=True, delay=delay, retry_after=None)
+
+
+def after_failure(
+    state: ThrottleState, scope: str, now: datetime, policy: ThrottlePolicy
+) -> ThrottleState:
+    """The counter after one more failure: counted, and locked from the threshold on.
+
+    An attempt made while the key is locked changes nothing: hammering a locked account
+    must not keep its owner out for longer.
+    """
+    if _active_lock(state, now) is not None:
+        return state
+    failures = _effective(state, now, policy.window) + 1
+    lock_after = policy.account_lock_after if scope == ACCOUNT else policy.address_lock_after
+    duration = lock_duration(failures, lock_after, policy.lock_base, policy.lock_max)
+    locked_until = state.locked_until
+    if duration > timedelta(0):
+        candidate = now + duration
+        locked_until = candidate if locked_until is None else max(locked_until, candidate)
+    return ThrottleState(failures=failures, last_failure_at=now, locked_until=locked_until)
+
+
+def _normalise_username(username: str) -> str:
+    """One bucket per name however it is typed (case, width, surrounding spaces)."""
+    return unicodedata.normalize("NFKC", username).strip().casefold()
+
+
+def _normalise_address(address: str) -> str:
+    """An IPv4 address as is; an IPv6 address by its /64 (one host owns a whole /64)."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return address.strip()
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+def throttle_key(secret: bytes, scope: str, value: str) -> str:
+    """The stored key of a username or an address: HMAC-SHA-256, hex; never the value."""
+    normalised = _normalise_username(value) if scope == ACCOUNT else _normalise_address(value)
+    message = f"{scope}\x00{normalised}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def default_secret() -> bytes:
+    """``$LEERID_THROTTLE_SECRET`` (the same on every node), else a fixed label.
+
+    Without the secret the keys are still hashes, but an address could be found again by
+    trying all of them; set the secret in production.
+    """
+    configured = os.environ.get("LEERID_THROTTLE_SECRET", "")
+    return configured.encode() if configured else b"leerid login throttle v1"
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+class LoginThrottle:
+    """The throttle of one identity provider process, over the shared database."""
+
+    _MEMO_SIZE = 50_000
+    _PURGE_ONE_IN = 64
+    _PURGE_BATCH = 500
+
+    def __init__(self, engine: sqlalchemy.Engine, policy: ThrottlePolicy | None = None) -> None:
+        self.engine = engine
+        self.policy = policy or ThrottlePolicy()
+        self._secret = default_secret()
+        # Account keys this process saw with failures: record_success deletes only these.
+        self._failed: OrderedDict[str, None] = OrderedDict()
+        self._failed_lock = Lock()
+
+    def _now(self) -> datetime:
+        return datetime.now(dt.UTC)
+
+    def _keys(self, username: str, address: str) -> tuple[str, str]:
+        return (
+            throttle_key(self._secret, ACCOUNT, username),
+            throttle_key(self._secret, ADDRESS, address),
+        )
+
+    def _remember(self, account_key: str) -> None:
+        with self._failed_lock:
+            self._failed[account_key] = None
+            self._failed.move_to_end(account_key)
+            while len(self._failed) > self._MEMO_SIZE:
+                self._failed.popitem(last=False)
+
+    def _forget(self, account_key: str) -> bool:
+        with self._failed_lock:
+            return self._failed.pop(account_key, False) is None
+
+    def _read(self, keys: tuple[str, str]) -> dict[str, ThrottleState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    LoginThrottleRow.key,
+                    LoginThrottleRow.failures,
+                    LoginThrottleRow.last_failure_at,
+                    LoginThrottleRow.locked_until,
+                ).where(LoginThrottleRow.key.in_(keys))
+            ).all()
+        return {
+            row.key: ThrottleState(
+                failures=row.failures,
+                last_failure_at=_aware(row.last_failure_at),
+                locked_until=_aware(row.locked_until),
+            )
+            for row in rows
+        }
+
+    def check_sync(
+        self, username: str, address: str, now: datetime | None = None
+    ) -> ThrottleVerdict:
+        """``check`` for callers outside the event loop."""
+        now = now or self._now()
+        account_key, address_key = self._keys(username, address)
+        states = self._read((account_key, address_key))
+        account = states.get(account_key, ThrottleState())
+        if _effective(account, now, self.policy.window) > 0:
+            self._remember(account_key)
+        return decide(account, states.get(address_key, ThrottleState()), now, self.policy)
+
+    async def check(self, username: str, address: str) -> ThrottleVerdict:
+        """May this attempt go ahead, and after what delay? One read, no write."""
+        return await anyio.to_thread.run_sync(self.check_sync, username, address)
+
+    def _upsert_placeholder(
+        self, conn: sqlalchemy.Connection, key: str, scope: str, now: datetime
+    ) -> None:
+        values = {"key": key, "scope": scope, "failures": 0, "last_failure_at": now}
+        if conn.dialect.name == "postgresql":
+            conn.execute(
+                postgresql.insert(LoginThrottleRow).values(**values).on_conflict_do_nothing()
+            )
+        elif conn.dialect.name == "sqlite":
+            conn.execute(sqlite.insert(LoginThrottleRow).values(**values).on_conflict_do_nothing())
+        else:  # pragma: no cover - leerid supports SQLite and PostgreSQL only
+            conn.execute(insert(LoginThrottleRow).values(**values))
+
+    def record_failure_sync(self, username: str, address: str, now: datetime | None = None) -> None:
+        """``record_failure`` for callers outside the event loop."""
+        now = now or self._now()
+        account_key, address_key = self._keys(username, address)
+        scopes = {account_key: ACCOUNT, address_key: ADDRESS}
+        with self.engine.begin() as conn:
+            for key in sorted(scopes):  # one lock order on every node: no deadlocks
+                self._upsert_placeholder(conn, key, scopes[key], now)
+            rows = conn.execute(
+                select(
+                    LoginThrottleRow.key,
+                    LoginThrottleRow.failures,
+                    LoginThrottleRow.last_failure_at,
+                    LoginThrottleRow.locked_until,
+                )
+                .where(LoginThrottleRow.key.in_(sorted(scopes)))
+                .order_by(LoginThrottleRow.key)
+                .with_for_update()
+            ).all()
+            for row in rows:
+                state = ThrottleState(
+                    failures=row.failures,
+                    last_failure_at=_aware(row.last_failure_at) if row.failures else None,
+                    locked_until=_aware(row.locked_until),
+                )
+                new = after_failure(state, scopes[row.key], now, self.policy)
+                conn.execute(
+                    update(LoginThrottleRow)
+                    .where(LoginThrottleRow.key == row.key)
+                    .values(
+                        failures=new.failures,
+                        last_failure_at=new.last_failure_at,
+                        locked_until=new.locked_until,
+                    )
+                )
+        self._remember(account_key)
+        if secrets.randbelow(self._PURGE_ONE_IN) == 0:
+            self.purge_expired(now)
+
+    async def record_failure(self, username: str, address: str) -> None:
+        """Count a failed attempt against the username and the address."""
+        await anyio.to_thread.run_sync(self.record_failure_sync, username, address)
+
+    def record_success_sync(self, username: str, address: str) -> None:
+        """``record_success`` for callers outside the event loop."""
+        account_key, _ = self._keys(username, address)
+        if not self._forget(account_key):
+            return  # no failures seen: no write on the hot path
+        with self.engine.begin() as conn:
+            conn.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == account_key))
+
+    async def record_success(self, username: str, address: str) -> None:
+        """A correct password clears the account's failures (never the address's).
+
+        No database write when there were no failures.
+        """
+        account_key, _ = self._keys(username, address)
+        with self._failed_lock:
+            seen = account_key in self._failed
+        if seen:
+            await anyio.to_thread.run_sync(self.record_success_sync, username, address)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Forget rows one window after their last failure and without a running lock.
+
+        Deletes in small batches so that it never holds locks long.
+        """
+        now = now or self._now()
+        horizon = now - self.policy.window
+        expired = (
+            select(LoginThrottleRow.key)
+            .where(
+                LoginThrottleRow.last_failure_at < horizon,
+                sqlalchemy.or_(
+                    LoginThrottleRow.locked_until.is_(None), LoginThrottleRow.locked_until < now
+                ),
+            )
+            .limit(self._PURGE_BATCH)
+        )
+        with self.engine.begin() as conn:
+            keys = list(conn.scalars(expired))
+            if keys:
+                conn.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key.in_(keys)))
+        return len(keys)
