@@ -24,4 +24,5 @@ def load_all_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` is complete."""
     import leerid.idp.login_tables
     import leerid.idp.models
-    import leerid.registry.models  # noqa: F401
+    import leerid.registry.models
+    import leerid.registry.protocols  # noqa: F401

@@ -1,0 +1,40 @@
+"""Protocol versions in the database: never overwritten, same content is the same version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from leerid.protocol import content_hash, load_protocol
+from leerid.registry.protocols import add_protocol, current_protocol, list_protocols
+from leerid.store.engine import session_scope
+
+SEED = Path(__file__).parents[2] / "protocols" / "dov-lars-glce-2024.yaml"
+
+
+def test_same_content_same_row_changed_content_new_version(engine: Engine) -> None:
+    protocol = load_protocol(SEED)
+    text = SEED.read_text(encoding="utf-8")
+    with session_scope(engine) as session:
+        first = add_protocol(session, protocol, text)
+        again = add_protocol(session, protocol, text + "\n# a comment changes no content\n")
+    assert first.version == again.version == 1
+    assert first.content_hash == again.content_hash == content_hash(protocol)
+
+    changed = protocol.model_copy(update={"version": "2024-02-22-b"})
+    with session_scope(engine) as session:
+        second = add_protocol(session, changed, text)
+    assert second.version == 2 and second.content_hash != first.content_hash
+
+    with session_scope(engine) as session:
+        current = current_protocol(session, protocol.id)
+        versions = list_protocols(session)
+        assert current_protocol(session, "unknown-protocol") is None
+    assert current is not None and current.version == 2
+    assert current.protocol == changed
+    assert [(v.protocol_id, v.version) for v in versions] == [(protocol.id, 1), (protocol.id, 2)]
+    # Version 1 is still there, unchanged: versions are never overwritten.
+    assert versions[0].protocol == protocol
+    assert versions[0].content_hash == content_hash(protocol)
+    assert versions[0].added_at.tzinfo is not None
