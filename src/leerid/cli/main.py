@@ -11,7 +11,12 @@ import sys
 import typer
 from rich.console import Console
 
+from leerid.cli import clients as clients_cli
 from leerid.cli import db
+from leerid.cli import disclosures as disclosures_cli
+from leerid.cli import idp as idp_cli
+from leerid.cli import keys as keys_cli
+from leerid.cli import protocol as protocol_cli
 from leerid.errors import LeeridError
 
 app = typer.Typer(
@@ -22,6 +27,11 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(protocol_cli.app, name="protocol")
+app.add_typer(idp_cli.app, name="idp")
+app.add_typer(clients_cli.app, name="clients")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(disclosures_cli.app, name="disclosures")
 
 stderr = Console(stderr=True)
 

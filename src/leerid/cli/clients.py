@@ -1,0 +1,99 @@
+"""``leerid clients``: register and manage relying parties."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from leerid import config
+from leerid.errors import LeeridError
+from leerid.idp.clients import add_client, disable_client, get_client, list_clients
+from leerid.store.engine import get_engine
+
+app = typer.Typer(
+    help="Clients (service providers) of the identity provider.", no_args_is_help=True
+)
+
+
+def _read_jwks(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LeeridError(f"cannot read --jwks {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise LeeridError(
+            f"--jwks {path}, line {exc.lineno}: not JSON ({exc.msg}); give a JSON key set"
+        ) from None
+    if not isinstance(data, dict):
+        raise LeeridError(f'--jwks {path}: give a JSON key set {{"keys": [...]}}')
+    return data
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Option(help="The service provider's name (login page).")],
+    protocol: Annotated[str, typer.Option(help="The protocol id the client is bound to.")],
+    redirect_uri: Annotated[list[str], typer.Option(help="A redirect URI (repeat for more).")],
+    post_logout_redirect_uri: Annotated[
+        list[str] | None, typer.Option(help="Where logout may return to (repeat for more).")
+    ] = None,
+    auth: Annotated[
+        str, typer.Option(help="client_secret_basic | client_secret_post | private_key_jwt")
+    ] = "client_secret_basic",
+    jwks: Annotated[Path | None, typer.Option(help="JSON key set file (private_key_jwt).")] = None,
+    jwks_uri: Annotated[
+        str | None, typer.Option(help="URL of the key set (private_key_jwt).")
+    ] = None,
+    id_token_alg: Annotated[str, typer.Option(help="RS256 | ES256 | PS256")] = "RS256",  # noqa: S107
+) -> None:
+    """Register a client; prints its id (and its secret, once)."""
+    from leerid.registry.protocols import current_protocol
+    from leerid.store.engine import session_scope
+
+    engine = get_engine(config.database_url())
+    with session_scope(engine) as session:
+        if current_protocol(session, protocol) is None:
+            raise LeeridError(
+                f"--protocol {protocol!r} is not stored; add it first with "
+                "`leerid protocol add FILE` (`leerid protocol list` shows the stored ones)"
+            )
+    client, secret = add_client(
+        engine,
+        name=name,
+        protocol_id=protocol,
+        redirect_uris=redirect_uri,
+        post_logout_redirect_uris=post_logout_redirect_uri or [],
+        auth_method=auth,
+        jwks=_read_jwks(jwks) if jwks else None,
+        jwks_uri=jwks_uri,
+        id_token_alg=id_token_alg,
+    )
+    typer.echo(f"client_id: {client.client_id}")
+    if secret is not None:
+        typer.echo(f"client_secret: {secret}")
+        typer.echo("the secret is shown only now; only its SHA-256 is stored", err=True)
+
+
+@app.command("list")
+def list_() -> None:
+    """Every client: id, name, protocol, authentication, state."""
+    for c in list_clients(get_engine(config.database_url())):
+        state = "disabled" if c.disabled else "active"
+        typer.echo(f"{c.client_id}  {c.name}  {c.protocol_id}  {c.auth_method}  {state}")
+
+
+@app.command()
+def show(client_id: str = typer.Argument(..., help="The client id.")) -> None:
+    """One client's registration as JSON (without its secret)."""
+    client = get_client(get_engine(config.database_url()), client_id)
+    typer.echo(json.dumps(client.public_view(), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def disable(client_id: str = typer.Argument(..., help="The client id.")) -> None:
+    """Stop a client: no more logins, tokens or userinfo for it."""
+    disable_client(get_engine(config.database_url()), client_id)
+    typer.echo(f"client {client_id} disabled")

@@ -1,0 +1,119 @@
+"""``create_app``: the identity provider as an ASGI application (FastAPI on uvicorn).
+
+Routers are listed in ``ROUTERS`` (mounted under the issuer's path, ``/op``); other parts add
+theirs to that list. ``/healthz`` and ``/metrics`` sit at the root.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+from starlette.responses import FileResponse, PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from leerid.idp import (
+    activation,
+    authorization,
+    login,
+    logout,
+    oidc_discovery,
+    rfc6749_token,
+    rfc7009,
+    rfc7662,
+    userinfo,
+)
+from leerid.idp.browser_state import Sealer, load_server_secret
+from leerid.idp.clients import ClientCache
+from leerid.idp.context import IdpContext
+from leerid.idp.keys import KeyRing, ensure_keys
+from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
+from leerid.idp.pages import SECURITY_HEADERS, STATIC, Pages
+from leerid.idp.passwords import PasswordHasher
+from leerid.idp.release import ProtocolCache
+from leerid.idp.settings import IdpSettings
+from leerid.idp.throttle import LoginThrottle
+from leerid.store.engine import get_engine
+
+__all__ = ["ROUTERS", "create_app"]
+
+ROUTERS: list[APIRouter] = [
+    oidc_discovery.router,
+    authorization.router,
+    login.router,
+    rfc6749_token.router,
+    userinfo.router,
+    rfc7662.router,
+    rfc7009.router,
+    logout.router,
+    activation.router,
+]
+"""Every router of the provider, mounted under the issuer path (``/op``)."""
+
+_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+class SecurityHeaders:
+    """Issue 4 §4: CSP with ``frame-ancestors 'none'`` and friends on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + _HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(settings: IdpSettings | None = None) -> FastAPI:
+    """The identity provider for ``settings`` (default: from the environment)."""
+    settings = settings or IdpSettings.from_env()
+    engine = get_engine(settings.database_url)
+    ensure_keys(engine)
+    ctx = IdpContext(
+        settings=settings,
+        engine=engine,
+        keys=KeyRing(engine, settings.id_token_lifetime, settings.cache_seconds),
+        clients=ClientCache(engine, settings.cache_seconds),
+        protocols=ProtocolCache(engine, settings.cache_seconds),
+        sealer=Sealer(load_server_secret(engine)),
+        hasher=PasswordHasher.from_env(),
+        throttle=LoginThrottle(engine),
+        pages=Pages(static_prefix=f"{settings.path}/static"),
+    )
+    app = FastAPI(
+        title="LeerID identity provider",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.idp = ctx
+    for router in ROUTERS:
+        app.include_router(router, prefix=settings.path)
+
+    @app.get(f"{settings.path}/static/leerid.css", include_in_schema=False)
+    async def stylesheet() -> Response:
+        return FileResponse(
+            STATIC / "leerid.css", headers={"Cache-Control": "public, max-age=3600"}
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> Response:
+        """Alive and the database answers."""
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics_endpoint() -> Response:
+        """Prometheus exposition format."""
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(SecurityHeaders)
+    return app

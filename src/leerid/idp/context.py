@@ -1,0 +1,120 @@
+"""Everything an endpoint needs, built once per process by ``create_app``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from leerid.idp.browser_state import Sealer
+from leerid.idp.clients import ClientCache
+from leerid.idp.keys import KeyRing
+from leerid.idp.models import IdpEndedSession
+from leerid.idp.pages import Pages
+from leerid.idp.passwords import PasswordHasher
+from leerid.idp.release import ProtocolCache
+from leerid.idp.settings import IdpSettings
+from leerid.idp.throttle import LoginThrottle
+
+__all__ = ["ACR_PASSWORD", "IdpContext", "SsoSession", "get_context"]
+
+ACR_PASSWORD = os.environ.get("LEERID_ACR", "urn:be:vlaanderen:leerid:authmech:password")
+"""The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
+configurable through ``LEERID_ACR``."""
+
+SESSION_COOKIE = "leerid_sso"
+CSRF_COOKIE = "leerid_csrf"
+
+
+@dataclass(frozen=True)
+class SsoSession:
+    """Issue 4 §4: the pupil's single sign-on session, carried in a sealed cookie."""
+
+    sid: str
+    account_uuid: str
+    auth_time: int  # seconds since the epoch
+
+
+@dataclass
+class IdpContext:
+    """Settings, database, caches and helpers shared by the endpoints of one process."""
+
+    settings: IdpSettings
+    engine: Engine
+    keys: KeyRing
+    clients: ClientCache
+    protocols: ProtocolCache
+    sealer: Sealer
+    hasher: PasswordHasher
+    throttle: LoginThrottle
+    pages: Pages
+
+    def read_session(self, request: Request) -> SsoSession | None:
+        """The live SSO session of this browser, or None (absent, altered, expired, ended)."""
+        data = self.sealer.open("sso", request.cookies.get(SESSION_COOKIE))
+        if data is None:
+            return None
+        try:
+            session = SsoSession(str(data["sid"]), str(data["sub"]), int(data["at"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+        with self.engine.connect() as conn:
+            ended = conn.execute(
+                select(IdpEndedSession.sid).where(IdpEndedSession.sid == session.sid)
+            ).first()
+        return None if ended is not None else session
+
+    def seal_session(self, session: SsoSession) -> str:
+        """The cookie value of ``session``."""
+        return self.sealer.seal(
+            "sso",
+            {"sid": session.sid, "sub": session.account_uuid, "at": session.auth_time},
+            self.settings.session_lifetime,
+        )
+
+    def end_session(self, session: SsoSession) -> None:
+        """Logout: refuse this session's cookie from now on, on every node."""
+        now = dt.datetime.now(dt.UTC)
+        expires = dt.datetime.fromtimestamp(session.auth_time, dt.UTC) + dt.timedelta(
+            seconds=self.settings.session_lifetime
+        )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(IdpEndedSession).where(IdpEndedSession.expires_at < now))
+                conn.execute(insert(IdpEndedSession).values(sid=session.sid, expires_at=expires))
+        except IntegrityError:
+            pass  # ended already
+
+    def cookie_options(self) -> dict[str, object]:
+        """The cookie attributes of issue 4 §4, for ``Response.set_cookie(**…)``."""
+        return {
+            "httponly": True,
+            "samesite": "lax",
+            "secure": self.settings.secure_cookies,
+            "path": self.settings.path or "/",
+        }
+
+    def set_cookie(
+        self, response: Response, name: str, value: str, max_age: int | None = None
+    ) -> None:
+        """Issue 4 §4: HttpOnly, SameSite=Lax, Secure under https, scoped to the issuer path."""
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            httponly=True,
+            samesite="lax",
+            secure=self.settings.secure_cookies,
+            path=self.settings.path or "/",
+        )
+
+
+def get_context(request: Request) -> IdpContext:
+    """The context of the application serving ``request``."""
+    ctx: IdpContext = request.app.state.idp
+    return ctx

@@ -1,0 +1,50 @@
+"""Prometheus metrics: logins, failures by reason, token issuance, latency.
+
+With several workers (``leerid idp serve --workers N``) each process counts for itself; the
+command sets ``PROMETHEUS_MULTIPROC_DIR`` (a fresh folder unless given) so that ``/metrics``
+aggregates every worker's counts (prometheus_client multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+__all__ = [
+    "CONTENT_TYPE_LATEST",
+    "LOGINS",
+    "LOGIN_FAILURES",
+    "REQUEST_LATENCY",
+    "TOKENS",
+    "render_metrics",
+]
+
+LOGINS = Counter("leerid_logins_total", "Successful authentications", ["method"])
+"""method: password | sso"""
+LOGIN_FAILURES = Counter("leerid_login_failures_total", "Refused logins", ["reason"])
+TOKENS = Counter("leerid_tokens_issued_total", "Tokens issued", ["kind", "grant_type"])
+AUTH_ERRORS = Counter("leerid_authorization_errors_total", "Authorization errors", ["error"])
+TOKEN_ERRORS = Counter("leerid_token_errors_total", "Token endpoint errors", ["error"])
+REQUEST_LATENCY = Histogram(
+    "leerid_request_seconds",
+    "Time to answer, by endpoint",
+    ["endpoint"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+
+def render_metrics() -> bytes:
+    """The exposition text: of every worker in multiprocess mode, else of this process."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return bytes(generate_latest(registry))
+    return bytes(generate_latest())

@@ -1,0 +1,142 @@
+"""What the identity provider releases: the pupil's data fetched now, filtered by the protocol.
+
+Art. 5: the pupil's data is fetched at every login (and at every userinfo call) from the
+registry. Art. 3 and 11: ``leerid.protocol.release_claims`` decides which claims a client
+receives under the current stored version of its protocol.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from leerid.protocol import (
+    Protocol,
+    PupilClaims,
+    allowed_scopes,
+    release_claims,
+    status,
+)
+from leerid.protocol.lifecycle import BRUSSELS
+from leerid.registry.lookup import find_pupil
+from leerid.registry.models import AccountStatus
+
+__all__ = [
+    "NON_DATA_SCOPES",
+    "BoundProtocol",
+    "ProtocolCache",
+    "Release",
+    "fetch_pupil",
+    "release_for",
+]
+
+NON_DATA_SCOPES = frozenset({"offline_access"})
+"""Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data."""
+
+
+@dataclass(frozen=True)
+class BoundProtocol:
+    """The stored protocol version a client is bound to."""
+
+    protocol_id: str
+    version: int | str
+    content_hash: str
+    protocol: Protocol
+
+    def allowed_scopes(self) -> frozenset[str]:
+        """The scopes a client of this protocol may request (data scopes + offline_access)."""
+        return allowed_scopes(self.protocol) | NON_DATA_SCOPES
+
+    def status_at(self, at: dt.datetime) -> str:
+        """Art. 11: the protocol's status (``in_force`` permits disclosure)."""
+        return str(status(self.protocol, at).value)
+
+
+class ProtocolCache:
+    """Current stored protocol versions, cached per process for a few seconds."""
+
+    def __init__(self, engine: Engine, cache_seconds: float) -> None:
+        self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._entries: dict[str, tuple[float, BoundProtocol | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, protocol_id: str) -> BoundProtocol | None:
+        """The current version of ``protocol_id``, or None when it was never stored."""
+        now = time.monotonic()
+        entry = self._entries.get(protocol_id)
+        if entry is None or now - entry[0] > self._cache_seconds:
+            from leerid.registry.protocols import current_protocol
+
+            with Session(self._engine) as session:
+                stored = current_protocol(session, protocol_id)
+            bound = (
+                None
+                if stored is None
+                else BoundProtocol(
+                    protocol_id=stored.protocol_id,
+                    version=stored.version,
+                    content_hash=stored.content_hash,
+                    protocol=stored.protocol,
+                )
+            )
+            with self._lock:
+                self._entries[protocol_id] = (now, bound)
+            entry = (now, bound)
+        return entry[1]
+
+
+def fetch_pupil(session: Session, account_uuid: str, on: dt.date) -> PupilClaims | None:
+    """Art. 5: the pupil behind ``account_uuid`` as the registry knows it today.
+
+    None when the account is unknown or retired (a retired account no longer logs in).
+    """
+    view = find_pupil(session, on=on, account_uuid=account_uuid)
+    if view is None:
+        return None
+    if dict(view.accounts).get(account_uuid) == AccountStatus.RETIRED:
+        return None
+    return PupilClaims(
+        account_uuid=account_uuid,
+        leer_id_uuid=view.leer_id_uuid,
+        historiek_account_uuid=view.historiek_account_uuid,
+        instellingsnummers=view.instellingsnummers,
+        insz=view.insz,
+        naam=view.naam,
+        voornaam=view.voornaam,
+    )
+
+
+@dataclass(frozen=True)
+class Release:
+    """The outcome of one release decision."""
+
+    claims: dict[str, object]
+    pupil: PupilClaims | None
+    refused: str | None  # the reason when nothing may be released
+
+
+def release_for(
+    engine: Engine,
+    protocol: BoundProtocol | None,
+    scopes: Collection[str],
+    account_uuid: str,
+    at: dt.datetime,
+) -> Release:
+    """The claims for ``account_uuid`` under ``protocol``, or the reason for refusing."""
+    if protocol is None:
+        return Release({}, None, "protocol_not_stored")
+    state = protocol.status_at(at)
+    if state != "in_force":
+        return Release({}, None, f"protocol_{state}")
+    with Session(engine) as session:
+        pupil = fetch_pupil(session, account_uuid, at.astimezone(BRUSSELS).date())
+    if pupil is None:
+        return Release({}, None, "account_unknown_or_retired")
+    return Release(release_claims(protocol.protocol, scopes, pupil, at), pupil, None)

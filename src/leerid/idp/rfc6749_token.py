@@ -1,0 +1,293 @@
+"""The token endpoint ``/op/v1/token`` (RFC 6749 §4.1.3 and §6; OIDC Core §3.1.3 and §12).
+
+Written by hand for the same reason as the authorization endpoint. One transaction per
+exchange: the code is consumed and becomes the access token's row, the refresh token (only
+with ``offline_access``) is stored, and the disclosure is recorded — all or nothing.
+Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
+Security BCP §4.14.2). Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from leerid.idp import grants, metrics
+from leerid.idp.client_auth import authenticate_client, read_form
+from leerid.idp.clients import Client
+from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
+from leerid.idp.disclosures import record_disclosure
+from leerid.idp.id_token import make_id_token
+from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
+from leerid.idp.release import Release, release_for
+from leerid.idp.rfc7636 import verify_s256
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/v1/token")
+async def token(request: Request) -> Response:
+    """Exchange a code or a refresh token for tokens."""
+    started = time.perf_counter()
+    ctx = get_context(request)
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    try:
+        form = await read_form(request)
+        client = authenticate_client(ctx, request, form)
+        grant_type = form.get("grant_type")
+        if grant_type == "authorization_code":
+            body = _authorization_code(ctx, client, form)
+        elif grant_type == "refresh_token":
+            body = _refresh_token(ctx, client, form)
+        elif not grant_type:
+            raise OAuthError("invalid_request", "grant_type is required")
+        else:
+            raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
+    except OAuthError as exc:
+        metrics.TOKEN_ERRORS.labels(exc.error).inc()
+        return token_error_response(exc, basic_auth_attempted=basic)
+    metrics.REQUEST_LATENCY.labels("token").observe(time.perf_counter() - started)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _release(ctx: IdpContext, client: Client, scope: str, account_uuid: str) -> Release:
+    protocol = ctx.protocols.get(client.protocol_id)
+    release = release_for(ctx.engine, protocol, scope.split(), account_uuid, _now())
+    if release.refused is None and "sub" not in release.claims:
+        return Release({}, release.pupil, "protocol_releases_no_sub")
+    return release
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _refuse(ctx: IdpContext, client: Client, account_uuid: str, reason: str) -> OAuthError:
+    """Issue 4 §5: a refused release is recorded with its reason."""
+    protocol = ctx.protocols.get(client.protocol_id)
+    with ctx.engine.begin() as conn:
+        record_disclosure(
+            conn,
+            client_id=client.client_id,
+            endpoint="token",
+            claims=(),
+            protocol_id=client.protocol_id,
+            protocol_hash=protocol.content_hash if protocol else None,
+            leer_id_uuid=None,
+            account_uuid=account_uuid,
+            outcome="refused",
+            reason=reason,
+        )
+    metrics.LOGIN_FAILURES.labels(reason).inc()
+    return OAuthError("invalid_grant", f"no data may be released to this client ({reason})")
+
+
+def _token_body(
+    ctx: IdpContext,
+    client: Client,
+    *,
+    release: Release,
+    scope: str,
+    access_token: str,
+    refresh_token: str | None,
+    auth_time: dt.datetime,
+    nonce: str | None,
+    sid: str | None,
+) -> dict[str, Any]:
+    id_token = make_id_token(
+        ctx.keys,
+        alg=client.id_token_alg,
+        issuer=ctx.settings.issuer,
+        client_id=client.client_id,
+        claims=release.claims,
+        auth_time=int(auth_time.timestamp()),
+        nonce=nonce,
+        access_token=access_token,
+        acr=ACR_PASSWORD,
+        sid=sid,
+        lifetime=ctx.settings.id_token_lifetime,
+    )
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ctx.settings.access_token_lifetime,
+        "id_token": id_token,
+        "scope": scope,
+    }
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    return body
+
+
+def _disclosure_fields(ctx: IdpContext, client: Client, release: Release) -> dict[str, Any]:
+    protocol = ctx.protocols.get(client.protocol_id)
+    assert release.pupil is not None
+    return {
+        "client_id": client.client_id,
+        "endpoint": "token",
+        "claims": release.claims.keys(),
+        "protocol_id": client.protocol_id,
+        "protocol_hash": protocol.content_hash if protocol else None,
+        "leer_id_uuid": release.pupil.leer_id_uuid,
+        "account_uuid": release.pupil.account_uuid,
+    }
+
+
+def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §4.1.3 with RFC 7636 §4.6 (PKCE) and §10.5 (single use)."""
+    code = form.get("code")
+    if not code:
+        raise OAuthError("invalid_request", "code is required")
+    now = _now()
+    with ctx.engine.begin() as conn:
+        found = grants.peek_code(conn, code)
+        if found is None:
+            raise OAuthError("invalid_grant", "the code is unknown")
+        grant, expires_at, used = found
+        if grant.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "the code was issued to another client")
+        if used:
+            # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+            grants.revoke_grant_tokens(conn, grant, now)
+            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
+    if expires_at <= now:
+        raise OAuthError("invalid_grant", "the code has expired (codes live 30 seconds)")
+    if form.get("redirect_uri") != grant.redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
+    if grant.code_challenge is None or not verify_s256(
+        form.get("code_verifier"), grant.code_challenge
+    ):
+        raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
+    release = _release(ctx, client, grant.scope, grant.account_uuid)
+    if release.refused is not None:
+        raise _refuse(ctx, client, grant.account_uuid, release.refused)
+    access_token = grants.new_token()
+    offline = "offline_access" in grant.scope.split()
+    refresh_token = grants.new_token() if offline else None
+    family_id = secrets.token_hex(16) if offline else None
+    body = _token_body(
+        ctx,
+        client,
+        release=release,
+        scope=grant.scope,
+        access_token=access_token,
+        refresh_token=refresh_token,
+        auth_time=grant.auth_time,
+        nonce=grant.nonce,
+        sid=grant.sid,
+    )
+    with ctx.engine.begin() as conn:
+        if not grants.consume_code(
+            conn,
+            grant.grant_id,
+            access_token=access_token,
+            access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+            family_id=family_id,
+            now=now,
+        ):
+            conn.rollback()
+            with ctx.engine.begin() as again:
+                grants.revoke_grant_tokens(again, grant, now)
+            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
+        if refresh_token is not None and family_id is not None:
+            grants.store_refresh_token(
+                conn,
+                refresh_token=refresh_token,
+                family_id=family_id,
+                client_id=client.client_id,
+                account_uuid=grant.account_uuid,
+                scope=grant.scope,
+                auth_time=grant.auth_time,
+                lifetime=ctx.settings.refresh_token_lifetime,
+                now=now,
+            )
+        record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+    metrics.TOKENS.labels("access_token", "authorization_code").inc()
+    metrics.TOKENS.labels("id_token", "authorization_code").inc()
+    if refresh_token is not None:
+        metrics.TOKENS.labels("refresh_token", "authorization_code").inc()
+    return body
+
+
+def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §6: single use, rotated; a reused token revokes its family."""
+    presented = form.get("refresh_token")
+    if not presented:
+        raise OAuthError("invalid_request", "refresh_token is required")
+    now = _now()
+    with ctx.engine.begin() as conn:
+        found = grants.find_refresh_token(conn, presented)
+        if found is None or found.client_id != client.client_id:
+            raise OAuthError("invalid_grant", "the refresh token is unknown")
+        if found.used:
+            grants.revoke_family(conn, found.family_id, now)
+            raise OAuthError(
+                "invalid_grant", "the refresh token was used before; its family is revoked"
+            )
+    if found.revoked:
+        raise OAuthError("invalid_grant", "the refresh token was revoked")
+    if found.expires_at <= now:
+        raise OAuthError("invalid_grant", "the refresh token has expired")
+    scope = found.scope
+    if form.get("scope"):
+        asked = form["scope"].split()
+        if not set(asked) <= set(found.scope.split()):
+            raise OAuthError("invalid_scope", "a refresh may only narrow the granted scope")
+        scope = " ".join(asked)
+    release = _release(ctx, client, scope, found.account_uuid)
+    if release.refused is not None:
+        raise _refuse(ctx, client, found.account_uuid, release.refused)
+    access_token = grants.new_token()
+    new_refresh = grants.new_token()
+    body = _token_body(
+        ctx,
+        client,
+        release=release,
+        scope=scope,
+        access_token=access_token,
+        refresh_token=new_refresh,
+        auth_time=found.auth_time,
+        nonce=None,
+        sid=None,
+    )
+    with ctx.engine.begin() as conn:
+        if not grants.consume_refresh_token(conn, presented, now):
+            conn.rollback()
+            with ctx.engine.begin() as again:
+                grants.revoke_family(again, found.family_id, now)
+            raise OAuthError(
+                "invalid_grant", "the refresh token was used before; its family is revoked"
+            )
+        grants.store_refresh_token(
+            conn,
+            refresh_token=new_refresh,
+            family_id=found.family_id,
+            client_id=client.client_id,
+            account_uuid=found.account_uuid,
+            scope=found.scope,
+            auth_time=found.auth_time,
+            lifetime=ctx.settings.refresh_token_lifetime,
+            now=now,
+        )
+        grants.insert_access_token(
+            conn,
+            access_token=access_token,
+            client_id=client.client_id,
+            account_uuid=found.account_uuid,
+            scope=scope,
+            auth_time=found.auth_time,
+            family_id=found.family_id,
+            expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+            now=now,
+        )
+        record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+    metrics.TOKENS.labels("access_token", "refresh_token").inc()
+    metrics.TOKENS.labels("refresh_token", "refresh_token").inc()
+    return body

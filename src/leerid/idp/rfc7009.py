@@ -1,0 +1,44 @@
+"""Token revocation ``/op/v1/revoke`` (RFC 7009), for authenticated clients.
+
+RFC 7009 §2.2: the answer is 200 whether or not the token was known (no oracle). A client
+revokes only its own tokens; revoking a refresh token revokes its family's tokens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from leerid.idp import grants
+from leerid.idp.client_auth import authenticate_client, read_form
+from leerid.idp.context import get_context
+from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.post("/v1/revoke")
+async def revoke(request: Request) -> Response:
+    """RFC 7009 §2.1: revoke an access or refresh token of the authenticated client."""
+    ctx = get_context(request)
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    try:
+        form = await read_form(request)
+        client = authenticate_client(ctx, request, form)
+        token = form.get("token")
+        if not token:
+            raise OAuthError("invalid_request", "token is required")
+        hint = form.get("token_type_hint")
+        if hint not in (None, "access_token", "refresh_token"):
+            raise OAuthError("unsupported_token_type", "token_type_hint is not supported")
+    except OAuthError as exc:
+        return token_error_response(exc, basic_auth_attempted=basic)
+    now = dt.datetime.now(dt.UTC)
+    with ctx.engine.begin() as conn:
+        grants.revoke_access_token(conn, token, client.client_id, now)
+        grants.revoke_refresh_token(conn, token, client.client_id, now)
+    return Response(status_code=200, headers=NO_STORE)

@@ -1,0 +1,86 @@
+"""The userinfo endpoint ``/op/v1/userinfo``, GET and POST (OIDC Core §5.3).
+
+The bearer token comes in the ``Authorization`` header (RFC 6750 §2.1) or, with POST, in the
+form body (§2.2). Art. 5: the pupil's data is fetched now; the claims are those of the ID
+token, decided by the protocol; every answer is one disclosure record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from leerid.idp import grants, metrics
+from leerid.idp.context import IdpContext, get_context
+from leerid.idp.disclosures import record_disclosure
+from leerid.idp.oauth_errors import NO_STORE, bearer_error
+from leerid.idp.release import release_for
+
+__all__ = ["bearer_token", "router"]
+
+router = APIRouter()
+
+
+async def bearer_token(request: Request) -> str | None:
+    """RFC 6750 §2.1 and §2.2: the access token of the request, or None."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            form = await request.form()
+            token = form.get("access_token")
+            if isinstance(token, str) and token:
+                return token
+    return None
+
+
+def _userinfo(ctx: IdpContext, token: str) -> Response:
+    now = dt.datetime.now(dt.UTC)
+    with ctx.engine.connect() as conn:
+        grant = grants.find_access_token(conn, token, now)
+    if grant is None:
+        return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
+    client = ctx.clients.get(grant.client_id)
+    if client is None:
+        return bearer_error("invalid_token", "the client of this token is disabled")
+    protocol = ctx.protocols.get(client.protocol_id)
+    release = release_for(ctx.engine, protocol, grant.scope.split(), grant.account_uuid, now)
+    with ctx.engine.begin() as conn:
+        record_disclosure(
+            conn,
+            client_id=client.client_id,
+            endpoint="userinfo",
+            claims=release.claims.keys(),
+            protocol_id=client.protocol_id,
+            protocol_hash=protocol.content_hash if protocol else None,
+            leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
+            account_uuid=grant.account_uuid,
+            outcome="refused" if release.refused else "released",
+            reason=release.refused,
+        )
+    if release.refused is not None or "sub" not in release.claims:
+        metrics.LOGIN_FAILURES.labels(release.refused or "protocol_releases_no_sub").inc()
+        return bearer_error(
+            "invalid_token", f"no data may be released to this client ({release.refused})", 401
+        )
+    return JSONResponse(release.claims, headers=NO_STORE)
+
+
+@router.api_route("/v1/userinfo", methods=["GET", "POST"])
+async def userinfo(request: Request) -> Response:
+    """The claims the protocol allows for the token's scopes."""
+    started = time.perf_counter()
+    ctx = get_context(request)
+    token = await bearer_token(request)
+    if token is None:
+        return bearer_error("invalid_request", "send the access token as a Bearer token", 401)
+    response = await asyncio.to_thread(_userinfo, ctx, token)
+    metrics.REQUEST_LATENCY.labels("userinfo").observe(time.perf_counter() - started)
+    return response
