@@ -37,6 +37,7 @@ import sqlalchemy
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leerid.idp.browser_state import load_server_secret
 from leerid.idp.login_tables import LoginThrottleRow
 
 __all__ = [
@@ -203,14 +204,14 @@ def throttle_key(secret: bytes, scope: str, value: str) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def default_secret() -> bytes:
-    """``$LEERID_THROTTLE_SECRET`` (the same on every node), else a fixed label.
+def throttle_secret(engine: sqlalchemy.Engine) -> bytes:
+    """``$LEERID_THROTTLE_SECRET`` if set, else a random secret kept in the database.
 
-    Without the secret the keys are still hashes, but an address could be found again by
-    trying all of them; set the secret in production.
+    Either way every worker and node uses the same one; without it an address could be
+    found again from its key by trying every address.
     """
     configured = os.environ.get("LEERID_THROTTLE_SECRET", "")
-    return configured.encode() if configured else b"leerid login throttle v1"
+    return configured.encode() if configured else load_server_secret(engine, "login-throttle")
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -230,7 +231,7 @@ class LoginThrottle:
     def __init__(self, engine: sqlalchemy.Engine, policy: ThrottlePolicy | None = None) -> None:
         self.engine = engine
         self.policy = policy or ThrottlePolicy()
-        self._secret = default_secret()
+        self._secret = throttle_secret(engine)
         # Account keys this process saw with failures: record_success deletes only these.
         self._failed: OrderedDict[str, None] = OrderedDict()
         self._failed_lock = Lock()
