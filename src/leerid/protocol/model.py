@@ -62,7 +62,9 @@ def _valid_enterprise(digits: str) -> str:
 
 
 def _valid_establishment(digits: str) -> str:
-    return _check_mod97(digits, "2345678", "an establishment unit number", "2.199.310.989")
+    checked = _check_mod97(digits, "2345678", "an establishment unit number", "2.199.310.989")
+    plain = checked.replace(".", "")
+    return f"{plain[0]}.{plain[1:4]}.{plain[4:7]}.{plain[7:]}"
 
 
 EnterpriseNumber = Annotated[str, BeforeValidator(_kbo_digits), AfterValidator(_valid_enterprise)]
@@ -124,7 +126,6 @@ class Party(_Model):
     establishment_number: EstablishmentNumber | None = None
     address: Text
     dpo: DataProtectionOfficer
-    description: Text = Field(description="What the party is (preamble A or B).")
 
 
 class Parties(_Model):
@@ -163,7 +164,9 @@ class LegalBasis(_Model):
 class Purposes(_Model):
     """Art. 2, 1° and 2°: why each party processes the data."""
 
+    discloser_lead: Text = Field(description="Art. 2, 1°: the sentence that opens it.")
     discloser: Text = Field(description="Art. 2, 1°: the original purposes of DOV.")
+    recipient_lead: Text = Field(description="Art. 2, 2°: the sentence that opens it.")
     recipient: Text = Field(description="Art. 2, 2°: the purposes of the service provider.")
 
 
@@ -266,7 +269,7 @@ class Attribute(_Model):
         if required is not None and required not in self.conditions:
             raise ValueError(
                 f"art. 3 releases {self.key.value} only under condition {required.value!r}; "
-                f"add it: conditions: [{required.value}]"
+                f"add {required.value} to its conditions"
             )
         return self
 

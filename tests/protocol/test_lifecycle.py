@@ -1,0 +1,111 @@
+"""Status over time: draft, advised, signed, in force (art. 11), suspended, terminated, ended."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from leerid.protocol import ProtocolStatus, permits_disclosure, status
+from tests.protocol.helpers import seed, seed_data, variant
+
+CET = dt.timezone(dt.timedelta(hours=1))
+
+
+def at(text: str) -> dt.datetime:
+    moment = dt.datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=CET)
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        ("2022-11-06T12:00", ProtocolStatus.DRAFT),
+        ("2023-06-01T12:00", ProtocolStatus.DRAFT),  # only DOV's DPO advised (preamble F)
+        ("2024-02-22T00:00", ProtocolStatus.ADVISED),  # both DPOs (preamble G)
+        ("2024-02-29T09:31:27", ProtocolStatus.ADVISED),
+        ("2024-02-29T09:31:28", ProtocolStatus.SIGNED),  # the service provider signed
+        ("2024-03-25T14:40:37", ProtocolStatus.SIGNED),
+        ("2024-03-25T14:40:38", ProtocolStatus.IN_FORCE),  # art. 11: both signed
+        ("2030-01-01T00:00", ProtocolStatus.IN_FORCE),  # art. 5: indefinite
+    ],
+)
+def test_seed_status_over_time(moment: str, expected: ProtocolStatus) -> None:
+    assert status(seed(), at(moment)) is expected
+    assert permits_disclosure(seed(), at(moment)) is (expected is ProtocolStatus.IN_FORCE)
+
+
+def test_suspension_resumption_and_termination() -> None:
+    """Art. 8: DOV may end the protocol; a suspension stops disclosure until resumed."""
+    protocol = variant(
+        status_changes=[
+            {
+                "kind": "suspended",
+                "effective": "2025-01-10T08:00:00+01:00",
+                "reason": "Onderzoek naar een gegevenslek (art. 9)",
+                "by": "discloser",
+            },
+            {
+                "kind": "resumed",
+                "effective": "2025-02-01T08:00:00+01:00",
+                "reason": "Onderzoek afgesloten",
+                "by": "discloser",
+            },
+            {
+                "kind": "terminated",
+                "effective": "2025-06-30T17:00:00+02:00",
+                "reason": "Verwerking in strijd met art. 4 (art. 8)",
+                "by": "discloser",
+                "reference": "Kennisgeving 2025/17",
+            },
+        ]
+    )
+    assert status(protocol, at("2025-01-10T07:59:59")) is ProtocolStatus.IN_FORCE
+    assert status(protocol, at("2025-01-10T08:00:00")) is ProtocolStatus.SUSPENDED
+    assert not permits_disclosure(protocol, at("2025-01-20T12:00"))
+    assert status(protocol, at("2025-02-01T08:00:00")) is ProtocolStatus.IN_FORCE
+    assert status(protocol, at("2025-06-30T16:59:59+02:00")) is ProtocolStatus.IN_FORCE
+    assert status(protocol, at("2025-06-30T17:00:00+02:00")) is ProtocolStatus.TERMINATED
+    assert not permits_disclosure(protocol, at("2040-01-01T00:00"))
+
+
+def test_end_of_the_term_of_article_5_ends_the_protocol() -> None:
+    """Art. 11: the protocol ends by law when the communication of art. 5 ends."""
+    data = seed_data()
+    data["communication"] = {**data["communication"], "indefinite": False, "ends_on": "2026-08-31"}
+    protocol = variant(communication=data["communication"])
+    assert status(protocol, at("2026-08-31T23:59:59+02:00")) is ProtocolStatus.IN_FORCE
+    assert status(protocol, at("2026-09-01T00:00:00+02:00")) is ProtocolStatus.ENDED
+
+
+def test_ended_by_status_change_when_the_legal_ground_goes() -> None:
+    protocol = variant(
+        status_changes=[
+            {
+                "kind": "ended",
+                "effective": "2027-01-01T00:00:00+01:00",
+                "reason": "Geen rechtsgrond meer voor de mededeling (art. 11)",
+            }
+        ]
+    )
+    assert status(protocol, at("2027-01-01T00:00")) is ProtocolStatus.ENDED
+
+
+def test_a_later_start_date_delays_entry_into_force() -> None:
+    data = seed_data()
+    protocol = variant(entry_into_force={**data["entry_into_force"], "not_before": "2024-09-01"})
+    assert status(protocol, at("2024-06-01T12:00")) is ProtocolStatus.SIGNED
+    assert status(protocol, at("2024-09-01T00:00:00+02:00")) is ProtocolStatus.IN_FORCE
+
+
+def test_one_signature_is_not_enough() -> None:
+    data = seed_data()
+    protocol = variant(signatures=data["signatures"][:1])
+    assert status(protocol, at("2030-01-01T00:00")) is ProtocolStatus.SIGNED
+    unsigned = variant(signatures=[])
+    assert status(unsigned, at("2030-01-01T00:00")) is ProtocolStatus.ADVISED
+
+
+def test_a_moment_without_offset_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        status(seed(), dt.datetime(2025, 1, 1))
