@@ -32,6 +32,10 @@ __all__ = ["router"]
 router = APIRouter()
 
 
+class _RacedError(Exception):
+    """Another request consumed the code or refresh token first: roll back, then revoke."""
+
+
 @router.post("/v1/token")
 async def token(request: Request) -> Response:
     """Exchange a code or a refresh token for tokens."""
@@ -146,17 +150,18 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
     if not code:
         raise OAuthError("invalid_request", "code is required")
     now = _now()
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         found = grants.peek_code(conn, code)
-        if found is None:
-            raise OAuthError("invalid_grant", "the code is unknown")
-        grant, expires_at, used = found
-        if grant.client_id != client.client_id:
-            raise OAuthError("invalid_grant", "the code was issued to another client")
-        if used:
-            # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+    if found is None:
+        raise OAuthError("invalid_grant", "the code is unknown")
+    grant, expires_at, used = found
+    if grant.client_id != client.client_id:
+        raise OAuthError("invalid_grant", "the code was issued to another client")
+    if used:
+        # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
+        with ctx.engine.begin() as conn:
             grants.revoke_grant_tokens(conn, grant, now)
-            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
+        raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
     if expires_at <= now:
         raise OAuthError("invalid_grant", "the code has expired (codes live 30 seconds)")
     if form.get("redirect_uri") != grant.redirect_uri:
@@ -183,32 +188,36 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         nonce=grant.nonce,
         sid=grant.sid,
     )
-    with ctx.engine.begin() as conn:
-        if not grants.consume_code(
-            conn,
-            grant.grant_id,
-            access_token=access_token,
-            access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
-            family_id=family_id,
-            now=now,
-        ):
-            conn.rollback()
-            with ctx.engine.begin() as again:
-                grants.revoke_grant_tokens(again, grant, now)
-            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
-        if refresh_token is not None and family_id is not None:
-            grants.store_refresh_token(
+    try:
+        with ctx.engine.begin() as conn:
+            if not grants.consume_code(
                 conn,
-                refresh_token=refresh_token,
+                grant.grant_id,
+                access_token=access_token,
+                access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
                 family_id=family_id,
-                client_id=client.client_id,
-                account_uuid=grant.account_uuid,
-                scope=grant.scope,
-                auth_time=grant.auth_time,
-                lifetime=ctx.settings.refresh_token_lifetime,
                 now=now,
-            )
-        record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+            ):
+                raise _RacedError()
+            if refresh_token is not None and family_id is not None:
+                grants.store_refresh_token(
+                    conn,
+                    refresh_token=refresh_token,
+                    family_id=family_id,
+                    client_id=client.client_id,
+                    account_uuid=grant.account_uuid,
+                    scope=grant.scope,
+                    auth_time=grant.auth_time,
+                    lifetime=ctx.settings.refresh_token_lifetime,
+                    now=now,
+                )
+            record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+    except _RacedError:
+        with ctx.engine.begin() as conn:
+            grants.revoke_grant_tokens(conn, grant, now)
+        raise OAuthError(
+            "invalid_grant", "the code was used before; its tokens are revoked"
+        ) from None
     metrics.TOKENS.labels("access_token", "authorization_code").inc()
     metrics.TOKENS.labels("id_token", "authorization_code").inc()
     if refresh_token is not None:
@@ -222,15 +231,16 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
     if not presented:
         raise OAuthError("invalid_request", "refresh_token is required")
     now = _now()
-    with ctx.engine.begin() as conn:
+    with ctx.engine.connect() as conn:
         found = grants.find_refresh_token(conn, presented)
-        if found is None or found.client_id != client.client_id:
-            raise OAuthError("invalid_grant", "the refresh token is unknown")
-        if found.used:
+    if found is None or found.client_id != client.client_id:
+        raise OAuthError("invalid_grant", "the refresh token is unknown")
+    if found.used:  # OAuth 2.0 Security BCP §4.14.2: reuse revokes the family
+        with ctx.engine.begin() as conn:
             grants.revoke_family(conn, found.family_id, now)
-            raise OAuthError(
-                "invalid_grant", "the refresh token was used before; its family is revoked"
-            )
+        raise OAuthError(
+            "invalid_grant", "the refresh token was used before; its family is revoked"
+        )
     if found.revoked:
         raise OAuthError("invalid_grant", "the refresh token was revoked")
     if found.expires_at <= now:
@@ -257,37 +267,39 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
         nonce=None,
         sid=None,
     )
-    with ctx.engine.begin() as conn:
-        if not grants.consume_refresh_token(conn, presented, now):
-            conn.rollback()
-            with ctx.engine.begin() as again:
-                grants.revoke_family(again, found.family_id, now)
-            raise OAuthError(
-                "invalid_grant", "the refresh token was used before; its family is revoked"
+    try:
+        with ctx.engine.begin() as conn:
+            if not grants.consume_refresh_token(conn, presented, now):
+                raise _RacedError()
+            grants.store_refresh_token(
+                conn,
+                refresh_token=new_refresh,
+                family_id=found.family_id,
+                client_id=client.client_id,
+                account_uuid=found.account_uuid,
+                scope=found.scope,
+                auth_time=found.auth_time,
+                lifetime=ctx.settings.refresh_token_lifetime,
+                now=now,
             )
-        grants.store_refresh_token(
-            conn,
-            refresh_token=new_refresh,
-            family_id=found.family_id,
-            client_id=client.client_id,
-            account_uuid=found.account_uuid,
-            scope=found.scope,
-            auth_time=found.auth_time,
-            lifetime=ctx.settings.refresh_token_lifetime,
-            now=now,
-        )
-        grants.insert_access_token(
-            conn,
-            access_token=access_token,
-            client_id=client.client_id,
-            account_uuid=found.account_uuid,
-            scope=scope,
-            auth_time=found.auth_time,
-            family_id=found.family_id,
-            expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
-            now=now,
-        )
-        record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+            grants.insert_access_token(
+                conn,
+                access_token=access_token,
+                client_id=client.client_id,
+                account_uuid=found.account_uuid,
+                scope=scope,
+                auth_time=found.auth_time,
+                family_id=found.family_id,
+                expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+                now=now,
+            )
+            record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+    except _RacedError:
+        with ctx.engine.begin() as conn:
+            grants.revoke_family(conn, found.family_id, now)
+        raise OAuthError(
+            "invalid_grant", "the refresh token was used before; its family is revoked"
+        ) from None
     metrics.TOKENS.labels("access_token", "refresh_token").inc()
     metrics.TOKENS.labels("refresh_token", "refresh_token").inc()
     return body
