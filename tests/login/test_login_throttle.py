@@ -1,0 +1,70 @@
+"""The login page under brute force: locks after repeated failures, same answer for everyone."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from leerid.idp.throttle import LoginThrottle, ThrottlePolicy
+from tests.idp_server import seed_idp
+from tests.login.live_server import live_idp
+from tests.login.oidc_flow import authorization_url, hidden, pkce_pair
+
+LOCK_AFTER = 4
+
+
+def attempt(
+    client: httpx.Client,
+    issuer: str,
+    client_id: str,
+    redirect_uri: str,
+    username: str,
+    password: str,
+) -> httpx.Response:
+    _verifier, challenge = pkce_pair()
+    url, _state, _nonce = authorization_url(issuer, client_id, redirect_uri, challenge)
+    page = client.get(url).text
+    return client.post(
+        f"{issuer}/v1/login",
+        data={
+            "request": hidden(page, "request"),
+            "csrf_token": hidden(page, "csrf_token"),
+            "username": username,
+            "password": password,
+        },
+    )
+
+
+def message(page: str) -> str:
+    found = re.search(r'<p class="field-error" id="username-error">(.*?)</p>', page, re.S)
+    assert found, page
+    return re.sub(r"\d\d:\d\d", "HH:MM", found.group(1))
+
+
+def test_repeated_failures_lock_the_account_and_unknown_names_alike(database_url: str) -> None:
+    seed = seed_idp(database_url)
+    pupil = seed.pupil
+    with live_idp(database_url) as idp, httpx.Client() as browser:
+        idp.ctx.throttle = LoginThrottle(
+            idp.ctx.engine,
+            ThrottlePolicy(
+                account_base_delay=0.01, account_max_delay=0.02, account_lock_after=LOCK_AFTER
+            ),
+        )
+        args = (browser, idp.issuer, seed.client_id, seed.redirect_uri)
+        seen: dict[str, list[tuple[int, str]]] = {}
+        for username in (pupil.username, "niemand.z9999"):
+            answers = [
+                attempt(*args, username, "niet-het-wachtwoord") for _ in range(LOCK_AFTER + 1)
+            ]
+            seen[username] = [(a.status_code, message(a.text)) for a in answers]
+        locked = attempt(*args, pupil.username, pupil.password)  # even the right password
+        other = attempt(*args, pupil.username.upper() + " ", pupil.password)
+    assert seen[pupil.username] == seen["niemand.z9999"]
+    statuses = [status for status, _text in seen[pupil.username]]
+    assert statuses == [200] * LOCK_AFTER + [429]
+    assert "Te veel mislukte pogingen" in seen[pupil.username][-1][1]
+    assert "klopt niet" in seen[pupil.username][0][1]
+    assert locked.status_code == 429 and "location" not in locked.headers
+    assert other.status_code == 429  # one counter whatever the case or spaces
