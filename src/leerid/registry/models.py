@@ -58,6 +58,8 @@ class Registration(Base):
     voornaam: Mapped[str] = mapped_column(String(200))
     geboortedatum: Mapped[dt.date] = mapped_column(Date)
     digest: Mapped[str] = mapped_column(String(32))
+    enrolments_digest: Mapped[str | None] = mapped_column(String(32))
+    """Fingerprint of the registration's full list of enrolments as last imported."""
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

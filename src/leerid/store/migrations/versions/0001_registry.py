@@ -84,6 +84,7 @@ def upgrade() -> None:
         sa.Column("voornaam", sa.String(length=200), nullable=False),
         sa.Column("geboortedatum", sa.Date(), nullable=False),
         sa.Column("digest", sa.String(length=32), nullable=False),
+        sa.Column("enrolments_digest", sa.String(length=32), nullable=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["pupil_id"], ["pupil.id"], name=op.f("fk_registration_pupil_id_pupil")

@@ -1,0 +1,635 @@
+"""``import_registry``: a DISCIMUS import, streamed, checked and stored in ONE transaction.
+
+Issue 2 §4: a rejected row is written to the rejects file and nothing of it is stored; all
+other rows are stored; a missing or unreadable file or a missing column stores nothing
+(``ImportFileError``, exit 2). The whole import is one database transaction: a process
+killed half-way leaves the registry exactly as it was, and the import can simply be rerun.
+For each referte in the import the import is the truth (its fields and its full list of
+enrolments); refertes not in the import are left alone. Unchanged rows are recognised by
+their digest and cost one indexed lookup per batch.
+
+Steps: (1) ``leerlingen.csv`` in batches: check rows, apply the identity rules
+(``identities.py``) and write; (2) ``inschrijvingen.csv``: check rows and their referte,
+stage them in a temporary table; (3) read the staged enrolments sorted by referte and
+replace the enrolments of each referte whose list changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import logging
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import Engine
+
+from leerid.registry.bulk import BulkConnection
+from leerid.registry.discimus import (
+    ENROLMENT_COLUMNS,
+    ENROLMENT_FILE,
+    PUPIL_COLUMNS,
+    PUPIL_FILE,
+    CsvTable,
+    EnrolmentRow,
+    ImportFileError,
+    Problem,
+    PupilRow,
+    check_enrolment,
+    check_pupil,
+)
+from leerid.registry.identities import (
+    AccountState,
+    IdentityBook,
+    Incoming,
+    KnownRegistration,
+    Outcome,
+    PupilState,
+    Rejection,
+    apply_registration,
+    registration_digest,
+)
+
+__all__ = ["ImportSummary", "Progress", "import_registry"]
+
+log = logging.getLogger("leerid.registry.import")
+
+Progress = Callable[[str, int, int], None]
+"""Called as ``progress(step, done, total)`` while an import runs."""
+
+PUPIL_BATCH = 20_000
+ENROLMENT_BATCH = 20_000
+REJECTS_HEADER = ("bestand", "regel", "kolom", "referte", "reden")
+
+# State of each referte of leerlingen.csv during one import (a small int per referte).
+REJECTED, PENDING, UNCHANGED, UPDATED, CREATED = 0, 1, 2, 3, 4
+STATE = 7
+HAS_ENROLMENTS = 8
+
+
+def enrolments_digest(rows: list[tuple[str, str, str, str]]) -> str:
+    """A fingerprint of a full list of enrolments (order-independent)."""
+    text = "\x1e".join("\x1f".join(row) for row in sorted(rows))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+NO_ENROLMENTS = enrolments_digest([])
+
+
+@dataclass
+class ImportSummary:
+    """What one import did."""
+
+    registrations_created: int = 0
+    registrations_updated: int = 0
+    registrations_unchanged: int = 0
+    pupils_identified: int = 0
+    """Pupils given a ``leer_id_uuid`` by this import (INSZ seen for the first time)."""
+    accounts_created: int = 0
+    accounts_retired: int = 0
+    enrolments_written: int = 0
+    rejects: int = 0
+    """Rows rejected, in both files."""
+    rejects_path: Path = field(default_factory=Path)
+
+
+class _Rejects:
+    """The rejects CSV, written to a temporary file and put in place after the commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            self._file: TextIO = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as exc:
+            raise ImportFileError(
+                f"{path}: the rejects file cannot be written ({exc.strerror}); choose another "
+                "place with --rejects. Nothing was imported."
+            ) from None
+        self._writer = csv.writer(self._file)
+        self._writer.writerow(REJECTS_HEADER)
+        self.rows = 0
+
+    def add(self, file: str, line: int, referte: str, problems: list[Problem]) -> None:
+        self.rows += 1
+        for problem in problems:
+            self._writer.writerow((file, line, problem.column, referte, problem.reason))
+
+    def keep(self) -> None:
+        self._file.close()
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self._file.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+class _Importer:
+    def __init__(
+        self,
+        db: BulkConnection,
+        rejects: _Rejects,
+        progress: Progress | None,
+        today: dt.date,
+        now: dt.datetime,
+    ) -> None:
+        self.db = db
+        self.rejects = rejects
+        self.progress = progress or (lambda step, done, total: None)
+        self.today = today
+        self.now = db.value(now)
+        self.summary = ImportSummary(rejects_path=rejects.path)
+        self.seen: dict[str, int] = {}
+        self.rejected_line: dict[str, int] = {}
+        self._sequence_start = 0
+        self._next_id = self._first_pupil_id()
+        self._assigned = 0
+
+    # -- pupil ids ---------------------------------------------------------------------------
+
+    def _first_pupil_id(self) -> int:
+        """Pupil ids are assigned here so a batch can link rows before inserting them."""
+        (top,) = self.db.execute("SELECT COALESCE(MAX(id), 0) FROM pupil")[0]
+        if self.db.postgres:
+            (seq,) = self.db.execute("SELECT nextval(pg_get_serial_sequence('pupil', 'id'))")[0]
+            return max(int(top) + 1, int(seq))
+        return int(top) + 1
+
+    def _take_pupil_id(self) -> int:
+        pupil_id = self._next_id
+        self._next_id += 1
+        self._assigned += 1
+        return pupil_id
+
+    def _finish_sequence(self) -> None:
+        if self.db.postgres and self._assigned:
+            self.db.execute(
+                "SELECT setval(pg_get_serial_sequence('pupil', 'id'), ?)", (self._next_id - 1,)
+            )
+
+    # -- step 1: leerlingen.csv ---------------------------------------------------------------
+
+    def read_pupils(self, table: CsvTable) -> None:
+        batch: list[PupilRow] = []
+        for line, values in table.rows():
+            row, problems = check_pupil(line, values, self.today)
+            referte = values[0].strip()
+            if row is not None and referte in self.seen:
+                problems = [
+                    Problem(
+                        "referte",
+                        f"referte komt meer dan eens voor in {PUPIL_FILE}; alleen de eerste "
+                        "rij met deze referte wordt ingelezen",
+                    )
+                ]
+                row = None
+            if row is None:
+                self.rejects.add(PUPIL_FILE, line, referte, problems)
+                if referte and referte not in self.seen:
+                    self.seen[referte] = REJECTED
+                    self.rejected_line[referte] = line
+                continue
+            self.seen[referte] = PENDING
+            batch.append(row)
+            if len(batch) >= PUPIL_BATCH:
+                self._pupil_batch(batch)
+                batch = []
+                self.progress(PUPIL_FILE, table.bytes_read, table.size)
+        self._pupil_batch(batch)
+        self.progress(PUPIL_FILE, table.size, table.size)
+
+    def _pupil_batch(self, rows: list[PupilRow]) -> None:
+        if not rows:
+            return
+        db = self.db
+        incoming = [
+            Incoming(
+                r.referte,
+                r.insz,
+                r.naam,
+                r.voornaam,
+                r.geboortedatum,
+                registration_digest(r.referte, r.insz, r.naam, r.voornaam, r.geboortedatum),
+            )
+            for r in rows
+        ]
+        known = {
+            referte: KnownRegistration(pupil_id, insz, digest)
+            for referte, pupil_id, insz, digest in db.select_in(
+                "SELECT referte, pupil_id, insz, digest FROM registration",
+                "referte",
+                [i.referte for i in incoming],
+            )
+        }
+        todo: list[tuple[PupilRow, Incoming]] = []
+        for row, inc in zip(rows, incoming, strict=True):
+            k = known.get(inc.referte)
+            if k is not None and k.digest == inc.digest:
+                self.seen[inc.referte] = UNCHANGED
+                self.summary.registrations_unchanged += 1
+            else:
+                todo.append((row, inc))
+        if not todo:
+            return
+        book = self._load_book(known, [inc for _, inc in todo])
+        for row, inc in todo:
+            outcome = apply_registration(book, inc)
+            if isinstance(outcome, Rejection):
+                self.rejects.add(
+                    PUPIL_FILE, row.line, inc.referte, [Problem(outcome.column, outcome.reason)]
+                )
+                self.seen[inc.referte] = REJECTED
+                self.rejected_line[inc.referte] = row.line
+            elif outcome is Outcome.CREATED:
+                self.seen[inc.referte] = CREATED
+                self.summary.registrations_created += 1
+            elif outcome is Outcome.UPDATED:
+                self.seen[inc.referte] = UPDATED
+                self.summary.registrations_updated += 1
+            else:
+                self.seen[inc.referte] = UNCHANGED
+                self.summary.registrations_unchanged += 1
+        self._write(book)
+
+    def _load_book(self, known: dict[str, KnownRegistration], todo: list[Incoming]) -> IdentityBook:
+        """The pupils, INSZ owners and accounts the rules may need for these registrations."""
+        db = self.db
+        inszs = sorted({i.insz for i in todo if i.insz})
+        owner: dict[str, int] = {}
+        if inszs:
+            for pupil_id, insz in db.select_in(
+                "SELECT pupil_id, insz FROM insz_history", "insz", inszs
+            ):
+                owner[insz] = pupil_id
+            for pupil_id, insz in db.select_in("SELECT id, insz FROM pupil", "insz", inszs):
+                owner[insz] = pupil_id  # a current INSZ wins over history
+        ids = sorted(set(owner.values()) | {k.pupil_id for k in known.values()})
+        pupils: dict[int, PupilState] = {}
+        if ids:
+            for pupil_id, insz, leer_id_uuid in db.select_in(
+                "SELECT id, insz, leer_id_uuid FROM pupil", "id", ids
+            ):
+                pupils[pupil_id] = PupilState(pupil_id, insz, leer_id_uuid)
+                if insz is not None:
+                    owner[insz] = pupil_id
+            for account_uuid, pupil_id, status, credential in db.select_in(
+                "SELECT a.account_uuid, a.pupil_id, a.status, c.account_uuid FROM account a "
+                "LEFT JOIN credential c ON c.account_uuid = a.account_uuid",
+                "a.pupil_id",
+                ids,
+                "ORDER BY a.created_at, a.account_uuid",
+            ):
+                pupils[pupil_id].accounts[account_uuid] = AccountState(
+                    status, credential is not None
+                )
+        return IdentityBook(
+            registrations=known,
+            pupils=pupils,
+            insz_owner=owner,
+            next_pupil_id=self._take_pupil_id,
+        )
+
+    def _write(self, book: IdentityBook) -> None:
+        """Write what the rules decided, in an order the foreign keys accept."""
+        db, ch, now = self.db, book.changes, self.now
+        db.insert(
+            "pupil",
+            (
+                "id",
+                "leer_id_uuid",
+                "insz",
+                "naam",
+                "voornaam",
+                "geboortedatum",
+                "created_at",
+                "updated_at",
+            ),
+            [(pid, *f[:4], _iso(f[4]), now, now) for pid, f in ch.new_pupils.items()],
+        )
+        db.executemany(
+            "UPDATE pupil SET insz = ?, leer_id_uuid = ?, updated_at = ? WHERE id = ?",
+            [(insz, luuid, now, pid) for pid, (insz, luuid) in ch.pupil_identity.items()],
+        )
+        db.executemany(
+            "UPDATE pupil SET naam = ?, voornaam = ?, geboortedatum = ?, updated_at = ? "
+            "WHERE id = ?",
+            [
+                (naam, voornaam, geb.isoformat(), now, pid)
+                for pid, (naam, voornaam, geb) in ch.pupil_fields.items()
+                if pid not in ch.deleted_pupils
+            ],
+        )
+        db.insert(
+            "insz_history",
+            ("pupil_id", "insz", "replaced_at"),
+            [(pid, insz, now) for pid, insz in ch.insz_history],
+        )
+        db.insert(
+            "registration",
+            (
+                "referte",
+                "pupil_id",
+                "insz",
+                "naam",
+                "voornaam",
+                "geboortedatum",
+                "digest",
+                "enrolments_digest",
+                "imported_at",
+            ),
+            [
+                (
+                    ref,
+                    ch.registration_pupil[ref],
+                    i.insz,
+                    i.naam,
+                    i.voornaam,
+                    i.geboortedatum.isoformat(),
+                    i.digest,
+                    NO_ENROLMENTS,
+                    now,
+                )
+                for ref, i in ch.new_registrations.items()
+            ],
+        )
+        db.executemany(
+            "UPDATE registration SET pupil_id = ?, insz = ?, naam = ?, voornaam = ?, "
+            "geboortedatum = ?, digest = ?, imported_at = ? WHERE referte = ?",
+            [
+                (
+                    ch.registration_pupil[ref],
+                    i.insz,
+                    i.naam,
+                    i.voornaam,
+                    i.geboortedatum.isoformat(),
+                    i.digest,
+                    now,
+                    ref,
+                )
+                for ref, i in ch.updated_registrations.items()
+            ],
+        )
+        db.insert(
+            "account",
+            ("account_uuid", "pupil_id", "status", "referte", "created_at"),
+            [(a, pid, status, ref, now) for a, (pid, status, ref) in ch.new_accounts.items()],
+        )
+        db.executemany(
+            "UPDATE account SET status = 'retired', pupil_id = ?, retired_at = ? "
+            "WHERE account_uuid = ?",
+            [(pid, now, a) for a, pid in ch.retired_accounts.items()],
+        )
+        db.executemany(
+            "UPDATE credential SET account_uuid = ? WHERE account_uuid = ?",
+            [(to, frm) for frm, to in ch.credential_moves],
+        )
+        if ch.deleted_pupils:
+            db.execute_in("DELETE FROM pupil", "id", sorted(ch.deleted_pupils))
+        self.summary.pupils_identified += ch.leer_id_uuids_minted
+        self.summary.accounts_created += len(ch.new_accounts)
+        self.summary.accounts_retired += len(ch.retired_accounts)
+
+    # -- step 2: inschrijvingen.csv -----------------------------------------------------------
+
+    def read_enrolments(self, table: CsvTable) -> None:
+        db = self.db
+        db.create_temp_table(
+            "stage_enrolment",
+            "referte VARCHAR(32) NOT NULL, instellingsnummer VARCHAR(6) NOT NULL, "
+            "administratieve_groep VARCHAR(6) NOT NULL, begindatum DATE NOT NULL, "
+            "einddatum DATE",
+        )
+        staged: list[tuple[Any, ...]] = []
+        unknown: list[EnrolmentRow] = []
+        for line, values in table.rows():
+            row, problems = check_enrolment(line, values)
+            if row is None:
+                self.rejects.add(ENROLMENT_FILE, line, values[0].strip(), problems)
+                continue
+            state = self.seen.get(row.referte)
+            if state is None:
+                unknown.append(row)
+                if len(unknown) >= ENROLMENT_BATCH:
+                    staged.extend(self._known_elsewhere(unknown))
+                    unknown = []
+            elif state == REJECTED:
+                self._reject_orphan(row)
+                continue
+            else:
+                staged.append(self._staged(row))
+            if len(staged) >= ENROLMENT_BATCH:
+                self._stage(staged)
+                staged = []
+                self.progress(ENROLMENT_FILE, table.bytes_read, table.size)
+        staged.extend(self._known_elsewhere(unknown))
+        self._stage(staged)
+        self.progress(ENROLMENT_FILE, table.size, table.size)
+
+    def _staged(self, row: EnrolmentRow) -> tuple[Any, ...]:
+        return (
+            row.referte,
+            row.instellingsnummer,
+            row.administratieve_groep,
+            row.begindatum.isoformat(),
+            None if row.einddatum is None else row.einddatum.isoformat(),
+        )
+
+    def _stage(self, rows: list[tuple[Any, ...]]) -> None:
+        self.db.insert(
+            "stage_enrolment",
+            ("referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"),
+            rows,
+        )
+
+    def _reject_orphan(self, row: EnrolmentRow) -> None:
+        """Issue 2 §4: a rejected pupil row takes its enrolments with it."""
+        self.rejects.add(
+            ENROLMENT_FILE,
+            row.line,
+            row.referte,
+            [
+                Problem(
+                    "referte",
+                    f"de leerling met deze referte werd geweigerd ({PUPIL_FILE} regel "
+                    f"{self.rejected_line[row.referte]}); verbeter die rij, dan wordt ook "
+                    "deze inschrijving ingelezen",
+                )
+            ],
+        )
+
+    def _known_elsewhere(self, rows: list[EnrolmentRow]) -> Iterator[tuple[Any, ...]]:
+        """Enrolments whose referte is not in this leerlingen.csv: kept if already known."""
+        if not rows:
+            return
+        known = {
+            r
+            for (r,) in self.db.select_in(
+                "SELECT referte FROM registration", "referte", sorted({r.referte for r in rows})
+            )
+        }
+        for row in rows:
+            if row.referte in known:
+                yield self._staged(row)
+            else:
+                self.rejects.add(
+                    ENROLMENT_FILE,
+                    row.line,
+                    row.referte,
+                    [
+                        Problem(
+                            "referte",
+                            f"referte is onbekend: ze staat niet in {PUPIL_FILE} van deze import "
+                            "en werd ook nooit eerder ingelezen; voeg de leerling toe",
+                        )
+                    ],
+                )
+
+    # -- step 3: replace the enrolments that changed ------------------------------------------
+
+    def store_enrolments(self) -> None:
+        db = self.db
+        (total,) = db.execute("SELECT COUNT(*) FROM stage_enrolment")[0]
+        rows = db.stream(
+            "SELECT referte, instellingsnummer, administratieve_groep, begindatum, einddatum "
+            "FROM stage_enrolment ORDER BY referte"
+        )
+        batch: dict[str, list[tuple[str, str, str, str]]] = {}
+        done = 0
+        for referte, group in groupby(rows, key=lambda r: str(r[0])):
+            batch[referte] = [
+                (inst, groep, str(begin), "" if eind is None else str(eind))
+                for _, inst, groep, begin, eind in group
+            ]
+            if len(batch) >= ENROLMENT_BATCH // 2:
+                done += sum(len(g) for g in batch.values())
+                self._replace_enrolments(batch)
+                batch = {}
+                self.progress("enrolments", done, total)
+        self._replace_enrolments(batch)
+        self.progress("enrolments", total, total)
+        db.drop_temp_table("stage_enrolment")
+        # Refertes in leerlingen.csv without any enrolment now have none.
+        empty = [r for r, s in self.seen.items() if s in (UNCHANGED, UPDATED)]
+        stale = [
+            r
+            for r, stored in db.select_in(
+                "SELECT referte, enrolments_digest FROM registration", "referte", empty
+            )
+            if stored != NO_ENROLMENTS
+        ]
+        self._replace_enrolments({r: [] for r in stale})
+
+    def _replace_enrolments(self, batch: dict[str, list[tuple[str, str, str, str]]]) -> None:
+        if not batch:
+            return
+        db, seen, summary = self.db, self.seen, self.summary
+        # A registration created by this import has no enrolments yet: no need to ask.
+        stored = dict(
+            db.select_in(
+                "SELECT referte, enrolments_digest FROM registration",
+                "referte",
+                [r for r in batch if seen.get(r, 0) & STATE != CREATED],
+            )
+        )
+        changed: list[tuple[str, str]] = []
+        for referte, rows in batch.items():
+            state = seen.get(referte)
+            if state is not None:
+                seen[referte] = state | HAS_ENROLMENTS
+            digest = enrolments_digest(rows)
+            if stored.get(referte, NO_ENROLMENTS) == digest:
+                continue
+            changed.append((referte, digest))
+            if state is None:
+                summary.registrations_updated += 1  # a referte only in inschrijvingen.csv
+            elif state & STATE == UNCHANGED:
+                summary.registrations_unchanged -= 1
+                summary.registrations_updated += 1
+                seen[referte] = UPDATED | HAS_ENROLMENTS
+        if not changed:
+            return
+        db.execute_in("DELETE FROM enrolment", "referte", [r for r, _ in changed])
+        new_rows = [
+            (referte, inst, groep, begin, eind or None)
+            for referte, _ in changed
+            for inst, groep, begin, eind in batch[referte]
+        ]
+        db.insert(
+            "enrolment",
+            ("referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"),
+            new_rows,
+        )
+        db.executemany(
+            "UPDATE registration SET enrolments_digest = ?, imported_at = ? WHERE referte = ?",
+            [(digest, self.now, referte) for referte, digest in changed],
+        )
+        summary.enrolments_written += len(new_rows)
+
+    def finish(self) -> None:
+        self._finish_sequence()
+
+
+def _iso(day: object) -> str:
+    assert isinstance(day, dt.date)
+    return day.isoformat()
+
+
+def import_registry(
+    engine: Engine,
+    directory: Path | str,
+    rejects_path: Path | str | None = None,
+    progress: Progress | None = None,
+    *,
+    today: dt.date | None = None,
+) -> ImportSummary:
+    """Import ``leerlingen.csv`` and ``inschrijvingen.csv`` from ``directory`` (issue 2 §3-§5).
+
+    Rejected rows go to ``rejects_path`` (default ``directory/rejects.csv``). Raises
+    ``ImportFileError`` (and stores nothing) when a file is missing, unreadable or lacks a
+    required column.
+    """
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise ImportFileError(
+            f"{folder}: import folder not found; it must hold {PUPIL_FILE} and {ENROLMENT_FILE}."
+        )
+    target = Path(rejects_path) if rejects_path is not None else folder / "rejects.csv"
+    today = today or dt.date.today()
+    with (
+        CsvTable(folder / PUPIL_FILE, PUPIL_COLUMNS) as pupils,
+        CsvTable(folder / ENROLMENT_FILE, ENROLMENT_COLUMNS) as enrolments,
+    ):
+        rejects = _Rejects(target)
+        try:
+            db = BulkConnection(engine)
+        except BaseException:
+            rejects.discard()
+            raise
+        try:
+            importer = _Importer(db, rejects, progress, today, dt.datetime.now(dt.UTC))
+            importer.read_pupils(pupils)
+            importer.read_enrolments(enrolments)
+            importer.store_enrolments()
+            importer.finish()
+            db.commit()
+        except BaseException:
+            db.rollback()
+            rejects.discard()
+            raise
+        rejects.keep()
+    summary = importer.summary
+    summary.rejects = rejects.rows
+    log.info(
+        "registry import: %d created, %d updated, %d unchanged, %d identified, %d rejected",
+        summary.registrations_created,
+        summary.registrations_updated,
+        summary.registrations_unchanged,
+        summary.pupils_identified,
+        summary.rejects,
+    )
+    return summary
