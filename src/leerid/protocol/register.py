@@ -18,6 +18,7 @@ from leerid.protocol.canonical import content_hash
 from leerid.protocol.lifecycle import status
 from leerid.protocol.model import Condition, PartyRole, Protocol
 from leerid.protocol.release import allowed_scopes
+from leerid.protocol.render import CATEGORY_HEADINGS
 
 NOT_STATED = "niet vermeld in het protocol"
 
@@ -55,7 +56,7 @@ def _data_categories(protocol: Protocol) -> tuple[str, ...]:
     rows = []
     releasable = allowed_scopes(protocol)
     for attribute in protocol.data.attributes:
-        text = f"{attribute.name} ({attribute.category.value})"
+        text = f"{attribute.name} ({CATEGORY_HEADINGS[attribute.category].lower()})"
         if Condition.DECRETAL_BASIS in attribute.conditions and "rrn" not in releasable:
             text += ": niet meegedeeld, geen decretale basis"
         elif Condition.IDENTIFIED_PUPIL in attribute.conditions:
@@ -115,7 +116,8 @@ def processing_record(protocol: Protocol, party: PartyRole, at: dt.datetime) -> 
         data_subjects=protocol.data_subjects,
         data_categories=_data_categories(protocol),
         recipients=recipients,
-        transfers=f"geen doorgifte aan derde landen of internationale organisaties {NOT_STATED}",
+        transfers="geen doorgifte aan derde landen of internationale organisaties vermeld in "
+        "het protocol; geen verdere mededeling (art. 4)",
         retention=retention_text,
         security_measures=tuple(
             f"{m.id}: {m.text}" for m in protocol.security.measures if party in m.applies_to
