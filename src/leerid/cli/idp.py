@@ -8,6 +8,7 @@ import tempfile
 import typer
 
 from leerid import config
+from leerid.errors import LeeridError
 from leerid.idp.settings import IdpSettings
 from leerid.store.engine import make_engine, upgrade
 
@@ -19,10 +20,19 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="TCP port."),
     workers: int = typer.Option(1, min=1, help="Worker processes (one per core is typical)."),
+    log_level: str = typer.Option(
+        "",
+        help="debug | info | warning (default $LEERID_LOG_LEVEL or warning); info logs "
+        "each request (paths only) and each login's outcome, never personal data or tokens.",
+    ),
 ) -> None:
     """Serve the provider; issuer from LEERID_ISSUER (default http://127.0.0.1:8000/op)."""
     import uvicorn
 
+    level = (log_level or os.environ.get("LEERID_LOG_LEVEL") or "warning").lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise LeeridError(f"--log-level {level!r}: use debug, info, warning or error")
+    os.environ["LEERID_LOG_LEVEL"] = level
     settings = IdpSettings.from_env()  # fails early on a bad issuer
     engine = make_engine(config.database_url())
     upgrade(engine)  # once, before the workers start
@@ -39,7 +49,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        access_log=False,
-        log_level="warning",
+        access_log=level in ("debug", "info"),
+        log_level=level,
         proxy_headers=False,
     )

@@ -6,6 +6,9 @@ theirs to that list. ``/healthz`` and ``/metrics`` sit at the root.
 
 from __future__ import annotations
 
+import logging
+import os
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 from starlette.responses import FileResponse, PlainTextResponse, Response
@@ -71,8 +74,20 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def _configure_logging() -> None:
+    """``leerid.*`` loggers at ``$LEERID_LOG_LEVEL`` on standard error (no personal data)."""
+    level = os.environ.get("LEERID_LOG_LEVEL", "warning").upper()
+    logger = logging.getLogger("leerid")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        logger.addHandler(handler)
+
+
 def create_app(settings: IdpSettings | None = None) -> FastAPI:
     """The identity provider for ``settings`` (default: from the environment)."""
+    _configure_logging()
     settings = settings or IdpSettings.from_env()
     engine = get_engine(settings.database_url)
     ensure_keys(engine)

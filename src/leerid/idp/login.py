@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import time
 
@@ -29,6 +30,7 @@ from leerid.registry.models import Account, AccountStatus, Credential
 __all__ = ["client_address", "router"]
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 
 
 def client_address(request: Request) -> str:
@@ -128,6 +130,7 @@ async def login(request: Request) -> Response:
         if status == AccountStatus.RETIRED:
             reason = "account_retired"
         metrics.LOGIN_FAILURES.labels(reason).inc()
+        log.info("login refused client=%s reason=%s", client.client_id, reason)
         if account_uuid is not None:
             _refused(ctx, client.client_id, account_uuid, reason)
         return render_login(
@@ -153,5 +156,6 @@ async def login(request: Request) -> Response:
         response, SESSION_COOKIE, ctx.seal_session(session), ctx.settings.session_lifetime
     )
     metrics.LOGINS.labels("password").inc()
+    log.info("login ok client=%s method=password", client.client_id)
     metrics.REQUEST_LATENCY.labels("login").observe(time.perf_counter() - started)
     return response

@@ -1,0 +1,159 @@
+"""Issue 4 §6 (two servers on one database serve one login) and §5 (no personal data or
+tokens in the logs), plus the client commands."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+from tests.conftest import run_leerid
+from tests.idp.flow import Browser, RelyingParty, query
+from tests.idp_server import running_idp, start_idp
+
+
+def test_two_servers_on_one_database_serve_one_login(database_url: str) -> None:
+    """Two nodes of one issuer: login form from one, posted to two; token on one; userinfo
+    and single sign-on on two."""
+    with running_idp(database_url) as one:
+        two = start_idp(database_url, more_env={"LEERID_ISSUER": one.issuer})
+        try:
+            rp = RelyingParty(one)
+            browser = Browser()  # cookies are per host, not per port: both nodes see them
+            auth = rp.authorization()
+            page = browser.open(auth.url)
+            assert page.status_code == 200
+            fields = dict(re.findall(r'name="(request|csrf_token)" value="([^"]*)"', page.text))
+            done = browser.http.post(
+                f"{two.base_url}/op/v1/login",
+                data={**fields, "username": one.username, "password": one.password},
+            )
+            assert done.status_code == 303, done.text
+            location = done.headers["location"]
+            assert query(location)["iss"] == one.issuer
+            token = rp.fetch_token(location, auth.verifier)  # on server one
+            rp.verify_id_token(token["id_token"], auth.nonce)
+            info = httpx.get(
+                f"{two.base_url}/op/v1/userinfo",
+                headers={"Authorization": f"Bearer {token['access_token']}"},
+            )
+            assert info.status_code == 200 and info.json()["sub"] == one.pupil.account_uuid
+            sso = browser.open(
+                rp.authorization(prompt="none").url.replace(one.base_url, two.base_url)
+            )
+            code = query(sso.headers["location"])["code"]
+            exchanged = httpx.post(
+                f"{one.base_url}/op/v1/token",
+                auth=(one.client_id, one.client_secret),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": one.redirect_uri,
+                    "code_verifier": "x" * 43,
+                },
+            )
+            assert exchanged.json()["error"] == "invalid_grant"  # wrong verifier, found code
+            again = httpx.post(
+                f"{two.base_url}/op/v1/token",
+                auth=(one.client_id, one.client_secret),
+                data={
+                    "grant_type": "authorization_code",
+                    "code": query(location)["code"],
+                    "redirect_uri": one.redirect_uri,
+                    "code_verifier": auth.verifier,
+                },
+            )
+            assert again.json()["error"] == "invalid_grant"  # reuse seen by the other node
+        finally:
+            two.stop()
+
+
+def test_no_insz_names_or_tokens_in_the_logs(database_url: str) -> None:
+    with running_idp(database_url, more_env={"LEERID_LOG_LEVEL": "info"}) as idp:
+        rp = RelyingParty(idp, scope="openid profile ov_leerling offline_access")
+        browser = Browser()
+        auth = rp.authorization()
+        page = browser.open(auth.url)
+        browser.login(page, idp.username, "wrong password")
+        page = browser.open(auth.url)
+        done = browser.login(page, idp.username, idp.password)
+        location = done.headers["location"]
+        token = rp.fetch_token(location, auth.verifier)
+        rp.oauth.get(rp.discovery["userinfo_endpoint"])
+        rp.oauth.refresh_token(rp.discovery["token_endpoint"], refresh_token=token["refresh_token"])
+        httpx.get(f"{idp.base_url}/metrics")
+        log = idp.server.log_text()
+        secrets = [
+            idp.pupil.insz,
+            idp.pupil.naam,
+            idp.pupil.voornaam,
+            idp.password,
+            query(location)["code"],
+            token["access_token"],
+            token["refresh_token"],
+            token["id_token"],
+            idp.client_secret,
+        ]
+        # the log must hold the flow, or the scan below would prove nothing
+        assert "login ok" in log and "login refused" in log and "/op/v1/token" in log
+        for secret in secrets:
+            assert secret not in log
+
+
+def test_client_commands(leerid_env: dict[str, str], database_url: str) -> None:
+    from tests.idp_server import store_protocol
+
+    protocol_id = store_protocol(database_url)
+    added = run_leerid(
+        [
+            "clients",
+            "add",
+            "--name",
+            "Smartschool",
+            "--protocol",
+            protocol_id,
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--auth",
+            "client_secret_post",
+        ],
+        leerid_env,
+    )
+    assert added.returncode == 0, added.stderr
+    client_id = re.search(r"client_id: (\S+)", added.stdout).group(1)  # type: ignore[union-attr]
+    secret = re.search(r"client_secret: (\S+)", added.stdout).group(1)  # type: ignore[union-attr]
+    shown = run_leerid(["clients", "show", client_id], leerid_env)
+    assert shown.returncode == 0 and secret not in shown.stdout
+    assert "client_secret_post" in shown.stdout
+    listed = run_leerid(["clients", "list"], leerid_env)
+    assert client_id in listed.stdout and "active" in listed.stdout
+    assert run_leerid(["clients", "disable", client_id], leerid_env).returncode == 0
+    assert "disabled" in run_leerid(["clients", "list"], leerid_env).stdout
+    bad = run_leerid(
+        [
+            "clients",
+            "add",
+            "--name",
+            "X",
+            "--protocol",
+            "no-such-protocol",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        leerid_env,
+    )
+    assert bad.returncode == 1 and "not stored" in bad.stderr and "Traceback" not in bad.stderr
+    http = run_leerid(
+        [
+            "clients",
+            "add",
+            "--name",
+            "X",
+            "--protocol",
+            protocol_id,
+            "--redirect-uri",
+            "http://app.example/cb",
+        ],
+        leerid_env,
+    )
+    assert http.returncode == 1 and "https" in http.stderr
