@@ -1,0 +1,364 @@
+"""``leerid sp``: the service provider's kit and the LARS portal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from leerid.errors import LeeridError
+from leerid.protocol import IsoDuration
+
+app = typer.Typer(
+    help="The service provider (LARS): portal, retention, privacy log, breaches.",
+    no_args_is_help=True,
+)
+log_app = typer.Typer(help="The privacy log (art. 6): verify, show, prune.", no_args_is_help=True)
+breaches_app = typer.Typer(help="The breach register (art. 9).", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff accounts and roles (art. 4).", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+app.add_typer(breaches_app, name="breaches")
+app.add_typer(staff_app, name="staff")
+out = Console(highlight=False, soft_wrap=True)
+
+CONFIG = typer.Option(
+    ...,
+    "--config",
+    envvar="LEERID_SP_CONFIG",
+    help="The provider's TOML file (see examples/lars.toml).",
+)
+
+
+EVIDENCE_OUT = typer.Option(..., "--out", help="The HTML file to write.")
+KEY_OUT = typer.Option(..., "--out", help="Folder for client-key.jwk and client-jwks.json.")
+
+
+def _provider(config: Path):  # type: ignore[no-untyped-def]
+    from leerid.sp.provider import ServiceProvider
+    from leerid.sp.settings import load_settings
+
+    return ServiceProvider(load_settings(config))
+
+
+def _when(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "—"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@app.command()
+def serve(
+    config: Path = CONFIG,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8001, help="Port to listen on."),
+) -> None:
+    """Run the portal (pupils log in through LeerID; staff with their own accounts)."""
+    import uvicorn
+
+    from leerid.sp.portal import create_portal
+
+    provider = _provider(config)
+    out.print(
+        f"{provider.settings.name} on http://{host}:{port} (issuer {provider.settings.issuer})"
+    )
+    # no access log: the callback's query carries an authorization code (no tokens in logs)
+    uvicorn.run(create_portal(provider), host=host, port=port, access_log=False, log_level="info")
+
+
+@app.command()
+def purge(
+    config: Path = CONFIG,
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
+) -> None:
+    """Art. 3: delete pupils inactive for the protocol's period (batches of 1,000)."""
+    from leerid.sp.retention import purge as run_purge
+
+    provider = _provider(config)
+    result = run_purge(provider.engine, provider.retention_period, dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    out.print(
+        f"{verb} {result.count} pupil(s) whose last login is before "
+        f"{_when(result.cutoff)} ({provider.retention_period}); {result.batches} batch(es)"
+    )
+
+
+@app.command()
+def evidence(
+    config: Path = CONFIG,
+    out_file: Path = EVIDENCE_OUT,
+) -> None:
+    """Art. 6: evidence of every security measure of the protocol, from the live system."""
+    from leerid.sp.evidence import evidence_html
+
+    provider = _provider(config)
+    out_file.write_text(evidence_html(provider), encoding="utf-8")
+    out.print(
+        f"evidence for {len(provider.protocol.security_measures)} measures written to {out_file}"
+    )
+
+
+@app.command()
+def keygen(
+    out_dir: Path = KEY_OUT,
+) -> None:
+    """A new RS256 key for private_key_jwt; register client-jwks.json with the provider."""
+    from leerid.sp.keys import generate_client_key
+
+    private, public = out_dir / "client-key.jwk", out_dir / "client-jwks.json"
+    if private.exists():
+        raise LeeridError(f"{private} exists already; remove it first or pick another --out")
+    kid = generate_client_key(private, public)
+    out.print(f"key {kid}: private {private} (keep secret), public {public} (for --jwks)")
+
+
+# -- privacy log ---------------------------------------------------------------------------
+
+
+@log_app.command("verify")
+def log_verify(config: Path = CONFIG) -> None:
+    """Recompute the hash chain; exit 1 when an entry was removed or altered."""
+    from leerid.sp.privacy_log import verify
+
+    provider = _provider(config)
+    result = verify(provider.engine, provider.secrets)
+    if result.ok:
+        out.print(
+            f"privacy log intact: {result.entries} entries, last {result.last_seq}, "
+            f"head {result.head_hash}"
+        )
+        return
+    for problem in result.problems:
+        out.print(f"[red]✗[/] {problem}")
+    raise typer.Exit(1)
+
+
+@log_app.command("show")
+def log_show(
+    config: Path = CONFIG,
+    limit: int = typer.Option(50, help="Newest N entries."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The newest entries (who, when, what, which pupil key, why)."""
+    from leerid.sp.privacy_log import recent
+
+    entries = recent(_provider(config).engine, limit)
+    if as_json:
+        out.print(
+            json.dumps(
+                [
+                    {
+                        "seq": e.seq,
+                        "at": _when(e.at),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "pupil_key": e.pupil_key,
+                        "purpose": e.purpose,
+                        "detail": json.loads(e.detail),
+                    }
+                    for e in entries
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    table = Table("nr", "time", "who", "action", "pupil key", "purpose")
+    for e in entries:
+        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil_key or "—", e.purpose)
+    out.print(table)
+
+
+@log_app.command("prune")
+def log_prune(
+    config: Path = CONFIG,
+    older_than: str = typer.Option("", help="ISO 8601 period (default: [privacy_log] keep)."),
+    dry_run: bool = typer.Option(False, "--dry-run"),
+) -> None:
+    """Remove entries older than the period, in batches, each with a signed record."""
+    from leerid.sp.privacy_log import prune
+
+    provider = _provider(config)
+    try:
+        period = IsoDuration.parse(older_than) if older_than else provider.privacy_log_keep
+    except ValueError as exc:
+        raise LeeridError(f"--older-than: {exc}") from None
+    result = prune(
+        provider.engine, provider.secrets, period.before(dt.datetime.now(dt.UTC)), dry_run=dry_run
+    )
+    out.print(
+        f"{'would prune' if dry_run else 'pruned'} {result.count} entries older than "
+        f"{period} in {result.batches} signed batch(es)"
+    )
+
+
+# -- breaches ------------------------------------------------------------------------------
+
+
+def _moment(text: str, option: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise LeeridError(f"{option} {text!r}: write an ISO time, e.g. 2026-11-28T09:30") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@breaches_app.command("list")
+def breaches_list(config: Path = CONFIG) -> None:
+    """Every breach with its 72-hour clock."""
+    from leerid.sp.breaches import list_breaches
+
+    table = Table(
+        "id", "discovered", "72 h deadline", "status", "pupils", "other DPO told", "updates"
+    )
+    for v in list_breaches(_provider(config).engine):
+        clock = "overdue" if v.clock.overdue else f"{v.clock.hours_left} h left"
+        table.add_row(
+            str(v.breach.id),
+            _when(v.breach.discovered_at),
+            f"{_when(v.clock.deadline)} ({clock})",
+            v.breach.status,
+            str(v.breach.pupils_affected),
+            _when(v.breach.other_party_notified_at),
+            str(len(v.updates)),
+        )
+    out.print(table)
+
+
+@breaches_app.command("add")
+def breaches_add(
+    config: Path = CONFIG,
+    discovered: str = typer.Option(..., help="When it was discovered (ISO; UTC if no zone)."),
+    description: str = typer.Option(..., help="What happened."),
+    categories: str = typer.Option(..., help="Categories of data concerned."),
+    pupils: int = typer.Option(..., help="Number of pupils concerned."),
+    measures: str = typer.Option(..., help="Measures taken."),
+    actor: str = typer.Option("dpo", help="Who records it."),
+    notify: bool = typer.Option(True, help="E-mail the other party's DPO now (art. 9)."),
+) -> None:
+    """Record a breach and notify the other party's DPO."""
+    from leerid.sp.breaches import add_breach
+
+    provider = _provider(config)
+    breach_id = add_breach(
+        provider.engine,
+        provider.settings.mail,
+        actor=actor,
+        discovered_at=_moment(discovered, "--discovered"),
+        description=description,
+        categories=categories,
+        pupils_affected=pupils,
+        measures=measures,
+        notify=notify,
+    )
+    out.print(f"breach {breach_id} recorded" + (" and notified" if notify else ""))
+
+
+@breaches_app.command("update")
+def breaches_update(
+    breach_id: int = typer.Argument(...),
+    config: Path = CONFIG,
+    text: str = typer.Option("", help="New information (phased, GDPR art. 33.4)."),
+    status: str = typer.Option("", help="open, gemeld or afgesloten."),
+    authority_notified: bool = typer.Option(
+        False, "--authority-notified", help="The authority was told now."
+    ),
+    notify: bool = typer.Option(False, "--notify", help="Send this update to the other DPO."),
+    actor: str = typer.Option("dpo"),
+) -> None:
+    """Add information to a breach; optionally notify the other party's DPO."""
+    from leerid.sp.breaches import update_breach
+
+    provider = _provider(config)
+    update_breach(
+        provider.engine,
+        provider.settings.mail,
+        breach_id,
+        actor=actor,
+        text=text or None,
+        status=status or None,
+        authority_notified=authority_notified,
+        notify=notify,
+    )
+    out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))
+
+
+# -- staff ---------------------------------------------------------------------------------
+
+
+@staff_app.command("add")
+def staff_add(
+    username: str = typer.Argument(...),
+    config: Path = CONFIG,
+    role: str = typer.Option(..., help="A recipient role of the protocol (art. 4)."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the password from standard input."
+    ),
+    confidentiality_signed: str = typer.Option(
+        "", help="Date the confidentiality pledge was signed."
+    ),
+    awareness_trained: str = typer.Option("", help="Date of the awareness training."),
+) -> None:
+    """Create a staff account (Argon2id)."""
+    from leerid.sp.staff import add_staff
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+
+    def day(text: str, option: str) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(text) if text else None
+        except ValueError:
+            raise LeeridError(f"{option} {text!r}: write a date as YYYY-MM-DD") from None
+
+    provider = _provider(config)
+    add_staff(
+        provider.engine,
+        provider.protocol,
+        username,
+        password,
+        role,
+        confidentiality_signed_on=day(confidentiality_signed, "--confidentiality-signed"),
+        awareness_trained_on=day(awareness_trained, "--awareness-trained"),
+    )
+    out.print(f"staff account {username} ({role}) created")
+
+
+@staff_app.command("list")
+def staff_list(config: Path = CONFIG) -> None:
+    """Staff accounts, roles and what each role may see."""
+    from leerid.sp.staff import list_staff
+
+    provider = _provider(config)
+    table = Table(
+        "username", "role", "active", "pupil data", "privacy log", "confidentiality", "awareness"
+    )
+    for s in list_staff(provider.engine):
+        perms = provider.permissions(s.role)
+        table.add_row(
+            s.username,
+            s.role,
+            "yes" if s.active else "no",
+            "yes" if perms.sees_pupil_data else "no",
+            "yes" if perms.sees_privacy_log else "no",
+            str(s.confidentiality_signed_on or "—"),
+            str(s.awareness_trained_on or "—"),
+        )
+    out.print(table)
+
+
+@staff_app.command("disable")
+def staff_disable(username: str = typer.Argument(...), config: Path = CONFIG) -> None:
+    """Disable a staff account (it can no longer log in)."""
+    from leerid.sp.staff import disable_staff
+
+    disable_staff(_provider(config).engine, username)
+    out.print(f"staff account {username} disabled")

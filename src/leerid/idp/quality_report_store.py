@@ -1,0 +1,186 @@
+"""Art. 7: the Department's store of data-quality reports received from service providers.
+
+A service provider that finds a wrong, inaccurate, incomplete, missing, outdated or superfluous
+attribute reports it at once in writing: ``POST /op/v1/quality-reports`` (client-
+authenticated as at the token endpoint). The Department's DPO lists and closes reports
+(``leerid reports list|close``); the provider reads the status back
+(``POST /op/v1/quality-reports/status``). Both sides keep the report and its status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, Engine, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from leerid.errors import LeeridError, NotFoundError
+from leerid.store.base import Base
+from leerid.store.engine import session_scope
+
+__all__ = [
+    "ATTRIBUTES",
+    "PROBLEMS",
+    "QualityReportRow",
+    "ReportView",
+    "check_report",
+    "close_report",
+    "list_reports",
+    "statuses_for",
+    "store_report",
+]
+
+ATTRIBUTES = (
+    "given_name",
+    "family_name",
+    "ov_leerid_uuid",
+    "ov_account_uuid",
+    "ov_historiek_account_uuid",
+    "ov_orgcode",
+    "rrn",
+)
+# Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"
+PROBLEMS = ("foutief", "onnauwkeurig", "onvolledig", "ontbrekend", "verouderd", "overtollig")
+STATUSES = ("open", "gesloten")
+
+
+class QualityReportRow(Base):
+    """Art. 7: one report received from a service provider, with its status."""
+
+    __tablename__ = "idp_quality_report"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), index=True)
+    pupil_key: Mapped[str] = mapped_column(String(36), index=True)
+    attribute: Mapped[str] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+
+
+@dataclass(frozen=True)
+class ReportView:
+    id: str
+    client_id: str
+    pupil_key: str
+    attribute: str
+    problem: str
+    comment: str
+    status: str
+    resolution: str | None
+    received_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {
+            "id": self.id,
+            "client_id": self.client_id,
+            "pupil_key": self.pupil_key,
+            "attribute": self.attribute,
+            "problem": self.problem,
+            "comment": self.comment,
+            "status": self.status,
+            "resolution": self.resolution,
+            "received_at": self.received_at.isoformat(),
+            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
+        }
+
+
+def _view(row: QualityReportRow) -> ReportView:
+    def aware(v: dt.datetime | None) -> dt.datetime | None:
+        return v if v is None or v.tzinfo else v.replace(tzinfo=dt.UTC)
+
+    received = aware(row.received_at)
+    assert received is not None
+    return ReportView(
+        row.id,
+        row.client_id,
+        row.pupil_key,
+        row.attribute,
+        row.problem,
+        row.comment,
+        row.status,
+        row.resolution,
+        received,
+        aware(row.closed_at),
+    )
+
+
+def check_report(pupil_key: str, attribute: str, problem: str, comment: str) -> str | None:
+    """What is wrong with a report, or None."""
+    try:
+        uuid.UUID(pupil_key)
+    except ValueError:
+        return "pupil_key must be the pupil's Leer_id_uuid or Account_uuid"
+    if attribute not in ATTRIBUTES:
+        return "attribute must be one of " + ", ".join(ATTRIBUTES)
+    if problem not in PROBLEMS:
+        return "problem must be one of " + ", ".join(PROBLEMS)
+    if len(comment) > 2000:
+        return "comment is longer than 2000 characters"
+    return None
+
+
+def store_report(
+    engine: Engine, client_id: str, pupil_key: str, attribute: str, problem: str, comment: str
+) -> ReportView:
+    with session_scope(engine) as session:
+        row = QualityReportRow(
+            id=str(uuid.uuid4()),
+            client_id=client_id,
+            pupil_key=pupil_key,
+            attribute=attribute,
+            problem=problem,
+            comment=comment,
+            status="open",
+            received_at=dt.datetime.now(dt.UTC),
+        )
+        session.add(row)
+        session.flush()
+        return _view(row)
+
+
+def list_reports(engine: Engine, status: str | None = None) -> list[ReportView]:
+    """The reports, newest first; ``status`` filters (open, gesloten)."""
+    if status is not None and status not in STATUSES:
+        raise LeeridError(f"--status {status!r}: use one of " + ", ".join(STATUSES))
+    stmt = select(QualityReportRow).order_by(QualityReportRow.received_at.desc())
+    if status:
+        stmt = stmt.where(QualityReportRow.status == status)
+    with session_scope(engine) as session:
+        return [_view(r) for r in session.scalars(stmt)]
+
+
+def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str) -> ReportView:
+    """Art. 7: the Department's DPO closes a report, saying what was done."""
+    if not resolution.strip():
+        raise LeeridError("--resolution is required: say what was corrected or why not")
+    with session_scope(engine) as session:
+        row = session.get(QualityReportRow, report_id)
+        if row is None:
+            raise NotFoundError(f"no data-quality report {report_id}; see `leerid reports list`")
+        if row.status == "gesloten":
+            raise LeeridError(f"report {report_id} is closed already")
+        row.status = "gesloten"
+        row.resolution = resolution.strip()
+        row.closed_at = dt.datetime.now(dt.UTC)
+        row.closed_by = closed_by
+        session.flush()
+        return _view(row)
+
+
+def statuses_for(engine: Engine, client_id: str, ids: list[str]) -> list[ReportView]:
+    """The reports of ``client_id`` among ``ids`` (never another client's)."""
+    with session_scope(engine) as session:
+        rows = session.scalars(
+            select(QualityReportRow).where(
+                QualityReportRow.client_id == client_id, QualityReportRow.id.in_(ids[:500])
+            )
+        )
+        return [_view(r) for r in rows]

@@ -1,0 +1,170 @@
+"""The service provider's own database: its tables, on its own metadata.
+
+A service provider is another organisation with its own database; nothing here shares the
+Department's schema (``leerid.store.base.Base``). Migrations live in ``sp/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class SPBase(DeclarativeBase):
+    """Base of the service provider's tables (its own metadata, its own database)."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+Moment = DateTime(timezone=True)
+
+
+class PupilRecord(SPBase):
+    """Art. 3: one row per pupil, holding only the data of the last login (overwritten)."""
+
+    __tablename__ = "sp_pupil"
+
+    pupil_key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_kind: Mapped[str] = mapped_column(String(12))  # "leer_id_uuid" or "account_uuid"
+    account_uuid: Mapped[str] = mapped_column(String(36))
+    given_name: Mapped[str | None] = mapped_column(String(200))
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    orgcodes: Mapped[str] = mapped_column(String(400))  # comma-separated instellingsnummers
+    last_login_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
+
+
+class DossierEntry(SPBase):
+    """What the application links to a pupil (LARS: an activity note); moves on identification."""
+
+    __tablename__ = "sp_dossier_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pupil_key: Mapped[str] = mapped_column(
+        String(36), ForeignKey("sp_pupil.pupil_key", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(Moment)
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class QualityReport(SPBase):
+    """Art. 7: a report of wrong or outdated data sent to the Department, with its status."""
+
+    __tablename__ = "sp_quality_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    remote_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    pupil_key: Mapped[str] = mapped_column(String(36), index=True)
+    attribute: Mapped[str] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    resolution: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(Moment)
+    updated_at: Mapped[dt.datetime] = mapped_column(Moment)
+
+
+class StaffAccount(SPBase):
+    """Art. 4: a member of staff with one role of the protocol's recipients."""
+
+    __tablename__ = "sp_staff"
+
+    username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(Moment)
+    confidentiality_signed_on: Mapped[dt.date | None] = mapped_column(Date)
+    awareness_trained_on: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class PrivacyLogEntry(SPBase):
+    """Art. 6: one entry of the privacy log, chained to the previous one by its hash."""
+
+    __tablename__ = "sp_privacy_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    pupil_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    purpose: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text)  # canonical JSON, never names or tokens
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class PrivacyLogHead(SPBase):
+    """The newest entry's number and hash: serialises appends and reveals a removed tail."""
+
+    __tablename__ = "sp_privacy_log_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LogPruneRecord(SPBase):
+    """Art. 6 (log management): a signed record of a pruned stretch of the privacy log."""
+
+    __tablename__ = "sp_log_prune"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(Moment)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class Breach(SPBase):
+    """Art. 9, GDPR art. 33: a personal data breach, with its 72-hour clock from discovery."""
+
+    __tablename__ = "sp_breach"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    discovered_at: Mapped[dt.datetime] = mapped_column(Moment)
+    recorded_at: Mapped[dt.datetime] = mapped_column(Moment)
+    description: Mapped[str] = mapped_column(Text)
+    categories: Mapped[str] = mapped_column(String(400))
+    pupils_affected: Mapped[int] = mapped_column(Integer)
+    measures: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    other_party_notified_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    authority_notified_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+
+
+class BreachUpdate(SPBase):
+    """GDPR art. 33.4: information given in phases, each update kept."""
+
+    __tablename__ = "sp_breach_update"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    breach_id: Mapped[int] = mapped_column(Integer, ForeignKey("sp_breach.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(Moment)
+    text: Mapped[str] = mapped_column(Text)
+    notified: Mapped[bool] = mapped_column(Boolean, default=False)

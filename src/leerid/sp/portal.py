@@ -1,0 +1,590 @@
+"""The LARS portal: the reference application on the kit (server-rendered, Dutch).
+
+Pupils log in through LeerID and see what the provider holds about them and what the
+Department disclosed to it; staff log in with their own accounts and see, by role, pupils,
+the privacy log, data-quality reports, breaches and the evidence of the measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hmac
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from leerid.errors import LeeridError
+from leerid.sp import breaches, privacy_log, quality_reports, retention
+from leerid.sp.browser_session import SessionSealer
+from leerid.sp.evidence import collect
+from leerid.sp.login_claims import ClaimError, read_login
+from leerid.sp.provider import ServiceProvider
+from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.staff import authenticate
+from leerid.sp.templating import TEMPLATES, render
+
+log = logging.getLogger("leerid.sp.portal")
+
+REFUSAL_TEXT = {
+    "no_enrolment": "Je bent op dit moment in geen enkele school ingeschreven.",
+    "no_partner_school": "Je school werkt niet samen met deze toepassing.",
+    "protocol_not_in_force": "Het protocol met het Departement is niet (meer) van kracht.",
+}
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None:
+    """Art. 3 and 6: the retention purge and the privacy-log pruning, once a day."""
+    while True:
+        try:
+            result = await asyncio.to_thread(
+                retention.purge, provider.engine, provider.retention_period
+            )
+            cutoff = provider.privacy_log_keep.before(dt.datetime.now(dt.UTC))
+            pruned = await asyncio.to_thread(
+                privacy_log.prune, provider.engine, provider.secrets, cutoff
+            )
+            log.info(
+                "daily duties: %d pupils purged, %d log entries pruned", result.count, pruned.count
+            )
+        except Exception:  # the job must survive a bad night (logged, retried tomorrow)
+            log.exception("daily duties failed")
+        await asyncio.sleep(interval_hours * 3600)
+
+
+def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
+    """The portal app for ``provider``."""
+    settings = provider.settings
+    rp = rp or RelyingParty(settings)
+    sealer = SessionSealer(provider.secrets.session_key, settings.secure_cookies)
+    site = settings.name
+    csp = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = (
+            asyncio.create_task(daily_duties(provider, settings.purge_interval_hours))
+            if settings.purge_interval_hours > 0
+            else None
+        )
+        yield
+        if task is not None:
+            task.cancel()
+        await rp.aclose()
+
+    app = FastAPI(
+        title=f"{site} portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+    )
+    app.state.provider = provider
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", csp)
+        for key, value in PAGE_HEADERS.items():
+            response.headers.setdefault(key, value)
+        return response
+
+    def page(name: str, session: dict[str, Any], status: int = 200, **context: Any) -> HTMLResponse:
+        nav: list[tuple[str, str]] = []
+        if session.get("pupil"):
+            nav = [("/mijn-gegevens", "Mijn gegevens")]
+        elif session.get("staff"):
+            perms = provider.permissions(session["role"])
+            nav = [("/personeel", "Overzicht")]
+            if perms.sees_pupil_data:
+                nav.append(("/personeel/leerlingen", "Leerlingen"))
+            if perms.sees_privacy_log:
+                nav += [
+                    ("/personeel/privacylog", "Privacylog"),
+                    ("/personeel/meldingen", "Meldingen"),
+                    ("/personeel/datalekken", "Gegevenslekken"),
+                    ("/personeel/bewijs", "Bewijs"),
+                ]
+        html = render(name, site=site, nav=nav, csrf=session.get("csrf", ""), **context)
+        response = HTMLResponse(html, status)
+        sealer.write(response, session)
+        return response
+
+    def message(
+        session: dict[str, Any], heading: str, text: str, status: int, back: str = "/"
+    ) -> HTMLResponse:
+        return page(
+            "message.html",
+            session,
+            status,
+            heading=heading,
+            message=text,
+            bad=status >= 400,
+            back=back,
+        )
+
+    async def form_with_csrf(request: Request, session: dict[str, Any]) -> dict[str, str] | None:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        expected = session.get("csrf", "")
+        given = form.get("csrf", "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            return None
+        return form
+
+    def staff_of(session: dict[str, Any]) -> tuple[str, str] | None:
+        if session.get("staff") and session.get("role"):
+            return session["staff"], session["role"]
+        return None
+
+    # -- pupils ---------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(request: Request) -> Response:
+        session = sealer.read(request)
+        if session.get("pupil"):
+            return RedirectResponse("/mijn-gegevens", 303)
+        return page("home.html", session)
+
+    @app.get("/aanmelden")
+    async def login(request: Request) -> Response:
+        session = sealer.read(request)
+        try:
+            url, pending = await rp.begin()
+        except LoginError as exc:
+            log.warning("login start failed: %s", exc.code)
+            return message(
+                session,
+                "LeerID is niet bereikbaar",
+                "Aanmelden lukt nu niet. Probeer het over enkele minuten opnieuw.",
+                503,
+            )
+        response = RedirectResponse(url, 303)
+        sealer.write(response, {"pending": pending.__dict__, "exp": None})
+        return response
+
+    @app.get("/callback")
+    async def callback(request: Request) -> Response:
+        session = sealer.read(request)
+        pending_data = session.get("pending")
+        if not isinstance(pending_data, dict):
+            return message(
+                {},
+                "Aanmelden mislukt",
+                "Je aanmelding is verlopen of begon in een andere browser. Meld opnieuw aan.",
+                400,
+                back="/aanmelden",
+            )
+        try:
+            result = await rp.finish(dict(request.query_params), PendingLogin(**pending_data))
+            login = read_login(result.claims)
+        except (LoginError, ClaimError) as exc:
+            log.warning("login failed: %s", getattr(exc, "code", "claims"))
+            return message(
+                {},
+                "Aanmelden mislukt",
+                "De aanmelding via LeerID kon niet worden gecontroleerd. Meld opnieuw aan.",
+                400,
+                back="/aanmelden",
+            )
+        admission = await asyncio.to_thread(provider.admit, login)
+        if not admission.decision.admitted:
+            log.info("access refused: %s", admission.decision.reason)
+            return page(
+                "no_access.html",
+                {},
+                403,
+                message=REFUSAL_TEXT.get(admission.decision.reason, "Geen toegang."),
+            )
+        new_session = {
+            "pupil": login.pupil_key,
+            "at": result.access_token,
+            "idt": result.id_token,
+            "exp": None,
+        }
+        target = (
+            "/mijn-gegevens?gekoppeld=1"
+            if admission.outcome and admission.outcome.merged_keys
+            else "/mijn-gegevens"
+        )
+        response = RedirectResponse(target, 303)
+        sealer.write(response, new_session)
+        return response
+
+    @app.get("/mijn-gegevens", response_class=HTMLResponse)
+    async def my_data(request: Request) -> Response:
+        session = sealer.read(request)
+        key = session.get("pupil")
+        if not key:
+            return RedirectResponse("/", 303)
+        snapshot = await asyncio.to_thread(provider.snapshot, key)
+        if snapshot is None:
+            return message(
+                {}, "Geen gegevens", "Er zijn geen gegevens (meer) over jou bewaard.", 404
+            )
+        disclosures: list[dict[str, Any]] | None = None
+        try:
+            response = await rp.get_bearer(
+                await quality_reports.endpoint(rp, "disclosures") + "/mine", session["at"]
+            )
+            if response.status_code == 200:
+                disclosures = list(response.json().get("disclosures", []))
+        except Exception:  # the page still shows what we hold
+            log.warning("disclosures could not be fetched")
+        return page(
+            "pupil.html",
+            session,
+            snapshot=snapshot,
+            pupil=snapshot,
+            disclosures=disclosures,
+            merged=request.query_params.get("gekoppeld") == "1",
+            retention=provider.retention_period.dutch(),
+        )
+
+    @app.post("/mijn-gegevens/inzage")
+    async def access_request(request: Request) -> Response:
+        session = sealer.read(request)
+        if not session.get("pupil") or await form_with_csrf(request, session) is None:
+            return message(session, "Niet toegestaan", "Deze aanvraag is niet geldig.", 403)
+        body = await asyncio.to_thread(provider.access_request, session["pupil"])
+        return Response(
+            body,
+            media_type="application/json",
+            headers={
+                "Content-Disposition": 'attachment; filename="mijn-gegevens.json"',
+                **PAGE_HEADERS,
+            },
+        )
+
+    @app.post("/afmelden")
+    async def logout(request: Request) -> Response:
+        session = sealer.read(request)
+        if await form_with_csrf(request, session) is None:
+            return message(session, "Niet toegestaan", "Deze aanvraag is niet geldig.", 403)
+        target = "/"
+        with contextlib.suppress(LoginError):
+            target = await rp.logout_url(session.get("idt")) or "/"
+        response = RedirectResponse(target, 303)
+        sealer.clear(response)
+        return response
+
+    # -- staff ----------------------------------------------------------------------------
+
+    @app.get("/personeel/aanmelden", response_class=HTMLResponse)
+    async def staff_login_form(request: Request) -> Response:
+        session = sealer.read(request)
+        return page(
+            "staff_login.html", {"csrf": session.get("csrf")} if session.get("csrf") else {}
+        )
+
+    @app.post("/personeel/aanmelden")
+    async def staff_login(request: Request) -> Response:
+        session = sealer.read(request)
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return page(
+                "staff_login.html", {}, 400, error="Het formulier was verlopen. Probeer opnieuw."
+            )
+        account = await asyncio.to_thread(
+            authenticate,
+            provider.engine,
+            form.get("gebruikersnaam", ""),
+            form.get("wachtwoord", ""),
+        )
+        if account is None:  # the same answer for unknown names and wrong passwords
+            return page(
+                "staff_login.html", session, 401, error="Gebruikersnaam of wachtwoord klopt niet."
+            )
+        response = RedirectResponse("/personeel", 303)
+        sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
+        return response
+
+    @app.post("/personeel/afmelden")
+    async def staff_logout(request: Request) -> Response:
+        session = sealer.read(request)
+        if await form_with_csrf(request, session) is None:
+            return message(session, "Niet toegestaan", "Deze aanvraag is niet geldig.", 403)
+        response = RedirectResponse("/", 303)
+        sealer.clear(response)
+        return response
+
+    def require_staff(
+        session: dict[str, Any], *, pupil_data: bool = False, log_access: bool = False
+    ) -> tuple[str, str] | Response:
+        who = staff_of(session)
+        if who is None:
+            return RedirectResponse("/personeel/aanmelden", 303)
+        perms = provider.permissions(who[1])
+        if (pupil_data and not perms.sees_pupil_data) or (
+            log_access and not perms.sees_privacy_log
+        ):
+            return message(
+                session,
+                "Geen toegang",
+                "Je rol geeft geen toegang tot deze pagina (protocol art. 4).",
+                403,
+                back="/personeel",
+            )
+        return who
+
+    @app.get("/personeel", response_class=HTMLResponse)
+    async def staff_home(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session)
+        if isinstance(who, Response):
+            return who
+        counts = await asyncio.to_thread(provider.counts)
+        return page(
+            "staff_home.html",
+            session,
+            staff=who[0],
+            perms=provider.permissions(who[1]),
+            counts=counts,
+        )
+
+    @app.get("/personeel/leerlingen", response_class=HTMLResponse)
+    async def staff_pupils(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, pupil_data=True)
+        if isinstance(who, Response):
+            return who
+        rows = await asyncio.to_thread(
+            provider.list_pupils, who[0], who[1], "art. 4: overzicht voor de toegangscontrole"
+        )
+        return page("staff_pupils.html", session, rows=rows, current="/personeel/leerlingen")
+
+    def attribute_choices() -> list[tuple[str, str]]:
+        return [(str(a.claim.value), a.name) for a in provider.protocol.data.attributes]
+
+    @app.post("/personeel/leerlingen/open", response_class=HTMLResponse)
+    async def staff_pupil(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, pupil_data=True)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        purpose = form.get("doel", "").strip()
+        if not purpose:
+            return message(
+                session,
+                "Doel ontbreekt",
+                "Geef het doel van de inzage op (het komt in het privacylog).",
+                400,
+                back="/personeel/leerlingen",
+            )
+        try:
+            snapshot = await asyncio.to_thread(
+                provider.view_pupil, who[0], who[1], form.get("sleutel", ""), purpose
+            )
+        except LeeridError:
+            return message(
+                session,
+                "Niet gevonden",
+                "Geen leerling met deze sleutel.",
+                404,
+                back="/personeel/leerlingen",
+            )
+        return page(
+            "staff_pupil.html",
+            session,
+            pupil=snapshot,
+            purpose=purpose,
+            attributes=attribute_choices(),
+            problems=quality_reports.PROBLEMS,
+        )
+
+    @app.post("/personeel/leerlingen/melding", response_class=HTMLResponse)
+    async def staff_report(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, pupil_data=True)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        try:
+            number = await quality_reports.report_wrong_data(
+                provider,
+                rp,
+                actor=who[0],
+                role=who[1],
+                pupil_key=form.get("sleutel", ""),
+                attribute=form.get("attribuut", ""),
+                problem=form.get("probleem", ""),
+                comment=form.get("toelichting", ""),
+            )
+        except LeeridError as exc:
+            return message(
+                session, "Melding niet verzonden", exc.message, 502, back="/personeel/leerlingen"
+            )
+        return message(
+            session,
+            "Melding verzonden",
+            f"Melding nr. {number} is verzonden naar het Departement (art. 7).",
+            200,
+            back="/personeel/leerlingen",
+        )
+
+    @app.get("/personeel/privacylog", response_class=HTMLResponse)
+    async def staff_log(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
+        entries = await asyncio.to_thread(privacy_log.recent, provider.engine)
+        return page(
+            "staff_log.html", session, check=check, entries=entries, current="/personeel/privacylog"
+        )
+
+    @app.get("/personeel/meldingen", response_class=HTMLResponse)
+    async def staff_reports(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        reports = await asyncio.to_thread(quality_reports.list_reports, provider)
+        return page(
+            "staff_reports.html",
+            session,
+            reports=reports,
+            flash=request.query_params.get("m"),
+            current="/personeel/meldingen",
+        )
+
+    @app.post("/personeel/meldingen/vernieuwen")
+    async def staff_reports_refresh(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        if await form_with_csrf(request, session) is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        try:
+            changed = await quality_reports.refresh_statuses(provider, rp)
+            text = f"{changed} melding(en) gewijzigd"
+        except Exception:
+            text = "Het Departement was niet bereikbaar"
+        return RedirectResponse(f"/personeel/meldingen?m={text}", 303)
+
+    @app.get("/personeel/datalekken", response_class=HTMLResponse)
+    async def staff_breaches(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        views = await asyncio.to_thread(breaches.list_breaches, provider.engine)
+        return page(
+            "staff_breaches.html",
+            session,
+            breaches=views,
+            statuses=breaches.STATUSES,
+            flash=request.query_params.get("m"),
+            current="/personeel/datalekken",
+        )
+
+    @app.post("/personeel/datalekken")
+    async def staff_breach_add(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        try:
+            discovered = dt.datetime.fromisoformat(form.get("vastgesteld", "")).replace(
+                tzinfo=dt.UTC
+            )
+            count = int(form.get("aantal", ""))
+        except ValueError:
+            return message(
+                session,
+                "Onvolledig",
+                "Vul het tijdstip en het aantal correct in.",
+                400,
+                back="/personeel/datalekken",
+            )
+        try:
+            number = await asyncio.to_thread(
+                lambda: breaches.add_breach(
+                    provider.engine,
+                    settings.mail,
+                    actor=who[0],
+                    discovered_at=discovered,
+                    description=form.get("wat", ""),
+                    categories=form.get("categorieen", ""),
+                    pupils_affected=count,
+                    measures=form.get("maatregelen", ""),
+                )
+            )
+            text = f"Lek {number} geregistreerd en gemeld aan de andere DPO"
+        except LeeridError as exc:
+            text = f"Geregistreerd, maar: {exc.message}"
+        return RedirectResponse(f"/personeel/datalekken?m={text}", 303)
+
+    @app.post("/personeel/datalekken/{breach_id}")
+    async def staff_breach_update(request: Request, breach_id: int) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        try:
+            await asyncio.to_thread(
+                lambda: breaches.update_breach(
+                    provider.engine,
+                    settings.mail,
+                    breach_id,
+                    actor=who[0],
+                    text=form.get("tekst") or None,
+                    status=form.get("status") or None,
+                    notify=True,
+                )
+            )
+            text = f"Lek {breach_id} bijgewerkt en gemeld"
+        except LeeridError as exc:
+            text = exc.message
+        return RedirectResponse(f"/personeel/datalekken?m={text}", 303)
+
+    @app.get("/personeel/bewijs", response_class=HTMLResponse)
+    async def staff_evidence(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        data = await asyncio.to_thread(collect, provider)
+        return page("evidence.html", session, current="/personeel/bewijs", **data)
+
+    @app.get("/static/portal.css")
+    async def stylesheet() -> Response:
+        return Response(
+            (TEMPLATES / "portal.css").read_text(encoding="utf-8"),
+            media_type="text/css",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        return Response("ok", media_type="text/plain")
+
+    return app

@@ -1,0 +1,163 @@
+"""Art. 7: staff report wrong or outdated data to the Department, and follow its status.
+
+The report goes to the identity provider (``POST …/v1/quality-reports``, client-
+authenticated); the provider keeps its own copy with the status read back from the
+Department (``…/v1/quality-reports/status``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+from sqlalchemy import select
+
+from leerid.errors import LeeridError, NotFoundError
+from leerid.sp import privacy_log
+from leerid.sp.models import PupilRecord, QualityReport
+from leerid.sp.provider import ServiceProvider
+from leerid.sp.relying_party import RelyingParty
+from leerid.store.engine import session_scope
+
+# Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"
+PROBLEMS = ("foutief", "onnauwkeurig", "onvolledig", "ontbrekend", "verouderd", "overtollig")
+
+
+async def endpoint(rp: RelyingParty, name: str) -> str:
+    meta = await rp.metadata()
+    return str(meta.get(f"{name.replace('-', '_')}_endpoint") or f"{rp.settings.issuer}/v1/{name}")
+
+
+def _create(
+    provider: ServiceProvider,
+    actor: str,
+    pupil_key: str,
+    attribute: str,
+    problem: str,
+    comment: str,
+) -> int:
+    claims = {str(a.claim.value) for a in provider.protocol.data.attributes}
+    if attribute not in claims:
+        raise LeeridError(f"attribute {attribute!r} is not one the protocol lists (art. 3)")
+    if problem not in PROBLEMS:
+        raise LeeridError("problem must be one of " + ", ".join(PROBLEMS))
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(provider.engine) as session:
+        if session.get(PupilRecord, pupil_key) is None:
+            raise NotFoundError("no pupil under this key")
+        report = QualityReport(
+            pupil_key=pupil_key,
+            attribute=attribute,
+            problem=problem,
+            comment=comment[:2000],
+            status="niet_verzonden",
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(report)
+        session.flush()
+        privacy_log.append(
+            session,
+            actor=actor,
+            action="melding_gegevenskwaliteit",
+            purpose="art. 7: foutieve gegevens melden aan DOV",
+            pupil_key=pupil_key,
+            detail={"melding": report.id, "attribuut": attribute, "probleem": problem},
+        )
+        return report.id
+
+
+def _mark(provider: ServiceProvider, report_id: int, **values: object) -> None:
+    with session_scope(provider.engine) as session:
+        report = session.get(QualityReport, report_id)
+        if report is not None:
+            for key, value in values.items():
+                setattr(report, key, value)
+            report.updated_at = dt.datetime.now(dt.UTC)
+
+
+async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: int) -> None:
+    """Art. 7: send (or re-send) one report to the Department at once."""
+    with session_scope(provider.engine) as session:
+        report = session.get(QualityReport, report_id)
+        if report is None:
+            raise NotFoundError(f"no report {report_id}")
+        form = {
+            "pupil_key": report.pupil_key,
+            "attribute": report.attribute,
+            "problem": report.problem,
+            "comment": report.comment,
+        }
+    try:
+        response = await rp.post_authenticated(await endpoint(rp, "quality-reports"), form)
+    except httpx.HTTPError as exc:
+        raise LeeridError(f"the report was kept but not sent: {exc}; send it again later") from None
+    if response.status_code != 201:
+        raise LeeridError(
+            f"the provider refused the report ({response.status_code}: {response.text[:200]}); "
+            "it was kept locally"
+        )
+    data = response.json()
+    await asyncio.to_thread(
+        _mark, provider, report_id, remote_id=str(data["id"]), status=str(data["status"])
+    )
+
+
+async def report_wrong_data(
+    provider: ServiceProvider,
+    rp: RelyingParty,
+    *,
+    actor: str,
+    role: str,
+    pupil_key: str,
+    attribute: str,
+    problem: str,
+    comment: str,
+) -> int:
+    """Art. 7: record the report, then send it to the Department at once."""
+    if not provider.permissions(role).sees_pupil_data:
+        raise PermissionError(f"role {role} may not see pupils' data (art. 4)")
+    report_id = await asyncio.to_thread(
+        _create, provider, actor, pupil_key, attribute, problem, comment
+    )
+    await send_report(provider, rp, report_id)
+    return report_id
+
+
+async def refresh_statuses(provider: ServiceProvider, rp: RelyingParty) -> int:
+    """Read back the Department's status of our open reports; returns how many changed."""
+    with session_scope(provider.engine) as session:
+        pending = {
+            r.remote_id: r.status
+            for r in session.scalars(
+                select(QualityReport).where(
+                    QualityReport.remote_id.is_not(None), QualityReport.status != "gesloten"
+                )
+            )
+        }
+    if not pending:
+        return 0
+    response = await rp.post_authenticated(
+        await endpoint(rp, "quality-reports") + "/status",
+        {"ids": " ".join(k for k in pending if k)},
+    )
+    response.raise_for_status()
+    changed = 0
+    for item in response.json().get("reports", []):
+        if pending.get(item["id"]) != item["status"]:
+            changed += 1
+            with session_scope(provider.engine) as session:
+                report = session.scalars(
+                    select(QualityReport).where(QualityReport.remote_id == item["id"])
+                ).one()
+                report.status = item["status"]
+                report.resolution = item.get("resolution")
+                report.updated_at = dt.datetime.now(dt.UTC)
+    return changed
+
+
+def list_reports(provider: ServiceProvider) -> list[QualityReport]:
+    with session_scope(provider.engine) as session:
+        return list(session.scalars(select(QualityReport).order_by(QualityReport.id.desc())))

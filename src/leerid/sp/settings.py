@@ -1,0 +1,194 @@
+"""The service provider's configuration: one TOML file, read once, checked with clear errors.
+
+Paths in the file are relative to the file's folder. Secrets (a client secret, an SMTP
+password) are never written in the file itself: the file names an environment variable or a
+file that holds them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from leerid import config
+from leerid.errors import ConfigurationError
+
+AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
+_SCHOOL = re.compile(r"^\d{6}$")
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where breach notifications go (art. 9: through the DPOs)."""
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    starttls: bool = False
+    username: str | None = None
+    password_env: str | None = None
+    sender: str = "dpo@lars.invalid"
+    other_party_dpo: str | None = None
+
+
+@dataclass(frozen=True)
+class SPSettings:
+    """Everything the kit needs to run one service provider."""
+
+    path: Path
+    issuer: str
+    client_id: str
+    redirect_uri: str
+    auth_method: str = "private_key_jwt"
+    private_key_file: Path | None = None
+    client_secret_env: str | None = None
+    client_secret_file: Path | None = None
+    scopes: tuple[str, ...] = ("openid", "profile", "ov_leerling")
+    post_logout_redirect_uri: str | None = None
+    protocol_file: Path | None = None
+    partner_schools: frozenset[str] = frozenset()
+    database_url: str = ""
+    secret_file: Path = Path()
+    name: str = "LARS"
+    public_url: str = "http://127.0.0.1:8001"
+    privacy_log_keep: str = "P2Y"
+    purge_interval_hours: float = 24.0
+    processors: tuple[str, ...] = ()
+    mail: MailSettings = field(default_factory=MailSettings)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry ``Secure`` whenever the portal is served over https."""
+        return self.public_url.startswith("https://")
+
+    def client_secret(self) -> str:
+        """The client secret, read from the named environment variable or file."""
+        if self.client_secret_env:
+            value = os.environ.get(self.client_secret_env, "")
+            if not value:
+                raise ConfigurationError(
+                    f"{self.path}: [provider] client_secret_env names "
+                    f"${self.client_secret_env}, which is not set; export it first"
+                )
+            return value
+        if self.client_secret_file:
+            return _read(self.client_secret_file, "client_secret_file", self.path).strip()
+        raise ConfigurationError(
+            f"{self.path}: [provider] auth_method {self.auth_method} needs client_secret_env "
+            "or client_secret_file"
+        )
+
+
+def _read(path: Path, key: str, source: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(
+            f"{source}: {key} = {str(path)!r} cannot be read ({exc.strerror}); fix the path"
+        ) from None
+
+
+def _get(table: dict[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if kind is float and isinstance(value, int):
+        value = float(value)
+    if not isinstance(value, kind):
+        raise ConfigurationError(f"{where}: {key} must be a {kind.__name__}, not {value!r}")
+    return value
+
+
+def _required(table: dict[str, Any], key: str, where: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{where}: {key} is required (a non-empty text); add it")
+    return value.strip()
+
+
+def load_settings(path: Path | str) -> SPSettings:
+    """Read and check the TOML file at ``path``."""
+    path = Path(path).resolve()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot read the configuration {path} ({exc.strerror}); pass --config FILE "
+            "(see examples/lars.toml)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"{path}: not valid TOML ({exc}); fix the line named") from None
+    base = path.parent
+
+    def rel(value: str | None) -> Path | None:
+        return None if value is None else (base / value).resolve()
+
+    provider = data.get("provider", {})
+    where = f"{path} [provider]"
+    auth_method = _get(provider, "auth_method", str, where, "private_key_jwt")
+    if auth_method not in AUTH_METHODS:
+        raise ConfigurationError(
+            f"{where}: auth_method {auth_method!r} is not supported; use one of "
+            + ", ".join(AUTH_METHODS)
+        )
+    private_key_file = rel(_get(provider, "private_key_file", str, where))
+    if auth_method == "private_key_jwt" and private_key_file is None:
+        raise ConfigurationError(f"{where}: private_key_jwt needs private_key_file (a JWK)")
+    scopes = tuple(_get(provider, "scopes", list, where, ["openid", "profile", "ov_leerling"]))
+    if "openid" not in scopes:
+        raise ConfigurationError(f"{where}: scopes must contain 'openid'")
+
+    schools_table = data.get("partner_schools", {})
+    schools = [str(s) for s in _get(schools_table, "instellingsnummers", list, path.name, [])]
+    for school in schools:
+        if not _SCHOOL.match(school):
+            raise ConfigurationError(
+                f"{path} [partner_schools] instellingsnummers: {school!r} is not 6 digits; "
+                'write it as text with its leading zeros, e.g. "012345"'
+            )
+
+    storage = data.get("storage", {})
+    portal = data.get("portal", {})
+    privacy = data.get("privacy_log", {})
+    mail = data.get("mail", {})
+    where_mail = f"{path} [mail]"
+    home = config.leerid_home()
+    name = _get(portal, "name", str, f"{path} [portal]", "LARS")
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "sp"
+    protocol = data.get("protocol", {})
+    return SPSettings(
+        path=path,
+        issuer=_required(provider, "issuer", where).rstrip("/"),
+        client_id=_required(provider, "client_id", where),
+        redirect_uri=_required(provider, "redirect_uri", where),
+        auth_method=auth_method,
+        private_key_file=private_key_file,
+        client_secret_env=_get(provider, "client_secret_env", str, where),
+        client_secret_file=rel(_get(provider, "client_secret_file", str, where)),
+        scopes=scopes,
+        post_logout_redirect_uri=_get(provider, "post_logout_redirect_uri", str, where),
+        protocol_file=rel(_get(protocol, "file", str, f"{path} [protocol]")),
+        partner_schools=frozenset(schools),
+        database_url=_get(storage, "database_url", str, f"{path} [storage]")
+        or os.environ.get("LEERID_SP_DATABASE_URL", "")
+        or f"sqlite:///{home / f'sp-{slug}.db'}",
+        secret_file=rel(_get(portal, "secret_file", str, f"{path} [portal]"))
+        or home / f"sp-{slug}.secret.json",
+        name=name,
+        public_url=_get(portal, "public_url", str, f"{path} [portal]", "http://127.0.0.1:8001"),
+        privacy_log_keep=_get(privacy, "keep", str, f"{path} [privacy_log]", "P2Y"),
+        purge_interval_hours=_get(portal, "purge_interval_hours", float, path.name, 24.0),
+        processors=tuple(_get(data.get("processing", {}), "processors", list, path.name, [])),
+        mail=MailSettings(
+            smtp_host=_get(mail, "smtp_host", str, where_mail, "127.0.0.1"),
+            smtp_port=_get(mail, "smtp_port", int, where_mail, 25),
+            starttls=_get(mail, "starttls", bool, where_mail, False),
+            username=_get(mail, "username", str, where_mail),
+            password_env=_get(mail, "password_env", str, where_mail),
+            sender=_get(mail, "sender", str, where_mail, "dpo@lars.invalid"),
+            other_party_dpo=_get(mail, "other_party_dpo", str, where_mail),
+        ),
+    )
