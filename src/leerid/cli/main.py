@@ -17,6 +17,8 @@ from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
 from leerid.cli import protocol as protocol_cli
+from leerid.cli import reports as reports_cli
+from leerid.cli import sp as sp_cli
 from leerid.errors import LeeridError
 
 app = typer.Typer(
@@ -32,6 +34,8 @@ app.add_typer(idp_cli.app, name="idp")
 app.add_typer(clients_cli.app, name="clients")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
+app.add_typer(sp_cli.app, name="sp")
+app.add_typer(reports_cli.app, name="reports")
 
 stderr = Console(stderr=True)
 

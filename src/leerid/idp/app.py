@@ -17,9 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leerid.idp import (
     activation,
     authorization,
+    disclosure_api,
     login,
     logout,
     oidc_discovery,
+    quality_reports,
     rfc6749_token,
     rfc7009,
     rfc7662,
@@ -49,6 +51,8 @@ ROUTERS: list[APIRouter] = [
     rfc7009.router,
     logout.router,
     activation.router,
+    quality_reports.router,
+    disclosure_api.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 

@@ -24,5 +24,6 @@ def load_all_models() -> None:
     """Import every module that declares tables, so that ``Base.metadata`` is complete."""
     import leerid.idp.login_tables
     import leerid.idp.models
+    import leerid.idp.quality_report_store
     import leerid.registry.models
     import leerid.registry.protocols  # noqa: F401
