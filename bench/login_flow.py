@@ -1,0 +1,532 @@
+"""Benchmark: complete OpenID Connect flows against a LeerID identity provider on loopback.
+
+Issue 4 §7. Each flow is what a pupil's browser and a service provider do together:
+authorize → (login form → password) → code → token (PKCE, client_secret_basic) → userinfo,
+with the ID token verified as a client would (joserfc: signature by ``kid``, ``iss``,
+``aud``, ``nonce``, ``exp``). N virtual pupils run concurrently (asyncio + httpx), each with
+its own cookie jar.
+
+Scenarios (targets from issue 4 §7, on a 2-core machine with the load generator beside it):
+
+- ``sso``: the pupil has an SSO session cookie; no password (target 600 flows/s).
+- ``fast``: a password login with a negligible Argon2id cost, the flow's own cost
+  (target 250 flows/s).
+- ``owasp``: a password login at OWASP's Argon2id cost, 19 MiB, 2 passes (target 30 flows/s).
+
+By default the bench makes a fresh schema ``bench_login_flow`` in the database of
+``--database-url`` (PostgreSQL), seeds pupils, the seed protocol and a client directly, and
+starts ``leerid idp serve --workers 2`` itself: once with a negligible hash for ``sso`` and
+``fast``, once with OWASP's for ``owasp``. With ``--url`` it drives a server that is already
+running on that database (seeding it first); that server's Argon2 settings decide what the
+password scenarios measure. Loopback only; every loop is bounded by time and by count.
+
+    .venv/bin/python bench/login_flow.py                      # all three, 32 clients, 20 s each
+    .venv/bin/python bench/login_flow.py --scenarios sso --clients 64 --duration 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import datetime as dt
+import hashlib
+import html
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import httpx
+from argon2 import PasswordHasher as Argon2
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy import create_engine, insert, text
+
+from leerid.idp.clients import add_client
+from leerid.protocol import load_protocol
+from leerid.registry.models import Account, Credential, Enrolment, Pupil, Registration
+from leerid.registry.protocols import add_protocol
+from leerid.store.engine import make_engine, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
+REDIRECT_URI = "http://127.0.0.1/cb"
+SCHEMA = "bench_login_flow"
+PASSWORD = "bench: groene kikker springt ver"
+SCOPE = "openid profile ov_leerling"
+TARGETS = {"sso": 600.0, "fast": 250.0, "owasp": 30.0}
+FAST_ARGON2 = {"LEERID_ARGON2_MEMORY_KIB": "8", "LEERID_ARGON2_TIME_COST": "1"}
+MAX_FLOWS_PER_CLIENT = 100_000
+
+
+@dataclass
+class Site:
+    """A server under test and what was seeded for it."""
+
+    issuer: str
+    client_id: str
+    client_secret: str
+    usernames: dict[str, list[str]]  # "fast" / "owasp" → usernames
+
+
+@dataclass
+class Result:
+    """The figures of one scenario."""
+
+    scenario: str
+    clients: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+# --- seeding -------------------------------------------------------------------------------
+
+
+def schema_url(database_url: str, schema: str) -> str:
+    """``database_url`` with ``search_path`` set to ``schema`` (PostgreSQL)."""
+    sep = "&" if "?" in database_url else "?"
+    return f"{database_url}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+def fresh_schema(database_url: str) -> str:
+    """Drop and create the bench schema; the URL that works in it."""
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
+    admin.dispose()
+    return schema_url(database_url, SCHEMA)
+
+
+def argon2_hash(env: dict[str, str]) -> str:
+    """``PASSWORD`` hashed with the parameters a server started with ``env`` uses."""
+    return Argon2(
+        memory_cost=int(env.get("LEERID_ARGON2_MEMORY_KIB", "19456")),
+        time_cost=int(env.get("LEERID_ARGON2_TIME_COST", "2")),
+        parallelism=1,
+        hash_len=32,
+        salt_len=16,
+    ).hash(PASSWORD)
+
+
+def seed(url: str, pupils: int) -> tuple[str, str, dict[str, list[str]]]:
+    """Pupils (half with a negligible hash, half OWASP), the protocol, one client."""
+    engine = make_engine(url)
+    upgrade(engine)
+    today = dt.date.today()
+    now = dt.datetime.now(dt.UTC)
+    usernames: dict[str, list[str]] = {"fast": [], "owasp": []}
+    hashes = {"fast": argon2_hash(FAST_ARGON2), "owasp": argon2_hash({})}
+    run = uuid.uuid4().hex[:6]
+    with engine.begin() as conn:
+        for kind in ("fast", "owasp"):
+            rows = []
+            for i in range(pupils):
+                rows.append(
+                    {
+                        "leer_id_uuid": str(uuid.uuid4()),
+                        "insz": None,
+                        "naam": f"Bench{i}",
+                        "voornaam": kind,
+                        "geboortedatum": dt.date(2012, 1, 1),
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    insert(Pupil).returning(Pupil.id, sort_by_parameter_order=True), rows
+                ).all()
+            ]
+            regs, enrols, accounts, creds = [], [], [], []
+            for i, pupil_id in enumerate(ids):
+                referte, account = f"b{run}{kind[0]}{i}", str(uuid.uuid4())
+                username = f"bench.{run}{kind[0]}{i}"
+                usernames[kind].append(username)
+                regs.append(
+                    {
+                        "referte": referte,
+                        "pupil_id": pupil_id,
+                        "insz": None,
+                        "naam": f"Bench{i}",
+                        "voornaam": kind,
+                        "geboortedatum": dt.date(2012, 1, 1),
+                        "digest": "0" * 32,
+                        "imported_at": now,
+                    }
+                )
+                enrols.append(
+                    {
+                        "referte": referte,
+                        "instellingsnummer": "099999",
+                        "administratieve_groep": "000001",
+                        "begindatum": today - dt.timedelta(days=30),
+                        "einddatum": None,
+                    }
+                )
+                accounts.append(
+                    {
+                        "account_uuid": account,
+                        "pupil_id": pupil_id,
+                        "status": "permanent",
+                        "referte": referte,
+                        "created_at": now,
+                    }
+                )
+                creds.append(
+                    {
+                        "account_uuid": account,
+                        "username": username,
+                        "password_hash": hashes[kind],
+                        "created_at": now,
+                    }
+                )
+            conn.execute(insert(Registration), regs)
+            conn.execute(insert(Enrolment), enrols)
+            conn.execute(insert(Account), accounts)
+            conn.execute(insert(Credential), creds)
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        protocol_id = add_protocol(
+            session, load_protocol(PROTOCOL_FILE), PROTOCOL_FILE.read_text(encoding="utf-8")
+        ).protocol_id
+    client, secret = add_client(
+        engine,
+        name="LARS (bench)",
+        protocol_id=protocol_id,
+        redirect_uris=[REDIRECT_URI],
+        post_logout_redirect_uris=[],
+    )
+    engine.dispose()
+    return client.client_id, secret or "", usernames
+
+
+# --- the server ----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``leerid idp serve`` started by the bench (stopped by its own pid only)."""
+
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_server(url: str, workers: int, extra_env: dict[str, str]) -> Server:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "LEERID_DATABASE_URL": url,
+        "LEERID_ISSUER": f"{base}/op",
+        **extra_env,
+    }
+    log = Path(tempfile.mkstemp(prefix="leerid-bench-", suffix=".log")[1])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leerid.cli.main",
+                "idp",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(base, process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise SystemExit(f"the server did not start in 60 s:\n{log.read_text()}")
+
+
+# --- one flow ------------------------------------------------------------------------------
+
+_HIDDEN = re.compile(r'name="(request|csrf_token)" value="([^"]*)"')
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+class FlowError(Exception):
+    """A flow that did not end with verified claims."""
+
+
+class RelyingParty:
+    """What the service provider does: redeem the code, verify the ID token, call userinfo."""
+
+    def __init__(self, site: Site, http: httpx.AsyncClient) -> None:
+        self.site = site
+        self.http = http
+        self.keys: KeySet | None = None
+
+    async def key_set(self, refresh: bool = False) -> KeySet:
+        if self.keys is None or refresh:
+            answer = await self.http.get(f"{self.site.issuer}/v1/keys")
+            self.keys = KeySet.import_key_set(answer.json())
+        return self.keys
+
+    async def finish(self, location: str, state: str, nonce: str, verifier: str) -> None:
+        query = parse_qs(urlsplit(location).query)
+        if query.get("state") != [state] or query.get("iss") != [self.site.issuer]:
+            raise FlowError(f"bad authorization response: {location[:200]}")
+        answer = await self.http.post(
+            f"{self.site.issuer}/v1/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": query["code"][0],
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+            },
+            auth=(self.site.client_id, self.site.client_secret),
+        )
+        if answer.status_code != 200:
+            raise FlowError(f"token: {answer.status_code} {answer.text[:200]}")
+        tokens = answer.json()
+        keys = await self.key_set()
+        try:
+            token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256", "ES256", "PS256"])
+        except ValueError:  # an unknown kid after a rotation: refetch once
+            keys = await self.key_set(refresh=True)
+            token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256", "ES256", "PS256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.site.issuer},
+            aud={"essential": True, "value": self.site.client_id},
+            nonce={"essential": True, "value": nonce},
+            sub={"essential": True},
+            exp={"essential": True},
+        ).validate(token.claims)
+        info = await self.http.get(
+            f"{self.site.issuer}/v1/userinfo",
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        if info.status_code != 200 or info.json().get("sub") != token.claims["sub"]:
+            raise FlowError(f"userinfo: {info.status_code} {info.text[:200]}")
+
+
+async def one_flow(browser: httpx.AsyncClient, rp: RelyingParty, username: str | None) -> None:
+    """One complete flow; ``username`` None: expect single sign-on (no login page)."""
+    verifier, challenge = pkce()
+    state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": rp.site.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": SCOPE,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+    )
+    answer = await browser.get(f"{rp.site.issuer}/v1/auth?{query}")
+    if username is not None:
+        if answer.status_code != 200:
+            raise FlowError(f"auth: expected the login page, got {answer.status_code}")
+        fields = {k: html.unescape(v) for k, v in _HIDDEN.findall(answer.text)}
+        answer = await browser.post(
+            f"{rp.site.issuer}/v1/login",
+            data={**fields, "username": username, "password": PASSWORD},
+        )
+    if answer.status_code != 303:
+        raise FlowError(f"expected a redirect to the client, got {answer.status_code}")
+    await rp.finish(answer.headers["location"], state, nonce, verifier)
+
+
+# --- the load ------------------------------------------------------------------------------
+
+
+async def run_scenario(
+    site: Site, scenario: str, clients: int, duration: float, warmup: float
+) -> Result:
+    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
+    timeout = httpx.Timeout(60.0)
+    result = Result(scenario, clients, duration)
+    names = site.usernames["owasp" if scenario == "owasp" else "fast"]
+    async with httpx.AsyncClient(limits=limits, timeout=timeout) as backend:
+        rp = RelyingParty(site, backend)
+        await rp.key_set()
+        browsers = [httpx.AsyncClient(timeout=timeout) for _ in range(clients)]
+        try:
+            if scenario == "sso":  # each pupil logs in once; then only the session cookie
+                await asyncio.gather(
+                    *(one_flow(b, rp, names[i % len(names)]) for i, b in enumerate(browsers))
+                )
+            start = time.monotonic()
+            measure_from = start + warmup
+            stop_at = measure_from + duration
+
+            async def pupil(i: int, browser: httpx.AsyncClient) -> None:
+                for n in range(MAX_FLOWS_PER_CLIENT):
+                    began = time.monotonic()
+                    if began >= stop_at:
+                        return
+                    username = None
+                    if scenario != "sso":
+                        browser.cookies.clear()  # a new browser: no session, no CSRF cookie
+                        username = names[(i + n * clients) % len(names)]
+                    try:
+                        await one_flow(browser, rp, username)
+                    except (FlowError, httpx.HTTPError, KeyError, ValueError) as exc:
+                        if began >= measure_from:
+                            result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                        continue
+                    ended = time.monotonic()
+                    if began >= measure_from and ended <= stop_at:
+                        result.latencies.append(ended - began)
+
+            await asyncio.gather(*(pupil(i, b) for i, b in enumerate(browsers)))
+        finally:
+            for browser in browsers:
+                await browser.aclose()
+    return result
+
+
+def report(results: list[Result], conditions: str) -> None:
+    print()
+    print(conditions)
+    print()
+    header = f"{'scenario':<8} {'clients':>7} {'flows':>7} {'flows/s':>8} {'p50 ms':>8} "
+    header += f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'target':>7}  verdict"
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        target = TARGETS[r.scenario]
+        verdict = "meets" if r.rate >= target else "MISSES"
+        print(
+            f"{r.scenario:<8} {r.clients:>7} {len(r.latencies):>7} {r.rate:>8.1f} "
+            f"{r.percentile(50):>8.1f} {r.percentile(95):>8.1f} {r.percentile(99):>8.1f} "
+            f"{len(r.errors):>6} {target:>7.0f}  {verdict}"
+        )
+    for r in results:
+        for message in sorted(set(r.errors))[:5]:
+            print(f"  {r.scenario} error: {message}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "LEERID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        help="PostgreSQL database; the bench works in its own schema " + SCHEMA,
+    )
+    parser.add_argument(
+        "--url",
+        help="a running server's base URL (it must use --database-url "
+        "with search_path " + SCHEMA + ")",
+    )
+    parser.add_argument("--scenarios", default="sso,fast,owasp")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent virtual pupils")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds measured")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds not measured")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pupils", type=int, default=2000, help="pupils per hash kind")
+    args = parser.parse_args()
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(scenarios) - set(TARGETS)
+    if unknown:
+        parser.error(f"--scenarios: unknown {', '.join(sorted(unknown))}; use sso, fast, owasp")
+    if not 1 <= args.clients <= 1000 or not 0 < args.duration <= 600:
+        parser.error("--clients must be 1..1000 and --duration 0..600 s")
+    if args.url and urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--url: loopback only")
+
+    url = fresh_schema(args.database_url) if not args.url else schema_url(args.database_url, SCHEMA)
+    client_id, secret, usernames = seed(url, args.pupils)
+    load = os.getloadavg()
+    conditions = (
+        f"LeerID login_flow bench — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} cores (load average before start {load[0]:.2f}), Python "
+        f"{sys.version.split()[0]}, PostgreSQL, server: "
+        + (args.url if args.url else f"leerid idp serve --workers {args.workers}")
+        + f", load generator on the same machine, {args.clients} concurrent clients, "
+        f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s measured per scenario, "
+        f"{args.pupils} pupils per hash kind."
+    )
+    results: list[Result] = []
+    groups: list[tuple[list[str], dict[str, str]]] = [
+        ([s for s in scenarios if s in ("sso", "fast")], FAST_ARGON2),
+        ([s for s in scenarios if s == "owasp"], {}),
+    ]
+    for group, env in groups:
+        if not group:
+            continue
+        server = None if args.url else start_server(url, args.workers, env)
+        base = args.url.rstrip("/") if args.url else server.base  # type: ignore[union-attr]
+        site = Site(f"{base}/op", client_id, secret, usernames)
+        try:
+            for scenario in group:
+                print(f"running {scenario} …", file=sys.stderr, flush=True)
+                results.append(
+                    asyncio.run(
+                        run_scenario(site, scenario, args.clients, args.duration, args.warmup)
+                    )
+                )
+        finally:
+            if server is not None:
+                server.stop()
+    report(results, conditions)
+
+
+if __name__ == "__main__":
+    main()
