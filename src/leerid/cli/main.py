@@ -11,12 +11,14 @@ import sys
 import typer
 from rich.console import Console
 
+from leerid.cli import accounts as accounts_cli
 from leerid.cli import clients as clients_cli
 from leerid.cli import db
 from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
 from leerid.cli import protocol as protocol_cli
+from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
 from leerid.cli import sp as sp_cli
 from leerid.errors import LeeridError
@@ -29,6 +31,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(registry_cli.app, name="registry")
+app.add_typer(accounts_cli.app, name="accounts")
 app.add_typer(protocol_cli.app, name="protocol")
 app.add_typer(idp_cli.app, name="idp")
 app.add_typer(clients_cli.app, name="clients")

@@ -25,6 +25,8 @@ from leerid.registry.models import (
 
 __all__ = ["PupilView", "find_pupil", "resolve_pupil_id"]
 
+MAX_MERGE_HOPS = 16
+
 
 @dataclass(frozen=True)
 class PupilView:
@@ -69,16 +71,19 @@ def resolve_pupil_id(
             )
         return found
     if leer_id_uuid is not None:
-        found = session.scalar(select(Pupil.id).where(Pupil.leer_id_uuid == leer_id_uuid))
-        if found is None:
-            kept = session.scalar(
+        current: str | None = leer_id_uuid
+        for _ in range(MAX_MERGE_HOPS):
+            found = session.scalar(select(Pupil.id).where(Pupil.leer_id_uuid == current))
+            if found is not None:
+                return found
+            current = session.scalar(
                 select(MergeRecord.kept_leer_id_uuid).where(
-                    MergeRecord.absorbed_leer_id_uuid == leer_id_uuid
+                    MergeRecord.absorbed_leer_id_uuid == current
                 )
             )
-            if kept is not None:
-                found = session.scalar(select(Pupil.id).where(Pupil.leer_id_uuid == kept))
-        return found
+            if current is None:
+                return None
+        return None
     if account_uuid is not None:
         return session.scalar(select(Account.pupil_id).where(Account.account_uuid == account_uuid))
     return session.scalar(select(Registration.pupil_id).where(Registration.referte == referte))
