@@ -1,0 +1,84 @@
+"""Fixtures of the service provider's tests: a configuration file and a provider on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from leerid.sp.provider import ServiceProvider
+from leerid.sp.settings import load_settings
+from leerid.store.engine import dispose_engines
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
+PARTNER = "012345"
+
+
+def write_config(
+    folder: Path,
+    database_url: str,
+    *,
+    issuer: str = "http://127.0.0.1:9/op",
+    client_id: str = "lars-test",
+    redirect_uri: str = "http://127.0.0.1:9/callback",
+    auth: str = 'auth_method = "client_secret_post"\nclient_secret_env = "LARS_TEST_SECRET"',
+    schools: tuple[str, ...] = (PARTNER,),
+    smtp_port: int = 9,
+    public_url: str = "http://127.0.0.1:9",
+    purge_interval_hours: float = 0,
+) -> Path:
+    """A provider configuration in ``folder`` (paths absolute, secret file inside folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "lars.toml"
+    school_list = ", ".join(f'"{s}"' for s in schools)
+    path.write_text(
+        f"""
+[provider]
+issuer = "{issuer}"
+client_id = "{client_id}"
+redirect_uri = "{redirect_uri}"
+post_logout_redirect_uri = "{public_url}/"
+{auth}
+
+[protocol]
+file = "{PROTOCOL}"
+
+[partner_schools]
+instellingsnummers = [{school_list}]
+
+[storage]
+database_url = "{database_url}"
+
+[portal]
+name = "LARS"
+public_url = "{public_url}"
+secret_file = "secret.json"
+purge_interval_hours = {purge_interval_hours}
+
+[processing]
+processors = ["Hoster NV"]
+
+[mail]
+smtp_host = "127.0.0.1"
+smtp_port = {smtp_port}
+sender = "dpo@lars.example"
+other_party_dpo = "dpo@ond.example"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def sp_config(database_url: str, tmp_path: Path) -> Path:
+    return write_config(tmp_path / "sp", database_url)
+
+
+@pytest.fixture
+def provider(sp_config: Path) -> Iterator[ServiceProvider]:
+    sp = ServiceProvider(load_settings(sp_config))
+    yield sp
+    sp.engine.dispose()
+    dispose_engines()

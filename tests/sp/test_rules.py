@@ -1,0 +1,75 @@
+"""The kit's rules as plain functions: the enrolment gate, claim shapes, clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leerid.protocol import IsoDuration
+from leerid.sp.breaches import breach_clock
+from leerid.sp.enrolment_gate import enrolment_gate
+from leerid.sp.login_claims import ClaimError, read_login
+from leerid.sp.retention import retention_cutoff
+
+school = st.from_regex(r"^\d{6}$", fullmatch=True)
+
+
+@given(st.lists(school, max_size=5), st.sets(school, max_size=5))
+def test_gate_admits_exactly_when_an_enrolment_is_in_a_partner_school(
+    orgcodes: list[str], partners: set[str]
+) -> None:
+    """Preamble D, art. 3."""
+    decision = enrolment_gate(orgcodes, partners)
+    assert decision.admitted == bool(set(orgcodes) & partners)
+    if not orgcodes:
+        assert decision.reason == "no_enrolment"
+    assert set(decision.matching_schools) == set(orgcodes) & partners
+
+
+def test_ov_claims_are_read_as_a_string_or_an_array() -> None:
+    as_strings = read_login(
+        {
+            "sub": "a",
+            "ov_account_uuid": "a",
+            "ov_leerid_uuid": "L",
+            "ov_orgcode": "012345",
+            "ov_historiek_account_uuid": "old",
+        }
+    )
+    as_arrays = read_login(
+        {
+            "sub": "a",
+            "ov_account_uuid": ["a"],
+            "ov_leerid_uuid": ["L"],
+            "ov_orgcode": ["012345"],
+            "ov_historiek_account_uuid": ["old"],
+        }
+    )
+    assert as_strings == as_arrays
+    assert as_strings.pupil_key == "L" and as_strings.key_kind == "leer_id_uuid"
+    unidentified = read_login({"sub": "a", "ov_account_uuid": "a", "ov_orgcode": []})
+    assert unidentified.pupil_key == "a" and unidentified.key_kind == "account_uuid"
+    with pytest.raises(ClaimError):
+        read_login({"sub": "a", "ov_leerid_uuid": ["L1", "L2"]})
+    with pytest.raises(ClaimError):
+        read_login({"ov_orgcode": "012345"})
+
+
+def test_retention_cutoff_is_three_calendar_years() -> None:
+    """Art. 3: inactive accounts are deleted after three years."""
+    now = dt.datetime(2027, 3, 1, 12, tzinfo=dt.UTC)
+    assert retention_cutoff(IsoDuration.parse("P3Y"), now) == dt.datetime(
+        2024, 3, 1, 12, tzinfo=dt.UTC
+    )
+
+
+def test_breach_clock_runs_72_hours_from_discovery() -> None:
+    """GDPR art. 33.1."""
+    found = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
+    clock = breach_clock(found, found + dt.timedelta(hours=70))
+    assert clock.deadline == found + dt.timedelta(hours=72)
+    assert clock.hours_left == 2.0 and not clock.overdue
+    assert breach_clock(found, found + dt.timedelta(hours=73)).overdue
