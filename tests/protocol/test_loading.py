@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leerid.protocol import IsoDuration, ProtocolError, content_hash, parse_protocol
@@ -156,3 +156,40 @@ def test_duration_text_round_trips(years: int, months: int, days: int, hours: in
     assert IsoDuration.parse(str(duration)) == (
         duration if any((years, months, days, hours)) else IsoDuration()
     )
+
+
+def test_a_key_written_twice_is_an_error_not_a_silent_override() -> None:
+    text = seed_yaml().replace("place: Brussel", "place: Brussel\nplace: Gent")
+    [(path, line, message)] = problems(text)
+    assert path == "place" and line == line_of(text, "place: Gent") and "twice" in message
+
+
+def test_an_impossible_date_is_located() -> None:
+    text = seed_yaml().replace("advice_date: 2022-11-07", "advice_date: 2022-11-31")
+    [(path, line, _message)] = problems(text)
+    assert path == "parties.discloser.dpo.advice_date"
+    assert line == line_of(text, "2022-11-31")
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_damaged_file_gives_a_protocol_error_never_a_crash(data: st.DataObject) -> None:
+    """Never a traceback for bad input: cut, duplicate or garble lines of the seed."""
+    lines = seed_yaml().splitlines()
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(lines) - 1))
+        action = data.draw(st.sampled_from(["drop", "dup", "garble", "indent"]))
+        if action == "drop":
+            del lines[index]
+        elif action == "dup":
+            lines.insert(index, lines[index])
+        elif action == "garble":
+            junk = data.draw(st.text(alphabet=":-[]{}#&*!|>'\"% \t0123456789abc", max_size=12))
+            lines[index] = lines[index][: len(lines[index]) // 2] + junk
+        else:
+            lines[index] = "  " + lines[index]
+    try:
+        parse_protocol("\n".join(lines), "damaged.yaml")
+    except ProtocolError as exc:
+        assert exc.problems and all(p.message for p in exc.problems)
+        assert str(exc).startswith(("damaged.yaml", f"{len(exc.problems)} problems"))

@@ -7,7 +7,12 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from leerid.protocol import content_hash, load_protocol
-from leerid.registry.protocols import add_protocol, current_protocol, list_protocols
+from leerid.registry.protocols import (
+    add_protocol,
+    current_protocol,
+    list_protocols,
+    protocol_by_hash,
+)
 from leerid.store.engine import session_scope
 
 SEED = Path(__file__).parents[2] / "protocols" / "dov-lars-glce-2024.yaml"
@@ -31,6 +36,9 @@ def test_same_content_same_row_changed_content_new_version(engine: Engine) -> No
         current = current_protocol(session, protocol.id)
         versions = list_protocols(session)
         assert current_protocol(session, "unknown-protocol") is None
+        by_hash = protocol_by_hash(session, first.content_hash)
+        assert protocol_by_hash(session, "0" * 64) is None
+    assert by_hash is not None and by_hash.version == 1 and by_hash.protocol == protocol
     assert current is not None and current.version == 2
     assert current.protocol == changed
     assert [(v.protocol_id, v.version) for v in versions] == [(protocol.id, 1), (protocol.id, 2)]
@@ -38,3 +46,33 @@ def test_same_content_same_row_changed_content_new_version(engine: Engine) -> No
     assert versions[0].protocol == protocol
     assert versions[0].content_hash == content_hash(protocol)
     assert versions[0].added_at.tzinfo is not None
+
+
+def test_migration_matches_the_model(engine: Engine) -> None:
+    """Migration 0002_protocols creates exactly the table the model declares."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from leerid.registry.protocols import ProtocolVersion
+    from leerid.store.base import Base, load_all_models
+
+    load_all_models()
+    with engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    table = ProtocolVersion.__tablename__
+
+    def touches(diff: object) -> bool:
+        return table in repr(diff)
+
+    assert [d for d in diffs if touches(d)] == []
+
+
+def test_downgrade_removes_the_table(engine: Engine) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from leerid.store.engine import alembic_config
+
+    assert "protocol_version" in inspect(engine).get_table_names()
+    command.downgrade(alembic_config(engine), "0002_protocols@-1")
+    assert "protocol_version" not in inspect(engine).get_table_names()

@@ -84,16 +84,28 @@ def _line_of(lines: dict[FieldPath, int], path: FieldPath) -> int | None:
     return None
 
 
-def _index_lines(node: yaml.Node, path: FieldPath, lines: dict[FieldPath, int]) -> None:
+def _index_lines(
+    node: yaml.Node,
+    path: FieldPath,
+    lines: dict[FieldPath, int],
+    duplicates: list[tuple[FieldPath, int]],
+) -> None:
+    """Record the line of every field; collect keys written twice in one mapping."""
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _index_lines(value_node, (*path, key), lines)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                duplicates.append(((*path, key), line))
+                continue
+            seen.add(key)
+            lines[(*path, key)] = line
+            _index_lines(value_node, (*path, key), lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _index_lines(item, (*path, index), lines)
+            _index_lines(item, (*path, index), lines, duplicates)
 
 
 _HINTS = {
@@ -116,11 +128,26 @@ def _message(error: Any) -> str:
     return f"{message}; {hint}" if hint else message
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML; dates and times stay text so that the model parses (and locates) them."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def parse_document(text: str, source: str = "<string>") -> LoadedProtocol:
     """Parse and validate protocol YAML, keeping the line of each field."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -128,7 +155,7 @@ def parse_document(text: str, source: str = "<string>") -> LoadedProtocol:
         raise ProtocolError(
             [Problem(source, (), line, f"not valid YAML ({detail}); fix the syntax there")]
         ) from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
         raise ProtocolError(
             [Problem(source, (), None, f"not valid YAML ({exc}); fix the syntax")]
         ) from None
@@ -137,8 +164,17 @@ def parse_document(text: str, source: str = "<string>") -> LoadedProtocol:
             [Problem(source, (), 1, "a protocol file is a YAML mapping (id: …, version: …)")]
         )
     lines: dict[FieldPath, int] = {}
+    duplicates: list[tuple[FieldPath, int]] = []
     if node is not None:
-        _index_lines(node, (), lines)
+        _index_lines(node, (), lines, duplicates)
+    if duplicates:
+        # YAML would silently keep the last one: in a legal text that hides a mistake.
+        raise ProtocolError(
+            [
+                Problem(source, path, line, "this key appears twice in its mapping; keep one")
+                for path, line in duplicates
+            ]
+        )
     try:
         protocol = Protocol.model_validate(data)
     except ValidationError as exc:

@@ -14,6 +14,7 @@ from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, func, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from leerid.errors import StorageError
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
 from leerid.store.base import Base
@@ -90,20 +91,15 @@ def add_protocol(session: Session, protocol: Protocol, source_text: str) -> Stor
         source_text=source_text,
         added_at=_utcnow(),
     )
+    session.add(row)
     try:
-        with session.begin_nested():
-            session.add(row)
+        session.flush()
     except IntegrityError:
-        # Another process added a version at the same moment: the unique constraints hold;
-        # return what it stored when it is the same content.
-        again = session.scalars(
-            select(ProtocolVersion).where(
-                ProtocolVersion.protocol_id == protocol.id, ProtocolVersion.content_hash == digest
-            )
-        ).first()
-        if again is None:
-            raise
-        return _stored(again)
+        # The unique constraints hold when two processes add at the same moment.
+        raise StorageError(
+            f"another process stored a version of protocol {protocol.id} at the same moment; "
+            "run the command again"
+        ) from None
     return _stored(row)
 
 
