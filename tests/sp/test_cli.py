@@ -1,0 +1,103 @@
+"""``leerid sp ...`` as a user runs it (real processes on the test database)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from leerid.protocol import load_protocol
+from tests.conftest import run_leerid
+from tests.sp.conftest import PROTOCOL, write_config
+
+
+def test_sp_commands(database_url: str, tmp_path: Path, leerid_env: dict[str, str]) -> None:
+    config = write_config(tmp_path / "sp", database_url)
+    env = {**leerid_env, "LEERID_SP_CONFIG": str(config)}
+
+    added = run_leerid(
+        [
+            "sp",
+            "staff",
+            "add",
+            "clb.een",
+            "--role",
+            "toegangscontrole",
+            "--password-stdin",
+            "--confidentiality-signed",
+            "2026-01-05",
+        ],
+        env,
+        input_text="een-lang-wachtwoord\n",
+    )
+    assert added.returncode == 0, added.stderr
+    bad_role = run_leerid(
+        ["sp", "staff", "add", "x.y", "--role", "beheerder", "--password-stdin"],
+        env,
+        input_text="een-lang-wachtwoord\n",
+    )
+    assert bad_role.returncode == 1
+    assert "toegangscontrole" in bad_role.stderr and "Traceback" not in bad_role.stderr
+    listed = run_leerid(["sp", "staff", "list"], env)
+    assert "clb.een" in listed.stdout and "toegangscontrole" in listed.stdout
+
+    dry = run_leerid(["sp", "purge", "--dry-run"], env)
+    assert dry.returncode == 0 and "would delete 0 pupil(s)" in dry.stdout
+
+    added_breach = run_leerid(
+        [
+            "sp",
+            "breaches",
+            "add",
+            "--discovered",
+            "2026-11-01T08:00",
+            "--description",
+            "Mail verkeerd verzonden",
+            "--categories",
+            "naam",
+            "--pupils",
+            "3",
+            "--measures",
+            "Ontvanger gevraagd te wissen",
+            "--no-notify",
+        ],
+        env,
+    )
+    assert added_breach.returncode == 0, added_breach.stderr
+    breaches = run_leerid(["sp", "breaches", "list"], env)
+    assert "overdue" in breaches.stdout and "open" in breaches.stdout
+
+    verified = run_leerid(["sp", "log", "verify"], env)
+    assert verified.returncode == 0 and "intact" in verified.stdout
+
+    out = tmp_path / "bewijs.html"
+    evidence = run_leerid(["sp", "evidence", "--out", str(out)], env)
+    assert evidence.returncode == 0, evidence.stderr
+    html = out.read_text(encoding="utf-8")
+    for measure in load_protocol(PROTOCOL).security_measures:
+        assert f'id="{measure.id}"' in html
+    assert "Hoster NV" in html and "toegangscontrole: 1" in html
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE sp_privacy_log SET actor = 'iemand' WHERE seq = 1"))
+    engine.dispose()
+    broken = run_leerid(["sp", "log", "verify"], env)
+    assert broken.returncode == 1 and "entry 1 was altered" in broken.stdout
+
+
+def test_a_broken_configuration_is_named_without_traceback(
+    tmp_path: Path, leerid_env: dict[str, str]
+) -> None:
+    config = tmp_path / "lars.toml"
+    config.write_text('[provider]\nissuer = "http://x/op"\n', encoding="utf-8")
+    result = run_leerid(["sp", "purge", "--config", str(config)], leerid_env)
+    assert result.returncode == 2
+    assert "needs private_key_file" in result.stderr and "Traceback" not in result.stderr
+    config.write_text(
+        '[provider]\nissuer="http://x/op"\nclient_id="c"\nredirect_uri="http://x/cb"\n'
+        'private_key_file="k.jwk"\n[partner_schools]\ninstellingsnummers=["12345"]\n',
+        encoding="utf-8",
+    )
+    result = run_leerid(["sp", "purge", "--config", str(config)], leerid_env)
+    assert result.returncode == 2 and "'12345' is not 6 digits" in result.stderr
