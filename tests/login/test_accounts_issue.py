@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import re
+import stat
+from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,6 +26,7 @@ from leerid.idp.activation_codes import (
 )
 from leerid.idp.login_tables import ActivationCodeRow
 from leerid.registry.models import Credential
+from tests.conftest import run_leerid
 from tests.login.registry_seed import TODAY, add_pupil
 
 NOW = dt.datetime.now(dt.UTC)
@@ -87,3 +91,109 @@ def test_reset_voids_the_old_code(engine: Engine) -> None:
     assert live is not None
     assert codes_match(live.code_hash, account, second.code)
     assert not codes_match(live.code_hash, account, first.code)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_issue_command_writes_the_only_copy_of_the_codes(
+    engine: Engine, leerid_env: dict[str, str], tmp_path: Path
+) -> None:
+    accounts = {add_pupil(engine, "Mila", "Claes"), add_pupil(engine, "Ferre", "Goossens")}
+    out = tmp_path / "school-012345.csv"
+    result = run_leerid(["accounts", "issue", "--school", "012345", "--out", str(out)], leerid_env)
+    assert result.returncode == 0, result.stderr
+    rows = read_csv(out)
+    assert {row["account_uuid"] for row in rows} == accounts
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert list(rows[0]) == [
+        "account_uuid",
+        "administratieve_groep",
+        "naam",
+        "voornaam",
+        "gebruikersnaam",
+        "activatiecode",
+        "geldig_tot",
+    ]
+    assert "2 pupil(s)" in result.stdout
+    for row in rows:  # the codes appear nowhere else
+        assert row["activatiecode"] not in result.stdout + result.stderr
+        assert row["gebruikersnaam"] not in result.stdout + result.stderr
+        assert row["geldig_tot"] == (NOW + CODE_VALIDITY).date().isoformat()
+    with engine.connect() as conn:
+        found = find_activation(conn, rows[0]["gebruikersnaam"])
+    assert found is not None
+    assert codes_match(found.code_hash, rows[0]["account_uuid"], rows[0]["activatiecode"])
+
+
+def test_issue_command_refuses_bad_input_without_a_traceback(
+    engine: Engine, leerid_env: dict[str, str], tmp_path: Path
+) -> None:
+    add_pupil(engine, "Mila", "Claes")
+    taken = tmp_path / "taken.csv"
+    taken.write_text("keep me")
+    cases = [
+        (["--school", "12345", "--out", str(tmp_path / "a.csv")], "6 digits"),
+        (["--school", "012345", "--out", str(taken)], "the file exists"),
+        (["--school", "012345", "--out", str(tmp_path / "nope" / "a.csv")], "does not exist"),
+    ]
+    for args, message in cases:
+        result = run_leerid(["accounts", "issue", *args], leerid_env)
+        assert result.returncode == 1, result
+        assert message in result.stderr and "Traceback" not in result.stderr
+    assert taken.read_text() == "keep me"
+    with engine.connect() as conn:
+        assert conn.execute(select(Credential)).first() is None  # nothing issued
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_reset_command_gives_a_new_code_and_can_revoke_the_password(
+    engine: Engine, leerid_env: dict[str, str], tmp_path: Path
+) -> None:
+    account = add_pupil(engine, "Rune", "Smets")
+    first = tmp_path / "first.csv"
+    run_leerid(
+        ["accounts", "issue", "--school", "012345", "--out", str(first)], leerid_env, check=True
+    )
+    old = read_csv(first)[0]
+    with engine.begin() as conn:
+        conn.execute(Credential.__table__.update().values(password_hash="$argon2id$placeholder"))
+    new_file = tmp_path / "reset.csv"
+    result = run_leerid(
+        [
+            "accounts",
+            "reset",
+            "--account-uuid",
+            account,
+            "--out",
+            str(new_file),
+            "--revoke-password",
+        ],
+        leerid_env,
+    )
+    assert result.returncode == 0, result.stderr
+    (new,) = read_csv(new_file)
+    assert new["gebruikersnaam"] == old["gebruikersnaam"]
+    assert new["activatiecode"] != old["activatiecode"]
+    assert new["activatiecode"] not in result.stdout
+    with engine.connect() as conn:
+        live = find_activation(conn, old["gebruikersnaam"])
+        password = conn.execute(select(Credential.password_hash)).scalar_one()
+    assert live is not None and codes_match(live.code_hash, account, new["activatiecode"])
+    assert not codes_match(live.code_hash, account, old["activatiecode"])
+    assert password is None
+
+    unknown = run_leerid(
+        ["accounts", "reset", "--account-uuid", "0" * 36, "--out", str(tmp_path / "x.csv")],
+        leerid_env,
+    )
+    assert unknown.returncode == 1 and "no such account" in unknown.stderr
+    fresh = add_pupil(engine, "Nog", "Geen")
+    no_username = run_leerid(
+        ["accounts", "reset", "--account-uuid", fresh, "--out", str(tmp_path / "y.csv")],
+        leerid_env,
+    )
+    assert no_username.returncode == 1 and "accounts issue" in no_username.stderr
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
