@@ -128,3 +128,8 @@ def test_articles_4_to_11() -> None:
         2024, 3, 25, 14, 40, 38, tzinfo=dt.timezone(dt.timedelta(hours=1))
     )
     assert p.status_changes == ()
+
+
+def test_article_7_data_quality() -> None:
+    assert seed().data_quality.in_writing is True  # "meldt zij dat onmiddellijk schriftelijk"
+    assert seed().data_quality.immediately is True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from leerid.protocol.lifecycle import ProtocolStatus, start_of_day, status
+from leerid.protocol.lifecycle import ProtocolStatus, in_force_from, start_of_day, status
 from leerid.protocol.loading import FieldPath, LoadedProtocol, Problem
 from leerid.protocol.model import AttributeKey, PartyRole, Protocol
 
@@ -81,6 +81,16 @@ def _warnings(protocol: Protocol, at: dt.datetime) -> list[tuple[FieldPath, str]
                 (
                     ("signatures", index, "signed_at"),
                     f"signed before the date of the protocol ({protocol.date.isoformat()})",
+                )
+            )
+    start = in_force_from(protocol)
+    for index, change in enumerate(protocol.status_changes):
+        if start is None or change.effective < start:
+            found.append(
+                (
+                    ("status_changes", index, "effective"),
+                    f"{change.kind.value} takes effect before the protocol is in force; "
+                    "check the date",
                 )
             )
     now = status(protocol, at)

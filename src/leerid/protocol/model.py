@@ -453,6 +453,13 @@ class Clause(_Model):
     text: tuple[Text, ...] = Field(min_length=1)
 
 
+class DataQuality(Clause):
+    """Art. 7: a party that finds wrong or missing data tells the others at once, in writing."""
+
+    in_writing: bool
+    immediately: bool
+
+
 class Sanction(Clause):
     """Art. 8: DOV may end the protocol unilaterally on non-compliance."""
 
@@ -541,7 +548,7 @@ class Protocol(_Model):
     recipients: Recipients
     communication: Communication
     security: Security
-    data_quality: Clause
+    data_quality: DataQuality
     sanction: Sanction
     breach_notification: BreachNotification
     applicable_law: ApplicableLaw
