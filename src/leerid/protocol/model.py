@@ -519,7 +519,6 @@ class Protocol(_Model):
         frozen=True,
         str_strip_whitespace=True,
         title="LeerID data-sharing protocol",
-        json_schema_extra={"$id": "https://leerid.example/protocol.schema.json"},
     )
 
     id: Annotated[str, Field(pattern=_ID, description="Stable id, e.g. dov-lars-glce-2024.")]
