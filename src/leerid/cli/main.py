@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from leerid.cli import accounts as accounts_cli
 from leerid.cli import clients as clients_cli
@@ -49,7 +50,7 @@ def main() -> None:
     try:
         app()
     except LeeridError as exc:
-        stderr.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
+        stderr.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 
