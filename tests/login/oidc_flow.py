@@ -55,15 +55,15 @@ def code_from(location: str, state: str, issuer: str) -> str:
     return query["code"][0]
 
 
-def password_login(
+def submit_login(
     client: httpx.Client,
     issuer: str,
     client_id: str,
     redirect_uri: str,
     username: str,
     password: str,
-) -> tuple[str, str, str]:
-    """Authorize, fill in the login form: (code, verifier, nonce)."""
+) -> tuple[httpx.Response, str, str, str]:
+    """Authorize and fill in the login form: (the answer, verifier, state, nonce)."""
     verifier, challenge = pkce_pair()
     url, state, nonce = authorization_url(issuer, client_id, redirect_uri, challenge)
     page = client.get(url)
@@ -76,6 +76,21 @@ def password_login(
             "username": username,
             "password": password,
         },
+    )
+    return answer, verifier, state, nonce
+
+
+def password_login(
+    client: httpx.Client,
+    issuer: str,
+    client_id: str,
+    redirect_uri: str,
+    username: str,
+    password: str,
+) -> tuple[str, str, str]:
+    """A successful password login: (code, verifier, nonce)."""
+    answer, verifier, state, nonce = submit_login(
+        client, issuer, client_id, redirect_uri, username, password
     )
     assert answer.status_code == 303, answer.text
     return code_from(answer.headers["location"], state, issuer), verifier, nonce

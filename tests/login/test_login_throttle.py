@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
 from leerid.idp.throttle import LoginThrottle, ThrottlePolicy
 from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
-from tests.login.oidc_flow import authorization_url, hidden, pkce_pair
+from tests.login.oidc_flow import submit_login
 
 LOCK_AFTER = 4
 
 
-def attempt(
-    client: httpx.Client,
-    issuer: str,
-    client_id: str,
-    redirect_uri: str,
-    username: str,
-    password: str,
-) -> httpx.Response:
-    _verifier, challenge = pkce_pair()
-    url, _state, _nonce = authorization_url(issuer, client_id, redirect_uri, challenge)
-    page = client.get(url).text
-    return client.post(
-        f"{issuer}/v1/login",
-        data={
-            "request": hidden(page, "request"),
-            "csrf_token": hidden(page, "csrf_token"),
-            "username": username,
-            "password": password,
-        },
-    )
+def attempt(*args: Any) -> httpx.Response:
+    """One login attempt through the real form (see ``submit_login``)."""
+    return submit_login(*args)[0]
 
 
 def message(page: str) -> str:

@@ -28,13 +28,14 @@ import os
 import secrets
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
 import anyio.to_thread
 import sqlalchemy
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Row, Select, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.idp.browser_state import load_server_secret
@@ -221,6 +222,25 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
+def _states(keys: Sequence[str]) -> Select[str, int, datetime, datetime | None]:
+    """The stored counters of ``keys``."""
+    return select(
+        LoginThrottleRow.key,
+        LoginThrottleRow.failures,
+        LoginThrottleRow.last_failure_at,
+        LoginThrottleRow.locked_until,
+    ).where(LoginThrottleRow.key.in_(keys))
+
+
+def _state(row: Row[str, int, datetime, datetime | None]) -> ThrottleState:
+    """A stored counter as plain data (a fresh placeholder row has no failure yet)."""
+    return ThrottleState(
+        failures=row.failures,
+        last_failure_at=_aware(row.last_failure_at) if row.failures else None,
+        locked_until=_aware(row.locked_until),
+    )
+
+
 class LoginThrottle:
     """The throttle of one identity provider process, over the shared database."""
 
@@ -258,22 +278,8 @@ class LoginThrottle:
 
     def _read(self, keys: tuple[str, str]) -> dict[str, ThrottleState]:
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    LoginThrottleRow.key,
-                    LoginThrottleRow.failures,
-                    LoginThrottleRow.last_failure_at,
-                    LoginThrottleRow.locked_until,
-                ).where(LoginThrottleRow.key.in_(keys))
-            ).all()
-        return {
-            row.key: ThrottleState(
-                failures=row.failures,
-                last_failure_at=_aware(row.last_failure_at),
-                locked_until=_aware(row.locked_until),
-            )
-            for row in rows
-        }
+            rows = conn.execute(_states(keys)).all()
+        return {row.key: _state(row) for row in rows}
 
     def check_sync(
         self, username: str, address: str, now: datetime | None = None
@@ -313,23 +319,10 @@ class LoginThrottle:
             for key in sorted(scopes):  # one lock order on every node: no deadlocks
                 self._upsert_placeholder(conn, key, scopes[key], now)
             rows = conn.execute(
-                select(
-                    LoginThrottleRow.key,
-                    LoginThrottleRow.failures,
-                    LoginThrottleRow.last_failure_at,
-                    LoginThrottleRow.locked_until,
-                )
-                .where(LoginThrottleRow.key.in_(sorted(scopes)))
-                .order_by(LoginThrottleRow.key)
-                .with_for_update()
+                _states(sorted(scopes)).order_by(LoginThrottleRow.key).with_for_update()
             ).all()
             for row in rows:
-                state = ThrottleState(
-                    failures=row.failures,
-                    last_failure_at=_aware(row.last_failure_at) if row.failures else None,
-                    locked_until=_aware(row.locked_until),
-                )
-                new = after_failure(state, scopes[row.key], now, self.policy)
+                new = after_failure(_state(row), scopes[row.key], now, self.policy)
                 conn.execute(
                     update(LoginThrottleRow)
                     .where(LoginThrottleRow.key == row.key)
