@@ -12,9 +12,10 @@ import contextlib
 import datetime as dt
 import hmac
 import logging
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -121,7 +122,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                     ("/personeel/datalekken", "Gegevenslekken"),
                     ("/personeel/bewijs", "Bewijs"),
                 ]
-        html = render(name, site=site, nav=nav, csrf=session.get("csrf", ""), **context)
+        session.setdefault("csrf", secrets.token_urlsafe(32))
+        html = render(name, site=site, nav=nav, csrf=session["csrf"], **context)
         response = HTMLResponse(html, status)
         sealer.write(response, session)
         return response
@@ -482,7 +484,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             text = f"{changed} melding(en) gewijzigd"
         except Exception:
             text = "Het Departement was niet bereikbaar"
-        return RedirectResponse(f"/personeel/meldingen?m={text}", 303)
+        return RedirectResponse(f"/personeel/meldingen?m={quote(text)}", 303)
 
     @app.get("/personeel/datalekken", response_class=HTMLResponse)
     async def staff_breaches(request: Request) -> Response:
@@ -538,7 +540,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             text = f"Lek {number} geregistreerd en gemeld aan de andere DPO"
         except LeeridError as exc:
             text = f"Geregistreerd, maar: {exc.message}"
-        return RedirectResponse(f"/personeel/datalekken?m={text}", 303)
+        return RedirectResponse(f"/personeel/datalekken?m={quote(text)}", 303)
 
     @app.post("/personeel/datalekken/{breach_id}")
     async def staff_breach_update(request: Request, breach_id: int) -> Response:
@@ -564,7 +566,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             text = f"Lek {breach_id} bijgewerkt en gemeld"
         except LeeridError as exc:
             text = exc.message
-        return RedirectResponse(f"/personeel/datalekken?m={text}", 303)
+        return RedirectResponse(f"/personeel/datalekken?m={quote(text)}", 303)
 
     @app.get("/personeel/bewijs", response_class=HTMLResponse)
     async def staff_evidence(request: Request) -> Response:

@@ -71,6 +71,24 @@ class LoginResult:
     id_token: str
 
 
+ASSERTION_LIFETIME = 60  # seconds; ACM/IDM and this provider refuse more than 5 minutes
+
+
+class ShortPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
+    """RFC 7523 section 3 with a short ``exp`` (Authlib's default is an hour)."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> str:
+        return str(
+            private_key_jwt_sign(
+                auth.client_secret,
+                client_id=auth.client_id,
+                token_endpoint=token_endpoint,
+                alg=self.alg,
+                expires_in=ASSERTION_LIFETIME,
+            )
+        )
+
+
 class RelyingParty:
     """One client registration at one OpenID provider."""
 
@@ -142,7 +160,7 @@ class RelyingParty:
         )
         if s.auth_method == "private_key_jwt":
             # ACM/IDM clients put the issuer in the assertion's aud (RFC 7523 section 3)
-            client.register_client_auth_method(PrivateKeyJWT(self.settings.issuer))
+            client.register_client_auth_method(ShortPrivateKeyJWT(self.settings.issuer))
         return client
 
     async def begin(self, extra: Mapping[str, str] | None = None) -> tuple[str, PendingLogin]:
@@ -259,7 +277,10 @@ class RelyingParty:
             form["client_id"] = s.client_id
             form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
             form["client_assertion"] = private_key_jwt_sign(
-                self._client_key, client_id=s.client_id, token_endpoint=s.issuer
+                self._client_key,
+                client_id=s.client_id,
+                token_endpoint=s.issuer,
+                expires_in=ASSERTION_LIFETIME,
             )
         elif s.auth_method == "client_secret_basic":
             auth = httpx.BasicAuth(s.client_id, s.client_secret())
