@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.registry.generate import generate_registry
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.lookup import PupilView, find_pupil
 from leerid.registry.merge import merge_pupils
@@ -48,6 +47,8 @@ def generate(
     ),
 ) -> None:
     """Write synthetic leerlingen.csv and inschrijvingen.csv (Flemish names, valid INSZ)."""
+    from leerid.registry.generate import generate_registry  # Faker loads slowly
+
     try:
         result = generate_registry(out, pupils, schools, seed, unidentified_share)
     except ValueError as exc:

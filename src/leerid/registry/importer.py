@@ -105,6 +105,7 @@ class _Rejects:
         self.path = path
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._file: TextIO = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as exc:
             raise ImportFileError(

@@ -1,0 +1,65 @@
+"""Issue 2 §4: an import is one transaction. A real ``kill -9`` half-way through a large
+import leaves the registry exactly as it was; running the same import again completes it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from leerid.registry.generate import generate_registry
+from leerid.registry.importer import import_registry
+from leerid.store.engine import get_engine
+from tests.conftest import run_leerid
+from tests.registry.conftest import snapshot
+
+LARGE = 100_000
+
+
+@pytest.fixture(scope="module")
+def large_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("large")
+    generate_registry(folder, LARGE, seed=99, unidentified_share=0.02)
+    return folder
+
+
+@pytest.mark.slow
+def test_kill_9_half_way_leaves_the_registry_as_it_was(
+    tmp_path: Path, large_folder: Path, leerid_env: dict[str, str]
+) -> None:
+    engine = get_engine(leerid_env["LEERID_DATABASE_URL"])
+    generate_registry(tmp_path / "small", 200, seed=1)
+    import_registry(engine, tmp_path / "small")
+    before = snapshot(engine)
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "leerid.cli.main", "registry", "import", str(large_folder)],
+        env=leerid_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    started = large_folder / f".rejects.csv.{process.pid}.tmp"  # written once the import runs
+    deadline = time.monotonic() + 120
+    while not started.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(2.0)  # well into the import: pupils are being written
+    assert process.poll() is None, "the import ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    started.unlink(missing_ok=True)
+
+    assert snapshot(engine) == before  # exactly as before: nothing half-imported
+
+    again = run_leerid(["registry", "import", str(large_folder)], leerid_env)
+    assert again.returncode == 0, again.stderr
+    assert f"registrations created:   {LARGE}" in again.stdout
+    after = snapshot(engine)
+    assert len(after["registration"]) == LARGE + 200
+    for table in ("pupil", "registration", "account"):
+        assert set(before[table]) <= set(after[table])  # earlier identities untouched
