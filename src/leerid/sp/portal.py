@@ -310,7 +310,11 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         )
         if account is None:  # the same answer for unknown names and wrong passwords
             return page(
-                "staff_login.html", session, 401, error="Gebruikersnaam of wachtwoord klopt niet."
+                "staff_login.html",
+                session,
+                401,
+                error="Gebruikersnaam of wachtwoord klopt niet.",
+                username=form.get("gebruikersnaam", "")[:80],
             )
         response = RedirectResponse("/personeel", 303)
         sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
