@@ -3,8 +3,10 @@
 Issue 4 §7. Each flow is what a pupil's browser and a service provider do together:
 authorize → (login form → password) → code → token (PKCE, client_secret_basic) → userinfo,
 with the ID token verified as a client would (joserfc: signature by ``kid``, ``iss``,
-``aud``, ``nonce``, ``exp``). N virtual pupils run concurrently (asyncio + httpx), each with
-its own cookie jar.
+``aud``, ``nonce``, ``exp``). N virtual pupils run concurrently (asyncio), each with its own
+cookie jar and its service provider's own connection. HTTP goes through a minimal
+keep-alive HTTP/1.1 client (``RawHttp``) by default, or through httpx with ``--http httpx``
+(which costs the shared cores a few milliseconds per request more).
 
 Scenarios (targets from issue 4 §7, on a 2-core machine with the load generator beside it):
 
@@ -29,9 +31,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import html
+import json
 import os
 import re
 import secrets
@@ -43,6 +47,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
@@ -294,6 +299,158 @@ def start_server(url: str, workers: int, extra_env: dict[str, str]) -> Server:
     raise SystemExit(f"the server did not start in 60 s:\n{log.read_text()}")
 
 
+# --- HTTP for the load generator ------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """An HTTP response as the flows need it."""
+
+    status: int
+    headers: dict[str, str]  # lower-case names; Set-Cookie handled by the client
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive client for loopback, with a cookie jar.
+
+    The load generator runs on the same two cores as the server: httpx costs a few
+    milliseconds of CPU per request, which would measure httpx rather than the provider.
+    This client only does what the flows need (one connection, Content-Length or chunked
+    bodies, cookies by name), and reconnects when the server closes.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.cookies: dict[str, str] = {}
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self._reader is None or self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+        return self._reader, self._writer
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(OSError):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+    async def request(
+        self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> Answer:
+        for attempt in range(2):  # once more on a fresh connection if the old one was closed
+            reader, writer = await self._connect()
+            lines = [f"{method} {target} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+            if self.cookies:
+                lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+            for name, value in (headers or {}).items():
+                lines.append(f"{name}: {value}")
+            if method == "POST":
+                lines.append(f"Content-Length: {len(body)}")
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                await self.close()
+                if attempt:
+                    raise
+                continue
+            return await self._read(reader, head)
+        raise FlowError("unreachable")
+
+    async def _read(self, reader: asyncio.StreamReader, head: bytes) -> Answer:
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        headers: dict[str, str] = {}
+        for line in header_lines:
+            if not line:
+                continue
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "set-cookie":
+                self._set_cookie(value)
+            else:
+                headers[name] = value
+        if "content-length" in headers:
+            body = await reader.readexactly(int(headers["content-length"]))
+        elif headers.get("transfer-encoding") == "chunked":
+            parts = []
+            for _ in range(100_000):
+                size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                parts.append(chunk[:-2])
+            body = b"".join(parts)
+        else:
+            body = b""
+        if headers.get("connection", "").lower() == "close":
+            await self.close()
+        return Answer(status, headers, body)
+
+    def _set_cookie(self, value: str) -> None:
+        pair, _, attributes = value.partition(";")
+        name, _, cookie = pair.strip().partition("=")
+        attrs = attributes.lower()
+        if "max-age=0" in attrs or "expires=thu, 01 jan 1970" in attrs or not cookie:
+            self.cookies.pop(name, None)
+        else:
+            self.cookies[name] = cookie.strip('"')
+
+    async def get(self, target: str, headers: dict[str, str] | None = None) -> Answer:
+        return await self.request("GET", target, headers=headers)
+
+    async def post(
+        self, target: str, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> Answer:
+        all_headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return await self.request("POST", target, urlencode(form).encode(), all_headers)
+
+
+class HttpxHttp:
+    """The same interface over ``httpx.AsyncClient`` (``--http httpx``)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._client = httpx.AsyncClient(base_url=f"http://{host}:{port}", timeout=60.0)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._client.cookies
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _answer(self, response: httpx.Response) -> Answer:
+        return Answer(response.status_code, dict(response.headers), response.content)
+
+    async def get(self, target: str, headers: dict[str, str] | None = None) -> Answer:
+        return self._answer(await self._client.get(target, headers=headers))
+
+    async def post(
+        self, target: str, form: dict[str, str], headers: dict[str, str] | None = None
+    ) -> Answer:
+        return self._answer(await self._client.post(target, data=form, headers=headers))
+
+
+Http = RawHttp | HttpxHttp
+
+
+def basic_auth(client_id: str, secret: str) -> dict[str, str]:
+    """RFC 6749 §2.3.1: client_secret_basic (form-urlencoded id and secret)."""
+    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
 # --- one flow ------------------------------------------------------------------------------
 
 _HIDDEN = re.compile(r'name="(request|csrf_token)" value="([^"]*)"')
@@ -312,14 +469,15 @@ class FlowError(Exception):
 class RelyingParty:
     """What the service provider does: redeem the code, verify the ID token, call userinfo."""
 
-    def __init__(self, site: Site, http: httpx.AsyncClient) -> None:
+    def __init__(self, site: Site, http: Http) -> None:
         self.site = site
         self.http = http
+        self.path = urlsplit(site.issuer).path
         self.keys: KeySet | None = None
 
     async def key_set(self, refresh: bool = False) -> KeySet:
         if self.keys is None or refresh:
-            answer = await self.http.get(f"{self.site.issuer}/v1/keys")
+            answer = await self.http.get(f"{self.path}/v1/keys")
             self.keys = KeySet.import_key_set(answer.json())
         return self.keys
 
@@ -328,17 +486,17 @@ class RelyingParty:
         if query.get("state") != [state] or query.get("iss") != [self.site.issuer]:
             raise FlowError(f"bad authorization response: {location[:200]}")
         answer = await self.http.post(
-            f"{self.site.issuer}/v1/token",
-            data={
+            f"{self.path}/v1/token",
+            {
                 "grant_type": "authorization_code",
                 "code": query["code"][0],
                 "redirect_uri": REDIRECT_URI,
                 "code_verifier": verifier,
             },
-            auth=(self.site.client_id, self.site.client_secret),
+            basic_auth(self.site.client_id, self.site.client_secret),
         )
-        if answer.status_code != 200:
-            raise FlowError(f"token: {answer.status_code} {answer.text[:200]}")
+        if answer.status != 200:
+            raise FlowError(f"token: {answer.status} {answer.text[:200]}")
         tokens = answer.json()
         keys = await self.key_set()
         try:
@@ -354,14 +512,14 @@ class RelyingParty:
             exp={"essential": True},
         ).validate(token.claims)
         info = await self.http.get(
-            f"{self.site.issuer}/v1/userinfo",
-            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+            f"{self.path}/v1/userinfo",
+            {"Authorization": f"Bearer {tokens['access_token']}"},
         )
-        if info.status_code != 200 or info.json().get("sub") != token.claims["sub"]:
-            raise FlowError(f"userinfo: {info.status_code} {info.text[:200]}")
+        if info.status != 200 or info.json().get("sub") != token.claims["sub"]:
+            raise FlowError(f"userinfo: {info.status} {info.text[:200]}")
 
 
-async def one_flow(browser: httpx.AsyncClient, rp: RelyingParty, username: str | None) -> None:
+async def one_flow(browser: Http, rp: RelyingParty, username: str | None) -> None:
     """One complete flow; ``username`` None: expect single sign-on (no login page)."""
     verifier, challenge = pkce()
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
@@ -377,17 +535,16 @@ async def one_flow(browser: httpx.AsyncClient, rp: RelyingParty, username: str |
             "code_challenge_method": "S256",
         }
     )
-    answer = await browser.get(f"{rp.site.issuer}/v1/auth?{query}")
+    answer = await browser.get(f"{rp.path}/v1/auth?{query}")
     if username is not None:
-        if answer.status_code != 200:
-            raise FlowError(f"auth: expected the login page, got {answer.status_code}")
+        if answer.status != 200:
+            raise FlowError(f"auth: expected the login page, got {answer.status}")
         fields = {k: html.unescape(v) for k, v in _HIDDEN.findall(answer.text)}
         answer = await browser.post(
-            f"{rp.site.issuer}/v1/login",
-            data={**fields, "username": username, "password": PASSWORD},
+            f"{rp.path}/v1/login", {**fields, "username": username, "password": PASSWORD}
         )
-    if answer.status_code != 303:
-        raise FlowError(f"expected a redirect to the client, got {answer.status_code}")
+    if answer.status != 303:
+        raise FlowError(f"expected a redirect to the client, got {answer.status}")
     await rp.finish(answer.headers["location"], state, nonce, verifier)
 
 
@@ -395,48 +552,58 @@ async def one_flow(browser: httpx.AsyncClient, rp: RelyingParty, username: str |
 
 
 async def run_scenario(
-    site: Site, scenario: str, clients: int, duration: float, warmup: float
+    site: Site, scenario: str, clients: int, duration: float, warmup: float, http: str = "raw"
 ) -> Result:
-    limits = httpx.Limits(max_connections=clients * 2, max_keepalive_connections=clients * 2)
-    timeout = httpx.Timeout(60.0)
     result = Result(scenario, clients, duration)
     names = site.usernames["owasp" if scenario == "owasp" else "fast"]
-    async with httpx.AsyncClient(limits=limits, timeout=timeout) as backend:
-        rp = RelyingParty(site, backend)
-        await rp.key_set()
-        browsers = [httpx.AsyncClient(timeout=timeout) for _ in range(clients)]
-        try:
-            if scenario == "sso":  # each pupil logs in once; then only the session cookie
-                await asyncio.gather(
-                    *(one_flow(b, rp, names[i % len(names)]) for i, b in enumerate(browsers))
-                )
-            start = time.monotonic()
-            measure_from = start + warmup
-            stop_at = measure_from + duration
+    parts = urlsplit(site.issuer)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    kind = HttpxHttp if http == "httpx" else RawHttp
+    browsers: list[Http] = [kind(host, port) for _ in range(clients)]
+    rps = [RelyingParty(site, kind(host, port)) for _ in range(clients)]
+    try:
+        for rp in rps:
+            await rp.key_set()
+        if scenario == "sso":  # each pupil logs in once; then only the session cookie
+            await asyncio.gather(
+                *(one_flow(b, rps[i], names[i % len(names)]) for i, b in enumerate(browsers))
+            )
+        start = time.monotonic()
+        measure_from = start + warmup
+        stop_at = measure_from + duration
 
-            async def pupil(i: int, browser: httpx.AsyncClient) -> None:
-                for n in range(MAX_FLOWS_PER_CLIENT):
-                    began = time.monotonic()
-                    if began >= stop_at:
-                        return
-                    username = None
-                    if scenario != "sso":
-                        browser.cookies.clear()  # a new browser: no session, no CSRF cookie
-                        username = names[(i + n * clients) % len(names)]
-                    try:
-                        await one_flow(browser, rp, username)
-                    except (FlowError, httpx.HTTPError, KeyError, ValueError) as exc:
-                        if began >= measure_from:
-                            result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
-                        continue
-                    ended = time.monotonic()
-                    if began >= measure_from and ended <= stop_at:
-                        result.latencies.append(ended - began)
+        async def pupil(i: int, browser: Http) -> None:
+            for n in range(MAX_FLOWS_PER_CLIENT):
+                began = time.monotonic()
+                if began >= stop_at:
+                    return
+                username = None
+                if scenario != "sso":
+                    browser.cookies.clear()  # a new browser: no session, no CSRF cookie
+                    username = names[(i + n * clients) % len(names)]
+                try:
+                    await asyncio.wait_for(one_flow(browser, rps[i], username), 60)
+                except (
+                    FlowError,
+                    OSError,
+                    TimeoutError,
+                    KeyError,
+                    ValueError,
+                    httpx.HTTPError,
+                ) as exc:
+                    if began >= measure_from:
+                        result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
+                    await browser.close()
+                    await rps[i].http.close()
+                    continue
+                ended = time.monotonic()
+                if began >= measure_from and ended <= stop_at:
+                    result.latencies.append(ended - began)
 
-            await asyncio.gather(*(pupil(i, b) for i, b in enumerate(browsers)))
-        finally:
-            for browser in browsers:
-                await browser.aclose()
+        await asyncio.gather(*(pupil(i, b) for i, b in enumerate(browsers)))
+    finally:
+        for connection in [*browsers, *(rp.http for rp in rps)]:
+            await connection.close()
     return result
 
 
@@ -480,6 +647,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds not measured")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--http", choices=["raw", "httpx"], default="raw", help="the load generator's HTTP client"
+    )
     parser.add_argument("--pupils", type=int, default=2000, help="pupils per hash kind")
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
@@ -501,7 +671,7 @@ def main() -> None:
         + (args.url if args.url else f"leerid idp serve --workers {args.workers}")
         + f", load generator on the same machine, {args.clients} concurrent clients, "
         f"{args.warmup:.0f} s warm-up + {args.duration:.0f} s measured per scenario, "
-        f"{args.pupils} pupils per hash kind."
+        f"{args.pupils} pupils per hash kind, HTTP client {args.http}."
     )
     results: list[Result] = []
     groups: list[tuple[list[str], dict[str, str]]] = [
@@ -519,7 +689,9 @@ def main() -> None:
                 print(f"running {scenario} …", file=sys.stderr, flush=True)
                 results.append(
                     asyncio.run(
-                        run_scenario(site, scenario, args.clients, args.duration, args.warmup)
+                        run_scenario(
+                            site, scenario, args.clients, args.duration, args.warmup, args.http
+                        )
                     )
                 )
         finally:
