@@ -1,0 +1,69 @@
+"""The set-up steps of docs/service-provider.md, and the server's daily retention job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import select
+
+from leerid.sp.last_login import record_login
+from leerid.sp.login_claims import LoginAttributes
+from leerid.sp.models import PrivacyLogEntry, PupilRecord
+from leerid.sp.provider import ServiceProvider
+from leerid.sp.settings import load_settings
+from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.sp.staff import list_staff
+from leerid.store.engine import session_scope
+from tests.idp_server import _free_port
+from tests.sp.conftest import PROTOCOL
+from tests.sp.lars_world import serve_portal
+
+
+def test_setup_then_the_server_purges_inactive_pupils_on_start(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Art. 3: the daily job inside the server deletes pupils inactive for P3Y."""
+    jwks = json.loads(write_client_key(tmp_path).read_text())
+    assert jwks["keys"][0]["kty"] == "RSA" and "d" not in jwks["keys"][0]
+    port = _free_port()
+    config = write_config(
+        tmp_path,
+        issuer="http://127.0.0.1:9/op",
+        client_id="lars-demo",
+        protocol_file=PROTOCOL,
+        partner_schools=["012345"],
+        port=port,
+        database_url=database_url,
+    )
+    add_staff_accounts(config, [StaffSeed("dpo.lars", "dpo", "een-lang-wachtwoord")])
+    provider = ServiceProvider(load_settings(config))
+    assert [s.username for s in list_staff(provider.engine)] == ["dpo.lars"]
+    old = str(uuid.uuid4())
+    with session_scope(provider.engine) as session:
+        record_login(
+            session,
+            LoginAttributes(old, None, (), ("012345",), "Oud", "Account"),
+            dt.datetime.now(dt.UTC) - dt.timedelta(days=3 * 366 + 1),
+        )
+    with serve_portal(provider, port) as url:
+        assert httpx.get(f"{url}/healthz").text == "ok"
+        deadline = time.monotonic() + 30
+        while True:
+            with session_scope(provider.engine) as session:
+                left = session.scalars(select(PupilRecord.pupil_key)).all()
+                receipts = session.scalars(
+                    select(PrivacyLogEntry.detail).where(
+                        PrivacyLogEntry.action == "bewaartermijn_verwijdering"
+                    )
+                ).all()
+            if not left:
+                break
+            assert time.monotonic() < deadline, "the daily job did not run"
+            time.sleep(0.2)
+    assert len(receipts) == 1 and json.loads(receipts[0])["aantal"] == 1
+    provider.engine.dispose()
