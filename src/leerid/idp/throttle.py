@@ -28,14 +28,13 @@ import os
 import secrets
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from threading import Lock
 
 import anyio.to_thread
 import sqlalchemy
-from sqlalchemy import Row, Select, delete, insert, select, update
+from sqlalchemy import Row, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.idp.browser_state import load_server_secret
@@ -222,14 +221,14 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=dt.UTC)
 
 
-def _states(keys: Sequence[str]) -> Select[str, int, datetime, datetime | None]:
-    """The stored counters of ``keys``."""
-    return select(
-        LoginThrottleRow.key,
-        LoginThrottleRow.failures,
-        LoginThrottleRow.last_failure_at,
-        LoginThrottleRow.locked_until,
-    ).where(LoginThrottleRow.key.in_(keys))
+_COUNTERS = select(
+    LoginThrottleRow.key,
+    LoginThrottleRow.failures,
+    LoginThrottleRow.last_failure_at,
+    LoginThrottleRow.locked_until,
+)
+_COUNTERS_OF = _COUNTERS.where(LoginThrottleRow.key.in_(bindparam("keys", expanding=True)))
+"""Built once: the hot path's read skips building and cache-keying a statement per call."""
 
 
 def _state(row: Row[str, int, datetime, datetime | None]) -> ThrottleState:
@@ -278,7 +277,7 @@ class LoginThrottle:
 
     def _read(self, keys: tuple[str, str]) -> dict[str, ThrottleState]:
         with self.engine.connect() as conn:
-            rows = conn.execute(_states(keys)).all()
+            rows = conn.execute(_COUNTERS_OF, {"keys": list(keys)}).all()
         return {row.key: _state(row) for row in rows}
 
     def check_sync(
@@ -319,7 +318,9 @@ class LoginThrottle:
             for key in sorted(scopes):  # one lock order on every node: no deadlocks
                 self._upsert_placeholder(conn, key, scopes[key], now)
             rows = conn.execute(
-                _states(sorted(scopes)).order_by(LoginThrottleRow.key).with_for_update()
+                _COUNTERS.where(LoginThrottleRow.key.in_(sorted(scopes)))
+                .order_by(LoginThrottleRow.key)
+                .with_for_update()
             ).all()
             for row in rows:
                 new = after_failure(_state(row), scopes[row.key], now, self.policy)
@@ -342,7 +343,7 @@ class LoginThrottle:
 
     def record_success_sync(self, username: str, address: str) -> None:
         """``record_success`` for callers outside the event loop."""
-        account_key, _ = self._keys(username, address)
+        account_key = throttle_key(self._secret, ACCOUNT, username)
         if not self._forget(account_key):
             return  # no failures seen: no write on the hot path
         with self.engine.begin() as conn:
@@ -353,7 +354,7 @@ class LoginThrottle:
 
         No database write when there were no failures.
         """
-        account_key, _ = self._keys(username, address)
+        account_key = throttle_key(self._secret, ACCOUNT, username)
         with self._failed_lock:
             seen = account_key in self._failed
         if seen:
