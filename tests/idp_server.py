@@ -89,10 +89,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def random_insz() -> str:
+    """A valid national register number of a child born in 2012 (check digits mod 97)."""
+    import random
+
+    first9 = f"12{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(1, 997):03d}"
+    return first9 + f"{97 - int('2' + first9) % 97:02d}"
+
+
 def seed_pupil(
     database_url: str,
     *,
-    insz: str = "00091501119",
+    insz: str | None = None,
     password: str | None = None,
     naam: str = "Vermeulen",
     voornaam: str = "Lotte",
@@ -101,6 +109,7 @@ def seed_pupil(
     engine = make_engine(database_url)
     upgrade(engine)
     password = password or f"pw-{uuid.uuid4().hex[:12]}"
+    insz = insz or random_insz()
     username = f"lotte.{uuid.uuid4().hex[:8]}"
     account_uuid, leer_id_uuid = str(uuid.uuid4()), str(uuid.uuid4())
     referte = uuid.uuid4().hex[:16]

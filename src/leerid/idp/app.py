@@ -37,7 +37,7 @@ from leerid.idp.passwords import PasswordHasher
 from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
 from leerid.idp.throttle import LoginThrottle
-from leerid.store.engine import get_engine
+from leerid.store.engine import get_engine, make_engine
 
 __all__ = ["ROUTERS", "create_app"]
 
@@ -93,14 +93,19 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     """The identity provider for ``settings`` (default: from the environment)."""
     _configure_logging()
     settings = settings or IdpSettings.from_env()
-    engine = get_engine(settings.database_url)
+    get_engine(settings.database_url)  # migrates the schema when it is behind
+    # The hot path's own pool: no pre-ping round trip on every checkout (a dropped
+    # connection fails one request, which the client retries), room for concurrent requests.
+    engine = make_engine(settings.database_url, pool_pre_ping=False, pool_size=16, max_overflow=16)
     ensure_keys(engine)
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     ctx = IdpContext(
         settings=settings,
         engine=engine,
-        keys=KeyRing(engine, settings.id_token_lifetime, settings.cache_seconds),
-        clients=ClientCache(engine, settings.cache_seconds),
-        protocols=ProtocolCache(engine, settings.cache_seconds),
+        autocommit=autocommit,
+        keys=KeyRing(autocommit, settings.id_token_lifetime, settings.cache_seconds),
+        clients=ClientCache(autocommit, settings.cache_seconds),
+        protocols=ProtocolCache(autocommit, settings.cache_seconds),
         sealer=Sealer(load_server_secret(engine)),
         hasher=PasswordHasher.from_env(),
         throttle=LoginThrottle(engine),

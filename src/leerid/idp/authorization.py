@@ -54,7 +54,7 @@ def finish_authorization(ctx: IdpContext, pending: Pending, session: SsoSession)
     """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss."""
     code = new_token()
     now = dt.datetime.now(dt.UTC)
-    with ctx.engine.begin() as conn:
+    with ctx.autocommit.connect() as conn:  # one INSERT: one round trip
         insert_code(
             conn,
             code=code,
@@ -146,7 +146,7 @@ async def authorize(request: Request) -> Response:
         return ctx.pages.error(lang, t["error_redirect_uri"])
     state = params.get("state")
     try:
-        response = _authorize(ctx, request, client, params, lang)
+        response = await ctx.run(_authorize, ctx, request, client, params, lang)
     except AuthorizationError as exc:
         metrics.AUTH_ERRORS.labels(exc.error).inc()
         response = authorization_error_redirect(

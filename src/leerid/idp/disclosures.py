@@ -57,22 +57,55 @@ def disclosure_insert(
 ) -> Insert:
     """The INSERT of one record (to run inside the caller's transaction)."""
     return insert(Disclosure).values(
-        at=at or dt.datetime.now(dt.UTC),
-        client_id=client_id,
-        protocol_id=protocol_id,
-        protocol_hash=protocol_hash,
-        leer_id_uuid=leer_id_uuid,
-        account_uuid=account_uuid,
-        claims=" ".join(sorted(claims)),
-        endpoint=endpoint,
-        outcome=outcome,
-        reason=reason,
+        **disclosure_values(
+            client_id=client_id,
+            endpoint=endpoint,
+            claims=claims,
+            protocol_id=protocol_id,
+            protocol_hash=protocol_hash,
+            leer_id_uuid=leer_id_uuid,
+            account_uuid=account_uuid,
+            outcome=outcome,
+            reason=reason,
+            at=at,
+        )
     )
+
+
+def disclosure_values(
+    *,
+    client_id: str,
+    endpoint: str,
+    claims: Iterable[str],
+    protocol_id: str | None,
+    protocol_hash: str | None,
+    leer_id_uuid: str | None,
+    account_uuid: str | None,
+    outcome: str = "released",
+    reason: str | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """The column values of one record (claim names sorted, space-separated)."""
+    return {
+        "at": at or dt.datetime.now(dt.UTC),
+        "client_id": client_id,
+        "protocol_id": protocol_id,
+        "protocol_hash": protocol_hash,
+        "leer_id_uuid": leer_id_uuid,
+        "account_uuid": account_uuid,
+        "claims": " ".join(sorted(claims)),
+        "endpoint": endpoint,
+        "outcome": outcome,
+        "reason": reason,
+    }
+
+
+_INSERT = insert(Disclosure)
 
 
 def record_disclosure(conn: Connection, **fields: Any) -> None:
     """Write one record on ``conn`` (the caller commits)."""
-    conn.execute(disclosure_insert(**fields))
+    conn.execute(_INSERT, disclosure_values(**fields))
 
 
 def list_disclosures(

@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import Connection, Table, and_, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from leerid.idp.models import IdpGrant, IdpRefreshToken
 
@@ -35,6 +35,31 @@ __all__ = [
 
 G = cast(Table, IdpGrant.__table__)
 R = cast(Table, IdpRefreshToken.__table__)
+
+# The hot path's statements, built once (bind parameters per call).
+_INSERT_GRANT = insert(G)
+_PEEK_CODE = select(G).where(G.c.code_hash == bindparam("b_hash"))
+_CONSUME_CODE = (
+    update(G)
+    .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
+    .values(
+        code_used_at=bindparam("b_now"),
+        access_token_hash=bindparam("b_access"),
+        access_expires_at=bindparam("b_expires"),
+        family_id=bindparam("b_family"),
+    )
+)
+_FIND_ACCESS = select(
+    G.c.id,
+    G.c.client_id,
+    G.c.account_uuid,
+    G.c.scope,
+    G.c.auth_time,
+    G.c.access_expires_at,
+    G.c.revoked_at,
+    G.c.code_used_at,
+    G.c.created_at,
+).where(G.c.access_token_hash == bindparam("b_hash"))
 
 
 def new_token() -> str:
@@ -86,26 +111,27 @@ def insert_code(
 ) -> None:
     """Store a new code (one INSERT)."""
     conn.execute(
-        insert(G).values(
-            id=secrets.token_hex(16),
-            code_hash=token_hash(code),
-            client_id=client_id,
-            account_uuid=account_uuid,
-            scope=scope,
-            nonce=nonce,
-            redirect_uri=redirect_uri,
-            code_challenge=code_challenge,
-            sid=sid,
-            auth_time=auth_time,
-            created_at=now,
-            code_expires_at=now + dt.timedelta(seconds=lifetime),
-        )
+        _INSERT_GRANT,
+        {
+            "id": secrets.token_hex(16),
+            "code_hash": token_hash(code),
+            "client_id": client_id,
+            "account_uuid": account_uuid,
+            "scope": scope,
+            "nonce": nonce,
+            "redirect_uri": redirect_uri,
+            "code_challenge": code_challenge,
+            "sid": sid,
+            "auth_time": auth_time,
+            "created_at": now,
+            "code_expires_at": now + dt.timedelta(seconds=lifetime),
+        },
     )
 
 
 def peek_code(conn: Connection, code: str) -> tuple[CodeGrant, dt.datetime, bool] | None:
     """The grant of ``code`` with its expiry and whether it was used, or None if unknown."""
-    row = conn.execute(select(G).where(G.c.code_hash == token_hash(code))).first()
+    row = conn.execute(_PEEK_CODE, {"b_hash": token_hash(code)}).first()
     if row is None:
         return None
     grant = CodeGrant(
@@ -137,14 +163,14 @@ def consume_code(
     False when another request used the code first (the caller then answers invalid_grant).
     """
     done = conn.execute(
-        update(G)
-        .where(and_(G.c.id == grant_id, G.c.code_used_at.is_(None), G.c.revoked_at.is_(None)))
-        .values(
-            code_used_at=now,
-            access_token_hash=token_hash(access_token),
-            access_expires_at=access_expires_at,
-            family_id=family_id,
-        )
+        _CONSUME_CODE,
+        {
+            "b_id": grant_id,
+            "b_now": now,
+            "b_access": token_hash(access_token),
+            "b_expires": access_expires_at,
+            "b_family": family_id,
+        },
     ).rowcount
     return bool(done)
 
@@ -209,19 +235,7 @@ class AccessGrant:
 
 def find_access_token(conn: Connection, token: str, now: dt.datetime) -> AccessGrant | None:
     """The grant of a live (not expired, not revoked) access token, or None."""
-    row = conn.execute(
-        select(
-            G.c.id,
-            G.c.client_id,
-            G.c.account_uuid,
-            G.c.scope,
-            G.c.auth_time,
-            G.c.access_expires_at,
-            G.c.revoked_at,
-            G.c.code_used_at,
-            G.c.created_at,
-        ).where(G.c.access_token_hash == token_hash(token))
-    ).first()
+    row = conn.execute(_FIND_ACCESS, {"b_hash": token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
         return None
     expires = _aware(row.access_expires_at)

@@ -17,7 +17,7 @@ import secrets
 import time
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from starlette.responses import Response
 
 from leerid.idp import metrics
@@ -30,6 +30,11 @@ from leerid.registry.models import Account, AccountStatus, Credential
 __all__ = ["client_address", "router"]
 
 router = APIRouter()
+_CREDENTIAL = (
+    select(Credential.account_uuid, Credential.password_hash, Account.status)
+    .join(Account, Account.account_uuid == Credential.account_uuid)
+    .where(Credential.username == bindparam("b_username"))
+)
 log = logging.getLogger(__name__)
 
 
@@ -40,12 +45,8 @@ def client_address(request: Request) -> str:
 
 def _credential(ctx: IdpContext, username: str) -> tuple[str | None, str | None, str | None]:
     """(account_uuid, password_hash, account status) for ``username``; Nones when unknown."""
-    with ctx.engine.connect() as conn:
-        row = conn.execute(
-            select(Credential.account_uuid, Credential.password_hash, Account.status)
-            .join(Account, Account.account_uuid == Credential.account_uuid)
-            .where(Credential.username == username)
-        ).first()
+    with ctx.autocommit.connect() as conn:
+        row = conn.execute(_CREDENTIAL, {"b_username": username}).first()
     if row is None:
         return None, None, None
     return row.account_uuid, row.password_hash, row.status
@@ -53,7 +54,7 @@ def _credential(ctx: IdpContext, username: str) -> tuple[str | None, str | None,
 
 def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) -> None:
     """Issue 4 §5: a refused login of a known account is recorded with its reason."""
-    with ctx.engine.begin() as conn:
+    with ctx.autocommit.connect() as conn:  # one INSERT
         record_disclosure(
             conn,
             client_id=client_id,
@@ -120,7 +121,7 @@ async def login(request: Request) -> Response:
             username=username,
             status_code=429,
         )
-    account_uuid, stored_hash, status = await asyncio.to_thread(_credential, ctx, username)
+    account_uuid, stored_hash, status = await ctx.run(_credential, ctx, username)
     ok, new_hash = await ctx.hasher.verify(stored_hash, password)
     if ok and status == AccountStatus.RETIRED:
         ok = False
@@ -132,7 +133,7 @@ async def login(request: Request) -> Response:
         metrics.LOGIN_FAILURES.labels(reason).inc()
         log.info("login refused client=%s reason=%s", client.client_id, reason)
         if account_uuid is not None:
-            _refused(ctx, client.client_id, account_uuid, reason)
+            await ctx.run(_refused, ctx, client.client_id, account_uuid, reason)
         return render_login(
             ctx,
             request,
@@ -151,7 +152,7 @@ async def login(request: Request) -> Response:
                 .values(password_hash=new_hash)
             )
     session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
-    response = finish_authorization(ctx, pending, session)
+    response = await ctx.run(finish_authorization, ctx, pending, session)
     ctx.set_cookie(
         response, SESSION_COOKIE, ctx.seal_session(session), ctx.settings.session_lifetime
     )

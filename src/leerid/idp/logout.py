@@ -52,9 +52,9 @@ async def logout(request: Request) -> Response:
             return ctx.pages.error(
                 lang, t["logout_error"].format(detail="post_logout_redirect_uri")
             )
-    session = ctx.read_session(request)
+    session = await ctx.run(ctx.read_session, request)
     if session is not None:
-        ctx.end_session(session)
+        await ctx.run(ctx.end_session, session)
     response: Response
     if target:
         query = {"state": params["state"]} if params.get("state") is not None else {}

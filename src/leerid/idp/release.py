@@ -12,9 +12,20 @@ import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.orm import Session, aliased
 
 from leerid.protocol import (
     Protocol,
@@ -24,8 +35,7 @@ from leerid.protocol import (
     status,
 )
 from leerid.protocol.lifecycle import BRUSSELS
-from leerid.registry.lookup import find_pupil
-from leerid.registry.models import AccountStatus
+from leerid.registry.models import Account, AccountStatus, Enrolment, Pupil, Registration
 
 __all__ = [
     "NON_DATA_SCOPES",
@@ -92,24 +102,72 @@ class ProtocolCache:
         return entry[1]
 
 
-def fetch_pupil(session: Session, account_uuid: str, on: dt.date) -> PupilClaims | None:
-    """Art. 5: the pupil behind ``account_uuid`` as the registry knows it today.
+def _pupil_statement(aggregate: str) -> Select[Any]:
+    """Art. 5 in one indexed statement: the account, its pupil, the pupil's retired accounts
+    (historiek) and its enrolments active on ``:on`` (the registry's ``active_on`` rule).
 
-    None when the account is unknown or retired (a retired account no longer logs in).
+    ``aggregate`` is the dialect's string aggregate (``string_agg`` or ``group_concat``),
+    written out so that the statement has no literal to render and can be prepared once.
     """
-    view = find_pupil(session, on=on, account_uuid=account_uuid)
-    if view is None:
-        return None
-    if dict(view.accounts).get(account_uuid) == AccountStatus.RETIRED:
+
+    def joined(column: Any) -> Any:
+        return getattr(func, aggregate)(column, literal_column("' '"))
+
+    retired = aliased(Account)
+    historiek = (
+        select(joined(retired.account_uuid))
+        .where(retired.pupil_id == Account.pupil_id, retired.status == AccountStatus.RETIRED)
+        .scalar_subquery()
+    )
+    on = bindparam("on", type_=Date)
+    orgcodes = (
+        select(joined(Enrolment.instellingsnummer))
+        .join(Registration, Registration.referte == Enrolment.referte)
+        .where(
+            Registration.pupil_id == Account.pupil_id,
+            Enrolment.begindatum <= on,
+            or_(Enrolment.einddatum.is_(None), Enrolment.einddatum >= on),
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Account.status,
+            Pupil.leer_id_uuid,
+            Pupil.insz,
+            Pupil.naam,
+            Pupil.voornaam,
+            historiek.label("historiek"),
+            orgcodes.label("orgcodes"),
+        )
+        .join(Pupil, Pupil.id == Account.pupil_id)
+        .where(Account.account_uuid == bindparam("account_uuid"))
+    )
+
+
+_PUPIL = {"postgresql": _pupil_statement("string_agg"), "sqlite": _pupil_statement("group_concat")}
+
+
+def fetch_pupil(conn: Connection, account_uuid: str, on: dt.date) -> PupilClaims | None:
+    """Art. 5: the pupil behind ``account_uuid`` as the registry knows it on day ``on``.
+
+    The same data as ``leerid.registry.lookup.find_pupil`` restricted to what a release
+    needs, in one statement instead of six (it runs for every token and userinfo answer).
+    The enrolment rule is the registry's ``active_on`` (begindatum <= on, no einddatum or
+    einddatum >= on). None when the account is unknown or retired (a retired account no
+    longer logs in).
+    """
+    row = conn.execute(_PUPIL[conn.dialect.name], {"account_uuid": account_uuid, "on": on}).first()
+    if row is None or row.status == AccountStatus.RETIRED:
         return None
     return PupilClaims(
         account_uuid=account_uuid,
-        leer_id_uuid=view.leer_id_uuid,
-        historiek_account_uuid=view.historiek_account_uuid,
-        instellingsnummers=view.instellingsnummers,
-        insz=view.insz,
-        naam=view.naam,
-        voornaam=view.voornaam,
+        leer_id_uuid=row.leer_id_uuid,
+        historiek_account_uuid=tuple(sorted((row.historiek or "").split())),
+        instellingsnummers=tuple(sorted(set((row.orgcodes or "").split()))),
+        insz=row.insz,
+        naam=row.naam,
+        voornaam=row.voornaam,
     )
 
 
@@ -135,8 +193,8 @@ def release_for(
     state = protocol.status_at(at)
     if state != "in_force":
         return Release({}, None, f"protocol_{state}")
-    with Session(engine) as session:
-        pupil = fetch_pupil(session, account_uuid, at.astimezone(BRUSSELS).date())
+    with engine.connect() as conn:
+        pupil = fetch_pupil(conn, account_uuid, at.astimezone(BRUSSELS).date())
     if pupil is None:
         return Release({}, None, "account_unknown_or_retired")
     return Release(release_claims(protocol.protocol, scopes, pupil, at), pupil, None)

@@ -44,16 +44,7 @@ async def token(request: Request) -> Response:
     basic = request.headers.get("authorization", "").lower().startswith("basic ")
     try:
         form = await read_form(request)
-        client = authenticate_client(ctx, request, form)
-        grant_type = form.get("grant_type")
-        if grant_type == "authorization_code":
-            body = _authorization_code(ctx, client, form)
-        elif grant_type == "refresh_token":
-            body = _refresh_token(ctx, client, form)
-        elif not grant_type:
-            raise OAuthError("invalid_request", "grant_type is required")
-        else:
-            raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
+        body = await ctx.run(_grant, ctx, request, form)
     except OAuthError as exc:
         metrics.TOKEN_ERRORS.labels(exc.error).inc()
         return token_error_response(exc, basic_auth_attempted=basic)
@@ -61,9 +52,22 @@ async def token(request: Request) -> Response:
     return JSONResponse(body, headers=NO_STORE)
 
 
+def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str, Any]:
+    """Authenticate the client and run its grant (in a worker thread)."""
+    client = authenticate_client(ctx, request, form)
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        return _authorization_code(ctx, client, form)
+    if grant_type == "refresh_token":
+        return _refresh_token(ctx, client, form)
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required")
+    raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
+
+
 def _release(ctx: IdpContext, client: Client, scope: str, account_uuid: str) -> Release:
     protocol = ctx.protocols.get(client.protocol_id)
-    release = release_for(ctx.engine, protocol, scope.split(), account_uuid, _now())
+    release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now())
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -150,7 +154,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
     if not code:
         raise OAuthError("invalid_request", "code is required")
     now = _now()
-    with ctx.engine.connect() as conn:
+    with ctx.autocommit.connect() as conn:
         found = grants.peek_code(conn, code)
     if found is None:
         raise OAuthError("invalid_grant", "the code is unknown")
@@ -231,7 +235,7 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
     if not presented:
         raise OAuthError("invalid_request", "refresh_token is required")
     now = _now()
-    with ctx.engine.connect() as conn:
+    with ctx.autocommit.connect() as conn:
         found = grants.find_refresh_token(conn, presented)
     if found is None or found.client_id != client.client_id:
         raise OAuthError("invalid_grant", "the refresh token is unknown")

@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from leerid.idp import grants
 from leerid.idp.client_auth import authenticate_client, read_form
-from leerid.idp.context import get_context
+from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
 
 __all__ = ["router"]
@@ -37,8 +37,12 @@ async def revoke(request: Request) -> Response:
             raise OAuthError("unsupported_token_type", "token_type_hint is not supported")
     except OAuthError as exc:
         return token_error_response(exc, basic_auth_attempted=basic)
+    await ctx.run(_revoke, ctx, token, client.client_id)
+    return Response(status_code=200, headers=NO_STORE)
+
+
+def _revoke(ctx: IdpContext, token: str, client_id: str) -> None:
     now = dt.datetime.now(dt.UTC)
     with ctx.engine.begin() as conn:
-        grants.revoke_access_token(conn, token, client.client_id, now)
-        grants.revoke_refresh_token(conn, token, client.client_id, now)
-    return Response(status_code=200, headers=NO_STORE)
+        grants.revoke_access_token(conn, token, client_id, now)
+        grants.revoke_refresh_token(conn, token, client_id, now)

@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants
 from leerid.idp.client_auth import authenticate_client, read_form
-from leerid.idp.context import get_context
+from leerid.idp.clients import Client
+from leerid.idp.context import IdpContext, get_context
 from leerid.idp.disclosures import record_disclosure
 from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
 
@@ -37,6 +38,13 @@ async def introspect(request: Request) -> Response:
             raise OAuthError("invalid_request", "token is required")
     except OAuthError as exc:
         return token_error_response(exc, basic_auth_attempted=basic)
+    body = await ctx.run(_introspect, ctx, client, form, token)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+def _introspect(
+    ctx: IdpContext, client: Client, form: dict[str, str], token: str
+) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
     body: dict[str, Any] = {"active": False}
     hint = form.get("token_type_hint")
@@ -83,4 +91,4 @@ async def introspect(request: Request) -> Response:
                 leer_id_uuid=None,
                 account_uuid=body["sub"],
             )
-    return JSONResponse(body, headers=NO_STORE)
+    return body

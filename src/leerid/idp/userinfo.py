@@ -7,7 +7,6 @@ token, decided by the protocol; every answer is one disclosure record.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import time
 
@@ -43,7 +42,7 @@ async def bearer_token(request: Request) -> str | None:
 
 def _userinfo(ctx: IdpContext, token: str) -> Response:
     now = dt.datetime.now(dt.UTC)
-    with ctx.engine.connect() as conn:
+    with ctx.autocommit.connect() as conn:
         grant = grants.find_access_token(conn, token, now)
     if grant is None:
         return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
@@ -51,8 +50,8 @@ def _userinfo(ctx: IdpContext, token: str) -> Response:
     if client is None:
         return bearer_error("invalid_token", "the client of this token is disabled")
     protocol = ctx.protocols.get(client.protocol_id)
-    release = release_for(ctx.engine, protocol, grant.scope.split(), grant.account_uuid, now)
-    with ctx.engine.begin() as conn:
+    release = release_for(ctx.autocommit, protocol, grant.scope.split(), grant.account_uuid, now)
+    with ctx.autocommit.connect() as conn:  # one INSERT
         record_disclosure(
             conn,
             client_id=client.client_id,
@@ -81,6 +80,6 @@ async def userinfo(request: Request) -> Response:
     token = await bearer_token(request)
     if token is None:
         return bearer_error("invalid_request", "send the access token as a Bearer token", 401)
-    response = await asyncio.to_thread(_userinfo, ctx, token)
+    response = await ctx.run(_userinfo, ctx, token)
     metrics.REQUEST_LATENCY.labels("userinfo").observe(time.perf_counter() - started)
     return response
