@@ -7,7 +7,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -73,6 +73,12 @@ def test_lars_end_to_end(
         )
         assert export.status_code == 200
         assert json.loads(export.text)["sleutel"] == pupil.leer_id_uuid
+        # RP-initiated logout: through the provider, back to LARS, session gone
+        bye = browser.http.post(f"{lars.url}/afmelden", data={"csrf": hidden(page.text)["csrf"]})
+        assert bye.status_code == 303 and bye.headers["location"].startswith(lars.idp.issuer)
+        home = browser.follow(bye)
+        assert str(home.url).rstrip("/") == lars.url and "Aanmelden met LeerID" in home.text
+        assert browser.http.get(f"{lars.url}/mijn-gegevens").status_code == 303
 
         # -- a pupil of another school is refused, clearly, and the refusal recorded --------
         outsider = seed_pupil(database_url, insz="98472899765", voornaam="Ruben")
@@ -126,6 +132,16 @@ def test_lars_end_to_end(
             },
         )
         assert reported.status_code == 200 and "verzonden" in reported.text, reported.text
+        noted = clb.post(
+            f"{lars.url}/personeel/leerlingen/dossier",
+            data={
+                "csrf": hidden(opened.text)["csrf"],
+                "sleutel": pupil.leer_id_uuid,
+                "tekst": "Gesprek met CLB",
+            },
+        )
+        assert noted.status_code == 303
+        assert "Activiteit geregistreerd" in clb.get(f"{lars.url}/personeel/leerlingen").text
         env = {**leerid_env, "LEERID_DATABASE_URL": database_url}
         listed = run_leerid(["reports", "list", "--json"], env)
         (report,) = json.loads(listed.stdout)
@@ -145,8 +161,9 @@ def test_lars_end_to_end(
             f"{lars.url}/personeel/meldingen/vernieuwen",
             data={"csrf": hidden(reports_page.text)["csrf"]},
         )
-        assert "1 melding" in unquote(refreshed.headers["location"])
+        assert refreshed.headers["location"] == "/personeel/meldingen"
         after = dpo.get(f"{lars.url}/personeel/meldingen")
+        assert "1 melding(en) gewijzigd" in after.text
         assert "gesloten" in after.text and "DISCIMUS gecorrigeerd" in after.text
         log_page = dpo.get(f"{lars.url}/personeel/privacylog")
         assert "Hashketen intact" in log_page.text and "vraag van de school" in log_page.text

@@ -15,7 +15,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -123,6 +123,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                     ("/personeel/bewijs", "Bewijs"),
                 ]
         session.setdefault("csrf", secrets.token_urlsafe(32))
+        context.setdefault("flash", session.pop("flash", None))
         html = render(name, site=site, nav=nav, csrf=session["csrf"], **context)
         response = HTMLResponse(html, status)
         sealer.write(response, session)
@@ -148,6 +149,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
             return None
         return form
+
+    def redirect_with(session: dict[str, Any], target: str, flash: str) -> Response:
+        """A 303 to ``target``; the notice travels in the sealed session, not the URL."""
+        response = RedirectResponse(target, 303)
+        sealer.write(response, {**session, "flash": flash})
+        return response
 
     def staff_of(session: dict[str, Any]) -> tuple[str, str] | None:
         if session.get("staff") and session.get("role"):
@@ -416,6 +423,39 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             problems=quality_reports.PROBLEMS,
         )
 
+    @app.post("/personeel/leerlingen/dossier")
+    async def staff_dossier(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, pupil_data=True)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None or not form.get("tekst", "").strip():
+            return message(
+                session,
+                "Niet toegestaan",
+                "Het formulier was leeg of verlopen.",
+                400,
+                back="/personeel/leerlingen",
+            )
+        try:
+            await asyncio.to_thread(
+                provider.add_dossier_entry,
+                who[0],
+                who[1],
+                form.get("sleutel", ""),
+                form["tekst"].strip()[:2000],
+            )
+        except LeeridError:
+            return message(
+                session,
+                "Niet gevonden",
+                "Geen leerling met deze sleutel.",
+                404,
+                back="/personeel/leerlingen",
+            )
+        return redirect_with(session, "/personeel/leerlingen", "Activiteit geregistreerd.")
+
     @app.post("/personeel/leerlingen/melding", response_class=HTMLResponse)
     async def staff_report(request: Request) -> Response:
         session = sealer.read(request)
@@ -471,7 +511,6 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             "staff_reports.html",
             session,
             reports=reports,
-            flash=request.query_params.get("m"),
             current="/personeel/meldingen",
         )
 
@@ -488,7 +527,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             text = f"{changed} melding(en) gewijzigd"
         except Exception:
             text = "Het Departement was niet bereikbaar"
-        return RedirectResponse(f"/personeel/meldingen?m={quote(text)}", 303)
+        return redirect_with(session, "/personeel/meldingen", text)
 
     @app.get("/personeel/datalekken", response_class=HTMLResponse)
     async def staff_breaches(request: Request) -> Response:
@@ -502,7 +541,6 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             session,
             breaches=views,
             statuses=breaches.STATUSES,
-            flash=request.query_params.get("m"),
             current="/personeel/datalekken",
         )
 
@@ -541,10 +579,14 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                     measures=form.get("maatregelen", ""),
                 )
             )
-            text = f"Lek {number} geregistreerd en gemeld aan de andere DPO"
+            text = f"Lek {number} geregistreerd en gemeld aan de andere DPO."
+        except breaches.MailError as exc:
+            text = f"Het lek is geregistreerd, maar de melding is niet verstuurd: {exc.message}"
         except LeeridError as exc:
-            text = f"Geregistreerd, maar: {exc.message}"
-        return RedirectResponse(f"/personeel/datalekken?m={quote(text)}", 303)
+            return message(
+                session, "Niet geregistreerd", exc.message, 400, back="/personeel/datalekken"
+            )
+        return redirect_with(session, "/personeel/datalekken", text)
 
     @app.post("/personeel/datalekken/{breach_id}")
     async def staff_breach_update(request: Request, breach_id: int) -> Response:
@@ -567,10 +609,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                     notify=True,
                 )
             )
-            text = f"Lek {breach_id} bijgewerkt en gemeld"
+            text = f"Lek {breach_id} bijgewerkt en gemeld aan de andere DPO."
         except LeeridError as exc:
             text = exc.message
-        return RedirectResponse(f"/personeel/datalekken?m={quote(text)}", 303)
+        return redirect_with(session, "/personeel/datalekken", text)
 
     @app.get("/personeel/bewijs", response_class=HTMLResponse)
     async def staff_evidence(request: Request) -> Response:
