@@ -29,6 +29,7 @@ from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.staff import authenticate
 from leerid.sp.templating import TEMPLATES, render
+from leerid.sp.throttle import LoginThrottle
 
 log = logging.getLogger("leerid.sp.portal")
 
@@ -72,6 +73,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     """The portal app for ``provider``."""
     settings = provider.settings
     rp = rp or RelyingParty(settings)
+    throttle = LoginThrottle()
     sealer = SessionSealer(provider.secrets.session_key, settings.secure_cookies)
     site = settings.name
     csp = (
@@ -309,6 +311,17 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return page(
                 "staff_login.html", {}, 400, error="Het formulier was verlopen. Probeer opnieuw."
             )
+        name = form.get("gebruikersnaam", "")[:80]
+        keys = (f"user:{name.lower()}", f"addr:{request.client.host if request.client else '-'}")
+        wait = throttle.wait_seconds(*keys)
+        if wait:
+            return page(
+                "staff_login.html",
+                session,
+                429,
+                error=f"Te veel mislukte pogingen. Probeer opnieuw over {wait // 60 + 1} minuten.",
+                username=name,
+            )
         account = await asyncio.to_thread(
             authenticate,
             provider.engine,
@@ -316,6 +329,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             form.get("wachtwoord", ""),
         )
         if account is None:  # the same answer for unknown names and wrong passwords
+            throttle.failed(*keys)
             return page(
                 "staff_login.html",
                 session,
@@ -323,6 +337,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 error="Gebruikersnaam of wachtwoord klopt niet.",
                 username=form.get("gebruikersnaam", "")[:80],
             )
+        throttle.succeeded(keys[0])
         response = RedirectResponse("/personeel", 303)
         sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
         return response
