@@ -37,7 +37,7 @@ class LiveIdp:
 
 
 @contextmanager
-def live_idp(database_url: str) -> Iterator[LiveIdp]:
+def live_idp(database_url: str, log_level: str = "warning") -> Iterator[LiveIdp]:
     """Serve ``create_app`` for ``database_url`` until the block ends."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -45,7 +45,9 @@ def live_idp(database_url: str) -> Iterator[LiveIdp]:
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     app = create_app(IdpSettings(issuer=f"{base}/op", database_url=database_url))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level=log_level, access_log=log_level == "debug", lifespan="off")
+    )
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

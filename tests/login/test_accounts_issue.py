@@ -101,7 +101,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_issue_command_writes_the_only_copy_of_the_codes(
     engine: Engine, leerid_env: dict[str, str], tmp_path: Path
 ) -> None:
-    accounts = {add_pupil(engine, "Mila", "Claes"), add_pupil(engine, "Ferre", "Goossens")}
+    accounts = {add_pupil(engine, "Mila", "Claes"), add_pupil(engine, "Ferre", "=1+2")}
     out = tmp_path / "school-012345.csv"
     result = run_leerid(["accounts", "issue", "--school", "012345", "--out", str(out)], leerid_env)
     assert result.returncode == 0, result.stderr
@@ -118,6 +118,7 @@ def test_issue_command_writes_the_only_copy_of_the_codes(
         "geldig_tot",
     ]
     assert "2 pupil(s)" in result.stdout
+    assert {row["naam"] for row in rows} == {"Claes", "'=1+2"}  # never a formula
     for row in rows:  # the codes appear nowhere else
         assert row["activatiecode"] not in result.stdout + result.stderr
         assert row["gebruikersnaam"] not in result.stdout + result.stderr

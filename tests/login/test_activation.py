@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import logging
 import re
 from collections.abc import Iterator
 
@@ -212,3 +213,22 @@ def test_repeated_wrong_codes_lock_known_and_unknown_names_alike(idp: LiveIdp) -
     assert locked.status_code == 429
     assert "Te veel mislukte pogingen" in (field_error(locked.text, "code") or "")
     assert password_hash(idp, cred.username) is None
+
+
+def test_no_username_code_or_password_reaches_the_logs(
+    idp: LiveIdp, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    (cred,) = issue(idp, ("Lowie", "Desmet"))
+    with (
+        live_idp(idp.ctx.settings.database_url, log_level="debug") as idp,
+        httpx.Client() as client,
+    ):
+        submit(client, idp, username=cred.username, code="0000-0000-0000-0000", password=GOOD)
+        submit(client, idp, username=cred.username, code=cred.code, password="kort")
+        done = submit(client, idp, username=cred.username, code=cred.code, password=GOOD)
+    assert done.status_code == 200
+    logged = "\n".join(r.getMessage() for r in caplog.records) + caplog.text
+    for secret in (cred.username, cred.code, cred.code.replace("-", ""), GOOD, "Lowie", "Desmet"):
+        assert secret not in logged
+    assert "/v1/activate" in logged  # the access log was on: the scan saw real lines

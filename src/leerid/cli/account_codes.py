@@ -55,6 +55,15 @@ def _temporary(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial")
 
 
+def _cell(text: str) -> str:
+    """A text cell a spreadsheet program shows as text, never runs as a formula.
+
+    OWASP "CSV injection": a cell starting with = + - @ or a tab or carriage return is
+    prefixed with an apostrophe (names come from the schools' software, not from us).
+    """
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _write_csv(path: Path, rows: Sequence[IssuedCredential]) -> None:
     """The school's list, owner-only (0600), UTF-8 with BOM so spreadsheet programs read it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -66,8 +75,8 @@ def _write_csv(path: Path, rows: Sequence[IssuedCredential]) -> None:
                 (
                     row.account_uuid,
                     row.administratieve_groep,
-                    row.naam,
-                    row.voornaam,
+                    _cell(row.naam),
+                    _cell(row.voornaam),
                     row.username,
                     row.code,
                     row.valid_until.date().isoformat(),
