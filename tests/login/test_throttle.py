@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -235,3 +236,17 @@ def test_nothing_is_stored_in_clear_and_expired_rows_are_purged(engine: Engine) 
     assert "noor" not in dump and "192.0.2.77" not in dump
     assert throttle.purge_expired(NOW + timedelta(minutes=5)) == 0
     assert throttle.purge_expired(NOW + POLICY.window + timedelta(seconds=1)) == 2
+
+
+def test_concurrent_failures_are_all_counted(engine: Engine) -> None:
+    """Many workers failing at once for one name: no failure is lost (row lock, one order)."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=1000))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(
+            pool.map(
+                lambda i: throttle.record_failure_sync("sem.v4444", f"192.0.2.{i % 3}"), range(24)
+            )
+        )
+    with engine.connect() as conn:
+        counts = sorted(conn.execute(select(LoginThrottleRow.failures)).scalars())
+    assert counts == [8, 8, 8, 24]  # three addresses, one account
