@@ -6,11 +6,14 @@ import time
 import uuid
 
 import httpx
+import pytest
 
+from tests.conftest import BACKENDS
 from tests.idp_server import running_idp, seed_idp
 from tests.sp.lars_world import FAST_HASH
 
 
+@pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)
 def test_quality_reports_need_client_authentication_and_stay_per_client(
     database_url: str,
 ) -> None:

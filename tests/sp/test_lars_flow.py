@@ -18,7 +18,7 @@ from leerid.sp.models import PrivacyLogEntry, PupilRecord
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
-from tests.conftest import run_leerid
+from tests.conftest import BACKENDS, run_leerid
 from tests.sp.lars_world import (
     Lars,
     PupilBrowser,
@@ -200,6 +200,7 @@ async def _login_params(
     return params, pending
 
 
+@pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)  # protocol, not storage
 def test_relying_party_checks_against_the_real_provider(database_url: str, tmp_path: Path) -> None:
     """RFC 6749 10.12 (state), RFC 9207 (iss), OIDC Core 3.1.3.7 (ID token), 10.1.1 (kid)."""
     with lars_world(database_url, tmp_path) as lars:
