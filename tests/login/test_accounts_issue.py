@@ -55,6 +55,19 @@ def test_codes_are_80_random_bits_and_forgive_typing() -> None:
     assert code not in stored
 
 
+@given(st.lists(st.sampled_from([" ", "-", "\t"]), max_size=6), st.booleans())
+def test_any_typing_of_a_code_matches_and_one_wrong_character_does_not(
+    separators: list[str], lower: bool
+) -> None:
+    code = new_code()
+    stored = code_hash("acc", code)
+    typed = "".join(c + (separators[i] if i < len(separators) else "") for i, c in enumerate(code))
+    assert codes_match(stored, "acc", typed.lower() if lower else typed)
+    position = next(i for i, c in enumerate(code) if c != "-")
+    wrong = code[:position] + ("1" if code[position] != "1" else "2") + code[position + 1 :]
+    assert not codes_match(stored, "acc", wrong)
+
+
 def test_issue_covers_pupils_enrolled_today_without_credentials(engine: Engine) -> None:
     emma = add_pupil(engine, "Emma", "Peeters")
     zoe = add_pupil(engine, "Zoë", "Janssens")
