@@ -32,6 +32,8 @@ def test_quality_reports_need_client_authentication_and_stay_per_client(
         assert bad.status_code == 400 and "attribute must be one of" in bad.text
         bad = httpx.post(url, data={**report, "problem": "raar"}, auth=auth)
         assert bad.status_code == 400
+        bad = httpx.post(url, data={**report, "comment": "rrn 00091501119"}, auth=auth)
+        assert bad.status_code == 400 and "national register number" in bad.text
         created = httpx.post(url, data=report, auth=auth)
         assert created.status_code == 201 and created.json()["status"] == "open"
         report_id = created.json()["id"]

@@ -89,3 +89,16 @@ def test_staff_login_throttle_locks_after_five_failures_and_forgets() -> None:
     assert throttle.wait_seconds("user:other", "addr:2") == 0
     now[0] += LOCK_SECONDS
     assert throttle.wait_seconds("user:x") == 0
+
+
+@pytest.mark.parametrize(
+    "text", ["00091501119", "rrn 00.09.15-011.19 klopt niet", "00 09 15 011 19"]
+)
+def test_free_text_never_carries_an_insz(text: str) -> None:
+    """Art. 3: no decretal basis for the INSZ at LARS, so staff cannot write one down."""
+    from leerid.errors import LeeridError
+    from leerid.sp.free_text import refuse_insz
+
+    with pytest.raises(LeeridError, match="national register number"):
+        refuse_insz(text, "the comment")
+    assert refuse_insz("naam gewijzigd in 2026, school 012345", "x")

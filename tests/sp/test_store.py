@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, select, text, update
@@ -22,9 +23,10 @@ from leerid.sp.models import (
 )
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.retention import purge
+from leerid.sp.settings import load_settings
 from leerid.sp.staff import add_staff, authenticate
 from leerid.store.engine import session_scope
-from tests.sp.conftest import PARTNER
+from tests.sp.conftest import PARTNER, PROTOCOL, write_config
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -281,3 +283,24 @@ def test_access_request_is_the_pupils_own_and_logged(provider: ServiceProvider) 
         head = session.get(PrivacyLogHead, 1)
         last = session.get(PrivacyLogEntry, head.seq if head else 0)
     assert last is not None and last.action == "inzageverzoek"
+
+
+def test_no_access_once_the_protocol_is_terminated(tmp_path: Path, database_url: str) -> None:
+    """Art. 8 and 11: DOV ended the protocol; no pupil is admitted any more."""
+    text = PROTOCOL.read_text(encoding="utf-8").replace(
+        "status_changes: []",
+        "status_changes:\n  - kind: terminated\n    effective: 2026-01-10T00:00:00+01:00\n"
+        "    reason: Niet-naleving (art. 8)\n    by: discloser\n",
+    )
+    ended = tmp_path / "ended.yaml"
+    ended.write_text(text, encoding="utf-8")
+    config = write_config(tmp_path / "sp", database_url)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(str(PROTOCOL), str(ended)), encoding="utf-8"
+    )
+    provider = ServiceProvider(load_settings(config))
+    admission = provider.admit(login(), NOW)
+    assert not admission.decision.admitted
+    assert admission.decision.reason == "protocol_not_in_force"
+    assert provider.protocol_status(NOW) == "terminated"
+    provider.engine.dispose()

@@ -10,6 +10,7 @@ authenticated as at the token endpoint). The Department's DPO lists and closes r
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ __all__ = [
     "store_report",
 ]
 
+_INSZ_LIKE = re.compile(r"(?<!\d)\d{2}[.\s-]?\d{2}[.\s-]?\d{2}[.\s-]?\d{3}[.\s-]?\d{2}(?!\d)")
 ATTRIBUTES = (
     "given_name",
     "family_name",
@@ -124,6 +126,8 @@ def check_report(pupil_key: str, attribute: str, problem: str, comment: str) -> 
         return "problem must be one of " + ", ".join(PROBLEMS)
     if len(comment) > 2000:
         return "comment is longer than 2000 characters"
+    if _INSZ_LIKE.search(comment):  # art. 3: no INSZ travels in a free-text comment
+        return "comment contains what looks like a national register number; leave it out"
     return None
 
 

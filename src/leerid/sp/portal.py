@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from leerid.errors import LeeridError
+from leerid.errors import LeeridError, NotFoundError
 from leerid.sp import breaches, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
@@ -421,13 +421,17 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             snapshot = await asyncio.to_thread(
                 provider.view_pupil, who[0], who[1], form.get("sleutel", ""), purpose
             )
-        except LeeridError:
+        except NotFoundError:
             return message(
                 session,
                 "Niet gevonden",
                 "Geen leerling met deze sleutel.",
                 404,
                 back="/personeel/leerlingen",
+            )
+        except LeeridError as exc:
+            return message(
+                session, "Niet toegestaan", exc.message, 400, back="/personeel/leerlingen"
             )
         return page(
             "staff_pupil.html",

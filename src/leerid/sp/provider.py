@@ -17,6 +17,7 @@ from leerid.errors import ConfigurationError, LeeridError, NotFoundError
 from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
 from leerid.sp import privacy_log
 from leerid.sp.enrolment_gate import GateDecision, enrolment_gate
+from leerid.sp.free_text import refuse_insz
 from leerid.sp.keys import ProviderSecrets, load_or_create_secrets
 from leerid.sp.last_login import LoginOutcome, record_login
 from leerid.sp.login_claims import LoginAttributes
@@ -214,6 +215,7 @@ class ServiceProvider:
         self._require(role, pupil_data=True)
         if not purpose.strip():
             raise LeeridError("give the purpose of this view")
+        refuse_insz(purpose, "the purpose")
         with session_scope(self.engine) as session:
             snapshot = self._snapshot(session, pupil_key)
             if snapshot is None:

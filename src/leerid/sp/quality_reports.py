@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp import privacy_log
+from leerid.sp.free_text import refuse_insz
 from leerid.sp.models import PupilRecord, QualityReport
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import RelyingParty
@@ -42,6 +43,7 @@ def _create(
         raise LeeridError(f"attribute {attribute!r} is not one the protocol lists (art. 3)")
     if problem not in PROBLEMS:
         raise LeeridError("problem must be one of " + ", ".join(PROBLEMS))
+    refuse_insz(comment, "the comment")
     now = dt.datetime.now(dt.UTC)
     with session_scope(provider.engine) as session:
         if session.get(PupilRecord, pupil_key) is None:
