@@ -38,6 +38,7 @@ import html
 import json
 import os
 import re
+import resource
 import secrets
 import socket
 import subprocess
@@ -92,6 +93,14 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    server_cpu: float | None = None  # CPU seconds of the server's processes while measured
+    generator_cpu: float = 0.0  # CPU seconds of this load generator while measured
+
+    def per_flow(self, seconds: float | None) -> str:
+        """CPU milliseconds per measured flow, or ``-``."""
+        if seconds is None or not self.latencies:
+            return "-"
+        return f"{seconds * 1000 / len(self.latencies):.2f}"
 
     @property
     def rate(self) -> float:
@@ -102,6 +111,28 @@ class Result:
             return float("nan")
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process ``root`` and its children, from /proc (Linux)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == root or int(fields[1]) == root:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def own_cpu() -> float:
+    """CPU seconds of this process (every thread)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 # --- seeding -------------------------------------------------------------------------------
@@ -552,7 +583,13 @@ async def one_flow(browser: Http, rp: RelyingParty, username: str | None) -> Non
 
 
 async def run_scenario(
-    site: Site, scenario: str, clients: int, duration: float, warmup: float, http: str = "raw"
+    site: Site,
+    scenario: str,
+    clients: int,
+    duration: float,
+    warmup: float,
+    http: str = "raw",
+    server_pid: int | None = None,
 ) -> Result:
     result = Result(scenario, clients, duration)
     names = site.usernames["owasp" if scenario == "owasp" else "fast"]
@@ -571,6 +608,16 @@ async def run_scenario(
         start = time.monotonic()
         measure_from = start + warmup
         stop_at = measure_from + duration
+
+        async def meter() -> None:
+            """CPU used by the server and by this generator during the measured window."""
+            await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
+            server0 = process_tree_cpu(server_pid) if server_pid else None
+            own0 = own_cpu()
+            await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+            if server0 is not None and server_pid:
+                result.server_cpu = process_tree_cpu(server_pid) - server0
+            result.generator_cpu = own_cpu() - own0
 
         async def pupil(i: int, browser: Http) -> None:
             for n in range(MAX_FLOWS_PER_CLIENT):
@@ -600,7 +647,7 @@ async def run_scenario(
                 if began >= measure_from and ended <= stop_at:
                     result.latencies.append(ended - began)
 
-        await asyncio.gather(*(pupil(i, b) for i, b in enumerate(browsers)))
+        await asyncio.gather(meter(), *(pupil(i, b) for i, b in enumerate(browsers)))
     finally:
         for connection in [*browsers, *(rp.http for rp in rps)]:
             await connection.close()
@@ -612,7 +659,8 @@ def report(results: list[Result], conditions: str) -> None:
     print(conditions)
     print()
     header = f"{'scenario':<8} {'clients':>7} {'flows':>7} {'flows/s':>8} {'p50 ms':>8} "
-    header += f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'target':>7}  verdict"
+    header += f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'target':>7} {'verdict':>7} "
+    header += f"{'server CPU':>10} {'bench CPU':>9}"
     print(header)
     print("-" * len(header))
     for r in results:
@@ -621,8 +669,10 @@ def report(results: list[Result], conditions: str) -> None:
         print(
             f"{r.scenario:<8} {r.clients:>7} {len(r.latencies):>7} {r.rate:>8.1f} "
             f"{r.percentile(50):>8.1f} {r.percentile(95):>8.1f} {r.percentile(99):>8.1f} "
-            f"{len(r.errors):>6} {target:>7.0f}  {verdict}"
+            f"{len(r.errors):>6} {target:>7.0f} {verdict:>7} "
+            f"{r.per_flow(r.server_cpu):>10} {r.per_flow(r.generator_cpu):>9}"
         )
+    print("(server CPU, bench CPU: milliseconds of CPU per flow, measured window only)")
     for r in results:
         for message in sorted(set(r.errors))[:5]:
             print(f"  {r.scenario} error: {message}")
@@ -690,7 +740,13 @@ def main() -> None:
                 results.append(
                     asyncio.run(
                         run_scenario(
-                            site, scenario, args.clients, args.duration, args.warmup, args.http
+                            site,
+                            scenario,
+                            args.clients,
+                            args.duration,
+                            args.warmup,
+                            args.http,
+                            server.process.pid if server else None,
                         )
                     )
                 )
