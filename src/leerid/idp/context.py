@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from leerid.idp.browser_state import Sealer
 from leerid.idp.clients import ClientCache
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.keys import KeyRing
 from leerid.idp.models import IdpEndedSession
 from leerid.idp.pages import Pages
@@ -32,7 +33,7 @@ ACR_PASSWORD = os.environ.get("LEERID_ACR", "urn:be:vlaanderen:leerid:authmech:p
 """The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
 configurable through ``LEERID_ACR``."""
 
-_ENDED = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid"))
+_ENDED = HotStatement(select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid")))
 T = TypeVar("T")
 _THREADS = os.environ.get("LEERID_DB_THREADS", "0") == "1"
 _LIMITER = anyio.CapacityLimiter(24)
@@ -91,7 +92,7 @@ class IdpContext:
         except (KeyError, TypeError, ValueError):
             return None
         with self.autocommit.connect() as conn:
-            ended = conn.execute(_ENDED, {"b_sid": session.sid}).first()
+            ended = _ENDED(conn, {"b_sid": session.sid}).first()
         return None if ended is not None else session
 
     def seal_session(self, session: SsoSession) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, insert, select
 
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.models import Disclosure
 
 __all__ = ["DisclosureRecord", "disclosure_insert", "list_disclosures", "record_disclosure"]
@@ -100,12 +101,12 @@ def disclosure_values(
     }
 
 
-_INSERT = insert(Disclosure)
+_INSERT = HotStatement(insert(Disclosure))
 
 
 def record_disclosure(conn: Connection, **fields: Any) -> None:
     """Write one record on ``conn`` (the caller commits)."""
-    conn.execute(_INSERT, disclosure_values(**fields))
+    _INSERT(conn, disclosure_values(**fields))
 
 
 def list_disclosures(

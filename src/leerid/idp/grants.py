@@ -17,6 +17,7 @@ from typing import cast
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.models import IdpGrant, IdpRefreshToken
 
 __all__ = [
@@ -37,9 +38,9 @@ G = cast(Table, IdpGrant.__table__)
 R = cast(Table, IdpRefreshToken.__table__)
 
 # The hot path's statements, built once (bind parameters per call).
-_INSERT_GRANT = insert(G)
-_PEEK_CODE = select(G).where(G.c.code_hash == bindparam("b_hash"))
-_CONSUME_CODE = (
+_INSERT_GRANT = HotStatement(insert(G))
+_PEEK_CODE = HotStatement(select(G).where(G.c.code_hash == bindparam("b_hash")))
+_CONSUME_CODE = HotStatement(
     update(G)
     .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
     .values(
@@ -49,17 +50,19 @@ _CONSUME_CODE = (
         family_id=bindparam("b_family"),
     )
 )
-_FIND_ACCESS = select(
-    G.c.id,
-    G.c.client_id,
-    G.c.account_uuid,
-    G.c.scope,
-    G.c.auth_time,
-    G.c.access_expires_at,
-    G.c.revoked_at,
-    G.c.code_used_at,
-    G.c.created_at,
-).where(G.c.access_token_hash == bindparam("b_hash"))
+_FIND_ACCESS = HotStatement(
+    select(
+        G.c.id,
+        G.c.client_id,
+        G.c.account_uuid,
+        G.c.scope,
+        G.c.auth_time,
+        G.c.access_expires_at,
+        G.c.revoked_at,
+        G.c.code_used_at,
+        G.c.created_at,
+    ).where(G.c.access_token_hash == bindparam("b_hash"))
+)
 
 
 def new_token() -> str:
@@ -110,8 +113,8 @@ def insert_code(
     now: dt.datetime,
 ) -> None:
     """Store a new code (one INSERT)."""
-    conn.execute(
-        _INSERT_GRANT,
+    _INSERT_GRANT(
+        conn,
         {
             "id": secrets.token_hex(16),
             "code_hash": token_hash(code),
@@ -131,7 +134,7 @@ def insert_code(
 
 def peek_code(conn: Connection, code: str) -> tuple[CodeGrant, dt.datetime, bool] | None:
     """The grant of ``code`` with its expiry and whether it was used, or None if unknown."""
-    row = conn.execute(_PEEK_CODE, {"b_hash": token_hash(code)}).first()
+    row = _PEEK_CODE(conn, {"b_hash": token_hash(code)}).first()
     if row is None:
         return None
     grant = CodeGrant(
@@ -162,8 +165,8 @@ def consume_code(
 
     False when another request used the code first (the caller then answers invalid_grant).
     """
-    done = conn.execute(
-        _CONSUME_CODE,
+    done = _CONSUME_CODE(
+        conn,
         {
             "b_id": grant_id,
             "b_now": now,
@@ -235,7 +238,7 @@ class AccessGrant:
 
 def find_access_token(conn: Connection, token: str, now: dt.datetime) -> AccessGrant | None:
     """The grant of a live (not expired, not revoked) access token, or None."""
-    row = conn.execute(_FIND_ACCESS, {"b_hash": token_hash(token)}).first()
+    row = _FIND_ACCESS(conn, {"b_hash": token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
         return None
     expires = _aware(row.access_expires_at)

@@ -24,13 +24,14 @@ from leerid.idp import metrics
 from leerid.idp.authorization import finish_authorization, render_login
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
 from leerid.idp.disclosures import record_disclosure
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.i18n import TEXTS
 from leerid.registry.models import Account, AccountStatus, Credential
 
 __all__ = ["client_address", "router"]
 
 router = APIRouter()
-_CREDENTIAL = (
+_CREDENTIAL = HotStatement(
     select(Credential.account_uuid, Credential.password_hash, Account.status)
     .join(Account, Account.account_uuid == Credential.account_uuid)
     .where(Credential.username == bindparam("b_username"))
@@ -46,7 +47,7 @@ def client_address(request: Request) -> str:
 def _credential(ctx: IdpContext, username: str) -> tuple[str | None, str | None, str | None]:
     """(account_uuid, password_hash, account status) for ``username``; Nones when unknown."""
     with ctx.autocommit.connect() as conn:
-        row = conn.execute(_CREDENTIAL, {"b_username": username}).first()
+        row = _CREDENTIAL(conn, {"b_username": username}).first()
     if row is None:
         return None, None, None
     return row.account_uuid, row.password_hash, row.status

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
+from leerid.idp.hot_sql import HotStatement
 from leerid.protocol import (
     Protocol,
     PupilClaims,
@@ -145,7 +146,10 @@ def _pupil_statement(aggregate: str) -> Select[Any]:
     )
 
 
-_PUPIL = {"postgresql": _pupil_statement("string_agg"), "sqlite": _pupil_statement("group_concat")}
+_PUPIL = {
+    "postgresql": HotStatement(_pupil_statement("string_agg")),
+    "sqlite": HotStatement(_pupil_statement("group_concat")),
+}
 
 
 def fetch_pupil(conn: Connection, account_uuid: str, on: dt.date) -> PupilClaims | None:
@@ -157,7 +161,7 @@ def fetch_pupil(conn: Connection, account_uuid: str, on: dt.date) -> PupilClaims
     einddatum >= on). None when the account is unknown or retired (a retired account no
     longer logs in).
     """
-    row = conn.execute(_PUPIL[conn.dialect.name], {"account_uuid": account_uuid, "on": on}).first()
+    row = _PUPIL[conn.dialect.name](conn, {"account_uuid": account_uuid, "on": on}).first()
     if row is None or row.status == AccountStatus.RETIRED:
         return None
     return PupilClaims(
