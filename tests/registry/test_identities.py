@@ -190,3 +190,18 @@ def test_identifiers_are_never_reused_or_changed(events: list[tuple[str, str | N
         p.leer_id_uuid for p in book.pupils.values() if p.leer_id_uuid
     ]
     assert len(minted) == len(set(minted))
+
+
+def test_a_forked_process_mints_other_uuids() -> None:
+    """UUIDs come from a pool of random bytes: a forked child must not repeat its parent's."""
+    import os
+
+    mint_uuid()  # the parent's pool is filled
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, mint_uuid().encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    assert child != mint_uuid()

@@ -243,3 +243,25 @@ def test_columns_in_any_order_with_extra_columns(engine: Engine, tmp_path: Path)
     pupil_reject, _ = read_rejects(folder / "rejects.csv")
     assert pupil_reject["kolom"] == "geboortedatum"  # 1999 contradicts the INSZ: columns found
     assert summary.rejects == 2  # and its enrolment went with it
+
+
+def test_enrolments_in_any_order_are_recognised_as_unchanged(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Enrolments of one referte need not be on consecutive lines."""
+    folder = write_folder(
+        tmp_path / "in",
+        [["R1", NN, "Peeters", "An", BORN.isoformat()], ["R2", "", "Claes", "Bo", "2013-01-01"]],
+        [
+            ["R1", "111111", "000001", SEPT, ""],
+            ["R2", "222222", "000001", SEPT, ""],
+            ["R1", "333333", "000001", SEPT, ""],
+        ],
+    )
+    import_registry(engine, folder)
+    r1 = view(engine, referte="R1")
+    assert r1 is not None and r1.instellingsnummers == ("111111", "333333")
+    before = snapshot(engine)
+    again = import_registry(engine, folder)
+    assert (again.registrations_unchanged, again.registrations_updated) == (2, 0)
+    assert snapshot(engine) == before

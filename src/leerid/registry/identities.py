@@ -41,16 +41,33 @@ TEMPORARY = AccountStatus.TEMPORARY.value
 RETIRED = AccountStatus.RETIRED.value
 
 
-def mint_uuid() -> str:
-    """Art. 3: a fresh random UUID (version 4, from the OS's CSPRNG); never derived from data.
+class _UuidMinter:
+    """Version-4 UUIDs from the OS's CSPRNG, read 64 KiB at a time (one system call per
+    4,096 UUIDs instead of one each); the same bits as ``uuid.uuid4()``."""
 
-    Same bits as ``uuid.uuid4()``, formatted without the ``UUID`` object (twice as fast).
-    """
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40  # version 4
-    b[8] = (b[8] & 0x3F) | 0x80  # RFC 9562 variant
-    h = b.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    def __init__(self) -> None:
+        self._pool = b""
+        self._at = 0
+        self._pid = 0
+
+    def __call__(self) -> str:
+        if self._at >= len(self._pool) or self._pid != os.getpid():
+            # A forked child never reuses its parent's pool (that would repeat UUIDs).
+            self._pool, self._at, self._pid = os.urandom(16 * 4096), 0, os.getpid()
+        b = bytearray(self._pool[self._at : self._at + 16])
+        self._at += 16
+        b[6] = (b[6] & 0x0F) | 0x40  # version 4
+        b[8] = (b[8] & 0x3F) | 0x80  # RFC 9562 variant
+        h = b.hex()
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+_mint = _UuidMinter()
+
+
+def mint_uuid() -> str:
+    """Art. 3: a fresh random UUID (version 4, from the OS's CSPRNG); never derived from data."""
+    return _mint()
 
 
 def registration_digest(

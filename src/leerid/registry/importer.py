@@ -398,6 +398,9 @@ class _Importer:
     # -- step 2: inschrijvingen.csv -----------------------------------------------------------
 
     def read_enrolments(self, table: CsvTable) -> None:
+        """Check each enrolment and its referte. Enrolments of registrations this import
+        created are stored at once (there is nothing to replace); the others are staged and
+        compared in step 3."""
         db = self.db
         db.create_temp_table(
             "stage_enrolment",
@@ -407,12 +410,16 @@ class _Importer:
         )
         staged: list[tuple[Any, ...]] = []
         unknown: list[EnrolmentRow] = []
-        for line, values in table.rows():
+        new = _NewEnrolments(self)
+        seen = self.seen
+        for count, (line, values) in enumerate(table.rows(), 1):
+            if count % ENROLMENT_BATCH == 0:
+                self.progress(ENROLMENT_FILE, table.bytes_read, table.size)
             row, problems = check_enrolment(line, values)
             if row is None:
                 self.rejects.add(ENROLMENT_FILE, line, values[0].strip(), problems)
                 continue
-            state = self.seen.get(row.referte)
+            state = seen.get(row.referte)
             if state is None:
                 unknown.append(row)
                 if len(unknown) >= ENROLMENT_BATCH:
@@ -421,14 +428,16 @@ class _Importer:
             elif state == REJECTED:
                 self._reject_orphan(row)
                 continue
+            elif state & STATE == CREATED:
+                new.add(row, state)
             else:
                 staged.append(self._staged(row))
             if len(staged) >= ENROLMENT_BATCH:
                 self._stage(staged)
                 staged = []
-                self.progress(ENROLMENT_FILE, table.bytes_read, table.size)
         staged.extend(self._known_elsewhere(unknown))
         self._stage(staged)
+        new.finish()
         self.progress(ENROLMENT_FILE, table.size, table.size)
 
     def _staged(self, row: EnrolmentRow) -> tuple[Any, ...]:
@@ -441,11 +450,7 @@ class _Importer:
         )
 
     def _stage(self, rows: list[tuple[Any, ...]]) -> None:
-        self.db.insert(
-            "stage_enrolment",
-            ("referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"),
-            rows,
-        )
+        self.db.insert("stage_enrolment", ENROLMENT_COLUMNS, rows)
 
     def _reject_orphan(self, row: EnrolmentRow) -> None:
         """Issue 2 §4: a rejected pupil row takes its enrolments with it."""
@@ -573,6 +578,73 @@ class _Importer:
 
     def finish(self) -> None:
         self._finish_sequence()
+
+
+class _NewEnrolments:
+    """Enrolments of registrations created by this import, stored as they come.
+
+    The digest of a registration's enrolments is computed per run of consecutive rows with
+    the same referte (files are usually grouped by referte); a referte that comes back after
+    another one is recomputed from the stored rows at the end.
+    """
+
+    def __init__(self, importer: _Importer) -> None:
+        self.importer = importer
+        self.rows: list[tuple[Any, ...]] = []
+        self.digests: list[tuple[str, str]] = []
+        self.run_referte: str | None = None
+        self.run: list[tuple[str, str, str, str]] = []
+        self.scattered: set[str] = set()
+
+    def add(self, row: EnrolmentRow, state: int) -> None:
+        if row.referte != self.run_referte:
+            self._close_run()
+            self.run_referte = row.referte
+            if state & HAS_ENROLMENTS:
+                self.scattered.add(row.referte)
+            else:
+                self.importer.seen[row.referte] = state | HAS_ENROLMENTS
+        staged = self.importer._staged(row)
+        self.run.append((staged[1], staged[2], staged[3], staged[4] or ""))
+        self.rows.append(staged)
+        if len(self.rows) >= ENROLMENT_BATCH:
+            self._flush()
+
+    def _close_run(self) -> None:
+        if self.run_referte is not None and self.run_referte not in self.scattered:
+            self.digests.append((enrolments_digest(self.run), self.run_referte))
+        self.run_referte, self.run = None, []
+
+    def _flush(self) -> None:
+        db = self.importer.db
+        db.insert("enrolment", ENROLMENT_COLUMNS, self.rows)
+        db.executemany(
+            "UPDATE registration SET enrolments_digest = ? WHERE referte = ?", self.digests
+        )
+        self.importer.summary.enrolments_written += len(self.rows)
+        self.rows, self.digests = [], []
+
+    def finish(self) -> None:
+        self._close_run()
+        self._flush()
+        if not self.scattered:
+            return
+        db = self.importer.db
+        stored = db.select_in(
+            "SELECT referte, instellingsnummer, administratieve_groep, begindatum, einddatum "
+            "FROM enrolment",
+            "referte",
+            sorted(self.scattered),
+        )
+        by_referte: dict[str, list[tuple[str, str, str, str]]] = {}
+        for referte, inst, groep, begin, eind in stored:
+            by_referte.setdefault(referte, []).append(
+                (inst, groep, str(begin), "" if eind is None else str(eind))
+            )
+        db.executemany(
+            "UPDATE registration SET enrolments_digest = ? WHERE referte = ?",
+            [(enrolments_digest(rows), referte) for referte, rows in by_referte.items()],
+        )
 
 
 def _iso(day: object) -> str:

@@ -9,12 +9,12 @@ matters when 1.2 million registrations are checked at every import.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 __all__ = ["InszCheck", "check_insz", "compact_insz", "insz_check_digits"]
 
 _UNKNOWN_DATE = frozenset({"000001", "002001", "004001"})
+_DAYS_IN_MONTH = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _SEPARATORS = str.maketrans("", "", " -.")
 
 
@@ -70,6 +70,9 @@ def check_insz(number: str, today: dt.date | None = None) -> InszCheck:
     year = int(number[:2]) + century
     month = encoded_month % 20
     day = int(number[4:6])
-    if month == 0 or day == 0 or day > calendar.monthrange(year, month)[1]:
+    last_day = _DAYS_IN_MONTH[month] if month else 0
+    if month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0):
+        last_day = 29
+    if month == 0 or day == 0 or day > last_day:
         return InszCheck(True, year)
     return InszCheck(True, year, dt.date(year, month, day))
