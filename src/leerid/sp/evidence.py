@@ -85,7 +85,7 @@ def _confidential(p: ServiceProvider, e: Evidence) -> None:
 def _register(p: ServiceProvider, e: Evidence) -> None:
     e.facts.append(("Protocol", f"{p.protocol.id} versie {p.protocol.version}"))
     e.facts.append(("Inhoudshash (SHA-256)", content_hash(p.protocol)))
-    e.facts.append(("Register van verwerkingen", "`leerid protocol register DIR` uit dit protocol"))
+    e.facts.append(("Register van verwerkingen", "leerid protocol register DIR, uit dit protocol"))
     e.ok = True
 
 
@@ -121,6 +121,16 @@ def _acm(p: ServiceProvider, e: Evidence) -> None:
     e.facts.append(("Controles", "PKCE S256, state, nonce, iss (RFC 9207), handtekening ID-token"))
     e.ok = True
 
+
+STATUS_NL = {
+    "draft": "ontwerp",
+    "advised": "geadviseerd",
+    "signed": "ondertekend",
+    "in_force": "van kracht",
+    "suspended": "opgeschort",
+    "terminated": "beëindigd",
+    "ended": "afgelopen",
+}
 
 CHECKS: dict[str, Callable[[ServiceProvider, Evidence], None]] = {
     "m-dpo": _dpo,
@@ -164,10 +174,14 @@ def collect(provider: ServiceProvider) -> dict[str, Any]:
         "provider": provider.settings.name,
         "generated": _fmt(dt.datetime.now(dt.UTC)),
         "protocol": provider.protocol,
-        "protocol_status": provider.protocol_status(),
+        "protocol_status": STATUS_NL.get(provider.protocol_status(), provider.protocol_status()),
         "items": items,
         "duties": [
-            ("Art. 3: bewaartermijn", f"{provider.retention_period} na de laatste aanmelding"),
+            (
+                "Art. 3: bewaartermijn",
+                f"{provider.retention_period.dutch()} ({provider.retention_period}) na de "
+                "laatste aanmelding",
+            ),
             (
                 "Art. 3: verwijderrondes",
                 f"{runs} batches, {deleted} leerlingen verwijderd; laatste {_fmt(last_run)}",

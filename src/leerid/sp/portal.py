@@ -69,6 +69,13 @@ async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None
         await asyncio.sleep(interval_hours * 3600)
 
 
+def claim_names(provider: ServiceProvider) -> dict[str, str]:
+    """Claim → the attribute's name as the protocol writes it (art. 3)."""
+    names = {str(a.claim.value): a.name for a in provider.protocol.data.attributes}
+    names.setdefault("sub", "Account_uuid (sub)")
+    return names
+
+
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
     """The portal app for ``provider``."""
     settings = provider.settings
@@ -80,6 +87,16 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
         f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
     )
+
+    names = claim_names(provider)
+
+    def readable_disclosure(item: dict[str, Any]) -> dict[str, Any]:
+        try:
+            at: dt.datetime | None = dt.datetime.fromisoformat(str(item.get("at")))
+        except ValueError:
+            at = None
+        claims = [names.get(str(c), str(c)) for c in item.get("claims", [])]
+        return {**item, "at": at, "claims": sorted(set(claims))}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -254,7 +271,9 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 await quality_reports.endpoint(rp, "disclosures") + "/mine", session["at"]
             )
             if response.status_code == 200:
-                disclosures = list(response.json().get("disclosures", []))
+                disclosures = [
+                    readable_disclosure(d) for d in response.json().get("disclosures", [])
+                ]
         except Exception:  # the page still shows what we hold
             log.warning("disclosures could not be fetched")
         return page(
