@@ -9,7 +9,7 @@ purge's lock) and the logins recorded meanwhile with their worst latency.
         [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]
 
 Default database: a SQLite file in a temporary folder. With a PostgreSQL URL the bench uses
-a fresh schema ``bench_sp_retention`` (dropped at the start).
+a fresh schema ``bench_sp_retention``, dropped afterwards.
 """
 
 from __future__ import annotations
@@ -126,6 +126,11 @@ def main() -> None:
             f"max {latencies[-1] * 1000:.1f} ms"
         )
     engine.dispose()
+    if args.database_url:
+        admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        admin.dispose()
 
 
 if __name__ == "__main__":
