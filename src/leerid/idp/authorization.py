@@ -20,12 +20,14 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.clients import Client
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
 from leerid.idp.grants import insert_code, new_token
+from leerid.idp.hot_sql import connection
 from leerid.idp.i18n import TEXTS, choose_language
 from leerid.idp.id_token import read_id_token_hint
 from leerid.idp.oauth_errors import (
@@ -50,13 +52,15 @@ def _status_text(lang: str, state: str) -> str:
     return TEXTS[lang].get(f"status_{state.removeprefix('protocol_')}", state)
 
 
-def finish_authorization(ctx: IdpContext, pending: Pending, session: SsoSession) -> Response:
+def finish_authorization(
+    ctx: IdpContext, pending: Pending, session: SsoSession, conn: Connection | None = None
+) -> Response:
     """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss."""
     code = new_token()
     now = dt.datetime.now(dt.UTC)
-    with ctx.autocommit.connect() as conn:  # one INSERT: one round trip
+    with connection(ctx.autocommit, conn) as used:  # one INSERT: one round trip
         insert_code(
-            conn,
+            used,
             code=code,
             client_id=pending["client_id"],
             account_uuid=session.account_uuid,
@@ -159,6 +163,19 @@ async def authorize(request: Request) -> Response:
 def _authorize(
     ctx: IdpContext, request: Request, client: Client, params: dict[str, str], lang: str
 ) -> Response:
+    """The checks and the answer, on one database connection."""
+    with ctx.autocommit.connect() as conn:
+        return _authorize_on(ctx, request, client, params, lang, conn)
+
+
+def _authorize_on(
+    ctx: IdpContext,
+    request: Request,
+    client: Client,
+    params: dict[str, str],
+    lang: str,
+    conn: Connection,
+) -> Response:
     t = TEXTS[lang]
     now = dt.datetime.now(dt.UTC)
     protocol = ctx.protocols.get(client.protocol_id)
@@ -225,7 +242,7 @@ def _authorize(
             raise AuthorizationError("invalid_request", "id_token_hint is not an ID token of ours")
         hint_sub = hint["sub"]
 
-    session = ctx.read_session(request)
+    session = ctx.read_session(request, conn)
     need_login = (
         session is None
         or "login" in prompts
@@ -247,7 +264,7 @@ def _authorize(
     if not need_login:
         assert session is not None
         metrics.LOGINS.labels("sso").inc()
-        return finish_authorization(ctx, pending, session)
+        return finish_authorization(ctx, pending, session, conn)
     return render_login(ctx, request, pending, client.name)
 
 

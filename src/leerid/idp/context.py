@@ -11,14 +11,14 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Engine, bindparam, delete, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
 from leerid.idp.browser_state import Sealer
 from leerid.idp.clients import ClientCache
-from leerid.idp.hot_sql import HotStatement
+from leerid.idp.hot_sql import HotStatement, connection
 from leerid.idp.keys import KeyRing
 from leerid.idp.models import IdpEndedSession
 from leerid.idp.pages import Pages
@@ -82,7 +82,7 @@ class IdpContext:
             return fn(*args)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_LIMITER)
 
-    def read_session(self, request: Request) -> SsoSession | None:
+    def read_session(self, request: Request, conn: Connection | None = None) -> SsoSession | None:
         """The live SSO session of this browser, or None (absent, altered, expired, ended)."""
         data = self.sealer.open("sso", request.cookies.get(SESSION_COOKIE))
         if data is None:
@@ -91,8 +91,8 @@ class IdpContext:
             session = SsoSession(str(data["sid"]), str(data["sub"]), int(data["at"]))
         except (KeyError, TypeError, ValueError):
             return None
-        with self.autocommit.connect() as conn:
-            ended = _ENDED(conn, {"b_sid": session.sid}).first()
+        with connection(self.autocommit, conn) as used:
+            ended = _ENDED(used, {"b_sid": session.sid}).first()
         return None if ended is not None else session
 
     def seal_session(self, session: SsoSession) -> str:

@@ -11,12 +11,14 @@ node is most of a flow's database cost. Other backends (SQLite) use the ordinary
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Executable
+from sqlalchemy import Connection, Engine, Executable
 
-__all__ = ["HotResult", "HotStatement"]
+__all__ = ["HotResult", "HotStatement", "connection"]
 
 
 class HotResult(Protocol):
@@ -65,3 +67,13 @@ class HotStatement:
             cursor.execute(sql, compiled.construct_params(params))
             row = cursor.fetchone() if cursor.description is not None else None
             return _PsycopgResult(cursor.rowcount, row)
+
+
+@contextmanager
+def connection(engine: Engine, conn: Connection | None) -> Iterator[Connection]:
+    """``conn`` when the caller has one for this request, else a new one from ``engine``."""
+    if conn is not None:
+        yield conn
+        return
+    with engine.connect() as new:
+        yield new

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from leerid.idp.hot_sql import HotStatement
+from leerid.idp.hot_sql import HotStatement, connection
 from leerid.protocol import (
     Protocol,
     PupilClaims,
@@ -190,6 +190,7 @@ def release_for(
     scopes: Collection[str],
     account_uuid: str,
     at: dt.datetime,
+    conn: Connection | None = None,
 ) -> Release:
     """The claims for ``account_uuid`` under ``protocol``, or the reason for refusing."""
     if protocol is None:
@@ -197,8 +198,8 @@ def release_for(
     state = protocol.status_at(at)
     if state != "in_force":
         return Release({}, None, f"protocol_{state}")
-    with engine.connect() as conn:
-        pupil = fetch_pupil(conn, account_uuid, at.astimezone(BRUSSELS).date())
+    with connection(engine, conn) as used:
+        pupil = fetch_pupil(used, account_uuid, at.astimezone(BRUSSELS).date())
     if pupil is None:
         return Release({}, None, "account_unknown_or_retired")
     return Release(release_claims(protocol.protocol, scopes, pupil, at), pupil, None)

@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants, metrics
@@ -65,9 +66,15 @@ def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str,
     raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
 
 
-def _release(ctx: IdpContext, client: Client, scope: str, account_uuid: str) -> Release:
+def _release(
+    ctx: IdpContext,
+    client: Client,
+    scope: str,
+    account_uuid: str,
+    conn: Connection | None = None,
+) -> Release:
     protocol = ctx.protocols.get(client.protocol_id)
-    release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now())
+    release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now(), conn)
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -154,8 +161,20 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
     if not code:
         raise OAuthError("invalid_request", "code is required")
     now = _now()
-    with ctx.autocommit.connect() as conn:
+    with ctx.autocommit.connect() as conn:  # the reads of the exchange on one connection
         found = grants.peek_code(conn, code)
+        return _exchange_code(ctx, client, form, code, found, now, conn)
+
+
+def _exchange_code(
+    ctx: IdpContext,
+    client: Client,
+    form: dict[str, str],
+    code: str,
+    found: tuple[grants.CodeGrant, dt.datetime, bool] | None,
+    now: dt.datetime,
+    conn: Connection,
+) -> dict[str, Any]:
     if found is None:
         raise OAuthError("invalid_grant", "the code is unknown")
     grant, expires_at, used = found
@@ -174,7 +193,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         form.get("code_verifier"), grant.code_challenge
     ):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    release = _release(ctx, client, grant.scope, grant.account_uuid)
+    release = _release(ctx, client, grant.scope, grant.account_uuid, conn)
     if release.refused is not None:
         raise _refuse(ctx, client, grant.account_uuid, release.refused)
     access_token = grants.new_token()

@@ -11,6 +11,7 @@ import datetime as dt
 import time
 
 from fastapi import APIRouter, Request
+from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants, metrics
@@ -42,28 +43,33 @@ async def bearer_token(request: Request) -> str | None:
 
 def _userinfo(ctx: IdpContext, token: str) -> Response:
     now = dt.datetime.now(dt.UTC)
-    with ctx.autocommit.connect() as conn:
-        grant = grants.find_access_token(conn, token, now)
+    with ctx.autocommit.connect() as conn:  # one connection, three statements
+        return _userinfo_on(ctx, token, now, conn)
+
+
+def _userinfo_on(ctx: IdpContext, token: str, now: dt.datetime, conn: Connection) -> Response:
+    grant = grants.find_access_token(conn, token, now)
     if grant is None:
         return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
     client = ctx.clients.get(grant.client_id)
     if client is None:
         return bearer_error("invalid_token", "the client of this token is disabled")
     protocol = ctx.protocols.get(client.protocol_id)
-    release = release_for(ctx.autocommit, protocol, grant.scope.split(), grant.account_uuid, now)
-    with ctx.autocommit.connect() as conn:  # one INSERT
-        record_disclosure(
-            conn,
-            client_id=client.client_id,
-            endpoint="userinfo",
-            claims=release.claims.keys(),
-            protocol_id=client.protocol_id,
-            protocol_hash=protocol.content_hash if protocol else None,
-            leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
-            account_uuid=grant.account_uuid,
-            outcome="refused" if release.refused else "released",
-            reason=release.refused,
-        )
+    release = release_for(
+        ctx.autocommit, protocol, grant.scope.split(), grant.account_uuid, now, conn
+    )
+    record_disclosure(  # one INSERT (autocommit)
+        conn,
+        client_id=client.client_id,
+        endpoint="userinfo",
+        claims=release.claims.keys(),
+        protocol_id=client.protocol_id,
+        protocol_hash=protocol.content_hash if protocol else None,
+        leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
+        account_uuid=grant.account_uuid,
+        outcome="refused" if release.refused else "released",
+        reason=release.refused,
+    )
     if release.refused is not None or "sub" not in release.claims:
         metrics.LOGIN_FAILURES.labels(release.refused or "protocol_releases_no_sub").inc()
         return bearer_error(
