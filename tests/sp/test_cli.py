@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from leerid.protocol import load_protocol
 from tests.conftest import run_leerid
 from tests.sp.conftest import PROTOCOL, write_config
+from tests.sp.test_store import drop_append_only_trigger
 
 
 def test_sp_commands(database_url: str, tmp_path: Path, leerid_env: dict[str, str]) -> None:
@@ -79,6 +80,7 @@ def test_sp_commands(database_url: str, tmp_path: Path, leerid_env: dict[str, st
     assert "Hoster NV" in html and "toegangscontrole: 1" in html
 
     engine = create_engine(database_url)
+    drop_append_only_trigger(engine)  # someone with rights over the schema alters an entry
     with engine.begin() as conn:
         conn.execute(text("UPDATE sp_privacy_log SET actor = 'iemand' WHERE seq = 1"))
     engine.dispose()

@@ -8,7 +8,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import Engine, inspect, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from leerid.errors import LeeridError
 from leerid.sp import privacy_log
@@ -48,6 +49,12 @@ def login(
         given_name=given,
         family_name=family,
     )
+
+
+def drop_append_only_trigger(engine: Engine) -> None:
+    with engine.begin() as conn:
+        on = " ON sp_privacy_log" if conn.dialect.name == "postgresql" else ""
+        conn.execute(text(f"DROP TRIGGER sp_privacy_log_no_update{on}"))
 
 
 def dump(provider: ServiceProvider) -> str:
@@ -193,6 +200,9 @@ def test_privacy_log_detects_altered_removed_and_truncated_entries(
             pupil_key=str(uuid.uuid4()),
         )
     assert privacy_log.verify(provider.engine, provider.secrets).ok
+    with pytest.raises(DBAPIError, match="append-only"), provider.engine.begin() as conn:
+        conn.execute(update(PrivacyLogEntry).where(PrivacyLogEntry.seq == 2).values(purpose="x"))
+    drop_append_only_trigger(provider.engine)  # someone with rights over the schema
     with provider.engine.begin() as conn:
         conn.execute(update(PrivacyLogEntry).where(PrivacyLogEntry.seq == 2).values(purpose="x"))
     assert any(
