@@ -1,0 +1,73 @@
+"""The portal's whole surface: no route sends pupil data elsewhere (art. 4), every staff
+page needs a staff login, every form needs its CSRF token."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from leerid.sp.portal import create_portal
+from leerid.sp.provider import ServiceProvider
+from tests.idp_server import _free_port
+from tests.sp.lars_world import serve_portal
+
+# Art. 4: the complete list. Only /mijn-gegevens/inzage returns a pupil's data as a file,
+# and only the logged-in pupil's own (GDPR art. 15). A new route must be added here on purpose.
+ROUTES = {
+    ("GET", "/"),
+    ("GET", "/aanmelden"),
+    ("GET", "/callback"),
+    ("GET", "/mijn-gegevens"),
+    ("POST", "/mijn-gegevens/inzage"),
+    ("POST", "/afmelden"),
+    ("GET", "/personeel/aanmelden"),
+    ("POST", "/personeel/aanmelden"),
+    ("POST", "/personeel/afmelden"),
+    ("GET", "/personeel"),
+    ("GET", "/personeel/leerlingen"),
+    ("POST", "/personeel/leerlingen/open"),
+    ("POST", "/personeel/leerlingen/dossier"),
+    ("POST", "/personeel/leerlingen/melding"),
+    ("GET", "/personeel/privacylog"),
+    ("GET", "/personeel/meldingen"),
+    ("POST", "/personeel/meldingen/vernieuwen"),
+    ("GET", "/personeel/datalekken"),
+    ("POST", "/personeel/datalekken"),
+    ("POST", "/personeel/datalekken/{breach_id}"),
+    ("GET", "/personeel/bewijs"),
+    ("GET", "/static/portal.css"),
+    ("GET", "/healthz"),
+}
+
+
+def test_the_portal_has_no_route_beyond_the_known_ones(provider: ServiceProvider) -> None:
+    app = create_portal(provider)
+    found = {
+        (method, route.path)
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    assert found == ROUTES
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_anonymous_visitors_get_nothing(provider: ServiceProvider) -> None:
+    port = _free_port()
+    with serve_portal(provider, port) as url, httpx.Client(follow_redirects=False) as http:
+        for method, path in sorted(ROUTES):
+            if not path.startswith("/personeel") or path.endswith(("/aanmelden", "/afmelden")):
+                continue
+            target = url + path.replace("{breach_id}", "1")
+            response = http.request(method, target, data={"csrf": "x"})
+            assert response.status_code == 303, (method, path)
+            assert response.headers["location"] == "/personeel/aanmelden"
+        assert http.get(f"{url}/mijn-gegevens").headers["location"] == "/"
+        assert http.post(f"{url}/mijn-gegevens/inzage").status_code == 403
+        assert http.post(f"{url}/afmelden").status_code == 403  # no CSRF token
+        assert http.post(f"{url}/personeel/afmelden").status_code == 403
+        forged = http.post(
+            f"{url}/personeel/aanmelden", data={"gebruikersnaam": "a", "wachtwoord": "b"}
+        )
+        assert forged.status_code == 400 and "verlopen" in forged.text
