@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import logging
 import os
@@ -673,6 +674,29 @@ def import_registry(
         )
     target = Path(rejects_path) if rejects_path is not None else folder / "rejects.csv"
     today = today or dt.date.today()
+    # The import allocates millions of short-lived objects and creates no reference cycles;
+    # the cyclic garbage collector would spend about a third of the time walking them.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        summary = _run(engine, folder, target, progress, today)
+    finally:
+        if collecting:
+            gc.enable()
+    log.info(
+        "registry import: %d created, %d updated, %d unchanged, %d identified, %d rejected",
+        summary.registrations_created,
+        summary.registrations_updated,
+        summary.registrations_unchanged,
+        summary.pupils_identified,
+        summary.rejects,
+    )
+    return summary
+
+
+def _run(
+    engine: Engine, folder: Path, target: Path, progress: Progress | None, today: dt.date
+) -> ImportSummary:
     with (
         CsvTable(folder / PUPIL_FILE, PUPIL_COLUMNS) as pupils,
         CsvTable(folder / ENROLMENT_FILE, ENROLMENT_COLUMNS) as enrolments,
@@ -697,12 +721,4 @@ def import_registry(
         rejects.keep()
     summary = importer.summary
     summary.rejects = rejects.rows
-    log.info(
-        "registry import: %d created, %d updated, %d unchanged, %d identified, %d rejected",
-        summary.registrations_created,
-        summary.registrations_updated,
-        summary.registrations_unchanged,
-        summary.pupils_identified,
-        summary.rejects,
-    )
     return summary
