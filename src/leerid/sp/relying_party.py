@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from authlib.oidc.core import CodeIDToken
 from joserfc import jwt
@@ -31,6 +30,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from leerid.errors import LeeridError
+from leerid.sp._authlib import AsyncOAuth2Client
 from leerid.sp.keys import load_client_key
 from leerid.sp.settings import SPSettings
 
