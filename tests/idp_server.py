@@ -22,6 +22,7 @@ What it does:
   free port in a subprocess (its stderr goes to a file: ``server.log_text()``) and waits for
   ``/healthz``. ``running_idp`` does both and stops the server afterwards.
 - ``more_env`` is passed to the server, e.g. ``{"LEERID_ARGON2_MEMORY_KIB": "1024"}``.
+  The server caches clients, protocols and keys for 1 s (``LEERID_CACHE_SECONDS``).
 """
 
 from __future__ import annotations
@@ -220,7 +221,13 @@ def start_idp(
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
-    env.update({"LEERID_DATABASE_URL": database_url, "LEERID_ISSUER": f"{base}/op"})
+    env.update(
+        {
+            "LEERID_DATABASE_URL": database_url,
+            "LEERID_ISSUER": f"{base}/op",
+            "LEERID_CACHE_SECONDS": "1",  # rotations and disabled clients seen within 1 s
+        }
+    )
     env.update(more_env or {})
     log_path = Path(tempfile.mkstemp(prefix="leerid-idp-", suffix=".log")[1])
     with log_path.open("wb") as log:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 
+from leerid.errors import LeeridError
+from leerid.idp.clients import add_client
+from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, query
 from tests.idp_server import running_idp, start_idp
@@ -125,10 +129,9 @@ def test_client_commands(leerid_env: dict[str, str], database_url: str) -> None:
     shown = run_leerid(["clients", "show", client_id], leerid_env)
     assert shown.returncode == 0 and secret not in shown.stdout
     assert "client_secret_post" in shown.stdout
-    listed = run_leerid(["clients", "list"], leerid_env)
-    assert client_id in listed.stdout and "active" in listed.stdout
     assert run_leerid(["clients", "disable", client_id], leerid_env).returncode == 0
-    assert "disabled" in run_leerid(["clients", "list"], leerid_env).stdout
+    listed = run_leerid(["clients", "list"], leerid_env)
+    assert client_id in listed.stdout and "disabled" in listed.stdout
     bad = run_leerid(
         [
             "clients",
@@ -143,17 +146,10 @@ def test_client_commands(leerid_env: dict[str, str], database_url: str) -> None:
         leerid_env,
     )
     assert bad.returncode == 1 and "not stored" in bad.stderr and "Traceback" not in bad.stderr
-    http = run_leerid(
-        [
-            "clients",
-            "add",
-            "--name",
-            "X",
-            "--protocol",
-            protocol_id,
-            "--redirect-uri",
-            "http://app.example/cb",
-        ],
-        leerid_env,
-    )
-    assert http.returncode == 1 and "https" in http.stderr
+    with pytest.raises(LeeridError, match="https"):  # RFC 6749 §3.1.2.1, checked directly
+        add_client(
+            make_engine(database_url),
+            name="X",
+            protocol_id=protocol_id,
+            redirect_uris=["http://app.example/cb"],
+        )

@@ -62,5 +62,15 @@ class IdpSettings:
 
     @classmethod
     def from_env(cls) -> IdpSettings:
-        """Settings from ``LEERID_ISSUER`` and ``LEERID_DATABASE_URL``."""
-        return cls(issuer=os.environ.get("LEERID_ISSUER", DEFAULT_ISSUER).strip() or DEFAULT_ISSUER)
+        """Settings from ``LEERID_ISSUER``, ``LEERID_DATABASE_URL``, ``LEERID_CACHE_SECONDS``."""
+        raw = os.environ.get("LEERID_CACHE_SECONDS", "").strip()
+        try:
+            cache = float(raw) if raw else 5.0
+        except ValueError:
+            raise ConfigurationError(
+                f"LEERID_CACHE_SECONDS={raw!r} is not a number of seconds; unset it or give one"
+            ) from None
+        return cls(
+            issuer=os.environ.get("LEERID_ISSUER", DEFAULT_ISSUER).strip() or DEFAULT_ISSUER,
+            cache_seconds=cache,
+        )
