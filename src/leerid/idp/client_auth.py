@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import Request
+from starlette.responses import Response
 
 from leerid.idp.clients import Client, secret_matches
 from leerid.idp.context import IdpContext, get_context
-from leerid.idp.oauth_errors import OAuthError
+from leerid.idp.oauth_errors import OAuthError, token_error_response
 from leerid.idp.rfc7523 import (
     ASSERTION_TYPE,
     JwksFetcher,
@@ -23,7 +25,13 @@ from leerid.idp.rfc7523 import (
     verify_client_assertion,
 )
 
-__all__ = ["authenticate_client", "read_form", "require_client"]
+__all__ = [
+    "TokenRequest",
+    "authenticate_client",
+    "read_form",
+    "require_client",
+    "token_request",
+]
 
 _FETCHER = JwksFetcher()
 
@@ -120,3 +128,32 @@ async def require_client(request: Request) -> Client:
     ctx = get_context(request)
     form = await read_form(request)
     return authenticate_client(ctx, request, form)
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """An authenticated client naming a token (introspection, revocation)."""
+
+    ctx: IdpContext
+    client: Client
+    form: dict[str, str]
+    token: str
+
+
+async def token_request(request: Request) -> TokenRequest | Response:
+    """RFC 7662 §2.1 and RFC 7009 §2.1: client authentication and the ``token`` parameter;
+    an error response (RFC 6749 §5.2) when either is missing or wrong."""
+    ctx = get_context(request)
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    try:
+        form = await read_form(request)
+        client = authenticate_client(ctx, request, form)
+        token = form.get("token")
+        if not token:
+            raise OAuthError("invalid_request", "token is required")
+        hint = form.get("token_type_hint")
+        if hint not in (None, "access_token", "refresh_token"):
+            raise OAuthError("unsupported_token_type", "token_type_hint is not supported")
+    except OAuthError as exc:
+        return token_error_response(exc, basic_auth_attempted=basic)
+    return TokenRequest(ctx, client, form, token)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from leerid.idp import grants
-from leerid.idp.client_auth import authenticate_client, read_form
-from leerid.idp.context import IdpContext, get_context
-from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
+from leerid.idp.client_auth import token_request
+from leerid.idp.context import IdpContext
+from leerid.idp.oauth_errors import NO_STORE
 
 __all__ = ["router"]
 
@@ -24,20 +24,10 @@ router = APIRouter()
 @router.post("/v1/revoke")
 async def revoke(request: Request) -> Response:
     """RFC 7009 §2.1: revoke an access or refresh token of the authenticated client."""
-    ctx = get_context(request)
-    basic = request.headers.get("authorization", "").lower().startswith("basic ")
-    try:
-        form = await read_form(request)
-        client = authenticate_client(ctx, request, form)
-        token = form.get("token")
-        if not token:
-            raise OAuthError("invalid_request", "token is required")
-        hint = form.get("token_type_hint")
-        if hint not in (None, "access_token", "refresh_token"):
-            raise OAuthError("unsupported_token_type", "token_type_hint is not supported")
-    except OAuthError as exc:
-        return token_error_response(exc, basic_auth_attempted=basic)
-    await ctx.run(_revoke, ctx, token, client.client_id)
+    asked = await token_request(request)
+    if isinstance(asked, Response):
+        return asked
+    await asked.ctx.run(_revoke, asked.ctx, asked.token, asked.client.client_id)
     return Response(status_code=200, headers=NO_STORE)
 
 

@@ -14,11 +14,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants
-from leerid.idp.client_auth import authenticate_client, read_form
+from leerid.idp.client_auth import token_request
 from leerid.idp.clients import Client
-from leerid.idp.context import IdpContext, get_context
+from leerid.idp.context import IdpContext
 from leerid.idp.disclosures import record_disclosure
-from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
+from leerid.idp.oauth_errors import NO_STORE
 
 __all__ = ["router"]
 
@@ -28,17 +28,10 @@ router = APIRouter()
 @router.post("/v1/introspect")
 async def introspect(request: Request) -> Response:
     """RFC 7662 §2.1: is this token active, and what is it about?"""
-    ctx = get_context(request)
-    basic = request.headers.get("authorization", "").lower().startswith("basic ")
-    try:
-        form = await read_form(request)
-        client = authenticate_client(ctx, request, form)
-        token = form.get("token")
-        if not token:
-            raise OAuthError("invalid_request", "token is required")
-    except OAuthError as exc:
-        return token_error_response(exc, basic_auth_attempted=basic)
-    body = await ctx.run(_introspect, ctx, client, form, token)
+    asked = await token_request(request)
+    if isinstance(asked, Response):
+        return asked
+    body = await asked.ctx.run(_introspect, asked.ctx, asked.client, asked.form, asked.token)
     return JSONResponse(body, headers=NO_STORE)
 
 
