@@ -314,3 +314,27 @@ def test_no_access_once_the_protocol_is_terminated(tmp_path: Path, database_url:
     assert admission.decision.reason == "protocol_not_in_force"
     assert provider.protocol_status(NOW) == "terminated"
     provider.engine.dispose()
+
+
+def test_migrations_match_the_models(provider: ServiceProvider) -> None:
+    """The hand-written migrations create exactly the tables the models declare."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with provider.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SPBase.metadata)
+    assert diff == []
+
+
+def test_quality_report_migration_matches_its_model(engine: Engine) -> None:
+    """0005_idp_reports creates idp_quality_report as QualityReportRow declares it."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from leerid.store.base import Base, load_all_models
+
+    load_all_models()
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert [d for d in diff if "idp_quality_report" in repr(d)] == []
+    assert "idp_quality_report" in inspect(engine).get_table_names()
