@@ -257,7 +257,7 @@ def prune(
             )
             batches += 1
             total += len(stretch)
-            if len(stretch) < BATCH and len(stretch) < len(rows):
+            if len(stretch) < len(rows):  # reached an entry within the period
                 break
     return PruneResult(batches=batches, count=total)
 
