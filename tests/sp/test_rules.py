@@ -102,3 +102,51 @@ def test_free_text_never_carries_an_insz(text: str) -> None:
     with pytest.raises(LeeridError, match="national register number"):
         refuse_insz(text, "the comment")
     assert refuse_insz("naam gewijzigd in 2026, school 012345", "x")
+
+
+def test_the_kit_never_imports_the_identity_provider_or_the_registry() -> None:
+    """House rule: a service provider talks to the identity provider over HTTP only."""
+    import ast
+    from pathlib import Path
+
+    import leerid.sp
+
+    for path in Path(leerid.sp.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert not name.startswith(("leerid.idp", "leerid.registry")), (path, name)
+
+
+def test_session_cookie_is_sealed_and_host_bound_under_https() -> None:
+    import os
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from leerid.sp.browser_session import SessionSealer
+
+    sealer = SessionSealer(os.urandom(32), secure=True)
+    response = Response()
+    sealer.write(response, {"pupil": "k"})
+    header = response.headers["set-cookie"]
+    assert header.startswith("__Host-sp_sessie=") and "Secure" in header and "HttpOnly" in header
+    assert "samesite=lax" in header.lower() and "Path=/" in header
+    value = header.split(";")[0].split("=", 1)[1]
+    assert "pupil" not in value  # encrypted, not just signed
+
+    def request(cookie: str) -> Request:
+        return Request({"type": "http", "headers": [(b"cookie", cookie.encode())]})
+
+    assert sealer.read(request(f"__Host-sp_sessie={value}"))["pupil"] == "k"
+    tampered = value[:-2] + ("A" if value[-2] != "A" else "B") + value[-1]
+    assert sealer.read(request(f"__Host-sp_sessie={tampered}")) == {}
+    other = SessionSealer(os.urandom(32), secure=True)
+    assert other.read(request(f"__Host-sp_sessie={value}")) == {}

@@ -23,9 +23,11 @@ class SessionSealer:
     def __init__(self, key: bytes, secure: bool) -> None:
         self._key = OctKey.import_key(key)
         self.secure = secure
+        # RFC 6265bis 4.1.3.2: "__Host-" pins the cookie to this host, path /, Secure
+        self.name = f"__Host-{COOKIE}" if secure else COOKIE
 
     def read(self, request: Request) -> dict[str, Any]:
-        token = request.cookies.get(COOKIE)
+        token = request.cookies.get(self.name)
         if not token:
             return {}
         try:
@@ -44,7 +46,7 @@ class SessionSealer:
             {"alg": "dir", "enc": "A256GCM"}, json.dumps(data).encode(), self._key
         )
         response.set_cookie(
-            COOKIE,
+            self.name,
             token,
             max_age=LIFETIME,
             httponly=True,
@@ -54,4 +56,6 @@ class SessionSealer:
         )
 
     def clear(self, response: Response) -> None:
-        response.delete_cookie(COOKIE, path="/", secure=self.secure, httponly=True, samesite="lax")
+        response.delete_cookie(
+            self.name, path="/", secure=self.secure, httponly=True, samesite="lax"
+        )
