@@ -1,37 +1,64 @@
-"""Issue 4 §7: at most 3 database writes per password login, counted in the server process."""
+"""Issue 4 §7: at most 3 database writes per password login, counted by the database itself.
+
+Every table gets a row trigger that notes each INSERT, UPDATE and DELETE in a side table
+``write_log`` (SQLite and PostgreSQL alike). The count is therefore independent of how the
+server sends its SQL (SQLAlchemy, or compiled text straight on the psycopg connection).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections import Counter
 
 import httpx
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, inspect, text
 
+from leerid.store.engine import make_engine
 from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
 from tests.login.oidc_flow import exchange, password_login, userinfo
 
-WRITES = {"INSERT", "UPDATE", "DELETE", "MERGE"}
+_PG_FUNCTION = """
+CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO write_log (tbl, op) VALUES (TG_TABLE_NAME, TG_OP);
+  RETURN NULL;
+END $$
+"""
 
 
-@contextmanager
-def counted_writes(engine: Engine) -> Iterator[list[tuple[str, int]]]:
-    """Every write statement the server's engine runs: (table, rows written)."""
-    seen: list[tuple[str, int]] = []
+def install_write_log(engine: Engine) -> None:
+    """A row trigger on every table of the schema, writing to ``write_log``."""
+    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE write_log (tbl VARCHAR(64) NOT NULL, op VARCHAR(8) NOT NULL)")
+        )
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(_PG_FUNCTION))
+        for table in tables:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text(
+                        f'CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+                        "FOR EACH ROW EXECUTE FUNCTION log_write()"
+                    )
+                )
+                continue
+            for op in ("INSERT", "UPDATE", "DELETE"):
+                conn.execute(
+                    text(
+                        f'CREATE TRIGGER "log_{op}_{table}" AFTER {op} ON "{table}" '
+                        f"BEGIN INSERT INTO write_log (tbl, op) VALUES ('{table}', '{op}'); END"
+                    )
+                )
 
-    def after(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        words = statement.split()
-        if words and words[0].upper() in WRITES:
-            table = words[2] if words[0].upper() in {"INSERT", "DELETE"} else words[1]
-            seen.append((f"{words[0].upper()} {table}", max(cursor.rowcount, 1)))
 
-    event.listen(engine, "after_cursor_execute", after)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "after_cursor_execute", after)
+def take_writes(engine: Engine) -> Counter[str]:
+    """The writes logged since the last call, as ``"OP table"`` counts; the log is emptied."""
+    with engine.begin() as conn:
+        rows = conn.execute(text("SELECT op, tbl FROM write_log")).all()
+        conn.execute(text("DELETE FROM write_log"))
+    return Counter(f"{op} {tbl}" for op, tbl in rows)
 
 
 def test_a_password_login_writes_at_most_three_rows(database_url: str) -> None:
@@ -43,18 +70,21 @@ def test_a_password_login_writes_at_most_three_rows(database_url: str) -> None:
     """
     seed = seed_idp(database_url)
     pupil, rp_args = seed.pupil, (seed.client_id, seed.client_secret, seed.redirect_uri)
+    observer = make_engine(database_url)
+    install_write_log(observer)
     with live_idp(database_url) as idp, httpx.Client() as browser, httpx.Client() as rp:
         args = (idp.issuer, seed.client_id, seed.redirect_uri, pupil.username, pupil.password)
         # Warm-up: the first flow fills the caches (keys, clients, protocols); not counted.
         code, verifier, nonce = password_login(browser, *args)
         exchange(rp, idp.issuer, *rp_args, code, verifier, nonce)
+        assert sum(take_writes(observer).values()) >= 3  # the log sees the server's writes
         browser.cookies.clear()  # no SSO session: the next login needs the password
-        with counted_writes(idp.ctx.engine) as login_writes:
-            code, verifier, nonce = password_login(browser, *args)
-            claims, access_token = exchange(rp, idp.issuer, *rp_args, code, verifier, nonce)
-        with counted_writes(idp.ctx.engine) as userinfo_writes:
-            info = userinfo(rp, idp.issuer, access_token)
+        code, verifier, nonce = password_login(browser, *args)
+        claims, access_token = exchange(rp, idp.issuer, *rp_args, code, verifier, nonce)
+        login_writes = take_writes(observer)
+        info = userinfo(rp, idp.issuer, access_token)
+        userinfo_writes = take_writes(observer)
+    observer.dispose()
     assert claims["sub"] == info["sub"] == pupil.account_uuid
-    assert sum(rows for _write, rows in login_writes) <= 3, login_writes
-    assert len(login_writes) <= 3, login_writes
-    assert [write for write, _rows in userinfo_writes] == ["INSERT idp_disclosure"]
+    assert sum(login_writes.values()) <= 3, login_writes
+    assert userinfo_writes == Counter({"INSERT idp_disclosure": 1})
