@@ -102,7 +102,8 @@ def test_article_2_and_3() -> None:
 def test_articles_4_to_11() -> None:
     p = seed()
     assert {r.id for r in p.roles} == {"toegangscontrole", "medewerker", "dpo"}
-    assert {r.id for r in p.roles if r.sees_pupil_data} == {"toegangscontrole", "medewerker"}
+    # Art. 4: only staff in charge of access control; the second indent is need-to-know.
+    assert {r.id for r in p.roles if r.sees_pupil_data} == {"toegangscontrole"}
     assert p.recipients.onward_disclosure.permitted is False
     assert p.recipients.onward_disclosure.forbidden_to_other_service_providers is True
     assert p.communication.periodicity.value == "at_every_login"
