@@ -130,8 +130,8 @@ def main() -> None:
                     f"rejects {r['rejects']}"
                 )
                 print(
-                    f"{name:<11} {run:<10} {r['wall']:8.1f} {rows / r['wall']:10.0f} "
-                    f"{r['rss_mb']:12.0f}  {result}",
+                    f"{name:<11} {run:<10} {r['wall']:8.1f} {r['cpu']:7.1f} "
+                    f"{rows / r['wall']:9.0f} {r['rss_mb']:12.0f}  {result}",
                     flush=True,
                 )
         finally:

@@ -265,3 +265,10 @@ def test_enrolments_in_any_order_are_recognised_as_unchanged(
     again = import_registry(engine, folder)
     assert (again.registrations_unchanged, again.registrations_updated) == (2, 0)
     assert snapshot(engine) == before
+
+
+def test_rejects_file_never_overwrites_an_input_file(engine: Engine, tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "in", [["R1", NN, "Peeters", "An", BORN.isoformat()]])
+    with pytest.raises(ImportFileError, match="overwrite an input file"):
+        import_registry(engine, folder, folder / "leerlingen.csv")
+    assert (folder / "leerlingen.csv").read_text(encoding="utf-8").count("\n") == 2

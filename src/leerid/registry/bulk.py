@@ -76,6 +76,33 @@ class BulkConnection:
         sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names are ours
         self._cursor.executemany(sql, rows)
 
+    def update_column(
+        self, table: str, key: str, column: str, rows: Sequence[tuple[Any, Any]]
+    ) -> None:
+        """``UPDATE table SET column = value WHERE key = k`` for each ``(value, k)``.
+
+        On PostgreSQL the pairs are copied into a temporary table and applied by one
+        ``UPDATE ... FROM`` (row-by-row updates cost a round trip each).
+        """
+        if not rows:
+            return
+        if not self.postgres:
+            sql = f"UPDATE {table} SET {column} = ? WHERE {key} = ?"  # noqa: S608 - ours
+            self._cursor.executemany(sql, rows)
+            return
+        cur = self._cursor
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bulk_update (value TEXT, key TEXT) ON COMMIT DROP"
+        )
+        cur.execute("TRUNCATE bulk_update")
+        with cur.copy("COPY bulk_update (value, key) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            f"UPDATE {table} SET {column} = u.value FROM bulk_update u "  # noqa: S608 - ours
+            f"WHERE {table}.{key} = u.key"
+        )
+
     def select_in(
         self, sql: str, column: str, values: Sequence[Any], tail: str = ""
     ) -> list[tuple[Any, ...]]:

@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from leerid.errors import StorageError
 from leerid.registry.bulk import BulkConnection
 from leerid.registry.discimus import (
     ENROLMENT_COLUMNS,
@@ -341,7 +342,6 @@ class _Importer:
                 "voornaam",
                 "geboortedatum",
                 "digest",
-                "enrolments_digest",
                 "imported_at",
             ),
             [
@@ -353,7 +353,6 @@ class _Importer:
                     i.voornaam,
                     i.geboortedatum.isoformat(),
                     i.digest,
-                    NO_ENROLMENTS,
                     now,
                 )
                 for ref, i in ch.new_registrations.items()
@@ -523,11 +522,7 @@ class _Importer:
         # Refertes in leerlingen.csv without any enrolment now have none.
         empty = [r for r, s in self.seen.items() if s in (UNCHANGED, UPDATED)]
         stale = [
-            r
-            for r, stored in db.select_in(
-                "SELECT referte, enrolments_digest FROM registration", "referte", empty
-            )
-            if stored != NO_ENROLMENTS
+            r for (r,) in db.select_in("SELECT referte FROM enrolment_digest", "referte", empty)
         ]
         self._replace_enrolments({r: [] for r in stale})
 
@@ -538,7 +533,7 @@ class _Importer:
         # A registration created by this import has no enrolments yet: no need to ask.
         stored = dict(
             db.select_in(
-                "SELECT referte, enrolments_digest FROM registration",
+                "SELECT referte, digest FROM enrolment_digest",
                 "referte",
                 [r for r in batch if seen.get(r, 0) & STATE != CREATED],
             )
@@ -571,9 +566,16 @@ class _Importer:
             ("referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"),
             new_rows,
         )
+        refertes = [r for r, _ in changed]
+        db.execute_in("DELETE FROM enrolment_digest", "referte", refertes)
+        db.insert(
+            "enrolment_digest",
+            ("digest", "referte"),
+            [(d, r) for r, d in changed if d != NO_ENROLMENTS],
+        )
         db.executemany(
-            "UPDATE registration SET enrolments_digest = ?, imported_at = ? WHERE referte = ?",
-            [(digest, self.now, referte) for referte, digest in changed],
+            "UPDATE registration SET imported_at = ? WHERE referte = ?",
+            [(self.now, r) for r in refertes],
         )
         summary.enrolments_written += len(new_rows)
 
@@ -619,9 +621,7 @@ class _NewEnrolments:
     def _flush(self) -> None:
         db = self.importer.db
         db.insert("enrolment", ENROLMENT_COLUMNS, self.rows)
-        db.executemany(
-            "UPDATE registration SET enrolments_digest = ? WHERE referte = ?", self.digests
-        )
+        db.insert("enrolment_digest", ("digest", "referte"), self.digests)
         self.importer.summary.enrolments_written += len(self.rows)
         self.rows, self.digests = [], []
 
@@ -642,8 +642,10 @@ class _NewEnrolments:
             by_referte.setdefault(referte, []).append(
                 (inst, groep, str(begin), "" if eind is None else str(eind))
             )
-        db.executemany(
-            "UPDATE registration SET enrolments_digest = ? WHERE referte = ?",
+        db.update_column(
+            "enrolment_digest",
+            "referte",
+            "digest",
             [(enrolments_digest(rows), referte) for referte, rows in by_referte.items()],
         )
 
@@ -673,6 +675,10 @@ def import_registry(
             f"{folder}: import folder not found; it must hold {PUPIL_FILE} and {ENROLMENT_FILE}."
         )
     target = Path(rejects_path) if rejects_path is not None else folder / "rejects.csv"
+    if target.resolve() in {(folder / PUPIL_FILE).resolve(), (folder / ENROLMENT_FILE).resolve()}:
+        raise ImportFileError(
+            f"{target}: the rejects file would overwrite an input file; choose another --rejects"
+        )
     today = today or dt.date.today()
     # The import allocates millions of short-lived objects and creates no reference cycles;
     # the cyclic garbage collector would spend about a third of the time walking them.
@@ -704,6 +710,14 @@ def _run(
         rejects = _Rejects(target)
         try:
             db = BulkConnection(engine)
+        except Exception as exc:
+            rejects.discard()
+            raise StorageError(
+                "cannot start the import on "
+                f"{engine.url.render_as_string(hide_password=True)}: "
+                f"{getattr(exc, 'orig', exc)}. If another import or a merge is running, wait "
+                "for it to end and try again."
+            ) from None
         except BaseException:
             rejects.discard()
             raise

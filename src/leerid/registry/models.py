@@ -58,8 +58,6 @@ class Registration(Base):
     voornaam: Mapped[str] = mapped_column(String(200))
     geboortedatum: Mapped[dt.date] = mapped_column(Date)
     digest: Mapped[str] = mapped_column(String(32))
-    enrolments_digest: Mapped[str | None] = mapped_column(String(32))
-    """Fingerprint of the registration's full list of enrolments as last imported."""
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -78,6 +76,18 @@ class Enrolment(Base):
     einddatum: Mapped[dt.date | None] = mapped_column(Date)
 
 
+class EnrolmentDigest(Base):
+    """Fingerprint of a registration's full list of enrolments as last imported, so that an
+    unchanged list costs one lookup. A referte without enrolments has no row. A cache of the
+    importer, keyed by referte (no foreign key: it is written in bulk next to the
+    registration)."""
+
+    __tablename__ = "enrolment_digest"
+
+    referte: Mapped[str] = mapped_column(String(32), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32))
+
+
 class Account(Base):
     """An SSO key (``account_uuid``) of a pupil; never reused."""
 
@@ -86,7 +96,8 @@ class Account(Base):
     account_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     pupil_id: Mapped[int] = mapped_column(ForeignKey("pupil.id"), index=True)
     status: Mapped[str] = mapped_column(String(10))
-    referte: Mapped[str | None] = mapped_column(String(32), index=True)
+    referte: Mapped[str | None] = mapped_column(String(32))
+    """The registration a temporary account was made for (kept when it is retired)."""
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 

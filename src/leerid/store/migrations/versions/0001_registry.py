@@ -58,7 +58,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("account", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_account_pupil_id"), ["pupil_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_account_referte"), ["referte"], unique=False)
 
     op.create_table(
         "insz_history",
@@ -84,7 +83,6 @@ def upgrade() -> None:
         sa.Column("voornaam", sa.String(length=200), nullable=False),
         sa.Column("geboortedatum", sa.Date(), nullable=False),
         sa.Column("digest", sa.String(length=32), nullable=False),
-        sa.Column("enrolments_digest", sa.String(length=32), nullable=True),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["pupil_id"], ["pupil.id"], name=op.f("fk_registration_pupil_id_pupil")
@@ -94,6 +92,12 @@ def upgrade() -> None:
     with op.batch_alter_table("registration", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_registration_pupil_id"), ["pupil_id"], unique=False)
 
+    op.create_table(
+        "enrolment_digest",
+        sa.Column("referte", sa.String(length=32), nullable=False),
+        sa.Column("digest", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("referte", name=op.f("pk_enrolment_digest")),
+    )
     op.create_table(
         "credential",
         sa.Column("account_uuid", sa.String(length=36), nullable=False),
@@ -139,6 +143,7 @@ def downgrade() -> None:
 
     op.drop_table("enrolment")
     op.drop_table("credential")
+    op.drop_table("enrolment_digest")
     with op.batch_alter_table("registration", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_registration_pupil_id"))
 
@@ -149,7 +154,6 @@ def downgrade() -> None:
 
     op.drop_table("insz_history")
     with op.batch_alter_table("account", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_account_referte"))
         batch_op.drop_index(batch_op.f("ix_account_pupil_id"))
 
     op.drop_table("account")
