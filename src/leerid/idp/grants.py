@@ -13,12 +13,12 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Executable, Table, bindparam, insert, select, update
 
 from leerid.idp.hot_sql import HotStatement
-from leerid.idp.models import IdpGrant, IdpRefreshToken
+from leerid.idp.models import Disclosure, IdpGrant, IdpRefreshToken
 
 __all__ = [
     "AccessGrant",
@@ -50,6 +50,26 @@ _CONSUME_CODE = HotStatement(
         family_id=bindparam("b_family"),
     )
 )
+
+
+def _consume_and_record() -> Executable:
+    """PostgreSQL: consume the code and write the disclosure record in one statement.
+
+    ``WITH consumed AS (UPDATE … RETURNING id) INSERT INTO idp_disclosure SELECT … FROM
+    consumed``: one atomic statement in autocommit, no BEGIN/COMMIT round trips; when the
+    code was used already nothing is inserted either.
+    """
+    consumed = _CONSUME_CODE.statement.returning(G.c.id).cte("consumed")  # type: ignore[attr-defined]
+    table = cast(Table, Disclosure.__table__)
+    names = [c.name for c in table.columns if c.name != "id"]
+    rows = select(
+        *[bindparam(f"d_{name}", type_=table.c[name].type).label(name) for name in names]
+    ).select_from(consumed)
+    return insert(table).from_select(names, rows).add_cte(consumed)
+
+
+_CONSUME_AND_RECORD = HotStatement(_consume_and_record())
+
 _FIND_ACCESS = HotStatement(
     select(
         G.c.id,
@@ -176,6 +196,27 @@ def consume_code(
         },
     ).rowcount
     return bool(done)
+
+
+def consume_code_recording(
+    conn: Connection,
+    grant_id: str,
+    *,
+    access_token: str,
+    access_expires_at: dt.datetime,
+    now: dt.datetime,
+    disclosure: dict[str, Any],
+) -> bool:
+    """``consume_code`` and the disclosure record as one statement (PostgreSQL only)."""
+    params = {
+        "b_id": grant_id,
+        "b_now": now,
+        "b_access": token_hash(access_token),
+        "b_expires": access_expires_at,
+        "b_family": None,
+    }
+    params.update({f"d_{name}": value for name, value in disclosure.items()})
+    return bool(_CONSUME_AND_RECORD(conn, params).rowcount)
 
 
 def revoke_grant_tokens(conn: Connection, grant: CodeGrant, now: dt.datetime) -> None:

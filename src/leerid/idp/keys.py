@@ -125,15 +125,16 @@ class KeyRing:
             rows = conn.execute(
                 select(IdpSigningKey).order_by(IdpSigningKey.created_at.desc())
             ).all()
+        known = {k.kid: k.key for k in self._keys}
         keys: list[SigningKey] = []
         for row in rows:
             retired = _aware(row.retired_at)
             if retired is not None and retired < cutoff:
                 continue
-            data = json.loads(row.private_jwk)
-            key: RSAKey | ECKey = (
-                RSAKey.import_key(data) if row.kty == "RSA" else ECKey.import_key(data)
-            )
+            key = known.get(row.kid)  # importing an RSA key costs tens of milliseconds
+            if key is None:
+                data = json.loads(row.private_jwk)
+                key = RSAKey.import_key(data) if row.kty == "RSA" else ECKey.import_key(data)
             keys.append(SigningKey(row.kid, row.kty, key, _aware(row.created_at) or now, retired))
         self._keys = keys
         self._jwks = {"keys": [self._public(k) for k in keys]}

@@ -22,7 +22,7 @@ from leerid.idp import grants, metrics
 from leerid.idp.client_auth import authenticate_client, read_form
 from leerid.idp.clients import Client
 from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
-from leerid.idp.disclosures import record_disclosure
+from leerid.idp.disclosures import disclosure_values, record_disclosure
 from leerid.idp.id_token import make_id_token
 from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
 from leerid.idp.release import Release, release_for
@@ -182,8 +182,8 @@ def _exchange_code(
         raise OAuthError("invalid_grant", "the code was issued to another client")
     if used:
         # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
-        with ctx.engine.begin() as conn:
-            grants.revoke_grant_tokens(conn, grant, now)
+        with ctx.engine.begin() as tx:
+            grants.revoke_grant_tokens(tx, grant, now)
         raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
     if expires_at <= now:
         raise OAuthError("invalid_grant", "the code has expired (codes live 30 seconds)")
@@ -211,20 +211,38 @@ def _exchange_code(
         nonce=grant.nonce,
         sid=grant.sid,
     )
+    expires = now + dt.timedelta(seconds=ctx.settings.access_token_lifetime)
+    if refresh_token is None and conn.dialect.name == "postgresql":
+        # Without a refresh token, PostgreSQL does the exchange in one atomic statement.
+        disclosure = disclosure_values(**_disclosure_fields(ctx, client, release))
+        if not grants.consume_code_recording(
+            conn,
+            grant.grant_id,
+            access_token=access_token,
+            access_expires_at=expires,
+            now=now,
+            disclosure=disclosure,
+        ):
+            with ctx.engine.begin() as tx:
+                grants.revoke_grant_tokens(tx, grant, now)
+            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
+        metrics.TOKENS.labels("access_token", "authorization_code").inc()
+        metrics.TOKENS.labels("id_token", "authorization_code").inc()
+        return body
     try:
-        with ctx.engine.begin() as conn:
+        with ctx.engine.begin() as tx:
             if not grants.consume_code(
-                conn,
+                tx,
                 grant.grant_id,
                 access_token=access_token,
-                access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+                access_expires_at=expires,
                 family_id=family_id,
                 now=now,
             ):
                 raise _RacedError()
             if refresh_token is not None and family_id is not None:
                 grants.store_refresh_token(
-                    conn,
+                    tx,
                     refresh_token=refresh_token,
                     family_id=family_id,
                     client_id=client.client_id,
@@ -234,10 +252,10 @@ def _exchange_code(
                     lifetime=ctx.settings.refresh_token_lifetime,
                     now=now,
                 )
-            record_disclosure(conn, **_disclosure_fields(ctx, client, release))
+            record_disclosure(tx, **_disclosure_fields(ctx, client, release))
     except _RacedError:
-        with ctx.engine.begin() as conn:
-            grants.revoke_grant_tokens(conn, grant, now)
+        with ctx.engine.begin() as tx:
+            grants.revoke_grant_tokens(tx, grant, now)
         raise OAuthError(
             "invalid_grant", "the code was used before; its tokens are revoked"
         ) from None
