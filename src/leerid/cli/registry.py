@@ -99,9 +99,11 @@ def import_(
             tasks: dict[str, TaskID] = {}
 
             def progress(step: str, done: int, total: int) -> None:
+                if total <= 0:  # an empty step is a finished one
+                    done = total = 1
                 if step not in tasks:
-                    tasks[step] = bar.add_task(step, total=max(total, 1))
-                bar.update(tasks[step], completed=done, total=max(total, 1))
+                    tasks[step] = bar.add_task(step, total=total)
+                bar.update(tasks[step], completed=done, total=total)
 
             summary = import_registry(engine, directory, rejects, progress)
     else:
