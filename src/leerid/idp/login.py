@@ -15,6 +15,7 @@ import hmac
 import logging
 import secrets
 import time
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from sqlalchemy import bindparam, select, update
@@ -70,13 +71,24 @@ def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) ->
         )
 
 
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The login form's fields (urlencoded, as browsers send it; multipart as a fallback)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        body = await request.body()
+        if len(body) > 65536:
+            return {}
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
 @router.post("/v1/login")
 async def login(request: Request) -> Response:
     """Check the pupil's credentials; on success set the SSO cookie and return a code."""
     started = time.perf_counter()
     ctx = get_context(request)
-    form = await request.form()
-    field = {k: v for k, v in form.items() if isinstance(v, str)}
+    field = await _form_fields(request)
     pending = ctx.sealer.open("pending", field.get("request"))
     if pending is None:
         metrics.LOGIN_FAILURES.labels("expired_form").inc()
