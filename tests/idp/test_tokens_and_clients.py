@@ -280,3 +280,36 @@ def test_disclosures_are_recorded_and_listed(idp: RunningIdp) -> None:
     assert idp.pupil.voornaam not in result.stdout and idp.pupil.insz not in result.stdout
     none = run_leerid(["disclosures", "list"], env)
     assert none.returncode == 1 and "exactly one" in none.stderr
+
+
+def test_logout_with_id_token_hint_names_the_client(idp: RunningIdp) -> None:
+    rp, browser, auth, location = full_login(idp)
+    hint = rp.fetch_token(location, auth.verifier)["id_token"]
+    done = browser.http.get(
+        rp.discovery["end_session_endpoint"],
+        params={"id_token_hint": hint, "post_logout_redirect_uri": LOGOUT_URI},
+    )
+    assert done.status_code == 303 and done.headers["location"] == LOGOUT_URI
+
+
+def test_a_disabled_client_is_refused_everywhere_within_seconds(idp: RunningIdp) -> None:
+    client_id, secret = _new_client(idp)
+    rp = RelyingParty(idp, client_id=client_id, client_secret=secret)
+    rp, _, auth, location = full_login(idp, rp)
+    token = rp.fetch_token(location, auth.verifier)
+    env = {**os.environ, "LEERID_DATABASE_URL": idp.database_url}
+    assert run_leerid(["clients", "disable", client_id], env).returncode == 0
+    time.sleep(1.5)  # the servers' client cache
+    page = Browser().open(rp.authorization().url)
+    assert page.status_code == 400 and "location" not in page.headers
+    info = httpx.get(
+        rp.discovery["userinfo_endpoint"],
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert info.status_code == 401
+    refused = httpx.post(
+        rp.discovery["token_endpoint"],
+        auth=(client_id, secret or ""),
+        data={"grant_type": "authorization_code", "code": "x"},
+    )
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
