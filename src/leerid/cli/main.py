@@ -15,6 +15,7 @@ from rich.markup import escape
 from leerid.cli import accounts as accounts_cli
 from leerid.cli import clients as clients_cli
 from leerid.cli import db
+from leerid.cli import demo as demo_cli
 from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
@@ -41,6 +42,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
+app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)
 

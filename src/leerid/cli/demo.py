@@ -1,0 +1,74 @@
+"""``leerid demo``: the whole system on one machine (see ``leerid.demo``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from leerid import config
+from leerid.cli.registry import summary_lines, view_json
+from leerid.demo import DemoPupil, DemoWorld, prepare, run
+
+console = Console(highlight=False)
+PROTOCOL = typer.Option(
+    Path("protocols/dov-lars-glce-2024.yaml"), help="The protocol LARS is bound to."
+)
+
+
+def _print_registry(world: DemoWorld) -> None:
+    console.rule("[bold]DISCIMUS → LeerID registry")
+    console.print("\n".join(summary_lines(world.import_summary)))
+    console.print("\n[bold]Three example pupils[/] (synthetic data):")
+    for view in world.examples:
+        console.print_json(json.dumps(view_json(view), ensure_ascii=False))
+
+
+def _print_world(world: DemoWorld, results: list[tuple[DemoPupil, str, str]], title: str) -> None:
+    console.rule(f"[bold]{title}")
+    console.print(f"identity provider  {world.issuer}/.well-known/openid-configuration")
+    console.print(f"LARS portal        {world.lars_url}   (partner school {world.partner_school})")
+    pupils = Table(title="Demo pupils: log in at the LARS portal", title_justify="left")
+    for column in ("username", "password", "what LARS does"):
+        pupils.add_column(column)
+    for pupil in world.pupils:
+        pupils.add_row(pupil.username, pupil.password, pupil.expected)
+    console.print(pupils)
+    staff = Table(title=f"Staff: {world.lars_url}/personeel/aanmelden", title_justify="left")
+    for column in ("username", "password", "role"):
+        staff.add_column(column)
+    for member in world.staff:
+        staff.add_row(member.username, member.password, member.role)
+    console.print(staff)
+    played = Table(title="Checked just now, over HTTP", title_justify="left")
+    for column in ("pupil", "step", "LARS"):
+        played.add_column(column)
+    for pupil, step, outcome in results:
+        played.add_row(pupil.username, step, outcome)
+    console.print(played)
+
+
+def demo(
+    pupils: int = typer.Option(2000, min=10, help="Synthetic pupils in the registry."),
+    idp_port: int = typer.Option(8000, help="Port of the identity provider."),
+    sp_port: int = typer.Option(8001, help="Port of the LARS portal."),
+    protocol: Path = PROTOCOL,
+    serve: bool = typer.Option(True, help="Keep both servers running until Ctrl-C."),
+) -> None:
+    """Registry, protocol, identity provider and LARS with demo pupils, in $LEERID_HOME/demo."""
+    home = config.leerid_home() / "demo"
+    console.print(f"[dim]demo folder {home} (emptied first; synthetic data only)[/]")
+    world = prepare(home, pupils, protocol, idp_port, sp_port, console.print)
+    _print_registry(world)
+
+    def ready(results: list[tuple[DemoPupil, str, str]]) -> None:
+        if serve:
+            _print_world(world, results, "LeerID and LARS are running")
+            console.print("[bold]Ctrl-C stops both servers.[/]")
+        else:
+            _print_world(world, results, "Checked (--no-serve: the servers stop now)")
+
+    run(world, idp_port, sp_port, serve, console.print, ready)

@@ -1,0 +1,447 @@
+"""``leerid demo``: the whole system on one machine, from DISCIMUS files to the LARS portal.
+
+The demo works in a folder of its own (``$LEERID_HOME/demo``, emptied at each run; it holds
+only synthetic data) and:
+
+1. generates a synthetic DISCIMUS registry and imports it (issue 2);
+2. stores the seed protocol and registers LARS as a ``private_key_jwt`` client of the
+   identity provider, bound to that protocol (issues 3 and 4);
+3. gives three demo pupils a username and password: one enrolled in a partner school of
+   LARS (admitted), one enrolled elsewhere (refused at the enrolment gate, preamble D and
+   art. 3), and one DISCIMUS has no INSZ for (a temporary account);
+4. starts the identity provider and the LARS portal as real servers, logs the pupils in the
+   way a browser without JavaScript would, identifies the third pupil with a second
+   DISCIMUS import and logs it in again, so that LARS links its records (art. 3);
+5. leaves both servers running for a person to explore, until Ctrl-C.
+
+Every step is checked: a demo that does not behave as the protocol says stops with an
+error instead of printing a happy summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.orm import Session
+
+from leerid.errors import LeeridError
+from leerid.idp.clients import add_client
+from leerid.idp.passwords import PasswordHasher
+from leerid.protocol import load_protocol
+from leerid.registry.generate import generate_registry
+from leerid.registry.importer import ImportSummary, import_registry
+from leerid.registry.insz import insz_check_digits
+from leerid.registry.lookup import PupilView, active_on, find_pupil
+from leerid.registry.models import Credential, Enrolment, Pupil, Registration
+from leerid.registry.protocols import add_protocol
+from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.store.engine import dispose_engines, get_engine
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoPupil:
+    """A demo pupil with credentials and what LARS should do with it."""
+
+    role: str
+    username: str
+    password: str
+    account_uuid: str
+    expected: str
+
+
+@dataclass(frozen=True)
+class DemoWorld:
+    """What the demo set up: where things are and who can log in."""
+
+    home: Path
+    database_url: str
+    issuer: str
+    lars_url: str
+    lars_config: Path
+    partner_school: str
+    pupils: tuple[DemoPupil, ...]
+    staff: tuple[StaffSeed, ...]
+    import_summary: ImportSummary
+    examples: tuple[PupilView, ...]
+
+
+STAFF = (
+    StaffSeed("toegang.lars", "toegangscontrole", "Toegang-Demo-2024"),
+    StaffSeed("medewerker.lars", "medewerker", "Medewerker-Demo-2024"),
+    StaffSeed("dpo.lars", "dpo", "Dpo-Demo-2024-LARS"),
+)
+
+
+class _Form(HTMLParser):
+    """The first form of a page: its action and hidden fields."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action: str | None = None
+        self.hidden: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v or "" for k, v in attrs}
+        if tag == "form" and self.action is None:
+            self.action = values.get("action", "")
+        elif tag == "input" and values.get("type") == "hidden" and "name" in values:
+            self.hidden[values["name"]] = values.get("value", "")
+
+
+class PupilBrowser:
+    """A browser without JavaScript: follows redirects, keeps cookies, fills the login form."""
+
+    def __init__(self) -> None:
+        self.http = httpx.Client(follow_redirects=False, timeout=30)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _follow(self, response: httpx.Response) -> httpx.Response:
+        for _ in range(10):
+            if response.status_code not in (302, 303):
+                return response
+            response = self.http.get(response.url.join(response.headers["location"]))
+        raise LeeridError(f"too many redirects at {response.url}")
+
+    def lars_login(self, lars_url: str, username: str, password: str) -> httpx.Response:
+        """Log in at LARS through LeerID; returns LARS's final page."""
+        page = self._follow(self.http.get(f"{lars_url}/aanmelden"))
+        if page.status_code != 200 or 'name="password"' not in page.text:
+            raise LeeridError(f"expected LeerID's login page, got HTTP {page.status_code}")
+        form = _Form()
+        form.feed(page.text)
+        action = page.url.join(form.action or "")
+        done = self.http.post(
+            action, data={**form.hidden, "username": username, "password": password}
+        )
+        return self._follow(done)
+
+
+def _demo_insz(born: dt.date, taken: set[str], rng: random.Random) -> str:
+    """A valid national register number for ``born`` that nobody in the registry has."""
+    while True:
+        nine = f"{born.year % 100:02d}{born.month:02d}{born.day:02d}{rng.randrange(1, 998):03d}"
+        number = nine + insz_check_digits(nine, born.year >= 2000)
+        if number not in taken:
+            return number
+
+
+def _pick_pupils(session: Session, today: dt.date) -> tuple[str, PupilView, PupilView, PupilView]:
+    """A partner school, and an admitted, a refused and an unidentified pupil (art. 3)."""
+    rows = session.execute(
+        select(Pupil.id, Pupil.leer_id_uuid, Enrolment.instellingsnummer)
+        .join(Registration, Registration.pupil_id == Pupil.id)
+        .join(Enrolment, Enrolment.referte == Registration.referte)
+        .where(*active_on(today))
+        .order_by(Pupil.id)
+    ).all()
+    schools: dict[int, set[str]] = {}
+    identified: dict[int, bool] = {}
+    for pupil_id, leer_id_uuid, school in rows:
+        schools.setdefault(pupil_id, set()).add(school)
+        identified[pupil_id] = leer_id_uuid is not None
+    unidentified = [p for p, known in identified.items() if not known]
+    if not unidentified:
+        raise LeeridError("the demo registry has no unidentified pupil; use more pupils")
+    third = unidentified[0]
+    partner = sorted(schools[third])[0]
+    admitted = next(p for p, known in identified.items() if known and partner in schools[p])
+    refused = next(p for p, known in identified.items() if known and partner not in schools[p])
+
+    def view(pupil_id: int) -> PupilView:
+        found = find_pupil(session, on=today, referte=_a_referte(session, pupil_id))
+        assert found is not None
+        return found
+
+    return partner, view(admitted), view(refused), view(third)
+
+
+def _a_referte(session: Session, pupil_id: int) -> str:
+    referte = session.scalar(
+        select(Registration.referte).where(Registration.pupil_id == pupil_id).limit(1)
+    )
+    if referte is None:
+        raise LeeridError(f"pupil {pupil_id} has no registration")
+    return referte
+
+
+def _login_account(view: PupilView) -> str:
+    """The account a pupil logs in with: permanent, else temporary (art. 3)."""
+    for wanted in ("permanent", "temporary"):
+        for account_uuid, status in view.accounts:
+            if status == wanted:
+                return account_uuid
+    raise LeeridError(f"pupil {view.pupil_id} has no account to log in with")
+
+
+def _give_credentials(
+    engine: Engine, hasher: PasswordHasher, pupils: list[tuple[str, str, str, PupilView, str]]
+) -> tuple[DemoPupil, ...]:
+    out: list[DemoPupil] = []
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        for role, username, password, view, expected in pupils:
+            account_uuid = _login_account(view)
+            conn.execute(
+                insert(Credential).values(
+                    account_uuid=account_uuid,
+                    username=username,
+                    password_hash=asyncio.run(hasher.hash(password)),
+                    created_at=now,
+                )
+            )
+            out.append(DemoPupil(role, username, password, account_uuid, expected))
+    return tuple(out)
+
+
+def _write_identification(session: Session, view: PupilView, folder: Path, insz: str) -> None:
+    """DISCIMUS files in which the unidentified pupil's registration now carries an INSZ."""
+    folder.mkdir(parents=True, exist_ok=True)
+    referte = view.referten[0]
+    reg = session.get(Registration, referte)
+    assert reg is not None
+    enrolments = session.scalars(select(Enrolment).where(Enrolment.referte == referte)).all()
+    with (folder / "leerlingen.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["referte", "insz", "naam", "voornaam", "geboortedatum"])
+        out.writerow([referte, insz, reg.naam, reg.voornaam, reg.geboortedatum.isoformat()])
+    with (folder / "inschrijvingen.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(
+            ["referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"]
+        )
+        for e in enrolments:
+            out.writerow(
+                [
+                    referte,
+                    e.instellingsnummer,
+                    e.administratieve_groep,
+                    e.begindatum.isoformat(),
+                    e.einddatum.isoformat() if e.einddatum else "",
+                ]
+            )
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LeeridError(f"{what} stopped at start (exit {process.returncode}); see above")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise LeeridError(f"{what} did not answer at {url} within 60 s")
+
+
+@contextmanager
+def _servers(world: DemoWorld, env: dict[str, str], idp_port: int, sp_port: int) -> Iterator[None]:
+    cmd = [sys.executable, "-m", "leerid.cli.main"]
+    idp = subprocess.Popen([*cmd, "idp", "serve", "--port", str(idp_port)], env=env)  # noqa: S603
+    sp = subprocess.Popen(  # noqa: S603
+        [*cmd, "sp", "serve", "--config", str(world.lars_config), "--port", str(sp_port)], env=env
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{idp_port}/healthz", idp, "the identity provider")
+        _wait_healthy(f"{world.lars_url}/healthz", sp, "the LARS portal")
+        yield
+    finally:
+        for process in (sp, idp):
+            process.terminate()
+        for process in (sp, idp):
+            try:
+                process.wait(15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def prepare(
+    home: Path, pupils: int, protocol_file: Path, idp_port: int, sp_port: int, say: Say
+) -> DemoWorld:
+    """Steps 1-3: registry, protocol, client, demo pupils and staff, in ``home``."""
+    if not protocol_file.is_file():
+        raise LeeridError(
+            f"{protocol_file}: protocol file not found; run the demo from the project folder "
+            "or give --protocol FILE"
+        )
+    if home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    database_url = f"sqlite:///{home / 'leerid.db'}"
+    engine = get_engine(database_url)
+    today = dt.date.today()
+
+    say(f"1. DISCIMUS: {pupils} synthetic pupils")
+    generate_registry(home / "discimus", pupils, seed=2024, unidentified_share=0.03)
+    summary = import_registry(engine, home / "discimus")
+
+    with Session(engine) as session:
+        partner, admitted, refused, unidentified = _pick_pupils(session, today)
+        examples = (admitted, refused, unidentified)
+
+    say("2. Protocol and client")
+    protocol = load_protocol(protocol_file)
+    with Session(engine) as session, session.begin():
+        stored = add_protocol(session, protocol, protocol_file.read_text(encoding="utf-8"))
+    issuer = f"http://127.0.0.1:{idp_port}/op"
+    lars_url = f"http://127.0.0.1:{sp_port}"
+    lars_dir = home / "lars"
+    lars_dir.mkdir()
+    jwks = json.loads(write_client_key(lars_dir).read_text(encoding="utf-8"))
+    client, _ = add_client(
+        engine,
+        name="LARS (demo)",
+        protocol_id=stored.protocol_id,
+        redirect_uris=[f"{lars_url}/callback"],
+        post_logout_redirect_uris=[f"{lars_url}/"],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+    )
+    lars_config = write_config(
+        lars_dir,
+        issuer=issuer,
+        client_id=client.client_id,
+        protocol_file=protocol_file,
+        partner_schools=[partner],
+        port=sp_port,
+        database_url=f"sqlite:///{home / 'lars.db'}",
+    )
+    add_staff_accounts(lars_config, list(STAFF))
+
+    say("3. Demo pupils")
+    demo_pupils = _give_credentials(
+        engine,
+        PasswordHasher.from_env(),
+        [
+            ("admitted", "leerling.partner", "Zonnebloem-Partner-24", admitted, "toegelaten"),
+            ("refused", "leerling.andere", "Zonnebloem-Andere-24", refused, "geweigerd"),
+            ("merge", "leerling.nieuw", "Zonnebloem-Nieuw-24", unidentified, "gekoppeld"),
+        ],
+    )
+    return DemoWorld(
+        home=home,
+        database_url=database_url,
+        issuer=issuer,
+        lars_url=lars_url,
+        lars_config=lars_config,
+        partner_school=partner,
+        pupils=demo_pupils,
+        staff=STAFF,
+        import_summary=summary,
+        examples=examples,
+    )
+
+
+def _outcome(page: httpx.Response) -> str:
+    if page.status_code == 403 and "Geen toegang" in page.text:
+        return "geweigerd"
+    if page.status_code == 200 and "gekoppeld=1" in str(page.url):
+        return "gekoppeld"
+    if page.status_code == 200 and page.url.path == "/mijn-gegevens":
+        return "toegelaten"
+    return f"HTTP {page.status_code} at {page.url.path}"
+
+
+def play(world: DemoWorld, say: Say) -> list[tuple[DemoPupil, str, str]]:
+    """Step 4: the scripted logins against the running servers; returns (pupil, step, outcome)."""
+    results: list[tuple[DemoPupil, str, str]] = []
+    admitted, refused, merge = world.pupils
+    for pupil in (admitted, refused, merge):
+        browser = PupilBrowser()
+        try:
+            outcome = _outcome(browser.lars_login(world.lars_url, pupil.username, pupil.password))
+        finally:
+            browser.close()
+        results.append((pupil, "first login", outcome))
+
+    say("4. DISCIMUS identifies the pupil without INSZ (second import)")
+    engine = get_engine(world.database_url)
+    with Session(engine) as session:
+        view = find_pupil(session, on=dt.date.today(), account_uuid=merge.account_uuid)
+        assert view is not None
+        taken = {n for n in session.scalars(select(Pupil.insz)) if n is not None}
+        insz = _demo_insz(_birth_date(session, view), taken, random.Random(7))  # noqa: S311
+        _write_identification(session, view, world.home / "discimus-2", insz)
+    import_registry(engine, world.home / "discimus-2")
+    browser = PupilBrowser()
+    try:
+        page = browser.lars_login(world.lars_url, merge.username, merge.password)
+    finally:
+        browser.close()
+    results.append((merge, "after identification", _outcome(page)))
+    return results
+
+
+def _birth_date(session: Session, view: PupilView) -> dt.date:
+    reg = session.get(Registration, view.referten[0])
+    assert reg is not None
+    return reg.geboortedatum
+
+
+def check(results: list[tuple[DemoPupil, str, str]]) -> None:
+    """The protocol's expectations: partner admitted, other school refused, merge linked."""
+    expected = {
+        ("admitted", "first login"): "toegelaten",
+        ("refused", "first login"): "geweigerd",
+        ("merge", "first login"): "toegelaten",
+        ("merge", "after identification"): "gekoppeld",
+    }
+    for pupil, step, outcome in results:
+        want = expected[(pupil.role, step)]
+        if outcome != want:
+            raise LeeridError(
+                f"demo pupil {pupil.username} ({step}): LARS answered {outcome!r}, "
+                f"expected {want!r}"
+            )
+
+
+def server_env(world: DemoWorld) -> dict[str, str]:
+    """The environment both servers run in."""
+    env = dict(os.environ)
+    env["LEERID_HOME"] = str(world.home)
+    env["LEERID_DATABASE_URL"] = world.database_url
+    env["LEERID_ISSUER"] = world.issuer
+    return env
+
+
+def run(
+    world: DemoWorld,
+    idp_port: int,
+    sp_port: int,
+    serve: bool,
+    say: Say,
+    ready: Callable[[list[tuple[DemoPupil, str, str]]], None],
+) -> None:
+    """Steps 4-5: start the servers, play and check the logins, then keep serving (or stop)."""
+    dispose_engines()
+    with _servers(world, server_env(world), idp_port, sp_port):
+        results = play(world, say)
+        check(results)
+        ready(results)
+        if serve:
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                say("stopping the servers")
