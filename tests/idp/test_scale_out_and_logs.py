@@ -12,7 +12,7 @@ from leerid.errors import LeeridError
 from leerid.idp.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
-from tests.idp.flow import Browser, RelyingParty, query
+from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import running_idp, start_idp
 
 
@@ -153,3 +153,39 @@ def test_client_commands(leerid_env: dict[str, str], database_url: str) -> None:
             protocol_id=protocol_id,
             redirect_uris=["http://app.example/cb"],
         )
+
+
+def test_the_server_recovers_when_its_database_connections_are_cut(database_url: str) -> None:
+    """A database restart (its connections terminated) costs a few requests, not the node."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server connection to lose")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"leerid-idp-{uuid.uuid4().hex[:8]}"
+    with running_idp(f"{database_url}&application_name={name}") as idp:
+        full_login(idp)
+        admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            cut = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :name"
+                ),
+                {"name": name},
+            ).scalar()
+        admin.dispose()
+        assert cut and cut >= 1
+        outcomes = []
+        for _ in range(5):  # a request or two may fail while the pools find their dead links
+            try:
+                full_login(idp)
+                outcomes.append("ok")
+                break
+            except AssertionError:
+                outcomes.append("failed")
+        assert outcomes[-1] == "ok" and len(outcomes) <= 3, outcomes
+        full_login(idp)  # and the next flow works at once
+        log = idp.server.log_text()
+        assert idp.username not in log and idp.pupil.insz not in log

@@ -96,7 +96,13 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     get_engine(settings.database_url)  # migrates the schema when it is behind
     # The hot path's own pool: no pre-ping round trip on every checkout (a dropped
     # connection fails one request, which the client retries), room for concurrent requests.
-    engine = make_engine(settings.database_url, pool_pre_ping=False, pool_size=16, max_overflow=16)
+    engine = make_engine(
+        settings.database_url,
+        pool_pre_ping=False,
+        pool_size=16,
+        max_overflow=16,
+        hide_parameters=True,  # no username, INSZ or token in an error message or log line
+    )
     ensure_keys(engine)
     autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
     ctx = IdpContext(

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy import Connection, Engine, Executable
 
@@ -63,10 +64,16 @@ class HotStatement:
         sql, compiled = entry
         driver = conn.connection.driver_connection
         assert driver is not None
-        with driver.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.execute(sql, compiled.construct_params(params))
-            row = cursor.fetchone() if cursor.description is not None else None
-            return _PsycopgResult(cursor.rowcount, row)
+        try:
+            with driver.cursor(row_factory=namedtuple_row) as cursor:
+                cursor.execute(sql, compiled.construct_params(params))
+                row = cursor.fetchone() if cursor.description is not None else None
+                return _PsycopgResult(cursor.rowcount, row)
+        except psycopg.OperationalError:
+            if driver.closed:  # the server went away: drop this pool's connections, as
+                conn.invalidate()  # SQLAlchemy does on a disconnect it sees itself
+                conn.engine.dispose(close=False)
+            raise
 
 
 @contextmanager
