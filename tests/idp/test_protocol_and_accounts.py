@@ -65,8 +65,14 @@ def test_a_wrong_password_of_a_known_account_is_recorded_as_refused(idp: Running
     browser = Browser()
     page = browser.open(RelyingParty(idp).authorization().url)
     browser.login(page, idp.username, "not the password")
-    records = list_disclosures(make_engine(idp.database_url), account_uuid=idp.pupil.account_uuid)
-    assert any(r.endpoint == "login" and r.reason == "wrong_password" for r in records)
+    engine = make_engine(idp.database_url)
+    for _ in range(50):  # written just after the answer is sent
+        records = list_disclosures(engine, account_uuid=idp.pupil.account_uuid)
+        if any(r.endpoint == "login" and r.reason == "wrong_password" for r in records):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("no refused-login record")
 
 
 def test_an_old_hash_is_upgraded_at_login(idp: RunningIdp) -> None:

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
 from sqlalchemy import bindparam, select, update
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from leerid.idp import metrics
@@ -145,9 +146,7 @@ async def login(request: Request) -> Response:
             reason = "account_retired"
         metrics.LOGIN_FAILURES.labels(reason).inc()
         log.info("login refused client=%s reason=%s", client.client_id, reason)
-        if account_uuid is not None:
-            await ctx.run(_refused, ctx, client.client_id, account_uuid, reason)
-        return render_login(
+        refused = render_login(
             ctx,
             request,
             pending,
@@ -155,6 +154,13 @@ async def login(request: Request) -> Response:
             errors={"username": t["error_credentials"]},
             username=username,
         )
+        if account_uuid is not None:
+            # Written after the answer is sent, so that a known username does not answer
+            # later than an unknown one (no enumeration by timing).
+            refused.background = BackgroundTask(
+                _refused, ctx, client.client_id, account_uuid, reason
+            )
+        return refused
     assert account_uuid is not None
     await ctx.throttle.record_success(username, address)
     if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
