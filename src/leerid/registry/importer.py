@@ -65,6 +65,7 @@ Progress = Callable[[str, int, int], None]
 """Called as ``progress(step, done, total)`` while an import runs."""
 
 PUPIL_BATCH = 20_000
+ANALYZE_AFTER = 10_000
 ENROLMENT_BATCH = 20_000
 REJECTS_HEADER = ("bestand", "regel", "kolom", "referte", "reden")
 
@@ -581,6 +582,12 @@ class _Importer:
 
     def finish(self) -> None:
         self._finish_sequence()
+        summary = self.summary
+        if self.db.postgres and summary.registrations_created + summary.registrations_updated > (
+            ANALYZE_AFTER
+        ):
+            # Fresh statistics, so that the next logins and imports get index plans at once.
+            self.db.execute("ANALYZE pupil, registration, account, enrolment, enrolment_digest")
 
 
 class _NewEnrolments:
