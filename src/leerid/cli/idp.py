@@ -9,6 +9,7 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
+from leerid.idp.keys import ensure_keys
 from leerid.idp.settings import IdpSettings
 from leerid.store.engine import make_engine, upgrade
 
@@ -36,6 +37,7 @@ def serve(
     settings = IdpSettings.from_env()  # fails early on a bad issuer
     engine = make_engine(config.database_url())
     upgrade(engine)  # once, before the workers start
+    ensure_keys(engine)  # the first signing keys, made once rather than by each worker
     engine.dispose()
     cores = os.cpu_count() or 1
     # Issue 4 §4: at most one hash per core at a time across all workers.
