@@ -3,6 +3,7 @@ import leaves the registry exactly as it was; running the same import again comp
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -11,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import import_registry
+from leerid.registry.lookup import find_pupil
 from leerid.store.engine import get_engine
 from tests.conftest import run_leerid
 from tests.registry.conftest import snapshot
@@ -48,6 +51,9 @@ def test_kill_9_half_way_leaves_the_registry_as_it_was(
     while not started.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(2.0)  # well into the import: pupils are being written
+    with Session(engine) as session:  # a login meanwhile: not blocked, sees the old registry
+        assert find_pupil(session, on=dt.date.today(), referte="S99-00000001") is None
+        assert find_pupil(session, on=dt.date.today(), referte="S1-00000001") is not None
     assert process.poll() is None, "the import ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
