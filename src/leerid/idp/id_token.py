@@ -16,10 +16,14 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import JWSRegistry
 
 from leerid.idp.keys import SIGNING_ALGORITHMS, KeyRing
 
 __all__ = ["at_hash", "make_id_token", "read_id_token_hint"]
+
+_SIGNING = {alg: JWSRegistry(algorithms=[alg]) for alg in SIGNING_ALGORITHMS}
+"""One registry per algorithm, each allowing that algorithm alone (built once)."""
 
 
 def at_hash(access_token: str) -> str:
@@ -62,7 +66,7 @@ def make_id_token(
     for name, value in claims.items():
         payload.setdefault(name, value)
     return jwt.encode(
-        {"alg": alg, "kid": key.kid, "typ": "JWT"}, payload, key.key, algorithms=[alg]
+        {"alg": alg, "kid": key.kid, "typ": "JWT"}, payload, key.key, registry=_SIGNING[alg]
     )
 
 
