@@ -191,3 +191,44 @@ def test_unknown_username_and_wrong_password_look_the_same(idp: RunningIdp) -> N
     ]
     assert "klopt niet" in pages[0]
     assert strip[0].split("<form")[0] == strip[1].split("<form")[0]
+
+
+def _token(
+    idp: RunningIdp, form: dict[str, str], auth: tuple[str, str] | None = None
+) -> httpx.Response:
+    return httpx.post(
+        f"{idp.issuer}/v1/token", auth=auth or (idp.client_id, idp.client_secret), data=form
+    )
+
+
+def test_token_endpoint_errors_are_rfc6749_section_5_2(idp: RunningIdp) -> None:
+    _, _, auth, location = full_login(idp)
+    code = query(location)["code"]
+    base = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": idp.redirect_uri,
+        "code_verifier": auth.verifier,
+    }
+    wrong_uri = _token(idp, {**base, "redirect_uri": "http://127.0.0.1/other"})
+    assert wrong_uri.status_code == 400 and wrong_uri.json()["error"] == "invalid_grant"
+    assert wrong_uri.headers["cache-control"] == "no-store"
+    unsupported = _token(idp, {**base, "grant_type": "password"})
+    assert unsupported.json()["error"] == "unsupported_grant_type"
+    no_auth = httpx.post(f"{idp.issuer}/v1/token", data=base)
+    assert no_auth.status_code == 401 and no_auth.json()["error"] == "invalid_client"
+    bad_secret = _token(idp, base, auth=(idp.client_id, "wrong"))
+    assert bad_secret.status_code == 401
+    assert bad_secret.headers["www-authenticate"].startswith("Basic")
+    ok = _token(idp, base)  # the failures above did not spend the code
+    assert ok.status_code == 200, ok.text
+
+
+def test_authorization_by_post_and_a_repeated_parameter(idp: RunningIdp) -> None:
+    rp = RelyingParty(idp)
+    auth = rp.authorization()
+    params = query(auth.url)
+    page = Browser().http.post(f"{idp.issuer}/v1/auth", data=params)
+    assert page.status_code == 200 and 'name="password"' in page.text
+    twice = Browser().open(auth.url + "&scope=openid")
+    assert query(twice.headers["location"])["error"] == "invalid_request"
