@@ -111,3 +111,20 @@ def test_error_redirect_keeps_the_clients_query() -> None:
 def test_a_bad_issuer_is_a_configuration_error(issuer: str) -> None:
     with pytest.raises(ConfigurationError, match="LEERID_ISSUER"):
         IdpSettings(issuer=issuer, database_url="sqlite://")
+
+
+def test_only_the_code_pool_commits_asynchronously(database_url: str) -> None:
+    """Codes may be lost in a crash (the pupil logs in again); tokens and records may not."""
+    from sqlalchemy import text
+
+    from leerid.idp.app import create_app
+
+    ctx = create_app(IdpSettings(database_url=database_url)).state.idp
+    if ctx.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no asynchronous commit")
+    with ctx.codes.connect() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "off"
+    with ctx.autocommit.connect() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"
+    with ctx.engine.connect() as conn:
+        assert conn.execute(text("SHOW synchronous_commit")).scalar() == "on"

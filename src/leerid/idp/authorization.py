@@ -58,7 +58,7 @@ def finish_authorization(
     """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss."""
     code = new_token()
     now = dt.datetime.now(dt.UTC)
-    with connection(ctx.autocommit, conn) as used:  # one INSERT: one round trip
+    with connection(ctx.codes, conn) as used:  # one INSERT: one round trip
         insert_code(
             used,
             code=code,
@@ -164,7 +164,7 @@ def _authorize(
     ctx: IdpContext, request: Request, client: Client, params: dict[str, str], lang: str
 ) -> Response:
     """The checks and the answer, on one database connection."""
-    with ctx.autocommit.connect() as conn:
+    with ctx.codes.connect() as conn:
         return _authorize_on(ctx, request, client, params, lang, conn)
 
 
