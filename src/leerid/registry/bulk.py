@@ -9,7 +9,9 @@ split into chunks, and a streamed ``SELECT``. SQL is written with ``?`` placehol
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
 from sqlalchemy import Engine
@@ -17,6 +19,50 @@ from sqlalchemy import Engine
 __all__ = ["BulkConnection"]
 
 IN_CHUNK = 5000
+MAX_PENDING = 4
+
+
+class _Background:
+    """PostgreSQL only: writes run in one background thread, in order, on their own cursor.
+
+    While the server inserts a batch, checks its foreign keys and updates its indexes (in its
+    own process, on the other core), this process reads and checks the next batch. At most
+    ``MAX_PENDING`` writes wait; every read first waits for all of them (``drain``), so a read
+    always sees every earlier write. psycopg connections may be shared between threads.
+    """
+
+    def __init__(self, connection: Any) -> None:
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="leerid-import-writer")
+        self._pending: deque[Future[None]] = deque()
+        self._cursor = connection.cursor()
+
+    def submit(self, write: Callable[[Any], None]) -> None:
+        while len(self._pending) >= MAX_PENDING:
+            self._pending.popleft().result()
+        self._pending.append(self._executor.submit(write, self._cursor))
+
+    def drain(self) -> None:
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Wait for the writes in flight (their errors are dropped: the caller is already
+        failing and rolls back) and stop the thread."""
+        try:
+            self.drain()
+        except Exception:  # noqa: S110 - see the docstring
+            pass
+        finally:
+            self._pending.clear()
+            self._executor.shutdown(wait=True)
+            self._cursor.close()
+
+
+def _statement(sql: str, params: Sequence[Any]) -> Callable[[Any], None]:
+    def run(cur: Any) -> None:
+        cur.execute(sql, params)
+
+    return run
 
 
 class BulkConnection:
@@ -27,10 +73,13 @@ class BulkConnection:
         self._pooled = engine.raw_connection()
         self.raw: Any = cast(Any, self._pooled.driver_connection)
         self.postgres = self.dialect == "postgresql"
+        self._background: _Background | None = None
+        self._released = False
         if self.postgres:
             self._cursor = self.raw.cursor()
             # Only one import at a time; readers (logins) are not blocked.
             self._cursor.execute("LOCK TABLE pupil IN EXCLUSIVE MODE")
+            self._background = _Background(self.raw)
         else:
             self._isolation = self.raw.isolation_level
             self.raw.isolation_level = None  # we issue BEGIN / COMMIT ourselves
@@ -51,8 +100,19 @@ class BulkConnection:
             return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         return value
 
+    def _write(self, write: Callable[[Any], None]) -> None:
+        if self._background is not None:
+            self._background.submit(write)
+        else:
+            write(self._cursor)
+
+    def _drain(self) -> None:
+        if self._background is not None:
+            self._background.drain()
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run one statement; the rows it returns, if any."""
+        """Run one statement (after every pending write); the rows it returns, if any."""
+        self._drain()
         cur = self._cursor
         cur.execute(self._sql(sql), params)
         if cur.description is None:
@@ -62,15 +122,19 @@ class BulkConnection:
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         """Run one statement for each row."""
         if rows:
-            self._cursor.executemany(self._sql(sql), rows)
+            self._write(lambda cur: cur.executemany(self._sql(sql), rows))
 
     def insert(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
         """Insert rows fast: ``COPY`` on PostgreSQL, ``executemany`` on SQLite."""
         names = ", ".join(columns)
         if self.postgres:
-            with self._cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+
+            def copy_rows(cur: Any) -> None:
+                with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+            self._write(copy_rows)
             return
         marks = ", ".join("?" * len(columns))
         sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608 - names are ours
@@ -90,23 +154,27 @@ class BulkConnection:
             sql = f"UPDATE {table} SET {column} = ? WHERE {key} = ?"  # noqa: S608 - ours
             self._cursor.executemany(sql, rows)
             return
-        cur = self._cursor
-        cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS bulk_update (value TEXT, key TEXT) ON COMMIT DROP"
-        )
-        cur.execute("TRUNCATE bulk_update")
-        with cur.copy("COPY bulk_update (value, key) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        cur.execute(
-            f"UPDATE {table} SET {column} = u.value FROM bulk_update u "  # noqa: S608 - ours
-            f"WHERE {table}.{key} = u.key"
-        )
+
+        def update(cur: Any) -> None:
+            cur.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS bulk_update (value TEXT, key TEXT) ON COMMIT DROP"
+            )
+            cur.execute("TRUNCATE bulk_update")
+            with cur.copy("COPY bulk_update (value, key) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(
+                f"UPDATE {table} SET {column} = u.value FROM bulk_update u "  # noqa: S608
+                f"WHERE {table}.{key} = u.key"
+            )
+
+        self._write(update)
 
     def select_in(
         self, sql: str, column: str, values: Sequence[Any], tail: str = ""
     ) -> list[tuple[Any, ...]]:
         """``sql WHERE column IN values tail``; ``sql`` may end in ``WHERE ... AND``."""
+        self._drain()
         joiner = "" if sql.rstrip().upper().endswith(("AND", "WHERE")) else " WHERE"
         out: list[tuple[Any, ...]] = []
         for start in range(0, len(values), IN_CHUNK):
@@ -124,13 +192,14 @@ class BulkConnection:
         for start in range(0, len(values), IN_CHUNK):
             part = list(values[start : start + IN_CHUNK])
             if self.postgres:
-                self._cursor.execute(f"{sql} WHERE {column} = ANY(%s)", (part,))
+                self._write(_statement(f"{sql} WHERE {column} = ANY(%s)", (part,)))
             else:
                 marks = ",".join("?" * len(part))
                 self._cursor.execute(f"{sql} WHERE {column} IN ({marks})", part)
 
     def stream(self, sql: str, size: int = 10000) -> Iterator[tuple[Any, ...]]:
         """The rows of a query, fetched a batch at a time (a server-side cursor on PostgreSQL)."""
+        self._drain()
         cur = self.raw.cursor(name="leerid_stream") if self.postgres else self.raw.cursor()
         try:
             cur.execute(self._sql(sql))
@@ -155,6 +224,7 @@ class BulkConnection:
     def commit(self) -> None:
         """Commit the transaction and give the connection back."""
         try:
+            self._drain()
             if self.postgres:
                 self.raw.commit()
             else:
@@ -164,7 +234,10 @@ class BulkConnection:
 
     def rollback(self) -> None:
         """Undo everything and give the connection back."""
+        if self._released:
+            return  # a failed commit already gave the connection back (rolled back)
         try:
+            self._close_background()  # nothing may still be writing when we roll back
             if self.postgres:
                 self.raw.rollback()
             elif self.raw.in_transaction:
@@ -172,7 +245,14 @@ class BulkConnection:
         finally:
             self._release()
 
+    def _close_background(self) -> None:
+        if self._background is not None:
+            self._background.close()
+            self._background = None
+
     def _release(self) -> None:
+        self._released = True
+        self._close_background()
         self._cursor.close()
         if not self.postgres:
             self.raw.isolation_level = self._isolation
