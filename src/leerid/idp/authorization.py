@@ -53,13 +53,22 @@ def _status_text(lang: str, state: str) -> str:
 
 
 def finish_authorization(
-    ctx: IdpContext, pending: Pending, session: SsoSession, conn: Connection | None = None
-) -> Response:
-    """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss."""
+    ctx: IdpContext,
+    pending: Pending,
+    session: SsoSession,
+    conn: Connection | None = None,
+    *,
+    single_sign_on: bool = False,
+) -> Response | None:
+    """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss.
+
+    With ``single_sign_on`` the code is stored only if the session was not ended by a
+    logout (one statement checks and writes); None when it was.
+    """
     code = new_token()
     now = dt.datetime.now(dt.UTC)
     with connection(ctx.codes, conn) as used:  # one INSERT: one round trip
-        insert_code(
+        stored = insert_code(
             used,
             code=code,
             client_id=pending["client_id"],
@@ -72,7 +81,10 @@ def finish_authorization(
             auth_time=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
             lifetime=ctx.settings.code_lifetime,
             now=now,
+            unless_session_ended=single_sign_on,
         )
+    if not stored:
+        return None
     params = {"code": code}
     if pending.get("state") is not None:
         params["state"] = pending["state"]
@@ -242,7 +254,7 @@ def _authorize_on(
             raise AuthorizationError("invalid_request", "id_token_hint is not an ID token of ours")
         hint_sub = hint["sub"]
 
-    session = ctx.read_session(request, conn)
+    session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
     need_login = (
         session is None
         or "login" in prompts
@@ -259,12 +271,15 @@ def _authorize_on(
         "lang": lang,
         "csrf": request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24),
     }
-    if "none" in prompts and need_login:  # OIDC Core §3.1.2.6
-        raise AuthorizationError("login_required", "the user is not logged in")
     if not need_login:
         assert session is not None
-        metrics.LOGINS.labels("sso").inc()
-        return finish_authorization(ctx, pending, session, conn)
+        answer = finish_authorization(ctx, pending, session, conn, single_sign_on=True)
+        if answer is not None:
+            metrics.LOGINS.labels("sso").inc()
+            return answer
+        need_login = True  # the session was ended by a logout
+    if "none" in prompts and need_login:  # OIDC Core §3.1.2.6
+        raise AuthorizationError("login_required", "the user is not logged in")
     return render_login(ctx, request, pending, client.name)
 
 

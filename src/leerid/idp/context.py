@@ -88,14 +88,21 @@ class IdpContext:
             return fn(*args)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_LIMITER)
 
-    def read_session(self, request: Request, conn: Connection | None = None) -> SsoSession | None:
-        """The live SSO session of this browser, or None (absent, altered, expired, ended)."""
+    def session_from_cookie(self, request: Request) -> SsoSession | None:
+        """The SSO session the cookie carries, unaltered and unexpired; not yet checked
+        against logouts (``read_session`` does, or the code INSERT of a single sign-on)."""
         data = self.sealer.open("sso", request.cookies.get(SESSION_COOKIE))
         if data is None:
             return None
         try:
-            session = SsoSession(str(data["sid"]), str(data["sub"]), int(data["at"]))
+            return SsoSession(str(data["sid"]), str(data["sub"]), int(data["at"]))
         except (KeyError, TypeError, ValueError):
+            return None
+
+    def read_session(self, request: Request, conn: Connection | None = None) -> SsoSession | None:
+        """The live SSO session of this browser, or None (absent, altered, expired, ended)."""
+        session = self.session_from_cookie(request)
+        if session is None:
             return None
         with connection(self.autocommit, conn) as used:
             ended = _ENDED(used, {"b_sid": session.sid}).first()

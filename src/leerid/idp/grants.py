@@ -18,7 +18,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Executable, Table, bindparam, insert, select, update
 
 from leerid.idp.hot_sql import HotStatement
-from leerid.idp.models import Disclosure, IdpGrant, IdpRefreshToken
+from leerid.idp.models import Disclosure, IdpEndedSession, IdpGrant, IdpRefreshToken
 
 __all__ = [
     "AccessGrant",
@@ -50,6 +50,34 @@ _CONSUME_CODE = HotStatement(
         family_id=bindparam("b_family"),
     )
 )
+
+
+def _insert_code_if_live() -> Executable:
+    """The code's INSERT, done only when its SSO session was not ended by a logout:
+    ``INSERT … SELECT :values WHERE NOT EXISTS (ended session)``, one statement for the
+    check and the write of a single sign-on."""
+    names = [
+        "id",
+        "code_hash",
+        "client_id",
+        "account_uuid",
+        "scope",
+        "nonce",
+        "redirect_uri",
+        "code_challenge",
+        "sid",
+        "auth_time",
+        "created_at",
+        "code_expires_at",
+    ]
+    ended = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("sid"))
+    values = select(*[bindparam(n, type_=G.c[n].type).label(n) for n in names]).where(
+        ~ended.exists()
+    )
+    return insert(G).from_select(names, values)
+
+
+_INSERT_CODE_IF_LIVE = HotStatement(_insert_code_if_live())
 
 
 def _consume_and_record() -> Executable:
@@ -131,24 +159,29 @@ def insert_code(
     auth_time: dt.datetime,
     lifetime: int,
     now: dt.datetime,
-) -> None:
-    """Store a new code (one INSERT)."""
-    _INSERT_GRANT(
-        conn,
-        {
-            "id": secrets.token_hex(16),
-            "code_hash": token_hash(code),
-            "client_id": client_id,
-            "account_uuid": account_uuid,
-            "scope": scope,
-            "nonce": nonce,
-            "redirect_uri": redirect_uri,
-            "code_challenge": code_challenge,
-            "sid": sid,
-            "auth_time": auth_time,
-            "created_at": now,
-            "code_expires_at": now + dt.timedelta(seconds=lifetime),
-        },
+    unless_session_ended: bool = False,
+) -> bool:
+    """Store a new code (one INSERT); False when ``unless_session_ended`` and the SSO
+    session ``sid`` was ended by a logout (then nothing is stored)."""
+    statement = _INSERT_CODE_IF_LIVE if unless_session_ended else _INSERT_GRANT
+    return bool(
+        statement(
+            conn,
+            {
+                "id": secrets.token_hex(16),
+                "code_hash": token_hash(code),
+                "client_id": client_id,
+                "account_uuid": account_uuid,
+                "scope": scope,
+                "nonce": nonce,
+                "redirect_uri": redirect_uri,
+                "code_challenge": code_challenge,
+                "sid": sid,
+                "auth_time": auth_time,
+                "created_at": now,
+                "code_expires_at": now + dt.timedelta(seconds=lifetime),
+            },
+        ).rowcount
     )
 
 

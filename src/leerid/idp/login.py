@@ -172,6 +172,7 @@ async def login(request: Request) -> Response:
             )
     session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
     response = await ctx.run(finish_authorization, ctx, pending, session)
+    assert response is not None  # a new session cannot have been ended
     ctx.set_cookie(
         response, SESSION_COOKIE, ctx.seal_session(session), ctx.settings.session_lifetime
     )
