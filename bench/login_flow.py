@@ -94,6 +94,7 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     server_cpu: float | None = None  # CPU seconds of the server's processes while measured
+    postgres_cpu: float = 0.0  # CPU seconds of every postgres process (shared: others count)
     generator_cpu: float = 0.0  # CPU seconds of this load generator while measured
 
     def per_flow(self, seconds: float | None) -> str:
@@ -126,6 +127,23 @@ def process_tree_cpu(root: int) -> float:
             continue
         if int(entry) == root or int(fields[1]) == root:
             total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every process named ``postgres`` on this machine (0 when none here)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{entry}/comm").read_text().strip() != "postgres":
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
     return total
 
 
@@ -613,8 +631,9 @@ async def run_scenario(
             """CPU used by the server and by this generator during the measured window."""
             await asyncio.sleep(max(0.0, measure_from - time.monotonic()))
             server0 = process_tree_cpu(server_pid) if server_pid else None
-            own0 = own_cpu()
+            own0, pg0 = own_cpu(), postgres_cpu()
             await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+            result.postgres_cpu = postgres_cpu() - pg0
             if server0 is not None and server_pid:
                 result.server_cpu = process_tree_cpu(server_pid) - server0
             result.generator_cpu = own_cpu() - own0
@@ -660,7 +679,7 @@ def report(results: list[Result], conditions: str) -> None:
     print()
     header = f"{'scenario':<8} {'clients':>7} {'flows':>7} {'flows/s':>8} {'p50 ms':>8} "
     header += f"{'p95 ms':>8} {'p99 ms':>8} {'errors':>6} {'target':>7} {'verdict':>7} "
-    header += f"{'server CPU':>10} {'bench CPU':>9}"
+    header += f"{'server CPU':>10} {'bench CPU':>9} {'pg CPU':>7}"
     print(header)
     print("-" * len(header))
     for r in results:
@@ -670,9 +689,13 @@ def report(results: list[Result], conditions: str) -> None:
             f"{r.scenario:<8} {r.clients:>7} {len(r.latencies):>7} {r.rate:>8.1f} "
             f"{r.percentile(50):>8.1f} {r.percentile(95):>8.1f} {r.percentile(99):>8.1f} "
             f"{len(r.errors):>6} {target:>7.0f} {verdict:>7} "
-            f"{r.per_flow(r.server_cpu):>10} {r.per_flow(r.generator_cpu):>9}"
+            f"{r.per_flow(r.server_cpu):>10} {r.per_flow(r.generator_cpu):>9} "
+            f"{r.per_flow(r.postgres_cpu):>7}"
         )
-    print("(server CPU, bench CPU: milliseconds of CPU per flow, measured window only)")
+    print(
+        "(CPU: milliseconds per flow in the measured window; server = the uvicorn processes, "
+        "bench = this load generator, pg = every postgres process, including other users')"
+    )
     for r in results:
         for message in sorted(set(r.errors))[:5]:
             print(f"  {r.scenario} error: {message}")
