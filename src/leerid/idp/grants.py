@@ -98,18 +98,20 @@ def _consume_and_record() -> Executable:
 
 _CONSUME_AND_RECORD = HotStatement(_consume_and_record())
 
+ACCESS_COLUMNS = (
+    G.c.id,
+    G.c.client_id,
+    G.c.account_uuid,
+    G.c.scope,
+    G.c.auth_time,
+    G.c.access_expires_at,
+    G.c.revoked_at,
+    G.c.code_used_at,
+    G.c.created_at,
+)
+"""What ``access_grant_from_row`` reads."""
 _FIND_ACCESS = HotStatement(
-    select(
-        G.c.id,
-        G.c.client_id,
-        G.c.account_uuid,
-        G.c.scope,
-        G.c.auth_time,
-        G.c.access_expires_at,
-        G.c.revoked_at,
-        G.c.code_used_at,
-        G.c.created_at,
-    ).where(G.c.access_token_hash == bindparam("b_hash"))
+    select(*ACCESS_COLUMNS).where(G.c.access_token_hash == bindparam("b_hash"))
 )
 
 
@@ -312,7 +314,11 @@ class AccessGrant:
 
 def find_access_token(conn: Connection, token: str, now: dt.datetime) -> AccessGrant | None:
     """The grant of a live (not expired, not revoked) access token, or None."""
-    row = _FIND_ACCESS(conn, {"b_hash": token_hash(token)}).first()
+    return access_grant_from_row(_FIND_ACCESS(conn, {"b_hash": token_hash(token)}).first(), now)
+
+
+def access_grant_from_row(row: Any, now: dt.datetime) -> AccessGrant | None:
+    """The grant of a row of ``ACCESS_COLUMNS`` if the token is live, else None."""
     if row is None or row.revoked_at is not None:
         return None
     expires = _aware(row.access_expires_at)

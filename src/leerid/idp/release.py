@@ -43,8 +43,12 @@ __all__ = [
     "BoundProtocol",
     "ProtocolCache",
     "Release",
+    "decide",
     "fetch_pupil",
+    "pupil_columns",
+    "pupil_from_row",
     "release_for",
+    "today",
 ]
 
 NON_DATA_SCOPES = frozenset({"offline_access"})
@@ -103,9 +107,10 @@ class ProtocolCache:
         return entry[1]
 
 
-def _pupil_statement(aggregate: str) -> Select[Any]:
-    """Art. 5 in one indexed statement: the account, its pupil, the pupil's retired accounts
-    (historiek) and its enrolments active on ``:on`` (the registry's ``active_on`` rule).
+def pupil_columns(aggregate: str) -> list[Any]:
+    """Art. 5: the account's status, its pupil, the pupil's retired accounts (historiek) and
+    its enrolments active on ``:on`` (the registry's ``active_on`` rule), for a statement
+    that joins ``account`` and ``pupil``.
 
     ``aggregate`` is the dialect's string aggregate (``string_agg`` or ``group_concat``),
     written out so that the statement has no literal to render and can be prepared once.
@@ -131,16 +136,21 @@ def _pupil_statement(aggregate: str) -> Select[Any]:
         )
         .scalar_subquery()
     )
+    return [
+        Account.status,
+        Pupil.leer_id_uuid,
+        Pupil.insz,
+        Pupil.naam,
+        Pupil.voornaam,
+        historiek.label("historiek"),
+        orgcodes.label("orgcodes"),
+    ]
+
+
+def _pupil_statement(aggregate: str) -> Select[Any]:
+    """The pupil behind ``:account_uuid`` in one indexed statement."""
     return (
-        select(
-            Account.status,
-            Pupil.leer_id_uuid,
-            Pupil.insz,
-            Pupil.naam,
-            Pupil.voornaam,
-            historiek.label("historiek"),
-            orgcodes.label("orgcodes"),
-        )
+        select(*pupil_columns(aggregate))
         .join(Pupil, Pupil.id == Account.pupil_id)
         .where(Account.account_uuid == bindparam("account_uuid"))
     )
@@ -162,7 +172,12 @@ def fetch_pupil(conn: Connection, account_uuid: str, on: dt.date) -> PupilClaims
     longer logs in).
     """
     row = _PUPIL[conn.dialect.name](conn, {"account_uuid": account_uuid, "on": on}).first()
-    if row is None or row.status == AccountStatus.RETIRED:
+    return pupil_from_row(row, account_uuid)
+
+
+def pupil_from_row(row: Any, account_uuid: str) -> PupilClaims | None:
+    """The pupil of a row with ``pupil_columns``; None when unknown or retired."""
+    if row is None or row.status is None or row.status == AccountStatus.RETIRED:
         return None
     return PupilClaims(
         account_uuid=account_uuid,
@@ -193,13 +208,38 @@ def release_for(
     conn: Connection | None = None,
 ) -> Release:
     """The claims for ``account_uuid`` under ``protocol``, or the reason for refusing."""
-    if protocol is None:
-        return Release({}, None, "protocol_not_stored")
-    state = protocol.status_at(at)
-    if state != "in_force":
-        return Release({}, None, f"protocol_{state}")
+    refused = protocol_refusal(protocol, at)
+    if refused is not None:
+        return Release({}, None, refused)
     with connection(engine, conn) as used:
-        pupil = fetch_pupil(used, account_uuid, at.astimezone(BRUSSELS).date())
+        pupil = fetch_pupil(used, account_uuid, today(at))
+    return decide(protocol, scopes, pupil, at)
+
+
+def today(at: dt.datetime) -> dt.date:
+    """The day in Brussels (enrolments are active on days, art. 3)."""
+    return at.astimezone(BRUSSELS).date()
+
+
+def protocol_refusal(protocol: BoundProtocol | None, at: dt.datetime) -> str | None:
+    """Art. 11: why nothing may be released under ``protocol`` now, or None."""
+    if protocol is None:
+        return "protocol_not_stored"
+    state = protocol.status_at(at)
+    return None if state == "in_force" else f"protocol_{state}"
+
+
+def decide(
+    protocol: BoundProtocol | None,
+    scopes: Collection[str],
+    pupil: PupilClaims | None,
+    at: dt.datetime,
+) -> Release:
+    """The release for a pupil already fetched (art. 3 through ``release_claims``)."""
+    refused = protocol_refusal(protocol, at)
+    if refused is not None:
+        return Release({}, None, refused)
+    assert protocol is not None
     if pupil is None:
         return Release({}, None, "account_unknown_or_retired")
     return Release(release_claims(protocol.protocol, scopes, pupil, at), pupil, None)
