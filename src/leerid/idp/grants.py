@@ -189,7 +189,11 @@ def insert_code(
 
 def peek_code(conn: Connection, code: str) -> tuple[CodeGrant, dt.datetime, bool] | None:
     """The grant of ``code`` with its expiry and whether it was used, or None if unknown."""
-    row = _PEEK_CODE(conn, {"b_hash": token_hash(code)}).first()
+    return code_grant_from_row(_PEEK_CODE(conn, {"b_hash": token_hash(code)}).first())
+
+
+def code_grant_from_row(row: Any) -> tuple[CodeGrant, dt.datetime, bool] | None:
+    """The grant, expiry and used flag of a row with the columns of ``idp_grant``."""
     if row is None:
         return None
     grant = CodeGrant(

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection
+from sqlalchemy import Connection, bindparam, select
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants, metrics
@@ -23,14 +23,43 @@ from leerid.idp.client_auth import authenticate_client, read_form
 from leerid.idp.clients import Client
 from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
 from leerid.idp.disclosures import disclosure_values, record_disclosure
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.id_token import make_id_token
 from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
-from leerid.idp.release import Release, release_for
+from leerid.idp.release import (
+    Release,
+    decide,
+    pupil_columns,
+    pupil_from_row,
+    release_for,
+    today,
+)
 from leerid.idp.rfc7636 import verify_s256
+from leerid.protocol import PupilClaims
+from leerid.registry.models import Account, Pupil
 
 __all__ = ["router"]
 
 router = APIRouter()
+
+
+def _code_with_pupil(aggregate: str) -> HotStatement:
+    """The code's grant and the pupil it is about (art. 5: fetched now), in one statement."""
+    return HotStatement(
+        select(*grants.G.c, *pupil_columns(aggregate))
+        .select_from(
+            grants.G.outerjoin(Account, Account.account_uuid == grants.G.c.account_uuid).outerjoin(
+                Pupil, Pupil.id == Account.pupil_id
+            )
+        )
+        .where(grants.G.c.code_hash == bindparam("b_hash"))
+    )
+
+
+_CODE_WITH_PUPIL = {
+    "postgresql": _code_with_pupil("string_agg"),
+    "sqlite": _code_with_pupil("group_concat"),
+}
 
 
 class _RacedError(Exception):
@@ -71,10 +100,15 @@ def _release(
     client: Client,
     scope: str,
     account_uuid: str,
-    conn: Connection | None = None,
+    *,
+    fetched: tuple[PupilClaims | None] | None = None,
 ) -> Release:
+    """The release for the grant; ``fetched`` holds the pupil when it was read already."""
     protocol = ctx.protocols.get(client.protocol_id)
-    release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now(), conn)
+    if fetched is not None:
+        release = decide(protocol, scope.split(), fetched[0], _now())
+    else:
+        release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now())
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -162,8 +196,12 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         raise OAuthError("invalid_request", "code is required")
     now = _now()
     with ctx.autocommit.connect() as conn:  # the reads of the exchange on one connection
-        found = grants.peek_code(conn, code)
-        return _exchange_code(ctx, client, form, code, found, now, conn)
+        row = _CODE_WITH_PUPIL[conn.dialect.name](
+            conn, {"b_hash": grants.token_hash(code), "on": today(now)}
+        ).first()
+        found = grants.code_grant_from_row(row)
+        pupil = pupil_from_row(row, found[0].account_uuid) if found is not None else None
+        return _exchange_code(ctx, client, form, code, found, pupil, now, conn)
 
 
 def _exchange_code(
@@ -172,6 +210,7 @@ def _exchange_code(
     form: dict[str, str],
     code: str,
     found: tuple[grants.CodeGrant, dt.datetime, bool] | None,
+    pupil: PupilClaims | None,
     now: dt.datetime,
     conn: Connection,
 ) -> dict[str, Any]:
@@ -193,7 +232,7 @@ def _exchange_code(
         form.get("code_verifier"), grant.code_challenge
     ):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    release = _release(ctx, client, grant.scope, grant.account_uuid, conn)
+    release = _release(ctx, client, grant.scope, grant.account_uuid, fetched=(pupil,))
     if release.refused is not None:
         raise _refuse(ctx, client, grant.account_uuid, release.refused)
     access_token = grants.new_token()
