@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.models import Disclosure
 
-__all__ = ["DisclosureRecord", "disclosure_insert", "list_disclosures", "record_disclosure"]
+__all__ = ["DisclosureRecord", "list_disclosures", "record_disclosure"]
 
 
 @dataclass(frozen=True)
@@ -41,36 +41,6 @@ class DisclosureRecord:
         data["at"] = self.at.isoformat()
         data["claims"] = list(self.claims)
         return data
-
-
-def disclosure_insert(
-    *,
-    client_id: str,
-    endpoint: str,
-    claims: Iterable[str],
-    protocol_id: str | None,
-    protocol_hash: str | None,
-    leer_id_uuid: str | None,
-    account_uuid: str | None,
-    outcome: str = "released",
-    reason: str | None = None,
-    at: dt.datetime | None = None,
-) -> Insert:
-    """The INSERT of one record (to run inside the caller's transaction)."""
-    return insert(Disclosure).values(
-        **disclosure_values(
-            client_id=client_id,
-            endpoint=endpoint,
-            claims=claims,
-            protocol_id=protocol_id,
-            protocol_hash=protocol_hash,
-            leer_id_uuid=leer_id_uuid,
-            account_uuid=account_uuid,
-            outcome=outcome,
-            reason=reason,
-            at=at,
-        )
-    )
 
 
 def disclosure_values(

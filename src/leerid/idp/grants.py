@@ -19,6 +19,8 @@ from sqlalchemy import Connection, Executable, Table, bindparam, insert, select,
 
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.models import Disclosure, IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.release import pupil_columns
+from leerid.registry.models import Account, Pupil
 
 __all__ = [
     "AccessGrant",
@@ -427,3 +429,19 @@ def revoke_refresh_token(conn: Connection, token: str, client_id: str, now: dt.d
     ).first()
     if row is not None:
         revoke_family(conn, row.family_id, now)
+
+
+def grant_with_pupil(columns: Any, key: Any) -> dict[str, HotStatement]:
+    """Art. 5 with the grant: ``columns`` of the grant whose ``key`` column equals
+    ``:b_hash``, and the pupil it is about (fetched now), in one statement per dialect."""
+    joined = G.outerjoin(Account, Account.account_uuid == G.c.account_uuid).outerjoin(
+        Pupil, Pupil.id == Account.pupil_id
+    )
+    return {
+        dialect: HotStatement(
+            select(*columns, *pupil_columns(aggregate))
+            .select_from(joined)
+            .where(key == bindparam("b_hash"))
+        )
+        for dialect, aggregate in (("postgresql", "string_agg"), ("sqlite", "group_concat"))
+    }

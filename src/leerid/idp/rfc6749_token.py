@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants, metrics
@@ -23,43 +23,24 @@ from leerid.idp.client_auth import authenticate_client, read_form
 from leerid.idp.clients import Client
 from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
 from leerid.idp.disclosures import disclosure_values, record_disclosure
-from leerid.idp.hot_sql import HotStatement
 from leerid.idp.id_token import make_id_token
 from leerid.idp.oauth_errors import NO_STORE, OAuthError, token_error_response
 from leerid.idp.release import (
     Release,
     decide,
-    pupil_columns,
     pupil_from_row,
     release_for,
     today,
 )
 from leerid.idp.rfc7636 import verify_s256
 from leerid.protocol import PupilClaims
-from leerid.registry.models import Account, Pupil
 
 __all__ = ["router"]
 
 router = APIRouter()
 
 
-def _code_with_pupil(aggregate: str) -> HotStatement:
-    """The code's grant and the pupil it is about (art. 5: fetched now), in one statement."""
-    return HotStatement(
-        select(*grants.G.c, *pupil_columns(aggregate))
-        .select_from(
-            grants.G.outerjoin(Account, Account.account_uuid == grants.G.c.account_uuid).outerjoin(
-                Pupil, Pupil.id == Account.pupil_id
-            )
-        )
-        .where(grants.G.c.code_hash == bindparam("b_hash"))
-    )
-
-
-_CODE_WITH_PUPIL = {
-    "postgresql": _code_with_pupil("string_agg"),
-    "sqlite": _code_with_pupil("group_concat"),
-}
+_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.G.c, grants.G.c.code_hash)
 
 
 class _RacedError(Exception):

@@ -11,16 +11,14 @@ import datetime as dt
 import time
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants, metrics
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.disclosures import record_disclosure
-from leerid.idp.hot_sql import HotStatement
 from leerid.idp.oauth_errors import NO_STORE, bearer_error
-from leerid.idp.release import decide, pupil_columns, pupil_from_row, today
-from leerid.registry.models import Account, Pupil
+from leerid.idp.release import decide, pupil_from_row, today
 
 __all__ = ["bearer_token", "router"]
 
@@ -49,24 +47,7 @@ def _userinfo(ctx: IdpContext, token: str) -> Response:
         return _userinfo_on(ctx, token, now, conn)
 
 
-def _token_with_pupil(aggregate: str) -> HotStatement:
-    """Art. 5 with the token: the access token's grant and the pupil it is about, fetched
-    now, in one statement (the pupil's columns are those of every release)."""
-    return HotStatement(
-        select(*grants.ACCESS_COLUMNS, *pupil_columns(aggregate))
-        .select_from(
-            grants.G.outerjoin(Account, Account.account_uuid == grants.G.c.account_uuid).outerjoin(
-                Pupil, Pupil.id == Account.pupil_id
-            )
-        )
-        .where(grants.G.c.access_token_hash == bindparam("b_hash"))
-    )
-
-
-_TOKEN_WITH_PUPIL = {
-    "postgresql": _token_with_pupil("string_agg"),
-    "sqlite": _token_with_pupil("group_concat"),
-}
+_TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
 
 
 def _userinfo_on(ctx: IdpContext, token: str, now: dt.datetime, conn: Connection) -> Response:
