@@ -43,11 +43,11 @@ from leerid.store.engine import get_engine, make_engine
 __all__ = ["ROUTERS", "create_app"]
 
 ROUTERS: list[APIRouter] = [
-    oidc_discovery.router,
-    authorization.router,
-    login.router,
+    authorization.router,  # the hot path first: routes are matched in this order
     rfc6749_token.router,
     userinfo.router,
+    login.router,
+    oidc_discovery.router,
     rfc7662.router,
     rfc7009.router,
     logout.router,

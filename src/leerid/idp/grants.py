@@ -41,7 +41,6 @@ R = cast(Table, IdpRefreshToken.__table__)
 
 # The hot path's statements, built once (bind parameters per call).
 _INSERT_GRANT = HotStatement(insert(G))
-_PEEK_CODE = HotStatement(select(G).where(G.c.code_hash == bindparam("b_hash")))
 _CONSUME_CODE = HotStatement(
     update(G)
     .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
@@ -100,6 +99,24 @@ def _consume_and_record() -> Executable:
 
 _CONSUME_AND_RECORD = HotStatement(_consume_and_record())
 
+CODE_COLUMNS = tuple(
+    G.c[name]
+    for name in (
+        "id",
+        "client_id",
+        "account_uuid",
+        "scope",
+        "nonce",
+        "redirect_uri",
+        "code_challenge",
+        "sid",
+        "auth_time",
+        "family_id",
+        "code_expires_at",
+        "code_used_at",
+    )
+)
+"""What ``code_grant_from_row`` reads."""
 ACCESS_COLUMNS = (
     G.c.id,
     G.c.client_id,
@@ -187,11 +204,6 @@ def insert_code(
             },
         ).rowcount
     )
-
-
-def peek_code(conn: Connection, code: str) -> tuple[CodeGrant, dt.datetime, bool] | None:
-    """The grant of ``code`` with its expiry and whether it was used, or None if unknown."""
-    return code_grant_from_row(_PEEK_CODE(conn, {"b_hash": token_hash(code)}).first())
 
 
 def code_grant_from_row(row: Any) -> tuple[CodeGrant, dt.datetime, bool] | None:

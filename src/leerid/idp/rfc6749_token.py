@@ -40,7 +40,7 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.G.c, grants.G.c.code_hash)
+_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
 
 
 class _RacedError(Exception):
