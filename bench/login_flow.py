@@ -334,18 +334,25 @@ def start_server(url: str, workers: int, extra_env: dict[str, str]) -> Server:
             stderr=subprocess.STDOUT,
         )
     server = Server(base, process, log)
-    deadline = time.monotonic() + 60
+    if not healthy(base, 60, process):
+        server.stop()
+        raise SystemExit(f"the server did not start in 60 s:\n{log.read_text()}")
+    return server
+
+
+def healthy(base: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+    """Whether ``base``/healthz answers 200 within ``seconds`` (False early if it exits)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited:\n{log.read_text()}")
+        if process is not None and process.poll() is not None:
+            return False
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return server
+                return True
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    server.stop()
-    raise SystemExit(f"the server did not start in 60 s:\n{log.read_text()}")
+    return False
 
 
 # --- HTTP for the load generator ------------------------------------------------------------
@@ -734,6 +741,8 @@ def main() -> None:
     if args.url and urlsplit(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url: loopback only")
 
+    if args.url and not healthy(args.url.rstrip("/"), 10):
+        parser.error(f"--url {args.url}: no answer from {args.url.rstrip('/')}/healthz")
     url = fresh_schema(args.database_url) if not args.url else schema_url(args.database_url, SCHEMA)
     client_id, secret, usernames = seed(url, args.pupils)
     load = os.getloadavg()
