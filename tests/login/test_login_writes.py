@@ -1,64 +1,17 @@
-"""Issue 4 §7: at most 3 database writes per password login, counted by the database itself.
-
-Every table gets a row trigger that notes each INSERT, UPDATE and DELETE in a side table
-``write_log`` (SQLite and PostgreSQL alike). The count is therefore independent of how the
-server sends its SQL (SQLAlchemy, or compiled text straight on the psycopg connection).
-"""
+"""Issue 4 §7: at most 3 database writes per password login, counted by the database itself
+(row triggers, see ``tests.login.write_log``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 
 import httpx
-from sqlalchemy import Engine, inspect, text
 
 from leerid.store.engine import make_engine
 from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
 from tests.login.oidc_flow import exchange, password_login, userinfo
-
-_PG_FUNCTION = """
-CREATE FUNCTION log_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO write_log (tbl, op) VALUES (TG_TABLE_NAME, TG_OP);
-  RETURN NULL;
-END $$
-"""
-
-
-def install_write_log(engine: Engine) -> None:
-    """A row trigger on every table of the schema, writing to ``write_log``."""
-    tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
-    with engine.begin() as conn:
-        conn.execute(
-            text("CREATE TABLE write_log (tbl VARCHAR(64) NOT NULL, op VARCHAR(8) NOT NULL)")
-        )
-        if conn.dialect.name == "postgresql":
-            conn.execute(text(_PG_FUNCTION))
-        for table in tables:
-            if conn.dialect.name == "postgresql":
-                conn.execute(
-                    text(
-                        f'CREATE TRIGGER log_write AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                        "FOR EACH ROW EXECUTE FUNCTION log_write()"
-                    )
-                )
-                continue
-            for op in ("INSERT", "UPDATE", "DELETE"):
-                conn.execute(
-                    text(
-                        f'CREATE TRIGGER "log_{op}_{table}" AFTER {op} ON "{table}" '
-                        f"BEGIN INSERT INTO write_log (tbl, op) VALUES ('{table}', '{op}'); END"
-                    )
-                )
-
-
-def take_writes(engine: Engine) -> Counter[str]:
-    """The writes logged since the last call, as ``"OP table"`` counts; the log is emptied."""
-    with engine.begin() as conn:
-        rows = conn.execute(text("SELECT op, tbl FROM write_log")).all()
-        conn.execute(text("DELETE FROM write_log"))
-    return Counter(f"{op} {tbl}" for op, tbl in rows)
+from tests.login.write_log import install_write_log, take_writes
 
 
 def test_a_password_login_writes_at_most_three_rows(database_url: str) -> None:

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from leerid.idp.login_tables import LoginThrottleRow
 from leerid.idp.throttle import (
@@ -25,6 +23,7 @@ from leerid.idp.throttle import (
     lock_duration,
     throttle_key,
 )
+from tests.login.write_log import install_write_log, take_writes
 
 NOW = dt.datetime(2026, 9, 1, 8, 30, tzinfo=dt.UTC)
 POLICY = ThrottlePolicy()
@@ -133,22 +132,6 @@ def test_ipv6_addresses_share_their_slash_64() -> None:
     )
 
 
-@contextmanager
-def counted_writes(engine: Engine) -> Iterator[list[str]]:
-    """Every INSERT, UPDATE or DELETE the engine sends, as it is sent."""
-    writes: list[str] = []
-
-    def listener(_c: Any, _cur: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().split(None, 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}:
-            writes.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield writes
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
-
-
 def test_lock_after_repeated_failures_is_shared_by_all_nodes(engine: Engine) -> None:
     node_a, node_b = LoginThrottle(engine), LoginThrottle(engine)
 
@@ -204,14 +187,15 @@ def test_success_clears_the_account_but_not_the_address(engine: Engine) -> None:
 
 def test_no_write_on_a_login_without_failures(engine: Engine) -> None:
     throttle = LoginThrottle(engine)
+    install_write_log(engine)
 
-    async def scenario() -> list[str]:
-        with counted_writes(engine) as writes:
-            await throttle.check("lotte.m2222", "192.0.2.1")
-            await throttle.record_success("lotte.m2222", "192.0.2.1")
-        return writes
+    async def scenario() -> None:
+        await throttle.check("lotte.m2222", "192.0.2.1")
+        await throttle.record_success("lotte.m2222", "192.0.2.1")
+        await throttle.record_failure("other.n3333", "192.0.2.1")  # the log does see writes
 
-    assert asyncio.run(scenario()) == []
+    asyncio.run(scenario())
+    assert take_writes(engine) == Counter({"INSERT login_throttle": 2, "UPDATE login_throttle": 2})
 
 
 def test_address_lock_stops_every_name_from_that_address(engine: Engine) -> None:

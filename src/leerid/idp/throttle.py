@@ -37,10 +37,11 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import sqlalchemy
-from sqlalchemy import Row, bindparam, delete, insert, select, update
+from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.idp.browser_state import load_server_secret
+from leerid.idp.hot_sql import HotStatement
 from leerid.idp.login_tables import LoginThrottleRow
 
 __all__ = [
@@ -243,8 +244,34 @@ _COUNTERS = select(
     LoginThrottleRow.last_failure_at,
     LoginThrottleRow.locked_until,
 )
-_COUNTERS_OF = _COUNTERS.where(LoginThrottleRow.key.in_(bindparam("keys", expanding=True)))
-"""Built once: the hot path's read skips building and cache-keying a statement per call."""
+
+
+def _pick(column: Any, key: str) -> Any:
+    """``column`` of the row whose key is bind parameter ``key`` (NULL when there is none)."""
+    return func.max(case((LoginThrottleRow.key == bindparam(key), column)))
+
+
+_BOTH_COUNTERS = HotStatement(
+    select(
+        *(
+            _pick(column, key).label(f"{key}_{column.key}")
+            for key in ("account", "address")
+            for column in (
+                LoginThrottleRow.failures,
+                LoginThrottleRow.last_failure_at,
+                LoginThrottleRow.locked_until,
+            )
+        )
+    ).where(LoginThrottleRow.key.in_([bindparam("account"), bindparam("address")]))
+)
+"""The hot path's one read: both counters in one row, built once, run by ``HotStatement``
+(compiled text on the psycopg connection on PostgreSQL) in autocommit (no BEGIN/ROLLBACK)."""
+
+
+def _stored(failures: int | None, last: datetime | None, locked: datetime | None) -> ThrottleState:
+    if not failures:
+        return ThrottleState(locked_until=_aware(locked))
+    return ThrottleState(failures, _aware(last), _aware(locked))
 
 
 def _state(row: Row[str, int, datetime, datetime | None]) -> ThrottleState:
@@ -265,6 +292,7 @@ class LoginThrottle:
 
     def __init__(self, engine: sqlalchemy.Engine, policy: ThrottlePolicy | None = None) -> None:
         self.engine = engine
+        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.policy = policy or ThrottlePolicy()
         self._secret = throttle_secret(engine)
         # Account keys this process saw with failures: record_success deletes only these.
@@ -291,10 +319,15 @@ class LoginThrottle:
         with self._failed_lock:
             return self._failed.pop(account_key, False) is None
 
-    def _read(self, keys: tuple[str, str]) -> dict[str, ThrottleState]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(_COUNTERS_OF, {"keys": list(keys)}).all()
-        return {row.key: _state(row) for row in rows}
+    def _read(self, account_key: str, address_key: str) -> tuple[ThrottleState, ThrottleState]:
+        with self._reads.connect() as conn:
+            row = _BOTH_COUNTERS(conn, {"account": account_key, "address": address_key}).first()
+        if row is None:
+            return ThrottleState(), ThrottleState()
+        return (
+            _stored(row.account_failures, row.account_last_failure_at, row.account_locked_until),
+            _stored(row.address_failures, row.address_last_failure_at, row.address_locked_until),
+        )
 
     def check_sync(
         self, username: str, address: str, now: datetime | None = None
@@ -302,11 +335,10 @@ class LoginThrottle:
         """``check`` for callers outside the event loop."""
         now = now or self._now()
         account_key, address_key = self._keys(username, address)
-        states = self._read((account_key, address_key))
-        account = states.get(account_key, ThrottleState())
+        account, address_state = self._read(account_key, address_key)
         if _effective(account, now, self.policy.window) > 0:
             self._remember(account_key)
-        return decide(account, states.get(address_key, ThrottleState()), now, self.policy)
+        return decide(account, address_state, now, self.policy)
 
     async def check(self, username: str, address: str) -> ThrottleVerdict:
         """May this attempt go ahead, and after what delay? One read, no write."""
