@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,37 +115,32 @@ class Result:
         return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
 
 
-def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of process ``root`` and its children, from /proc (Linux)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+def _processes() -> Iterator[tuple[int, str, list[str]]]:
+    """(pid, name, fields of /proc/PID/stat after the name) of every process (Linux)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            _pid, _, rest = Path(f"/proc/{entry}/stat").read_text().partition(" (")
+            comm, _, fields = rest.rpartition(")")
         except OSError:
             continue
-        if int(entry) == root or int(fields[1]) == root:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        yield int(entry), comm, fields.split()
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    """utime + stime of a /proc stat line (fields 14 and 15)."""
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process ``root`` and its children."""
+    return sum(_cpu_seconds(f) for pid, _name, f in _processes() if root in (pid, int(f[1])))
 
 
 def postgres_cpu() -> float:
     """CPU seconds of every process named ``postgres`` on this machine (0 when none here)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if Path(f"/proc/{entry}/comm").read_text().strip() != "postgres":
-                continue
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+    return sum(_cpu_seconds(f) for _pid, name, f in _processes() if name == "postgres")
 
 
 def own_cpu() -> float:
