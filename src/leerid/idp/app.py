@@ -79,8 +79,22 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class _PathOnly(logging.Filter):
+    """Issue 4 §5: the access log keeps the path, never the query string, which may carry an
+    ``id_token_hint`` (an ID token with the pupil's name), a ``login_hint`` or a ``state``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def _configure_logging() -> None:
     """``leerid.*`` loggers at ``$LEERID_LOG_LEVEL`` on standard error (no personal data)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _PathOnly) for f in access.filters):
+        access.addFilter(_PathOnly())
     level = os.environ.get("LEERID_LOG_LEVEL", "warning").upper()
     logger = logging.getLogger("leerid")
     logger.setLevel(level)

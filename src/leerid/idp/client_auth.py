@@ -110,10 +110,14 @@ def authenticate_client(ctx: IdpContext, request: Request, form: dict[str, str])
     if client.auth_method != method:
         raise OAuthError("invalid_client", f"this client authenticates with {client.auth_method}")
     if method == "private_key_jwt":
+        # RFC 7523 §3 (3): the audience identifies this server. Built from the configured
+        # issuer, never from the request's Host header, which the sender chooses (an
+        # assertion made for another server must not pass here).
+        called = request.url.path.removeprefix(ctx.settings.path).lstrip("/")
         audiences = (
             ctx.settings.issuer,
             ctx.settings.endpoint("v1/token"),
-            str(request.url).split("?")[0],
+            ctx.settings.endpoint(called),
         )
         verify_client_assertion(ctx.engine, client, form["client_assertion"], audiences, _FETCHER)
     else:

@@ -144,7 +144,9 @@ async def login(request: Request) -> Response:
         reason = "unknown_username" if account_uuid is None else "wrong_password"
         if status == AccountStatus.RETIRED:
             reason = "account_retired"
-        metrics.LOGIN_FAILURES.labels(reason).inc()
+        # /metrics is public: one label for all three, or its counters would tell whether
+        # a username exists (issue 4 §4); the disclosure log keeps the precise reason.
+        metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
         log.info("login refused client=%s reason=%s", client.client_id, reason)
         refused = render_login(
             ctx,

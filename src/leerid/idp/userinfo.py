@@ -88,8 +88,12 @@ async def userinfo(request: Request) -> Response:
     started = time.perf_counter()
     ctx = get_context(request)
     token = await bearer_token(request)
-    if token is None:
-        return bearer_error("invalid_request", "send the access token as a Bearer token", 401)
+    if token is None:  # RFC 6750 §3.1: no credentials, so no error code in the challenge
+        return JSONResponse(
+            {"error_description": "send the access token as a Bearer token"},
+            401,
+            headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="leerid"'},
+        )
     response = await ctx.run(_userinfo, ctx, token)
     metrics.REQUEST_LATENCY.labels("userinfo").observe(time.perf_counter() - started)
     return response

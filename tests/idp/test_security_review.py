@@ -1,0 +1,120 @@
+"""Findings of the security and privacy review, each checked against a running provider."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from leerid.idp.clients import add_client
+from leerid.store.engine import make_engine
+from tests.idp.flow import Browser, RelyingParty, full_login, query
+from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, running_idp
+
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def _jwt_client(idp: RunningIdp, key: ECKey) -> str:
+    engine = make_engine(idp.database_url)
+    client, _ = add_client(
+        engine,
+        name="Review app",
+        protocol_id=idp.seed.protocol_id,
+        redirect_uris=[REDIRECT_URI],
+        post_logout_redirect_uris=[LOGOUT_URI],
+        auth_method="private_key_jwt",
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    engine.dispose()
+    return client.client_id
+
+
+def _assertion(key: ECKey, client_id: str, aud: str) -> str:
+    now = int(time.time())
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": aud,
+        "exp": now + 60,
+        "iat": now,
+        "jti": str(uuid.uuid4()),
+    }
+    return jwt.encode({"alg": "ES256", "kid": "review"}, claims, key, algorithms=["ES256"])
+
+
+def test_assertion_audience_comes_from_the_issuer_not_the_host_header(idp: RunningIdp) -> None:
+    """RFC 7523 §3 (3): an assertion made for another server is refused, whatever Host says."""
+    key = ECKey.generate_key("P-256", parameters={"kid": "review"}, private=True)
+    client_id = _jwt_client(idp, key)
+    endpoint = f"{idp.issuer}/v1/introspect"
+    time.sleep(1.2)  # the server caches clients for 1 s
+
+    def introspect(aud: str, host: str | None = None) -> httpx.Response:
+        form = {
+            "client_id": client_id,
+            "client_assertion_type": ASSERTION_TYPE,
+            "client_assertion": _assertion(key, client_id, aud),
+            "token": "unknown",
+        }
+        headers = {"Host": host} if host else {}
+        return httpx.post(endpoint, data=form, headers=headers)
+
+    foreign = introspect("http://other-as.example/op/v1/introspect", host="other-as.example")
+    assert foreign.status_code == 401 and foreign.json()["error"] == "invalid_client"
+    ours = introspect(endpoint)  # the endpoint called, at our issuer: accepted
+    assert ours.status_code == 200 and ours.json() == {"active": False}
+
+
+def _failure_counts(idp: RunningIdp) -> dict[str, float]:
+    text = httpx.get(f"{idp.base_url}/metrics").text
+    counts = {}
+    for line in text.splitlines():
+        if line.startswith("leerid_login_failures_total{"):
+            labels, value = line.rsplit(" ", 1)
+            counts[labels] = float(value)
+    return counts
+
+
+def _failed_login_labels(idp: RunningIdp, username: str) -> set[str]:
+    before = _failure_counts(idp)
+    browser = Browser()
+    page = browser.open(RelyingParty(idp).authorization().url)
+    assert browser.login(page, username, "not-the-password-1").status_code == 200
+    after = _failure_counts(idp)
+    return {labels for labels, value in after.items() if value != before.get(labels, 0.0)}
+
+
+def test_public_metrics_do_not_tell_whether_a_username_exists(idp: RunningIdp) -> None:
+    """Issue 4 §4: /metrics is unauthenticated, so its labels are part of the answer."""
+    known = _failed_login_labels(idp, idp.username)
+    unknown = _failed_login_labels(idp, f"nobody.{uuid.uuid4().hex[:8]}")
+    assert known and known == unknown
+
+
+def test_access_log_holds_paths_but_no_id_token_hint(database_url: str) -> None:
+    """Issue 4 §5: no name or token in a log line, also not in a logged query string."""
+    with running_idp(database_url, more_env={"LEERID_LOG_LEVEL": "info"}) as idp:
+        rp, browser, auth, location = full_login(idp)
+        id_token = rp.fetch_token(location, auth.verifier)["id_token"]
+        again = browser.open(rp.authorization(prompt="none", id_token_hint=id_token).url)
+        assert "code" in query(again.headers["location"])
+        bye = browser.open(
+            f"{idp.issuer}/v1/logout?id_token_hint={id_token}&post_logout_redirect_uri="
+            f"{LOGOUT_URI}&state=s1"
+        )
+        assert bye.status_code == 303
+        log = idp.server.log_text()
+        assert "/op/v1/logout" in log and "/op/v1/auth" in log  # the access log is on
+        assert id_token not in log and id_token.split(".")[1] not in log
+        assert idp.pupil.naam not in log and idp.pupil.voornaam not in log
+
+
+def test_userinfo_without_a_token_gets_a_bare_bearer_challenge(idp: RunningIdp) -> None:
+    """RFC 6750 §3.1: a request without credentials gets no error code, only the challenge."""
+    answer = httpx.get(f"{idp.issuer}/v1/userinfo")
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == 'Bearer realm="leerid"'
+    assert answer.headers["cache-control"] == "no-store"
