@@ -27,7 +27,7 @@ from leerid.sp.evidence import collect
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import authenticate
+from leerid.sp.staff import authenticate, get_staff
 from leerid.sp.templating import TEMPLATES, render
 from leerid.sp.throttle import LoginThrottle
 
@@ -374,8 +374,15 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         session: dict[str, Any], *, pupil_data: bool = False, log_access: bool = False
     ) -> tuple[str, str] | Response:
         who = staff_of(session)
-        if who is None:
-            return RedirectResponse("/personeel/aanmelden", 303)
+        # Art. 4: a disabled account or a changed role counts at once, not when the sealed
+        # session cookie expires; the role is read from the database on every request.
+        account = get_staff(provider.engine, who[0]) if who is not None else None
+        if account is None:
+            response = RedirectResponse("/personeel/aanmelden", 303)
+            if who is not None:
+                sealer.clear(response)
+            return response
+        who = (account.username, account.role)
         perms = provider.permissions(who[1])
         if (pupil_data and not perms.sees_pupil_data) or (
             log_access and not perms.sees_privacy_log
