@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import httpx
 import pytest
 
 from leerid.sp.provider import ServiceProvider
+from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.settings import load_settings
 from leerid.sp.staff import add_staff, disable_staff
 from tests.idp_server import _free_port
+from tests.sp.conftest import write_config
 from tests.sp.lars_world import hidden, serve_portal
+from tests.sp.test_relying_party_spec import CLIENT, ISSUER, Issuer
 
 PASSWORD = "een-lang-wachtwoord"
 
@@ -32,3 +39,27 @@ def test_a_disabled_staff_account_loses_access_at_once(provider: ServiceProvider
         after = http.get(f"{url}/personeel/leerlingen", follow_redirects=False)
         assert after.status_code == 303
         assert after.headers["location"] == "/personeel/aanmelden"
+
+
+def test_a_crafted_error_in_the_login_response_is_not_passed_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The portal logs ``LoginError.code``: a browser-supplied ``error`` with a line break
+    (a forged log line) or a name must not become that code."""
+    monkeypatch.setenv("LARS_TEST_SECRET", "s3cret")
+    config = write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'x.db'}", issuer=ISSUER, client_id=CLIENT
+    )
+    issuer = Issuer()
+    party = RelyingParty(
+        load_settings(config), http=httpx.AsyncClient(transport=httpx.MockTransport(issuer.handler))
+    )
+    pending = PendingLogin("s1", "n1", "v" * 43)
+    crafted = "access_denied\n2026-01-01 INFO login ok pupil=Jan Janssens"
+    with pytest.raises(LoginError) as refused:
+        asyncio.run(party.finish({"state": "s1", "iss": ISSUER, "error": crafted}, pending))
+    assert refused.value.code == "invalid_error_response"
+    assert "Janssens" not in str(refused.value)
+    with pytest.raises(LoginError) as plain:
+        asyncio.run(party.finish({"state": "s1", "iss": ISSUER, "error": "access_denied"}, pending))
+    assert plain.value.code == "access_denied"

@@ -16,6 +16,7 @@ discovery (ACM/IDM included) works.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import time
 from collections.abc import Mapping
@@ -37,6 +38,8 @@ from leerid.sp.settings import SPSettings
 ALLOWED_ALGS = ("RS256", "PS256", "ES256")  # never "none", never HMAC with a public key
 LEEWAY = 60  # seconds of clock skew accepted on exp/iat
 DISCOVERY_TTL = 3600.0
+_ERROR_CODE = re.compile(r"[a-z_]{1,64}")
+"""RFC 6749 §4.1.2.1 and OIDC Core §3.1.2.6: error codes are short lower-case words."""
 
 
 class LoginError(LeeridError):
@@ -188,7 +191,11 @@ class RelyingParty:
         if iss_expected and iss != self.settings.issuer:  # RFC 9207 section 2.4
             raise LoginError("iss_mismatch", "the login response comes from another issuer")
         if "error" in params:
-            raise LoginError(params["error"], f"the provider answered {params['error']}")
+            # The browser delivers this value: it reaches our logs only as a known code, so
+            # that a crafted error cannot forge log lines or smuggle text into them.
+            error = params["error"]
+            code = error if _ERROR_CODE.fullmatch(error) else "invalid_error_response"
+            raise LoginError(code, f"the provider answered {code}")
         code = params.get("code")
         if not code:
             raise LoginError("missing_code", "the login response carries no code")
