@@ -194,8 +194,8 @@ class RelyingParty:
             # The browser delivers this value: it reaches our logs only as a known code, so
             # that a crafted error cannot forge log lines or smuggle text into them.
             error = params["error"]
-            code = error if _ERROR_CODE.fullmatch(error) else "invalid_error_response"
-            raise LoginError(code, f"the provider answered {code}")
+            known = error if _ERROR_CODE.fullmatch(error) else "invalid_error_response"
+            raise LoginError(known, f"the provider answered {known}")
         code = params.get("code")
         if not code:
             raise LoginError("missing_code", "the login response carries no code")
