@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck bench install clean browsers
+.PHONY: demo test lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
+# The benchmarks print figures (README, Performance). PostgreSQL: LEERID_BENCH_DATABASE_URL
+# (default postgresql+psycopg://postgres@127.0.0.1:5432/test for the login flows).
 bench: $(STAMP)
 	$(BIN)/python bench/registry_import.py
+	$(BIN)/python bench/login_flow.py
+	$(BIN)/python bench/sp_retention.py
 
 clean:
 	rm -rf $(VENV) .leerid .pytest_cache .mypy_cache .ruff_cache
