@@ -55,3 +55,22 @@ def serve(
         log_level=level,
         proxy_headers=False,
     )
+
+
+@app.command()
+def purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count, delete nothing."),
+) -> None:
+    """Delete expired codes, tokens, assertion ids and ended sessions (batches of 1,000).
+
+    Run it daily (cron or a systemd timer); logins go on meanwhile. The disclosure log is
+    kept: it is the record of what was released (protocol art. 6).
+    """
+    from leerid.idp.housekeeping import purge_expired
+
+    counts = purge_expired(make_engine(config.database_url()), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    typer.echo(
+        f"{verb} {counts.total} rows: {counts.grants} grants, {counts.refresh_tokens} refresh "
+        f"tokens, {counts.assertion_jtis} assertion ids, {counts.ended_sessions} ended sessions"
+    )
