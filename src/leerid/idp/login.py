@@ -108,7 +108,7 @@ async def login(request: Request) -> Response:
     client = ctx.clients.get(pending["client_id"])
     if client is None:
         return ctx.pages.error(lang, t["error_unknown_client"])
-    username = field.get("username", "").strip()
+    username = field.get("username", "").strip().lower()  # usernames are issued in lowercase
     password = field.get("password", "")
     if not username or not password:
         errors = {}
