@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import secrets
 from dataclasses import dataclass
@@ -114,6 +115,16 @@ class Browser:
             page.url.copy_with(path=page.url.path.replace("/v1/auth", "/v1/login"), query=None)
         )
         return self.http.post(action, data={**fields, "username": username, "password": password})
+
+
+_FIELD = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+
+
+def confirm_logout(browser: Browser, page: httpx.Response) -> httpx.Response:
+    """Answer the provider's "sign out?" question (OIDC RP-Initiated Logout 1.0 §2)."""
+    assert page.status_code == 200 and 'name="confirm"' in page.text, page.text
+    fields = {name: html.unescape(value) for name, value in _FIELD.findall(page.text)}
+    return browser.http.post(str(page.url.copy_with(query=None)), data=fields)
 
 
 def full_login(

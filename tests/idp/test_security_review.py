@@ -11,8 +11,8 @@ from joserfc.jwk import ECKey
 
 from leerid.idp.clients import add_client
 from leerid.store.engine import make_engine
-from tests.idp.flow import Browser, RelyingParty, full_login, query
-from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, running_idp
+from tests.idp.flow import Browser, RelyingParty, confirm_logout, full_login, query
+from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, running_idp, seed_pupil
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
@@ -118,3 +118,28 @@ def test_userinfo_without_a_token_gets_a_bare_bearer_challenge(idp: RunningIdp) 
     assert answer.status_code == 401
     assert answer.headers["www-authenticate"] == 'Bearer realm="leerid"'
     assert answer.headers["cache-control"] == "no-store"
+
+
+def test_logout_without_the_pupils_id_token_asks_first(idp: RunningIdp) -> None:
+    """OIDC RP-Initiated Logout 1.0 §2: without an ID token of the logged-in user the OP MUST
+    ask; another site's link, image or form cannot end the pupil's session."""
+    rp, browser, _, _ = full_login(idp)
+    endpoint = f"{idp.issuer}/v1/logout"
+    params = {"client_id": idp.client_id, "post_logout_redirect_uri": LOGOUT_URI, "state": "s2"}
+    drive_by = browser.http.get(endpoint, params=params)
+    assert drive_by.status_code == 200 and "location" not in drive_by.headers
+    forged = browser.http.post(endpoint, data={**params, "confirm": "1", "csrf_token": "x"})
+    assert forged.status_code == 200 and "location" not in forged.headers
+    still = browser.open(rp.authorization(prompt="none").url)
+    assert "code" in query(still.headers["location"])  # the session survived both
+    # an ID token of another pupil is no better than none
+    other = seed_pupil(idp.database_url, insz="98472899765", voornaam="Ruben")
+    other_browser, other_auth = Browser(), rp.authorization()
+    page = other_browser.open(other_auth.url)
+    other_done = other_browser.login(page, other.username, other.password)
+    other_hint = rp.fetch_token(other_done.headers["location"], other_auth.verifier)["id_token"]
+    assert browser.http.get(endpoint, params={"id_token_hint": other_hint}).status_code == 200
+    done = confirm_logout(browser, drive_by)
+    assert done.status_code == 303 and done.headers["location"] == f"{LOGOUT_URI}?state=s2"
+    after = browser.open(rp.authorization(prompt="none").url)
+    assert query(after.headers["location"])["error"] == "login_required"

@@ -17,7 +17,7 @@ from joserfc.jwk import ECKey, KeySet
 from leerid.idp.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
-from tests.idp.flow import Browser, RelyingParty, full_login, query
+from tests.idp.flow import Browser, RelyingParty, confirm_logout, full_login, query
 from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp
 
 
@@ -194,10 +194,11 @@ def test_logout_ends_the_session_and_redirects_only_to_registered_uris(idp: Runn
         },
     )
     assert evil.status_code == 400 and "location" not in evil.headers
-    done = browser.http.get(
+    asked = browser.http.get(
         logout,
         params={"client_id": idp.client_id, "state": "s1", "post_logout_redirect_uri": LOGOUT_URI},
     )
+    done = confirm_logout(browser, asked)  # no id_token_hint: the provider asks first
     assert done.status_code == 303
     assert done.headers["location"] == f"{LOGOUT_URI}?state=s1"
     again = browser.open(rp.authorization(prompt="none").url)
@@ -208,7 +209,7 @@ def test_ended_session_cookie_is_refused_even_when_replayed(idp: RunningIdp) -> 
     rp, browser, _, _ = full_login(idp)
     cookie = browser.http.cookies.get("leerid_sso")
     assert cookie
-    browser.http.get(rp.discovery["end_session_endpoint"])
+    confirm_logout(browser, browser.http.get(rp.discovery["end_session_endpoint"]))
     thief = Browser()
     thief.http.cookies.set("leerid_sso", cookie, domain="127.0.0.1", path="/op")
     answer = thief.open(rp.authorization(prompt="none").url)

@@ -35,6 +35,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "logged_out_title": "Je bent afgemeld",
         "logged_out_text": "Je bent afgemeld bij LeerID. Je mag dit venster sluiten.",
         "logout_error": "Dit afmeldverzoek is ongeldig: {detail}",
+        "logout_confirm_title": "Afmelden bij LeerID?",
+        "logout_confirm_text": "Een toepassing vraagt om je af te melden bij LeerID. Wil je "
+        "afmelden?",
+        "logout_confirm_button": "Ja, afmelden",
         "status_not_stored": "niet geregistreerd",
         "status_draft": "nog een ontwerp",
         "status_advised": "nog niet ondertekend",
@@ -71,6 +75,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "logged_out_title": "You are signed out",
         "logged_out_text": "You are signed out of LeerID. You may close this window.",
         "logout_error": "This sign-out request is invalid: {detail}",
+        "logout_confirm_title": "Sign out of LeerID?",
+        "logout_confirm_text": "An application asks to sign you out of LeerID. Do you want "
+        "to sign out?",
+        "logout_confirm_button": "Yes, sign out",
         "status_not_stored": "not registered",
         "status_draft": "still a draft",
         "status_advised": "not signed yet",
