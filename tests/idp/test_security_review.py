@@ -112,12 +112,23 @@ def test_access_log_holds_paths_but_no_id_token_hint(database_url: str) -> None:
         assert idp.pupil.naam not in log and idp.pupil.voornaam not in log
 
 
-def test_userinfo_without_a_token_gets_a_bare_bearer_challenge(idp: RunningIdp) -> None:
-    """RFC 6750 §3.1: a request without credentials gets no error code, only the challenge."""
-    answer = httpx.get(f"{idp.issuer}/v1/userinfo")
-    assert answer.status_code == 401
-    assert answer.headers["www-authenticate"] == 'Bearer realm="leerid"'
-    assert answer.headers["cache-control"] == "no-store"
+def test_bearer_endpoints_answer_as_rfc6750_says(idp: RunningIdp) -> None:
+    """RFC 6750 §3.1: a request without credentials gets no error code, only the challenge;
+    §2: a token sent in the header and in the body is an invalid request."""
+    for path in ("v1/userinfo", "v1/disclosures/mine"):
+        answer = httpx.get(f"{idp.issuer}/{path}")
+        assert answer.status_code == 401
+        assert answer.headers["www-authenticate"] == 'Bearer realm="leerid"'
+        assert answer.headers["cache-control"] == "no-store"
+    rp, _, auth, location = full_login(idp)
+    access = rp.fetch_token(location, auth.verifier)["access_token"]
+    twice = httpx.post(
+        f"{idp.issuer}/v1/userinfo",
+        headers={"Authorization": f"Bearer {access}"},
+        data={"access_token": access},
+    )
+    assert twice.status_code == 400
+    assert 'error="invalid_request"' in twice.headers["www-authenticate"]
 
 
 def test_logout_without_the_pupils_id_token_asks_first(idp: RunningIdp) -> None:

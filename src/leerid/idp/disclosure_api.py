@@ -21,8 +21,8 @@ from starlette.responses import JSONResponse, Response
 from leerid.idp import grants
 from leerid.idp.context import get_context
 from leerid.idp.disclosures import list_disclosures
-from leerid.idp.oauth_errors import NO_STORE, bearer_error
-from leerid.idp.userinfo import bearer_token
+from leerid.idp.oauth_errors import NO_STORE, bearer_challenge, bearer_error
+from leerid.idp.userinfo import TwoTokensError, bearer_token
 from leerid.registry.lookup import find_pupil
 
 __all__ = ["router"]
@@ -70,9 +70,12 @@ def _mine(engine: Engine, token: str) -> dict[str, Any] | None:
 @router.get("/v1/disclosures/mine")
 async def my_disclosures(request: Request) -> Response:
     """The disclosures of the token's pupil to the token's client, newest first."""
-    token = await bearer_token(request)
+    try:
+        token = await bearer_token(request)
+    except TwoTokensError:
+        return bearer_error("invalid_request", "send the access token in one place only", 400)
     if token is None:
-        return bearer_error("invalid_request", "send the pupil's access token as a Bearer token")
+        return bearer_challenge("send the pupil's access token as a Bearer token")
     data = await asyncio.to_thread(_mine, get_context(request).engine, token)
     if data is None:
         return bearer_error("invalid_token", "the access token is unknown, expired or revoked")

@@ -17,6 +17,7 @@ __all__ = [
     "OAuthError",
     "add_query",
     "authorization_error_redirect",
+    "bearer_challenge",
     "bearer_error",
     "token_error_response",
 ]
@@ -74,6 +75,15 @@ def authorization_error_redirect(
         params["state"] = state
     params["iss"] = issuer
     return RedirectResponse(add_query(redirect_uri, params), status_code=303, headers=NO_STORE)
+
+
+def bearer_challenge(description: str) -> Response:
+    """RFC 6750 §3.1: a request without credentials gets the challenge without an error code."""
+    return JSONResponse(
+        {"error_description": description},
+        401,
+        headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="leerid"'},
+    )
 
 
 def bearer_error(error: str, description: str, status_code: int = 401) -> Response:

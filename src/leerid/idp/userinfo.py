@@ -17,28 +17,34 @@ from starlette.responses import JSONResponse, Response
 from leerid.idp import grants, metrics
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.disclosures import record_disclosure
-from leerid.idp.oauth_errors import NO_STORE, bearer_error
+from leerid.idp.oauth_errors import NO_STORE, bearer_challenge, bearer_error
 from leerid.idp.release import decide, pupil_from_row, today
 
-__all__ = ["bearer_token", "router"]
+__all__ = ["TwoTokensError", "bearer_token", "router"]
 
 router = APIRouter()
+
+
+class TwoTokensError(Exception):
+    """The access token came in the header and in the body (RFC 6750 §2)."""
 
 
 async def bearer_token(request: Request) -> str | None:
     """RFC 6750 §2.1 and §2.2: the access token of the request, or None."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
+    in_header = value.strip() if scheme.lower() == "bearer" and value.strip() else None
+    in_body = None
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type == "application/x-www-form-urlencoded":
             form = await request.form()
             token = form.get("access_token")
             if isinstance(token, str) and token:
-                return token
-    return None
+                in_body = token
+    if in_header is not None and in_body is not None:
+        raise TwoTokensError()  # RFC 6750 §2: a client MUST NOT use more than one method
+    return in_header or in_body
 
 
 def _userinfo(ctx: IdpContext, token: str) -> Response:
@@ -87,13 +93,12 @@ async def userinfo(request: Request) -> Response:
     """The claims the protocol allows for the token's scopes."""
     started = time.perf_counter()
     ctx = get_context(request)
-    token = await bearer_token(request)
-    if token is None:  # RFC 6750 §3.1: no credentials, so no error code in the challenge
-        return JSONResponse(
-            {"error_description": "send the access token as a Bearer token"},
-            401,
-            headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="leerid"'},
-        )
+    try:
+        token = await bearer_token(request)
+    except TwoTokensError:
+        return bearer_error("invalid_request", "send the access token in one place only", 400)
+    if token is None:
+        return bearer_challenge("send the access token as a Bearer token")
     response = await ctx.run(_userinfo, ctx, token)
     metrics.REQUEST_LATENCY.labels("userinfo").observe(time.perf_counter() - started)
     return response
