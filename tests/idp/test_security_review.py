@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import httpx
 from joserfc import jwt
@@ -154,3 +157,59 @@ def test_logout_without_the_pupils_id_token_asks_first(idp: RunningIdp) -> None:
     assert done.status_code == 303 and done.headers["location"] == f"{LOGOUT_URI}?state=s2"
     after = browser.open(rp.authorization(prompt="none").url)
     assert query(after.headers["location"])["error"] == "login_required"
+
+
+def test_unknown_kids_do_not_make_the_provider_fetch_a_key_set_each_time(
+    idp: RunningIdp,
+) -> None:
+    """RFC 7523 §3 with ``--jwks-uri``: the kid is chosen by whoever sends the assertion; a
+    stream of unknown kids refetches the client's key set at most once per interval."""
+    key = ECKey.generate_key("P-256", parameters={"kid": "review"}, private=True)
+    body = json.dumps({"keys": [key.as_dict(private=False)]}).encode()
+    fetches: list[float] = []
+
+    class KeySetHandler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetches.append(time.monotonic())
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), KeySetHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        engine = make_engine(idp.database_url)
+        client, _ = add_client(
+            engine,
+            name="JWKS review app",
+            protocol_id=idp.seed.protocol_id,
+            redirect_uris=[REDIRECT_URI],
+            auth_method="private_key_jwt",
+            jwks_uri=f"http://127.0.0.1:{server.server_port}/jwks",
+        )
+        engine.dispose()
+        time.sleep(1.2)  # the server caches clients for 1 s
+        for n in range(6):
+            now = int(time.time())
+            claims = {"iss": client.client_id, "sub": client.client_id, "aud": idp.issuer}
+            claims |= {"exp": now + 60, "jti": str(uuid.uuid4())}
+            forged = jwt.encode(
+                {"alg": "ES256", "kid": f"unknown-{n}"}, claims, key, algorithms=["ES256"]
+            )
+            answer = httpx.post(
+                f"{idp.issuer}/v1/introspect",
+                data={
+                    "client_id": client.client_id,
+                    "client_assertion_type": ASSERTION_TYPE,
+                    "client_assertion": forged,
+                    "token": "x",
+                },
+            )
+            assert answer.status_code == 401
+        assert 1 <= len(fetches) <= 2
+    finally:
+        server.shutdown()

@@ -40,6 +40,8 @@ ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
 MAX_LIFETIME = 300
 """Issue 4 §2: ``exp`` at most 5 minutes ahead."""
 LEEWAY = 30
+MIN_REFETCH = 10
+"""Seconds between two fetches of one ``jwks_uri`` for an unknown ``kid``."""
 
 
 class JwksFetcher:
@@ -52,7 +54,10 @@ class JwksFetcher:
     def get(self, uri: str, *, refresh: bool = False) -> dict[str, Any]:
         """The key set at ``uri`` (refetched when ``refresh`` or older than five minutes)."""
         entry = self._cache.get(uri)
-        if entry is not None and not refresh and time.monotonic() - entry[0] < 300:
+        age = time.monotonic() - entry[0] if entry is not None else None
+        if entry is not None and age is not None and age < (MIN_REFETCH if refresh else 300):
+            # An unknown kid is chosen by whoever sends the assertion: without a minimum
+            # interval every such request would make us fetch the client's key set again.
             return entry[1]
         try:
             response = httpx.get(uri, timeout=5.0, follow_redirects=False)
