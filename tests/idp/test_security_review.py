@@ -213,3 +213,23 @@ def test_unknown_kids_do_not_make_the_provider_fetch_a_key_set_each_time(
         assert 1 <= len(fetches) <= 2
     finally:
         server.shutdown()
+
+
+def test_an_https_issuer_gets_secure_cookies_and_hsts(database_url: str) -> None:
+    """Issue 4 §4 (Secure cookies under https) and RFC 6797 (no fallback to http)."""
+    with running_idp(database_url, more_env={"LEERID_ISSUER": "https://leerid.example/op"}) as idp:
+        params = {
+            "client_id": idp.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256",
+        }
+        page = httpx.get(f"{idp.base_url}/op/v1/auth", params=params)
+        assert page.status_code == 200, page.text
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies and all("Secure" in c and "HttpOnly" in c for c in cookies)
+    with running_idp(database_url) as plain:  # an http issuer (tests) gets no HSTS
+        assert "strict-transport-security" not in httpx.get(f"{plain.base_url}/healthz").headers

@@ -58,13 +58,17 @@ ROUTERS: list[APIRouter] = [
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 
 _HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 class SecurityHeaders:
     """Issue 4 §4: CSP with ``frame-ancestors 'none'`` and friends on every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, https: bool = False) -> None:
         self.app = app
+        # RFC 6797: under an https issuer browsers must never fall back to http (the SSO
+        # cookie is Secure, but a first http request could still be intercepted).
+        self.headers = _HEADERS + ([_HSTS] if https else [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +77,7 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + _HEADERS
+                message["headers"] = list(message.get("headers", [])) + self.headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -178,5 +182,5 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         """Prometheus exposition format."""
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app
