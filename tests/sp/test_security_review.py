@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
@@ -63,3 +65,10 @@ def test_a_crafted_error_in_the_login_response_is_not_passed_on(
     with pytest.raises(LoginError) as plain:
         asyncio.run(party.finish({"state": "s1", "iss": ISSUER, "error": "access_denied"}, pending))
     assert plain.value.code == "access_denied"
+
+
+def test_database_errors_do_not_carry_pupil_data_into_logs(provider: ServiceProvider) -> None:
+    """Art. 6: an error message (logged by the server) hides the statement's values."""
+    with pytest.raises(DBAPIError) as failed, provider.engine.connect() as conn:
+        conn.execute(text("INSERT INTO no_such_table VALUES (:naam)"), {"naam": "Janssens"})
+    assert "Janssens" not in str(failed.value)

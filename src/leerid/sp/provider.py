@@ -76,6 +76,9 @@ class ServiceProvider:
     def __init__(self, settings: SPSettings, engine: Engine | None = None) -> None:
         self.settings = settings
         self.engine = engine or get_engine(settings.database_url, migrations=MIGRATIONS)
+        # Art. 6 (privacy logs): a database error's message, which the server logs, never
+        # shows the statement's values (a pupil's name or keys).
+        self.engine.hide_parameters = True
         if settings.protocol_file is None:
             raise ConfigurationError(f"{settings.path}: [protocol] file is required")
         self.protocol: Protocol = load_protocol(settings.protocol_file)
