@@ -14,6 +14,7 @@ from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.settings import load_settings
 from leerid.sp.staff import add_staff, disable_staff
+from leerid.store.engine import dispose_engines
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 from tests.sp.lars_world import hidden, serve_portal
@@ -72,3 +73,18 @@ def test_database_errors_do_not_carry_pupil_data_into_logs(provider: ServiceProv
     with pytest.raises(DBAPIError) as failed, provider.engine.connect() as conn:
         conn.execute(text("INSERT INTO no_such_table VALUES (:naam)"), {"naam": "Janssens"})
     assert "Janssens" not in str(failed.value)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_https_portal_sends_hsts(database_url: str, tmp_path: Path) -> None:
+    """RFC 6797: a portal served over https tells browsers never to use http."""
+    config = write_config(tmp_path / "sp", database_url, public_url="https://lars.example")
+    provider = ServiceProvider(load_settings(config))
+    try:
+        with serve_portal(provider, _free_port()) as url:
+            home = httpx.get(f"{url}/")
+            assert home.headers["strict-transport-security"] == "max-age=31536000"
+            assert "frame-ancestors 'none'" in home.headers["content-security-policy"]
+    finally:
+        provider.engine.dispose()
+        dispose_engines()

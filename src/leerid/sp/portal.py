@@ -123,6 +123,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         response.headers.setdefault("Content-Security-Policy", csp)
         for key, value in PAGE_HEADERS.items():
             response.headers.setdefault(key, value)
+        if settings.secure_cookies:  # RFC 6797: served over https, never fall back to http
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
 
     def page(name: str, session: dict[str, Any], status: int = 200, **context: Any) -> HTMLResponse:
