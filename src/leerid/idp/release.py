@@ -7,11 +7,12 @@ receives under the current stored version of its protocol.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import threading
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -35,7 +36,7 @@ from leerid.protocol import (
     release_claims,
     status,
 )
-from leerid.protocol.lifecycle import BRUSSELS
+from leerid.protocol.lifecycle import BRUSSELS, advised_at, in_force_from, start_of_day
 from leerid.registry.models import Account, AccountStatus, Enrolment, Pupil, Registration
 
 __all__ = [
@@ -55,22 +56,66 @@ NON_DATA_SCOPES = frozenset({"offline_access"})
 """Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data."""
 
 
+def status_boundaries(protocol: Protocol) -> tuple[dt.datetime, ...]:
+    """Every moment at which the status of ``protocol`` can change, in order.
+
+    ``leerid.protocol.lifecycle.status`` compares the moment only with these: the DPOs'
+    advice, each signature, the entry into force, the end of the term (art. 5, 11) and each
+    status change. Between two of them (from one, included, to the next, excluded) the status
+    is constant.
+    """
+    moments: set[dt.datetime] = {s.signed_at for s in protocol.signatures}
+    moments.update(change.effective for change in protocol.status_changes)
+    for moment in (advised_at(protocol), in_force_from(protocol)):
+        if moment is not None:
+            moments.add(moment)
+    ends_on = protocol.communication.ends_on
+    if ends_on is not None:
+        moments.add(start_of_day(ends_on + dt.timedelta(days=1)))
+    return tuple(sorted(moments))
+
+
 @dataclass(frozen=True)
 class BoundProtocol:
-    """The stored protocol version a client is bound to."""
+    """The stored protocol version a client is bound to.
+
+    The status is computed once per stretch between two ``status_boundaries`` and reused
+    until the next boundary (never across one); a newly stored version is a new
+    ``BoundProtocol`` (``ProtocolCache`` reloads every few seconds), so its status counts
+    from then on.
+    """
 
     protocol_id: str
     version: int | str
     content_hash: str
     protocol: Protocol
+    _scopes: frozenset[str] = field(init=False, repr=False, compare=False)
+    _boundaries: tuple[dt.datetime, ...] = field(init=False, repr=False, compare=False)
+    _status: list[tuple[dt.datetime | None, dt.datetime | None, str]] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_scopes", allowed_scopes(self.protocol) | NON_DATA_SCOPES)
+        object.__setattr__(self, "_boundaries", status_boundaries(self.protocol))
+        object.__setattr__(self, "_status", [])
 
     def allowed_scopes(self) -> frozenset[str]:
         """The scopes a client of this protocol may request (data scopes + offline_access)."""
-        return allowed_scopes(self.protocol) | NON_DATA_SCOPES
+        return self._scopes
 
     def status_at(self, at: dt.datetime) -> str:
         """Art. 11: the protocol's status (``in_force`` permits disclosure)."""
-        return str(status(self.protocol, at).value)
+        if self._status:
+            start, end, known = self._status[0]
+            if (start is None or at >= start) and (end is None or at < end):
+                return known
+        state = str(status(self.protocol, at).value)
+        index = bisect.bisect_right(self._boundaries, at)
+        start = self._boundaries[index - 1] if index > 0 else None
+        end = self._boundaries[index] if index < len(self._boundaries) else None
+        self._status[:] = [(start, end, state)]  # one entry, replaced whole (thread-safe)
+        return state
 
 
 class ProtocolCache:
