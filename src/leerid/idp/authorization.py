@@ -168,7 +168,7 @@ async def authorize(request: Request) -> Response:
         response = authorization_error_redirect(
             redirect_uri, exc.error, exc.description, state, ctx.settings.issuer
         )
-    metrics.REQUEST_LATENCY.labels("auth").observe(time.perf_counter() - started)
+    metrics.AUTH_LATENCY.observe(time.perf_counter() - started)
     return response
 
 
@@ -275,7 +275,7 @@ def _authorize_on(
         assert session is not None
         answer = finish_authorization(ctx, pending, session, conn, single_sign_on=True)
         if answer is not None:
-            metrics.LOGINS.labels("sso").inc()
+            metrics.SSO_LOGINS.inc()
             return answer
         need_login = True  # the session was ended by a logout
     if "none" in prompts and need_login:  # OIDC Core §3.1.2.6

@@ -59,7 +59,7 @@ async def token(request: Request) -> Response:
     except OAuthError as exc:
         metrics.TOKEN_ERRORS.labels(exc.error).inc()
         return token_error_response(exc, basic_auth_attempted=basic)
-    metrics.REQUEST_LATENCY.labels("token").observe(time.perf_counter() - started)
+    metrics.TOKEN_LATENCY.observe(time.perf_counter() - started)
     return JSONResponse(body, headers=NO_STORE)
 
 
@@ -246,8 +246,8 @@ def _exchange_code(
             with ctx.engine.begin() as tx:
                 grants.revoke_grant_tokens(tx, grant, now)
             raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
-        metrics.TOKENS.labels("access_token", "authorization_code").inc()
-        metrics.TOKENS.labels("id_token", "authorization_code").inc()
+        metrics.CODE_ACCESS_TOKENS.inc()
+        metrics.CODE_ID_TOKENS.inc()
         return body
     try:
         with ctx.engine.begin() as tx:
@@ -279,8 +279,8 @@ def _exchange_code(
         raise OAuthError(
             "invalid_grant", "the code was used before; its tokens are revoked"
         ) from None
-    metrics.TOKENS.labels("access_token", "authorization_code").inc()
-    metrics.TOKENS.labels("id_token", "authorization_code").inc()
+    metrics.CODE_ACCESS_TOKENS.inc()
+    metrics.CODE_ID_TOKENS.inc()
     if refresh_token is not None:
         metrics.TOKENS.labels("refresh_token", "authorization_code").inc()
     return body

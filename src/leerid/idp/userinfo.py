@@ -100,5 +100,5 @@ async def userinfo(request: Request) -> Response:
     if token is None:
         return bearer_challenge("send the access token as a Bearer token")
     response = await ctx.run(_userinfo, ctx, token)
-    metrics.REQUEST_LATENCY.labels("userinfo").observe(time.perf_counter() - started)
+    metrics.USERINFO_LATENCY.observe(time.perf_counter() - started)
     return response
