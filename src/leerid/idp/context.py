@@ -66,7 +66,7 @@ class IdpContext:
     the exchange that consumes a code commits synchronously, which flushes the WAL before
     it, the code's INSERT included."""
     autocommit: Engine
-    """The same pool in autocommit mode, for reads and single-statement writes: one round
+    """A pool of autocommit connections, for reads and single-statement writes: one round
     trip each instead of BEGIN, statement, COMMIT/ROLLBACK."""
     keys: KeyRing
     clients: ClientCache

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection, Engine, Executable
+from sqlalchemy import Connection, Engine, Executable, event
 
-__all__ = ["HotResult", "HotStatement", "connection"]
+__all__ = ["HotResult", "HotStatement", "connection", "renew_together"]
 
 
 class HotResult(Protocol):
@@ -40,12 +41,26 @@ class _PsycopgResult:
         return self._row
 
 
+class _RowFactory:
+    """psycopg's ``namedtuple_row`` without its per-statement cost: the row class is made
+    from the first result's column names and reused, so later results build no column
+    descriptions (the columns of a compiled statement never change)."""
+
+    def __init__(self) -> None:
+        self._make: Any = None
+
+    def __call__(self, cursor: Any) -> Any:
+        if self._make is None:
+            self._make = namedtuple_row(cursor)
+        return self._make
+
+
 class HotStatement:
     """A Core statement with its compiled PostgreSQL text cached per set of parameters."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
-        self._compiled: dict[tuple[str, ...], tuple[str, Any]] = {}
+        self._compiled: dict[tuple[str, ...], tuple[str, Any, _RowFactory]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, conn: Connection, params: dict[str, Any]) -> HotResult:
@@ -58,22 +73,51 @@ class HotStatement:
             compiled = self.statement.compile(  # type: ignore[attr-defined]
                 dialect=conn.dialect, column_keys=list(params)
             )
-            entry = (compiled.string, compiled)
+            entry = (compiled.string, compiled, _RowFactory())
             with self._lock:
                 self._compiled[key] = entry
-        sql, compiled = entry
+        sql, compiled, rows = entry
         driver = conn.connection.driver_connection
         assert driver is not None
         try:
-            with driver.cursor(row_factory=namedtuple_row) as cursor:
+            with driver.cursor(row_factory=rows) as cursor:
                 cursor.execute(sql, compiled.construct_params(params))
-                row = cursor.fetchone() if cursor.description is not None else None
+                result = cursor.pgresult
+                returns_rows = result is not None and result.status == pq.ExecStatus.TUPLES_OK
+                row = cursor.fetchone() if returns_rows else None
                 return _PsycopgResult(cursor.rowcount, row)
         except psycopg.OperationalError:
-            if driver.closed:  # the server went away: drop this pool's connections, as
+            if driver.closed:  # the server went away: drop the pools' connections, as
                 conn.invalidate()  # SQLAlchemy does on a disconnect it sees itself
-                conn.engine.dispose(close=False)
+                _renew(conn.engine)
             raise
+
+
+_TOGETHER: dict[int, tuple[Engine, ...]] = {}
+"""Pools (by ``id(engine.pool)``) that reach the same database, renewed together."""
+
+
+def _renew(engine: Engine) -> None:
+    for pool in _TOGETHER.get(id(engine.pool), (engine,)):
+        pool.dispose(close=False)
+
+
+def renew_together(*engines: Engine) -> None:
+    """A lost database link seen on one of ``engines`` renews the pools of all of them.
+
+    When the database restarts, every connection of every pool is dead; renewing only the
+    pool that noticed would cost one failed request per pool instead of one in all.
+    """
+    for engine in engines:
+        _TOGETHER[id(engine.pool)] = engines
+
+        def on_error(context: Any, engine: Engine = engine) -> None:
+            if context.is_disconnect:
+                for other in engines:
+                    if other.pool is not engine.pool:
+                        other.dispose(close=False)
+
+        event.listen(engine, "handle_error", on_error)
 
 
 @contextmanager
