@@ -28,3 +28,15 @@ def test_unreachable_database_is_a_clear_error(leerid_env: dict[str, str]) -> No
     assert result.returncode == 2
     assert "cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_database_errors_never_show_the_values(database_url: str) -> None:
+    """No INSZ or name reaches a log through an error message."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = get_engine(database_url)
+    with pytest.raises(DBAPIError) as failed, engine.begin() as conn:
+        conn.execute(text("INSERT INTO no_such_table VALUES (:insz)"), {"insz": "00091501119"})
+    assert "00091501119" not in str(failed.value)

@@ -45,6 +45,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             "postgresql+psycopg://user@host:5432/dbname or sqlite:///path/to/file.db"
         ) from None
     backend = parsed.get_backend_name()
+    # No SQL values in error messages: they may carry an INSZ or a name into a log.
+    kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
