@@ -1,4 +1,4 @@
-"""A pupil may type the username in any case (usernames are issued in lowercase)."""
+"""The login page: the username in any case, and a way in for a pupil who never logged in."""
 
 from __future__ import annotations
 
@@ -13,3 +13,12 @@ def test_username_in_capitals_logs_in(idp: RunningIdp) -> None:
     done = browser.login(page, f"  {idp.username.upper()} ", idp.password)
     assert done.status_code == 303, done.text
     assert "code" in query(done.headers["location"])
+
+
+def test_login_page_leads_a_new_pupil_to_activation(idp: RunningIdp) -> None:
+    rp, browser = RelyingParty(idp), Browser()
+    page = browser.open(rp.authorization().url)
+    assert 'href="/op/v1/activate"' in page.text
+    english = browser.open(rp.authorization(ui_locales="en").url)
+    assert 'href="/op/v1/activate?ui_locales=en"' in english.text
+    assert browser.open(f"{idp.base_url}/op/v1/activate").status_code == 200

@@ -14,6 +14,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "username_hint": "Die kreeg je van je school.",
         "password": "Wachtwoord",
         "submit": "Aanmelden",
+        "first_login": "Eerste keer? Kies je wachtwoord met de activatiecode van je school.",
         "error_summary": "Er ging iets mis",
         "error_credentials": "Deze combinatie van gebruikersnaam en wachtwoord klopt niet. "
         "Controleer ze en probeer opnieuw.",
@@ -56,6 +57,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "username_hint": "You received it from your school.",
         "password": "Password",
         "submit": "Sign in",
+        "first_login": "First time? Choose your password with the activation code from your "
+        "school.",
         "error_summary": "Something went wrong",
         "error_credentials": "This username and password do not match. Check them and try again.",
         "error_username_missing": "Enter your username.",
