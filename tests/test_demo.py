@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +64,8 @@ def test_demo_checks_gate_and_merge_then_stops(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_demo_serves_until_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_demo_serves_until_interrupted(tmp_path: Path, stop: signal.Signals) -> None:
     idp_port, sp_port = _free_port(), _free_port()
     process = subprocess.Popen(
         [
@@ -95,7 +97,7 @@ def test_demo_serves_until_interrupted(tmp_path: Path) -> None:
         portal = httpx.get(f"http://127.0.0.1:{sp_port}/")
         assert portal.status_code == 200 and "LARS" in portal.text
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(stop)
         process.wait(60)
     for port in (idp_port, sp_port):
         with socket.socket() as s:

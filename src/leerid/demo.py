@@ -27,6 +27,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -440,8 +441,13 @@ def run(
         check(results)
         ready(results)
         if serve:
+            signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the servers too
             try:
                 while True:
                     time.sleep(3600)
             except KeyboardInterrupt:
                 say("stopping the servers")
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
