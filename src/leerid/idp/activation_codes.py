@@ -80,7 +80,7 @@ class Activation:
 
 
 def new_code() -> str:
-    """A fresh code: 16 Crockford base32 characters (80 bits) as ``XXXX-XXXX-XXXX-XXXX``."""
+    """A fresh code: 16 Crockford base32 characters (80 bits), e.g. ``K7QH-3MZP-X9TA-2WRC``."""
     chars = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_GROUPS * _GROUP))
     return "-".join(chars[i : i + _GROUP] for i in range(0, len(chars), _GROUP))
 
