@@ -46,9 +46,10 @@ from sqlalchemy.orm import Session
 
 from leerid.idp.clients import add_client
 from leerid.protocol import load_protocol
-from leerid.registry.models import Account, Credential, Enrolment, Pupil, Registration
+from leerid.registry.models import Credential
 from leerid.registry.protocols import add_protocol
 from leerid.store.engine import make_engine, upgrade
+from tests.registry_seed import add_pupil
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -112,46 +113,20 @@ def seed_pupil(
     password = password or f"pw-{uuid.uuid4().hex[:12]}"
     insz = insz or random_insz()
     username = f"lotte.{uuid.uuid4().hex[:8]}"
-    account_uuid, leer_id_uuid = str(uuid.uuid4()), str(uuid.uuid4())
-    referte = uuid.uuid4().hex[:16]
+    leer_id_uuid = str(uuid.uuid4())
     today = dt.date.today()
+    account_uuid = add_pupil(
+        engine,
+        voornaam,
+        naam,
+        SCHOOL,
+        begindatum=today - dt.timedelta(days=30),
+        groep="000001",
+        insz=insz,
+        leer_id_uuid=leer_id_uuid,
+        geboortedatum=dt.date(2000, 9, 15),
+    )
     with Session(engine) as session, session.begin():
-        pupil = Pupil(
-            leer_id_uuid=leer_id_uuid,
-            insz=insz,
-            naam=naam,
-            voornaam=voornaam,
-            geboortedatum=dt.date(2000, 9, 15),
-        )
-        session.add(pupil)
-        session.flush()
-        session.add(
-            Registration(
-                referte=referte,
-                pupil_id=pupil.id,
-                insz=insz,
-                naam=naam,
-                voornaam=voornaam,
-                geboortedatum=dt.date(2000, 9, 15),
-                digest="0" * 32,
-            )
-        )
-        session.flush()
-        session.add(
-            Enrolment(
-                referte=referte,
-                instellingsnummer=SCHOOL,
-                administratieve_groep="000001",
-                begindatum=today - dt.timedelta(days=30),
-                einddatum=None,
-            )
-        )
-        session.add(
-            Account(
-                account_uuid=account_uuid, pupil_id=pupil.id, status="permanent", referte=referte
-            )
-        )
-        session.flush()
         session.add(
             Credential(
                 account_uuid=account_uuid,

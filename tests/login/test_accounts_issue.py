@@ -27,7 +27,7 @@ from leerid.idp.activation_codes import (
 from leerid.idp.login_tables import ActivationCodeRow
 from leerid.registry.models import Credential
 from tests.conftest import run_leerid
-from tests.login.registry_seed import TODAY, add_pupil
+from tests.registry_seed import TODAY, add_pupil
 
 NOW = dt.datetime.now(dt.UTC)
 CODE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$")

@@ -19,7 +19,7 @@ from leerid.idp.login_tables import ActivationCodeRow
 from leerid.idp.throttle import LoginThrottle, ThrottlePolicy
 from leerid.registry.models import Credential
 from tests.login.live_server import LiveIdp, live_idp
-from tests.login.registry_seed import TODAY, add_pupil
+from tests.registry_seed import TODAY, add_pupil
 
 GOOD = "blauwe fiets op zolder"
 

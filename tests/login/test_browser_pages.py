@@ -20,7 +20,7 @@ from tests.conftest import BACKENDS
 from tests.idp_server import Seed, seed_idp
 from tests.login.live_server import LiveIdp, live_idp
 from tests.login.oidc_flow import authorization_url, code_from, exchange, pkce_pair
-from tests.login.registry_seed import TODAY, add_pupil
+from tests.registry_seed import TODAY, add_pupil
 
 # The pages do not depend on the backend: one run, on PostgreSQL when it is configured.
 pytestmark = [

@@ -1,4 +1,4 @@
-"""Pupils written straight into the registry's tables, for the login tests."""
+"""Pupils written straight into the registry's tables, for the tests of the provider."""
 
 from __future__ import annotations
 
@@ -23,17 +23,20 @@ def add_pupil(
     einddatum: dt.date | None = None,
     account_status: str = AccountStatus.PERMANENT,
     groep: str = "000101",
+    insz: str | None = None,
+    leer_id_uuid: str | None = None,
+    geboortedatum: dt.date = dt.date(2014, 5, 17),
 ) -> str:
     """A pupil with one registration, one enrolment at ``school`` and one account: its uuid."""
     referte = uuid.uuid4().hex[:20]
     account_uuid = str(uuid.uuid4())
     with Session(engine) as session, session.begin():
         pupil = Pupil(
-            leer_id_uuid=str(uuid.uuid4()),
-            insz=None,
+            leer_id_uuid=leer_id_uuid or str(uuid.uuid4()),
+            insz=insz,
             naam=naam,
             voornaam=voornaam,
-            geboortedatum=dt.date(2014, 5, 17),
+            geboortedatum=geboortedatum,
         )
         session.add(pupil)
         session.flush()
@@ -41,10 +44,10 @@ def add_pupil(
             Registration(
                 referte=referte,
                 pupil_id=pupil.id,
-                insz=None,
+                insz=insz,
                 naam=naam,
                 voornaam=voornaam,
-                geboortedatum=dt.date(2014, 5, 17),
+                geboortedatum=geboortedatum,
                 digest="0" * 32,
             )
         )
