@@ -398,6 +398,19 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             )
         return who
 
+    async def staff_form(
+        request: Request, *, pupil_data: bool = False, log_access: bool = False
+    ) -> tuple[dict[str, Any], tuple[str, str], dict[str, str]] | Response:
+        """A staff member's form post: role checked (art. 4), CSRF token checked."""
+        session = sealer.read(request)
+        who = require_staff(session, pupil_data=pupil_data, log_access=log_access)
+        if isinstance(who, Response):
+            return who
+        form = await form_with_csrf(request, session)
+        if form is None:
+            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        return session, who, form
+
     @app.get("/personeel", response_class=HTMLResponse)
     async def staff_home(request: Request) -> Response:
         session = sealer.read(request)
@@ -429,13 +442,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
 
     @app.post("/personeel/leerlingen/open", response_class=HTMLResponse)
     async def staff_pupil(request: Request) -> Response:
-        session = sealer.read(request)
-        who = require_staff(session, pupil_data=True)
-        if isinstance(who, Response):
-            return who
-        form = await form_with_csrf(request, session)
-        if form is None:
-            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        posted = await staff_form(request, pupil_data=True)
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
         purpose = form.get("doel", "").strip()
         if not purpose:
             return message(
@@ -505,13 +515,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
 
     @app.post("/personeel/leerlingen/melding", response_class=HTMLResponse)
     async def staff_report(request: Request) -> Response:
-        session = sealer.read(request)
-        who = require_staff(session, pupil_data=True)
-        if isinstance(who, Response):
-            return who
-        form = await form_with_csrf(request, session)
-        if form is None:
-            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        posted = await staff_form(request, pupil_data=True)
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
         try:
             number = await quality_reports.report_wrong_data(
                 provider,
@@ -593,13 +600,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
 
     @app.post("/personeel/datalekken")
     async def staff_breach_add(request: Request) -> Response:
-        session = sealer.read(request)
-        who = require_staff(session, log_access=True)
-        if isinstance(who, Response):
-            return who
-        form = await form_with_csrf(request, session)
-        if form is None:
-            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        posted = await staff_form(request, log_access=True)
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
         try:
             discovered = dt.datetime.fromisoformat(form.get("vastgesteld", "")).replace(
                 tzinfo=dt.UTC
@@ -637,13 +641,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
 
     @app.post("/personeel/datalekken/{breach_id}")
     async def staff_breach_update(request: Request, breach_id: int) -> Response:
-        session = sealer.read(request)
-        who = require_staff(session, log_access=True)
-        if isinstance(who, Response):
-            return who
-        form = await form_with_csrf(request, session)
-        if form is None:
-            return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
+        posted = await staff_form(request, log_access=True)
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
         try:
             await asyncio.to_thread(
                 lambda: breaches.update_breach(
