@@ -9,11 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from leerid.errors import ConfigurationError
 from leerid.idp.login_tables import LoginThrottleRow
+from leerid.idp.settings import IdpSettings
 from leerid.idp.throttle import (
     LoginThrottle,
     ThrottlePolicy,
@@ -309,3 +313,17 @@ def test_the_lock_message_never_shows_a_time_before_the_end(until: dt.datetime) 
     if shown_at < local:  # the next day after 23:59:xx
         shown_at += timedelta(days=1)
     assert timedelta(0) <= shown_at - local < timedelta(minutes=1)
+
+
+def test_the_numbers_for_a_school_network_are_configurable(monkeypatch: MonkeyPatch) -> None:
+    """Issue 8 §10: the per-address numbers (a school behind one NAT address) can be raised."""
+    monkeypatch.setenv("LEERID_THROTTLE_ADDRESS_LOCK_AFTER", "2000")
+    monkeypatch.setenv("LEERID_THROTTLE_ADDRESS_FREE_FAILURES", "120")
+    monkeypatch.setenv("LEERID_THROTTLE_ACCOUNT_LOCK_AFTER", "6")
+    settings = IdpSettings()
+    assert settings.throttle.address_lock_after == 2000
+    assert settings.throttle.address_free_failures == 120
+    assert settings.throttle.account_lock_after == 6
+    monkeypatch.setenv("LEERID_THROTTLE_LOCK_MINUTES", "ten")
+    with pytest.raises(ConfigurationError, match="LEERID_THROTTLE_LOCK_MINUTES='ten'"):
+        IdpSettings()

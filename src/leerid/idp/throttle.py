@@ -40,6 +40,7 @@ import sqlalchemy
 from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leerid.errors import ConfigurationError
 from leerid.idp.browser_state import load_server_secret
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.login_tables import LoginThrottleRow
@@ -93,6 +94,38 @@ class ThrottlePolicy:
     lock_base: timedelta = timedelta(minutes=15)
     lock_max: timedelta = timedelta(hours=2)
     window: timedelta = timedelta(hours=1)  # failures are forgotten this long after the last
+
+    @classmethod
+    def from_env(cls) -> ThrottlePolicy:
+        """The defaults, with the numbers a school's network may need changed (issue 8 §10).
+
+        ``LEERID_THROTTLE_ACCOUNT_LOCK_AFTER`` (10), ``LEERID_THROTTLE_ADDRESS_LOCK_AFTER``
+        (500), ``LEERID_THROTTLE_ADDRESS_FREE_FAILURES`` (30) and
+        ``LEERID_THROTTLE_LOCK_MINUTES`` (15); see docs/login.md.
+        """
+        default = cls()
+        return cls(
+            account_lock_after=_env_count("ACCOUNT_LOCK_AFTER", default.account_lock_after),
+            address_lock_after=_env_count("ADDRESS_LOCK_AFTER", default.address_lock_after),
+            address_free_failures=_env_count(
+                "ADDRESS_FREE_FAILURES", default.address_free_failures
+            ),
+            lock_base=timedelta(minutes=_env_count("LOCK_MINUTES", 15)),
+        )
+
+
+def _env_count(name: str, default: int) -> int:
+    """``$LEERID_THROTTLE_<name>``: a whole number of at least 1, or ``default`` when unset."""
+    variable = f"LEERID_THROTTLE_{name}"
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"{variable}={raw!r} is not a whole number of at least 1; unset it or give one "
+            f"(default {default}, see docs/login.md)"
+        )
+    return int(raw)
 
 
 @dataclass(frozen=True)
