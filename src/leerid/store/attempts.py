@@ -21,16 +21,23 @@ service-provider kit (``leerid.sp.throttle``), each over its own table with the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["STALE", "one_less_pending", "release", "reserve"]
+__all__ = ["STALE", "aware", "count_failure", "one_less_pending", "release", "reserve"]
 
 STALE = timedelta(minutes=2)
 """An attempt still in flight after this long is taken for lost (its worker died)."""
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as UTC (SQLite hands back naive datetimes; everything stored is UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def _upsert(conn: Connection, table: Table) -> Any:
@@ -104,3 +111,42 @@ def release(conn: Connection, table: Table, key: str, now: datetime, *, success:
 def one_less_pending(table: Table) -> Any:
     """The ``pending`` column after settling one attempt (never below zero)."""
     return case((table.c.pending > 0, table.c.pending - 1), else_=0)
+
+
+def count_failure(
+    conn: Connection,
+    table: Table,
+    key: str,
+    scope: str,
+    now: datetime,
+    *,
+    lock_after: int,
+    window: timedelta,
+    lock: timedelta,
+    settle: bool,
+) -> None:
+    """Count one failure for ``key`` in one statement; lock for ``lock`` at ``lock_after``.
+
+    ``settle``: the failure ends an attempt reserved by ``reserve`` (one less in flight).
+    Failures older than ``window`` are forgotten; a running lock is never shortened.
+    """
+    c = table.c
+    failures = case((c.last_failure_at < now - window, 1), else_=c.failures + 1)
+    locked = case((failures >= lock_after, literal(now + lock, c.locked_until.type)), else_=None)
+    first_lock = now + lock if lock_after <= 1 else None
+    set_: dict[str, Any] = {
+        "failures": failures,
+        "last_failure_at": now,
+        "locked_until": case(
+            (and_(c.locked_until.is_not(None), c.locked_until > now), c.locked_until),
+            else_=locked,
+        ),
+    }
+    if settle:
+        set_["pending"] = one_less_pending(table)
+    statement = (
+        _upsert(conn, table)
+        .values(key=key, scope=scope, failures=1, last_failure_at=now, locked_until=first_lock)
+        .on_conflict_do_update(index_elements=[c.key], set_=set_)
+    )
+    conn.execute(statement)
