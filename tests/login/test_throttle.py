@@ -327,3 +327,15 @@ def test_the_numbers_for_a_school_network_are_configurable(monkeypatch: MonkeyPa
     monkeypatch.setenv("LEERID_THROTTLE_LOCK_MINUTES", "ten")
     with pytest.raises(ConfigurationError, match="LEERID_THROTTLE_LOCK_MINUTES='ten'"):
         IdpSettings()
+
+
+def test_the_purge_keeps_a_row_with_an_attempt_in_flight(engine: Engine) -> None:
+    """A row idle for an hour but reserved just now is not purged under a running burst."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=2))
+    name = "kai.w9999"
+    throttle.record_failure_sync(name, "192.0.2.1", now=NOW)
+    later = NOW + POLICY.window + timedelta(minutes=1)
+    assert throttle.admit_sync(name, "192.0.2.1", now=later).allowed
+    assert throttle.admit_sync(name, "192.0.2.1", now=later).allowed
+    assert throttle.purge_expired(later) == 1  # the address row only
+    assert not throttle.admit_sync(name, "192.0.2.1", now=later).allowed

@@ -491,7 +491,8 @@ class LoginThrottle:
         await _run(self._release_sync, username, False)
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Forget rows one window after their last failure and without a running lock.
+        """Forget rows one window after their last failure, without a running lock or an
+        attempt in flight.
 
         Deletes in small batches so that it never holds locks long.
         """
@@ -503,6 +504,10 @@ class LoginThrottle:
                 LoginThrottleRow.last_failure_at < horizon,
                 sqlalchemy.or_(
                     LoginThrottleRow.locked_until.is_(None), LoginThrottleRow.locked_until < now
+                ),
+                sqlalchemy.or_(  # never an attempt still in flight (issue 8 §5)
+                    LoginThrottleRow.pending_at.is_(None),
+                    LoginThrottleRow.pending_at < now - attempts.STALE,
                 ),
             )
             .limit(self._PURGE_BATCH)
