@@ -49,6 +49,7 @@ def test_repeated_failures_lock_the_account_and_unknown_names_alike(database_url
     statuses = [status for status, _text in seen[pupil.username]]
     assert statuses == [200] * LOCK_AFTER + [429]
     assert "Te veel mislukte pogingen" in seen[pupil.username][-1][1]
+    assert re.search(r"na \d\d:\d\d CES?T\.", locked.text)  # Brussels time, zone shown
     assert "klopt niet" in seen[pupil.username][0][1]
     assert locked.status_code == 429 and "location" not in locked.headers
     assert other.status_code == 429  # one counter whatever the case or spaces

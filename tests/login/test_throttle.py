@@ -7,12 +7,17 @@ import datetime as dt
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
+from _pytest.monkeypatch import MonkeyPatch
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
+from leerid.errors import ConfigurationError
 from leerid.idp.login_tables import LoginThrottleRow
+from leerid.idp.settings import IdpSettings
 from leerid.idp.throttle import (
     LoginThrottle,
     ThrottlePolicy,
@@ -21,8 +26,10 @@ from leerid.idp.throttle import (
     decide,
     failure_delay,
     lock_duration,
+    lock_end_text,
     throttle_key,
 )
+from leerid.store import attempts
 from tests.login.write_log import install_write_log, take_writes
 
 NOW = dt.datetime(2026, 9, 1, 8, 30, tzinfo=dt.UTC)
@@ -185,17 +192,19 @@ def test_success_clears_the_account_but_not_the_address(engine: Engine) -> None:
     asyncio.run(scenario())
 
 
-def test_no_write_on_a_login_without_failures(engine: Engine) -> None:
+def test_a_good_login_leaves_no_row_behind(engine: Engine) -> None:
+    """Issue 8 §5: the reservation (one INSERT) is dropped after a good password (one DELETE)."""
     throttle = LoginThrottle(engine)
     install_write_log(engine)
 
     async def scenario() -> None:
-        await throttle.check("lotte.m2222", "192.0.2.1")
+        assert (await throttle.admit("lotte.m2222", "192.0.2.1")).allowed
         await throttle.record_success("lotte.m2222", "192.0.2.1")
-        await throttle.record_failure("other.n3333", "192.0.2.1")  # the log does see writes
 
     asyncio.run(scenario())
-    assert take_writes(engine) == Counter({"INSERT login_throttle": 2, "UPDATE login_throttle": 2})
+    assert take_writes(engine) == Counter({"INSERT login_throttle": 1, "DELETE login_throttle": 1})
+    with engine.connect() as conn:
+        assert conn.execute(select(LoginThrottleRow)).all() == []
 
 
 def test_address_lock_stops_every_name_from_that_address(engine: Engine) -> None:
@@ -234,3 +243,99 @@ def test_concurrent_failures_are_all_counted(engine: Engine) -> None:
     with engine.connect() as conn:
         counts = sorted(conn.execute(select(LoginThrottleRow.failures)).scalars())
     assert counts == [8, 8, 8, 24]  # three addresses, one account
+
+
+def test_simultaneous_attempts_reserve_at_most_the_lock_threshold(engine: Engine) -> None:
+    """Issue 8 §5: 200 attempts at once for one name; only ``account_lock_after`` go ahead."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=7))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        verdicts = list(
+            pool.map(lambda i: throttle.admit_sync("bo.k5555", f"192.0.2.{i}"), range(200))
+        )
+    assert sum(v.allowed for v in verdicts) == 7
+    assert all(v.retry_after is not None for v in verdicts if not v.allowed)
+
+
+def test_a_success_in_flight_does_not_free_the_other_reservations(engine: Engine) -> None:
+    """Issue 8 §5: a right password among the guesses clears the settled failures only."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=3))
+    name = "lien.s6666"
+    assert all(throttle.admit_sync(name, "192.0.2.1").allowed for _ in range(3))
+    assert not throttle.admit_sync(name, "192.0.2.1").allowed  # three in flight
+    throttle.record_success_sync(name, "192.0.2.1")
+    assert throttle.admit_sync(name, "192.0.2.1").allowed  # its own place only
+    assert not throttle.admit_sync(name, "192.0.2.1").allowed
+    for _ in range(3):
+        throttle.record_failure_sync(name, "192.0.2.1")
+    verdict = throttle.admit_sync(name, "192.0.2.1")
+    assert not verdict.allowed and verdict.retry_after is not None
+
+
+def test_a_lost_reservation_stops_counting(engine: Engine) -> None:
+    """A worker killed between reservation and settlement does not lock the pupil for good."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=2))
+    name = "ward.t7777"
+    assert throttle.admit_sync(name, "192.0.2.1", now=NOW).allowed
+    assert throttle.admit_sync(name, "192.0.2.1", now=NOW).allowed
+    assert not throttle.admit_sync(name, "192.0.2.1", now=NOW).allowed
+    later = NOW + attempts.STALE + timedelta(seconds=1)
+    assert throttle.admit_sync(name, "192.0.2.1", now=later).allowed
+
+
+def test_after_a_lock_one_attempt_at_a_time(engine: Engine) -> None:
+    """Once a lock ends, one more guess may be checked (its failure locks for longer)."""
+    policy = ThrottlePolicy(account_lock_after=2)
+    throttle = LoginThrottle(engine, policy)
+    name = "zoe.u8888"
+    for _ in range(2):
+        assert throttle.admit_sync(name, "192.0.2.1", now=NOW).allowed
+        throttle.record_failure_sync(name, "192.0.2.1", now=NOW)
+    assert not throttle.admit_sync(name, "192.0.2.1", now=NOW).allowed
+    after = NOW + policy.lock_base + timedelta(seconds=1)
+    assert throttle.admit_sync(name, "192.0.2.1", now=after).allowed
+    assert not throttle.admit_sync(name, "192.0.2.1", now=after).allowed
+
+
+def test_the_lock_message_rounds_the_end_up_in_brussels_time() -> None:
+    """Issue 8 §23: a lock ending at 14:15:30 Brussels time reads 14:16, with the zone."""
+    summer = dt.datetime(2026, 9, 1, 12, 15, 30, tzinfo=dt.UTC)  # 14:15:30 CEST
+    winter = dt.datetime(2026, 12, 1, 13, 15, 0, tzinfo=dt.UTC)  # 14:15:00 CET
+    assert lock_end_text(summer) == "14:16 CEST"
+    assert lock_end_text(winter) == "14:15 CET"
+
+
+@given(st.datetimes(timezones=st.just(dt.UTC)))
+def test_the_lock_message_never_shows_a_time_before_the_end(until: dt.datetime) -> None:
+    shown = lock_end_text(until)
+    hours, minutes = map(int, shown.split()[0].split(":"))
+    local = until.astimezone(ZoneInfo("Europe/Brussels"))
+    shown_at = local.replace(hour=hours, minute=minutes, second=0, microsecond=0)
+    if shown_at < local:  # the next day after 23:59:xx
+        shown_at += timedelta(days=1)
+    assert timedelta(0) <= shown_at - local < timedelta(minutes=1)
+
+
+def test_the_numbers_for_a_school_network_are_configurable(monkeypatch: MonkeyPatch) -> None:
+    """Issue 8 §10: the per-address numbers (a school behind one NAT address) can be raised."""
+    monkeypatch.setenv("LEERID_THROTTLE_ADDRESS_LOCK_AFTER", "2000")
+    monkeypatch.setenv("LEERID_THROTTLE_ADDRESS_FREE_FAILURES", "120")
+    monkeypatch.setenv("LEERID_THROTTLE_ACCOUNT_LOCK_AFTER", "6")
+    settings = IdpSettings()
+    assert settings.throttle.address_lock_after == 2000
+    assert settings.throttle.address_free_failures == 120
+    assert settings.throttle.account_lock_after == 6
+    monkeypatch.setenv("LEERID_THROTTLE_LOCK_MINUTES", "ten")
+    with pytest.raises(ConfigurationError, match="LEERID_THROTTLE_LOCK_MINUTES='ten'"):
+        IdpSettings()
+
+
+def test_the_purge_keeps_a_row_with_an_attempt_in_flight(engine: Engine) -> None:
+    """A row idle for an hour but reserved just now is not purged under a running burst."""
+    throttle = LoginThrottle(engine, ThrottlePolicy(account_lock_after=2))
+    name = "kai.w9999"
+    throttle.record_failure_sync(name, "192.0.2.1", now=NOW)
+    later = NOW + POLICY.window + timedelta(minutes=1)
+    assert throttle.admit_sync(name, "192.0.2.1", now=later).allowed
+    assert throttle.admit_sync(name, "192.0.2.1", now=later).allowed
+    assert throttle.purge_expired(later) == 1  # the address row only
+    assert not throttle.admit_sync(name, "192.0.2.1", now=later).allowed

@@ -75,22 +75,6 @@ def test_breach_clock_runs_72_hours_from_discovery() -> None:
     assert breach_clock(found, found + dt.timedelta(hours=73)).overdue
 
 
-def test_staff_login_throttle_locks_after_five_failures_and_forgets() -> None:
-    from leerid.sp.throttle import LOCK_SECONDS, LoginThrottle
-
-    now = [1000.0]
-    throttle = LoginThrottle(clock=lambda: now[0])
-    for _ in range(4):
-        throttle.failed("user:x", "addr:1")
-    assert throttle.wait_seconds("user:x", "addr:1") == 0
-    throttle.failed("user:x", "addr:1")
-    assert throttle.wait_seconds("user:x") == LOCK_SECONDS
-    assert throttle.wait_seconds("user:other", "addr:1") == LOCK_SECONDS  # the address too
-    assert throttle.wait_seconds("user:other", "addr:2") == 0
-    now[0] += LOCK_SECONDS
-    assert throttle.wait_seconds("user:x") == 0
-
-
 @pytest.mark.parametrize(
     "text", ["00091501119", "rrn 00.09.15-011.19 klopt niet", "00 09 15 011 19"]
 )

@@ -33,7 +33,9 @@ from leerid.idp.activation_codes import (
 from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
 from leerid.idp.i18n import choose_language
 from leerid.idp.login import client_address
+from leerid.idp.metrics import CODE_CHECKS
 from leerid.idp.password_policy import MIN_LENGTH, Problem, check_new_password
+from leerid.idp.throttle import lock_end_text
 
 __all__ = ["ACTIVATION_TEXTS", "router"]
 
@@ -66,7 +68,7 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "werd al gebruikt. Controleer ze, of vraag je school een nieuwe code.",
         "code_expired": "Deze activatiecode is verlopen (ze is 30 dagen geldig). Vraag je "
         "school een nieuwe code.",
-        "throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time} (UTC).",
+        "throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time}.",
         Problem.MISSING: "Kies een wachtwoord.",
         Problem.TOO_SHORT: "Je wachtwoord is te kort: gebruik minstens {min} tekens.",
         Problem.TOO_LONG: "Je wachtwoord is te lang: gebruik hoogstens 128 tekens.",
@@ -102,7 +104,7 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "was used already. Check them, or ask your school for a new code.",
         "code_expired": "This activation code has expired (it is valid for 30 days). Ask your "
         "school for a new code.",
-        "throttled": "Too many failed attempts. Try again after {time} (UTC).",
+        "throttled": "Too many failed attempts. Try again after {time}.",
         Problem.MISSING: "Choose a password.",
         Problem.TOO_SHORT: "Your password is too short: use at least {min} characters.",
         Problem.TOO_LONG: "Your password is too long: use at most 128 characters.",
@@ -216,12 +218,12 @@ async def activate(request: Request) -> Response:
         )
 
     address = client_address(request)
-    verdict = await ctx.throttle.check(username, address)
+    verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved first
     if verdict.delay > 0:
         await asyncio.sleep(verdict.delay)
     if not verdict.allowed:
         ACTIVATIONS.labels("throttled").inc()
-        until = verdict.retry_after.strftime("%H:%M") if verdict.retry_after else "?"
+        until = lock_end_text(verdict.retry_after)
         return _render(
             ctx,
             request,
@@ -234,6 +236,7 @@ async def activate(request: Request) -> Response:
 
     activation = await asyncio.to_thread(_lookup, ctx, username)
     stored = activation.code_hash if activation else _DUMMY_HASH
+    CODE_CHECKS.inc()
     matches = codes_match(stored, activation.account_uuid if activation else "", code)
     if activation is None or not matches:
         await ctx.throttle.record_failure(username, address)
@@ -242,6 +245,7 @@ async def activate(request: Request) -> Response:
             ctx, request, lang, errors={"code": a["code_wrong"]}, username=username, status_code=400
         )
     if activation.expires_at <= dt.datetime.now(dt.UTC):
+        await ctx.throttle.release(username)
         ACTIVATIONS.labels("expired").inc()
         return _render(
             ctx,
@@ -253,6 +257,7 @@ async def activate(request: Request) -> Response:
         )
     password_hash = await ctx.hasher.hash(password)
     if not await asyncio.to_thread(_complete, ctx, activation, password_hash):
+        await ctx.throttle.release(username)
         ACTIVATIONS.labels("refused_code").inc()
         return _render(
             ctx, request, lang, errors={"code": a["code_wrong"]}, username=username, status_code=400

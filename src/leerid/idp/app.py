@@ -173,7 +173,7 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         protocols=ProtocolCache(autocommit, settings.cache_seconds),
         sealer=Sealer(load_server_secret(engine)),
         hasher=PasswordHasher.from_env(),
-        throttle=LoginThrottle(engine),
+        throttle=LoginThrottle(engine, settings.throttle),
         pages=Pages(static_prefix=f"{settings.path}/static"),
     )
     app = FastAPI(

@@ -28,6 +28,7 @@ from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSessi
 from leerid.idp.disclosures import record_disclosure
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.i18n import TEXTS
+from leerid.idp.throttle import lock_end_text
 from leerid.registry.models import Account, AccountStatus, Credential
 
 __all__ = ["client_address", "router"]
@@ -120,12 +121,12 @@ async def login(request: Request) -> Response:
     if len(username) > 64 or len(password) > 1024:
         username, password = username[:64], password[:1024]
     address = client_address(request)
-    verdict = await ctx.throttle.check(username, address)
+    verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved before the hash
     if verdict.delay > 0:
         await asyncio.sleep(verdict.delay)
     if not verdict.allowed:
         metrics.LOGIN_FAILURES.labels("throttled").inc()
-        until = verdict.retry_after.strftime("%H:%M") if verdict.retry_after else "?"
+        until = lock_end_text(verdict.retry_after)
         return render_login(
             ctx,
             request,
@@ -136,6 +137,7 @@ async def login(request: Request) -> Response:
             status_code=429,
         )
     account_uuid, stored_hash, status = await ctx.run(_credential, ctx, username)
+    metrics.PASSWORD_CHECKS.inc()
     ok, new_hash = await ctx.hasher.verify(stored_hash, password)
     if ok and status == AccountStatus.RETIRED:
         ok = False

@@ -28,6 +28,10 @@ class LoginThrottleRow(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Attempts reserved and not yet settled (issue 8 §5, ``leerid.store.attempts``)."""
+    pending_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """When the last of them was reserved: older reservations no longer count."""
 
 
 class ActivationCodeRow(Base):

@@ -21,11 +21,14 @@ from prometheus_client import (
 __all__ = [
     "AUTH_LATENCY",
     "CODE_ACCESS_TOKENS",
+    "CODE_CHECKS",
     "CODE_ID_TOKENS",
     "CONTENT_TYPE_LATEST",
     "LOGINS",
     "LOGIN_FAILURES",
+    "PASSWORD_CHECKS",
     "REQUEST_LATENCY",
+    "SECRET_CHECKS",
     "SSO_LOGINS",
     "TOKENS",
     "TOKEN_LATENCY",
@@ -36,6 +39,13 @@ __all__ = [
 LOGINS = Counter("leerid_logins_total", "Successful authentications", ["method"])
 """method: password | sso"""
 LOGIN_FAILURES = Counter("leerid_login_failures_total", "Refused logins", ["reason"])
+SECRET_CHECKS = Counter(
+    "leerid_secret_checks_total",
+    "Passwords and activation codes compared with a stored hash (issue 8 §5: bounded per "
+    "account by the login throttle, whatever the concurrency)",
+    ["kind"],
+)
+"""kind: password | activation_code"""
 TOKENS = Counter("leerid_tokens_issued_total", "Tokens issued", ["kind", "grant_type"])
 AUTH_ERRORS = Counter("leerid_authorization_errors_total", "Authorization errors", ["error"])
 TOKEN_ERRORS = Counter("leerid_token_errors_total", "Token endpoint errors", ["error"])
@@ -55,6 +65,8 @@ TOKEN_LATENCY = REQUEST_LATENCY.labels("token")
 USERINFO_LATENCY = REQUEST_LATENCY.labels("userinfo")
 CODE_ACCESS_TOKENS = TOKENS.labels("access_token", "authorization_code")
 CODE_ID_TOKENS = TOKENS.labels("id_token", "authorization_code")
+PASSWORD_CHECKS = SECRET_CHECKS.labels("password")
+CODE_CHECKS = SECRET_CHECKS.labels("activation_code")
 
 
 def render_metrics() -> bytes:

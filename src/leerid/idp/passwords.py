@@ -9,10 +9,10 @@ which is announced loudly on the log and on standard error.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import sys
+import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from leerid.errors import ConfigurationError
 
-__all__ = ["OWASP", "Argon2Parameters", "PasswordHasher"]
+__all__ = ["OWASP", "Argon2Parameters", "PasswordHasher", "normalise_password"]
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,12 @@ def _env_int(name: str, default: int) -> int:
     if value < 1:
         raise ConfigurationError(f"{name}={value} must be at least 1")
     return value
+
+
+def normalise_password(password: str) -> str:
+    """NIST SP 800-63B §5.1.1.2: Unicode passwords are normalised (NFKC) before hashing, so
+    that "café" typed as one code point or as "e" + combining accent is the same password."""
+    return unicodedata.normalize("NFKC", password)
 
 
 def hash_concurrency() -> int:
@@ -121,30 +127,39 @@ class PasswordHasher:
         )
 
     def hash_sync(self, password: str) -> str:
-        """The Argon2id hash of ``password`` (blocking; for commands, not for the server)."""
-        return self._argon2.hash(password)
+        """The Argon2id hash of ``password``, normalised (blocking; for commands)."""
+        return self._argon2.hash(normalise_password(password))
 
     async def hash(self, password: str) -> str:
-        """The Argon2id hash of ``password``, computed in the bounded pool."""
+        """The Argon2id hash of ``password``, normalised, computed in the bounded pool."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._argon2.hash, password)
+        return await loop.run_in_executor(self._pool, self.hash_sync, password)
+
+    def _matches(self, stored_hash: str, password: str) -> bool:
+        try:
+            return bool(self._argon2.verify(stored_hash, password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
 
     def _verify(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
+        normalised = normalise_password(password)
+        # A hash made before normalisation (issue 8 §9) holds the raw form: tried second,
+        # only when it differs, and replaced by the normalised form's hash on success.
+        forms = (normalised,) if normalised == password else (normalised, password)
         if stored_hash is None:
             # No user or no password yet: spend the same time, then say no (no enumeration).
-            with contextlib.suppress(VerificationError):
-                self._argon2.verify(self._dummy_hash, password)
+            for form in forms:
+                self._matches(self._dummy_hash, form)
             return False, None
-        try:
-            self._argon2.verify(stored_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
-            return False, None
-        if self._argon2.check_needs_rehash(stored_hash):
-            return True, self._argon2.hash(password)
-        return True, None
+        for form in forms:
+            if self._matches(stored_hash, form):
+                stale = form != normalised or self._argon2.check_needs_rehash(stored_hash)
+                return True, self._argon2.hash(normalised) if stale else None
+        return False, None
 
     async def verify(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
-        """Whether ``password`` matches; and a new hash when the parameters changed.
+        """Whether ``password`` matches; and a new hash when the parameters changed or the
+        stored hash was made from the unnormalised form.
 
         ``stored_hash`` None (unknown username) is verified against a dummy hash, so that an
         unknown username costs the same time as a wrong password.

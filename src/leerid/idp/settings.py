@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from leerid import config
 from leerid.errors import ConfigurationError
+from leerid.idp.throttle import ThrottlePolicy
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
 
@@ -27,6 +28,8 @@ class IdpSettings:
     session_lifetime: int = 8 * 3600
     """One school day of single sign-on."""
     login_form_lifetime: int = 1800
+    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy.from_env)
+    """Issue 8 §10: the login throttle's numbers, from ``LEERID_THROTTLE_*`` (docs/login.md)."""
     cache_seconds: float = 5.0
     """Clients, protocols and keys are cached this long per process, so that a rotation or a
     disabled client reaches every worker and node within a few seconds."""

@@ -13,9 +13,10 @@ Privacy: neither usernames nor addresses are stored or logged in clear; a row is
 an HMAC-SHA-256 of the scope and the normalised value, and is forgotten one window after
 its last failure.
 
-Hot path: ``check`` is one indexed read; ``record_success`` writes only when this process
-saw failures for the account (at ``check`` or ``record_failure``), so a normal login costs
-no write here.
+Concurrency (issue 8 §5): ``admit`` reserves the attempt on the account's row in one
+statement before the secret is checked (``leerid.store.attempts``), so a burst cannot get
+more guesses checked than the lock allows. Hot path: one indexed read, the reservation (one
+row written) and its release after a good password (the same row deleted).
 """
 
 from __future__ import annotations
@@ -28,21 +29,22 @@ import ipaddress
 import os
 import secrets
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from threading import Lock
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import sqlalchemy
 from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leerid.errors import ConfigurationError
 from leerid.idp.browser_state import load_server_secret
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.login_tables import LoginThrottleRow
+from leerid.store import attempts
 
 __all__ = [
     "LoginThrottle",
@@ -53,6 +55,7 @@ __all__ = [
     "decide",
     "failure_delay",
     "lock_duration",
+    "lock_end_text",
     "throttle_key",
 ]
 
@@ -91,6 +94,38 @@ class ThrottlePolicy:
     lock_base: timedelta = timedelta(minutes=15)
     lock_max: timedelta = timedelta(hours=2)
     window: timedelta = timedelta(hours=1)  # failures are forgotten this long after the last
+
+    @classmethod
+    def from_env(cls) -> ThrottlePolicy:
+        """The defaults, with the numbers a school's network may need changed (issue 8 §10).
+
+        ``LEERID_THROTTLE_ACCOUNT_LOCK_AFTER`` (10), ``LEERID_THROTTLE_ADDRESS_LOCK_AFTER``
+        (500), ``LEERID_THROTTLE_ADDRESS_FREE_FAILURES`` (30) and
+        ``LEERID_THROTTLE_LOCK_MINUTES`` (15); see docs/login.md.
+        """
+        default = cls()
+        return cls(
+            account_lock_after=_env_count("ACCOUNT_LOCK_AFTER", default.account_lock_after),
+            address_lock_after=_env_count("ADDRESS_LOCK_AFTER", default.address_lock_after),
+            address_free_failures=_env_count(
+                "ADDRESS_FREE_FAILURES", default.address_free_failures
+            ),
+            lock_base=timedelta(minutes=_env_count("LOCK_MINUTES", 15)),
+        )
+
+
+def _env_count(name: str, default: int) -> int:
+    """``$LEERID_THROTTLE_<name>``: a whole number of at least 1, or ``default`` when unset."""
+    variable = f"LEERID_THROTTLE_{name}"
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"{variable}={raw!r} is not a whole number of at least 1; unset it or give one "
+            f"(default {default}, see docs/login.md)"
+        )
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -182,6 +217,22 @@ def after_failure(
         candidate = now + duration
         locked_until = candidate if locked_until is None else max(locked_until, candidate)
     return ThrottleState(failures=failures, last_failure_at=now, locked_until=locked_until)
+
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def lock_end_text(until: datetime | None) -> str:
+    """When a lock ends, for the page: rounded *up* to the minute, in Brussels, zone shown.
+
+    Issue 8 §23: "14:15" for a lock ending at 14:15:30 sent the pupil back too early.
+    """
+    if until is None:
+        return "?"
+    local = until.astimezone(BRUSSELS)
+    if local.second or local.microsecond:
+        local = local.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return f"{local:%H:%M} {local.tzname()}"
 
 
 def _normalise_username(username: str) -> str:
@@ -284,9 +335,13 @@ def _state(row: Row[str, int, datetime, datetime | None]) -> ThrottleState:
 
 
 class LoginThrottle:
-    """The throttle of one identity provider process, over the shared database."""
+    """The throttle of one identity provider process, over the shared database.
 
-    _MEMO_SIZE = 50_000
+    An attempt is admitted (``admit``: one read for delays and locks, then the atomic
+    reservation of ``leerid.store.attempts``) before the secret is checked, and settled
+    after it (``record_failure``, ``record_success`` or ``release``).
+    """
+
     _PURGE_ONE_IN = 64
     _PURGE_BATCH = 500
 
@@ -295,9 +350,6 @@ class LoginThrottle:
         self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.policy = policy or ThrottlePolicy()
         self._secret = throttle_secret(engine)
-        # Account keys this process saw with failures: record_success deletes only these.
-        self._failed: OrderedDict[str, None] = OrderedDict()
-        self._failed_lock = Lock()
 
     def _now(self) -> datetime:
         return datetime.now(dt.UTC)
@@ -307,17 +359,6 @@ class LoginThrottle:
             throttle_key(self._secret, ACCOUNT, username),
             throttle_key(self._secret, ADDRESS, address),
         )
-
-    def _remember(self, account_key: str) -> None:
-        with self._failed_lock:
-            self._failed[account_key] = None
-            self._failed.move_to_end(account_key)
-            while len(self._failed) > self._MEMO_SIZE:
-                self._failed.popitem(last=False)
-
-    def _forget(self, account_key: str) -> bool:
-        with self._failed_lock:
-            return self._failed.pop(account_key, False) is None
 
     def _read(self, account_key: str, address_key: str) -> tuple[ThrottleState, ThrottleState]:
         with self._reads.connect() as conn:
@@ -334,15 +375,48 @@ class LoginThrottle:
     ) -> ThrottleVerdict:
         """``check`` for callers outside the event loop."""
         now = now or self._now()
-        account_key, address_key = self._keys(username, address)
-        account, address_state = self._read(account_key, address_key)
-        if _effective(account, now, self.policy.window) > 0:
-            self._remember(account_key)
+        account, address_state = self._read(*self._keys(username, address))
         return decide(account, address_state, now, self.policy)
 
     async def check(self, username: str, address: str) -> ThrottleVerdict:
-        """May this attempt go ahead, and after what delay? One read, no write."""
+        """The verdict of the stored counters: one read, no write, nothing reserved."""
         return await _run(self.check_sync, username, address)
+
+    def admit_sync(
+        self, username: str, address: str, now: datetime | None = None
+    ) -> ThrottleVerdict:
+        """``admit`` for callers outside the event loop."""
+        now = now or self._now()
+        verdict = self.check_sync(username, address, now)
+        if not verdict.allowed:
+            return verdict
+        account_key = throttle_key(self._secret, ACCOUNT, username)
+        with self._reads.connect() as conn:
+            reserved = attempts.reserve(
+                conn,
+                LoginThrottleRow.__table__,  # type: ignore[arg-type]
+                account_key,
+                ACCOUNT,
+                now,
+                lock_after=self.policy.account_lock_after,
+                window=self.policy.window,
+            )
+        if reserved:
+            return verdict
+        # Locked, or as many attempts in flight as the lock allows: issue 8 §5.
+        account, _address = self._read(account_key, "")
+        until = _active_lock(account, now) or now + self.policy.lock_base
+        return ThrottleVerdict(allowed=False, delay=verdict.delay, retry_after=until)
+
+    async def admit(self, username: str, address: str) -> ThrottleVerdict:
+        """May this attempt go ahead, and after what delay? If so, it is reserved.
+
+        Issue 8 §5: the reservation is one statement, made before the secret is checked, so
+        at most ``account_lock_after`` secrets per account are checked however many attempts
+        arrive at once. Every admitted attempt must be settled by ``record_failure``,
+        ``record_success`` or ``release``.
+        """
+        return await _run(self.admit_sync, username, address)
 
     def _upsert_placeholder(
         self, conn: sqlalchemy.Connection, key: str, scope: str, now: datetime
@@ -362,6 +436,7 @@ class LoginThrottle:
         now = now or self._now()
         account_key, address_key = self._keys(username, address)
         scopes = {account_key: ACCOUNT, address_key: ADDRESS}
+        table = LoginThrottleRow.__table__
         with self.engine.begin() as conn:
             for key in sorted(scopes):  # one lock order on every node: no deadlocks
                 self._upsert_placeholder(conn, key, scopes[key], now)
@@ -372,6 +447,7 @@ class LoginThrottle:
             ).all()
             for row in rows:
                 new = after_failure(_state(row), scopes[row.key], now, self.policy)
+                settled = {"pending": attempts.one_less_pending(table)}  # type: ignore[arg-type]
                 conn.execute(
                     update(LoginThrottleRow)
                     .where(LoginThrottleRow.key == row.key)
@@ -379,37 +455,44 @@ class LoginThrottle:
                         failures=new.failures,
                         last_failure_at=new.last_failure_at,
                         locked_until=new.locked_until,
+                        **(settled if row.key == account_key else {}),
                     )
                 )
-        self._remember(account_key)
         if secrets.randbelow(self._PURGE_ONE_IN) == 0:
             self.purge_expired(now)
 
     async def record_failure(self, username: str, address: str) -> None:
-        """Count a failed attempt against the username and the address."""
+        """Settle an admitted attempt as failed: counted against the username and the address."""
         await _run(self.record_failure_sync, username, address)
+
+    def _release_sync(self, username: str, success: bool) -> None:
+        account_key = throttle_key(self._secret, ACCOUNT, username)
+        with self.engine.begin() as conn:
+            attempts.release(
+                conn,
+                LoginThrottleRow.__table__,  # type: ignore[arg-type]
+                account_key,
+                self._now(),
+                success=success,
+            )
 
     def record_success_sync(self, username: str, address: str) -> None:
         """``record_success`` for callers outside the event loop."""
-        account_key = throttle_key(self._secret, ACCOUNT, username)
-        if not self._forget(account_key):
-            return  # no failures seen: no write on the hot path
-        with self.engine.begin() as conn:
-            conn.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key == account_key))
+        self._release_sync(username, success=True)
 
     async def record_success(self, username: str, address: str) -> None:
-        """A correct password clears the account's failures (never the address's).
+        """Settle an admitted attempt as succeeded: the account's settled failures are
+        cleared (never the address's); other attempts still in flight stay counted."""
+        await _run(self._release_sync, username, True)
 
-        No database write when there were no failures.
-        """
-        account_key = throttle_key(self._secret, ACCOUNT, username)
-        with self._failed_lock:
-            seen = account_key in self._failed
-        if seen:
-            await _run(self.record_success_sync, username, address)
+    async def release(self, username: str) -> None:
+        """Settle an admitted attempt that neither failed nor succeeded (e.g. an expired
+        activation code): it stops counting as in flight, nothing else changes."""
+        await _run(self._release_sync, username, False)
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Forget rows one window after their last failure and without a running lock.
+        """Forget rows one window after their last failure, without a running lock or an
+        attempt in flight.
 
         Deletes in small batches so that it never holds locks long.
         """
@@ -421,6 +504,10 @@ class LoginThrottle:
                 LoginThrottleRow.last_failure_at < horizon,
                 sqlalchemy.or_(
                     LoginThrottleRow.locked_until.is_(None), LoginThrottleRow.locked_until < now
+                ),
+                sqlalchemy.or_(  # never an attempt still in flight (issue 8 §5)
+                    LoginThrottleRow.pending_at.is_(None),
+                    LoginThrottleRow.pending_at < now - attempts.STALE,
                 ),
             )
             .limit(self._PURGE_BATCH)

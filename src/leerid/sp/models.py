@@ -168,3 +168,18 @@ class BreachUpdate(SPBase):
     at: Mapped[dt.datetime] = mapped_column(Moment)
     text: Mapped[str] = mapped_column(Text)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class StaffLoginThrottleRow(SPBase):
+    """Issue 8 §5, §10: failed staff logins per account and per address, shared by every
+    portal process; keyed by an HMAC of the name or address, never the value itself."""
+
+    __tablename__ = "sp_login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))  # "account" or "address"
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(Moment)
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pending_at: Mapped[dt.datetime | None] = mapped_column(Moment)

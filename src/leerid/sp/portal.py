@@ -29,7 +29,7 @@ from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.staff import authenticate, get_staff
 from leerid.sp.templating import TEMPLATES, render
-from leerid.sp.throttle import LoginThrottle
+from leerid.sp.throttle import StaffLoginThrottle
 
 log = logging.getLogger("leerid.sp.portal")
 
@@ -80,7 +80,9 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     """The portal app for ``provider``."""
     settings = provider.settings
     rp = rp or RelyingParty(settings)
-    throttle = LoginThrottle()
+    throttle = StaffLoginThrottle(
+        provider.engine, settings.staff_login, provider.secrets.session_key
+    )
     sealer = SessionSealer(provider.secrets.session_key, settings.secure_cookies)
     site = settings.name
     csp = (
@@ -333,14 +335,14 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 "staff_login.html", {}, 400, error="Het formulier was verlopen. Probeer opnieuw."
             )
         name = form.get("gebruikersnaam", "")[:80]
-        keys = (f"user:{name.lower()}", f"addr:{request.client.host if request.client else '-'}")
-        wait = throttle.wait_seconds(*keys)
+        address = request.client.host if request.client else "-"
+        wait = await asyncio.to_thread(throttle.admit, name, address)  # issue 8 §5: reserved
         if wait:
             return page(
                 "staff_login.html",
                 session,
                 429,
-                error=f"Te veel mislukte pogingen. Probeer opnieuw over {wait // 60 + 1} minuten.",
+                error=f"Te veel mislukte pogingen. Probeer opnieuw over {-(-wait // 60)} minuten.",
                 username=name,
             )
         account = await asyncio.to_thread(
@@ -350,7 +352,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             form.get("wachtwoord", ""),
         )
         if account is None:  # the same answer for unknown names and wrong passwords
-            throttle.failed(*keys)
+            await asyncio.to_thread(throttle.failed, name, address)
             return page(
                 "staff_login.html",
                 session,
@@ -358,7 +360,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 error="Gebruikersnaam of wachtwoord klopt niet.",
                 username=form.get("gebruikersnaam", "")[:80],
             )
-        throttle.succeeded(keys[0])
+        await asyncio.to_thread(throttle.succeeded, name)
         response = RedirectResponse("/personeel", 303)
         sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
         return response

@@ -7,6 +7,7 @@ file that holds them.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -17,6 +18,7 @@ from typing import Any
 from leerid import config
 from leerid.errors import ConfigurationError
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
 _SCHOOL = re.compile(r"^\d{6}$")
 
@@ -32,6 +34,41 @@ class MailSettings:
     password_env: str | None = None
     sender: str = "dpo@lars.invalid"
     other_party_dpo: str | None = None
+
+
+@dataclass(frozen=True)
+class StaffLoginSettings:
+    """Issue 8 §10: the staff login throttle, per account and per address.
+
+    An account locks after ``account_lock_after`` failures within an hour; an address only
+    after ``address_lock_after`` (a CLB office of a few dozen staff behind one NAT address
+    stays far below it), and addresses inside ``office_ranges`` are never locked as such.
+    """
+
+    account_lock_after: int = 5
+    address_lock_after: int = 100
+    lock_minutes: int = 15
+    office_ranges: tuple[IPNetwork, ...] = ()
+
+
+def _staff_login(table: dict[str, Any], where: str) -> StaffLoginSettings:
+    default = StaffLoginSettings()
+    numbers = {}
+    for key in ("account_lock_after", "address_lock_after", "lock_minutes"):
+        value = _get(table, key, int, where, getattr(default, key))
+        if isinstance(value, bool) or value < 1:
+            raise ConfigurationError(f"{where}: {key} must be a whole number of at least 1")
+        numbers[key] = value
+    ranges = []
+    for text in _get(table, "office_ranges", list, where, []):
+        try:
+            ranges.append(ipaddress.ip_network(str(text), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"{where}: office_ranges: {text!r} is not an address range; write it as "
+                'CIDR, e.g. "192.0.2.0/24" or "2001:db8::/48"'
+            ) from None
+    return StaffLoginSettings(**numbers, office_ranges=tuple(ranges))
 
 
 @dataclass(frozen=True)
@@ -58,6 +95,7 @@ class SPSettings:
     purge_interval_hours: float = 24.0
     processors: tuple[str, ...] = ()
     mail: MailSettings = field(default_factory=MailSettings)
+    staff_login: StaffLoginSettings = field(default_factory=StaffLoginSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -182,6 +220,7 @@ def load_settings(path: Path | str) -> SPSettings:
         privacy_log_keep=_get(privacy, "keep", str, f"{path} [privacy_log]", "P2Y"),
         purge_interval_hours=_get(portal, "purge_interval_hours", float, path.name, 24.0),
         processors=tuple(_get(data.get("processing", {}), "processors", list, path.name, [])),
+        staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
         mail=MailSettings(
             smtp_host=_get(mail, "smtp_host", str, where_mail, "127.0.0.1"),
             smtp_port=_get(mail, "smtp_port", int, where_mail, 25),

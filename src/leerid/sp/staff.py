@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from prometheus_client import Counter
 from sqlalchemy import Engine, select
 
 from leerid.errors import LeeridError, NotFoundError
@@ -17,6 +18,10 @@ from leerid.sp.models import StaffAccount
 from leerid.store.engine import session_scope
 
 # OWASP's Argon2id parameters: 19 MiB, 2 passes, parallelism 1
+PASSWORD_CHECKS = Counter(
+    "leerid_sp_staff_password_checks_total",
+    "Staff passwords compared with a hash (issue 8 §5: bounded per account by the throttle)",
+)
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 _DUMMY = HASHER.hash("niet-bestaand-account")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
@@ -81,6 +86,7 @@ def add_staff(
 
 def authenticate(engine: Engine, username: str, password: str) -> StaffAccount | None:
     """The active account for these credentials, or None; unknown names cost a hash too."""
+    PASSWORD_CHECKS.inc()
     with session_scope(engine) as session:
         account = session.get(StaffAccount, username)
         if account is None or not account.active:

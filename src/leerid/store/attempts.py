@@ -1,0 +1,152 @@
+"""Atomic reservation of a login attempt before the secret is checked (issue 8 §5).
+
+A throttle that reads its counter, checks the password and then writes the failure lets a
+burst through: 300 guesses sent at once all read "no failures yet" and are all checked. So
+an attempt first *reserves* a place in one statement (``INSERT ... ON CONFLICT DO UPDATE
+... WHERE ... RETURNING`` on SQLite ≥ 3.35 and PostgreSQL), which counts it as in flight
+and succeeds only while the settled failures plus the attempts in flight stay below the
+lock threshold and no lock runs. The database serialises the statements on the row, so at
+most ``lock_after`` attempts per key are ever checked, whatever the concurrency.
+
+Afterwards the attempt is settled: a failure moves it from ``pending`` to ``failures`` (the
+caller's lock rules), a success clears the settled failures but leaves the other attempts
+still in flight counted, so a right password in a burst does not reopen the door for the
+rest of it. An attempt that is never settled (a killed worker) stops counting after
+``STALE``.
+
+Used by the provider's login throttle (``leerid.idp.throttle``) and the staff login of the
+service-provider kit (``leerid.sp.throttle``), each over its own table with the columns
+``key, scope, failures, last_failure_at, locked_until, pending, pending_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+__all__ = ["STALE", "aware", "count_failure", "one_less_pending", "release", "reserve"]
+
+STALE = timedelta(minutes=2)
+"""An attempt still in flight after this long is taken for lost (its worker died)."""
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A stored time as UTC (SQLite hands back naive datetimes; everything stored is UTC)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _upsert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"leerid supports SQLite and PostgreSQL, not {conn.dialect.name}")
+
+
+def reserve(
+    conn: Connection,
+    table: Table,
+    key: str,
+    scope: str,
+    now: datetime,
+    *,
+    lock_after: int,
+    window: timedelta,
+) -> bool:
+    """Reserve one attempt for ``key`` in one statement; False when none may be made now.
+
+    Allowed while no lock runs and ``failures + pending < lock_after`` (failures of the last
+    ``window``, attempts in flight of the last ``STALE``); once a lock has ended, one attempt
+    at a time (its failure locks again, for longer).
+    """
+    c = table.c
+    pending = case((c.pending_at < now - STALE, 0), else_=c.pending)
+    failures = case((c.last_failure_at < now - window, 0), else_=c.failures)
+    row = {"key": key, "scope": scope, "failures": 0, "last_failure_at": now}
+    statement = (
+        _upsert(conn, table)
+        .values(**row, locked_until=None, pending=1, pending_at=now)
+        .on_conflict_do_update(
+            index_elements=[c.key],
+            set_={"pending": pending + 1, "pending_at": now},
+            where=and_(
+                or_(c.locked_until.is_(None), c.locked_until <= now),
+                or_(pending == 0, pending + failures < literal(lock_after)),
+            ),
+        )
+        .returning(c.key)
+    )
+    return conn.execute(statement).first() is not None
+
+
+def release(conn: Connection, table: Table, key: str, now: datetime, *, success: bool) -> None:
+    """Take one attempt out of flight; a success also clears the settled failures.
+
+    After a success the row goes when nothing else is in flight and no lock runs (so that a
+    normal login leaves nothing behind); otherwise only the counters change. A failure is
+    settled by the caller (it decides the lock) together with ``one_less_pending``.
+    """
+    c = table.c
+    if success:
+        gone = conn.execute(
+            delete(table).where(
+                c.key == key,
+                or_(c.pending <= 1, c.pending_at < now - STALE),
+                or_(c.locked_until.is_(None), c.locked_until <= now),
+            )
+        )
+        if gone.rowcount:
+            return
+    values: dict[str, Any] = {"pending": one_less_pending(table)}
+    if success:
+        values["failures"] = 0
+    conn.execute(update(table).where(c.key == key).values(**values))
+
+
+def one_less_pending(table: Table) -> Any:
+    """The ``pending`` column after settling one attempt (never below zero)."""
+    return case((table.c.pending > 0, table.c.pending - 1), else_=0)
+
+
+def count_failure(
+    conn: Connection,
+    table: Table,
+    key: str,
+    scope: str,
+    now: datetime,
+    *,
+    lock_after: int,
+    window: timedelta,
+    lock: timedelta,
+    settle: bool,
+) -> None:
+    """Count one failure for ``key`` in one statement; lock for ``lock`` at ``lock_after``.
+
+    ``settle``: the failure ends an attempt reserved by ``reserve`` (one less in flight).
+    Failures older than ``window`` are forgotten; a running lock is never shortened.
+    """
+    c = table.c
+    failures = case((c.last_failure_at < now - window, 1), else_=c.failures + 1)
+    locked = case((failures >= lock_after, literal(now + lock, c.locked_until.type)), else_=None)
+    first_lock = now + lock if lock_after <= 1 else None
+    set_: dict[str, Any] = {
+        "failures": failures,
+        "last_failure_at": now,
+        "locked_until": case(
+            (and_(c.locked_until.is_not(None), c.locked_until > now), c.locked_until),
+            else_=locked,
+        ),
+    }
+    if settle:
+        set_["pending"] = one_less_pending(table)
+    statement = (
+        _upsert(conn, table)
+        .values(key=key, scope=scope, failures=1, last_failure_at=now, locked_until=first_lock)
+        .on_conflict_do_update(index_elements=[c.key], set_=set_)
+    )
+    conn.execute(statement)
