@@ -8,7 +8,6 @@ Nothing personal is printed: only counts and the file name.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
 from leerid.idp.activation_codes import IssuedCredential, issue_for_school, reset_code
 from leerid.store.engine import get_engine
@@ -55,28 +55,19 @@ def _temporary(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial")
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet program shows as text, never runs as a formula.
-
-    OWASP "CSV injection": a cell starting with = + - @ or a tab or carriage return is
-    prefixed with an apostrophe (names come from the schools' software, not from us).
-    """
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _write_csv(path: Path, rows: Sequence[IssuedCredential]) -> None:
     """The school's list, owner-only (0600), UTF-8 with BOM so spreadsheet programs read it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)  # names come from the schools' software
         writer.writerow(COLUMNS)
         for row in rows:
             writer.writerow(
                 (
                     row.account_uuid,
                     row.administratieve_groep,
-                    _cell(row.naam),
-                    _cell(row.voornaam),
+                    row.naam,
+                    row.voornaam,
                     row.username,
                     row.code,
                     row.valid_until.date().isoformat(),

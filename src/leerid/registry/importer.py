@@ -19,7 +19,6 @@ rows of those refertes that were held back.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import hashlib
@@ -33,6 +32,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from leerid.csv_safe import SafeWriter
 from leerid.errors import StorageError
 from leerid.registry.bulk import BulkConnection
 from leerid.registry.discimus import (
@@ -119,7 +119,7 @@ class _Rejects:
                 f"{path}: the rejects file cannot be written ({exc.strerror}); choose another "
                 "place with --rejects. Nothing was imported."
             ) from None
-        self._writer = csv.writer(self._file)
+        self._writer = SafeWriter(self._file)
         self._writer.writerow(REJECTS_HEADER)
         self.rows = 0
 
