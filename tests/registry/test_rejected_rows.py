@@ -104,7 +104,7 @@ def test_a_rejected_row_changes_nothing_on_reimport(
     folder = write_folder(tmp_path / f"b{run}", new_pupils, new_enrolments)
     summary = import_registry(engine, folder)
 
-    for ref, (rename, bad_pupil, _) in zip(refs, edits, strict=True):
+    for ref, (_, bad_pupil, _) in zip(refs, edits, strict=True):
         fields, enrolments = registration(engine, ref)
         if bad_pupil:
             assert fields == before[ref][0], "a rejected pupil row changed its registration"

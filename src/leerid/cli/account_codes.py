@@ -99,7 +99,18 @@ def issue(
     """Give every pupil enrolled today at SCHOOL without credentials a username and a code."""
     school = _check_school(school)
     now = dt.datetime.now(dt.UTC)
-    count = _run(out, lambda session: issue_for_school(session, school, now.date(), now))
+
+    def produce(session: Session) -> list[IssuedCredential]:
+        rows = issue_for_school(session, school, now.date(), now)
+        if not rows:
+            raise LeeridError(
+                f"--school {school}: no pupil is enrolled at this school today without a "
+                "username; check the instellingsnummer (or use `leerid accounts reset` for a "
+                f"pupil who needs a new code). No file was written to {out}."
+            )
+        return rows
+
+    count = _run(out, produce)
     typer.echo(
         f"{count} pupil(s) of school {school} received a username and an activation code "
         f"(valid 30 days), written to {out}. Give each pupil their line; keep the file safe "

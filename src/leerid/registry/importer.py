@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import glob
 import hashlib
 import logging
 import os
@@ -48,6 +49,7 @@ from leerid.registry.discimus import (
     PupilRow,
     check_enrolment,
     check_pupil,
+    visible,
 )
 from leerid.registry.identities import (
     AccountState,
@@ -113,6 +115,7 @@ class _Rejects:
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temporaries(path)
             self._file: TextIO = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as exc:
             raise ImportFileError(
@@ -125,6 +128,7 @@ class _Rejects:
 
     def add(self, file: str, line: int, referte: str, problems: list[Problem]) -> None:
         self.rows += 1
+        referte = visible(referte)  # no control character reaches the rejects file
         for problem in problems:
             self._writer.writerow((file, line, problem.column, referte, problem.reason))
 
@@ -135,6 +139,25 @@ class _Rejects:
     def discard(self) -> None:
         self._file.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Issue 8 §23: a killed import leaves ``.rejects.csv.PID.tmp``; remove those of
+    processes that no longer run (a running import keeps its own)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 class _Importer:
@@ -748,6 +771,11 @@ def import_registry(
     required column.
     """
     folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ImportFileError(
+            f"{folder}: this is a file; give the folder that holds {PUPIL_FILE} and "
+            f"{ENROLMENT_FILE} (for example {folder.parent}). Nothing was imported."
+        )
     if not folder.is_dir():
         raise ImportFileError(
             f"{folder}: import folder not found; it must hold {PUPIL_FILE} and {ENROLMENT_FILE}."
