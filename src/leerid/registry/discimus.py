@@ -241,16 +241,12 @@ def _bad_date(column: str) -> Problem:
     return Problem(column, f"{column} is geen geldige datum; schrijf JJJJ-MM-DD, bv. 2024-09-01")
 
 
-def _hidden_characters(column: str, text: str, problems: list[Problem]) -> None:
-    """A problem when ``text`` holds a control or bidirectional formatting character."""
-    if not text.isprintable() and _HIDDEN.search(text):  # isprintable: the fast common case
-        problems.append(
-            Problem(
-                column,
-                f"{column} bevat een onzichtbaar stuurteken (bv. een regeleinde, een NUL-teken "
-                "of een teken dat de schrijfrichting omkeert); verwijder het",
-            )
-        )
+def _hidden(column: str) -> Problem:
+    return Problem(
+        column,
+        f"{column} bevat een onzichtbaar stuurteken (bv. een regeleinde, een NUL-teken "
+        "of een teken dat de schrijfrichting omkeert); verwijder het",
+    )
 
 
 def visible(text: str) -> str:
@@ -268,8 +264,8 @@ def check_referte(value: str, problems: list[Problem]) -> str:
         problems.append(
             Problem("referte", f"referte is langer dan {REFERTE_MAX} tekens ({len(referte)})")
         )
-    else:
-        _hidden_characters("referte", referte, problems)
+    elif not referte.isprintable() and _HIDDEN.search(referte):  # isprintable: fast path
+        problems.append(_hidden("referte"))
     return referte
 
 
@@ -279,8 +275,8 @@ def _check_name(column: str, value: str, problems: list[Problem]) -> str:
         problems.append(Problem(column, f"{column} is leeg; vul de officiële {column} in"))
     elif len(name) > NAME_MAX:
         problems.append(Problem(column, f"{column} is langer dan {NAME_MAX} tekens"))
-    else:
-        _hidden_characters(column, name, problems)
+    elif not name.isprintable() and _HIDDEN.search(name):  # isprintable: fast path
+        problems.append(_hidden(column))
     return name
 
 
