@@ -21,7 +21,6 @@ error instead of printing a happy summary.
 from __future__ import annotations
 
 import asyncio
-import csv
 import datetime as dt
 import json
 import os
@@ -41,6 +40,7 @@ import httpx
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
+from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
 from leerid.idp.clients import add_client
 from leerid.idp.passwords import PasswordHasher
@@ -222,11 +222,11 @@ def _write_identification(session: Session, view: PupilView, folder: Path, insz:
     assert reg is not None
     enrolments = session.scalars(select(Enrolment).where(Enrolment.referte == referte)).all()
     with (folder / "leerlingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
+        out = SafeWriter(fh)
         out.writerow(["referte", "insz", "naam", "voornaam", "geboortedatum"])
         out.writerow([referte, insz, reg.naam, reg.voornaam, reg.geboortedatum.isoformat()])
     with (folder / "inschrijvingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
+        out = SafeWriter(fh)
         out.writerow(
             ["referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"]
         )

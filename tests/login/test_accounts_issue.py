@@ -211,3 +211,17 @@ def test_reset_command_gives_a_new_code_and_can_revoke_the_password(
     )
     assert no_username.returncode == 1 and "accounts issue" in no_username.stderr
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv").exists()
+
+
+def test_issue_for_a_school_without_pupils_writes_no_file_and_says_so(
+    engine: Engine, leerid_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 8 §23: a school with no pupil to give a code to exits 1, writes nothing."""
+    add_pupil(engine, "Mila", "Claes")  # enrolled at 012345, not at 054321
+    out = tmp_path / "school-054321.csv"
+    result = run_leerid(["accounts", "issue", "--school", "054321", "--out", str(out)], leerid_env)
+    assert result.returncode == 1
+    assert "--school 054321: no pupil is enrolled at this school today" in result.stderr
+    assert "No file was written" in result.stderr
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.partial"))

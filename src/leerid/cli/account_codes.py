@@ -8,7 +8,6 @@ Nothing personal is printed: only counts and the file name.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
@@ -18,6 +17,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session, sessionmaker
 
+from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
 from leerid.idp.activation_codes import IssuedCredential, issue_for_school, reset_code
 from leerid.store.engine import get_engine
@@ -55,28 +55,19 @@ def _temporary(out: Path) -> Path:
     return out.with_name(f".{out.name}.partial")
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet program shows as text, never runs as a formula.
-
-    OWASP "CSV injection": a cell starting with = + - @ or a tab or carriage return is
-    prefixed with an apostrophe (names come from the schools' software, not from us).
-    """
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _write_csv(path: Path, rows: Sequence[IssuedCredential]) -> None:
     """The school's list, owner-only (0600), UTF-8 with BOM so spreadsheet programs read it."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeWriter(handle)  # names come from the schools' software
         writer.writerow(COLUMNS)
         for row in rows:
             writer.writerow(
                 (
                     row.account_uuid,
                     row.administratieve_groep,
-                    _cell(row.naam),
-                    _cell(row.voornaam),
+                    row.naam,
+                    row.voornaam,
                     row.username,
                     row.code,
                     row.valid_until.date().isoformat(),
@@ -108,7 +99,18 @@ def issue(
     """Give every pupil enrolled today at SCHOOL without credentials a username and a code."""
     school = _check_school(school)
     now = dt.datetime.now(dt.UTC)
-    count = _run(out, lambda session: issue_for_school(session, school, now.date(), now))
+
+    def produce(session: Session) -> list[IssuedCredential]:
+        rows = issue_for_school(session, school, now.date(), now)
+        if not rows:
+            raise LeeridError(
+                f"--school {school}: no pupil is enrolled at this school today without a "
+                "username; check the instellingsnummer (or use `leerid accounts reset` for a "
+                f"pupil who needs a new code). No file was written to {out}."
+            )
+        return rows
+
+    count = _run(out, produce)
     typer.echo(
         f"{count} pupil(s) of school {school} received a username and an activation code "
         f"(valid 30 days), written to {out}. Give each pupil their line; keep the file safe "

@@ -15,15 +15,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import grants
 from leerid.idp.context import get_context
-from leerid.idp.disclosures import list_disclosures
+from leerid.idp.disclosures import pupil_history
 from leerid.idp.oauth_errors import NO_STORE, bearer_challenge, bearer_error
 from leerid.idp.userinfo import TwoTokensError, bearer_token
-from leerid.registry.lookup import find_pupil
 
 __all__ = ["router"]
 
@@ -36,20 +34,8 @@ def _mine(engine: Engine, token: str) -> dict[str, Any] | None:
         grant = grants.find_access_token(conn, token, now)
     if grant is None:
         return None
-    with Session(engine) as session:
-        pupil = find_pupil(session, on=now.date(), account_uuid=grant.account_uuid)
-    records = {
-        (r.at, r.endpoint, r.claims): r
-        for r in list_disclosures(
-            engine, account_uuid=grant.account_uuid, client_id=grant.client_id
-        )
-    }
-    if pupil is not None and pupil.leer_id_uuid:
-        for r in list_disclosures(
-            engine, leer_id_uuid=pupil.leer_id_uuid, client_id=grant.client_id
-        ):
-            records[(r.at, r.endpoint, r.claims)] = r
-    ordered = sorted(records.values(), key=lambda r: r.at, reverse=True)
+    # GDPR art. 15: the pupil's whole history, under every account it has or had.
+    ordered = pupil_history(engine, account_uuid=grant.account_uuid, client_id=grant.client_id)
     return {
         "client_id": grant.client_id,
         "disclosures": [

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import ColumnElement, Connection, Engine, false, insert, or_, select
+from sqlalchemy.orm import Session
 
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.models import Disclosure
+from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
 
-__all__ = ["DisclosureRecord", "list_disclosures", "record_disclosure"]
+__all__ = ["DisclosureRecord", "list_disclosures", "pupil_history", "record_disclosure"]
 
 
 @dataclass(frozen=True)
@@ -87,19 +89,62 @@ def list_disclosures(
     client_id: str | None = None,
     limit: int = 1000,
 ) -> list[DisclosureRecord]:
-    """The records for one pupil (by leer_id_uuid or account_uuid) or one client, newest first.
+    """The records for one pupil, one account or one client, newest first.
 
-    A search by ``leer_id_uuid`` also finds the records written under that pupil's accounts.
+    A search by ``leer_id_uuid`` is the pupil's whole history (GDPR art. 15): the records
+    under every account the pupil has or had (also a temporary account retired at
+    identification, whose records carry no ``leer_id_uuid``) and under every ``leer_id_uuid``
+    merged into it. A search by ``account_uuid`` is that one account.
     """
+    with Session(engine) as session:
+        if leer_id_uuid is not None:
+            pupil_id = resolve_pupil_id(session, leer_id_uuid=leer_id_uuid)
+            where = _pupil(session, pupil_id, leer_id_uuid=leer_id_uuid)
+        elif account_uuid is not None:
+            where = Disclosure.account_uuid == account_uuid
+        else:
+            where = None
+        return _records(session, where, client_id, limit)
+
+
+def pupil_history(
+    engine: Engine, *, account_uuid: str, client_id: str, limit: int = 1000
+) -> list[DisclosureRecord]:
+    """The whole history of the pupil who owns ``account_uuid``, to ``client_id`` only."""
+    with Session(engine) as session:
+        pupil_id = resolve_pupil_id(session, account_uuid=account_uuid)
+        where = _pupil(session, pupil_id, account_uuid=account_uuid)
+        return _records(session, where, client_id, limit)
+
+
+def _pupil(
+    session: Session,
+    pupil_id: int | None,
+    *,
+    leer_id_uuid: str | None = None,
+    account_uuid: str | None = None,
+) -> ColumnElement[bool]:
+    """Records of every identifier of the pupil (and of the key given, if it is unknown)."""
+    leer_ids, accounts = (
+        pupil_identifiers(session, pupil_id) if pupil_id is not None else (set(), set())
+    )
+    leer_ids |= {leer_id_uuid} if leer_id_uuid else set()
+    accounts |= {account_uuid} if account_uuid else set()
+    return or_(
+        Disclosure.leer_id_uuid.in_(sorted(leer_ids)) if leer_ids else false(),
+        Disclosure.account_uuid.in_(sorted(accounts)) if accounts else false(),
+    )
+
+
+def _records(
+    session: Session, where: ColumnElement[bool] | None, client_id: str | None, limit: int
+) -> list[DisclosureRecord]:
     stmt = select(Disclosure).order_by(Disclosure.at.desc(), Disclosure.id.desc()).limit(limit)
-    if leer_id_uuid is not None:
-        stmt = stmt.where(Disclosure.leer_id_uuid == leer_id_uuid)
-    if account_uuid is not None:
-        stmt = stmt.where(Disclosure.account_uuid == account_uuid)
+    if where is not None:
+        stmt = stmt.where(where)
     if client_id is not None:
         stmt = stmt.where(Disclosure.client_id == client_id)
-    with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
+    rows = session.execute(stmt).scalars().all()
     out = []
     for row in rows:
         at = row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC)

@@ -7,13 +7,13 @@ data it receives (default), or the discloser's communication of it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
+from leerid.csv_safe import SafeWriter
 from leerid.protocol.canonical import content_hash
 from leerid.protocol.lifecycle import status
 from leerid.protocol.model import Condition, PartyRole, Protocol
@@ -164,7 +164,7 @@ def _md(records: list[ProcessingRecord], party: PartyRole) -> str:
 
 def _csv(records: list[ProcessingRecord]) -> str:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeWriter(buffer, lineterminator="\n")
     writer.writerow(LABELS.keys())
     for record in records:
         writer.writerow(

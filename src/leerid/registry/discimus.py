@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ __all__ = [
     "PupilRow",
     "check_enrolment",
     "check_pupil",
+    "visible",
 ]
 
 PUPIL_FILE = "leerlingen.csv"
@@ -44,6 +46,11 @@ ENROLMENT_COLUMNS = (
 )
 REFERTE_MAX = 32
 NAME_MAX = 200
+FIELD_MAX = csv.field_size_limit()
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+"""Control characters (C0, C1, line breaks inside a field) and the bidirectional formatting
+characters (U+202E "right-to-left override" and its kin) that make a text look different
+from what it is: never part of a name or a referte."""
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
 
 
@@ -90,7 +97,7 @@ class CsvTable:
     """One CSV file of the import, read as a stream of ``(line, values)`` in column order.
 
     Opening checks the header (fatal errors name the file and the column); ``rows`` yields
-    each record with the physical line it ends on (the header is line 1); ``bytes_read``
+    each record with the physical line it starts on (the header is line 1); ``bytes_read``
     tells how far the file has been read, for a progress bar.
     """
 
@@ -120,6 +127,13 @@ class CsvTable:
                 f"({','.join(columns)}). Nothing was imported."
             )
         names = [h.strip().lower() for h in header]
+        if len(names) == 1 and ";" in names[0]:
+            self.close()
+            raise ImportFileError(
+                f"{path}: the columns are separated by ';' instead of ','; save the file as "
+                "CSV with commas (in a spreadsheet program: 'CSV UTF-8 (comma delimited)'). "
+                "Nothing was imported."
+            )
         for name in columns:
             if names.count(name) > 1:
                 self.close()
@@ -143,11 +157,26 @@ class CsvTable:
         except StopIteration:
             return None
         except UnicodeDecodeError:
+            where = first_bad_utf8(self.path)
             raise ImportFileError(
-                f"{self.path}: line {self._reader.line_num + 1} is not valid UTF-8; save the "
-                "file as UTF-8 and run the import again. Nothing was imported."
+                f"{self.path}: "
+                + ("a line" if where is None else f"line {where[0]}")
+                + " is not valid UTF-8"
+                + (
+                    ""
+                    if where is None
+                    else f" (byte 0x{where[2]:02X} at byte {where[1]} of the line)"
+                )
+                + "; save the file as UTF-8 (not Latin-1 or Windows-1252) "
+                "and run the import again. Nothing was imported."
             ) from None
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise ImportFileError(
+                    f"{self.path}: line {self._reader.line_num}: a field is longer than "
+                    f'{FIELD_MAX} characters (often a quote " that is never closed); fix that '
+                    "line. Nothing was imported."
+                ) from None
             raise ImportFileError(
                 f"{self.path}: line {self._reader.line_num} cannot be read as CSV ({exc}); "
                 "nothing was imported."
@@ -162,12 +191,15 @@ class CsvTable:
         """Each data record as (line number, values of the required columns in order)."""
         index = self._index
         width = max(index) + 1
+        reader = self._reader
+        start = reader.line_num + 1
         while (record := self._next_record()) is not None:
+            line, start = start, reader.line_num + 1
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # a blank line
             if len(record) < width:
                 record = record + [""] * (width - len(record))
-            yield self._reader.line_num, [record[i] for i in index]
+            yield line, [record[i] for i in index]
 
     def close(self) -> None:
         """Close the file."""
@@ -178,6 +210,21 @@ class CsvTable:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def first_bad_utf8(path: Path) -> tuple[int, int, int] | None:
+    """Where the first byte that is not UTF-8 is: (line, byte in that line from 1, the byte).
+
+    The decoder reads the file in blocks, so its error does not tell the line; the file is
+    read again line by line (a UTF-8 sequence never contains a newline byte).
+    """
+    with open(path, "rb") as raw:
+        for line, data in enumerate(raw, 1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return line, exc.start + 1, data[exc.start]
+    return None  # the file changed since
 
 
 def parse_iso_date(value: str) -> dt.date | None:
@@ -194,8 +241,22 @@ def _bad_date(column: str) -> Problem:
     return Problem(column, f"{column} is geen geldige datum; schrijf JJJJ-MM-DD, bv. 2024-09-01")
 
 
+def _hidden(column: str) -> Problem:
+    return Problem(
+        column,
+        f"{column} bevat een onzichtbaar stuurteken (bv. een regeleinde, een NUL-teken "
+        "of een teken dat de schrijfrichting omkeert); verwijder het",
+    )
+
+
+def visible(text: str) -> str:
+    """``text`` with each control or bidirectional formatting character shown as U+FFFD."""
+    return text if text.isprintable() else _HIDDEN.sub("\ufffd", text)
+
+
 def check_referte(value: str, problems: list[Problem]) -> str:
-    """The referte, stripped; a problem when it is empty or longer than 32 characters."""
+    """The referte, stripped; a problem when it is empty, longer than 32 characters or holds
+    a control character."""
     referte = value.strip()
     if not referte:
         problems.append(Problem("referte", "referte is leeg; elke rij heeft een referte nodig"))
@@ -203,6 +264,8 @@ def check_referte(value: str, problems: list[Problem]) -> str:
         problems.append(
             Problem("referte", f"referte is langer dan {REFERTE_MAX} tekens ({len(referte)})")
         )
+    elif not referte.isprintable() and _HIDDEN.search(referte):  # isprintable: fast path
+        problems.append(_hidden("referte"))
     return referte
 
 
@@ -212,6 +275,8 @@ def _check_name(column: str, value: str, problems: list[Problem]) -> str:
         problems.append(Problem(column, f"{column} is leeg; vul de officiële {column} in"))
     elif len(name) > NAME_MAX:
         problems.append(Problem(column, f"{column} is langer dan {NAME_MAX} tekens"))
+    elif not name.isprintable() and _HIDDEN.search(name):  # isprintable: fast path
+        problems.append(_hidden(column))
     return name
 
 

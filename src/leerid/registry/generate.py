@@ -8,7 +8,6 @@ are valid (check digits, 2000+ rule); births 2005-2020; one enrolment per pupil 
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 from collections.abc import Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from faker.providers.person.nl_BE import Provider as FlemishNames
 
+from leerid.csv_safe import SafeWriter
 from leerid.registry.discimus import ENROLMENT_COLUMNS, ENROLMENT_FILE, PUPIL_COLUMNS, PUPIL_FILE
 from leerid.registry.insz import insz_check_digits
 
@@ -115,8 +115,8 @@ def generate_registry(
         open(out / PUPIL_FILE, "w", encoding="utf-8", newline="") as pf,
         open(out / ENROLMENT_FILE, "w", encoding="utf-8", newline="") as ef,
     ):
-        pw = csv.writer(pf, lineterminator="\n")
-        ew = csv.writer(ef, lineterminator="\n")
+        pw = SafeWriter(pf, lineterminator="\n")
+        ew = SafeWriter(ef, lineterminator="\n")
         pw.writerow(PUPIL_COLUMNS)
         ew.writerow(ENROLMENT_COLUMNS)
         for i in range(pupils):

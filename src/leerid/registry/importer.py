@@ -5,20 +5,23 @@ other rows are stored; a missing or unreadable file or a missing column stores n
 (``ImportFileError``, exit 2). The whole import is one database transaction: a process
 killed half-way leaves the registry exactly as it was, and the import can simply be rerun.
 For each referte in the import the import is the truth (its fields and its full list of
-enrolments); refertes not in the import are left alone. Unchanged rows are recognised by
-their digest and cost one indexed lookup per batch.
+enrolments); refertes not in the import are left alone. A rejected row changes nothing
+(issue 8 §1): a referte with a rejected enrolment row keeps the enrolments it had. Unchanged
+rows are recognised by their digest and cost one indexed lookup per batch.
 
 Steps: (1) ``leerlingen.csv`` in batches: check rows, apply the identity rules
 (``identities.py``) and write; (2) ``inschrijvingen.csv``: check rows and their referte,
 stage them in a temporary table; (3) read the staged enrolments sorted by referte and
-replace the enrolments of each referte whose list changed.
+replace the enrolments of each referte whose list changed and that has no rejected row;
+(4) only when enrolment rows were rejected: read ``inschrijvingen.csv`` again to list the
+rows of those refertes that were held back.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
+import glob
 import hashlib
 import logging
 import os
@@ -30,6 +33,7 @@ from typing import Any, TextIO
 
 from sqlalchemy import Engine
 
+from leerid.csv_safe import SafeWriter
 from leerid.errors import StorageError
 from leerid.registry.bulk import BulkConnection
 from leerid.registry.discimus import (
@@ -37,6 +41,7 @@ from leerid.registry.discimus import (
     ENROLMENT_FILE,
     PUPIL_COLUMNS,
     PUPIL_FILE,
+    REFERTE_MAX,
     CsvTable,
     EnrolmentRow,
     ImportFileError,
@@ -44,6 +49,7 @@ from leerid.registry.discimus import (
     PupilRow,
     check_enrolment,
     check_pupil,
+    visible,
 )
 from leerid.registry.identities import (
     AccountState,
@@ -109,18 +115,20 @@ class _Rejects:
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temporaries(path)
             self._file: TextIO = open(self.tmp, "w", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as exc:
             raise ImportFileError(
                 f"{path}: the rejects file cannot be written ({exc.strerror}); choose another "
                 "place with --rejects. Nothing was imported."
             ) from None
-        self._writer = csv.writer(self._file)
+        self._writer = SafeWriter(self._file)
         self._writer.writerow(REJECTS_HEADER)
         self.rows = 0
 
     def add(self, file: str, line: int, referte: str, problems: list[Problem]) -> None:
         self.rows += 1
+        referte = visible(referte)  # no control character reaches the rejects file
         for problem in problems:
             self._writer.writerow((file, line, problem.column, referte, problem.reason))
 
@@ -131,6 +139,25 @@ class _Rejects:
     def discard(self) -> None:
         self._file.close()
         self.tmp.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Issue 8 §23: a killed import leaves ``.rejects.csv.PID.tmp``; remove those of
+    processes that no longer run (a running import keeps its own)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 : -len(".tmp")]
+        if pid.isdigit() and not _running(int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 class _Importer:
@@ -150,6 +177,9 @@ class _Importer:
         self.summary = ImportSummary(rejects_path=rejects.path)
         self.seen: dict[str, int] = {}
         self.rejected_line: dict[str, int] = {}
+        self.held: dict[str, int] = {}
+        """Refertes with a rejected row in inschrijvingen.csv (→ its first such line): their
+        enrolments stay as they were (issue 8 §1)."""
         self._sequence_start = 0
         self._next_id = self._first_pupil_id()
         self._assigned = 0
@@ -418,7 +448,10 @@ class _Importer:
                 self.progress(ENROLMENT_FILE, table.bytes_read, table.size)
             row, problems = check_enrolment(line, values)
             if row is None:
-                self.rejects.add(ENROLMENT_FILE, line, values[0].strip(), problems)
+                referte = values[0].strip()
+                self.rejects.add(ENROLMENT_FILE, line, referte, problems)
+                if referte and len(referte) <= REFERTE_MAX:
+                    self.held.setdefault(referte, line)
                 continue
             state = seen.get(row.referte)
             if state is None:
@@ -439,7 +472,20 @@ class _Importer:
         staged.extend(self._known_elsewhere(unknown))
         self._stage(staged)
         new.finish()
+        self._unstore_held_new()
         self.progress(ENROLMENT_FILE, table.size, table.size)
+
+    def _unstore_held_new(self) -> None:
+        """Registrations created by this import with a rejected enrolment row keep what they
+        had before it: no enrolments (their valid rows were written on the way)."""
+        refertes = sorted(r for r in self.held if self.seen.get(r, 0) & STATE == CREATED)
+        if not refertes:
+            return
+        db = self.db
+        counts = db.select_in("SELECT COUNT(*) FROM enrolment WHERE", "referte", refertes)
+        db.execute_in("DELETE FROM enrolment", "referte", refertes)
+        db.execute_in("DELETE FROM enrolment_digest", "referte", refertes)
+        self.summary.enrolments_written -= sum(int(n) for (n,) in counts)
 
     def _staged(self, row: EnrolmentRow) -> tuple[Any, ...]:
         return (
@@ -521,13 +567,17 @@ class _Importer:
         self.progress("enrolments", total, total)
         db.drop_temp_table("stage_enrolment")
         # Refertes in leerlingen.csv without any enrolment now have none.
-        empty = [r for r, s in self.seen.items() if s in (UNCHANGED, UPDATED)]
+        empty = [
+            r for r, s in self.seen.items() if s in (UNCHANGED, UPDATED) and r not in self.held
+        ]
         stale = [
             r for (r,) in db.select_in("SELECT referte FROM enrolment_digest", "referte", empty)
         ]
         self._replace_enrolments({r: [] for r in stale})
 
     def _replace_enrolments(self, batch: dict[str, list[tuple[str, str, str, str]]]) -> None:
+        if self.held:
+            batch = {r: rows for r, rows in batch.items() if r not in self.held}
         if not batch:
             return
         db, seen, summary = self.db, self.seen, self.summary
@@ -579,6 +629,50 @@ class _Importer:
             [(self.now, r) for r in refertes],
         )
         summary.enrolments_written += len(new_rows)
+
+    # -- step 4: list the rows held back by a rejected row of the same referte ---------------
+
+    def report_held(self, path: Path) -> None:
+        """Each valid enrolment row of a registration with a rejected enrolment row was not
+        applied (issue 8 §1): it goes to the rejects file, pointing at the rejected line.
+
+        Rows of a rejected pupil or of an unknown referte were reported already.
+        """
+        if not self.held:
+            return
+        seen = self.seen
+        elsewhere = [r for r in self.held if r not in seen]
+        registered = {
+            r
+            for (r,) in self.db.select_in("SELECT referte FROM registration", "referte", elsewhere)
+        }
+        held = {
+            r: line
+            for r, line in self.held.items()
+            if (r in seen and seen[r] & STATE != REJECTED) or r in registered
+        }
+        if not held:
+            return
+        with CsvTable(path, ENROLMENT_COLUMNS) as table:
+            for line, values in table.rows():
+                referte = values[0].strip()
+                if referte not in held:
+                    continue
+                row, _ = check_enrolment(line, values)
+                if row is not None:
+                    self.rejects.add(
+                        ENROLMENT_FILE,
+                        line,
+                        referte,
+                        [
+                            Problem(
+                                "referte",
+                                f"niet ingelezen: regel {held[referte]} met dezelfde referte "
+                                "werd geweigerd; de inschrijvingen van deze referte blijven "
+                                "zoals ze waren tot die regel verbeterd is",
+                            )
+                        ],
+                    )
 
     def finish(self) -> None:
         self._finish_sequence()
@@ -677,6 +771,11 @@ def import_registry(
     required column.
     """
     folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise ImportFileError(
+            f"{folder}: this is a file; give the folder that holds {PUPIL_FILE} and "
+            f"{ENROLMENT_FILE} (for example {folder.parent}). Nothing was imported."
+        )
     if not folder.is_dir():
         raise ImportFileError(
             f"{folder}: import folder not found; it must hold {PUPIL_FILE} and {ENROLMENT_FILE}."
@@ -733,6 +832,7 @@ def _run(
             importer.read_pupils(pupils)
             importer.read_enrolments(enrolments)
             importer.store_enrolments()
+            importer.report_held(folder / ENROLMENT_FILE)
             importer.finish()
             db.commit()
         except BaseException:

@@ -23,7 +23,7 @@ from leerid.registry.models import (
     Registration,
 )
 
-__all__ = ["PupilView", "find_pupil", "resolve_pupil_id"]
+__all__ = ["PupilView", "find_pupil", "pupil_identifiers", "resolve_pupil_id"]
 
 MAX_MERGE_HOPS = 16
 
@@ -166,3 +166,31 @@ def find_pupil(
         instellingsnummers=instellingsnummers,
         insz_history=insz_history,
     )
+
+
+def pupil_identifiers(session: Session, pupil_id: int) -> tuple[set[str], set[str]]:
+    """Every identifier the pupil ever had: (leer_id_uuids, account_uuids).
+
+    Art. 3: its ``leer_id_uuid`` and those absorbed into it by merges (also chains), and all
+    its accounts, past and present: permanent, temporary and retired (the accounts in its
+    ``historiek_account_uuid``, including the temporary ones retired at identification).
+    """
+    current = session.scalar(select(Pupil.leer_id_uuid).where(Pupil.id == pupil_id))
+    leer_ids: set[str] = set()
+    todo = [current] if current else []
+    while todo:
+        uuid = todo.pop()
+        if uuid in leer_ids:
+            continue
+        leer_ids.add(uuid)
+        todo.extend(
+            session.scalars(
+                select(MergeRecord.absorbed_leer_id_uuid).where(
+                    MergeRecord.kept_leer_id_uuid == uuid
+                )
+            )
+        )
+    accounts = set(
+        session.scalars(select(Account.account_uuid).where(Account.pupil_id == pupil_id))
+    )
+    return leer_ids, accounts
