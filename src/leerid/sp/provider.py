@@ -73,9 +73,14 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 class ServiceProvider:
     """The kit's run-time object for one provider (one TOML configuration)."""
 
-    def __init__(self, settings: SPSettings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: SPSettings, engine: Engine | None = None, *, create: bool = True
+    ) -> None:
+        """``create=False`` (commands that only read): a missing SQLite file is an error."""
         self.settings = settings
-        self.engine = engine or get_engine(settings.database_url, migrations=MIGRATIONS)
+        self.engine = engine or get_engine(
+            settings.database_url, migrations=MIGRATIONS, create=create
+        )
         # Art. 6 (privacy logs): a database error's message, which the server logs, never
         # shows the statement's values (a pupil's name or keys).
         self.engine.hide_parameters = True
