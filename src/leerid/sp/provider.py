@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
 from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
@@ -88,6 +88,11 @@ class ServiceProvider:
             raise ConfigurationError(f"{settings.path}: [protocol] file is required")
         self.protocol: Protocol = load_protocol(settings.protocol_file)
         self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)
+
+    def ping(self) -> None:
+        """One round trip to the database (``/healthz``); raises when it cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     # -- protocol terms -------------------------------------------------------------------
 
