@@ -553,7 +553,15 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 problem=form.get("probleem", ""),
                 comment=form.get("toelichting", ""),
             )
-        except LeeridError as exc:
+        except quality_reports.ReportRefusedError as exc:  # bad input: say what to correct
+            return message(
+                session,
+                "Melding niet verzonden",
+                exc.message,
+                exc.status,
+                back="/personeel/leerlingen",
+            )
+        except LeeridError as exc:  # the Department could not be reached: kept, send later
             return message(
                 session, "Melding niet verzonden", exc.message, 502, back="/personeel/leerlingen"
             )

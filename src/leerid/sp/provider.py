@@ -273,7 +273,7 @@ class ServiceProvider:
                     session.scalar(
                         select(func.count())
                         .select_from(QualityReport)
-                        .where(QualityReport.status != "gesloten")
+                        .where(QualityReport.status.not_in(("gesloten", "geweigerd")))
                     )
                     or 0
                 ),
