@@ -13,6 +13,7 @@ it, so it cannot be made unreachable to a running server from outside.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -205,3 +206,47 @@ def test_outage_log_is_one_line_per_class_and_minute(caplog: pytest.LogCaptureFi
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 3, lines
     assert "499 more" in lines[2] and all("Traceback" not in line for line in lines)
+
+
+def test_a_sqlite_file_that_cannot_be_opened_is_a_503_and_other_errors_are_not(
+    tmp_path: Path,
+) -> None:
+    """The same answer on SQLite: its file replaced by a folder, as after a bad restore."""
+    from sqlalchemy.exc import IntegrityError
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from leerid.store.engine import make_engine
+    from leerid.store.outage import DatabaseOutage, outage_class
+
+    (tmp_path / "gone.db").mkdir()
+    engine = make_engine(f"sqlite:///{tmp_path / 'gone.db'}")
+
+    async def reads(_: object) -> PlainTextResponse:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return PlainTextResponse("ok")
+
+    async def bug(_: object) -> PlainTextResponse:
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    app = Starlette(routes=[Route("/healthz", reads), Route("/page", reads), Route("/bug", bug)])
+    app.add_middleware(DatabaseOutage, render=lambda _r, _k: None, outages=OutageLog())
+
+    async def calls() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lars") as client:
+            health = await client.get("/healthz")
+            assert health.status_code == 503 and health.headers["retry-after"] == "10"
+            assert health.text == "database unavailable: database file unusable"
+            page = await client.get("/page", headers={"accept": "text/html"})
+            assert page.status_code == 503 and "Probeer het zo opnieuw" in page.text
+            api = await client.get("/page")
+            assert api.status_code == 503 and api.json()["error"] == "temporarily_unavailable"
+            with pytest.raises(IntegrityError):  # a bug is not an outage: it stays a 500
+                await client.get("/bug")
+
+    asyncio.run(calls())
+    assert outage_class(IntegrityError("INSERT", {}, Exception("duplicate key"))) is None
+    engine.dispose()
