@@ -131,7 +131,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             message=f"{site} kan zijn gegevens nu niet bereiken. Wacht een minuutje en "
             "probeer dan opnieuw.",
             bad=True,
-            back=request.url.path,
+            back=request.url.path if request.method == "GET" else "/",
         )
         return HTMLResponse(html, 503)
 
