@@ -30,6 +30,10 @@ class StorageError(LeeridError):
     exit_code = 2
 
 
+class MissingDatabaseError(StorageError):
+    """A command that only reads was pointed at a database that does not exist."""
+
+
 class NotFoundError(LeeridError):
     """A key given by the user (a uuid, an INSZ, a referte, an id) is not known."""
 

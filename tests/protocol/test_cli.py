@@ -78,6 +78,7 @@ def test_register_from_a_directory(tmp_path: Path) -> None:
 
 
 def test_add_and_list_versions(leerid_env: dict[str, str], tmp_path: Path) -> None:
+    assert run_leerid(["db", "upgrade"], leerid_env).returncode == 0  # reads never create it
     result = run_leerid(["protocol", "list"], leerid_env)
     assert result.returncode == 0 and "no protocols stored" in result.stdout
     result = run_leerid(["protocol", "add", SEED], leerid_env)

@@ -114,6 +114,7 @@ def test_errors_are_clear_and_have_the_right_exit_status(tmp_path: Path) -> None
         "LEERID_HOME": str(tmp_path / "home"),
         "LEERID_DATABASE_URL": f"sqlite:///{tmp_path / 'leerid.db'}",
     }
+    assert run_leerid(["db", "upgrade"], leerid_env).returncode == 0  # reads never create it
     unknown = run_leerid(["registry", "show", "--referte", "NOPE", "--json"], leerid_env)
     assert unknown.returncode == 1 and "no pupil found for --referte" in unknown.stderr
     two_keys = run_leerid(["registry", "show", "--referte", "R", "--insz", A], leerid_env)

@@ -65,8 +65,11 @@ def serve_portal(provider: ServiceProvider, port: int) -> Iterator[str]:
 
 
 @contextmanager
-def lars_world(database_url: str, tmp_path: Path, **config: object) -> Iterator[Lars]:
-    """IdP (private_key_jwt client registered for the portal) + portal on its own database."""
+def lars_world(
+    database_url: str, tmp_path: Path, lars_database_url: str = "", **config: object
+) -> Iterator[Lars]:
+    """IdP (private_key_jwt client registered for the portal) + portal on its own database
+    (``lars_database_url``, default a SQLite file in ``tmp_path``)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     keys = tmp_path / "keys"
@@ -82,7 +85,7 @@ def lars_world(database_url: str, tmp_path: Path, **config: object) -> Iterator[
     ) as idp:
         path = write_config(
             tmp_path / "lars",
-            f"sqlite:///{tmp_path / 'lars.db'}",
+            lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}",
             issuer=idp.issuer,
             client_id=idp.client_id,
             redirect_uri=f"{url}/callback",

@@ -78,7 +78,7 @@ def _write_csv(path: Path, rows: Sequence[IssuedCredential]) -> None:
 def _run(out: Path, produce: Callable[[Session], list[IssuedCredential]]) -> int:
     """Produce the rows in one transaction; write the CSV, commit, then give it its name."""
     partial = _temporary(out)
-    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(create=False), expire_on_commit=False)
     with factory() as session:
         try:
             rows = produce(session)

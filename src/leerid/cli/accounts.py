@@ -21,7 +21,7 @@ def create(
     leerid_uuid: str = typer.Option(..., "--leerid-uuid", help="Leer_id_uuid of the pupil."),
 ) -> None:
     """Create one more permanent account for an identified pupil; prints its account_uuid."""
-    with session_scope(get_engine()) as session:
+    with session_scope(get_engine(create=False)) as session:
         account_uuid = create_account(session, leerid_uuid)
     typer.echo(account_uuid)
 

@@ -80,7 +80,7 @@ def add(
 @app.command("list")
 def list_() -> None:
     """Every client: id, name, protocol, authentication, state."""
-    for c in list_clients(get_engine(config.database_url())):
+    for c in list_clients(get_engine(config.database_url(), create=False)):
         state = "disabled" if c.disabled else "active"
         typer.echo(f"{c.client_id}  {c.name}  {c.protocol_id}  {c.auth_method}  {state}")
 
@@ -88,12 +88,12 @@ def list_() -> None:
 @app.command()
 def show(client_id: str = typer.Argument(..., help="The client id.")) -> None:
     """One client's registration as JSON (without its secret)."""
-    client = get_client(get_engine(config.database_url()), client_id)
+    client = get_client(get_engine(config.database_url(), create=False), client_id)
     typer.echo(json.dumps(client.public_view(), indent=2, ensure_ascii=False))
 
 
 @app.command()
 def disable(client_id: str = typer.Argument(..., help="The client id.")) -> None:
     """Stop a client: no more logins, tokens or userinfo for it."""
-    disable_client(get_engine(config.database_url()), client_id)
+    disable_client(get_engine(config.database_url(), create=False), client_id)
     typer.echo(f"client {client_id} disabled")

@@ -12,6 +12,8 @@ from rich.table import Table
 from leerid import config
 from leerid.cli.registry import summary_lines, view_json
 from leerid.demo import DemoPupil, DemoWorld, prepare, run
+from leerid.errors import ConfigurationError
+from leerid.ports import ensure_free
 
 console = Console(highlight=False)
 PROTOCOL = typer.Option(
@@ -59,6 +61,10 @@ def demo(
     serve: bool = typer.Option(True, help="Keep both servers running until Ctrl-C."),
 ) -> None:
     """Registry, protocol, identity provider and LARS with demo pupils, in $LEERID_HOME/demo."""
+    if idp_port == sp_port:
+        raise ConfigurationError(f"--idp-port and --sp-port are both {idp_port}: give two ports")
+    ensure_free("127.0.0.1", idp_port, "--idp-port")  # before the long preparation
+    ensure_free("127.0.0.1", sp_port, "--sp-port")
     home = config.leerid_home() / "demo"
     console.print(f"[dim]demo folder {home} (emptied first; synthetic data only)[/]")
     world = prepare(home, pupils, protocol, idp_port, sp_port, console.print)

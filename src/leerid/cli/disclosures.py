@@ -29,7 +29,7 @@ def list_(
     if sum(x is not None for x in (leerid_uuid, account_uuid, client)) != 1:
         raise LeeridError("give exactly one of --leerid-uuid, --account-uuid or --client")
     records = list_disclosures(
-        get_engine(config.database_url()),
+        get_engine(config.database_url(), create=False),
         leer_id_uuid=leerid_uuid,
         account_uuid=account_uuid,
         client_id=client,

@@ -10,8 +10,9 @@ import typer
 from leerid import config
 from leerid.errors import LeeridError
 from leerid.idp.keys import ensure_keys
-from leerid.idp.settings import IdpSettings
-from leerid.store.engine import make_engine, upgrade
+from leerid.idp.settings import IdpSettings, default_issuer, issuer_port_warning
+from leerid.ports import ensure_free
+from leerid.store.engine import make_engine, require_existing, upgrade
 
 app = typer.Typer(help="The identity provider (OpenID Connect).", no_args_is_help=True)
 
@@ -27,14 +28,20 @@ def serve(
         "each request (paths only) and each login's outcome, never personal data or tokens.",
     ),
 ) -> None:
-    """Serve the provider; issuer from LEERID_ISSUER (default http://127.0.0.1:8000/op)."""
+    """Serve the provider; issuer from LEERID_ISSUER (default http://HOST:PORT/op)."""
     import uvicorn
 
     level = (log_level or os.environ.get("LEERID_LOG_LEVEL") or "warning").lower()
     if level not in ("debug", "info", "warning", "error"):
         raise LeeridError(f"--log-level {level!r}: use debug, info, warning or error")
     os.environ["LEERID_LOG_LEVEL"] = level
+    ensure_free(host, port)
+    if not os.environ.get("LEERID_ISSUER", "").strip():  # the workers read it too
+        os.environ["LEERID_ISSUER"] = default_issuer(host, port)
     settings = IdpSettings.from_env()  # fails early on a bad issuer
+    warning = issuer_port_warning(settings.issuer, port)
+    if warning:
+        typer.echo(warning, err=True)
     engine = make_engine(config.database_url())
     upgrade(engine)  # once, before the workers start
     ensure_keys(engine)  # the first signing keys, made once rather than by each worker
@@ -68,6 +75,7 @@ def purge(
     """
     from leerid.idp.housekeeping import purge_expired
 
+    require_existing(config.database_url())  # housekeeping never creates a database
     counts = purge_expired(make_engine(config.database_url()), dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     typer.echo(

@@ -153,7 +153,7 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
     from leerid.store.engine import get_engine, session_scope
 
     moment = _moment(at)
-    with session_scope(get_engine()) as session:
+    with session_scope(get_engine(create=False)) as session:
         stored = list_protocols(session)
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")

@@ -149,7 +149,7 @@ def show(
             + (f" (got {', '.join(given)})" if given else "")
         )
     day = parse_day(on)
-    with session_scope(get_engine()) as session:
+    with session_scope(get_engine(create=False)) as session:
         view = find_pupil(
             session,
             on=day,
@@ -188,7 +188,7 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
     """Counts: pupils (identified or not), accounts, active enrolments, schools."""
-    with session_scope(get_engine()) as session:
+    with session_scope(get_engine(create=False)) as session:
         result = registry_stats(session, parse_day(on))
     if as_json:
         data = dataclasses.asdict(result)
@@ -219,7 +219,7 @@ def merge(
     reason: str = typer.Option(..., "--reason", help="Why (e.g. the helpdesk ticket)."),
 ) -> None:
     """Merge two identified pupils into one, with an audit record (a manual act)."""
-    with session_scope(get_engine()) as session:
+    with session_scope(get_engine(create=False)) as session:
         record = merge_pupils(session, keep=keep, absorb=absorb, operator=operator, reason=reason)
         typer.echo(
             f"merged {record.absorbed_leer_id_uuid} into {record.kept_leer_id_uuid} "

@@ -23,7 +23,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The reports received, newest first."""
-    reports = list_reports(get_engine(), status or None)
+    reports = list_reports(get_engine(create=False), status or None)
     if as_json:
         out.print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=2))
         return
@@ -51,5 +51,5 @@ def close_command(
     by: str = typer.Option("dpo-dov", help="Who closes it."),
 ) -> None:
     """Close a report with its resolution; the provider reads the status back."""
-    view = close_report(get_engine(), report_id, resolution, by)
+    view = close_report(get_engine(create=False), report_id, resolution, by)
     out.print(f"report {view.id} closed")

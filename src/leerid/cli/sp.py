@@ -38,11 +38,12 @@ EVIDENCE_OUT = typer.Option(..., "--out", help="The HTML file to write.")
 KEY_OUT = typer.Option(..., "--out", help="Folder for client-key.jwk and client-jwks.json.")
 
 
-def _provider(config: Path):  # type: ignore[no-untyped-def]
+def _provider(config: Path, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The provider of ``config``; only commands that write may create its database."""
     from leerid.sp.provider import ServiceProvider
     from leerid.sp.settings import load_settings
 
-    return ServiceProvider(load_settings(config))
+    return ServiceProvider(load_settings(config), create=create)
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -61,9 +62,11 @@ def serve(
     """Run the portal (pupils log in through LeerID; staff with their own accounts)."""
     import uvicorn
 
+    from leerid.ports import ensure_free
     from leerid.sp.portal import create_portal
 
-    provider = _provider(config)
+    ensure_free(host, port)
+    provider = _provider(config, create=True)
     out.print(
         f"{provider.settings.name} on http://{host}:{port} (issuer {provider.settings.issuer})"
     )
@@ -244,7 +247,7 @@ def breaches_add(
     """Record a breach and notify the other party's DPO."""
     from leerid.sp.breaches import add_breach
 
-    provider = _provider(config)
+    provider = _provider(config, create=True)
     breach_id = add_breach(
         provider.engine,
         provider.settings.mail,
@@ -319,7 +322,7 @@ def staff_add(
         except ValueError:
             raise LeeridError(f"{option} {text!r}: write a date as YYYY-MM-DD") from None
 
-    provider = _provider(config)
+    provider = _provider(config, create=True)
     add_staff(
         provider.engine,
         provider.protocol,

@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine, event, text
+from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,16 +31,19 @@ from leerid.idp import (
 )
 from leerid.idp.browser_state import Sealer, load_server_secret
 from leerid.idp.clients import ClientCache
-from leerid.idp.context import IdpContext
+from leerid.idp.context import IdpContext, get_context
 from leerid.idp.hot_sql import renew_together
+from leerid.idp.i18n import TEXTS, choose_language
 from leerid.idp.keys import KeyRing, ensure_keys
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
+from leerid.idp.oauth_errors import authorization_error_redirect
 from leerid.idp.pages import SECURITY_HEADERS, STATIC, Pages
 from leerid.idp.passwords import PasswordHasher
 from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
 from leerid.idp.throttle import LoginThrottle
 from leerid.store.engine import get_engine, make_engine
+from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 __all__ = ["ROUTERS", "create_app"]
 
@@ -204,5 +208,25 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         """Prometheus exposition format."""
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
+    app.add_middleware(DatabaseOutage, render=_outage_response, outages=OutageLog())
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app
+
+
+def _outage_response(request: Request, kind: str) -> Response | None:
+    """Issue 8 §13: the provider's 503 while the database is gone (see store.outage)."""
+    ctx = get_context(request)
+    known = request.scope.get("leerid.redirect")
+    if known is not None:  # RFC 6749 §4.1.2.1: client and redirect_uri were verified
+        redirect_uri, state = known
+        return authorization_error_redirect(
+            redirect_uri,
+            "temporarily_unavailable",
+            "the provider cannot reach its database; try again in a minute",
+            state,
+            ctx.settings.issuer,
+        )
+    if wants_html(request) and request.url.path != "/healthz":
+        lang = choose_language(request.query_params.get("ui_locales"))
+        return ctx.pages.error(lang, TEXTS[lang]["error_unavailable"], 503)
+    return None  # JSON (temporarily_unavailable) for APIs, the reason for /healthz

@@ -160,6 +160,9 @@ async def authorize(request: Request) -> Response:
         metrics.AUTH_ERRORS.labels("redirect_uri").inc()
         return ctx.pages.error(lang, t["error_redirect_uri"])
     state = params.get("state")
+    # Client and redirect_uri are known: from here on a database outage is reported to the
+    # client as temporarily_unavailable (RFC 6749 §4.1.2.1), see app._outage_response.
+    request.scope["leerid.redirect"] = (redirect_uri, state)
     try:
         response = await ctx.run(_authorize, ctx, request, client, params, lang)
     except AuthorizationError as exc:

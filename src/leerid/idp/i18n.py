@@ -22,6 +22,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_password_missing": "Vul je wachtwoord in.",
         "error_throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time}.",
         "error_title": "Aanmelden kan nu niet",
+        "error_unavailable": "LeerID is even niet bereikbaar. Wacht een minuutje en probeer "
+        "dan opnieuw.",
         "error_expired": "Deze aanmeldpagina is verlopen. Ga terug naar de toepassing en "
         "probeer opnieuw.",
         "error_csrf": "Deze aanmeldpagina hoort niet bij deze browser. Ga terug naar de "
@@ -65,6 +67,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_password_missing": "Enter your password.",
         "error_throttled": "Too many failed attempts. Try again after {time}.",
         "error_title": "Signing in is not possible now",
+        "error_unavailable": "LeerID cannot be reached for a moment. Wait a minute, then try "
+        "again.",
         "error_expired": "This sign-in page has expired. Go back to the application and try again.",
         "error_csrf": "This sign-in page does not belong to this browser. Go back to the "
         "application and try again.",

@@ -13,6 +13,35 @@ from leerid.idp.throttle import ThrottlePolicy
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
 
 
+def default_issuer(host: str, port: int) -> str:
+    """The issuer when ``LEERID_ISSUER`` is unset: the address ``idp serve`` listens on.
+
+    A wildcard host (``0.0.0.0``, ``::``) is not an address a browser can use, so the issuer
+    then names the loopback address; set ``LEERID_ISSUER`` for any other name.
+    """
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - a name for the wildcard, not a bind
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/op"
+
+
+def issuer_port_warning(issuer: str, port: int) -> str | None:
+    """One line when an explicit issuer names another port than the one the server uses.
+
+    An issuer without a port (https on 443, http on 80) is what a site behind a reverse
+    proxy looks like, so it gets no warning; nor does one that names the listening port.
+    """
+    named = urlsplit(issuer).port
+    if named is None or named == port:
+        return None
+    return (
+        f"warning: LEERID_ISSUER {issuer} names port {named}, but this server listens on "
+        f"port {port}: clients will be sent to port {named}. Unless a proxy forwards {named} "
+        f"to {port}, set LEERID_ISSUER to match or unset it (then it follows --port)."
+    )
+
+
 @dataclass(frozen=True)
 class IdpSettings:
     """What ``create_app`` needs; lifetimes in seconds."""

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -30,6 +31,7 @@ from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.staff import authenticate, get_staff
 from leerid.sp.templating import TEMPLATES, render
 from leerid.sp.throttle import StaffLoginThrottle
+from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 log = logging.getLogger("leerid.sp.portal")
 
@@ -116,6 +118,27 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         title=f"{site} portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
     app.state.provider = provider
+
+    def outage_page(request: Request, _kind: str) -> Response | None:
+        """Issue 8 §13: a page, not a 500, while the database is gone (the session stays)."""
+        if request.url.path == "/healthz" or not wants_html(request):
+            return None
+        html = render(
+            "message.html",
+            site=site,
+            nav=[],
+            csrf="",
+            flash=None,
+            heading="Even niet beschikbaar",
+            message=f"{site} kan zijn gegevens nu niet bereiken. Wacht een minuutje en "
+            "probeer dan opnieuw.",
+            bad=True,
+            back=request.url.path if request.method == "GET" else "/",
+        )
+        return HTMLResponse(html, 503)
+
+    # inside the headers middleware below: the 503 page gets the same CSP and headers
+    app.add_middleware(DatabaseOutage, render=outage_page, outages=OutageLog())
 
     @app.middleware("http")
     async def headers(
@@ -278,8 +301,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 disclosures = [
                     readable_disclosure(d) for d in response.json().get("disclosures", [])
                 ]
-        except Exception:  # the page still shows what we hold
-            log.warning("disclosures could not be fetched")
+        except Exception as exc:  # the page still shows what we hold
+            log.warning("disclosures could not be fetched (%s)", type(exc).__name__)
         return page(
             "pupil.html",
             session,
@@ -532,7 +555,15 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 problem=form.get("probleem", ""),
                 comment=form.get("toelichting", ""),
             )
-        except LeeridError as exc:
+        except quality_reports.ReportRefusedError as exc:  # bad input: say what to correct
+            return message(
+                session,
+                "Melding niet verzonden",
+                exc.message,
+                exc.status,
+                back="/personeel/leerlingen",
+            )
+        except LeeridError as exc:  # the Department could not be reached: kept, send later
             return message(
                 session, "Melding niet verzonden", exc.message, 502, back="/personeel/leerlingen"
             )
@@ -581,7 +612,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         try:
             changed = await quality_reports.refresh_statuses(provider, rp)
             text = f"{changed} melding(en) gewijzigd"
-        except Exception:
+        except (httpx.HTTPError, ValueError, KeyError) as exc:  # our database errors go on
+            log.warning("report statuses could not be read back (%s)", type(exc).__name__)
             text = "Het Departement was niet bereikbaar"
         return redirect_with(session, "/personeel/meldingen", text)
 
@@ -683,6 +715,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
 
     @app.get("/healthz")
     async def healthz() -> Response:
-        return Response("ok", media_type="text/plain")
+        """Alive and the database answers (503 with the reason when it does not)."""
+        await asyncio.to_thread(provider.ping)
+        return Response("ok", media_type="text/plain", headers={"Cache-Control": "no-store"})
 
     return app

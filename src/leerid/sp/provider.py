@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
 from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
@@ -73,9 +73,14 @@ def _aware(moment: dt.datetime) -> dt.datetime:
 class ServiceProvider:
     """The kit's run-time object for one provider (one TOML configuration)."""
 
-    def __init__(self, settings: SPSettings, engine: Engine | None = None) -> None:
+    def __init__(
+        self, settings: SPSettings, engine: Engine | None = None, *, create: bool = True
+    ) -> None:
+        """``create=False`` (commands that only read): a missing SQLite file is an error."""
         self.settings = settings
-        self.engine = engine or get_engine(settings.database_url, migrations=MIGRATIONS)
+        self.engine = engine or get_engine(
+            settings.database_url, migrations=MIGRATIONS, create=create
+        )
         # Art. 6 (privacy logs): a database error's message, which the server logs, never
         # shows the statement's values (a pupil's name or keys).
         self.engine.hide_parameters = True
@@ -83,6 +88,11 @@ class ServiceProvider:
             raise ConfigurationError(f"{settings.path}: [protocol] file is required")
         self.protocol: Protocol = load_protocol(settings.protocol_file)
         self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)
+
+    def ping(self) -> None:
+        """One round trip to the database (``/healthz``); raises when it cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
 
     # -- protocol terms -------------------------------------------------------------------
 
@@ -263,7 +273,7 @@ class ServiceProvider:
                     session.scalar(
                         select(func.count())
                         .select_from(QualityReport)
-                        .where(QualityReport.status != "gesloten")
+                        .where(QualityReport.status.not_in(("gesloten", "geweigerd")))
                     )
                     or 0
                 ),

@@ -23,6 +23,39 @@ from leerid.store.engine import session_scope
 
 # Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"
 PROBLEMS = ("foutief", "onnauwkeurig", "onvolledig", "ontbrekend", "verouderd", "overtollig")
+COMMENT_LIMIT = 2000
+
+
+class ReportRefusedError(LeeridError):
+    """A report that staff must correct (a 4xx page in Dutch that says what to change)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# The provider's reasons (``error_description`` of its 400, idp/quality_report_store.py),
+# in the words a CLB counsellor reads on the portal, by the field they name.
+_REFUSALS = {
+    "pupil_key": "de sleutel van de leerling is geen LeerID-sleutel (Leer_id_uuid of "
+    "Account_uuid); open de leerling opnieuw uit de lijst",
+    "attribute": "dit gegeven kan bij het Departement niet gemeld worden; kies een ander gegeven",
+    "problem": "kies een van de soorten probleem uit de lijst",
+    "comment is longer": f"de toelichting is langer dan {COMMENT_LIMIT} tekens; maak ze korter",
+    "comment contains": "de toelichting bevat iets dat op een rijksregisternummer lijkt; "
+    "laat het weg (de sleutel wijst de leerling aan)",
+}
+
+
+def _refusal(response: httpx.Response) -> str:
+    try:
+        reason = str(response.json().get("error_description", ""))
+    except ValueError:
+        reason = ""
+    for start, text in _REFUSALS.items():
+        if reason.startswith(start):
+            return text
+    return "het Departement aanvaardt de melding niet zoals ze is; controleer de velden"
 
 
 async def endpoint(rp: RelyingParty, name: str) -> str:
@@ -39,20 +72,34 @@ def _create(
     comment: str,
 ) -> int:
     claims = {str(a.claim.value) for a in provider.protocol.data.attributes}
-    if attribute not in claims:
-        raise LeeridError(f"attribute {attribute!r} is not one the protocol lists (art. 3)")
+    if attribute not in claims:  # art. 3: only the data the protocol lists
+        raise ReportRefusedError("Kies een gegeven uit de lijst: enkel die gegevens ontvangt LARS.")
     if problem not in PROBLEMS:
-        raise LeeridError("problem must be one of " + ", ".join(PROBLEMS))
-    refuse_insz(comment, "the comment")
+        raise ReportRefusedError(
+            "Kies een soort probleem uit de lijst: " + ", ".join(PROBLEMS) + "."
+        )
+    if len(comment) > COMMENT_LIMIT:
+        raise ReportRefusedError(
+            f"De toelichting is langer dan {COMMENT_LIMIT} tekens; maak ze korter."
+        )
+    try:
+        refuse_insz(comment, "the comment")
+    except LeeridError:
+        raise ReportRefusedError(
+            "De toelichting bevat iets dat op een rijksregisternummer lijkt; laat het weg "
+            "(de sleutel wijst de leerling aan)."
+        ) from None
     now = dt.datetime.now(dt.UTC)
     with session_scope(provider.engine) as session:
         if session.get(PupilRecord, pupil_key) is None:
-            raise NotFoundError("no pupil under this key")
+            raise ReportRefusedError(
+                "LARS kent geen leerling met deze sleutel; open de leerling uit de lijst.", 404
+            )
         report = QualityReport(
             pupil_key=pupil_key,
             attribute=attribute,
             problem=problem,
-            comment=comment[:2000],
+            comment=comment,
             status="niet_verzonden",
             created_by=actor,
             created_at=now,
@@ -96,6 +143,9 @@ async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: in
         response = await rp.post_authenticated(await endpoint(rp, "quality-reports"), form)
     except httpx.HTTPError as exc:
         raise LeeridError(f"the report was kept but not sent: {exc}; send it again later") from None
+    if 400 <= response.status_code < 500 and response.status_code not in (401, 403):
+        await asyncio.to_thread(_mark, provider, report_id, status="geweigerd")
+        raise ReportRefusedError(f"Het Departement weigerde de melding: {_refusal(response)}.", 422)
     if response.status_code != 201:
         raise LeeridError(
             f"the provider refused the report ({response.status_code}: {response.text[:200]}); "

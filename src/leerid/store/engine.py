@@ -13,12 +13,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from leerid import config
-from leerid.errors import ConfigurationError, StorageError
+from leerid.errors import ConfigurationError, MissingDatabaseError, StorageError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -35,21 +35,55 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """A new engine for ``url``; for SQLite the file's folder is created."""
+def parse_url(url: str) -> URL:
+    """``url`` parsed, or a ``ConfigurationError`` (exit 2) that says how to write one."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+        parsed.port  # noqa: B018 - a port that is not a number raises here, not at connect
+    except (ArgumentError, ValueError) as exc:
+        what = "its port is not a number" if isinstance(exc, ValueError) else "it cannot be read"
         raise ConfigurationError(
-            f"LEERID_DATABASE_URL is not a database URL ({exc}); use for example "
+            f"the database URL is not valid ({what}); check LEERID_DATABASE_URL (or "
+            "[storage] database_url of the provider's file) and write for example "
             "postgresql+psycopg://user@host:5432/dbname or sqlite:///path/to/file.db"
         ) from None
+    return parsed
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite ``url`` (None for PostgreSQL and in-memory SQLite)."""
+    parsed = parse_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def require_existing(url: str) -> None:
+    """A read must not create a database: a missing SQLite file is an error (exit 2).
+
+    A typo in a path would otherwise give a new, empty database and a report of zeros.
+    """
+    path = sqlite_file(url)
+    if path is not None and not path.is_file():
+        raise MissingDatabaseError(
+            f"no database at {path.resolve()}: this command only reads and does not create "
+            "one. Check the path (LEERID_DATABASE_URL, or LEERID_HOME when it is unset; for "
+            "the provider's kit [storage] database_url), or create the database with a "
+            "command that writes: `leerid db upgrade` or `leerid registry import FOLDER` "
+            "(provider's kit: `leerid sp staff add` or `leerid sp serve`)"
+        )
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """A new engine for ``url``; for SQLite the file's folder is created."""
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     # No SQL values in error messages: they may carry an INSZ or a name into a log.
     kwargs.setdefault("hide_parameters", True)
     if backend == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -104,12 +138,20 @@ def is_current(engine: Engine, migrations: Path = MIGRATIONS) -> bool:
     return current == heads
 
 
-def get_engine(url: str | None = None, migrations: Path = MIGRATIONS) -> Engine:
-    """The process-wide engine for ``url`` (default: the environment), migrated on first use."""
+def get_engine(
+    url: str | None = None, migrations: Path = MIGRATIONS, *, create: bool = True
+) -> Engine:
+    """The process-wide engine for ``url`` (default: the environment), migrated on first use.
+
+    ``create=False`` is for commands that only read: a SQLite file that does not exist is
+    then an error (``MissingDatabaseError``) instead of a new, empty database.
+    """
     url = url or config.database_url()
     with _lock:
         engine = _engines.get(url)
         if engine is None:
+            if not create:
+                require_existing(url)
             engine = make_engine(url)
             try:
                 if not is_current(engine, migrations):

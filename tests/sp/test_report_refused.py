@@ -1,0 +1,71 @@
+"""Issue 8 §16: a data-quality report staff must correct is a 4xx page in Dutch, not a 502."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from leerid.sp.models import PupilRecord, QualityReport
+from leerid.sp.staff import add_staff
+from leerid.store.engine import session_scope
+from tests.sp.lars_world import hidden, lars_world
+from tests.sp.test_lars_flow import PASSWORD, staff_login
+
+NOT_A_LEERID_KEY = "abc-123"  # a record LARS holds, under a key the provider does not accept
+
+
+def _alert(page: str) -> str:
+    found = re.search(r'role="alert"><p>(.*?)</p>', page, re.S)
+    assert found, page
+    return found.group(1)
+
+
+def test_an_invalid_report_gets_a_dutch_page_that_says_what_to_correct(
+    tmp_path: Path,
+) -> None:
+    with lars_world(f"sqlite:///{tmp_path / 'leerid.db'}", tmp_path) as lars:
+        with session_scope(lars.provider.engine) as session:
+            session.add(
+                PupilRecord(
+                    pupil_key=NOT_A_LEERID_KEY,
+                    key_kind="leer_id_uuid",
+                    account_uuid=NOT_A_LEERID_KEY,
+                    orgcodes="012345",
+                    last_login_at=dt.datetime.now(dt.UTC),
+                )
+            )
+        add_staff(
+            lars.provider.engine, lars.provider.protocol, "clb.een", PASSWORD, "toegangscontrole"
+        )
+        clb = staff_login(lars.url, "clb.een")
+        csrf = hidden(clb.get(f"{lars.url}/personeel/leerlingen").text)["csrf"]
+        good = {
+            "csrf": csrf,
+            "sleutel": lars.idp.pupil.leer_id_uuid,
+            "attribuut": "family_name",
+            "probleem": "verouderd",
+            "toelichting": "naam gewijzigd",
+        }
+        cases = {  # what is wrong → (status, what the page tells staff to do)
+            "sleutel": ("00000000-0000-4000-8000-000000000000", 404, "open de leerling"),
+            "attribuut": ("favourite_colour", 400, "Kies een gegeven"),
+            "probleem": ("lelijk", 400, "Kies een soort probleem"),
+            "toelichting": ("rijksregisternummer 01.49.07-001.85", 400, "laat het weg"),
+        }
+        for field, (value, status, advice) in cases.items():
+            page = clb.post(f"{lars.url}/personeel/leerlingen/melding", data={**good, field: value})
+            assert page.status_code == status, (field, page.status_code, page.text)
+            assert advice in _alert(page.text), (field, page.text)
+        # the provider refuses it (its key is not a LeerID key): 422, said in Dutch, not a 502
+        refused = clb.post(
+            f"{lars.url}/personeel/leerlingen/melding",
+            data={**good, "sleutel": NOT_A_LEERID_KEY},
+        )
+        assert refused.status_code == 422, refused.text
+        text = _alert(refused.text)
+        assert "Het Departement weigerde de melding" in text and "sleutel" in text
+        assert "pupil_key" not in text and "must be" not in text  # no English, no field names
+        with session_scope(lars.provider.engine) as session:
+            statuses = [r.status for r in session.query(QualityReport)]
+        assert statuses == ["geweigerd"]  # kept, marked refused, not counted as open

@@ -1,0 +1,94 @@
+"""Issue 8 §4 and §13: read commands on a missing database, and a malformed database URL."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from leerid.cli.main import main
+from tests.conftest import run_leerid
+from tests.idp_server import _free_port
+from tests.sp.conftest import write_config
+
+# Commands that only read: on a missing database they exit 2 and create nothing (§4).
+READS = [
+    ["registry", "stats"],
+    ["registry", "show", "--referte", "R1"],
+    ["disclosures", "list", "--leerid-uuid", "00000000-0000-0000-0000-000000000000"],
+    ["protocol", "list"],
+    ["reports", "list"],
+    ["clients", "list"],
+    ["idp", "purge", "--dry-run"],
+]
+SP_READS = [["sp", "log", "verify"], ["sp", "staff", "list"], ["sp", "breaches", "list"]]
+
+
+@pytest.fixture
+def typo_env(tmp_path: Path) -> dict[str, str]:
+    """LEERID_DATABASE_URL with a typo: the folder exists, the file does not."""
+    return {
+        "LEERID_HOME": str(tmp_path / "home"),
+        "LEERID_DATABASE_URL": f"sqlite:///{tmp_path / 'leerdi.db'}",
+    }
+
+
+@pytest.fixture
+def leerid(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[list[str], dict[str, str]], tuple[int, str]]:
+    """The ``leerid`` command run in this process (fast): exit status and standard error."""
+
+    def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+        with monkeypatch.context() as patch:
+            for name in ("LEERID_HOME", "LEERID_DATABASE_URL", "LEERID_ISSUER"):
+                patch.delenv(name, raising=False)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            patch.setattr(sys, "argv", ["leerid", *args])
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as done:
+                main()
+        return int(done.value.code or 0), capsys.readouterr().err
+
+    return run
+
+
+Leerid = Callable[[list[str], dict[str, str]], tuple[int, str]]
+
+
+def test_read_commands_on_a_missing_database_exit_2_and_create_nothing(
+    tmp_path: Path, typo_env: dict[str, str], leerid: Leerid
+) -> None:
+    missing = tmp_path / "leerdi.db"
+    lars = write_config(tmp_path / "lars", f"sqlite:///{tmp_path / 'lars-typo.db'}")
+    for args in [*READS, *[[*a, "--config", str(lars)] for a in SP_READS]]:
+        status, err = leerid(args, typo_env)
+        assert status == 2, (args, err)
+        assert "no database at" in err and "leerid db upgrade" in err, err
+        assert "leerdi.db" in err or "lars-typo.db" in err
+    assert not missing.exists() and not (tmp_path / "lars-typo.db").exists()
+    # as a user sees it, in a process of its own
+    result = run_leerid(["registry", "stats"], {**os.environ, **typo_env})
+    assert result.returncode == 2 and "no database at" in result.stderr
+    assert "Traceback" not in result.stderr and not missing.exists()
+    # a command that writes creates it; then reads work
+    assert leerid(["db", "upgrade"], typo_env)[0] == 0
+    assert leerid(["registry", "stats"], typo_env)[0] == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql+psycopg://leerid@db.example:54x2/leerid", "not a url", "sqlite//no-colon"],
+)
+def test_a_malformed_database_url_exits_2_with_a_message(
+    tmp_path: Path, url: str, leerid: Leerid
+) -> None:
+    env = {"LEERID_HOME": str(tmp_path), "LEERID_DATABASE_URL": url}
+    for args in (["registry", "stats"], ["idp", "serve", "--port", str(_free_port())]):
+        status, err = leerid(args, env)
+        assert status == 2, (args, err)
+        assert "database URL" in err and "Traceback" not in err
