@@ -51,6 +51,20 @@ def _print_world(world: DemoWorld, results: list[tuple[DemoPupil, str, str]], ti
     console.print(played)
 
 
+def _print_commands(world: DemoWorld) -> None:
+    """Where the demo keeps its data, and how to run every other command against it."""
+    console.rule("[bold]The demo's data")
+    console.print(f"home               {world.home}")
+    console.print(f"LARS configuration {world.lars_config}")
+    console.print(
+        "Every other command, from this folder (another terminal while the servers run):\n"
+        f"  export LEERID_DATABASE_URL={world.database_url}   "
+        "# registry, accounts, protocol, clients, keys, disclosures, reports\n"
+        "  leerid registry stats\n"
+        "  leerid sp log verify   # leerid sp … finds the demo's LARS configuration by itself"
+    )
+
+
 def demo(
     pupils: int = typer.Option(2000, min=10, help="Synthetic pupils in the registry."),
     idp_port: int = typer.Option(8000, help="Port of the identity provider."),
@@ -65,6 +79,7 @@ def demo(
     _print_registry(world)
 
     def ready(results: list[tuple[DemoPupil, str, str]]) -> None:
+        _print_commands(world)
         if serve:
             _print_world(world, results, "LeerID and LARS are running")
             console.print("[bold]Ctrl-C stops both servers.[/]")
