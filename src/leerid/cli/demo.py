@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,7 +12,9 @@ from rich.table import Table
 
 from leerid import config
 from leerid.cli.registry import summary_lines, view_json
-from leerid.demo import DemoPupil, DemoWorld, prepare, run
+
+if TYPE_CHECKING:  # leerid.demo loads Faker and both servers: only `leerid demo` needs it
+    from leerid.demo import DemoPupil, DemoWorld
 
 console = Console(highlight=False)
 PROTOCOL = typer.Option(
@@ -73,6 +76,8 @@ def demo(
     serve: bool = typer.Option(True, help="Keep both servers running until Ctrl-C."),
 ) -> None:
     """Registry, protocol, identity provider and LARS with demo pupils, in $LEERID_HOME/demo."""
+    from leerid.demo import prepare, run
+
     home = config.leerid_home() / "demo"
     console.print(f"[dim]demo folder {home} (emptied first; synthetic data only)[/]")
     world = prepare(home, pupils, protocol, idp_port, sp_port, console.print)
