@@ -16,8 +16,8 @@ MISSING = "/nonexistent/leerid-test/chromium"
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
-    return subprocess.run(  # noqa: S603
-        ["make", "--no-print-directory", *args],  # noqa: S607
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
