@@ -4,7 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint bench install clean
+# What the browser tests need besides Python: Debian's Chromium, and npm's axe-core (pinned)
+# in an ignored folder. `make test` installs both when missing; CHROMIUM and USER_ID can be
+# overridden to check the install branch (`make -n test CHROMIUM=/missing`).
+CHROMIUM    ?= /usr/bin/chromium
+USER_ID     ?= $(shell id -u)
+AXE_VERSION := 4.14.1
+NODE_DIR    := .leerid/node
+AXE_STAMP   := $(NODE_DIR)/.installed-axe-core-$(AXE_VERSION)
+
+.PHONY: demo test test-deps lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +29,22 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/leerid demo
 
-test: $(STAMP)
+test: $(STAMP) test-deps
 	$(BIN)/python -m pytest -q
+
+test-deps: $(CHROMIUM) $(AXE_STAMP)
+
+$(CHROMIUM):
+	@if [ "$(USER_ID)" != 0 ]; then echo "make test: the browser tests need Chromium at $(CHROMIUM): install Debian's package as root (apt-get install chromium) and run make test again" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+	@test -x $(CHROMIUM) || { echo "make test: apt-get installed chromium, but $(CHROMIUM) is still missing; set CHROMIUM=PATH" >&2; exit 1; }
+
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { echo "make test: the browser tests need npm (to install axe-core $(AXE_VERSION)): apt-get install npm" >&2; exit 1; }
+	npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
+	rm -f $(NODE_DIR)/.installed-axe-core-*
+	touch $(AXE_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

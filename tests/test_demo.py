@@ -62,6 +62,32 @@ def test_demo_checks_gate_and_merge_then_stops(tmp_path: Path) -> None:
     assert "leerling.andere  │ first login          │ geweigerd" in out
     assert "leerling.nieuw   │ after identification │ gekoppeld" in out
     assert "Traceback" not in result.stderr
+    # Issue 8, point 18: where the demo keeps its data and how to run the other commands.
+    home = tmp_path / "home" / "demo"
+    config = home / "lars" / "lars.toml"
+    assert f"home               {home}" in out and f"LARS configuration {config}" in out
+    export = next(line for line in out.splitlines() if "export LEERID_DATABASE_URL=" in line)
+    url = export.split("=", 1)[1].split()[0]
+    leerid = [sys.executable, "-m", "leerid.cli.main"]
+    stats = subprocess.run(
+        [*leerid, "registry", "stats"],
+        cwd=ROOT,
+        env={**_env(tmp_path), "LEERID_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert stats.returncode == 0 and "300" in stats.stdout, stats.stderr
+    verify = subprocess.run(  # no --config: the demo's configuration is found by itself
+        [*leerid, "sp", "log", "verify"],
+        cwd=ROOT,
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert verify.returncode == 0 and "privacy log intact" in verify.stdout, verify.stderr
+    assert verify.stderr.strip() == f"configuration {config} (the demo's)"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])

@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy.orm import Session
 
 from leerid.idp.activation_codes import IssuedCredential, issue_for_school
+from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.idp_server import Seed, seed_idp
 from tests.login.live_server import LiveIdp, live_idp
@@ -167,3 +168,54 @@ def test_pages_fit_a_phone(
         size = page.locator(selector).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
         assert size >= 16, selector  # phones do not zoom into the field
     context.close()
+
+
+def test_every_page_of_the_provider_has_no_axe_violations_at_desktop_and_phone_width(
+    browser: Browser, site: tuple[LiveIdp, Seed, IssuedCredential]
+) -> None:
+    """axe-core, injected by Playwright: activation, login, error, logout pages (nl and en)."""
+    idp, seed, cred = site
+    found: list[str] = []
+    context = browser.new_context()
+    page = context.new_page()
+    for lang in ("nl", "en"):
+        page.goto(f"{idp.issuer}/v1/activate?ui_locales={lang}")
+        check_widths(page, found)
+    page.goto(f"{idp.issuer}/v1/activate")
+    page.fill("#username", cred.username)
+    page.fill("#code", cred.code)
+    page.fill("#password", "password123")
+    page.fill("#password_confirm", "password124")
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    check_widths(page, found)  # the form with its errors
+    page.fill("#code", cred.code)
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#password_confirm", NEW_PASSWORD)
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator("#password").count() == 0, "activation did not finish"
+    check_widths(page, found)  # activated
+    _verifier, challenge = pkce_pair()
+    url, _state, _nonce = authorization_url(
+        idp.issuer, seed.client_id, seed.redirect_uri, challenge
+    )
+    page.goto(url)
+    check_widths(page, found)  # login
+    page.fill("#username", cred.username)
+    page.fill("#password", "not the password")
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    check_widths(page, found)  # login with an error
+    page.fill("#password", NEW_PASSWORD)
+    with page.expect_request(lambda r: r.url.startswith(seed.redirect_uri)):
+        page.locator("button[type=submit]").click()
+    page.goto(f"{idp.issuer}/v1/logout")
+    check_widths(page, found)  # "do you want to log out?"
+    page.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    check_widths(page, found)  # logged out
+    page.goto(f"{idp.issuer}/v1/auth?client_id=unknown")
+    check_widths(page, found)  # the error page
+    context.close()
+    assert found == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from leerid.sp.staff import add_staff
+from tests.axe import check_widths
 from tests.conftest import BACKENDS
-from tests.sp.lars_world import lars_world
+from tests.sp.lars_world import lars_world, move_to_school
 
 pytestmark = [
     pytest.mark.browser,
@@ -75,12 +77,142 @@ def test_pupil_on_a_phone_and_staff_by_role(
         assert staff.locator("#m-privacylog").count() == 1
         assert no_horizontal_scroll(staff)
         staff.get_by_role("link", name="Gegevenslekken").first.click()
-        staff.get_by_label("Vastgesteld op (UTC)").fill("2026-11-27T10:00")
-        staff.get_by_label("Wat is er gebeurd").fill("USB-stick verloren")
-        staff.get_by_label("Categorieën van gegevens").fill("naam")
-        staff.get_by_label("Aantal betrokken leerlingen").fill("4")
-        staff.get_by_label("Genomen maatregelen").fill("Melding bij de politie")
-        staff.get_by_role("button", name="Registreren").click()
+        record_breach(staff)
         assert staff.get_by_role("heading", name="Lek 1 — open").count() == 1
         assert "USB-stick verloren" in staff.get_by_role("main").inner_text()
         staff.close()
+
+
+def test_every_page_of_lars_has_no_axe_violations_at_desktop_and_phone_width(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    """axe-core, injected by Playwright, on every page a pupil or staff member can reach."""
+    found: list[str] = []
+    with lars_world(database_url, tmp_path) as lars:
+        pupil = lars.idp.pupil
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(lars.url)
+        check_widths(page, found)  # home
+        page.goto(f"{lars.url}/callback?code=x&state=y")
+        check_widths(page, found)  # a message page
+        page.goto(f"{lars.url}/aanmelden")
+        page.fill("#username", pupil.username)
+        page.fill("#password", pupil.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{lars.url}/mijn-gegevens")
+        check_widths(page, found)  # the pupil's own data
+        context.close()
+        move_to_school(database_url, pupil, "999999")  # no longer at a partner school
+        refused = browser.new_context().new_page()
+        refused.goto(f"{lars.url}/aanmelden")
+        refused.fill("#username", pupil.username)
+        refused.fill("#password", pupil.password)
+        refused.keyboard.press("Enter")
+        refused.wait_for_url(f"{lars.url}/**")
+        assert refused.get_by_role("heading", level=1).count() == 1
+        check_widths(refused, found)  # refused at the enrolment gate
+        refused.context.close()
+
+        for username, role in (("toegang.lars", "toegangscontrole"), ("dpo.lars", "dpo")):
+            add_staff(lars.provider.engine, lars.provider.protocol, username, PASSWORD, role)
+        staff = browser.new_context().new_page()
+        staff.goto(f"{lars.url}/personeel/aanmelden")
+        check_widths(staff, found)
+        staff_login(staff, lars.url, "toegang.lars", "fout-wachtwoord-123")
+        check_widths(staff, found)  # the login with its error
+        staff_login(staff, lars.url, "toegang.lars", PASSWORD)
+        check_widths(staff, found)  # staff home
+        staff.goto(f"{lars.url}/personeel/leerlingen")
+        check_widths(staff, found)
+        staff.get_by_label("Doel").first.fill("toegangsvraag van de leerling")
+        staff.get_by_role("button", name="Openen").first.click()
+        staff.wait_for_load_state()
+        assert staff.get_by_role("heading", level=1).count() == 1
+        check_widths(staff, found)  # one pupil, opened with a purpose
+        staff.context.close()
+
+        dpo = browser.new_context().new_page()
+        staff_login(dpo, lars.url, "dpo.lars", PASSWORD)
+        for path in ("privacylog", "meldingen", "datalekken", "bewijs"):
+            dpo.goto(f"{lars.url}/personeel/{path}")
+            check_widths(dpo, found)
+        dpo.goto(f"{lars.url}/personeel/datalekken")
+        record_breach(dpo)
+        check_widths(dpo, found)  # a breach with its clock and update form
+        dpo.context.close()
+    assert found == []
+
+
+def test_the_privacy_log_and_the_pupil_list_are_usable_on_a_phone(
+    browser: Browser, database_url: str, tmp_path: Path
+) -> None:
+    """Issue 8: the log's scroll region takes keyboard focus; "Openen" is on screen at 375 px."""
+    with lars_world(database_url, tmp_path) as lars:
+        pupil = lars.idp.pupil
+        pupil_page = browser.new_page()
+        pupil_page.goto(f"{lars.url}/aanmelden")
+        pupil_page.fill("#username", pupil.username)
+        pupil_page.fill("#password", pupil.password)
+        pupil_page.keyboard.press("Enter")
+        pupil_page.wait_for_url(f"{lars.url}/mijn-gegevens")
+        pupil_page.close()
+        for username, role in (("toegang.lars", "toegangscontrole"), ("dpo.lars", "dpo")):
+            add_staff(lars.provider.engine, lars.provider.protocol, username, PASSWORD, role)
+
+        staff = browser.new_page(viewport=PHONE)
+        staff_login(staff, lars.url, "toegang.lars", PASSWORD)
+        staff.goto(f"{lars.url}/personeel/leerlingen")
+        screenshot(staff, "leerlingen-375")
+        button = staff.get_by_role("button", name="Openen").first
+        purpose = staff.get_by_label("Doel").first
+        for control in (button, purpose):
+            box = control.bounding_box()
+            assert box is not None
+            assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        assert no_horizontal_scroll(staff)
+        purpose.fill("toegangsvraag van de leerling")
+        button.click()
+        staff.wait_for_load_state()
+        staff.close()
+
+        dpo = browser.new_page(viewport=PHONE)
+        staff_login(dpo, lars.url, "dpo.lars", PASSWORD)
+        dpo.goto(f"{lars.url}/personeel/privacylog")
+        screenshot(dpo, "privacylog-375")
+        assert no_horizontal_scroll(dpo)
+        for region in dpo.locator(".table-scroll").all():
+            assert region.get_attribute("tabindex") == "0"  # axe: scrollable-region-focusable
+            assert region.get_attribute("role") == "region"
+            assert region.get_attribute("aria-label") or region.get_attribute("aria-labelledby")
+        dpo.close()
+
+
+PASSWORD = "een-lang-wachtwoord"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """With LEERID_SCREENSHOTS=DIR, keep a full-page PNG to look at."""
+    folder = os.environ.get("LEERID_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def staff_login(page: Page, url: str, username: str, password: str) -> None:
+    if not page.url.endswith("/personeel/aanmelden"):
+        page.goto(f"{url}/personeel/aanmelden")
+    page.get_by_label("Gebruikersnaam").fill(username)
+    page.get_by_label("Wachtwoord").fill(password)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.wait_for_load_state()
+
+
+def record_breach(page: Page) -> None:
+    """Fill in and send the breach form (art. 9) on the breaches page."""
+    page.get_by_label("Vastgesteld op (UTC)").fill("2026-11-27T10:00")
+    page.get_by_label("Wat is er gebeurd").fill("USB-stick verloren")
+    page.get_by_label("Categorieën van gegevens").fill("naam")
+    page.get_by_label("Aantal betrokken leerlingen").fill("4")
+    page.get_by_label("Genomen maatregelen").fill("Melding bij de politie")
+    page.get_by_role("button", name="Registreren").click()
+    page.wait_for_load_state()

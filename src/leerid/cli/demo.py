@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,9 +12,11 @@ from rich.table import Table
 
 from leerid import config
 from leerid.cli.registry import summary_lines, view_json
-from leerid.demo import DemoPupil, DemoWorld, prepare, run
 from leerid.errors import ConfigurationError
 from leerid.ports import ensure_free
+
+if TYPE_CHECKING:  # leerid.demo loads Faker and both servers: only `leerid demo` needs it
+    from leerid.demo import DemoPupil, DemoWorld
 
 console = Console(highlight=False)
 PROTOCOL = typer.Option(
@@ -53,6 +56,20 @@ def _print_world(world: DemoWorld, results: list[tuple[DemoPupil, str, str]], ti
     console.print(played)
 
 
+def _print_commands(world: DemoWorld) -> None:
+    """Where the demo keeps its data, and how to run every other command against it."""
+    console.rule("[bold]The demo's data")
+    console.print(f"home               {world.home}")
+    console.print(f"LARS configuration {world.lars_config}")
+    console.print(
+        "Every other command, from this folder (another terminal while the servers run):\n"
+        f"  export LEERID_DATABASE_URL={world.database_url}   "
+        "# registry, accounts, protocol, clients, keys, disclosures, reports\n"
+        "  leerid registry stats\n"
+        "  leerid sp log verify   # leerid sp … finds the demo's LARS configuration by itself"
+    )
+
+
 def demo(
     pupils: int = typer.Option(2000, min=10, help="Synthetic pupils in the registry."),
     idp_port: int = typer.Option(8000, help="Port of the identity provider."),
@@ -65,12 +82,15 @@ def demo(
         raise ConfigurationError(f"--idp-port and --sp-port are both {idp_port}: give two ports")
     ensure_free("127.0.0.1", idp_port, "--idp-port")  # before the long preparation
     ensure_free("127.0.0.1", sp_port, "--sp-port")
+    from leerid.demo import prepare, run
+
     home = config.leerid_home() / "demo"
     console.print(f"[dim]demo folder {home} (emptied first; synthetic data only)[/]")
     world = prepare(home, pupils, protocol, idp_port, sp_port, console.print)
     _print_registry(world)
 
     def ready(results: list[tuple[DemoPupil, str, str]]) -> None:
+        _print_commands(world)
         if serve:
             _print_world(world, results, "LeerID and LARS are running")
             console.print("[bold]Ctrl-C stops both servers.[/]")

@@ -25,12 +25,13 @@ app.add_typer(log_app, name="log")
 app.add_typer(breaches_app, name="breaches")
 app.add_typer(staff_app, name="staff")
 out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CONFIG = typer.Option(
-    ...,
+    None,
     "--config",
-    envvar="LEERID_SP_CONFIG",
-    help="The provider's TOML file (see examples/lars.toml).",
+    help="The provider's TOML file (see examples/lars.toml); default $LEERID_SP_CONFIG, "
+    "then ./lars.toml, then the demo's.",
 )
 
 
@@ -38,12 +39,15 @@ EVIDENCE_OUT = typer.Option(..., "--out", help="The HTML file to write.")
 KEY_OUT = typer.Option(..., "--out", help="Folder for client-key.jwk and client-jwks.json.")
 
 
-def _provider(config: Path, *, create: bool = False):  # type: ignore[no-untyped-def]
-    """The provider of ``config``; only commands that write may create its database."""
+def _provider(config: Path | None, *, create: bool = False):  # type: ignore[no-untyped-def]
+    """The provider of ``config`` (found as find_config says); only writers create its database."""
     from leerid.sp.provider import ServiceProvider
-    from leerid.sp.settings import load_settings
+    from leerid.sp.settings import find_config, load_settings
 
-    return ServiceProvider(load_settings(config), create=create)
+    path, why = find_config(config)
+    if why != "--config":
+        err.print(f"configuration {path.resolve()} ({why})")
+    return ServiceProvider(load_settings(path), create=create)
 
 
 def _when(moment: dt.datetime | None) -> str:
@@ -55,7 +59,7 @@ def _when(moment: dt.datetime | None) -> str:
 
 @app.command()
 def serve(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8001, help="Port to listen on."),
 ) -> None:
@@ -76,7 +80,7 @@ def serve(
 
 @app.command()
 def purge(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
 ) -> None:
     """Art. 3: delete pupils inactive for the protocol's period (batches of 1,000)."""
@@ -93,7 +97,7 @@ def purge(
 
 @app.command()
 def evidence(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     out_file: Path = EVIDENCE_OUT,
 ) -> None:
     """Art. 6: evidence of every security measure of the protocol, from the live system."""
@@ -124,7 +128,7 @@ def keygen(
 
 
 @log_app.command("verify")
-def log_verify(config: Path = CONFIG) -> None:
+def log_verify(config: Path | None = CONFIG) -> None:
     """Recompute the hash chain; exit 1 when an entry was removed or altered."""
     from leerid.sp.privacy_log import verify
 
@@ -143,7 +147,7 @@ def log_verify(config: Path = CONFIG) -> None:
 
 @log_app.command("show")
 def log_show(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     limit: int = typer.Option(50, help="Newest N entries."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -179,7 +183,7 @@ def log_show(
 
 @log_app.command("prune")
 def log_prune(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     older_than: str = typer.Option("", help="ISO 8601 period (default: [privacy_log] keep)."),
     dry_run: bool = typer.Option(False, "--dry-run"),
 ) -> None:
@@ -212,7 +216,7 @@ def _moment(text: str, option: str) -> dt.datetime:
 
 
 @breaches_app.command("list")
-def breaches_list(config: Path = CONFIG) -> None:
+def breaches_list(config: Path | None = CONFIG) -> None:
     """Every breach with its 72-hour clock."""
     from leerid.sp.breaches import list_breaches
 
@@ -235,7 +239,7 @@ def breaches_list(config: Path = CONFIG) -> None:
 
 @breaches_app.command("add")
 def breaches_add(
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     discovered: str = typer.Option(..., help="When it was discovered (ISO; UTC if no zone)."),
     description: str = typer.Option(..., help="What happened."),
     categories: str = typer.Option(..., help="Categories of data concerned."),
@@ -265,7 +269,7 @@ def breaches_add(
 @breaches_app.command("update")
 def breaches_update(
     breach_id: int = typer.Argument(...),
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     text: str = typer.Option("", help="New information (phased, GDPR art. 33.4)."),
     status: str = typer.Option("", help="open, gemeld or afgesloten."),
     authority_notified: bool = typer.Option(
@@ -297,7 +301,7 @@ def breaches_update(
 @staff_app.command("add")
 def staff_add(
     username: str = typer.Argument(...),
-    config: Path = CONFIG,
+    config: Path | None = CONFIG,
     role: str = typer.Option(..., help="A recipient role of the protocol (art. 4)."),
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
@@ -336,7 +340,7 @@ def staff_add(
 
 
 @staff_app.command("list")
-def staff_list(config: Path = CONFIG) -> None:
+def staff_list(config: Path | None = CONFIG) -> None:
     """Staff accounts, roles and what each role may see."""
     from leerid.sp.staff import list_staff
 
@@ -359,7 +363,7 @@ def staff_list(config: Path = CONFIG) -> None:
 
 
 @staff_app.command("disable")
-def staff_disable(username: str = typer.Argument(...), config: Path = CONFIG) -> None:
+def staff_disable(username: str = typer.Argument(...), config: Path | None = CONFIG) -> None:
     """Disable a staff account (it can no longer log in)."""
     from leerid.sp.staff import disable_staff
 

@@ -147,6 +147,28 @@ def _required(table: dict[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
+def demo_config() -> Path:
+    """Where ``leerid demo`` writes LARS's configuration."""
+    return config.leerid_home() / "demo" / "lars" / "lars.toml"
+
+
+def find_config(given: Path | None) -> tuple[Path, str]:
+    """The configuration to use and why: ``--config``, ``$LEERID_SP_CONFIG``, ``./lars.toml``,
+    then the demo's; a clear error naming every place looked at when there is none."""
+    if given is not None:
+        return given, "--config"
+    from_env = os.environ.get("LEERID_SP_CONFIG", "").strip()
+    if from_env:
+        return Path(from_env), "$LEERID_SP_CONFIG"
+    for candidate, why in ((Path("lars.toml"), "./lars.toml"), (demo_config(), "the demo's")):
+        if candidate.is_file():
+            return candidate, why
+    raise ConfigurationError(
+        "no configuration found: give --config FILE, set $LEERID_SP_CONFIG, put lars.toml in "
+        f"this folder, or run `leerid demo` (writes {demo_config()}); see examples/lars.toml"
+    )
+
+
 def load_settings(path: Path | str) -> SPSettings:
     """Read and check the TOML file at ``path``."""
     path = Path(path).resolve()
