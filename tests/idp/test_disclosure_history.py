@@ -100,4 +100,5 @@ def test_history_covers_retired_accounts_and_merged_identifiers(idp: RunningIdp)
     assert absorbed in {r["leer_id_uuid"] for r in records}
     assert {r["client_id"] for r in records} >= {idp.client_id, "another-provider"}
     one = run_leerid(["disclosures", "list", "--account-uuid", temporary, "--json"], env)
+    assert one.returncode == 0, one.stderr
     assert {json.loads(line)["account_uuid"] for line in one.stdout.splitlines()} == {temporary}
