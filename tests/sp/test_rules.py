@@ -14,7 +14,7 @@ from leerid.sp.enrolment_gate import enrolment_gate
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.retention import retention_cutoff
 
-school = st.from_regex(r"^\d{6}$", fullmatch=True)
+school = st.from_regex(r"^[0-9]{6}$", fullmatch=True)  # ASCII digits only (point 3)
 
 
 @given(st.lists(school, max_size=5), st.sets(school, max_size=5))
