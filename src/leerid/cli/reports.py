@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.tables import print_table
 from leerid.idp.quality_report_store import close_report, list_reports
 from leerid.store.engine import get_engine
 
@@ -41,7 +42,7 @@ def list_command(
             r.status,
             r.comment,
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @app.command("close")

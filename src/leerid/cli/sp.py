@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.tables import print_table
 from leerid.errors import LeeridError
 from leerid.protocol import IsoDuration
 
@@ -171,7 +172,7 @@ def log_show(
     table = Table("nr", "time", "who", "action", "pupil key", "purpose")
     for e in entries:
         table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil_key or "—", e.purpose)
-    out.print(table)
+    print_table(out, table)
 
 
 @log_app.command("prune")
@@ -227,7 +228,7 @@ def breaches_list(config: Path = CONFIG) -> None:
             _when(v.breach.other_party_notified_at),
             str(len(v.updates)),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @breaches_app.command("add")
@@ -352,7 +353,7 @@ def staff_list(config: Path = CONFIG) -> None:
             str(s.confidentiality_signed_on or "—"),
             str(s.awareness_trained_on or "—"),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @staff_app.command("disable")

@@ -7,6 +7,7 @@ import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from sqlalchemy import Engine, select
 
@@ -53,6 +54,9 @@ def send_mail(mail: MailSettings, subject: str, body: str) -> None:
     message["From"] = mail.sender
     message["To"] = mail.other_party_dpo
     message["Subject"] = subject
+    # RFC 5322 section 3.6: an origination date is required, a Message-ID expected
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)
     message.set_content(body)
     try:
         with smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=15) as smtp:
