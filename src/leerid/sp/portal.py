@@ -21,7 +21,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp import breaches, privacy_log, quality_reports, retention
+from leerid.sp import breaches, page_texts, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
 from leerid.sp.login_claims import ClaimError, read_login
@@ -145,6 +145,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 ]
         session.setdefault("csrf", secrets.token_urlsafe(32))
         context.setdefault("flash", session.pop("flash", None))
+        context.setdefault("flash_bad", session.pop("flash_bad", False))
         html = render(name, site=site, nav=nav, csrf=session["csrf"], **context)
         response = HTMLResponse(html, status)
         sealer.write(response, session)
@@ -171,11 +172,19 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return None
         return form
 
-    def redirect_with(session: dict[str, Any], target: str, flash: str) -> Response:
+    def redirect_with(
+        session: dict[str, Any], target: str, flash: str, bad: bool = False
+    ) -> Response:
         """A 303 to ``target``; the notice travels in the sealed session, not the URL."""
         response = RedirectResponse(target, 303)
-        sealer.write(response, {**session, "flash": flash})
+        sealer.write(response, {**session, "flash": flash, "flash_bad": bad})
         return response
+
+    def breach_mail_failed(what: str) -> str:
+        """Art. 9: what the DPO must do now that the e-mail did not leave."""
+        if not settings.mail.other_party_dpo:
+            return page_texts.BREACH_NO_DPO_ADDRESS.format(what=what)
+        return page_texts.BREACH_MAIL_FAILED.format(what=what)
 
     def staff_of(session: dict[str, Any]) -> tuple[str, str] | None:
         if session.get("staff") and session.get("role"):
@@ -312,7 +321,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         with contextlib.suppress(LoginError):
             target = await rp.logout_url(session.get("idt")) or "/"
         response = RedirectResponse(target, 303)
-        sealer.clear(response)
+        sealer.write(response, {"flash": page_texts.LOGGED_OUT})  # no identity is kept
         return response
 
     # -- staff ----------------------------------------------------------------------------
@@ -369,7 +378,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         if await form_with_csrf(request, session) is None:
             return message(session, "Niet toegestaan", "Deze aanvraag is niet geldig.", 403)
         response = RedirectResponse("/", 303)
-        sealer.clear(response)
+        sealer.write(response, {"flash": page_texts.STAFF_LOGGED_OUT})  # no identity is kept
         return response
 
     def require_staff(
@@ -578,10 +587,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
         try:
             changed = await quality_reports.refresh_statuses(provider, rp)
-            text = f"{changed} melding(en) gewijzigd"
         except Exception:
-            text = "Het Departement was niet bereikbaar"
-        return redirect_with(session, "/personeel/meldingen", text)
+            text = "Het Departement was niet bereikbaar. Probeer het over enkele minuten opnieuw."
+            return redirect_with(session, "/personeel/meldingen", text, bad=True)
+        return redirect_with(session, "/personeel/meldingen", f"{changed} melding(en) gewijzigd")
 
     @app.get("/personeel/datalekken", response_class=HTMLResponse)
     async def staff_breaches(request: Request) -> Response:
@@ -631,8 +640,9 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 )
             )
             text = f"Lek {number} geregistreerd en gemeld aan de andere DPO."
-        except breaches.MailError as exc:
-            text = f"Het lek is geregistreerd, maar de melding is niet verstuurd: {exc.message}"
+        except breaches.MailError:
+            text = breach_mail_failed("Het lek is geregistreerd")
+            return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
             return message(
                 session, "Niet geregistreerd", exc.message, 400, back="/personeel/datalekken"
@@ -658,8 +668,11 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 )
             )
             text = f"Lek {breach_id} bijgewerkt en gemeld aan de andere DPO."
+        except breaches.MailError:
+            text = breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
+            return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
-            text = exc.message
+            return redirect_with(session, "/personeel/datalekken", exc.message, bad=True)
         return redirect_with(session, "/personeel/datalekken", text)
 
     @app.get("/personeel/bewijs", response_class=HTMLResponse)
