@@ -100,7 +100,7 @@ def test_free_text_never_carries_an_insz(text: str) -> None:
     from leerid.sp.free_text import refuse_insz
 
     with pytest.raises(LeeridError, match="national register number"):
-        refuse_insz(text, "the comment")
+        refuse_insz(text, "comment")
     assert refuse_insz("naam gewijzigd in 2026, school 012345", "x")
 
 

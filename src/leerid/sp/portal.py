@@ -24,6 +24,7 @@ from leerid.errors import LeeridError, NotFoundError
 from leerid.sp import breaches, page_texts, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
+from leerid.sp.free_text import InszInFreeTextError, dutch_message
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
@@ -478,7 +479,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             )
         except LeeridError as exc:
             return message(
-                session, "Niet toegestaan", exc.message, 400, back="/personeel/leerlingen"
+                session, "Niet toegestaan", dutch_message(exc), 400, back="/personeel/leerlingen"
             )
         return page(
             "staff_pupil.html",
@@ -512,12 +513,20 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 form.get("sleutel", ""),
                 form["tekst"].strip()[:2000],
             )
-        except LeeridError:
+        except NotFoundError:
             return message(
                 session,
                 "Niet gevonden",
                 "Geen leerling met deze sleutel.",
                 404,
+                back="/personeel/leerlingen",
+            )
+        except LeeridError as exc:
+            return message(
+                session,
+                "Niet bewaard",
+                dutch_message(exc),
+                400,
                 back="/personeel/leerlingen",
             )
         return redirect_with(session, "/personeel/leerlingen", "Activiteit geregistreerd.")
@@ -538,6 +547,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 attribute=form.get("attribuut", ""),
                 problem=form.get("probleem", ""),
                 comment=form.get("toelichting", ""),
+            )
+        except InszInFreeTextError as exc:
+            return message(
+                session, "Melding niet verzonden", exc.dutch, 400, back="/personeel/leerlingen"
             )
         except LeeridError as exc:
             return message(
@@ -645,7 +658,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
             return message(
-                session, "Niet geregistreerd", exc.message, 400, back="/personeel/datalekken"
+                session, "Niet geregistreerd", dutch_message(exc), 400, back="/personeel/datalekken"
             )
         return redirect_with(session, "/personeel/datalekken", text)
 
@@ -672,7 +685,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             text = breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
             return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
-            return redirect_with(session, "/personeel/datalekken", exc.message, bad=True)
+            return redirect_with(session, "/personeel/datalekken", dutch_message(exc), bad=True)
         return redirect_with(session, "/personeel/datalekken", text)
 
     @app.get("/personeel/bewijs", response_class=HTMLResponse)

@@ -218,7 +218,7 @@ class ServiceProvider:
         self._require(role, pupil_data=True)
         if not purpose.strip():
             raise LeeridError("give the purpose of this view")
-        refuse_insz(purpose, "the purpose")
+        refuse_insz(purpose, "purpose")
         with session_scope(self.engine) as session:
             snapshot = self._snapshot(session, pupil_key)
             if snapshot is None:
@@ -234,6 +234,7 @@ class ServiceProvider:
 
     def add_dossier_entry(self, actor: str, role: str, pupil_key: str, text: str) -> None:
         self._require(role, pupil_data=True)
+        refuse_insz(text, "dossier")
         with session_scope(self.engine) as session:
             if session.get(PupilRecord, pupil_key) is None:
                 raise NotFoundError("no pupil under this key")

@@ -43,7 +43,7 @@ def _create(
         raise LeeridError(f"attribute {attribute!r} is not one the protocol lists (art. 3)")
     if problem not in PROBLEMS:
         raise LeeridError("problem must be one of " + ", ".join(PROBLEMS))
-    refuse_insz(comment, "the comment")
+    refuse_insz(comment, "comment")
     now = dt.datetime.now(dt.UTC)
     with session_scope(provider.engine) as session:
         if session.get(PupilRecord, pupil_key) is None:
