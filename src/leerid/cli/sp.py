@@ -307,18 +307,13 @@ def staff_add(
 ) -> None:
     """Create a staff account (Argon2id)."""
     from leerid.sp.staff import add_staff
+    from leerid.sp.staff_evidence import parse_day
 
     password = (
         sys.stdin.readline().rstrip("\n")
         if password_stdin
         else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
-
-    def day(text: str, option: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            raise LeeridError(f"{option} {text!r}: write a date as YYYY-MM-DD") from None
 
     provider = _provider(config)
     add_staff(
@@ -327,10 +322,33 @@ def staff_add(
         username,
         password,
         role,
-        confidentiality_signed_on=day(confidentiality_signed, "--confidentiality-signed"),
-        awareness_trained_on=day(awareness_trained, "--awareness-trained"),
+        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
+        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
     )
     out.print(f"staff account {username} ({role}) created")
+
+
+@staff_app.command("update")
+def staff_update(
+    username: str = typer.Argument(...),
+    config: Path = CONFIG,
+    confidentiality_signed: str = typer.Option(
+        "", help="Date the confidentiality pledge was signed (YYYY-MM-DD)."
+    ),
+    awareness_trained: str = typer.Option("", help="Date of the awareness training."),
+    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
+) -> None:
+    """Record the confidentiality and training dates of an account (art. 6 evidence)."""
+    from leerid.sp.staff_evidence import parse_day, update_staff_dates
+
+    update_staff_dates(
+        _provider(config).engine,
+        username,
+        actor=actor,
+        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
+        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
+    )
+    out.print(f"staff account {username} updated")
 
 
 @staff_app.command("list")

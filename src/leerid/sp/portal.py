@@ -28,7 +28,8 @@ from leerid.sp.free_text import InszInFreeTextError, dutch_message
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import authenticate, get_staff
+from leerid.sp.staff import authenticate, get_staff, list_staff
+from leerid.sp.staff_evidence import parse_day, update_staff_dates
 from leerid.sp.templating import TEMPLATES, render
 from leerid.sp.throttle import LoginThrottle
 
@@ -696,6 +697,45 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return who
         data = await asyncio.to_thread(collect, provider)
         return page("evidence.html", session, current="/personeel/bewijs", **data)
+
+    @app.get("/personeel/opleiding", response_class=HTMLResponse)
+    async def staff_training(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        return page(
+            "staff_training.html",
+            session,
+            staff=await asyncio.to_thread(list_staff, provider.engine),
+            labels={r.id: r.label for r in provider.protocol.roles},
+            today=dt.date.today().isoformat(),
+            current="/personeel/bewijs",
+        )
+
+    @app.post("/personeel/opleiding")
+    async def staff_training_update(request: Request) -> Response:
+        posted = await staff_form(request, log_access=True)  # art. 4 and 6: the DPO
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
+        name = form.get("gebruiker", "")
+        try:
+            await asyncio.to_thread(
+                lambda: update_staff_dates(
+                    provider.engine,
+                    name,
+                    actor=who[0],
+                    confidentiality_signed_on=parse_day(form.get("vertrouwelijkheid", ""), "-"),
+                    awareness_trained_on=parse_day(form.get("sensibilisering", ""), "-"),
+                )
+            )
+        except NotFoundError:
+            return redirect_with(session, "/personeel/opleiding", "Onbekend personeelslid.", True)
+        except LeeridError:
+            text = "Niet bewaard: vul minstens één datum in, niet in de toekomst."
+            return redirect_with(session, "/personeel/opleiding", text, bad=True)
+        return redirect_with(session, "/personeel/opleiding", f"Datums van {name} bewaard.")
 
     @app.get("/static/portal.css")
     async def stylesheet() -> Response:
