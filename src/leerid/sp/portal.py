@@ -539,7 +539,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return posted
         session, who, form = posted
         try:
-            number = await quality_reports.report_wrong_data(
+            code = await quality_reports.report_wrong_data(
                 provider,
                 rp,
                 actor=who[0],
@@ -560,7 +560,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         return message(
             session,
             "Melding verzonden",
-            f"Melding nr. {number} is verzonden naar het Departement (art. 7).",
+            f"Melding {code} is verzonden naar het Departement (art. 7).",
             200,
             back="/personeel/leerlingen",
         )

@@ -26,6 +26,8 @@ from leerid.sp.settings import SPSettings
 from leerid.sp.staff import Permissions, permissions
 from leerid.store.engine import get_engine, session_scope
 
+NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
+
 
 @dataclass(frozen=True)
 class Admission:
@@ -45,7 +47,7 @@ class PupilSnapshot:
     orgcodes: tuple[str, ...]
     last_login_at: dt.datetime
     dossier: tuple[tuple[dt.datetime, str, str], ...]
-    reports: tuple[tuple[int, str, str, str], ...]
+    reports: tuple[tuple[str, str, str, str], ...]  # (code, attribute, problem, status)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -148,7 +150,7 @@ class ServiceProvider:
             )
         )
         reports = tuple(
-            (r.id, r.attribute, r.problem, r.status)
+            (r.remote_id or NOT_SENT, r.attribute, r.problem, r.status)
             for r in session.scalars(
                 select(QualityReport)
                 .where(QualityReport.pupil_key == pupil_key)
