@@ -53,7 +53,7 @@ def test_pupil_on_a_phone_and_staff_by_role(
         assert pupil.voornaam in page.get_by_role("main").inner_text()
         assert page.get_by_role("navigation", name="Hoofdmenu").count() == 1
         disclosures = page.get_by_role("list", name="Doorgiften, nieuwste eerst")
-        assert "Instellingsnummer" in disclosures.inner_text()  # the disclosures to LARS
+        assert "School (instellingsnummer)" in disclosures.inner_text()  # the disclosures
         assert no_horizontal_scroll(page)
         page.close()
 
@@ -75,7 +75,7 @@ def test_pupil_on_a_phone_and_staff_by_role(
         assert staff.locator("#m-privacylog").count() == 1
         assert no_horizontal_scroll(staff)
         staff.get_by_role("link", name="Gegevenslekken").first.click()
-        staff.get_by_label("Vastgesteld op (UTC)").fill("2026-11-27T10:00")
+        staff.get_by_label("Vastgesteld op (Belgische tijd)").fill("2026-11-27T10:00")
         staff.get_by_label("Wat is er gebeurd").fill("USB-stick verloren")
         staff.get_by_label("Categorieën van gegevens").fill("naam")
         staff.get_by_label("Aantal betrokken leerlingen").fill("4")

@@ -62,7 +62,7 @@ def test_lars_end_to_end(
         assert str(page.url).endswith("/mijn-gegevens")
         assert pupil.voornaam in page.text and pupil.leer_id_uuid in page.text
         # the disclosures made to LARS, from the provider's disclosure log, for this pupil
-        assert "Instellingsnummer" in page.text and "doorgegeven" in page.text
+        assert "School (instellingsnummer)" in page.text and "doorgegeven" in page.text
         assert page.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         cookie = next(c for c in browser.http.cookies.jar if c.name == "sp_sessie")

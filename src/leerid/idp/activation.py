@@ -35,6 +35,7 @@ from leerid.idp.i18n import choose_language
 from leerid.idp.login import client_address
 from leerid.idp.login_return import carried_login_url
 from leerid.idp.password_policy import MIN_LENGTH, Problem, check_new_password
+from leerid.protocol.lifecycle import brussels
 
 __all__ = ["ACTIVATION_TEXTS", "router"]
 
@@ -67,7 +68,7 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "werd al gebruikt. Controleer ze, of vraag je school een nieuwe code.",
         "code_expired": "Deze activatiecode is verlopen (ze is 30 dagen geldig). Vraag je "
         "school een nieuwe code.",
-        "throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time} (UTC).",
+        "throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time} (Belgische tijd).",
         Problem.MISSING: "Kies een wachtwoord.",
         Problem.TOO_SHORT: "Je wachtwoord is te kort: gebruik minstens {min} tekens.",
         Problem.TOO_LONG: "Je wachtwoord is te lang: gebruik hoogstens 128 tekens.",
@@ -106,7 +107,7 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "was used already. Check them, or ask your school for a new code.",
         "code_expired": "This activation code has expired (it is valid for 30 days). Ask your "
         "school for a new code.",
-        "throttled": "Too many failed attempts. Try again after {time} (UTC).",
+        "throttled": "Too many failed attempts. Try again after {time} (Belgian time).",
         Problem.MISSING: "Choose a password.",
         Problem.TOO_SHORT: "Your password is too short: use at least {min} characters.",
         Problem.TOO_LONG: "Your password is too long: use at most 128 characters.",
@@ -232,7 +233,7 @@ async def activate(request: Request) -> Response:
         await asyncio.sleep(verdict.delay)
     if not verdict.allowed:
         ACTIVATIONS.labels("throttled").inc()
-        until = verdict.retry_after.strftime("%H:%M") if verdict.retry_after else "?"
+        until = brussels(verdict.retry_after).strftime("%H:%M") if verdict.retry_after else "?"
         return _render(
             ctx,
             request,

@@ -20,7 +20,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "Controleer ze en probeer opnieuw.",
         "error_username_missing": "Vul je gebruikersnaam in.",
         "error_password_missing": "Vul je wachtwoord in.",
-        "error_throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time} (UTC).",
+        "error_throttled": "Te veel mislukte pogingen. Probeer opnieuw na {time} (Belgische tijd).",
         "error_title": "Aanmelden kan nu niet",
         "error_expired": "Deze aanmeldpagina is verlopen. Ga terug naar de toepassing en "
         "probeer opnieuw.",
@@ -63,7 +63,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_credentials": "This username and password do not match. Check them and try again.",
         "error_username_missing": "Enter your username.",
         "error_password_missing": "Enter your password.",
-        "error_throttled": "Too many failed attempts. Try again after {time} (UTC).",
+        "error_throttled": "Too many failed attempts. Try again after {time} (Belgian time).",
         "error_title": "Signing in is not possible now",
         "error_expired": "This sign-in page has expired. Go back to the application and try again.",
         "error_csrf": "This sign-in page does not belong to this browser. Go back to the "

@@ -28,6 +28,7 @@ from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSessi
 from leerid.idp.disclosures import record_disclosure
 from leerid.idp.hot_sql import HotStatement
 from leerid.idp.i18n import TEXTS
+from leerid.protocol.lifecycle import brussels
 from leerid.registry.models import Account, AccountStatus, Credential
 
 __all__ = ["client_address", "router"]
@@ -125,7 +126,7 @@ async def login(request: Request) -> Response:
         await asyncio.sleep(verdict.delay)
     if not verdict.allowed:
         metrics.LOGIN_FAILURES.labels("throttled").inc()
-        until = verdict.retry_after.strftime("%H:%M") if verdict.retry_after else "?"
+        until = brussels(verdict.retry_after).strftime("%H:%M") if verdict.retry_after else "?"
         return render_login(
             ctx,
             request,

@@ -21,6 +21,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp import breaches, page_texts, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
@@ -40,6 +41,7 @@ REFUSAL_TEXT = {
     "no_partner_school": "Je school werkt niet samen met deze toepassing.",
     "protocol_not_in_force": "Het protocol met het Departement is niet (meer) van kracht.",
 }
+STATIC_FILES = {"portal.css": "text/css", "copy.js": "text/javascript"}
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -72,10 +74,9 @@ async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None
 
 
 def claim_names(provider: ServiceProvider) -> dict[str, str]:
-    """Claim → the attribute's name as the protocol writes it (art. 3)."""
+    """Claim → the attribute in plain Dutch (art. 3; the protocol's name for any other)."""
     names = {str(a.claim.value): a.name for a in provider.protocol.data.attributes}
-    names.setdefault("sub", "Account_uuid (sub)")
-    return names
+    return {**names, **page_texts.ATTRIBUTES}
 
 
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
@@ -86,7 +87,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     sealer = SessionSealer(provider.secrets.session_key, settings.secure_cookies)
     site = settings.name
     csp = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "base-uri 'none'; "
         f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
     )
 
@@ -98,7 +100,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         except ValueError:
             at = None
         claims = [names.get(str(c), str(c)) for c in item.get("claims", [])]
-        return {**item, "at": at, "claims": sorted(set(claims))}
+        way = page_texts.DISCLOSURE_WAYS.get(str(item.get("endpoint")), "via LeerID")
+        return {**item, "at": at, "claims": sorted(set(claims)), "endpoint": way}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -449,7 +452,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         return page("staff_pupils.html", session, rows=rows, current="/personeel/leerlingen")
 
     def attribute_choices() -> list[tuple[str, str]]:
-        return [(str(a.claim.value), a.name) for a in provider.protocol.data.attributes]
+        return [
+            (str(a.claim.value), names[str(a.claim.value)])
+            for a in provider.protocol.data.attributes
+        ]
 
     @app.post("/personeel/leerlingen/open", response_class=HTMLResponse)
     async def staff_pupil(request: Request) -> Response:
@@ -487,6 +493,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             session,
             pupil=snapshot,
             purpose=purpose,
+            names=names,
+            statuses=page_texts.REPORT_STATUS,
             attributes=attribute_choices(),
             problems=quality_reports.PROBLEMS,
         )
@@ -554,8 +562,13 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 session, "Melding niet verzonden", exc.dutch, 400, back="/personeel/leerlingen"
             )
         except LeeridError as exc:
+            log.warning("report not sent: %s", exc.message)
             return message(
-                session, "Melding niet verzonden", exc.message, 502, back="/personeel/leerlingen"
+                session,
+                "Melding niet verzonden",
+                page_texts.REPORT_NOT_SENT,
+                502,
+                back="/personeel/leerlingen",
             )
         return message(
             session,
@@ -574,7 +587,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
         entries = await asyncio.to_thread(privacy_log.recent, provider.engine)
         return page(
-            "staff_log.html", session, check=check, entries=entries, current="/personeel/privacylog"
+            "staff_log.html",
+            session,
+            check=check,
+            entries=entries,
+            actions=page_texts.ACTIONS,
+            current="/personeel/privacylog",
         )
 
     @app.get("/personeel/meldingen", response_class=HTMLResponse)
@@ -588,6 +606,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             "staff_reports.html",
             session,
             reports=reports,
+            names=names,
+            statuses=page_texts.REPORT_STATUS,
             current="/personeel/meldingen",
         )
 
@@ -629,7 +649,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         session, who, form = posted
         try:
             discovered = dt.datetime.fromisoformat(form.get("vastgesteld", "")).replace(
-                tzinfo=dt.UTC
+                tzinfo=BRUSSELS  # the form asks for Belgian time
             )
             count = int(form.get("aantal", ""))
         except ValueError:
@@ -737,13 +757,20 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return redirect_with(session, "/personeel/opleiding", text, bad=True)
         return redirect_with(session, "/personeel/opleiding", f"Datums van {name} bewaard.")
 
-    @app.get("/static/portal.css")
-    async def stylesheet() -> Response:
+    def static_file(name: str) -> Response:
         return Response(
-            (TEMPLATES / "portal.css").read_text(encoding="utf-8"),
-            media_type="text/css",
+            (TEMPLATES / name).read_text(encoding="utf-8"),
+            media_type=STATIC_FILES[name],
             headers={"Cache-Control": "public, max-age=3600"},
         )
+
+    @app.get("/static/portal.css")
+    async def stylesheet() -> Response:
+        return static_file("portal.css")
+
+    @app.get("/static/copy.js")
+    async def copy_script() -> Response:  # the "Kopieer" buttons (progressive enhancement)
+        return static_file("copy.js")
 
     @app.get("/healthz")
     async def healthz() -> Response:
