@@ -108,3 +108,29 @@ def test_unreachable_smtp_keeps_the_breach_and_says_what_to_do(
     (view,) = list_breaches(provider.engine)
     assert view.breach.other_party_notified_at is None
     provider.engine.dispose()
+
+
+def test_breach_mail_has_date_and_message_id(
+    database_url: str, tmp_path: Path, smtp: tuple[Inbox, int]
+) -> None:
+    """RFC 5322 section 3.6: Date is required and Message-ID expected (issue 8 point 23)."""
+    from email.utils import parsedate_to_datetime
+
+    inbox, port = smtp
+    provider = ServiceProvider(load_settings(write_config(tmp_path, database_url, smtp_port=port)))
+    for n in range(2):
+        add_breach(
+            provider.engine,
+            provider.settings.mail,
+            actor="dpo1",
+            discovered_at=dt.datetime.now(dt.UTC),
+            description=f"Lek {n}",
+            categories="naam",
+            pupils_affected=1,
+            measures="Geen",
+        )
+    dates = [parsedate_to_datetime(m["Date"]) for m in inbox.messages]
+    assert all(abs(d - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5) for d in dates)
+    ids = [m["Message-ID"] for m in inbox.messages]
+    assert all(i and i.startswith("<") and i.endswith("@lars.example>") for i in ids)
+    assert len(set(ids)) == 2

@@ -55,7 +55,7 @@ def test_pupil_on_a_phone_and_staff_by_role(
         assert pupil.voornaam in page.get_by_role("main").inner_text()
         assert page.get_by_role("navigation", name="Hoofdmenu").count() == 1
         disclosures = page.get_by_role("list", name="Doorgiften, nieuwste eerst")
-        assert "Instellingsnummer" in disclosures.inner_text()  # the disclosures to LARS
+        assert "School (instellingsnummer)" in disclosures.inner_text()  # the disclosures
         assert no_horizontal_scroll(page)
         page.close()
 
@@ -209,7 +209,7 @@ def staff_login(page: Page, url: str, username: str, password: str) -> None:
 
 def record_breach(page: Page) -> None:
     """Fill in and send the breach form (art. 9) on the breaches page."""
-    page.get_by_label("Vastgesteld op (UTC)").fill("2026-11-27T10:00")
+    page.get_by_label("Vastgesteld op (Belgische tijd)").fill("2026-11-27T10:00")
     page.get_by_label("Wat is er gebeurd").fill("USB-stick verloren")
     page.get_by_label("Categorieën van gegevens").fill("naam")
     page.get_by_label("Aantal betrokken leerlingen").fill("4")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -61,7 +62,7 @@ def test_lars_end_to_end(
         assert str(page.url).endswith("/mijn-gegevens")
         assert pupil.voornaam in page.text and pupil.leer_id_uuid in page.text
         # the disclosures made to LARS, from the provider's disclosure log, for this pupil
-        assert "Instellingsnummer" in page.text and "doorgegeven" in page.text
+        assert "School (instellingsnummer)" in page.text and "doorgegeven" in page.text
         assert page.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         cookie = next(c for c in browser.http.cookies.jar if c.name == "sp_sessie")
@@ -132,6 +133,10 @@ def test_lars_end_to_end(
             },
         )
         assert reported.status_code == 200 and "verzonden" in reported.text, reported.text
+        # art. 7, issue 8 point 19: one short code, the same on both sides
+        shown = re.search(r"Melding (DQ-[0-9A-Z]{4}) is verzonden", reported.text)
+        assert shown, reported.text
+        code = shown.group(1)
         noted = clb.post(
             f"{lars.url}/personeel/leerlingen/dossier",
             data={
@@ -145,15 +150,18 @@ def test_lars_end_to_end(
         env = {**leerid_env, "LEERID_DATABASE_URL": database_url}
         listed = run_leerid(["reports", "list", "--json"], env)
         (report,) = json.loads(listed.stdout)
+        assert report["id"] == code
+        assert code in run_leerid(["reports", "list"], env).stdout
         assert (report["client_id"], report["pupil_key"], report["status"]) == (
             lars.idp.client_id,
             pupil.leer_id_uuid,
             "open",
         )
         closed = run_leerid(
-            ["reports", "close", report["id"], "--resolution", "DISCIMUS gecorrigeerd"], env
+            ["reports", "close", code[3:].lower(), "--resolution", "DISCIMUS gecorrigeerd"], env
         )
         assert closed.returncode == 0, closed.stderr
+        assert f"report {code} closed" in closed.stdout
         dpo = staff_login(lars.url, "dpo.lars")
         assert dpo.get(f"{lars.url}/personeel/leerlingen").status_code == 403
         reports_page = dpo.get(f"{lars.url}/personeel/meldingen")
@@ -165,6 +173,7 @@ def test_lars_end_to_end(
         after = dpo.get(f"{lars.url}/personeel/meldingen")
         assert "1 melding(en) gewijzigd" in after.text
         assert "gesloten" in after.text and "DISCIMUS gecorrigeerd" in after.text
+        assert f"<td>{code}</td>" in after.text
         log_page = dpo.get(f"{lars.url}/personeel/privacylog")
         assert "Hashketen intact" in log_page.text and "vraag van de school" in log_page.text
         assert dpo.get(f"{lars.url}/personeel/bewijs").status_code == 200

@@ -36,7 +36,10 @@ ROUTES = {
     ("POST", "/personeel/datalekken"),
     ("POST", "/personeel/datalekken/{breach_id}"),
     ("GET", "/personeel/bewijs"),
+    ("GET", "/personeel/opleiding"),  # art. 6: the DPO sets training/pledge dates
+    ("POST", "/personeel/opleiding"),
     ("GET", "/static/portal.css"),
+    ("GET", "/static/copy.js"),
     ("GET", "/healthz"),
 }
 

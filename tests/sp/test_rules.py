@@ -14,7 +14,7 @@ from leerid.sp.enrolment_gate import enrolment_gate
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.retention import retention_cutoff
 
-school = st.from_regex(r"^\d{6}$", fullmatch=True)
+school = st.from_regex(r"^[0-9]{6}$", fullmatch=True)  # ASCII digits only (point 3)
 
 
 @given(st.lists(school, max_size=5), st.sets(school, max_size=5))
@@ -84,7 +84,7 @@ def test_free_text_never_carries_an_insz(text: str) -> None:
     from leerid.sp.free_text import refuse_insz
 
     with pytest.raises(LeeridError, match="national register number"):
-        refuse_insz(text, "the comment")
+        refuse_insz(text, "comment")
     assert refuse_insz("naam gewijzigd in 2026, school 012345", "x")
 
 

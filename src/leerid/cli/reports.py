@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.tables import print_table
 from leerid.idp.quality_report_store import close_report, list_reports
 from leerid.store.engine import get_engine
 
@@ -28,11 +29,11 @@ def list_command(
         out.print(json.dumps([r.as_json() for r in reports], ensure_ascii=False, indent=2))
         return
     table = Table(
-        "id", "received", "client", "pupil key", "attribute", "problem", "status", "comment"
+        "report", "received", "client", "pupil key", "attribute", "problem", "status", "comment"
     )
     for r in reports:
         table.add_row(
-            r.id,
+            r.code,
             r.received_at.strftime("%Y-%m-%d %H:%M"),
             r.client_id,
             r.pupil_key,
@@ -41,15 +42,17 @@ def list_command(
             r.status,
             r.comment,
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @app.command("close")
 def close_command(
-    report_id: str = typer.Argument(..., help="The report's id (see `leerid reports list`)."),
+    report_id: str = typer.Argument(
+        ..., help="The report's code, e.g. DQ-7K3M (see `leerid reports list`)."
+    ),
     resolution: str = typer.Option(..., help="What was corrected, or why nothing was."),
     by: str = typer.Option("dpo-dov", help="Who closes it."),
 ) -> None:
     """Close a report with its resolution; the provider reads the status back."""
     view = close_report(get_engine(create=False), report_id, resolution, by)
-    out.print(f"report {view.id} closed")
+    out.print(f"report {view.code} closed")

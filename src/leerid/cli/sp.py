@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.tables import print_table
 from leerid.errors import LeeridError
 from leerid.protocol import IsoDuration
 
@@ -178,7 +179,7 @@ def log_show(
     table = Table("nr", "time", "who", "action", "pupil key", "purpose")
     for e in entries:
         table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil_key or "—", e.purpose)
-    out.print(table)
+    print_table(out, table)
 
 
 @log_app.command("prune")
@@ -234,7 +235,7 @@ def breaches_list(config: Path | None = CONFIG) -> None:
             _when(v.breach.other_party_notified_at),
             str(len(v.updates)),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @breaches_app.command("add")
@@ -313,18 +314,13 @@ def staff_add(
 ) -> None:
     """Create a staff account (Argon2id)."""
     from leerid.sp.staff import add_staff
+    from leerid.sp.staff_evidence import parse_day
 
     password = (
         sys.stdin.readline().rstrip("\n")
         if password_stdin
         else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
-
-    def day(text: str, option: str) -> dt.date | None:
-        try:
-            return dt.date.fromisoformat(text) if text else None
-        except ValueError:
-            raise LeeridError(f"{option} {text!r}: write a date as YYYY-MM-DD") from None
 
     provider = _provider(config, create=True)
     add_staff(
@@ -333,10 +329,33 @@ def staff_add(
         username,
         password,
         role,
-        confidentiality_signed_on=day(confidentiality_signed, "--confidentiality-signed"),
-        awareness_trained_on=day(awareness_trained, "--awareness-trained"),
+        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
+        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
     )
     out.print(f"staff account {username} ({role}) created")
+
+
+@staff_app.command("update")
+def staff_update(
+    username: str = typer.Argument(...),
+    config: Path | None = CONFIG,
+    confidentiality_signed: str = typer.Option(
+        "", help="Date the confidentiality pledge was signed (YYYY-MM-DD)."
+    ),
+    awareness_trained: str = typer.Option("", help="Date of the awareness training."),
+    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
+) -> None:
+    """Record the confidentiality and training dates of an account (art. 6 evidence)."""
+    from leerid.sp.staff_evidence import parse_day, update_staff_dates
+
+    update_staff_dates(
+        _provider(config).engine,
+        username,
+        actor=actor,
+        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
+        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
+    )
+    out.print(f"staff account {username} updated")
 
 
 @staff_app.command("list")
@@ -359,7 +378,7 @@ def staff_list(config: Path | None = CONFIG) -> None:
             str(s.confidentiality_signed_on or "—"),
             str(s.awareness_trained_on or "—"),
         )
-    out.print(table)
+    print_table(out, table)
 
 
 @staff_app.command("disable")

@@ -33,6 +33,7 @@ from leerid.idp.activation_codes import (
 from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
 from leerid.idp.i18n import choose_language
 from leerid.idp.login import client_address
+from leerid.idp.login_return import carried_login_url
 from leerid.idp.metrics import CODE_CHECKS
 from leerid.idp.password_policy import MIN_LENGTH, Problem, check_new_password
 from leerid.idp.throttle import lock_end_text
@@ -82,6 +83,9 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "done_title": "Je account is klaar",
         "done_text": "Je wachtwoord is ingesteld. Meld je voortaan aan met je gebruikersnaam "
         "{username} en je nieuwe wachtwoord. De activatiecode werkt niet meer.",
+        "done_login": "Meld je nu aan",
+        "done_elsewhere": "Ga terug naar de toepassing van je school (bijvoorbeeld LARS) en "
+        "kies daar \u201cAanmelden met LeerID\u201d.",
     },
     "en": {
         "title": "Activate your LeerID account",
@@ -117,6 +121,9 @@ ACTIVATION_TEXTS: dict[str, dict[str, str]] = {
         "done_title": "Your account is ready",
         "done_text": "Your password is set. From now on, sign in with your username {username} "
         "and your new password. The activation code no longer works.",
+        "done_login": "Sign in now",
+        "done_elsewhere": "Go back to your school's application (for example LARS) and choose "
+        "\u201cSign in with LeerID\u201d there.",
     },
 }
 
@@ -137,13 +144,16 @@ def _render(
     """The form, bound to this browser: the CSRF cookie's token, sealed into the form too."""
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     texts = ACTIVATION_TEXTS[lang]
+    back = carried_login_url(ctx, request)
     response = ctx.pages.render(
         "activate.html",
         lang,
         status_code,
         a={k: v.format(min=MIN_LENGTH) if "{min}" in v else v for k, v in texts.items()},
         action=f"{ctx.settings.path}/v1/activate",
-        form_state=ctx.sealer.seal("activate", {"csrf": csrf, "lang": lang}, FORM_LIFETIME),
+        form_state=ctx.sealer.seal(
+            "activate", {"csrf": csrf, "lang": lang, "login_url": back}, FORM_LIFETIME
+        ),
         csrf_token=csrf,
         errors={field: errors[field] for field in FIELDS if errors and field in errors},
         username=username,
@@ -193,6 +203,7 @@ async def activate(request: Request) -> Response:
         ACTIVATIONS.labels("expired_form").inc()
         return _render(ctx, request, lang, notice=ACTIVATION_TEXTS[lang]["expired_form"])
     lang = str(state.get("lang", lang))
+    request.state.login_url = str(state.get("login_url", ""))
     lang = lang if lang in ACTIVATION_TEXTS else "nl"
     a = ACTIVATION_TEXTS[lang]
     if not _csrf_ok(request, state, field.get("csrf_token", "")):
@@ -269,4 +280,5 @@ async def activate(request: Request) -> Response:
         lang,
         a={**a, "done_text": a["done_text"].format(username=username)},
         login_hint=username,
+        login_url=request.state.login_url,
     )

@@ -14,10 +14,12 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Engine, String, Text, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import DateTime, Engine, String, Text, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.idp.report_codes import new_code, normalise_code
 from leerid.store.base import Base
 from leerid.store.engine import session_scope
 
@@ -28,6 +30,7 @@ __all__ = [
     "ReportView",
     "check_report",
     "close_report",
+    "find_report",
     "list_reports",
     "statuses_for",
     "store_report",
@@ -54,6 +57,7 @@ class QualityReportRow(Base):
     __tablename__ = "idp_quality_report"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True, index=True)  # "DQ-7K3M"
     client_id: Mapped[str] = mapped_column(String(64), index=True)
     pupil_key: Mapped[str] = mapped_column(String(36), index=True)
     attribute: Mapped[str] = mapped_column(String(40))
@@ -68,7 +72,8 @@ class QualityReportRow(Base):
 
 @dataclass(frozen=True)
 class ReportView:
-    id: str
+    id: str  # internal; people and the service provider use the code
+    code: str
     client_id: str
     pupil_key: str
     attribute: str
@@ -81,7 +86,7 @@ class ReportView:
 
     def as_json(self) -> dict[str, str | None]:
         return {
-            "id": self.id,
+            "id": self.code,
             "client_id": self.client_id,
             "pupil_key": self.pupil_key,
             "attribute": self.attribute,
@@ -102,6 +107,7 @@ def _view(row: QualityReportRow) -> ReportView:
     assert received is not None
     return ReportView(
         row.id,
+        row.code,
         row.client_id,
         row.pupil_key,
         row.attribute,
@@ -134,20 +140,39 @@ def check_report(pupil_key: str, attribute: str, problem: str, comment: str) -> 
 def store_report(
     engine: Engine, client_id: str, pupil_key: str, attribute: str, problem: str, comment: str
 ) -> ReportView:
-    with session_scope(engine) as session:
-        row = QualityReportRow(
-            id=str(uuid.uuid4()),
-            client_id=client_id,
-            pupil_key=pupil_key,
-            attribute=attribute,
-            problem=problem,
-            comment=comment,
-            status="open",
-            received_at=dt.datetime.now(dt.UTC),
-        )
-        session.add(row)
-        session.flush()
-        return _view(row)
+    for attempt in range(6):  # a clash of random codes is retried with a new code
+        try:
+            with session_scope(engine) as session:
+                code = new_code(attempt)
+                if session.scalar(select(QualityReportRow.id).where(QualityReportRow.code == code)):
+                    continue
+                row = QualityReportRow(
+                    id=str(uuid.uuid4()),
+                    code=code,
+                    client_id=client_id,
+                    pupil_key=pupil_key,
+                    attribute=attribute,
+                    problem=problem,
+                    comment=comment,
+                    status="open",
+                    received_at=dt.datetime.now(dt.UTC),
+                )
+                session.add(row)
+                session.flush()
+                return _view(row)
+        except IntegrityError:  # the same code stored by a concurrent report
+            continue
+    raise LeeridError("could not assign a report code; try again")  # pragma: no cover
+
+
+def find_report(session: Session, report_id: str) -> QualityReportRow | None:
+    """The report named by its code as a person types it (or, from before codes, its id)."""
+    code = normalise_code(report_id)
+    if code is not None:
+        row = session.scalars(select(QualityReportRow).where(QualityReportRow.code == code)).first()
+        if row is not None:
+            return row
+    return session.get(QualityReportRow, report_id.strip()) if len(report_id) == 36 else None
 
 
 def list_reports(engine: Engine, status: str | None = None) -> list[ReportView]:
@@ -166,11 +191,14 @@ def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str
     if not resolution.strip():
         raise LeeridError("--resolution is required: say what was corrected or why not")
     with session_scope(engine) as session:
-        row = session.get(QualityReportRow, report_id)
+        row = find_report(session, report_id)
         if row is None:
-            raise NotFoundError(f"no data-quality report {report_id}; see `leerid reports list`")
+            raise NotFoundError(
+                f"no data-quality report {report_id!r}; give its code as `leerid reports list` "
+                "shows it (e.g. DQ-7K3M)"
+            )
         if row.status == "gesloten":
-            raise LeeridError(f"report {report_id} is closed already")
+            raise LeeridError(f"report {row.code} is closed already")
         row.status = "gesloten"
         row.resolution = resolution.strip()
         row.closed_at = dt.datetime.now(dt.UTC)
@@ -184,7 +212,8 @@ def statuses_for(engine: Engine, client_id: str, ids: list[str]) -> list[ReportV
     with session_scope(engine) as session:
         rows = session.scalars(
             select(QualityReportRow).where(
-                QualityReportRow.client_id == client_id, QualityReportRow.id.in_(ids[:500])
+                QualityReportRow.client_id == client_id,
+                or_(QualityReportRow.code.in_(ids[:500]), QualityReportRow.id.in_(ids[:500])),
             )
         )
         return [_view(r) for r in rows]

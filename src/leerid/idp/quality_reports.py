@@ -45,7 +45,8 @@ async def receive_report(request: Request) -> Response:
         return JSONResponse({"error": "invalid_request", "error_description": problem}, 400)
     view = await asyncio.to_thread(store_report, get_context(request).engine, client_id, *fields)
     return JSONResponse(
-        {"id": view.id, "status": view.status, "received_at": view.received_at.isoformat()}, 201
+        {"id": view.code, "status": view.status, "received_at": view.received_at.isoformat()},
+        201,
     )
 
 
@@ -62,7 +63,8 @@ async def report_status(request: Request) -> Response:
         {
             "reports": [
                 {
-                    "id": v.id,
+                    "id": v.code,  # art. 7: the one identifier both sides show
+                    "previous_id": v.id,  # what reports sent before the codes were kept under
                     "status": v.status,
                     "resolution": v.resolution,
                     "closed_at": v.closed_at.isoformat() if v.closed_at else None,

@@ -15,6 +15,11 @@ from leerid.protocol.model import PartyRole, Protocol, StatusChangeKind
 BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
+def brussels(moment: dt.datetime) -> dt.datetime:
+    """``moment`` on Belgian clocks (a naive moment is taken as UTC, as stored)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(BRUSSELS)
+
+
 class ProtocolStatus(StrEnum):
     DRAFT = "draft"
     ADVISED = "advised"
@@ -23,6 +28,18 @@ class ProtocolStatus(StrEnum):
     SUSPENDED = "suspended"
     TERMINATED = "terminated"
     ENDED = "ended"
+
+
+# The statuses in the words of the protocol's readers (register, evidence, pages)
+STATUS_DUTCH = {
+    "draft": "ontwerp",
+    "advised": "geadviseerd",
+    "signed": "ondertekend",
+    "in_force": "van kracht",
+    "suspended": "opgeschort",
+    "terminated": "beëindigd",
+    "ended": "afgelopen",
+}
 
 
 def start_of_day(day: dt.date) -> dt.datetime:

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from leerid.csv_safe import SafeWriter
 from leerid.protocol.canonical import content_hash
-from leerid.protocol.lifecycle import status
+from leerid.protocol.lifecycle import STATUS_DUTCH, status
 from leerid.protocol.model import Condition, PartyRole, Protocol
 from leerid.protocol.release import allowed_scopes
 from leerid.protocol.render import CATEGORY_HEADINGS
@@ -145,6 +145,11 @@ LABELS = {
 }
 
 
+def _readable(key: str, value: object) -> object:
+    """A value as the register's Dutch reader reads it (the status in words)."""
+    return STATUS_DUTCH.get(str(value), value) if key == "status" else value
+
+
 def _md(records: list[ProcessingRecord], party: PartyRole) -> str:
     who = "ontvanger" if party is PartyRole.RECIPIENT else "verstrekker"
     out = [f"# Register van verwerkingsactiviteiten (AVG art. 30), als {who}", ""]
@@ -157,7 +162,7 @@ def _md(records: list[ProcessingRecord], party: PartyRole) -> str:
                 out.append(f"- **{LABELS[key]}**:")
                 out += [f"  - {item}" for item in value]
             else:
-                out.append(f"- **{LABELS[key]}**: {value}")
+                out.append(f"- **{LABELS[key]}**: {_readable(key, value)}")
         out.append("")
     return "\n".join(out)
 
@@ -168,7 +173,8 @@ def _csv(records: list[ProcessingRecord]) -> str:
     writer.writerow(LABELS.keys())
     for record in records:
         writer.writerow(
-            "; ".join(v) if isinstance(v, tuple | list) else v for v in asdict(record).values()
+            "; ".join(v) if isinstance(v, tuple | list) else _readable(k, v)
+            for k, v in asdict(record).items()
         )
     return buffer.getvalue()
 

@@ -7,11 +7,13 @@ import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from sqlalchemy import Engine, select
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp import privacy_log
+from leerid.sp.free_text import refuse_insz
 from leerid.sp.models import Breach, BreachUpdate
 from leerid.sp.settings import MailSettings
 from leerid.store.engine import session_scope
@@ -53,6 +55,9 @@ def send_mail(mail: MailSettings, subject: str, body: str) -> None:
     message["From"] = mail.sender
     message["To"] = mail.other_party_dpo
     message["Subject"] = subject
+    # RFC 5322 section 3.6: an origination date is required, a Message-ID expected
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid(domain=mail.sender.rpartition("@")[2] or None)
     message.set_content(body)
     try:
         with smtplib.SMTP(mail.smtp_host, mail.smtp_port, timeout=15) as smtp:
@@ -103,6 +108,9 @@ def add_breach(
         raise LeeridError("--discovered lies in the future; give the moment it was discovered")
     if pupils_affected < 0:
         raise LeeridError("--pupils must be 0 or more")
+    refuse_insz(description, "description")
+    refuse_insz(categories, "categories")
+    refuse_insz(measures, "measures")
     with session_scope(engine) as session:
         breach = Breach(
             discovered_at=_aware(discovered_at),
@@ -177,6 +185,7 @@ def update_breach(
     """GDPR art. 33.4: add information in phases; optionally send it to the other DPO."""
     if status is not None and status not in STATUSES:
         raise LeeridError(f"--status {status!r}: use one of " + ", ".join(STATUSES))
+    refuse_insz(text or "", "update")
     with session_scope(engine) as session:
         breach = session.get(Breach, breach_id)
         if breach is None:

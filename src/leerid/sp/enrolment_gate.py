@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from leerid.sp.orgcode import normalise_orgcode
+
+log = logging.getLogger("leerid.sp.gate")
 
 
 @dataclass(frozen=True)
@@ -15,10 +20,17 @@ class GateDecision:
 
 def enrolment_gate(orgcodes: Iterable[str], partner_schools: Iterable[str]) -> GateDecision:
     """Preamble D, art. 3: access only when an enrolment is in a school of the agreement."""
-    enrolled = {code.strip() for code in orgcodes if code.strip()}
+    enrolled: set[str] = set()
+    for code in orgcodes:
+        normal = normalise_orgcode(code)
+        if normal is None:  # logged without the value: it is the pupil's data
+            log.warning("ov_orgcode refused: not an instellingsnummer (6 digits)")
+        else:
+            enrolled.add(normal)
     if not enrolled:
         return GateDecision(False, "no_enrolment")
-    matching = tuple(sorted(enrolled & set(partner_schools)))
+    partners = {n for n in map(normalise_orgcode, partner_schools) if n is not None}
+    matching = tuple(sorted(enrolled & partners))
     if not matching:
         return GateDecision(False, "no_partner_school")
     return GateDecision(True, "partner_school", matching)

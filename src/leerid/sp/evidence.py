@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import func, select
 
 from leerid.protocol import content_hash
+from leerid.protocol.lifecycle import STATUS_DUTCH
 from leerid.sp import privacy_log
 from leerid.sp.breaches import list_breaches
 from leerid.sp.models import LogPruneRecord, PrivacyLogEntry, PupilRecord, StaffAccount
 from leerid.sp.provider import ServiceProvider
-from leerid.sp.templating import render
+from leerid.sp.templating import render, when
 from leerid.store.engine import session_scope
 
 
@@ -50,10 +51,7 @@ def _log_actions(provider: ServiceProvider, action: str) -> tuple[int, dt.dateti
 
 
 def _fmt(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "nooit"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return when(moment, "nooit")
 
 
 def _dpo(p: ServiceProvider, e: Evidence) -> None:
@@ -122,16 +120,6 @@ def _acm(p: ServiceProvider, e: Evidence) -> None:
     e.ok = True
 
 
-STATUS_NL = {
-    "draft": "ontwerp",
-    "advised": "geadviseerd",
-    "signed": "ondertekend",
-    "in_force": "van kracht",
-    "suspended": "opgeschort",
-    "terminated": "beëindigd",
-    "ended": "afgelopen",
-}
-
 CHECKS: dict[str, Callable[[ServiceProvider, Evidence], None]] = {
     "m-dpo": _dpo,
     "m-sensibilisering": _trained,
@@ -174,7 +162,7 @@ def collect(provider: ServiceProvider) -> dict[str, Any]:
         "provider": provider.settings.name,
         "generated": _fmt(dt.datetime.now(dt.UTC)),
         "protocol": provider.protocol,
-        "protocol_status": STATUS_NL.get(provider.protocol_status(), provider.protocol_status()),
+        "protocol_status": STATUS_DUTCH.get(provider.protocol_status(), provider.protocol_status()),
         "items": items,
         "duties": [
             (

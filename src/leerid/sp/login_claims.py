@@ -6,11 +6,15 @@ reads ``ov_leerid_uuid`` as an array): every reader here accepts both.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from leerid.errors import LeeridError
+from leerid.sp.orgcode import normalise_orgcode
+
+log = logging.getLogger("leerid.sp.login")
 
 
 class ClaimError(LeeridError):
@@ -23,6 +27,8 @@ def as_list(value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         return [value] if value.strip() else []
+    if isinstance(value, int) and not isinstance(value, bool):  # ov_orgcode as a number
+        return [str(value)]
     if isinstance(value, list | tuple):
         return [str(v) for v in value if isinstance(v, str | int) and str(v).strip()]
     raise ClaimError(f"a claim holds {type(value).__name__}; expected a string or an array")
@@ -57,6 +63,19 @@ class LoginAttributes:
         return "leer_id_uuid" if self.leer_id_uuid else "account_uuid"
 
 
+def orgcodes_of(value: Any) -> tuple[str, ...]:
+    """Art. 3 (ov_orgcode): the instellingsnummers of a login, six digits each; a value
+    that is not one is refused and logged (the reason only, not the value)."""
+    codes: set[str] = set()
+    for raw in as_list(value):
+        code = normalise_orgcode(raw)
+        if code is None:
+            log.warning("ov_orgcode refused: not an instellingsnummer (6 digits)")
+        else:
+            codes.add(code)
+    return tuple(sorted(codes))
+
+
 def read_login(claims: Mapping[str, Any]) -> LoginAttributes:
     """The login attributes from merged ID token and userinfo claims."""
     account = as_single(claims.get("ov_account_uuid"), "ov_account_uuid") or as_single(
@@ -68,7 +87,7 @@ def read_login(claims: Mapping[str, Any]) -> LoginAttributes:
         account_uuid=account,
         leer_id_uuid=as_single(claims.get("ov_leerid_uuid"), "ov_leerid_uuid"),
         historiek_account_uuids=tuple(as_list(claims.get("ov_historiek_account_uuid"))),
-        orgcodes=tuple(sorted(set(as_list(claims.get("ov_orgcode"))))),
+        orgcodes=orgcodes_of(claims.get("ov_orgcode")),
         given_name=as_single(claims.get("given_name"), "given_name"),
         family_name=as_single(claims.get("family_name"), "family_name"),
     )

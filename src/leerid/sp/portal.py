@@ -22,13 +22,16 @@ from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp import breaches, privacy_log, quality_reports, retention
+from leerid.protocol.lifecycle import BRUSSELS
+from leerid.sp import breaches, page_texts, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
+from leerid.sp.free_text import InszInFreeTextError, dutch_message
 from leerid.sp.login_claims import ClaimError, read_login
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import authenticate, get_staff
+from leerid.sp.staff import authenticate, get_staff, list_staff
+from leerid.sp.staff_evidence import parse_day, update_staff_dates
 from leerid.sp.templating import TEMPLATES, render
 from leerid.sp.throttle import StaffLoginThrottle
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
@@ -40,6 +43,7 @@ REFUSAL_TEXT = {
     "no_partner_school": "Je school werkt niet samen met deze toepassing.",
     "protocol_not_in_force": "Het protocol met het Departement is niet (meer) van kracht.",
 }
+STATIC_FILES = {"portal.css": "text/css", "copy.js": "text/javascript"}
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
@@ -72,10 +76,9 @@ async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None
 
 
 def claim_names(provider: ServiceProvider) -> dict[str, str]:
-    """Claim → the attribute's name as the protocol writes it (art. 3)."""
+    """Claim → the attribute in plain Dutch (art. 3; the protocol's name for any other)."""
     names = {str(a.claim.value): a.name for a in provider.protocol.data.attributes}
-    names.setdefault("sub", "Account_uuid (sub)")
-    return names
+    return {**names, **page_texts.ATTRIBUTES}
 
 
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
@@ -88,7 +91,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     sealer = SessionSealer(provider.secrets.session_key, settings.secure_cookies)
     site = settings.name
     csp = (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "base-uri 'none'; "
         f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
     )
 
@@ -100,7 +104,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         except ValueError:
             at = None
         claims = [names.get(str(c), str(c)) for c in item.get("claims", [])]
-        return {**item, "at": at, "claims": sorted(set(claims))}
+        way = page_texts.DISCLOSURE_WAYS.get(str(item.get("endpoint")), "via LeerID")
+        return {**item, "at": at, "claims": sorted(set(claims)), "endpoint": way}
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -170,6 +175,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 ]
         session.setdefault("csrf", secrets.token_urlsafe(32))
         context.setdefault("flash", session.pop("flash", None))
+        context.setdefault("flash_bad", session.pop("flash_bad", False))
         html = render(name, site=site, nav=nav, csrf=session["csrf"], **context)
         response = HTMLResponse(html, status)
         sealer.write(response, session)
@@ -196,11 +202,19 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return None
         return form
 
-    def redirect_with(session: dict[str, Any], target: str, flash: str) -> Response:
+    def redirect_with(
+        session: dict[str, Any], target: str, flash: str, bad: bool = False
+    ) -> Response:
         """A 303 to ``target``; the notice travels in the sealed session, not the URL."""
         response = RedirectResponse(target, 303)
-        sealer.write(response, {**session, "flash": flash})
+        sealer.write(response, {**session, "flash": flash, "flash_bad": bad})
         return response
+
+    def breach_mail_failed(what: str) -> str:
+        """Art. 9: what the DPO must do now that the e-mail did not leave."""
+        if not settings.mail.other_party_dpo:
+            return page_texts.BREACH_NO_DPO_ADDRESS.format(what=what)
+        return page_texts.BREACH_MAIL_FAILED.format(what=what)
 
     def staff_of(session: dict[str, Any]) -> tuple[str, str] | None:
         if session.get("staff") and session.get("role"):
@@ -337,7 +351,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         with contextlib.suppress(LoginError):
             target = await rp.logout_url(session.get("idt")) or "/"
         response = RedirectResponse(target, 303)
-        sealer.clear(response)
+        sealer.write(response, {"flash": page_texts.LOGGED_OUT})  # no identity is kept
         return response
 
     # -- staff ----------------------------------------------------------------------------
@@ -394,7 +408,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         if await form_with_csrf(request, session) is None:
             return message(session, "Niet toegestaan", "Deze aanvraag is niet geldig.", 403)
         response = RedirectResponse("/", 303)
-        sealer.clear(response)
+        sealer.write(response, {"flash": page_texts.STAFF_LOGGED_OUT})  # no identity is kept
         return response
 
     def require_staff(
@@ -463,7 +477,10 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         return page("staff_pupils.html", session, rows=rows, current="/personeel/leerlingen")
 
     def attribute_choices() -> list[tuple[str, str]]:
-        return [(str(a.claim.value), a.name) for a in provider.protocol.data.attributes]
+        return [
+            (str(a.claim.value), names[str(a.claim.value)])
+            for a in provider.protocol.data.attributes
+        ]
 
     @app.post("/personeel/leerlingen/open", response_class=HTMLResponse)
     async def staff_pupil(request: Request) -> Response:
@@ -494,13 +511,15 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             )
         except LeeridError as exc:
             return message(
-                session, "Niet toegestaan", exc.message, 400, back="/personeel/leerlingen"
+                session, "Niet toegestaan", dutch_message(exc), 400, back="/personeel/leerlingen"
             )
         return page(
             "staff_pupil.html",
             session,
             pupil=snapshot,
             purpose=purpose,
+            names=names,
+            statuses=page_texts.REPORT_STATUS,
             attributes=attribute_choices(),
             problems=quality_reports.PROBLEMS,
         )
@@ -528,12 +547,20 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 form.get("sleutel", ""),
                 form["tekst"].strip()[:2000],
             )
-        except LeeridError:
+        except NotFoundError:
             return message(
                 session,
                 "Niet gevonden",
                 "Geen leerling met deze sleutel.",
                 404,
+                back="/personeel/leerlingen",
+            )
+        except LeeridError as exc:
+            return message(
+                session,
+                "Niet bewaard",
+                dutch_message(exc),
+                400,
                 back="/personeel/leerlingen",
             )
         return redirect_with(session, "/personeel/leerlingen", "Activiteit geregistreerd.")
@@ -545,7 +572,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return posted
         session, who, form = posted
         try:
-            number = await quality_reports.report_wrong_data(
+            code = await quality_reports.report_wrong_data(
                 provider,
                 rp,
                 actor=who[0],
@@ -563,14 +590,23 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 exc.status,
                 back="/personeel/leerlingen",
             )
-        except LeeridError as exc:  # the Department could not be reached: kept, send later
+        except InszInFreeTextError as exc:
             return message(
-                session, "Melding niet verzonden", exc.message, 502, back="/personeel/leerlingen"
+                session, "Melding niet verzonden", exc.dutch, 400, back="/personeel/leerlingen"
+            )
+        except LeeridError as exc:
+            log.warning("report not sent: %s", exc.message)
+            return message(
+                session,
+                "Melding niet verzonden",
+                page_texts.REPORT_NOT_SENT,
+                502,
+                back="/personeel/leerlingen",
             )
         return message(
             session,
             "Melding verzonden",
-            f"Melding nr. {number} is verzonden naar het Departement (art. 7).",
+            f"Melding {code} is verzonden naar het Departement (art. 7).",
             200,
             back="/personeel/leerlingen",
         )
@@ -584,7 +620,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
         entries = await asyncio.to_thread(privacy_log.recent, provider.engine)
         return page(
-            "staff_log.html", session, check=check, entries=entries, current="/personeel/privacylog"
+            "staff_log.html",
+            session,
+            check=check,
+            entries=entries,
+            actions=page_texts.ACTIONS,
+            current="/personeel/privacylog",
         )
 
     @app.get("/personeel/meldingen", response_class=HTMLResponse)
@@ -598,6 +639,8 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             "staff_reports.html",
             session,
             reports=reports,
+            names=names,
+            statuses=page_texts.REPORT_STATUS,
             current="/personeel/meldingen",
         )
 
@@ -611,11 +654,11 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             return message(session, "Niet toegestaan", "Het formulier was verlopen.", 403)
         try:
             changed = await quality_reports.refresh_statuses(provider, rp)
-            text = f"{changed} melding(en) gewijzigd"
         except (httpx.HTTPError, ValueError, KeyError) as exc:  # our database errors go on
             log.warning("report statuses could not be read back (%s)", type(exc).__name__)
-            text = "Het Departement was niet bereikbaar"
-        return redirect_with(session, "/personeel/meldingen", text)
+            text = "Het Departement was niet bereikbaar. Probeer het over enkele minuten opnieuw."
+            return redirect_with(session, "/personeel/meldingen", text, bad=True)
+        return redirect_with(session, "/personeel/meldingen", f"{changed} melding(en) gewijzigd")
 
     @app.get("/personeel/datalekken", response_class=HTMLResponse)
     async def staff_breaches(request: Request) -> Response:
@@ -640,7 +683,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         session, who, form = posted
         try:
             discovered = dt.datetime.fromisoformat(form.get("vastgesteld", "")).replace(
-                tzinfo=dt.UTC
+                tzinfo=BRUSSELS  # the form asks for Belgian time
             )
             count = int(form.get("aantal", ""))
         except ValueError:
@@ -665,11 +708,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 )
             )
             text = f"Lek {number} geregistreerd en gemeld aan de andere DPO."
-        except breaches.MailError as exc:
-            text = f"Het lek is geregistreerd, maar de melding is niet verstuurd: {exc.message}"
+        except breaches.MailError:
+            text = breach_mail_failed("Het lek is geregistreerd")
+            return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
             return message(
-                session, "Niet geregistreerd", exc.message, 400, back="/personeel/datalekken"
+                session, "Niet geregistreerd", dutch_message(exc), 400, back="/personeel/datalekken"
             )
         return redirect_with(session, "/personeel/datalekken", text)
 
@@ -692,8 +736,11 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
                 )
             )
             text = f"Lek {breach_id} bijgewerkt en gemeld aan de andere DPO."
+        except breaches.MailError:
+            text = breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
+            return redirect_with(session, "/personeel/datalekken", text, bad=True)
         except LeeridError as exc:
-            text = exc.message
+            return redirect_with(session, "/personeel/datalekken", dutch_message(exc), bad=True)
         return redirect_with(session, "/personeel/datalekken", text)
 
     @app.get("/personeel/bewijs", response_class=HTMLResponse)
@@ -705,13 +752,59 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         data = await asyncio.to_thread(collect, provider)
         return page("evidence.html", session, current="/personeel/bewijs", **data)
 
-    @app.get("/static/portal.css")
-    async def stylesheet() -> Response:
+    @app.get("/personeel/opleiding", response_class=HTMLResponse)
+    async def staff_training(request: Request) -> Response:
+        session = sealer.read(request)
+        who = require_staff(session, log_access=True)
+        if isinstance(who, Response):
+            return who
+        return page(
+            "staff_training.html",
+            session,
+            staff=await asyncio.to_thread(list_staff, provider.engine),
+            labels={r.id: r.label for r in provider.protocol.roles},
+            today=dt.date.today().isoformat(),
+            current="/personeel/bewijs",
+        )
+
+    @app.post("/personeel/opleiding")
+    async def staff_training_update(request: Request) -> Response:
+        posted = await staff_form(request, log_access=True)  # art. 4 and 6: the DPO
+        if isinstance(posted, Response):
+            return posted
+        session, who, form = posted
+        name = form.get("gebruiker", "")
+        try:
+            await asyncio.to_thread(
+                lambda: update_staff_dates(
+                    provider.engine,
+                    name,
+                    actor=who[0],
+                    confidentiality_signed_on=parse_day(form.get("vertrouwelijkheid", ""), "-"),
+                    awareness_trained_on=parse_day(form.get("sensibilisering", ""), "-"),
+                )
+            )
+        except NotFoundError:
+            return redirect_with(session, "/personeel/opleiding", "Onbekend personeelslid.", True)
+        except LeeridError:
+            text = "Niet bewaard: vul minstens één datum in, niet in de toekomst."
+            return redirect_with(session, "/personeel/opleiding", text, bad=True)
+        return redirect_with(session, "/personeel/opleiding", f"Datums van {name} bewaard.")
+
+    def static_file(name: str) -> Response:
         return Response(
-            (TEMPLATES / "portal.css").read_text(encoding="utf-8"),
-            media_type="text/css",
+            (TEMPLATES / name).read_text(encoding="utf-8"),
+            media_type=STATIC_FILES[name],
             headers={"Cache-Control": "public, max-age=3600"},
         )
+
+    @app.get("/static/portal.css")
+    async def stylesheet() -> Response:
+        return static_file("portal.css")
+
+    @app.get("/static/copy.js")
+    async def copy_script() -> Response:  # the "Kopieer" buttons (progressive enhancement)
+        return static_file("copy.js")
 
     @app.get("/healthz")
     async def healthz() -> Response:

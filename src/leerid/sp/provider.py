@@ -26,6 +26,8 @@ from leerid.sp.settings import SPSettings
 from leerid.sp.staff import Permissions, permissions
 from leerid.store.engine import get_engine, session_scope
 
+NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
+
 
 @dataclass(frozen=True)
 class Admission:
@@ -45,7 +47,7 @@ class PupilSnapshot:
     orgcodes: tuple[str, ...]
     last_login_at: dt.datetime
     dossier: tuple[tuple[dt.datetime, str, str], ...]
-    reports: tuple[tuple[int, str, str, str], ...]
+    reports: tuple[tuple[str, str, str, str], ...]  # (code, attribute, problem, status)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -158,7 +160,7 @@ class ServiceProvider:
             )
         )
         reports = tuple(
-            (r.id, r.attribute, r.problem, r.status)
+            (r.remote_id or NOT_SENT, r.attribute, r.problem, r.status)
             for r in session.scalars(
                 select(QualityReport)
                 .where(QualityReport.pupil_key == pupil_key)
@@ -228,7 +230,7 @@ class ServiceProvider:
         self._require(role, pupil_data=True)
         if not purpose.strip():
             raise LeeridError("give the purpose of this view")
-        refuse_insz(purpose, "the purpose")
+        refuse_insz(purpose, "purpose")
         with session_scope(self.engine) as session:
             snapshot = self._snapshot(session, pupil_key)
             if snapshot is None:
@@ -244,6 +246,7 @@ class ServiceProvider:
 
     def add_dossier_entry(self, actor: str, role: str, pupil_key: str, text: str) -> None:
         self._require(role, pupil_data=True)
+        refuse_insz(text, "dossier")
         with session_scope(self.engine) as session:
             if session.get(PupilRecord, pupil_key) is None:
                 raise NotFoundError("no pupil under this key")

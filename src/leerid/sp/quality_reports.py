@@ -83,7 +83,7 @@ def _create(
             f"De toelichting is langer dan {COMMENT_LIMIT} tekens; maak ze korter."
         )
     try:
-        refuse_insz(comment, "the comment")
+        refuse_insz(comment, "toelichting")
     except LeeridError:
         raise ReportRefusedError(
             "De toelichting bevat iets dat op een rijksregisternummer lijkt; laat het weg "
@@ -127,8 +127,9 @@ def _mark(provider: ServiceProvider, report_id: int, **values: object) -> None:
             report.updated_at = dt.datetime.now(dt.UTC)
 
 
-async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: int) -> None:
-    """Art. 7: send (or re-send) one report to the Department at once."""
+async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: int) -> str:
+    """Art. 7: send (or re-send) one report to the Department at once; returns the code the
+    Department gave it (``DQ-7K3M``), the one identifier both sides show."""
     with session_scope(provider.engine) as session:
         report = session.get(QualityReport, report_id)
         if report is None:
@@ -152,9 +153,9 @@ async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: in
             "it was kept locally"
         )
     data = response.json()
-    await asyncio.to_thread(
-        _mark, provider, report_id, remote_id=str(data["id"]), status=str(data["status"])
-    )
+    code = str(data["id"])
+    await asyncio.to_thread(_mark, provider, report_id, remote_id=code, status=str(data["status"]))
+    return code
 
 
 async def report_wrong_data(
@@ -167,15 +168,14 @@ async def report_wrong_data(
     attribute: str,
     problem: str,
     comment: str,
-) -> int:
-    """Art. 7: record the report, then send it to the Department at once."""
+) -> str:
+    """Art. 7: record the report, then send it to the Department at once; returns its code."""
     if not provider.permissions(role).sees_pupil_data:
         raise PermissionError(f"role {role} may not see pupils' data (art. 4)")
     report_id = await asyncio.to_thread(
         _create, provider, actor, pupil_key, attribute, problem, comment
     )
-    await send_report(provider, rp, report_id)
-    return report_id
+    return await send_report(provider, rp, report_id)
 
 
 async def refresh_statuses(provider: ServiceProvider, rp: RelyingParty) -> int:
@@ -198,12 +198,17 @@ async def refresh_statuses(provider: ServiceProvider, rp: RelyingParty) -> int:
     response.raise_for_status()
     changed = 0
     for item in response.json().get("reports", []):
-        if pending.get(item["id"]) != item["status"]:
-            changed += 1
+        # a report sent before the Department gave codes is kept under its previous id
+        known = item["id"] if item["id"] in pending else item.get("previous_id")
+        if known not in pending:
+            continue
+        if pending[known] != item["status"] or known != item["id"]:
+            changed += pending[known] != item["status"]
             with session_scope(provider.engine) as session:
                 report = session.scalars(
-                    select(QualityReport).where(QualityReport.remote_id == item["id"])
+                    select(QualityReport).where(QualityReport.remote_id == known)
                 ).one()
+                report.remote_id = str(item["id"])
                 report.status = item["status"]
                 report.resolution = item.get("resolution")
                 report.updated_at = dt.datetime.now(dt.UTC)

@@ -17,10 +17,10 @@ from typing import Any
 
 from leerid import config
 from leerid.errors import ConfigurationError
+from leerid.sp.orgcode import normalise_orgcode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
-_SCHOOL = re.compile(r"^\d{6}$")
 
 
 @dataclass(frozen=True)
@@ -202,13 +202,15 @@ def load_settings(path: Path | str) -> SPSettings:
         raise ConfigurationError(f"{where}: scopes must contain 'openid'")
 
     schools_table = data.get("partner_schools", {})
-    schools = [str(s) for s in _get(schools_table, "instellingsnummers", list, path.name, [])]
-    for school in schools:
-        if not _SCHOOL.match(school):
+    schools: list[str] = []
+    for school in _get(schools_table, "instellingsnummers", list, path.name, []):
+        code = normalise_orgcode(school)  # "12345" and 12345 both mean "012345"
+        if code is None:
             raise ConfigurationError(
-                f"{path} [partner_schools] instellingsnummers: {school!r} is not 6 digits; "
-                'write it as text with its leading zeros, e.g. "012345"'
+                f"{path} [partner_schools] instellingsnummers: {school!r} is not an "
+                'instellingsnummer (at most 6 digits); write it as text, e.g. "012345"'
             )
+        schools.append(code)
 
     storage = data.get("storage", {})
     portal = data.get("portal", {})

@@ -8,14 +8,17 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from leerid.protocol.lifecycle import brussels
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-def _when(moment: dt.datetime | None) -> str:
+def when(moment: dt.datetime | None, empty: str = "—") -> str:
+    """A moment as people in Flanders read it: Belgian time, the zone named."""
     if moment is None:
-        return "—"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%d-%m-%Y %H:%M UTC")
+        return empty
+    local = brussels(moment)
+    return f"{local:%d-%m-%Y %H:%M} Belgische tijd ({local.tzname()})"
 
 
 ENV = Environment(
@@ -24,7 +27,7 @@ ENV = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENV.filters["when"] = _when
+ENV.filters["when"] = when
 
 
 def render(name: str, **context: Any) -> str:

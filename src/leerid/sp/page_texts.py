@@ -1,0 +1,63 @@
+"""Words on the portal's pages that the code chooses (Dutch, for pupils and CLB staff)."""
+
+from __future__ import annotations
+
+LOGGED_OUT = "Je bent afgemeld. Wil je verder, meld je dan opnieuw aan."
+STAFF_LOGGED_OUT = "Je bent afgemeld als medewerker."
+
+# Art. 9: the breach is kept when the e-mail fails; the DPO must still warn the other party.
+BREACH_MAIL_FAILED = (
+    "{what}, maar de e-mail aan de DPO van de andere partij is niet verstuurd "
+    "(de mailserver was niet bereikbaar of weigerde het bericht). Verwittig die DPO zelf, "
+    "binnen 72 uur na de vaststelling, en vraag de beheerder de mailinstellingen na te kijken. "
+    "Daarna verstuurt een update van dit lek de melding opnieuw."
+)
+BREACH_NO_DPO_ADDRESS = (
+    "{what}, maar er is geen e-mailadres van de DPO van de andere partij ingesteld, dus er is "
+    "niets verstuurd. Verwittig die DPO zelf en vraag de beheerder het adres in te stellen."
+)
+
+# Art. 6: the privacy log's actions, as the DPO reads them on the page (the code stays in
+# the log itself and in `leerid sp log show`)
+ACTIONS = {
+    "bewaartermijn_verwijdering": "Verwijderd na de bewaartermijn",
+    "datalek_bijgewerkt": "Gegevenslek bijgewerkt",
+    "datalek_gemeld": "Gegevenslek gemeld aan de andere DPO",
+    "datalek_geregistreerd": "Gegevenslek geregistreerd",
+    "dossier_aangevuld": "Activiteit geregistreerd",
+    "identificatie": "Tijdelijke account gekoppeld aan de leerling",
+    "inzageverzoek": "Leerling downloadde eigen gegevens",
+    "leerling_bekeken": "Leerling bekeken",
+    "melding_gegevenskwaliteit": "Foutieve gegevens gemeld",
+    "overzicht_bekeken": "Lijst van leerlingen bekeken",
+    "personeel_bijgewerkt": "Datums van een medewerker bijgewerkt",
+    "toegang_geweigerd": "Toegang geweigerd",
+}
+
+# Art. 3: the attributes in words a pupil and a CLB counsellor use
+ATTRIBUTES = {
+    "given_name": "Voornaam",
+    "family_name": "Naam",
+    "ov_leerid_uuid": "Leerlingensleutel",
+    "ov_account_uuid": "Accountnummer",
+    "sub": "Accountnummer",
+    "ov_historiek_account_uuid": "Vorige accountnummers",
+    "ov_orgcode": "School (instellingsnummer)",
+    "rrn": "Rijksregisternummer",
+}
+
+# Art. 7: a report's status on the pages (the Department answers "open" or "gesloten")
+REPORT_STATUS = {"niet_verzonden": "nog niet verzonden", "open": "open", "gesloten": "gesloten"}
+
+# Art. 5: how LeerID passed data on, for the pupil's history (the provider's endpoint names)
+DISCLOSURE_WAYS = {
+    "login": "bij het aanmelden",
+    "token": "bij het aanmelden",
+    "userinfo": "toen de toepassing je gegevens opvroeg",
+    "introspect": "bij een controle van je aanmelding",
+}
+REPORT_NOT_SENT = (
+    "De melding is bewaard, maar het Departement heeft ze niet ontvangen (LeerID was niet "
+    "bereikbaar of weigerde ze). Probeer het later opnieuw; blijft het mislukken, verwittig "
+    "dan de beheerder van LARS."
+)
