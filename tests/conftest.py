@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -82,3 +82,39 @@ def run_leerid(
         input=input_text,
         timeout=600,
     )
+
+
+# The `leerid` command in this process, and a database path with a typo (issue 8 §4, §14).
+@pytest.fixture
+def typo_env(tmp_path: Path) -> dict[str, str]:
+    """LEERID_DATABASE_URL with a typo: the folder exists, the file does not."""
+    return {
+        "LEERID_HOME": str(tmp_path / "home"),
+        "LEERID_DATABASE_URL": f"sqlite:///{tmp_path / 'leerdi.db'}",
+    }
+
+
+@pytest.fixture
+def leerid(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[[list[str], dict[str, str]], tuple[int, str]]:
+    """The ``leerid`` command run in this process (fast): exit status and standard error."""
+
+    def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+        from leerid.cli.main import main
+
+        with monkeypatch.context() as patch:
+            for name in ("LEERID_HOME", "LEERID_DATABASE_URL", "LEERID_ISSUER"):
+                patch.delenv(name, raising=False)
+            for name, value in env.items():
+                patch.setenv(name, value)
+            patch.setattr(sys, "argv", ["leerid", *args])
+            capsys.readouterr()
+            with pytest.raises(SystemExit) as done:
+                main()
+        return int(done.value.code or 0), capsys.readouterr().err
+
+    return run
+
+
+Leerid = Callable[[list[str], dict[str, str]], tuple[int, str]]

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from leerid.cli.main import main
-from tests.conftest import run_leerid
+from tests.conftest import Leerid, run_leerid
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 
@@ -27,37 +24,6 @@ READS = [
 SP_READS = [["sp", "log", "verify"], ["sp", "staff", "list"], ["sp", "breaches", "list"]]
 
 
-@pytest.fixture
-def typo_env(tmp_path: Path) -> dict[str, str]:
-    """LEERID_DATABASE_URL with a typo: the folder exists, the file does not."""
-    return {
-        "LEERID_HOME": str(tmp_path / "home"),
-        "LEERID_DATABASE_URL": f"sqlite:///{tmp_path / 'leerdi.db'}",
-    }
-
-
-@pytest.fixture
-def leerid(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[[list[str], dict[str, str]], tuple[int, str]]:
-    """The ``leerid`` command run in this process (fast): exit status and standard error."""
-
-    def run(args: list[str], env: dict[str, str]) -> tuple[int, str]:
-        with monkeypatch.context() as patch:
-            for name in ("LEERID_HOME", "LEERID_DATABASE_URL", "LEERID_ISSUER"):
-                patch.delenv(name, raising=False)
-            for name, value in env.items():
-                patch.setenv(name, value)
-            patch.setattr(sys, "argv", ["leerid", *args])
-            capsys.readouterr()
-            with pytest.raises(SystemExit) as done:
-                main()
-        return int(done.value.code or 0), capsys.readouterr().err
-
-    return run
-
-
-Leerid = Callable[[list[str], dict[str, str]], tuple[int, str]]
 
 
 def test_read_commands_on_a_missing_database_exit_2_and_create_nothing(
@@ -75,6 +41,11 @@ def test_read_commands_on_a_missing_database_exit_2_and_create_nothing(
     result = run_leerid(["registry", "stats"], {**os.environ, **typo_env})
     assert result.returncode == 2 and "no database at" in result.stderr
     assert "Traceback" not in result.stderr and not missing.exists()
+    # `leerid --create` lets a read create it; the flag holds for that command only
+    created = tmp_path / "created.db"
+    asked = {**typo_env, "LEERID_DATABASE_URL": f"sqlite:///{created}"}
+    assert leerid(["--create", "registry", "stats"], asked)[0] == 0 and created.is_file()
+    assert leerid(["protocol", "list"], typo_env)[0] == 2 and not missing.exists()
     # a command that writes creates it; then reads work
     assert leerid(["db", "upgrade"], typo_env)[0] == 0
     assert leerid(["registry", "stats"], typo_env)[0] == 0

@@ -16,12 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leerid.idp.settings import default_issuer, issuer_port_warning
-from tests.conftest import run_leerid
+from tests.conftest import Leerid, run_leerid
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
-from tests.test_missing_database import Leerid, leerid, typo_env
-
-__all__ = ["leerid", "typo_env"]  # fixtures shared with the missing-database tests
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
 from leerid.cli import sp as sp_cli
 from leerid.errors import LeeridError
+from leerid.store.engine import allow_creating_databases
 
 app = typer.Typer(
     name="leerid",
@@ -32,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def options(
+    create: bool = typer.Option(
+        False,
+        "--create",
+        help="Let a command that only reads create a missing database (without it a missing "
+        "SQLite file is an error, so a mistyped path never gives an empty database).",
+    ),
+) -> None:
+    """LeerID: the pupils' single sign-on, governed by its data-sharing protocols."""
+    allow_creating_databases(create)
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(accounts_cli.app, name="accounts")

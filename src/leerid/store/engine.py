@@ -24,6 +24,16 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+_creating_allowed = False  # `leerid --create`: a read command may create a missing database
+
+# Where a person fixes the database URL: said in every message about reaching the database.
+WHERE_URL = "LEERID_DATABASE_URL (or [storage] database_url of the provider's file)"
+
+
+def allow_creating_databases(allowed: bool) -> None:
+    """``leerid --create``: commands that only read may then create a missing database."""
+    global _creating_allowed
+    _creating_allowed = allowed
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -64,13 +74,14 @@ def require_existing(url: str) -> None:
     A typo in a path would otherwise give a new, empty database and a report of zeros.
     """
     path = sqlite_file(url)
-    if path is not None and not path.is_file():
+    if path is not None and not path.is_file() and not _creating_allowed:
         raise MissingDatabaseError(
             f"no database at {path.resolve()}: this command only reads and does not create "
             "one. Check the path (LEERID_DATABASE_URL, or LEERID_HOME when it is unset; for "
             "the provider's kit [storage] database_url), or create the database with a "
             "command that writes: `leerid db upgrade` or `leerid registry import FOLDER` "
-            "(provider's kit: `leerid sp staff add` or `leerid sp serve`)"
+            "(provider's kit: `leerid sp staff add` or `leerid sp serve`), or give "
+            "`leerid --create …` to create it with this command"
         )
 
 
@@ -126,7 +137,7 @@ def upgrade(engine: Engine, revision: str = "heads", migrations: Path = MIGRATIO
     except OperationalError as exc:
         raise StorageError(
             f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check LEERID_DATABASE_URL and that the server is running."
+            f"{exc.orig}. Check {WHERE_URL} and that the server is running."
         ) from None
 
 
@@ -160,7 +171,7 @@ def get_engine(
                 raise StorageError(
                     f"cannot reach the database at "
                     f"{engine.url.render_as_string(hide_password=True)}: {exc.orig}. "
-                    "Check LEERID_DATABASE_URL and that the server is running."
+                    f"Check {WHERE_URL} and that the server is running."
                 ) from None
             _engines[url] = engine
         return engine
