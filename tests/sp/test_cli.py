@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 
 from leerid.protocol import load_protocol
+from leerid.sp.throttle import TABLE
 from tests.conftest import run_leerid
 from tests.sp.conftest import PROTOCOL, write_config
 from tests.sp.test_store import drop_append_only_trigger
@@ -44,6 +46,17 @@ def test_sp_commands(database_url: str, tmp_path: Path, leerid_env: dict[str, st
 
     dry = run_leerid(["sp", "purge", "--dry-run"], env)
     assert dry.returncode == 0 and "would delete 0 pupil(s)" in dry.stdout
+    engine = create_engine(database_url)
+    with engine.begin() as conn:  # a staff login throttle row whose window ended long ago
+        spent = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+        conn.execute(
+            insert(TABLE).values(
+                key="k", scope="account", failures=1, last_failure_at=spent, pending=0
+            )
+        )
+    purged = run_leerid(["sp", "purge"], env)
+    assert purged.returncode == 0, purged.stderr
+    assert "deleted 1 spent staff login throttle row(s)" in purged.stdout
 
     added_breach = run_leerid(
         [
@@ -79,7 +92,6 @@ def test_sp_commands(database_url: str, tmp_path: Path, leerid_env: dict[str, st
         assert f'id="{measure.id}"' in html
     assert "Hoster NV" in html and "toegangscontrole: 1" in html
 
-    engine = create_engine(database_url)
     drop_append_only_trigger(engine)  # someone with rights over the schema alters an entry
     with engine.begin() as conn:
         conn.execute(text("UPDATE sp_privacy_log SET actor = 'iemand' WHERE seq = 1"))

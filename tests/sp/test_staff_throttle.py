@@ -18,12 +18,13 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy import func, insert, select
 
 from leerid.errors import ConfigurationError
 from leerid.sp.provider import ServiceProvider
 from leerid.sp.settings import load_settings
 from leerid.sp.staff import add_staff
-from leerid.sp.throttle import StaffLoginThrottle
+from leerid.sp.throttle import TABLE, StaffLoginThrottle, purge_spent
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 from tests.sp.lars_world import hidden, serve_portal
@@ -144,3 +145,40 @@ def test_failures_are_forgotten_an_hour_after_the_last(lars: ServiceProvider) ->
         assert throttle.admit("clb.vergeet", "203.0.113.9", later) == 0
         throttle.failed("clb.vergeet", "203.0.113.9", later)
     assert throttle.admit("clb.vergeet", "203.0.113.9", later) == 0
+
+
+def rows(lars: ServiceProvider) -> int:
+    with lars.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(TABLE)) or 0)
+
+
+def test_the_purge_deletes_spent_rows_in_batches_and_keeps_live_ones(
+    lars: ServiceProvider,
+) -> None:
+    """Issue 8 §5: ``sp_login_throttle`` does not grow for ever; a row whose window and lock
+    ended and with no attempt in flight goes, any other stays (and keeps counting)."""
+    throttle = StaffLoginThrottle(lars.engine, lars.settings.staff_login, b"k" * 32)
+    later = NOW + timedelta(hours=1, minutes=5)
+    for colleague in range(5):  # spent: one failure each, an hour ago, from the office
+        throttle.failed(f"clb.{colleague}", "192.0.2.44", NOW)
+    throttle.failed("clb.bezig", "192.0.2.44", NOW)
+    assert throttle.admit("clb.bezig", "192.0.2.44", later) == 0  # in flight now
+    throttle.failed("clb.recent", "192.0.2.44", later - timedelta(minutes=1))
+    with lars.engine.begin() as conn:  # a lock running past the window (a longer lock)
+        conn.execute(
+            insert(TABLE).values(
+                key="vergrendeld",
+                scope="account",
+                failures=5,
+                last_failure_at=NOW,
+                locked_until=later + timedelta(minutes=30),
+                pending=0,
+            )
+        )
+    assert rows(lars) == 8
+    assert purge_spent(lars.engine, later, batch=2) == 5
+    assert rows(lars) == 3
+    assert purge_spent(lars.engine, later, batch=2) == 0
+    throttle.succeeded("clb.bezig", later)  # the attempt in flight settles normally
+    assert purge_spent(lars.engine, later + timedelta(hours=2)) == 2
+    assert rows(lars) == 0

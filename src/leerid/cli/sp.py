@@ -84,8 +84,10 @@ def purge(
     config: Path | None = CONFIG,
     dry_run: bool = typer.Option(False, "--dry-run", help="Count only; delete nothing."),
 ) -> None:
-    """Art. 3: delete pupils inactive for the protocol's period (batches of 1,000)."""
+    """Art. 3: delete pupils inactive for the protocol's period (batches of 1,000); and the
+    staff login throttle's spent rows."""
     from leerid.sp.retention import purge as run_purge
+    from leerid.sp.throttle import purge_spent
 
     provider = _provider(config)
     result = run_purge(provider.engine, provider.retention_period, dry_run=dry_run)
@@ -94,6 +96,9 @@ def purge(
         f"{verb} {result.count} pupil(s) whose last login is before "
         f"{_when(result.cutoff)} ({provider.retention_period}); {result.batches} batch(es)"
     )
+    if not dry_run:
+        spent = purge_spent(provider.engine)
+        out.print(f"deleted {spent} spent staff login throttle row(s)")
 
 
 @app.command()

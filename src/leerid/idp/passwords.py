@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import sys
-import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from leerid.errors import ConfigurationError
+from leerid.passwords_unicode import normalise_password, password_forms
 
 __all__ = ["OWASP", "Argon2Parameters", "PasswordHasher", "normalise_password"]
 
@@ -67,12 +67,6 @@ def _env_int(name: str, default: int) -> int:
     if value < 1:
         raise ConfigurationError(f"{name}={value} must be at least 1")
     return value
-
-
-def normalise_password(password: str) -> str:
-    """NIST SP 800-63B §5.1.1.2: Unicode passwords are normalised (NFKC) before hashing, so
-    that "café" typed as one code point or as "e" + combining accent is the same password."""
-    return unicodedata.normalize("NFKC", password)
 
 
 def hash_concurrency() -> int:
@@ -142,10 +136,9 @@ class PasswordHasher:
             return False
 
     def _verify(self, stored_hash: str | None, password: str) -> tuple[bool, str | None]:
-        normalised = normalise_password(password)
-        # A hash made before normalisation (issue 8 §9) holds the raw form: tried second,
-        # only when it differs, and replaced by the normalised form's hash on success.
-        forms = (normalised,) if normalised == password else (normalised, password)
+        # issue 8 §9: the normalised form first, the raw one (an older hash) only if it differs
+        forms = password_forms(password)
+        normalised = forms[0]
         if stored_hash is None:
             # No user or no password yet: spend the same time, then say no (no enumeration).
             for form in forms:

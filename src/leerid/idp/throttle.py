@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 
 import anyio.to_thread
 import sqlalchemy
-from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.errors import ConfigurationError
@@ -497,23 +497,11 @@ class LoginThrottle:
         Deletes in small batches so that it never holds locks long.
         """
         now = now or self._now()
-        horizon = now - self.policy.window
-        expired = (
-            select(LoginThrottleRow.key)
-            .where(
-                LoginThrottleRow.last_failure_at < horizon,
-                sqlalchemy.or_(
-                    LoginThrottleRow.locked_until.is_(None), LoginThrottleRow.locked_until < now
-                ),
-                sqlalchemy.or_(  # never an attempt still in flight (issue 8 §5)
-                    LoginThrottleRow.pending_at.is_(None),
-                    LoginThrottleRow.pending_at < now - attempts.STALE,
-                ),
-            )
-            .limit(self._PURGE_BATCH)
-        )
         with self.engine.begin() as conn:
-            keys = list(conn.scalars(expired))
-            if keys:
-                conn.execute(delete(LoginThrottleRow).where(LoginThrottleRow.key.in_(keys)))
-        return len(keys)
+            return attempts.purge(
+                conn,
+                LoginThrottleRow.__table__,  # type: ignore[arg-type]
+                now,
+                window=self.policy.window,
+                limit=self._PURGE_BATCH,
+            )

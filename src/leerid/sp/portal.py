@@ -33,7 +33,7 @@ from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.staff import authenticate, get_staff, list_staff
 from leerid.sp.staff_evidence import parse_day, update_staff_dates
 from leerid.sp.templating import TEMPLATES, render
-from leerid.sp.throttle import StaffLoginThrottle
+from leerid.sp.throttle import StaffLoginThrottle, purge_spent
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 log = logging.getLogger("leerid.sp.portal")
@@ -57,7 +57,8 @@ def _origin(url: str) -> str:
 
 
 async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None:
-    """Art. 3 and 6: the retention purge and the privacy-log pruning, once a day."""
+    """Art. 3 and 6: the retention purge and the privacy-log pruning, once a day; and the
+    staff login throttle's spent rows (issue 8 §5)."""
     while True:
         try:
             result = await asyncio.to_thread(
@@ -67,8 +68,12 @@ async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None
             pruned = await asyncio.to_thread(
                 privacy_log.prune, provider.engine, provider.secrets, cutoff
             )
+            forgotten = await asyncio.to_thread(purge_spent, provider.engine)
             log.info(
-                "daily duties: %d pupils purged, %d log entries pruned", result.count, pruned.count
+                "daily duties: %d pupils purged, %d log entries pruned, %d throttle rows purged",
+                result.count,
+                pruned.count,
+                forgotten,
             )
         except Exception:  # the job must survive a bad night (logged, retried tomorrow)
             log.exception("daily duties failed")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from prometheus_client import Counter
 from sqlalchemy import Engine, select
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.passwords_unicode import normalise_password, password_forms
 from leerid.protocol import Protocol, RecipientRole
 from leerid.sp.models import StaffAccount
 from leerid.store.engine import session_scope
@@ -66,6 +66,7 @@ def add_staff(
         raise LeeridError(
             f"username {username!r}: use 2-80 lower-case letters, digits, '.', '_' or '-'"
         )
+    password = normalise_password(password)  # NIST SP 800-63B §5.1.1.2 (issue 8 §9)
     if len(password) < MIN_PASSWORD:
         raise LeeridError(f"the password must have at least {MIN_PASSWORD} characters")
     with session_scope(engine) as session:
@@ -90,16 +91,37 @@ def authenticate(engine: Engine, username: str, password: str) -> StaffAccount |
     with session_scope(engine) as session:
         account = session.get(StaffAccount, username)
         if account is None or not account.active:
-            with contextlib.suppress(VerificationError):
-                HASHER.verify(_DUMMY, password)
+            for form in password_forms(password):  # the same hashes as a wrong password
+                _matches(_DUMMY, form)
             return None
-        try:
-            HASHER.verify(account.password_hash, password)
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok, new_hash = check_password(account.password_hash, password)
+        if not ok:
             return None
-        if HASHER.check_needs_rehash(account.password_hash):
-            account.password_hash = HASHER.hash(password)
+        if new_hash is not None:
+            account.password_hash = new_hash
         return account
+
+
+def check_password(stored_hash: str, password: str) -> tuple[bool, str | None]:
+    """Whether ``password`` matches ``stored_hash``; and the hash to store instead, if any.
+
+    Issue 8 §9 (NIST SP 800-63B §5.1.1.2): the NFKC form is tried first, the raw form only if
+    it differs (a hash made before normalisation), which is then replaced; so is a hash made
+    with weaker parameters.
+    """
+    forms = password_forms(password)
+    for form in forms:
+        if _matches(stored_hash, form):
+            stale = form != forms[0] or HASHER.check_needs_rehash(stored_hash)
+            return True, HASHER.hash(forms[0]) if stale else None
+    return False, None
+
+
+def _matches(stored_hash: str, password: str) -> bool:
+    try:
+        return bool(HASHER.verify(stored_hash, password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def get_staff(engine: Engine, username: str) -> StaffAccount | None:

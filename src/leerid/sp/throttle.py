@@ -27,11 +27,12 @@ from leerid.sp.models import StaffLoginThrottleRow
 from leerid.sp.settings import StaffLoginSettings
 from leerid.store import attempts
 
-__all__ = ["StaffLoginThrottle"]
+__all__ = ["StaffLoginThrottle", "purge_spent"]
 
 ACCOUNT = "account"
 ADDRESS = "address"
 WINDOW = timedelta(hours=1)  # failures are forgotten this long after the last
+BATCH = 1000  # rows per transaction in the purge, as the retention purge
 TABLE: Table = StaffLoginThrottleRow.__table__  # type: ignore[assignment]
 
 
@@ -121,6 +122,19 @@ class StaffLoginThrottle:
             attempts.release(
                 conn, TABLE, self._account(username), now or datetime.now(dt.UTC), success=True
             )
+
+
+def purge_spent(engine: Engine, now: datetime | None = None, *, batch: int = BATCH) -> int:
+    """Delete the rows that count for nothing any more (window and lock ended, no attempt in
+    flight), ``batch`` per transaction; the number deleted. Run by the daily job."""
+    now = now or datetime.now(dt.UTC)
+    total = 0
+    while True:
+        with engine.begin() as conn:
+            deleted = attempts.purge(conn, TABLE, now, window=WINDOW, limit=batch)
+        total += deleted
+        if deleted < batch:
+            return total
 
 
 def _seconds(wait: timedelta) -> int:

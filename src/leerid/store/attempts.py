@@ -12,7 +12,8 @@ Afterwards the attempt is settled: a failure moves it from ``pending`` to ``fail
 caller's lock rules), a success clears the settled failures but leaves the other attempts
 still in flight counted, so a right password in a burst does not reopen the door for the
 rest of it. An attempt that is never settled (a killed worker) stops counting after
-``STALE``.
+``STALE``. Rows whose window and lock ended, with nothing in flight, are purged in batches
+(``purge``).
 
 Used by the provider's login throttle (``leerid.idp.throttle``) and the staff login of the
 service-provider kit (``leerid.sp.throttle``), each over its own table with the columns
@@ -24,10 +25,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, update
+from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-__all__ = ["STALE", "aware", "count_failure", "one_less_pending", "release", "reserve"]
+__all__ = [
+    "STALE",
+    "aware",
+    "count_failure",
+    "one_less_pending",
+    "purge",
+    "release",
+    "reserve",
+]
 
 STALE = timedelta(minutes=2)
 """An attempt still in flight after this long is taken for lost (its worker died)."""
@@ -150,3 +159,20 @@ def count_failure(
         .on_conflict_do_update(index_elements=[c.key], set_=set_)
     )
     conn.execute(statement)
+
+
+def purge(conn: Connection, table: Table, now: datetime, *, window: timedelta, limit: int) -> int:
+    """Delete at most ``limit`` rows that count for nothing any more; the number deleted.
+
+    A row goes when its last failure is older than ``window``, no lock runs and no attempt is
+    in flight (none pending, or the last reserved before ``STALE``). The conditions are
+    checked again by the DELETE itself, so a reservation made meanwhile keeps its row.
+    """
+    c = table.c
+    done = and_(
+        c.last_failure_at < now - window,
+        or_(c.locked_until.is_(None), c.locked_until <= now),
+        or_(c.pending == 0, c.pending_at.is_(None), c.pending_at < now - STALE),
+    )
+    batch = select(c.key).where(done).limit(limit)
+    return conn.execute(delete(table).where(c.key.in_(batch), done)).rowcount
