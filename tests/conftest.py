@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,11 +31,11 @@ def _pg_schema_url(schema: str) -> str:
     return f"{PG_URL}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL of an empty database (not yet migrated), on each configured backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'leerid.db'}"
+@contextmanager
+def fresh_database(backend: str, folder: Path, name: str = "leerid.db") -> Iterator[str]:
+    """A URL of an empty database on ``backend`` (a file in ``folder`` or a PG schema)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / name}"
         dispose_engines()
         return
     schema = f"t_{uuid.uuid4().hex[:16]}"
@@ -48,6 +49,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database (not yet migrated), on each configured backend."""
+    with fresh_database(request.param, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ ROUTES = {
     ("POST", "/personeel/meldingen/vernieuwen"),
     ("GET", "/personeel/datalekken"),
     ("POST", "/personeel/datalekken"),
-    ("POST", "/personeel/datalekken/{breach_id}"),
+    ("POST", "/personeel/datalekken/{number}"),
     ("GET", "/personeel/bewijs"),
     ("GET", "/personeel/opleiding"),  # art. 6: the DPO sets training/pledge dates
     ("POST", "/personeel/opleiding"),
@@ -62,7 +62,7 @@ def test_anonymous_visitors_get_nothing(provider: ServiceProvider) -> None:
         for method, path in sorted(ROUTES):
             if not path.startswith("/personeel") or path.endswith(("/aanmelden", "/afmelden")):
                 continue
-            target = url + path.replace("{breach_id}", "1")
+            target = url + path.replace("{number}", "1")
             response = http.request(method, target, data={"csrf": "x"})
             assert response.status_code == 303, (method, path)
             assert response.headers["location"] == "/personeel/aanmelden"

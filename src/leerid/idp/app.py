@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leerid.edge import EdgeGuard
 from leerid.idp import (
     activation,
     authorization,
@@ -23,6 +24,7 @@ from leerid.idp import (
     login,
     logout,
     oidc_discovery,
+    parameters,
     quality_reports,
     rfc6749_token,
     rfc7009,
@@ -185,6 +187,7 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
     )
     app.state.idp = ctx
     for router in ROUTERS:
@@ -209,6 +212,12 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(DatabaseOutage, render=_outage_response, outages=OutageLog())
+    app.add_middleware(
+        EdgeGuard,
+        rules_for=parameters.rules_for(settings.path),
+        refuse=parameters.refusal(ctx.pages, settings.path),
+        max_body=parameters.MAX_BODY,
+    )
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app
 

@@ -36,6 +36,7 @@ from leerid.idp.oauth_errors import (
     add_query,
     authorization_error_redirect,
 )
+from leerid.idp.parameters import AUTHORIZATION, page_text
 from leerid.idp.rfc7636 import valid_challenge
 
 __all__ = ["Pending", "finish_authorization", "render_login", "router"]
@@ -46,6 +47,7 @@ Pending = dict[str, Any]
 """The authorization request waiting for a login, sealed into the login form."""
 
 PROMPTS = {"none", "login", "consent", "select_account"}
+_CHECKED_FIRST = ("client_id", "redirect_uri", "state")
 
 
 def _status_text(lang: str, state: str) -> str:
@@ -147,8 +149,14 @@ async def authorize(request: Request) -> Response:
     started = time.perf_counter()
     ctx = get_context(request)
     params = await _params(request)
+    # The edge rules (leerid.idp.parameters), client and redirect_uri first: only when both
+    # are valid may an error go back to the client (RFC 6749 §4.1.2.1), state before the rest.
+    problem = AUTHORIZATION.first_problem(params.items(), _CHECKED_FIRST)
     lang = choose_language(params.get("ui_locales"))
     t = TEXTS[lang]
+    if problem is not None and problem.name in _CHECKED_FIRST[:2]:
+        metrics.AUTH_ERRORS.labels("invalid_request").inc()
+        return ctx.pages.error(lang, page_text(lang, problem))
     client = ctx.clients.get(params.get("client_id", ""))
     if client is None:
         metrics.AUTH_ERRORS.labels("unknown_client").inc()
@@ -159,11 +167,13 @@ async def authorize(request: Request) -> Response:
     ):
         metrics.AUTH_ERRORS.labels("redirect_uri").inc()
         return ctx.pages.error(lang, t["error_redirect_uri"])
-    state = params.get("state")
+    state = params.get("state") if problem is None or problem.name != "state" else None
     # Client and redirect_uri are known: from here on a database outage is reported to the
     # client as temporarily_unavailable (RFC 6749 §4.1.2.1), see app._outage_response.
     request.scope["leerid.redirect"] = (redirect_uri, state)
     try:
+        if problem is not None:
+            raise AuthorizationError("invalid_request", problem.describe())
         response = await ctx.run(_authorize, ctx, request, client, params, lang)
     except AuthorizationError as exc:
         metrics.AUTH_ERRORS.labels(exc.error).inc()

@@ -22,10 +22,13 @@ from sqlalchemy.exc import IntegrityError
 
 from leerid.idp.models import IdpServerSecret
 
-__all__ = ["Sealer", "load_server_secret"]
+__all__ = ["SEALED_LIMIT", "Sealer", "load_server_secret"]
 
 _NONCE = 12
 """Bytes of AES-GCM nonce: 96 bits, random per seal (NIST SP 800-38D §8.2.2)."""
+SEALED_LIMIT = 32768
+"""Characters of a sealed value we open: the largest login form ``request`` the parameter
+limits allow (``leerid.idp.parameters``) seals to about 21,000."""
 _PREFIX = "v2."
 """Marks this format; a value sealed by the earlier JWE format does not open (log in again)."""
 
@@ -84,7 +87,7 @@ class Sealer:
 
     def open(self, purpose: str, token: str | None) -> dict[str, Any] | None:
         """The data sealed for ``purpose``, or None when absent, altered, foreign or expired."""
-        if not token or len(token) > 8192 or not token.startswith(_PREFIX):
+        if not token or len(token) > SEALED_LIMIT or not token.startswith(_PREFIX):
             return None
         try:
             text = token[len(_PREFIX) :]

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from leerid.idp.clients import Client, secret_matches
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth_errors import OAuthError, token_error_response
+from leerid.idp.parameters import checked
 from leerid.idp.rfc7523 import (
     ASSERTION_TYPE,
     JwksFetcher,
@@ -72,7 +73,10 @@ def _basic(header: str) -> tuple[str, str] | None:
     if not sep:
         raise OAuthError("invalid_client", "the Basic authorization header is malformed")
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
-    return unquote_plus(client_id), unquote_plus(secret)
+    return (
+        checked("client_id", unquote_plus(client_id), "invalid_client"),
+        checked("client_secret", unquote_plus(secret), "invalid_client"),
+    )
 
 
 def authenticate_client(ctx: IdpContext, request: Request, form: dict[str, str]) -> Client:
@@ -101,7 +105,8 @@ def authenticate_client(ctx: IdpContext, request: Request, form: dict[str, str])
         if form.get("client_assertion_type") != ASSERTION_TYPE:
             raise OAuthError("invalid_client", f"client_assertion_type must be {ASSERTION_TYPE}")
         if not client_id:  # RFC 7523 §3: the client id is the assertion's sub
-            client_id = str(unverified_parts(form["client_assertion"])[1].get("sub", ""))
+            sub = str(unverified_parts(form["client_assertion"])[1].get("sub", ""))
+            client_id = checked("client_id", sub, "invalid_client")
     else:
         client_id = form.get("client_id", "")
     client = ctx.clients.get(client_id)

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, insert, select, update
 
+from leerid.edge import is_clean
 from leerid.errors import LeeridError, NotFoundError
 from leerid.idp.keys import SIGNING_ALGORITHMS
 from leerid.idp.models import IdpClient
@@ -222,7 +223,7 @@ class ClientCache:
 
     def get(self, client_id: str) -> Client | None:
         """The enabled client ``client_id``, or None (unknown or disabled)."""
-        if not client_id or len(client_id) > 64:
+        if not client_id or not is_clean(client_id, 64):  # never a NUL to the database
             return None
         now = time.monotonic()
         entry = self._entries.get(client_id)

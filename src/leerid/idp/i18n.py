@@ -35,6 +35,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_protocol": "LeerID mag geen gegevens aan {client} doorgeven: het protocol "
         "met deze toepassing is {status}.",
         "error_bad_request": "Het verzoek van de toepassing is ongeldig: {detail}",
+        "error_parameter": "Deze aanvraag kan LeerID niet lezen: {name} {reason}. Ga terug "
+        "naar de toepassing en probeer opnieuw; lukt het weer niet, meld het dan aan de "
+        "toepassing.",
+        "error_form_too_large": "Wat je verstuurde is te groot. Ga terug en probeer opnieuw "
+        "met een kortere tekst.",
+        "reason_control": "bevat een teken dat niet toegelaten is",
+        "reason_too_long": "is langer dan {limit} tekens",
+        "reason_not_vschar": "bevat een teken dat niet toegelaten is",
+        "reason_not_utf8": "is geen geldige tekst (UTF-8)",
+        "reason_malformed": "is onleesbaar",
+        "reason_too_many": "heeft meer dan {limit} velden",
         "logged_out_title": "Je bent afgemeld",
         "logged_out_text": "Je bent afgemeld bij LeerID. Je mag dit venster sluiten.",
         "logout_error": "Dit afmeldverzoek is ongeldig: {detail}",
@@ -79,6 +90,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "error_protocol": "LeerID may not pass data to {client}: the protocol with this "
         "application is {status}.",
         "error_bad_request": "The application's request is invalid: {detail}",
+        "error_parameter": "LeerID cannot read this request: {name} {reason}. Go back to the "
+        "application and try again; if it fails again, please tell the application.",
+        "error_form_too_large": "What you sent is too large. Go back and try again with a "
+        "shorter text.",
+        "reason_control": "contains a character that is not allowed",
+        "reason_too_long": "is longer than {limit} characters",
+        "reason_not_vschar": "contains a character that is not allowed",
+        "reason_not_utf8": "is not valid text (UTF-8)",
+        "reason_malformed": "cannot be read",
+        "reason_too_many": "has more than {limit} fields",
         "logged_out_title": "You are signed out",
         "logged_out_text": "You are signed out of LeerID. You may close this window.",
         "logout_error": "This sign-out request is invalid: {detail}",

@@ -21,9 +21,10 @@ import httpx
 from fastapi import FastAPI, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from leerid.edge import EdgeGuard
 from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
-from leerid.sp import breaches, page_texts, privacy_log, quality_reports, retention
+from leerid.sp import breaches, page_texts, parameters, privacy_log, quality_reports, retention
 from leerid.sp.browser_session import SessionSealer
 from leerid.sp.evidence import collect
 from leerid.sp.free_text import InszInFreeTextError, dutch_message
@@ -125,9 +126,20 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         await rp.aclose()
 
     app = FastAPI(
-        title=f"{site} portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
+        title=f"{site} portal",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+        redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
     )
     app.state.provider = provider
+    app.add_middleware(  # inside the headers below, so that its pages carry them too
+        EdgeGuard,
+        rules_for=parameters.rules_for,
+        refuse=parameters.refusal(site),
+        max_body=parameters.MAX_BODY,
+    )
 
     def outage_page(request: Request, _kind: str) -> Response | None:
         """Issue 8 §13: a page, not a 500, while the database is gone (the session stays)."""
@@ -722,12 +734,15 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             )
         return redirect_with(session, "/personeel/datalekken", text)
 
-    @app.post("/personeel/datalekken/{breach_id}")
-    async def staff_breach_update(request: Request, breach_id: int) -> Response:
+    @app.post("/personeel/datalekken/{number}")
+    async def staff_breach_update(request: Request, number: str) -> Response:
         posted = await staff_form(request, log_access=True)
         if isinstance(posted, Response):
             return posted
         session, who, form = posted
+        if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
+            return message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
+        breach_id = int(number)
         try:
             await asyncio.to_thread(
                 lambda: breaches.update_breach(

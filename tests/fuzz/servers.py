@@ -1,0 +1,193 @@
+"""The fuzz suite's real servers, each a process on loopback with its log in a file.
+
+``provider_target``: a seeded ``leerid idp serve`` and what a fuzzer needs to get past the
+first checks (a logged-in browser's cookies, a login form's sealed request, an activation
+form, an access and an ID token, fresh codes). ``portal_target``: a LARS portal
+(``leerid sp serve``) on its own database, its provider, a logged-in pupil and two staff
+members (``toegangscontrole`` and ``dpo``) with their sessions and CSRF tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+
+from leerid.sp.keys import generate_client_key
+from leerid.sp.provider import ServiceProvider
+from leerid.sp.settings import load_settings
+from leerid.sp.staff import add_staff
+from tests.fuzz.requests import ServerLog
+from tests.idp.flow import Browser, RelyingParty, full_login, hidden_fields
+from tests.idp_server import RunningIdp, _free_port, running_idp
+from tests.sp.conftest import write_config
+from tests.sp.lars_world import FAST_HASH, PupilBrowser, hidden
+
+STAFF_PASSWORD = "fuzz-wachtwoord-lang-genoeg"
+_FORM_STATE = re.compile(r'name="form_state" value="([^"]*)"')
+
+
+@dataclass(repr=False)
+class ProviderTarget:
+    """A running provider and valid values to start from."""
+
+    idp: RunningIdp
+    log: ServerLog
+    cookies: dict[str, str]
+    """The logged-in browser's ``leerid_sso`` and ``leerid_csrf``."""
+    pending: str
+    """A login form's sealed ``request`` (bound to ``cookies``' CSRF token)."""
+    form_state: str
+    access_token: str
+    id_token: str
+    rp: RelyingParty
+    browser: Browser
+
+    def fresh_code(self) -> tuple[str, str]:
+        """A new code for the client (single sign-on) and its PKCE verifier."""
+        auth = self.rp.authorization()
+        answer = self.browser.open(auth.url)
+        assert answer.status_code == 303, answer.text
+        return parse_qs(urlsplit(answer.headers["location"]).query)["code"][0], auth.verifier
+
+
+@contextmanager
+def provider_target(database_url: str) -> Iterator[ProviderTarget]:
+    """A seeded provider with a pupil logged in once."""
+    with running_idp(database_url, more_env=FAST_HASH) as idp:
+        rp, browser, auth, location = full_login(idp)
+        tokens = rp.fetch_token(location, auth.verifier)
+        page = browser.open(rp.authorization(prompt="login").url)
+        activation = browser.open(f"{idp.issuer}/v1/activate")
+        cookies = {c.name: c.value for c in browser.http.cookies.jar}
+        yield ProviderTarget(
+            idp,
+            ServerLog(idp.server.log_path),
+            cookies,
+            hidden_fields(page.text)["request"],
+            _FORM_STATE.findall(activation.text)[0],
+            tokens["access_token"],
+            tokens["id_token"],
+            rp,
+            browser,
+        )
+
+
+@dataclass
+class Session:
+    """A portal session: its cookie and its CSRF token."""
+
+    cookies: dict[str, str]
+    csrf: str
+
+
+@dataclass(repr=False)
+class PortalTarget:
+    """A running LARS portal and its provider."""
+
+    url: str
+    issuer: str
+    log: ServerLog
+    sessions: dict[str, Session]
+    """``pupil``, ``toegangscontrole`` and ``dpo``."""
+    pupil_key: str
+
+
+def _cookies(http: httpx.Client) -> dict[str, str]:
+    return {c.name: c.value for c in http.cookies.jar if not c.name.startswith("leerid")}
+
+
+def _staff(url: str, username: str) -> Session:
+    http = httpx.Client(follow_redirects=False, timeout=30)
+    form = http.get(f"{url}/personeel/aanmelden")
+    done = http.post(
+        f"{url}/personeel/aanmelden",
+        data={
+            "csrf": hidden(form.text)["csrf"],
+            "gebruikersnaam": username,
+            "wachtwoord": STAFF_PASSWORD,
+        },
+    )
+    assert done.status_code == 303, done.text
+    home = http.get(f"{url}/personeel")
+    return Session(_cookies(http), hidden(home.text)["csrf"])
+
+
+@contextmanager
+def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iterator[PortalTarget]:
+    """Provider and portal, a pupil who logged in through LeerID, two staff members."""
+    port_hint = _free_port()  # the portal's port is only known later: register a pattern
+    keys = folder / "keys"
+    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
+    jwks = json.loads((keys / "client-jwks.json").read_text())
+    log = Path(tempfile.mkstemp(prefix="leerid-portal-", suffix=".log")[1])
+    with running_idp(
+        idp_database,
+        more_env=FAST_HASH,
+        redirect_uris=[f"http://127.0.0.1:{port_hint}/callback"],
+        post_logout_redirect_uris=[f"http://127.0.0.1:{port_hint}/"],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+    ) as idp:
+        config = write_config(
+            folder / "lars",
+            portal_database,
+            issuer=idp.issuer,
+            client_id=idp.client_id,
+            redirect_uri=f"http://127.0.0.1:{port_hint}/callback",
+            public_url=f"http://127.0.0.1:{port_hint}",
+            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
+        )
+        provider = ServiceProvider(load_settings(config))
+        for name, role in (("clb.fuzz", "toegangscontrole"), ("dpo.fuzz", "dpo")):
+            add_staff(provider.engine, provider.protocol, name, STAFF_PASSWORD, role)
+        provider.engine.dispose()
+        process, url = _serve_portal_on(config, log, port_hint)
+        try:
+            pupil = PupilBrowser()
+            page = pupil.follow(pupil.http.get(f"{url}/aanmelden"))
+            landed = pupil.follow(pupil.idp_login(page, idp.username, idp.password))
+            assert landed.status_code == 200, landed.text
+            sessions = {
+                "pupil": Session(_cookies(pupil.http), hidden(landed.text)["csrf"]),
+                "toegangscontrole": _staff(url, "clb.fuzz"),
+                "dpo": _staff(url, "dpo.fuzz"),
+            }
+            yield PortalTarget(url, idp.issuer, ServerLog(log), sessions, idp.pupil.leer_id_uuid)
+        finally:
+            process.terminate()
+            process.wait(10)
+
+
+def _serve_portal_on(config: Path, log: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "leerid.cli.main", "sp", "serve"),
+                *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the portal exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the portal did not start:\n{log.read_text()}")

@@ -1,0 +1,37 @@
+"""Issue 8 points 6, 7, 8 and 23 at the LARS portal: bad input gets the message page."""
+
+from __future__ import annotations
+
+import httpx
+
+from leerid.sp.provider import ServiceProvider
+from tests.idp_server import _free_port
+from tests.sp.lars_world import hidden, serve_portal
+
+
+def test_bad_input_gets_the_portals_page_and_no_foreign_redirect(
+    provider: ServiceProvider,
+) -> None:
+    with serve_portal(provider, _free_port()) as url, httpx.Client() as http:
+        form = http.get(f"{url}/personeel/aanmelden")
+        csrf = hidden(form.text)["csrf"]
+        # point 6: a NUL in the username reaches no database (PostgreSQL answered 500)
+        nul = http.post(
+            f"{url}/personeel/aanmelden",
+            data={"csrf": csrf, "gebruikersnaam": "a\x00b", "wachtwoord": "x"},
+        )
+        assert nul.status_code == 400 and "Ongeldige invoer" in nul.text
+        assert "gebruikersnaam" in nul.text and "a\x00b" not in nul.text
+        # point 8: a parameter above its limit
+        long = http.get(f"{url}/callback", params={"state": "s" * 2049, "code": "c"})
+        assert long.status_code == 400 and "hoogstens 2048 tekens" in long.text
+        # point 23: an oversized multipart form gets the page, not FastAPI's JSON 400
+        big = http.post(
+            f"{url}/personeel/aanmelden",
+            files={"csrf": (None, csrf.encode()), "wachtwoord": (None, b"x" * 2_000_000)},
+        )
+        assert big.status_code == 413 and "text/html" in big.headers["content-type"]
+        # point 7: no redirect built from the Host header
+        slash = http.get(f"{url}/personeel/", headers={"Host": "evil.example"})
+        assert "location" not in slash.headers
+        assert slash.status_code == 404
