@@ -110,8 +110,8 @@ def test_a_broken_configuration_is_named_without_traceback(
     assert "needs private_key_file" in result.stderr and "Traceback" not in result.stderr
     config.write_text(
         '[provider]\nissuer="http://x/op"\nclient_id="c"\nredirect_uri="http://x/cb"\n'
-        'private_key_file="k.jwk"\n[partner_schools]\ninstellingsnummers=["12345"]\n',
+        'private_key_file="k.jwk"\n[partner_schools]\ninstellingsnummers=["12a45"]\n',
         encoding="utf-8",
     )
     result = run_leerid(["sp", "purge", "--config", str(config)], leerid_env)
-    assert result.returncode == 2 and "'12345' is not 6 digits" in result.stderr
+    assert result.returncode == 2 and "'12a45' is not an instellingsnummer" in result.stderr

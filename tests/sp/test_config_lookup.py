@@ -52,7 +52,8 @@ def test_the_command_says_on_stderr_which_configuration_it_used(tmp_path: Path) 
         **{k: v for k, v in os.environ.items() if not k.startswith("LEERID_")},
         "LEERID_HOME": str(tmp_path / "home"),
     }
-    leerid = [sys.executable, "-m", "leerid.cli.main", "sp", "log", "verify"]
+    # --create: the kit's database does not exist yet, and `log verify` only reads (§4)
+    leerid = [sys.executable, "-m", "leerid.cli.main", "--create", "sp", "log", "verify"]
     missing = subprocess.run(
         leerid, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )

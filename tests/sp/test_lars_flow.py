@@ -173,7 +173,7 @@ def test_lars_end_to_end(
         after = dpo.get(f"{lars.url}/personeel/meldingen")
         assert "1 melding(en) gewijzigd" in after.text
         assert "gesloten" in after.text and "DISCIMUS gecorrigeerd" in after.text
-        assert f"<td>{code}</td>" in after.text
+        assert f'<td data-label="Melding">{code}</td>' in after.text
         log_page = dpo.get(f"{lars.url}/personeel/privacylog")
         assert "Hashketen intact" in log_page.text and "vraag van de school" in log_page.text
         assert dpo.get(f"{lars.url}/personeel/bewijs").status_code == 200

@@ -51,7 +51,7 @@ def test_an_invalid_report_gets_a_dutch_page_that_says_what_to_correct(
             "sleutel": ("00000000-0000-4000-8000-000000000000", 404, "open de leerling"),
             "attribuut": ("favourite_colour", 400, "Kies een gegeven"),
             "probleem": ("lelijk", 400, "Kies een soort probleem"),
-            "toelichting": ("rijksregisternummer 01.49.07-001.85", 400, "laat het weg"),
+            "toelichting": ("rijksregisternummer 01.49.07-001.85", 400, "Laat dat nummer weg"),
         }
         for field, (value, status, advice) in cases.items():
             page = clb.post(f"{lars.url}/personeel/leerlingen/melding", data={**good, field: value})

@@ -82,13 +82,7 @@ def _create(
         raise ReportRefusedError(
             f"De toelichting is langer dan {COMMENT_LIMIT} tekens; maak ze korter."
         )
-    try:
-        refuse_insz(comment, "toelichting")
-    except LeeridError:
-        raise ReportRefusedError(
-            "De toelichting bevat iets dat op een rijksregisternummer lijkt; laat het weg "
-            "(de sleutel wijst de leerling aan)."
-        ) from None
+    refuse_insz(comment, "comment")  # art. 3: one check for every free-text field
     now = dt.datetime.now(dt.UTC)
     with session_scope(provider.engine) as session:
         if session.get(PupilRecord, pupil_key) is None:
