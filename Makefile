@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 # overridden to check the install branch (`make -n test CHROMIUM=/missing`).
 CHROMIUM    ?= /usr/bin/chromium
 USER_ID     ?= $(shell id -u)
+# Tests run in two processes (pytest-xdist), one per core; TEST_WORKERS=0 runs them in one.
+TEST_WORKERS ?= 2
 AXE_VERSION := 4.14.1
 NODE_DIR    := .leerid/node
 AXE_STAMP   := $(NODE_DIR)/.installed-axe-core-$(AXE_VERSION)
@@ -30,7 +32,7 @@ demo: $(STAMP)
 	$(BIN)/leerid demo
 
 test: $(STAMP) test-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 test-deps: $(CHROMIUM) $(AXE_STAMP)
 
