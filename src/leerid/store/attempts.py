@@ -28,6 +28,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from leerid.errors import ConfigurationError
+
 __all__ = [
     "STALE",
     "aware",
@@ -54,7 +56,8 @@ def _upsert(conn: Connection, table: Table) -> Any:
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"leerid supports SQLite and PostgreSQL, not {conn.dialect.name}")
+    # make_engine refuses any other database first; this names the rule where it is relied on
+    raise ConfigurationError(f"leerid supports SQLite and PostgreSQL, not {conn.dialect.name}")
 
 
 def reserve(
