@@ -76,7 +76,7 @@ def test_state_is_limited_and_a_login_at_the_limit_works(database_url: str) -> N
         auth = rp.authorization(state=worst)
         page = browser.open(auth.url)
         assert page.status_code == 200, page.text
-        done = browser.login(page, idp.username, idp.password)
+        done = browser.provider_login(page, idp.username, idp.password)
         assert done.status_code == 303, done.text
         assert query(done.headers["location"])["state"] == worst
         assert "access_token" in rp.fetch_token(done.headers["location"], auth.verifier)
