@@ -26,10 +26,10 @@ from urllib.parse import quote
 from sqlalchemy import create_engine, insert, text
 
 from leerid.protocol import IsoDuration
-from leerid.sp import retention
-from leerid.sp.last_login import record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import MIGRATIONS, PupilRecord
+from leerid.sp.kit import retention
+from leerid.sp.kit.last_login import record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import MIGRATIONS, PupilRecord
 from leerid.store.engine import make_engine, session_scope, upgrade
 
 SCHEMA = "bench_sp_retention"

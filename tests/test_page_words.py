@@ -19,13 +19,13 @@ from leerid.idp.activation_codes import issue_for_school
 from leerid.protocol import load_protocol
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import render_register
-from leerid.sp.browser_session import SessionSealer
-from leerid.sp.evidence import evidence_html
-from leerid.sp.login_claims import read_login
-from leerid.sp.models import QualityReport
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.login_claims import read_login
+from leerid.sp.kit.models import QualityReport
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.evidence_page import evidence_html
 from leerid.store.engine import session_scope
 from tests.idp_server import _free_port, seed_idp
 from tests.login.live_server import live_idp

@@ -51,7 +51,7 @@ from leerid.registry.insz import insz_check_digits
 from leerid.registry.lookup import PupilView, active_on, find_pupil
 from leerid.registry.models import Credential, Enrolment, Pupil, Registration
 from leerid.registry.protocols import add_protocol
-from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
 from leerid.store.engine import dispose_engines, get_engine
 
 Say = Callable[[str], None]

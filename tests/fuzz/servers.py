@@ -23,10 +23,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from leerid.sp.keys import generate_client_key
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.keys import generate_client_key
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
 from tests.fuzz.requests import ServerLog
 from tests.idp.flow import Browser, RelyingParty, full_login, hidden_fields
 from tests.idp_server import RunningIdp, _free_port, running_idp

@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leerid.registry.models import Account, Credential, Pupil, Registration
-from leerid.sp.keys import generate_client_key
-from leerid.sp.portal import create_portal
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.keys import generate_client_key
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.portal.app import create_portal
 from leerid.store.engine import make_engine
 from tests.idp_server import RunningIdp, SeededPupil, _free_port, running_idp, seed_pupil
 from tests.sp.conftest import write_config

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from leerid.sp.breaches import MailError, add_breach, list_breaches, update_breach
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.breaches import MailError, add_breach, list_breaches, update_breach
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
 from tests.sp.conftest import write_config
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.staff import add_staff
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.sp.lars_world import lars_world, move_to_school

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from leerid.cli.main import app
 from leerid.idp.quality_report_store import store_report
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import dispose_engines, get_engine
 from tests.sp.conftest import write_config
 

@@ -15,13 +15,13 @@ from pathlib import Path
 import httpx
 from sqlalchemy import String, Text, select
 
-from leerid.sp.breaches import add_breach
-from leerid.sp.login_claims import read_login
-from leerid.sp.models import SPBase
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
-from leerid.sp.templating import TEMPLATES
+from leerid.sp.kit.breaches import add_breach
+from leerid.sp.kit.login_claims import read_login
+from leerid.sp.kit.models import SPBase
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.portal.templating import TEMPLATES
 from leerid.store.engine import session_scope
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config

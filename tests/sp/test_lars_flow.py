@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from leerid.idp.keys import rotate_keys
-from leerid.sp.models import PrivacyLogEntry, PupilRecord
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
 from tests.conftest import BACKENDS, run_leerid
 from tests.sp.lars_world import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from leerid.sp.provider import ServiceProvider
+from leerid.sp.kit.provider import ServiceProvider
 from tests.idp_server import _free_port
 from tests.sp.lars_world import hidden, serve_portal
 

@@ -7,8 +7,8 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from leerid.sp.portal import create_portal
-from leerid.sp.provider import ServiceProvider
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.portal.app import create_portal
 from tests.idp_server import _free_port
 from tests.sp.lars_world import serve_portal
 

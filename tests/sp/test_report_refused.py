@@ -6,8 +6,8 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from leerid.sp.models import PupilRecord, QualityReport
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.models import PupilRecord, QualityReport
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
 from tests.sp.lars_world import hidden, lars_world
 from tests.sp.test_lars_flow import PASSWORD, staff_login

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff, disable_staff
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff, disable_staff
 from leerid.store.engine import dispose_engines
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config

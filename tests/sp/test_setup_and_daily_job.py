@@ -11,14 +11,14 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from leerid.sp.last_login import record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import PrivacyLogEntry, PupilRecord, StaffLoginThrottleRow
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
-from leerid.sp.staff import list_staff
-from leerid.sp.throttle import StaffLoginThrottle
+from leerid.sp.kit.last_login import record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord, StaffLoginThrottleRow
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.sp.kit.staff import list_staff
+from leerid.sp.kit.throttle import StaffLoginThrottle
 from leerid.store.engine import session_scope
 from tests.idp_server import _free_port
 from tests.sp.conftest import PROTOCOL

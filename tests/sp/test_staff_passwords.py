@@ -12,9 +12,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from leerid.sp.models import StaffAccount
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.staff import HASHER, add_staff, authenticate, check_password
+from leerid.sp.kit.models import StaffAccount
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.staff import HASHER, add_staff, authenticate, check_password
 from leerid.store.engine import session_scope
 from tests.idp_server import _free_port
 from tests.sp.lars_world import hidden, serve_portal

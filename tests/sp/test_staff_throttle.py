@@ -21,10 +21,10 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 
 from leerid.errors import ConfigurationError
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
-from leerid.sp.throttle import TABLE, StaffLoginThrottle, purge_spent
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.kit.throttle import TABLE, StaffLoginThrottle, purge_spent
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 from tests.sp.lars_world import hidden, serve_portal

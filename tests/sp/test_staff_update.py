@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from leerid.cli.main import app
 from leerid.errors import LeeridError
-from leerid.sp.evidence import collect
-from leerid.sp.models import PrivacyLogEntry
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff, list_staff
+from leerid.sp.kit.evidence import collect
+from leerid.sp.kit.models import PrivacyLogEntry
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff, list_staff
 from leerid.store.engine import session_scope
 from tests.idp_server import _free_port
 from tests.sp.conftest import write_config

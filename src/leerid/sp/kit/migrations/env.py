@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from leerid.sp.models import SPBase
+from leerid.sp.kit.models import SPBase
 
 engine = context.config.attributes["engine"]
 

@@ -14,7 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Scope
 
 from leerid.edge import Problem, Rule, Rules
-from leerid.sp.templating import render
+from leerid.sp.portal.templating import render
 
 __all__ = ["MAX_BODY", "RULES", "refusal", "rules_for"]
 

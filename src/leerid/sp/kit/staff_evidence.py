@@ -8,8 +8,8 @@ import datetime as dt
 from sqlalchemy import Engine
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp import privacy_log
-from leerid.sp.models import StaffAccount
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.models import StaffAccount
 from leerid.store.engine import session_scope
 
 EARLIEST = dt.date(2000, 1, 1)

@@ -24,17 +24,18 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from leerid.edge import EdgeGuard
 from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
-from leerid.sp import breaches, page_texts, parameters, privacy_log, quality_reports, retention
-from leerid.sp.browser_session import SessionSealer
-from leerid.sp.evidence import collect
-from leerid.sp.free_text import InszInFreeTextError, dutch_message
-from leerid.sp.login_claims import ClaimError, read_login
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import authenticate, get_staff, list_staff
-from leerid.sp.staff_evidence import parse_day, update_staff_dates
-from leerid.sp.templating import TEMPLATES, render
-from leerid.sp.throttle import StaffLoginThrottle, purge_spent
+from leerid.sp.kit import breaches, privacy_log, quality_reports, retention
+from leerid.sp.kit.evidence import collect
+from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
+from leerid.sp.kit.login_claims import ClaimError, read_login
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.staff import authenticate, get_staff, list_staff
+from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
+from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
+from leerid.sp.portal import page_texts, parameters
+from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.templating import TEMPLATES, render
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 log = logging.getLogger("leerid.sp.portal")

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from leerid.protocol.lifecycle import brussels
+from leerid.sp.kit.moments import when
+
+__all__ = ["ENV", "TEMPLATES", "render", "when"]
 
 TEMPLATES = Path(__file__).with_name("templates")
-
-
-def when(moment: dt.datetime | None, empty: str = "—") -> str:
-    """A moment as people in Flanders read it: Belgian time, the zone named."""
-    if moment is None:
-        return empty
-    local = brussels(moment)
-    return f"{local:%d-%m-%Y %H:%M} Belgische tijd ({local.tzname()})"
 
 
 ENV = Environment(

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, func, select
 
 from leerid.protocol import IsoDuration
-from leerid.sp import privacy_log
-from leerid.sp.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
 from leerid.store.engine import session_scope
 
 BATCH = 1000  # rows per transaction, so that logins never wait behind a long lock

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from leerid.errors import LeeridError
-from leerid.sp.orgcode import normalise_orgcode
+from leerid.sp.kit.orgcode import normalise_orgcode
 
 log = logging.getLogger("leerid.sp.login")
 

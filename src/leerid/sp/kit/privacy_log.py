@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from leerid.sp.keys import ProviderSecrets
-from leerid.sp.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
+from leerid.sp.kit.keys import ProviderSecrets
+from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
 from leerid.store.engine import session_scope
 
 GENESIS = "0" * 64

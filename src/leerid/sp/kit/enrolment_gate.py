@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from leerid.sp.orgcode import normalise_orgcode
+from leerid.sp.kit.orgcode import normalise_orgcode
 
 log = logging.getLogger("leerid.sp.gate")
 

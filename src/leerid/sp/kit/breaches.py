@@ -12,10 +12,10 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import Engine, select
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp import privacy_log
-from leerid.sp.free_text import refuse_insz
-from leerid.sp.models import Breach, BreachUpdate
-from leerid.sp.settings import MailSettings
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.free_text import refuse_insz
+from leerid.sp.kit.models import Breach, BreachUpdate
+from leerid.sp.kit.settings import MailSettings
 from leerid.store.engine import session_scope
 
 WINDOW = dt.timedelta(hours=72)  # GDPR art. 33.1: to the authority within 72 hours

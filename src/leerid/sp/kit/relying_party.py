@@ -31,9 +31,9 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 from leerid.errors import LeeridError
-from leerid.sp._authlib import AsyncOAuth2Client
-from leerid.sp.keys import load_client_key
-from leerid.sp.settings import SPSettings
+from leerid.sp.kit._authlib import AsyncOAuth2Client
+from leerid.sp.kit.keys import load_client_key
+from leerid.sp.kit.settings import SPSettings
 
 ALLOWED_ALGS = ("RS256", "PS256", "ES256")  # never "none", never HMAC with a public key
 LEEWAY = 60  # seconds of clock skew accepted on exp/iat

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from leerid.errors import LeeridError, NotFoundError
 from leerid.passwords_unicode import normalise_password, password_forms
 from leerid.protocol import Protocol, RecipientRole
-from leerid.sp.models import StaffAccount
+from leerid.sp.kit.models import StaffAccount
 from leerid.store.engine import session_scope
 
 # OWASP's Argon2id parameters: 19 MiB, 2 passes, parallelism 1

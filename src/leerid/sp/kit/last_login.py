@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leerid.sp import privacy_log
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
 
 
 @dataclass(frozen=True)

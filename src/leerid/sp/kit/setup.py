@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from leerid.sp.keys import generate_client_key
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.keys import generate_client_key
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from leerid import config
 from leerid.errors import ConfigurationError
-from leerid.sp.orgcode import normalise_orgcode
+from leerid.sp.kit.orgcode import normalise_orgcode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")

@@ -15,15 +15,15 @@ from sqlalchemy import Engine, func, select, text
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
 from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
-from leerid.sp import privacy_log
-from leerid.sp.enrolment_gate import GateDecision, enrolment_gate
-from leerid.sp.free_text import refuse_insz
-from leerid.sp.keys import ProviderSecrets, load_or_create_secrets
-from leerid.sp.last_login import LoginOutcome, record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
-from leerid.sp.settings import SPSettings
-from leerid.sp.staff import Permissions, permissions
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.enrolment_gate import GateDecision, enrolment_gate
+from leerid.sp.kit.free_text import refuse_insz
+from leerid.sp.kit.keys import ProviderSecrets, load_or_create_secrets
+from leerid.sp.kit.last_login import LoginOutcome, record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.settings import SPSettings
+from leerid.sp.kit.staff import Permissions, permissions
 from leerid.store.engine import get_engine, session_scope
 
 NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Table, select
 
-from leerid.sp.models import StaffLoginThrottleRow
-from leerid.sp.settings import StaffLoginSettings
+from leerid.sp.kit.models import StaffLoginThrottleRow
+from leerid.sp.kit.settings import StaffLoginSettings
 from leerid.store import attempts
 
 __all__ = ["StaffLoginThrottle", "purge_spent"]

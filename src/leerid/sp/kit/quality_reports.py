@@ -14,11 +14,11 @@ import httpx
 from sqlalchemy import select
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp import privacy_log
-from leerid.sp.free_text import refuse_insz
-from leerid.sp.models import PupilRecord, QualityReport
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.relying_party import RelyingParty
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.free_text import refuse_insz
+from leerid.sp.kit.models import PupilRecord, QualityReport
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import RelyingParty
 from leerid.store.engine import session_scope
 
 # Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"

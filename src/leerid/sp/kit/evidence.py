@@ -16,11 +16,11 @@ from sqlalchemy import func, select
 
 from leerid.protocol import content_hash
 from leerid.protocol.lifecycle import STATUS_DUTCH
-from leerid.sp import privacy_log
-from leerid.sp.breaches import list_breaches
-from leerid.sp.models import LogPruneRecord, PrivacyLogEntry, PupilRecord, StaffAccount
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.templating import render, when
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.breaches import list_breaches
+from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PupilRecord, StaffAccount
+from leerid.sp.kit.moments import when
+from leerid.sp.kit.provider import ServiceProvider
 from leerid.store.engine import session_scope
 
 
@@ -187,9 +187,3 @@ def collect(provider: ServiceProvider) -> dict[str, Any]:
             ),
         ],
     }
-
-
-def evidence_html(provider: ServiceProvider) -> str:
-    return render(
-        "evidence.html", site=provider.settings.name, standalone=True, **collect(provider)
-    )
