@@ -80,7 +80,7 @@ class Seed:
 
 def random_insz() -> str:
     """A valid national register number of a child born in 2012 (check digits mod 97)."""
-    first9 = f"12{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(1, 997):03d}"  # noqa: S311
+    first9 = f"12{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(1, 997):03d}"
     return first9 + f"{97 - int('2' + first9) % 97:02d}"
 
 
@@ -133,7 +133,9 @@ def seed_idp(database_url: str, **client_options: object) -> Seed:
     client_options.setdefault("redirect_uris", [REDIRECT_URI])
     client_options.setdefault("post_logout_redirect_uris", [LOGOUT_URI])
     client_id, secret = seeding.register_client(
-        engine, protocol_id=protocol_id, **client_options  # type: ignore[arg-type]
+        engine,
+        protocol_id=protocol_id,
+        **client_options,  # type: ignore[arg-type]
     )
     engine.dispose()
     return Seed(pupil, client_id, secret, protocol_id)

@@ -134,7 +134,9 @@ def test_private_key_jwt_with_a_jwks_uri_and_the_token_endpoint_as_audience(
         auth = rp.authorization()
         browser = Browser()
         code = query(
-            browser.provider_login(browser.open(auth.url), idp.username, idp.password).headers["location"]
+            browser.provider_login(browser.open(auth.url), idp.username, idp.password).headers[
+                "location"
+            ]
         )["code"]
 
         def assertion(aud: str) -> str:

@@ -94,7 +94,9 @@ def test_private_key_jwt_with_single_use_jti_and_es256_id_tokens(idp: RunningIdp
     auth = rp.authorization()
     browser = Browser()
     page = browser.open(auth.url)
-    code = query(browser.provider_login(page, idp.username, idp.password).headers["location"])["code"]
+    code = query(browser.provider_login(page, idp.username, idp.password).headers["location"])[
+        "code"
+    ]
     now = int(time.time())
     assertion = jwt.encode(
         {"alg": "ES256", "kid": "rp-1"},

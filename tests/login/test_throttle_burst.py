@@ -66,7 +66,10 @@ def test_a_burst_of_passwords_gets_at_most_the_threshold_checked(
             idp.issuer, seed.client_id, seed.redirect_uri, challenge
         )
         page = browser.get(url).text
-        base = {"request": hidden_field(page, "request"), "csrf_token": hidden_field(page, "csrf_token")}
+        base = {
+            "request": hidden_field(page, "request"),
+            "csrf_token": hidden_field(page, "csrf_token"),
+        }
         wrong = [
             {**base, "username": seed.pupil.username, "password": f"fout-{i}"} for i in range(BURST)
         ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from types import TracebackType
 
 import httpx
@@ -30,50 +31,55 @@ class Form:
     hidden: dict[str, str] = field(default_factory=dict)
 
 
-class _FormParser(HTMLParser):
-    """Every form of a page, and every hidden input (also those outside a form)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.forms: list[Form] = []
-        self.hidden: dict[str, str] = {}
-        self._open: Form | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self._open = Form(values.get("action", ""), values.get("method", "get").lower())
-            self.forms.append(self._open)
-        elif tag == "input" and values.get("type") == "hidden" and values.get("name"):
-            self.hidden[values["name"]] = values.get("value", "")
-            if self._open is not None:
-                self._open.hidden[values["name"]] = values.get("value", "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self._open = None
+_TAG = re.compile(r"<(/?form|input)\b([^>]*)>", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 
 
-def _parse(html: str) -> _FormParser:
-    parser = _FormParser()
-    parser.feed(html)
-    parser.close()
-    return parser
+def _attributes(text: str) -> dict[str, str]:
+    return {
+        m[1].lower(): html.unescape(m[2] if m[2] is not None else m[3] or m[4] or "")
+        for m in _ATTRIBUTE.finditer(text)
+    }
 
 
-def forms(html: str) -> list[Form]:
+def _parse(page: str) -> tuple[list[Form], dict[str, str]]:
+    """Every form of a page, and every hidden input by name (also those outside a form).
+
+    Only ``<form>`` and ``<input>`` tags are read (a regular expression over tags, not a
+    full HTML parser): the benchmark parses a login page per flow and must stay lean.
+    """
+    found: list[Form] = []
+    hidden: dict[str, str] = {}
+    open_form: Form | None = None
+    for tag in _TAG.finditer(page):
+        name = tag[1].lower()
+        if name == "/form":
+            open_form = None
+            continue
+        attrs = _attributes(tag[2])
+        if name == "form":
+            open_form = Form(attrs.get("action", ""), attrs.get("method", "get").lower())
+            found.append(open_form)
+        elif attrs.get("type", "").lower() == "hidden" and attrs.get("name"):
+            hidden[attrs["name"]] = attrs.get("value", "")
+            if open_form is not None:
+                open_form.hidden[attrs["name"]] = attrs.get("value", "")
+    return found, hidden
+
+
+def forms(page: str) -> list[Form]:
     """The forms of a page, in document order."""
-    return _parse(html).forms
+    return _parse(page)[0]
 
 
-def hidden_fields(html: str) -> dict[str, str]:
+def hidden_fields(page: str) -> dict[str, str]:
     """Every hidden field of a page by name (the last one wins), values unescaped."""
-    return _parse(html).hidden
+    return _parse(page)[1]
 
 
-def hidden_field(html: str, name: str) -> str:
+def hidden_field(page: str, name: str) -> str:
     """The value of the hidden field ``name``; an error naming the field when it is absent."""
-    found = hidden_fields(html)
+    found = hidden_fields(page)
     if name not in found:
         raise LeeridError(f"no hidden field {name!r} on the page")
     return found[name]
@@ -115,9 +121,7 @@ class Browser:
             response = self.http.get(response.url.join(response.headers["location"]))
         raise LeeridError(f"more than {MAX_REDIRECTS} redirects at {response.url}")
 
-    def submit(
-        self, page: httpx.Response, data: dict[str, str], index: int = 0
-    ) -> httpx.Response:
+    def submit(self, page: httpx.Response, data: dict[str, str], index: int = 0) -> httpx.Response:
         """Post form ``index`` of ``page``: its hidden fields and ``data``, to its action."""
         found = forms(page.text)
         if len(found) <= index:
@@ -136,7 +140,10 @@ class Browser:
     def lars_login(self, lars_url: str, username: str, password: str) -> httpx.Response:
         """Log in at the LARS portal through LeerID; the portal's final page."""
         page = self.follow(self.http.get(f"{lars_url}/aanmelden"))
-        return self.follow(self.provider_login(page, username, password))
+        back = self.provider_login(page, username, password)
+        if back.status_code != 303:
+            raise LeeridError(f"LeerID did not log {username} in: HTTP {back.status_code}")
+        return self.follow(back)
 
     def activate(self, issuer: str, username: str, code: str, password: str) -> httpx.Response:
         """Turn the school's activation code into a password at ``{issuer}/v1/activate``."""

@@ -20,12 +20,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import uvicorn
 
 from leerid.errors import LeeridError
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.portal.app import create_portal
 
 __all__ = [
     "LOOPBACK",
@@ -33,6 +35,7 @@ __all__ = [
     "free_port",
     "healthy",
     "serve_in_thread",
+    "serve_portal",
     "start_idp",
     "start_portal",
     "start_server",
@@ -49,9 +52,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def healthy(
-    base_url: str, seconds: float, process: subprocess.Popen[bytes] | None = None
-) -> bool:
+def healthy(base_url: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
     """Whether ``{base_url}/healthz`` answers 200 within ``seconds`` (False once it exits)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -170,7 +171,7 @@ def serve_in_thread(
     make_app: Callable[[str], Any],
     *,
     port: int | None = None,
-    lifespan: str = "auto",
+    lifespan: Literal["auto", "on", "off"] = "auto",
     log_level: str = "warning",
 ) -> Iterator[tuple[str, Any]]:
     """Serve ``make_app(base_url)`` with uvicorn in a thread: yields (base URL, the app).
@@ -200,3 +201,10 @@ def serve_in_thread(
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+@contextmanager
+def serve_portal(provider: ServiceProvider, port: int | None = None) -> Iterator[str]:
+    """The LARS portal of ``provider`` under uvicorn in a thread; yields its base URL."""
+    with serve_in_thread(lambda _base: create_portal(provider), port=port) as (base, _app):
+        yield base
