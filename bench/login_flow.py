@@ -581,7 +581,7 @@ def main() -> None:
         if not group:
             continue
         server = None if args.url else start_server(url, args.workers, env)
-        base = args.url.rstrip("/") if args.url else server.base  # type: ignore[union-attr]
+        base = args.url.rstrip("/") if args.url else server.base_url  # type: ignore[union-attr]
         site = Site(f"{base}/op", client_id, secret, usernames)
         try:
             for scenario in group:
