@@ -9,7 +9,6 @@ members (``toegangscontrole`` and ``dpo``) with their sessions and CSRF tokens.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from leerid.sp.kit.keys import generate_client_key
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
@@ -27,8 +25,7 @@ from leerid.testing.servers import free_port, start_portal
 from tests.fuzz.requests import ServerLog
 from tests.idp.flow import RelyingParty, full_login
 from tests.idp_server import RunningIdp, running_idp
-from tests.sp.conftest import write_config
-from tests.sp.lars_world import FAST_HASH
+from tests.sp.lars_world import FAST_HASH, provider_for_portal
 
 STAFF_PASSWORD = "fuzz-wachtwoord-lang-genoeg"
 
@@ -104,45 +101,19 @@ def _cookies(http: httpx.Client) -> dict[str, str]:
 
 
 def _staff(url: str, username: str) -> Session:
-    http = httpx.Client(follow_redirects=False, timeout=30)
-    form = http.get(f"{url}/personeel/aanmelden")
-    done = http.post(
-        f"{url}/personeel/aanmelden",
-        data={
-            "csrf": hidden_fields(form.text)["csrf"],
-            "gebruikersnaam": username,
-            "wachtwoord": STAFF_PASSWORD,
-        },
-    )
+    staff = Browser()
+    done = staff.staff_login(url, username, STAFF_PASSWORD)
     assert done.status_code == 303, done.text
-    home = http.get(f"{url}/personeel")
-    return Session(_cookies(http), hidden_fields(home.text)["csrf"])
+    home = staff.http.get(f"{url}/personeel")
+    return Session(_cookies(staff.http), hidden_fields(home.text)["csrf"])
 
 
 @contextmanager
 def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iterator[PortalTarget]:
     """Provider and portal, a pupil who logged in through LeerID, two staff members."""
     port_hint = free_port()  # the portal's port is only known later: register a pattern
-    keys = folder / "keys"
-    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
-    jwks = json.loads((keys / "client-jwks.json").read_text())
-    with running_idp(
-        idp_database,
-        more_env=FAST_HASH,
-        redirect_uris=[f"http://127.0.0.1:{port_hint}/callback"],
-        post_logout_redirect_uris=[f"http://127.0.0.1:{port_hint}/"],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-    ) as idp:
-        config = write_config(
-            folder / "lars",
-            portal_database,
-            issuer=idp.issuer,
-            client_id=idp.client_id,
-            redirect_uri=f"http://127.0.0.1:{port_hint}/callback",
-            public_url=f"http://127.0.0.1:{port_hint}",
-            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
-        )
+    portal_url = f"http://127.0.0.1:{port_hint}"
+    with provider_for_portal(idp_database, folder, portal_url, portal_database) as (idp, config):
         provider = ServiceProvider(load_settings(config))
         for name, role in (("clb.fuzz", "toegangscontrole"), ("dpo.fuzz", "dpo")):
             add_staff(provider.engine, provider.protocol, name, STAFF_PASSWORD, role)
@@ -151,8 +122,7 @@ def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iter
         url = portal.base_url
         try:
             pupil = Browser()
-            page = pupil.follow(pupil.http.get(f"{url}/aanmelden"))
-            landed = pupil.follow(pupil.provider_login(page, idp.username, idp.password))
+            landed = pupil.lars_login(url, idp.username, idp.password)
             assert landed.status_code == 200, landed.text
             sessions = {
                 "pupil": Session(_cookies(pupil.http), hidden_fields(landed.text)["csrf"]),

@@ -37,6 +37,36 @@ class Lars:
 
 
 @contextmanager
+def provider_for_portal(
+    database_url: str, folder: Path, portal_url: str, lars_database_url: str, **config: object
+) -> Iterator[tuple[RunningIdp, Path]]:
+    """A running provider with a private_key_jwt client for the portal at ``portal_url``,
+    and the portal's configuration (in ``folder / "lars"``, on ``lars_database_url``)."""
+    keys = folder / "keys"
+    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
+    jwks = json.loads((keys / "client-jwks.json").read_text())
+    with running_idp(
+        database_url,
+        more_env=FAST_HASH,
+        redirect_uris=[f"{portal_url}/callback"],
+        post_logout_redirect_uris=[f"{portal_url}/"],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+    ) as idp:
+        path = write_config(
+            folder / "lars",
+            lars_database_url,
+            issuer=idp.issuer,
+            client_id=idp.client_id,
+            redirect_uri=f"{portal_url}/callback",
+            public_url=portal_url,
+            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
+            **config,  # type: ignore[arg-type]
+        )
+        yield idp, path
+
+
+@contextmanager
 def lars_world(
     database_url: str, tmp_path: Path, lars_database_url: str = "", **config: object
 ) -> Iterator[Lars]:
@@ -44,27 +74,11 @@ def lars_world(
     (``lars_database_url``, default a SQLite file in ``tmp_path``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    keys = tmp_path / "keys"
-    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
-    jwks = json.loads((keys / "client-jwks.json").read_text())
-    with running_idp(
-        database_url,
-        more_env=FAST_HASH,
-        redirect_uris=[f"{url}/callback"],
-        post_logout_redirect_uris=[f"{url}/"],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-    ) as idp:
-        path = write_config(
-            tmp_path / "lars",
-            lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}",
-            issuer=idp.issuer,
-            client_id=idp.client_id,
-            redirect_uri=f"{url}/callback",
-            public_url=url,
-            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
-            **config,  # type: ignore[arg-type]
-        )
+    lars_database_url = lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}"
+    with provider_for_portal(database_url, tmp_path, url, lars_database_url, **config) as (
+        idp,
+        path,
+    ):
         provider = ServiceProvider(load_settings(path))
         with serve_portal(provider, port):
             yield Lars(idp, provider, url, path)
@@ -140,5 +154,6 @@ __all__ = [
     "lars_world",
     "make_unidentified",
     "move_to_school",
+    "provider_for_portal",
     "seed_pupil",
 ]

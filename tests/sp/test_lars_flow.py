@@ -34,18 +34,10 @@ PASSWORD = "een-lang-wachtwoord"
 
 
 def staff_login(lars_url: str, username: str) -> httpx.Client:
-    browser = httpx.Client(follow_redirects=False, timeout=30)
-    form = browser.get(f"{lars_url}/personeel/aanmelden")
-    done = browser.post(
-        f"{lars_url}/personeel/aanmelden",
-        data={
-            "csrf": hidden_fields(form.text)["csrf"],
-            "gebruikersnaam": username,
-            "wachtwoord": PASSWORD,
-        },
-    )
+    browser = Browser()
+    done = browser.staff_login(lars_url, username, PASSWORD)
     assert done.status_code == 303, done.text
-    return browser
+    return browser.http
 
 
 def test_lars_end_to_end(

@@ -145,6 +145,11 @@ class Browser:
             raise LeeridError(f"LeerID did not log {username} in: HTTP {back.status_code}")
         return self.follow(back)
 
+    def staff_login(self, lars_url: str, username: str, password: str) -> httpx.Response:
+        """Log a staff member in with the LARS portal's own form (a 303 when it worked)."""
+        form = self.http.get(f"{lars_url}/personeel/aanmelden")
+        return self.submit(form, {"gebruikersnaam": username, "wachtwoord": password})
+
     def activate(self, issuer: str, username: str, code: str, password: str) -> httpx.Response:
         """Turn the school's activation code into a password at ``{issuer}/v1/activate``."""
         form = self.http.get(f"{issuer}/v1/activate")
