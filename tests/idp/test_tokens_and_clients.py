@@ -240,7 +240,8 @@ def test_a_forged_login_form_is_refused(idp: RunningIdp) -> None:
     rp = RelyingParty(idp)
     victim_page = Browser().open(rp.authorization().url)
     attacker = Browser()
-    forged = attacker.login(victim_page, idp.username, idp.password)  # other browser, no cookie
+    # another browser, without the cookie
+    forged = attacker.provider_login(victim_page, idp.username, idp.password)
     assert forged.status_code == 403 and "location" not in forged.headers
 
 
