@@ -58,11 +58,12 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from sqlalchemy import create_engine, insert, text
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.protocols import add_protocol
 from leerid.protocol import load_protocol
 from leerid.registry.models import Account, Credential, Enrolment, Pupil, Registration
-from leerid.registry.protocols import add_protocol
-from leerid.store.engine import make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"

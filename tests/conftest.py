@@ -20,7 +20,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from leerid.store.engine import dispose_engines, make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import dispose_engines, make_engine
 
 PG_URL = os.environ.get("LEERID_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

@@ -44,11 +44,12 @@ import httpx
 from argon2 import PasswordHasher as Argon2
 from sqlalchemy.orm import Session
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.protocols import add_protocol
 from leerid.protocol import load_protocol
 from leerid.registry.models import Credential
-from leerid.registry.protocols import add_protocol
-from leerid.store.engine import make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 from tests.registry_seed import add_pupil
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -42,17 +42,18 @@ from sqlalchemy.orm import Session
 
 from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
-from leerid.idp.clients import add_client
-from leerid.idp.passwords import PasswordHasher
+from leerid.idp.login.passwords import PasswordHasher
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.protocols import add_protocol
 from leerid.protocol import load_protocol
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.insz import insz_check_digits
 from leerid.registry.lookup import PupilView, active_on, find_pupil
 from leerid.registry.models import Credential, Enrolment, Pupil, Registration
-from leerid.registry.protocols import add_protocol
+from leerid.schema import get_engine
 from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
-from leerid.store.engine import dispose_engines, get_engine
+from leerid.store.engine import dispose_engines
 
 Say = Callable[[str], None]
 
