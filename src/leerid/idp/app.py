@@ -21,7 +21,6 @@ from leerid.idp.context import IdpContext, get_context
 from leerid.idp.login.passwords import PasswordHasher
 from leerid.idp.login.throttle import LoginThrottle
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
-from leerid.idp.oauth.errors import authorization_error_redirect
 from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store._fast_path import renew_together
@@ -42,6 +41,7 @@ from leerid.idp.web import (
     userinfo,
 )
 from leerid.idp.web.browser_state import Sealer, load_server_secret
+from leerid.idp.web.errors import authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.pages import SECURITY_HEADERS, STATIC, Pages
 from leerid.schema import get_engine

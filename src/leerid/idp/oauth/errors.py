@@ -1,4 +1,4 @@
-"""OAuth 2.0 and OpenID Connect error responses, exactly as the specifications write them.
+"""OAuth 2.0 and OpenID Connect errors, exactly as the specifications name them.
 
 RFC 6749 §4.1.2.1 (authorization errors, by redirect), §5.2 (token endpoint errors, JSON with
 ``no-store``), OIDC Core §3.1.2.6 (``login_required``…), RFC 6750 §3.1 (bearer token errors)
@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from starlette.responses import JSONResponse, RedirectResponse, Response
-
 __all__ = [
     "NO_STORE",
     "AuthorizationError",
     "OAuthError",
     "add_query",
-    "authorization_error_redirect",
-    "bearer_challenge",
-    "bearer_error",
-    "token_error_response",
 ]
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -45,52 +39,9 @@ class AuthorizationError(Exception):
         self.description = description
 
 
-def token_error_response(exc: OAuthError, *, basic_auth_attempted: bool = False) -> Response:
-    """RFC 6749 §5.2: a JSON error body; 401 with a challenge for failed Basic authentication."""
-    headers = dict(NO_STORE)
-    status = exc.status_code
-    if exc.error == "invalid_client":
-        status = 401
-        if basic_auth_attempted:
-            headers["WWW-Authenticate"] = 'Basic realm="leerid"'
-    return JSONResponse(
-        {"error": exc.error, "error_description": exc.description}, status, headers=headers
-    )
-
-
 def add_query(uri: str, params: dict[str, str]) -> str:
     """``uri`` with ``params`` added to its query, keeping the query it already has."""
     parts = urlsplit(uri)
     extra = urlencode(params)
     query = f"{parts.query}&{extra}" if parts.query else extra
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
-
-
-def authorization_error_redirect(
-    redirect_uri: str, error: str, description: str, state: str | None, issuer: str
-) -> Response:
-    """RFC 6749 §4.1.2.1 and RFC 9207: error, description, state and iss to the client."""
-    params = {"error": error, "error_description": description}
-    if state is not None:
-        params["state"] = state
-    params["iss"] = issuer
-    return RedirectResponse(add_query(redirect_uri, params), status_code=303, headers=NO_STORE)
-
-
-def bearer_challenge(description: str) -> Response:
-    """RFC 6750 §3.1: a request without credentials gets the challenge without an error code."""
-    return JSONResponse(
-        {"error_description": description},
-        401,
-        headers={**NO_STORE, "WWW-Authenticate": 'Bearer realm="leerid"'},
-    )
-
-
-def bearer_error(error: str, description: str, status_code: int = 401) -> Response:
-    """RFC 6750 §3.1: a ``WWW-Authenticate: Bearer`` challenge with the error."""
-    challenge = f'Bearer realm="leerid", error="{error}", error_description="{description}"'
-    return JSONResponse(
-        {"error": error, "error_description": description},
-        status_code,
-        headers={**NO_STORE, "WWW-Authenticate": challenge},
-    )

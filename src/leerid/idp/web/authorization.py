@@ -9,7 +9,8 @@ is not in force) sits between its steps. Order of checks:
 2. the client's protocol must be in force (art. 11) — else an error page that says why;
 3. everything else is answered by redirect with ``error``, ``state`` and ``iss`` (RFC 9207):
    ``response_type`` must be ``code``; ``openid`` and only scopes the protocol allows;
-   PKCE ``S256``; ``prompt``, ``max_age``, ``id_token_hint`` as OIDC Core §3.1.2.1 says.
+   PKCE ``S256``; ``prompt``, ``max_age``, ``id_token_hint`` as OIDC Core §3.1.2.1 says
+   (the pure rules of step 3, in their order: ``leerid.idp.oauth.authorization_request``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
-from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import Connection
@@ -25,28 +25,27 @@ from starlette.responses import RedirectResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
-from leerid.idp.oauth.errors import (
-    NO_STORE,
-    AuthorizationError,
-    add_query,
-    authorization_error_redirect,
+from leerid.idp.oauth.authorization_request import (
+    DUPLICATED,
+    AuthorizationRequest,
+    CheckedParameters,
+    check_parameters,
+    needs_login,
 )
+from leerid.idp.oauth.errors import NO_STORE, AuthorizationError, add_query
 from leerid.idp.oauth.id_token import read_id_token_hint
-from leerid.idp.oauth.rfc7636 import valid_challenge
+from leerid.idp.release import BoundProtocol
 from leerid.idp.store._fast_path import connection
 from leerid.idp.store.clients import Client
 from leerid.idp.store.grants import insert_code, new_token
+from leerid.idp.web.errors import authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
 
-__all__ = ["Pending", "finish_authorization", "render_login", "router"]
+__all__ = ["finish_authorization", "render_login", "router"]
 
 router = APIRouter()
 
-Pending = dict[str, Any]
-"""The authorization request waiting for a login, sealed into the login form."""
-
-PROMPTS = {"none", "login", "consent", "select_account"}
 _CHECKED_FIRST = ("client_id", "redirect_uri", "state")
 
 
@@ -56,7 +55,7 @@ def _status_text(lang: str, state: str) -> str:
 
 def finish_authorization(
     ctx: IdpContext,
-    pending: Pending,
+    pending: AuthorizationRequest,
     session: SsoSession,
     conn: Connection | None = None,
     *,
@@ -73,12 +72,12 @@ def finish_authorization(
         stored = insert_code(
             used,
             code=code,
-            client_id=pending["client_id"],
+            client_id=pending.client_id,
             account_uuid=session.account_uuid,
-            scope=pending["scope"],
-            nonce=pending.get("nonce"),
-            redirect_uri=pending["redirect_uri"],
-            code_challenge=pending["code_challenge"],
+            scope=pending.scope,
+            nonce=pending.nonce,
+            redirect_uri=pending.redirect_uri,
+            code_challenge=pending.code_challenge,
             sid=session.sid,
             auth_time=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
             lifetime=ctx.settings.code_lifetime,
@@ -88,18 +87,18 @@ def finish_authorization(
     if not stored:
         return None
     params = {"code": code}
-    if pending.get("state") is not None:
-        params["state"] = pending["state"]
+    if pending.state is not None:
+        params["state"] = pending.state
     params["iss"] = ctx.settings.issuer  # RFC 9207 §2
     return RedirectResponse(
-        add_query(pending["redirect_uri"], params), status_code=303, headers=NO_STORE
+        add_query(pending.redirect_uri, params), status_code=303, headers=NO_STORE
     )
 
 
 def render_login(
     ctx: IdpContext,
     request: Request,
-    pending: Pending,
+    pending: AuthorizationRequest,
     client_name: str,
     *,
     errors: dict[str, str] | None = None,
@@ -107,9 +106,9 @@ def render_login(
     status_code: int = 200,
 ) -> Response:
     """The login page for ``pending``, bound to this browser by the CSRF cookie."""
-    lang = pending["lang"]
-    csrf = pending["csrf"]
-    sealed = ctx.sealer.seal("pending", pending, ctx.settings.login_form_lifetime)
+    lang = pending.lang
+    csrf = pending.csrf
+    sealed = ctx.sealer.seal("pending", pending.sealable(), ctx.settings.login_form_lifetime)
     response = ctx.pages.render(
         "login.html",
         lang,
@@ -140,7 +139,7 @@ async def _params(request: Request) -> dict[str, str]:
             duplicated.add(name)
         params[name] = value
     if duplicated:
-        params["__duplicated__"] = ",".join(sorted(duplicated))
+        params[DUPLICATED] = ",".join(sorted(duplicated))
     return params
 
 
@@ -162,7 +161,7 @@ async def authorize(request: Request) -> Response:
         metrics.AUTH_ERRORS.labels("unknown_client").inc()
         return ctx.pages.error(lang, t["error_unknown_client"])
     redirect_uri = params.get("redirect_uri", "")
-    if "redirect_uri" in params.get("__duplicated__", "").split(",") or (
+    if "redirect_uri" in params.get(DUPLICATED, "").split(",") or (
         redirect_uri not in client.redirect_uris
     ):
         metrics.AUTH_ERRORS.labels("redirect_uri").inc()
@@ -204,89 +203,16 @@ def _authorize_on(
     lang: str,
     conn: Connection,
 ) -> Response:
-    t = TEXTS[lang]
-    now = dt.datetime.now(dt.UTC)
     protocol = ctx.protocols.get(client.protocol_id)
-    state_text = "not_stored" if protocol is None else protocol.status_at(now)
-    if state_text != "in_force":  # Art. 11: no disclosure outside the protocol's time in force
-        metrics.LOGIN_FAILURES.labels("protocol_not_in_force").inc()
-        return ctx.pages.error(
-            lang,
-            t["error_protocol"].format(client=client.name, status=_status_text(lang, state_text)),
-            403,
-        )
+    refusal = _protocol_refusal(ctx, client, protocol, lang)
+    if refusal is not None:
+        return refusal
     assert protocol is not None
-    if params.get("__duplicated__"):
-        raise AuthorizationError(
-            "invalid_request", f"parameter {params['__duplicated__']} appears more than once"
-        )
-    if "request" in params:
-        raise AuthorizationError("request_not_supported", "request objects are not supported")
-    if "request_uri" in params:
-        raise AuthorizationError("request_uri_not_supported", "request_uri is not supported")
-    response_type = params.get("response_type")
-    if not response_type:
-        raise AuthorizationError("invalid_request", "response_type is required")
-    if response_type != "code":
-        raise AuthorizationError(
-            "unsupported_response_type", "only the authorization code flow (code) is supported"
-        )
-    if params.get("response_mode", "query") != "query":
-        raise AuthorizationError("invalid_request", "only response_mode=query is supported")
-    scopes = params.get("scope", "").split()
-    if "openid" not in scopes:
-        raise AuthorizationError("invalid_scope", "the openid scope is required")
-    not_allowed = sorted(set(scopes) - protocol.allowed_scopes())
-    if not_allowed:  # ACM/IDM: refused at once, before any login page
-        raise AuthorizationError(
-            "invalid_scope",
-            f"scope {' '.join(not_allowed)} is not allowed by the client's protocol",
-        )
-    challenge = params.get("code_challenge")
-    method = params.get("code_challenge_method")
-    if not challenge:
-        raise AuthorizationError("invalid_request", "code_challenge is required (PKCE, S256)")
-    if method != "S256":  # RFC 7636 §4.3: absent means plain, which we refuse
-        raise AuthorizationError("invalid_request", "code_challenge_method must be S256")
-    if not valid_challenge(challenge):
-        raise AuthorizationError("invalid_request", "code_challenge is not a S256 challenge")
-    prompts = set(params.get("prompt", "").split())
-    if prompts - PROMPTS:
-        raise AuthorizationError("invalid_request", "prompt has an unknown value")
-    if "none" in prompts and len(prompts) > 1:
-        raise AuthorizationError("invalid_request", "prompt=none cannot be combined")
-    max_age: int | None = None
-    if "max_age" in params:
-        try:
-            max_age = int(params["max_age"])
-        except ValueError:
-            max_age = -1
-        if max_age < 0:
-            raise AuthorizationError("invalid_request", "max_age must be a whole number >= 0")
-    hint_sub: str | None = None
-    if params.get("id_token_hint"):
-        hint = read_id_token_hint(ctx.keys, ctx.settings.issuer, params["id_token_hint"])
-        if hint is None:
-            raise AuthorizationError("invalid_request", "id_token_hint is not an ID token of ours")
-        hint_sub = hint["sub"]
-
+    checked = check_parameters(params, protocol.allowed_scopes(), lambda hint: _hint_sub(ctx, hint))
     session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
-    need_login = (
-        session is None
-        or "login" in prompts
-        or (max_age is not None and time.time() - session.auth_time > max_age)
-        or (hint_sub is not None and hint_sub != session.account_uuid)
-    )
-    pending: Pending = {
-        "client_id": client.client_id,
-        "redirect_uri": params["redirect_uri"],
-        "scope": " ".join(dict.fromkeys(scopes)),
-        "state": params.get("state"),
-        "nonce": params.get("nonce"),
-        "code_challenge": challenge,
-        "lang": lang,
-        "csrf": request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24),
-    }
+    known = None if session is None else (session.account_uuid, session.auth_time)
+    need_login = needs_login(checked, known, time.time())
+    pending = _pending(request, client, params, checked, lang)
     if not need_login:
         assert session is not None
         answer = finish_authorization(ctx, pending, session, conn, single_sign_on=True)
@@ -294,9 +220,49 @@ def _authorize_on(
             metrics.SSO_LOGINS.inc()
             return answer
         need_login = True  # the session was ended by a logout
-    if "none" in prompts and need_login:  # OIDC Core §3.1.2.6
+    if "none" in checked.prompts and need_login:  # OIDC Core §3.1.2.6
         raise AuthorizationError("login_required", "the user is not logged in")
     return render_login(ctx, request, pending, client.name)
+
+
+def _protocol_refusal(
+    ctx: IdpContext, client: Client, protocol: BoundProtocol | None, lang: str
+) -> Response | None:
+    """Art. 11: no disclosure outside the protocol's time in force; the page says why."""
+    state_text = "not_stored" if protocol is None else protocol.status_at(dt.datetime.now(dt.UTC))
+    if state_text == "in_force":
+        return None
+    metrics.LOGIN_FAILURES.labels("protocol_not_in_force").inc()
+    text = TEXTS[lang]["error_protocol"]
+    return ctx.pages.error(
+        lang, text.format(client=client.name, status=_status_text(lang, state_text)), 403
+    )
+
+
+def _hint_sub(ctx: IdpContext, hint: str) -> str | None:
+    """The ``sub`` of an ``id_token_hint`` signed by us, or None."""
+    claims = read_id_token_hint(ctx.keys, ctx.settings.issuer, hint)
+    return None if claims is None else str(claims["sub"])
+
+
+def _pending(
+    request: Request,
+    client: Client,
+    params: dict[str, str],
+    checked: CheckedParameters,
+    lang: str,
+) -> AuthorizationRequest:
+    """The checked request that waits for a login (or is answered at once by SSO)."""
+    return AuthorizationRequest(
+        client_id=client.client_id,
+        redirect_uri=params["redirect_uri"],
+        scope=checked.scope,
+        state=params.get("state"),
+        nonce=params.get("nonce"),
+        code_challenge=checked.code_challenge,
+        lang=lang,
+        csrf=request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24),
+    )
 
 
 def clear_session_cookie(ctx: IdpContext, response: Response) -> None:

@@ -16,7 +16,7 @@ from fastapi import Request
 from starlette.responses import Response
 
 from leerid.idp.context import IdpContext, get_context
-from leerid.idp.oauth.errors import OAuthError, token_error_response
+from leerid.idp.oauth.errors import OAuthError
 from leerid.idp.oauth.rfc7523 import (
     ASSERTION_TYPE,
     JwksFetcher,
@@ -24,6 +24,7 @@ from leerid.idp.oauth.rfc7523 import (
     verify_client_assertion,
 )
 from leerid.idp.store.clients import Client, secret_matches
+from leerid.idp.web.errors import token_error_response
 from leerid.idp.web.parameters import checked
 
 __all__ = [

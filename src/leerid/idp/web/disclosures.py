@@ -18,9 +18,10 @@ from sqlalchemy import Engine
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import get_context
-from leerid.idp.oauth.errors import NO_STORE, bearer_challenge, bearer_error
+from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.store import grants
 from leerid.idp.store.disclosures import pupil_history
+from leerid.idp.web.errors import bearer_challenge, bearer_error
 from leerid.idp.web.userinfo import TwoTokensError, bearer_token
 
 __all__ = ["router"]

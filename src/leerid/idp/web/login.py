@@ -25,6 +25,7 @@ from starlette.responses import Response
 from leerid.idp import metrics
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
 from leerid.idp.login.throttle import lock_end_text
+from leerid.idp.oauth.authorization_request import AuthorizationRequest
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.disclosures import record_disclosure
 from leerid.idp.web.authorization import finish_authorization, render_login
@@ -91,22 +92,22 @@ async def login(request: Request) -> Response:
     started = time.perf_counter()
     ctx = get_context(request)
     field = await _form_fields(request)
-    pending = ctx.sealer.open("pending", field.get("request"))
+    pending = AuthorizationRequest.from_sealed(ctx.sealer.open("pending", field.get("request")))
     if pending is None:
         metrics.LOGIN_FAILURES.labels("expired_form").inc()
         return ctx.pages.error("nl", TEXTS["nl"]["error_expired"])
-    lang = pending["lang"]
+    lang = pending.lang
     t = TEXTS[lang]
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = field.get("csrf_token", "")
     if not (
         cookie
         and hmac.compare_digest(sent.encode(), cookie.encode())
-        and hmac.compare_digest(pending["csrf"].encode(), cookie.encode())
+        and hmac.compare_digest(pending.csrf.encode(), cookie.encode())
     ):
         metrics.LOGIN_FAILURES.labels("csrf").inc()
         return ctx.pages.error(lang, t["error_csrf"], 403)
-    client = ctx.clients.get(pending["client_id"])
+    client = ctx.clients.get(pending.client_id)
     if client is None:
         return ctx.pages.error(lang, t["error_unknown_client"])
     username = field.get("username", "").strip().lower()  # usernames are issued in lowercase

@@ -13,27 +13,17 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 
 from leerid.idp.context import IdpContext
+from leerid.idp.oauth.authorization_request import AuthorizationRequest
 
 
 def login_url(ctx: IdpContext, sealed_pending: str | None) -> str:
     """The ``/v1/auth`` address that shows the login page of ``sealed_pending`` again, or ""
     when it is absent, forged or expired (then the page says where to log in)."""
-    pending = ctx.sealer.open("pending", sealed_pending) if sealed_pending else None
-    if not isinstance(pending, dict):
+    opened = ctx.sealer.open("pending", sealed_pending) if sealed_pending else None
+    pending = AuthorizationRequest.from_sealed(opened)
+    if pending is None:
         return ""
-    params = {
-        "response_type": "code",
-        "client_id": pending["client_id"],
-        "redirect_uri": pending["redirect_uri"],
-        "scope": pending["scope"],
-        "state": pending.get("state"),
-        "nonce": pending.get("nonce"),
-        "code_challenge": pending["code_challenge"],
-        "code_challenge_method": "S256",
-        "ui_locales": pending.get("lang"),
-    }
-    query = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{ctx.settings.path}/v1/auth?{query}"
+    return f"{ctx.settings.path}/v1/auth?{urlencode(pending.login_query())}"
 
 
 def carried_login_url(ctx: IdpContext, request: Request) -> str:

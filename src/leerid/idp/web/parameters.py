@@ -20,8 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Scope
 
 from leerid.edge import Problem, Rule, Rules
-from leerid.idp.oauth.errors import NO_STORE, OAuthError, bearer_error
+from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.web.browser_state import SEALED_LIMIT
+from leerid.idp.web.errors import bearer_error
 from leerid.idp.web.i18n import TEXTS
 from leerid.idp.web.pages import Pages
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
-from leerid.idp.oauth.errors import NO_STORE, OAuthError, token_error_response
+from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.oauth.id_token import make_id_token
 from leerid.idp.oauth.rfc7636 import verify_s256
 from leerid.idp.release import (
@@ -34,6 +34,7 @@ from leerid.idp.store import grants
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import disclosure_values, record_disclosure
 from leerid.idp.web.client_auth import authenticate_client, read_form
+from leerid.idp.web.errors import token_error_response
 from leerid.protocol import PupilClaims
 
 __all__ = ["router"]

@@ -16,10 +16,11 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.context import IdpContext, get_context
-from leerid.idp.oauth.errors import NO_STORE, bearer_challenge, bearer_error
+from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.release import decide, pupil_from_row, today
 from leerid.idp.store import grants
 from leerid.idp.store.disclosures import record_disclosure
+from leerid.idp.web.errors import bearer_challenge, bearer_error
 
 __all__ = ["TwoTokensError", "bearer_token", "router"]
 
