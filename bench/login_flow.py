@@ -52,8 +52,9 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from leerid.errors import LeeridError
-from leerid.idp.passwords import OWASP, Argon2Parameters
-from leerid.store.engine import make_engine, upgrade
+from leerid.idp.login.passwords import OWASP, Argon2Parameters
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 from leerid.testing.browser import hidden_fields
 from leerid.testing.databases import fresh_schema, schema_url
 from leerid.testing.relying_party import (

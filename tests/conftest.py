@@ -21,7 +21,8 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from leerid.store.engine import dispose_engines, make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import dispose_engines, make_engine
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

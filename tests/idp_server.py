@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leerid.protocol import load_protocol
-from leerid.store.engine import make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 from leerid.testing import seeding
 from leerid.testing.servers import ServerProcess
 from leerid.testing.servers import start_idp as start_server

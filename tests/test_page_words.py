@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from leerid.idp.activation_codes import issue_for_school
+from leerid.idp.login.activation_codes import issue_for_school
 from leerid.protocol import load_protocol
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import render_register

@@ -37,13 +37,14 @@ from sqlalchemy.orm import Session
 
 from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
-from leerid.idp.passwords import PasswordHasher
+from leerid.idp.login.passwords import PasswordHasher
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.insz import insz_check_digits
 from leerid.registry.lookup import PupilView, active_on, find_pupil
 from leerid.registry.models import Enrolment, Pupil, Registration
+from leerid.schema import get_engine
 from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
-from leerid.store.engine import dispose_engines, get_engine
+from leerid.store.engine import dispose_engines
 from leerid.testing.browser import Browser
 from leerid.testing.seeding import give_password, register_client, seed_registry, store_protocol
 from leerid.testing.servers import start_idp, start_portal

@@ -14,8 +14,8 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leerid.idp.browser_state import SEALED_LIMIT, Sealer
-from leerid.idp.parameters import RULES
+from leerid.idp.web.browser_state import SEALED_LIMIT, Sealer
+from leerid.idp.web.parameters import RULES
 from tests.fuzz.requests import unsigned_jwt
 from tests.idp.flow import Browser, RelyingParty, query
 from tests.idp_server import running_idp

@@ -14,8 +14,8 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
-from leerid.idp.clients import add_client
-from leerid.idp.disclosures import list_disclosures
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.disclosures import list_disclosures
 from leerid.registry.models import Credential
 from leerid.store.engine import make_engine
 from tests.idp.flow import Browser, RelyingParty, full_login, query

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from leerid.errors import LeeridError
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query

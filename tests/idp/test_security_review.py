@@ -12,7 +12,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, running_idp, seed_pupil

@@ -14,7 +14,7 @@ from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthEr
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import IssuedCredential, issue_for_school
+from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.idp_server import Seed, seed_idp

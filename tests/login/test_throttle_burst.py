@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import issue_for_school
+from leerid.idp.login.activation_codes import issue_for_school
 from leerid.store.engine import make_engine
 from leerid.testing.browser import hidden_field
 from tests.idp_server import IdpProcess, Seed, seed_idp, start_idp

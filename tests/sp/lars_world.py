@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leerid.idp.passwords import Argon2Parameters
+from leerid.idp.login.passwords import Argon2Parameters
 from leerid.registry.models import Account, Enrolment, Pupil, Registration
 from leerid.sp.kit.keys import generate_client_key
 from leerid.sp.kit.provider import ServiceProvider

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leerid.cli.main import app
-from leerid.idp.quality_report_store import store_report
+from leerid.idp.store.quality_reports import store_report
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff

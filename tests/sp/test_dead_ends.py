@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import issue_for_school
+from leerid.idp.login.activation_codes import issue_for_school
 from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine
 from leerid.testing.browser import Browser, hidden_fields

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from leerid.idp.keys import rotate_keys
+from leerid.idp.store.keys import rotate_keys
 from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord
 from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.kit.staff import add_staff

@@ -331,7 +331,8 @@ def test_quality_report_migration_matches_its_model(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from leerid.store.base import Base, load_all_models
+    from leerid.schema import load_all_models
+    from leerid.store.base import Base
 
     load_all_models()
     with engine.connect() as conn:

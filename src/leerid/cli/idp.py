@@ -9,10 +9,11 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.keys import ensure_keys
 from leerid.idp.settings import IdpSettings, default_issuer, issuer_port_warning
+from leerid.idp.store.keys import ensure_keys
 from leerid.ports import ensure_free
-from leerid.store.engine import make_engine, require_existing, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine, require_existing
 
 app = typer.Typer(help="The identity provider (OpenID Connect).", no_args_is_help=True)
 
@@ -73,7 +74,7 @@ def purge(
     Run it daily (cron or a systemd timer); logins go on meanwhile. The disclosure log is
     kept: it is the record of what was released (protocol art. 6).
     """
-    from leerid.idp.housekeeping import purge_expired
+    from leerid.idp.store.housekeeping import purge_expired
 
     require_existing(config.database_url())  # housekeeping never creates a database
     counts = purge_expired(make_engine(config.database_url()), dry_run=dry_run)

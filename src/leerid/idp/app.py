@@ -17,50 +17,51 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leerid.edge import EdgeGuard
-from leerid.idp import (
-    activation,
-    authorization,
-    disclosure_api,
-    login,
-    logout,
-    oidc_discovery,
-    parameters,
-    quality_reports,
-    rfc6749_token,
-    rfc7009,
-    rfc7662,
-    userinfo,
-)
-from leerid.idp.browser_state import Sealer, load_server_secret
-from leerid.idp.clients import ClientCache
 from leerid.idp.context import IdpContext, get_context
-from leerid.idp.hot_sql import renew_together
-from leerid.idp.i18n import TEXTS, choose_language
-from leerid.idp.keys import KeyRing, ensure_keys
+from leerid.idp.login.passwords import PasswordHasher
+from leerid.idp.login.throttle import LoginThrottle
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
-from leerid.idp.oauth_errors import authorization_error_redirect
-from leerid.idp.pages import SECURITY_HEADERS, STATIC, Pages
-from leerid.idp.passwords import PasswordHasher
 from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
-from leerid.idp.throttle import LoginThrottle
-from leerid.store.engine import get_engine, make_engine
+from leerid.idp.store._fast_path import renew_together
+from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.keys import KeyRing, ensure_keys
+from leerid.idp.web import (
+    activation,
+    authorization,
+    disclosures,
+    discovery,
+    introspection,
+    login,
+    logout,
+    parameters,
+    quality_reports,
+    revocation,
+    token,
+    userinfo,
+)
+from leerid.idp.web.browser_state import Sealer, load_server_secret
+from leerid.idp.web.errors import authorization_error_redirect
+from leerid.idp.web.i18n import TEXTS, choose_language
+from leerid.idp.web.pages import SECURITY_HEADERS, STATIC, Pages
+from leerid.schema import get_engine
+from leerid.store.engine import make_engine
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 __all__ = ["ROUTERS", "create_app"]
 
 ROUTERS: list[APIRouter] = [
     authorization.router,  # the hot path first: routes are matched in this order
-    rfc6749_token.router,
+    token.router,
     userinfo.router,
     login.router,
-    oidc_discovery.router,
-    rfc7662.router,
-    rfc7009.router,
+    discovery.router,
+    introspection.router,
+    revocation.router,
     logout.router,
     activation.router,
     quality_reports.router,
-    disclosure_api.router,
+    disclosures.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 

@@ -16,16 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from leerid.idp.browser_state import Sealer
-from leerid.idp.clients import ClientCache
-from leerid.idp.hot_sql import HotStatement, connection
-from leerid.idp.keys import KeyRing
-from leerid.idp.models import IdpEndedSession
-from leerid.idp.pages import Pages
-from leerid.idp.passwords import PasswordHasher
+from leerid.idp.login.passwords import PasswordHasher
+from leerid.idp.login.throttle import LoginThrottle
 from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
-from leerid.idp.throttle import LoginThrottle
+from leerid.idp.store._fast_path import HotStatement, connection
+from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.keys import KeyRing
+from leerid.idp.store.models import IdpEndedSession
+from leerid.idp.web.browser_state import Sealer
+from leerid.idp.web.pages import Pages
 
 __all__ = ["ACR_PASSWORD", "IdpContext", "SsoSession", "get_context"]
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from leerid.idp.hot_sql import HotStatement, connection
+from leerid.idp.store._fast_path import HotStatement, connection
 from leerid.protocol import (
     Protocol,
     PupilClaims,
@@ -132,7 +132,7 @@ class ProtocolCache:
         now = time.monotonic()
         entry = self._entries.get(protocol_id)
         if entry is None or now - entry[0] > self._cache_seconds:
-            from leerid.registry.protocols import current_protocol
+            from leerid.idp.store.protocols import current_protocol
 
             with Session(self._engine) as session:
                 stored = current_protocol(session, protocol_id)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from leerid import config
 from leerid.errors import ConfigurationError
-from leerid.idp.throttle import ThrottlePolicy
+from leerid.idp.login.throttle import ThrottlePolicy
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError
-from leerid.idp.activation_codes import (
+from leerid.idp.login.activation_codes import (
     IssuedCredential,
     codes_match,
     complete_activation,
@@ -26,13 +26,13 @@ from leerid.idp.activation_codes import (
     issue_for_school,
     reset_code,
 )
-from leerid.idp.clients import add_client
-from leerid.idp.passwords import OWASP, Argon2Parameters, PasswordHasher
+from leerid.idp.login.passwords import OWASP, Argon2Parameters, PasswordHasher
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.protocols import add_protocol
 from leerid.protocol import load_protocol
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.models import Credential, Enrolment
-from leerid.registry.protocols import add_protocol
 
 __all__ = [
     "activate",
