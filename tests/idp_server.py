@@ -13,9 +13,10 @@ Usage (any test that has a ``database_url``)::
 
 What it does, with ``leerid.testing`` (the kit the bench and the demo use too):
 
-- ``seed_idp(database_url)`` migrates the schema, adds one identified pupil (registration,
-  enrolment active today in school 012345, a permanent account), gives it a username and a
-  password through an activation code (Argon2id at OWASP's cost), stores
+- ``seed_idp(database_url)`` migrates the schema, imports one identified pupil (DISCIMUS
+  files through the importer: enrolment active today in school 012345, so a permanent
+  account), gives it a username and a password through an activation code (Argon2id at
+  OWASP's cost), stores
   ``protocols/dov-lars-glce-2024.yaml`` and registers a ``client_secret_basic`` client bound
   to it (redirect ``http://127.0.0.1/cb``; logout ``http://127.0.0.1/bye``). Seeding twice on
   one database adds another pupil and client.
@@ -37,12 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leerid.protocol import load_protocol
+from leerid.registry.insz import check_insz
 from leerid.schema import upgrade
 from leerid.store.engine import make_engine
 from leerid.testing import seeding
+from leerid.testing.discimus import Enrolled, RegistryPupil, import_pupils
 from leerid.testing.servers import ServerProcess
 from leerid.testing.servers import start_idp as start_server
-from tests.registry_seed import add_pupil
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -99,22 +101,21 @@ def seed_pupil(
     password = password or f"pw-{uuid.uuid4().hex[:12]}"
     insz = insz or random_insz()
     username = f"lotte.{uuid.uuid4().hex[:8]}"
-    leer_id_uuid = str(uuid.uuid4())
-    today = dt.date.today()
-    account_uuid = add_pupil(
+    born = check_insz(insz, dt.date.today()).birth_date or dt.date(2012, 9, 15)
+    begin = dt.date.today() - dt.timedelta(days=30)
+    (view,) = import_pupils(  # DISCIMUS files through the importer: identified, permanent
         engine,
-        voornaam,
-        naam,
-        SCHOOL,
-        begindatum=today - dt.timedelta(days=30),
-        groep="000001",
-        insz=insz,
-        leer_id_uuid=leer_id_uuid,
-        geboortedatum=dt.date(2000, 9, 15),
+        [
+            RegistryPupil(
+                f"T-{uuid.uuid4().hex[:16]}", naam, voornaam, born, insz, (Enrolled(SCHOOL, begin),)
+            )
+        ],
     )
+    assert view.leer_id_uuid is not None and len(view.accounts) == 1, view
+    account_uuid = view.accounts[0][0]
     seeding.give_password(engine, account_uuid, username, password)
     engine.dispose()
-    return SeededPupil(account_uuid, leer_id_uuid, insz, naam, voornaam, username, password)
+    return SeededPupil(account_uuid, view.leer_id_uuid, insz, naam, voornaam, username, password)
 
 
 def store_protocol(database_url: str, path: Path = PROTOCOL_FILE) -> str:

@@ -35,7 +35,6 @@ import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
 from leerid.idp.login.passwords import PasswordHasher
 from leerid.registry.importer import ImportSummary, import_registry
@@ -46,6 +45,7 @@ from leerid.schema import get_engine
 from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
 from leerid.store.engine import dispose_engines
 from leerid.testing.browser import Browser
+from leerid.testing.discimus import Enrolled, RegistryPupil, write_discimus
 from leerid.testing.seeding import give_password, register_client, seed_registry, store_protocol
 from leerid.testing.servers import start_idp, start_portal
 
@@ -159,30 +159,16 @@ def _give_credentials(
 
 def _write_identification(session: Session, view: PupilView, folder: Path, insz: str) -> None:
     """DISCIMUS files in which the unidentified pupil's registration now carries an INSZ."""
-    folder.mkdir(parents=True, exist_ok=True)
     referte = view.referten[0]
     reg = session.get(Registration, referte)
     assert reg is not None
     enrolments = session.scalars(select(Enrolment).where(Enrolment.referte == referte)).all()
-    with (folder / "leerlingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = SafeWriter(fh)
-        out.writerow(["referte", "insz", "naam", "voornaam", "geboortedatum"])
-        out.writerow([referte, insz, reg.naam, reg.voornaam, reg.geboortedatum.isoformat()])
-    with (folder / "inschrijvingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = SafeWriter(fh)
-        out.writerow(
-            ["referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"]
-        )
-        for e in enrolments:
-            out.writerow(
-                [
-                    referte,
-                    e.instellingsnummer,
-                    e.administratieve_groep,
-                    e.begindatum.isoformat(),
-                    e.einddatum.isoformat() if e.einddatum else "",
-                ]
-            )
+    enrolled = tuple(
+        Enrolled(e.instellingsnummer, e.begindatum, e.administratieve_groep, e.einddatum)
+        for e in enrolments
+    )
+    pupil = RegistryPupil(referte, reg.naam, reg.voornaam, reg.geboortedatum, insz, enrolled)
+    write_discimus(folder, [pupil])
 
 
 @contextmanager
