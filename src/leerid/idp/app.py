@@ -21,11 +21,13 @@ from leerid.idp.context import IdpContext, get_context
 from leerid.idp.login.passwords import PasswordHasher
 from leerid.idp.login.throttle import LoginThrottle
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
-from leerid.idp.release import ProtocolCache
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store._fast_path import renew_together
 from leerid.idp.store.clients import ClientCache
 from leerid.idp.store.keys import KeyRing, ensure_keys
+from leerid.idp.store.protocols import ProtocolCache
+from leerid.idp.store.server_secret import load_server_secret
+from leerid.idp.store.sql import SqlStore
 from leerid.idp.web import (
     activation,
     authorization,
@@ -40,7 +42,7 @@ from leerid.idp.web import (
     token,
     userinfo,
 )
-from leerid.idp.web.browser_state import Sealer, load_server_secret
+from leerid.idp.web.browser_state import Sealer
 from leerid.idp.web.errors import authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.pages import SECURITY_HEADERS, STATIC, Pages
@@ -175,6 +177,7 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         engine=engine,
         codes=codes,
         autocommit=autocommit,
+        store=SqlStore(engine, autocommit, codes),
         keys=KeyRing(autocommit, settings.id_token_lifetime, settings.cache_seconds),
         clients=ClientCache(autocommit, settings.cache_seconds),
         protocols=ProtocolCache(autocommit, settings.cache_seconds),

@@ -43,7 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from leerid.errors import ConfigurationError
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.login_tables import LoginThrottleRow
-from leerid.idp.web.browser_state import load_server_secret
+from leerid.idp.store.server_secret import load_server_secret
 from leerid.store import attempts
 
 __all__ = [

@@ -25,11 +25,8 @@ from starlette.responses import Response
 
 from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
 from leerid.idp.login.activation_codes import (
-    Activation,
     code_hash,
     codes_match,
-    complete_activation,
-    find_activation,
 )
 from leerid.idp.login.password_policy import MIN_LENGTH, Problem, check_new_password
 from leerid.idp.login.throttle import lock_end_text
@@ -181,16 +178,6 @@ def _csrf_ok(request: Request, state: dict[str, Any], sent: str) -> bool:
     )
 
 
-def _lookup(ctx: IdpContext, username: str) -> Activation | None:
-    with ctx.engine.connect() as conn:
-        return find_activation(conn, username)
-
-
-def _complete(ctx: IdpContext, activation: Activation, password_hash: str) -> bool:
-    with ctx.engine.begin() as conn:
-        return complete_activation(conn, activation, password_hash)
-
-
 @router.post("/v1/activate")
 async def activate(request: Request) -> Response:
     """Check the code, apply the password policy, store the new password's hash."""
@@ -245,7 +232,7 @@ async def activate(request: Request) -> Response:
             status_code=429,
         )
 
-    activation = await asyncio.to_thread(_lookup, ctx, username)
+    activation = await asyncio.to_thread(ctx.store.find_activation, username)
     stored = activation.code_hash if activation else _DUMMY_HASH
     CODE_CHECKS.inc()
     matches = codes_match(stored, activation.account_uuid if activation else "", code)
@@ -267,7 +254,7 @@ async def activate(request: Request) -> Response:
             status_code=400,
         )
     password_hash = await ctx.hasher.hash(password)
-    if not await asyncio.to_thread(_complete, ctx, activation, password_hash):
+    if not await asyncio.to_thread(ctx.store.complete_activation, activation, password_hash):
         await ctx.throttle.release(username)
         ACTIVATIONS.labels("refused_code").inc()
         return _render(

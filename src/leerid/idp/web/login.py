@@ -18,7 +18,6 @@ import time
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from sqlalchemy import bindparam, select, update
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
@@ -26,20 +25,14 @@ from leerid.idp import metrics
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
 from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.oauth.authorization_request import AuthorizationRequest
-from leerid.idp.store._fast_path import HotStatement
-from leerid.idp.store.disclosures import record_disclosure
+from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.web.authorization import finish_authorization, render_login
 from leerid.idp.web.i18n import TEXTS
-from leerid.registry.models import Account, AccountStatus, Credential
+from leerid.registry.models import AccountStatus
 
 __all__ = ["client_address", "router"]
 
 router = APIRouter()
-_CREDENTIAL = HotStatement(
-    select(Credential.account_uuid, Credential.password_hash, Account.status)
-    .join(Account, Account.account_uuid == Credential.account_uuid)
-    .where(Credential.username == bindparam("b_username"))
-)
 log = logging.getLogger(__name__)
 
 
@@ -48,20 +41,10 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _credential(ctx: IdpContext, username: str) -> tuple[str | None, str | None, str | None]:
-    """(account_uuid, password_hash, account status) for ``username``; Nones when unknown."""
-    with ctx.autocommit.connect() as conn:
-        row = _CREDENTIAL(conn, {"b_username": username}).first()
-    if row is None:
-        return None, None, None
-    return row.account_uuid, row.password_hash, row.status
-
-
 def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) -> None:
     """Issue 4 §5: a refused login of a known account is recorded with its reason."""
-    with ctx.autocommit.connect() as conn:  # one INSERT
-        record_disclosure(
-            conn,
+    ctx.store.record_disclosure(  # one INSERT
+        DisclosureEntry(
             client_id=client_id,
             endpoint="login",
             claims=(),
@@ -72,6 +55,7 @@ def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) ->
             outcome="refused",
             reason=reason,
         )
+    )
 
 
 async def _form_fields(request: Request) -> dict[str, str]:
@@ -137,7 +121,7 @@ async def login(request: Request) -> Response:
             username=username,
             status_code=429,
         )
-    account_uuid, stored_hash, status = await ctx.run(_credential, ctx, username)
+    account_uuid, stored_hash, status = await ctx.run(ctx.store.credential, username)
     metrics.PASSWORD_CHECKS.inc()
     ok, new_hash = await ctx.hasher.verify(stored_hash, password)
     if ok and status == AccountStatus.RETIRED:
@@ -169,12 +153,7 @@ async def login(request: Request) -> Response:
     assert account_uuid is not None
     await ctx.throttle.record_success(username, address)
     if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                update(Credential)
-                .where(Credential.account_uuid == account_uuid)
-                .values(password_hash=new_hash)
-            )
+        ctx.store.upgrade_password_hash(account_uuid, new_hash)
     session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
     response = await ctx.run(finish_authorization, ctx, pending, session)
     assert response is not None  # a new session cannot have been ended
