@@ -17,7 +17,6 @@ from sqlalchemy import Engine, select
 
 from leerid.errors import ConfigurationError
 from leerid.idp.login.throttle import (
-    LoginThrottle,
     ThrottlePolicy,
     ThrottleState,
     after_failure,
@@ -27,6 +26,7 @@ from leerid.idp.login.throttle import (
     lock_end_text,
     throttle_key,
 )
+from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.login_tables import LoginThrottleRow
 from leerid.store import attempts

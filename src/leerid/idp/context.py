@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leerid.idp.login.passwords import PasswordHasher
-from leerid.idp.login.throttle import LoginThrottle
+from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.clients import ClientCache
 from leerid.idp.store.interface import IdpStore
@@ -25,14 +24,10 @@ from leerid.idp.store.protocols import ProtocolCache
 from leerid.idp.web.browser_state import Sealer
 from leerid.idp.web.pages import Pages
 
-__all__ = ["ACR_PASSWORD", "IdpContext", "SsoSession", "get_context"]
+__all__ = ["IdpContext", "SsoSession", "get_context"]
 
-ACR_PASSWORD = os.environ.get("LEERID_ACR", "urn:be:vlaanderen:leerid:authmech:password")
-"""The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
-configurable through ``LEERID_ACR``."""
 
 T = TypeVar("T")
-_THREADS = os.environ.get("LEERID_DB_THREADS", "0") == "1"
 _LIMITER = anyio.CapacityLimiter(24)
 """Threads doing database work at once per process (below the pool's 32 connections)."""
 
@@ -83,7 +78,7 @@ class IdpContext:
         2-core node runs out of. ``LEERID_DB_THREADS=1`` runs it in worker threads instead
         (for a database across a network, where round trips are long).
         """
-        if not _THREADS:
+        if not self.settings.db_threads:
             return fn(*args)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_LIMITER)
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
-from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
+from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.code_exchange import (
     CODE_REUSED,
     REFRESH_REUSED,
@@ -151,7 +151,7 @@ def _token_body(
         auth_time=int(auth_time.timestamp()),
         nonce=nonce,
         access_token=access_token,
-        acr=ACR_PASSWORD,
+        acr=ctx.settings.acr,
         sid=sid,
         lifetime=ctx.settings.id_token_lifetime,
     )
