@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school
 from leerid.idp.login.throttle import ThrottlePolicy
-from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.store.login_tables import ActivationCodeRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.registry.models import Credential
 from tests.login.live_server import LiveIdp, live_idp
 from tests.registry_seed import TODAY, add_pupil

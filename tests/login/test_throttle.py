@@ -26,9 +26,9 @@ from leerid.idp.login.throttle import (
     lock_end_text,
     throttle_key,
 )
-from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.login_tables import LoginThrottleRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.store import attempts
 from tests.login.write_log import install_write_log, take_writes
 

@@ -18,15 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from leerid.edge import EdgeGuard
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.login.passwords import Argon2Parameters, PasswordHasher
-from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
 from leerid.idp.settings import IdpSettings
-from leerid.idp.store._fast_path import renew_together
 from leerid.idp.store.clients import ClientCache
 from leerid.idp.store.keys import KeyRing, ensure_keys
 from leerid.idp.store.protocols import ProtocolCache
 from leerid.idp.store.server_secret import load_server_secret
-from leerid.idp.store.sql import SqlStore
+from leerid.idp.store.sql import SqlStore, renew_together
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.idp.web import (
     activation,
     authorization,

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leerid.idp.login.passwords import PasswordHasher
-from leerid.idp.login.throttle_store import LoginThrottle
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.clients import ClientCache
 from leerid.idp.store.interface import IdpStore
 from leerid.idp.store.keys import KeyRing
 from leerid.idp.store.protocols import ProtocolCache
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.idp.web.browser_state import Sealer
 from leerid.idp.web.pages import Pages
 

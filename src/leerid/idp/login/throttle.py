@@ -3,7 +3,7 @@
 Issue 4 §4: per-account and per-address throttling with growing delays, a temporary lock
 after repeated failures, and the same answer for unknown usernames. The rules are plain
 functions over plain numbers (``failure_delay``, ``lock_duration``, ``decide``,
-``after_failure``); ``LoginThrottle`` (``leerid.idp.login.throttle_store``) keeps the
+``after_failure``); ``LoginThrottle`` (``leerid.idp.store.throttle``) keeps the
 counters in the database so that every worker and every node sees the same state.
 
 No enumeration: the counters are keyed by the *submitted* username, whether or not it

@@ -13,7 +13,7 @@ from leerid.idp.login.activation_codes import Activation, complete_activation, f
 from leerid.idp.release import today
 from leerid.idp.store import exchange as _exchange
 from leerid.idp.store import grants
-from leerid.idp.store._fast_path import HotStatement
+from leerid.idp.store._fast_path import HotStatement, renew_together
 from leerid.idp.store.assertions import remember_jti
 from leerid.idp.store.disclosures import (
     DisclosureEntry,
@@ -30,7 +30,7 @@ from leerid.protocol import PupilClaims
 from leerid.registry.models import Account
 from leerid.registry.models import Credential as CredentialRow
 
-__all__ = ["SqlConnection", "SqlStore"]
+__all__ = ["SqlConnection", "SqlStore", "renew_together"]
 
 _CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
 _TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
