@@ -15,8 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school
-from leerid.idp.login.throttle import LoginThrottle, ThrottlePolicy
+from leerid.idp.login.throttle import ThrottlePolicy
 from leerid.idp.store.login_tables import ActivationCodeRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.registry.models import Credential
 from leerid.testing.browser import hidden_field
 from tests.login.live_server import LiveIdp, live_idp

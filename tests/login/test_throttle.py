@@ -17,7 +17,6 @@ from sqlalchemy import Engine, select
 
 from leerid.errors import ConfigurationError
 from leerid.idp.login.throttle import (
-    LoginThrottle,
     ThrottlePolicy,
     ThrottleState,
     after_failure,
@@ -29,6 +28,7 @@ from leerid.idp.login.throttle import (
 )
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.login_tables import LoginThrottleRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.store import attempts
 from tests.login.write_log import install_write_log, take_writes
 

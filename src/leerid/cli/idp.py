@@ -9,7 +9,14 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.settings import IdpSettings, default_issuer, issuer_port_warning
+from leerid.idp.settings import (
+    IdpSettings,
+    default_issuer,
+    explicit_issuer,
+    issuer_port_warning,
+    log_level_from_env,
+    metrics_dir_from_env,
+)
 from leerid.idp.store.keys import ensure_keys
 from leerid.ports import ensure_free
 from leerid.schema import upgrade
@@ -32,12 +39,12 @@ def serve(
     """Serve the provider; issuer from LEERID_ISSUER (default http://HOST:PORT/op)."""
     import uvicorn
 
-    level = (log_level or os.environ.get("LEERID_LOG_LEVEL") or "warning").lower()
+    level = (log_level or log_level_from_env() or "warning").lower()
     if level not in ("debug", "info", "warning", "error"):
         raise LeeridError(f"--log-level {level!r}: use debug, info, warning or error")
     os.environ["LEERID_LOG_LEVEL"] = level
     ensure_free(host, port)
-    if not os.environ.get("LEERID_ISSUER", "").strip():  # the workers read it too
+    if not explicit_issuer():  # the workers read it too
         os.environ["LEERID_ISSUER"] = default_issuer(host, port)
     settings = IdpSettings.from_env()  # fails early on a bad issuer
     warning = issuer_port_warning(settings.issuer, port)
@@ -50,7 +57,7 @@ def serve(
     cores = os.cpu_count() or 1
     # Issue 4 §4: at most one hash per core at a time across all workers.
     os.environ.setdefault("LEERID_HASH_CONCURRENCY", str(max(1, cores // workers)))
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if workers > 1 and not metrics_dir_from_env():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leerid-metrics-")
     typer.echo(f"LeerID identity provider: issuer {settings.issuer}, http://{host}:{port}")
     uvicorn.run(

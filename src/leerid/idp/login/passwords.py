@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from argon2 import PasswordHasher as _Argon2
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from leerid.errors import ConfigurationError
+from leerid.idp.settings import OWASP_ARGON2, argon2_from_env, hash_concurrency_from_env
 from leerid.passwords_unicode import normalise_password, password_forms
 
 __all__ = ["OWASP", "Argon2Parameters", "PasswordHasher", "normalise_password"]
@@ -44,34 +43,8 @@ class Argon2Parameters:
         )
 
 
-OWASP = Argon2Parameters(memory_kib=19456, time_cost=2, parallelism=1)
+OWASP = Argon2Parameters(*OWASP_ARGON2)
 """OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 degree of parallelism."""
-
-_ENV = {
-    "memory_kib": "LEERID_ARGON2_MEMORY_KIB",
-    "time_cost": "LEERID_ARGON2_TIME_COST",
-    "parallelism": "LEERID_ARGON2_PARALLELISM",
-}
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigurationError(
-            f"{name}={raw!r} is not a whole number; unset it or give one"
-        ) from None
-    if value < 1:
-        raise ConfigurationError(f"{name}={value} must be at least 1")
-    return value
-
-
-def hash_concurrency() -> int:
-    """Hashes at the same time in this process: ``$LEERID_HASH_CONCURRENCY`` or one per core."""
-    return _env_int("LEERID_HASH_CONCURRENCY", os.cpu_count() or 1)
 
 
 class PasswordHasher:
@@ -105,20 +78,14 @@ class PasswordHasher:
             type=Type.ID,
         )
         self._pool = ThreadPoolExecutor(
-            max_workers=concurrency or hash_concurrency(), thread_name_prefix="argon2"
+            max_workers=concurrency or hash_concurrency_from_env(), thread_name_prefix="argon2"
         )
         self._dummy_hash = self._argon2.hash("leerid: no such user")
 
     @classmethod
     def from_env(cls) -> PasswordHasher:
         """The hasher configured by ``LEERID_ARGON2_*`` (OWASP's parameters by default)."""
-        return cls(
-            Argon2Parameters(
-                memory_kib=_env_int(_ENV["memory_kib"], OWASP.memory_kib),
-                time_cost=_env_int(_ENV["time_cost"], OWASP.time_cost),
-                parallelism=_env_int(_ENV["parallelism"], OWASP.parallelism),
-            )
-        )
+        return cls(Argon2Parameters(*argon2_from_env()))
 
     def hash_sync(self, password: str) -> str:
         """The Argon2id hash of ``password``, normalised (blocking; for commands)."""

@@ -3,8 +3,8 @@
 Issue 4 §4: per-account and per-address throttling with growing delays, a temporary lock
 after repeated failures, and the same answer for unknown usernames. The rules are plain
 functions over plain numbers (``failure_delay``, ``lock_duration``, ``decide``,
-``after_failure``); ``LoginThrottle`` keeps the counters in the database so that every
-worker and every node sees the same state.
+``after_failure``); ``LoginThrottle`` (``leerid.idp.store.throttle``) keeps the
+counters in the database so that every worker and every node sees the same state.
 
 No enumeration: the counters are keyed by the *submitted* username, whether or not it
 exists, so an unknown username is delayed and locked exactly like a known one.
@@ -21,36 +21,20 @@ row written) and its release after a good password (the same row deleted).
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import hashlib
 import hmac
 import ipaddress
-import os
-import secrets
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import anyio.to_thread
-import sqlalchemy
-from sqlalchemy import Row, bindparam, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-
-from leerid.errors import ConfigurationError
-from leerid.idp.store._fast_path import HotStatement
-from leerid.idp.store.login_tables import LoginThrottleRow
-from leerid.idp.web.browser_state import load_server_secret
-from leerid.store import attempts
-
 __all__ = [
-    "LoginThrottle",
     "ThrottlePolicy",
     "ThrottleState",
     "ThrottleVerdict",
+    "active_lock",
     "after_failure",
     "decide",
     "failure_delay",
@@ -95,38 +79,6 @@ class ThrottlePolicy:
     lock_max: timedelta = timedelta(hours=2)
     window: timedelta = timedelta(hours=1)  # failures are forgotten this long after the last
 
-    @classmethod
-    def from_env(cls) -> ThrottlePolicy:
-        """The defaults, with the numbers a school's network may need changed (issue 8 §10).
-
-        ``LEERID_THROTTLE_ACCOUNT_LOCK_AFTER`` (10), ``LEERID_THROTTLE_ADDRESS_LOCK_AFTER``
-        (500), ``LEERID_THROTTLE_ADDRESS_FREE_FAILURES`` (30) and
-        ``LEERID_THROTTLE_LOCK_MINUTES`` (15); see docs/login.md.
-        """
-        default = cls()
-        return cls(
-            account_lock_after=_env_count("ACCOUNT_LOCK_AFTER", default.account_lock_after),
-            address_lock_after=_env_count("ADDRESS_LOCK_AFTER", default.address_lock_after),
-            address_free_failures=_env_count(
-                "ADDRESS_FREE_FAILURES", default.address_free_failures
-            ),
-            lock_base=timedelta(minutes=_env_count("LOCK_MINUTES", 15)),
-        )
-
-
-def _env_count(name: str, default: int) -> int:
-    """``$LEERID_THROTTLE_<name>``: a whole number of at least 1, or ``default`` when unset."""
-    variable = f"LEERID_THROTTLE_{name}"
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise ConfigurationError(
-            f"{variable}={raw!r} is not a whole number of at least 1; unset it or give one "
-            f"(default {default}, see docs/login.md)"
-        )
-    return int(raw)
-
 
 @dataclass(frozen=True)
 class ThrottleState:
@@ -167,7 +119,7 @@ def _effective(state: ThrottleState, now: datetime, window: timedelta) -> int:
     return state.failures
 
 
-def _active_lock(state: ThrottleState, now: datetime) -> datetime | None:
+def active_lock(state: ThrottleState, now: datetime) -> datetime | None:
     if state.locked_until is not None and state.locked_until > now:
         return state.locked_until
     return None
@@ -193,7 +145,7 @@ def decide(
             policy.address_max_delay,
         ),
     )
-    locks = [lock for lock in (_active_lock(account, now), _active_lock(address, now)) if lock]
+    locks = [lock for lock in (active_lock(account, now), active_lock(address, now)) if lock]
     if locks:
         return ThrottleVerdict(allowed=False, delay=delay, retry_after=max(locks))
     return ThrottleVerdict(allowed=True, delay=delay, retry_after=None)
@@ -207,7 +159,7 @@ def after_failure(
     An attempt made while the key is locked changes nothing: hammering a locked account
     must not keep its owner out for longer.
     """
-    if _active_lock(state, now) is not None:
+    if active_lock(state, now) is not None:
         return state
     failures = _effective(state, now, policy.window) + 1
     lock_after = policy.account_lock_after if scope == ACCOUNT else policy.address_lock_after
@@ -258,250 +210,3 @@ def throttle_key(secret: bytes, scope: str, value: str) -> str:
     normalised = _normalise_username(value) if scope == ACCOUNT else _normalise_address(value)
     message = f"{scope}\x00{normalised}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
-
-
-def throttle_secret(engine: sqlalchemy.Engine) -> bytes:
-    """``$LEERID_THROTTLE_SECRET`` if set, else a random secret kept in the database.
-
-    Either way every worker and node uses the same one; without it an address could be
-    found again from its key by trying every address.
-    """
-    configured = os.environ.get("LEERID_THROTTLE_SECRET", "")
-    return configured.encode() if configured else load_server_secret(engine, "login-throttle")
-
-
-_DB_THREADS = os.environ.get("LEERID_DB_THREADS", "0") == "1"
-"""As the provider's other database work (``IdpContext.run``): on the event loop by default
-(a loopback statement costs less than a hop to a thread), in threads with
-``LEERID_DB_THREADS=1`` (a database across a network)."""
-
-
-async def _run(fn: Callable[..., T], *args: Any) -> T:
-    if not _DB_THREADS:
-        return fn(*args)
-    return await anyio.to_thread.run_sync(functools.partial(fn, *args))
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-_COUNTERS = select(
-    LoginThrottleRow.key,
-    LoginThrottleRow.failures,
-    LoginThrottleRow.last_failure_at,
-    LoginThrottleRow.locked_until,
-)
-
-
-def _pick(column: Any, key: str) -> Any:
-    """``column`` of the row whose key is bind parameter ``key`` (NULL when there is none)."""
-    return func.max(case((LoginThrottleRow.key == bindparam(key), column)))
-
-
-_BOTH_COUNTERS = HotStatement(
-    select(
-        *(
-            _pick(column, key).label(f"{key}_{column.key}")
-            for key in ("account", "address")
-            for column in (
-                LoginThrottleRow.failures,
-                LoginThrottleRow.last_failure_at,
-                LoginThrottleRow.locked_until,
-            )
-        )
-    ).where(LoginThrottleRow.key.in_([bindparam("account"), bindparam("address")]))
-)
-"""The hot path's one read: both counters in one row, built once, run by ``HotStatement``
-(compiled text on the psycopg connection on PostgreSQL) in autocommit (no BEGIN/ROLLBACK)."""
-
-
-def _stored(failures: int | None, last: datetime | None, locked: datetime | None) -> ThrottleState:
-    if not failures:
-        return ThrottleState(locked_until=_aware(locked))
-    return ThrottleState(failures, _aware(last), _aware(locked))
-
-
-def _state(row: Row[str, int, datetime, datetime | None]) -> ThrottleState:
-    """A stored counter as plain data (a fresh placeholder row has no failure yet)."""
-    return ThrottleState(
-        failures=row.failures,
-        last_failure_at=_aware(row.last_failure_at) if row.failures else None,
-        locked_until=_aware(row.locked_until),
-    )
-
-
-class LoginThrottle:
-    """The throttle of one identity provider process, over the shared database.
-
-    An attempt is admitted (``admit``: one read for delays and locks, then the atomic
-    reservation of ``leerid.store.attempts``) before the secret is checked, and settled
-    after it (``record_failure``, ``record_success`` or ``release``).
-    """
-
-    _PURGE_ONE_IN = 64
-    _PURGE_BATCH = 500
-
-    def __init__(self, engine: sqlalchemy.Engine, policy: ThrottlePolicy | None = None) -> None:
-        self.engine = engine
-        self._reads = engine.execution_options(isolation_level="AUTOCOMMIT")
-        self.policy = policy or ThrottlePolicy()
-        self._secret = throttle_secret(engine)
-
-    def _now(self) -> datetime:
-        return datetime.now(dt.UTC)
-
-    def _keys(self, username: str, address: str) -> tuple[str, str]:
-        return (
-            throttle_key(self._secret, ACCOUNT, username),
-            throttle_key(self._secret, ADDRESS, address),
-        )
-
-    def _read(self, account_key: str, address_key: str) -> tuple[ThrottleState, ThrottleState]:
-        with self._reads.connect() as conn:
-            row = _BOTH_COUNTERS(conn, {"account": account_key, "address": address_key}).first()
-        if row is None:
-            return ThrottleState(), ThrottleState()
-        return (
-            _stored(row.account_failures, row.account_last_failure_at, row.account_locked_until),
-            _stored(row.address_failures, row.address_last_failure_at, row.address_locked_until),
-        )
-
-    def check_sync(
-        self, username: str, address: str, now: datetime | None = None
-    ) -> ThrottleVerdict:
-        """``check`` for callers outside the event loop."""
-        now = now or self._now()
-        account, address_state = self._read(*self._keys(username, address))
-        return decide(account, address_state, now, self.policy)
-
-    async def check(self, username: str, address: str) -> ThrottleVerdict:
-        """The verdict of the stored counters: one read, no write, nothing reserved."""
-        return await _run(self.check_sync, username, address)
-
-    def admit_sync(
-        self, username: str, address: str, now: datetime | None = None
-    ) -> ThrottleVerdict:
-        """``admit`` for callers outside the event loop."""
-        now = now or self._now()
-        verdict = self.check_sync(username, address, now)
-        if not verdict.allowed:
-            return verdict
-        account_key = throttle_key(self._secret, ACCOUNT, username)
-        with self._reads.connect() as conn:
-            reserved = attempts.reserve(
-                conn,
-                LoginThrottleRow.__table__,  # type: ignore[arg-type]
-                account_key,
-                ACCOUNT,
-                now,
-                lock_after=self.policy.account_lock_after,
-                window=self.policy.window,
-            )
-        if reserved:
-            return verdict
-        # Locked, or as many attempts in flight as the lock allows: issue 8 §5.
-        account, _address = self._read(account_key, "")
-        until = _active_lock(account, now) or now + self.policy.lock_base
-        return ThrottleVerdict(allowed=False, delay=verdict.delay, retry_after=until)
-
-    async def admit(self, username: str, address: str) -> ThrottleVerdict:
-        """May this attempt go ahead, and after what delay? If so, it is reserved.
-
-        Issue 8 §5: the reservation is one statement, made before the secret is checked, so
-        at most ``account_lock_after`` secrets per account are checked however many attempts
-        arrive at once. Every admitted attempt must be settled by ``record_failure``,
-        ``record_success`` or ``release``.
-        """
-        return await _run(self.admit_sync, username, address)
-
-    def _upsert_placeholder(
-        self, conn: sqlalchemy.Connection, key: str, scope: str, now: datetime
-    ) -> None:
-        values = {"key": key, "scope": scope, "failures": 0, "last_failure_at": now}
-        if conn.dialect.name == "postgresql":
-            conn.execute(
-                postgresql.insert(LoginThrottleRow).values(**values).on_conflict_do_nothing()
-            )
-        elif conn.dialect.name == "sqlite":
-            conn.execute(sqlite.insert(LoginThrottleRow).values(**values).on_conflict_do_nothing())
-        else:  # pragma: no cover - leerid supports SQLite and PostgreSQL only
-            conn.execute(insert(LoginThrottleRow).values(**values))
-
-    def record_failure_sync(self, username: str, address: str, now: datetime | None = None) -> None:
-        """``record_failure`` for callers outside the event loop."""
-        now = now or self._now()
-        account_key, address_key = self._keys(username, address)
-        scopes = {account_key: ACCOUNT, address_key: ADDRESS}
-        table = LoginThrottleRow.__table__
-        with self.engine.begin() as conn:
-            for key in sorted(scopes):  # one lock order on every node: no deadlocks
-                self._upsert_placeholder(conn, key, scopes[key], now)
-            rows = conn.execute(
-                _COUNTERS.where(LoginThrottleRow.key.in_(sorted(scopes)))
-                .order_by(LoginThrottleRow.key)
-                .with_for_update()
-            ).all()
-            for row in rows:
-                new = after_failure(_state(row), scopes[row.key], now, self.policy)
-                settled = {"pending": attempts.one_less_pending(table)}  # type: ignore[arg-type]
-                conn.execute(
-                    update(LoginThrottleRow)
-                    .where(LoginThrottleRow.key == row.key)
-                    .values(
-                        failures=new.failures,
-                        last_failure_at=new.last_failure_at,
-                        locked_until=new.locked_until,
-                        **(settled if row.key == account_key else {}),
-                    )
-                )
-        if secrets.randbelow(self._PURGE_ONE_IN) == 0:
-            self.purge_expired(now)
-
-    async def record_failure(self, username: str, address: str) -> None:
-        """Settle an admitted attempt as failed: counted against the username and the address."""
-        await _run(self.record_failure_sync, username, address)
-
-    def _release_sync(self, username: str, success: bool) -> None:
-        account_key = throttle_key(self._secret, ACCOUNT, username)
-        with self.engine.begin() as conn:
-            attempts.release(
-                conn,
-                LoginThrottleRow.__table__,  # type: ignore[arg-type]
-                account_key,
-                self._now(),
-                success=success,
-            )
-
-    def record_success_sync(self, username: str, address: str) -> None:
-        """``record_success`` for callers outside the event loop."""
-        self._release_sync(username, success=True)
-
-    async def record_success(self, username: str, address: str) -> None:
-        """Settle an admitted attempt as succeeded: the account's settled failures are
-        cleared (never the address's); other attempts still in flight stay counted."""
-        await _run(self._release_sync, username, True)
-
-    async def release(self, username: str) -> None:
-        """Settle an admitted attempt that neither failed nor succeeded (e.g. an expired
-        activation code): it stops counting as in flight, nothing else changes."""
-        await _run(self._release_sync, username, False)
-
-    def purge_expired(self, now: datetime | None = None) -> int:
-        """Forget rows one window after their last failure, without a running lock or an
-        attempt in flight.
-
-        Deletes in small batches so that it never holds locks long.
-        """
-        now = now or self._now()
-        with self.engine.begin() as conn:
-            return attempts.purge(
-                conn,
-                LoginThrottleRow.__table__,  # type: ignore[arg-type]
-                now,
-                window=self.policy.window,
-                limit=self._PURGE_BATCH,
-            )

@@ -11,16 +11,34 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from joserfc.jws import JWSRegistry
 
-from leerid.idp.store.keys import SIGNING_ALGORITHMS, KeyRing
-
 __all__ = ["at_hash", "make_id_token", "read_id_token_hint"]
+
+SIGNING_ALGORITHMS: dict[str, str] = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
+"""The ID token algorithms a client may choose, and the key type each needs (allow-list)."""
+
+
+class SigningKey(Protocol):
+    """A private key and its kid (``leerid.idp.store.keys.SigningKey``)."""
+
+    @property
+    def kid(self) -> str: ...
+    @property
+    def key(self) -> RSAKey | ECKey: ...
+
+
+class Keys(Protocol):
+    """The provider's keys as the ID token rules need them (``KeyRing`` has these)."""
+
+    def signing_key(self, alg: str) -> SigningKey: ...
+    def jwks(self) -> dict[str, Any]: ...
+
 
 _SIGNING = {alg: JWSRegistry(algorithms=[alg]) for alg in SIGNING_ALGORITHMS}
 """One registry per algorithm, each allowing that algorithm alone (built once)."""
@@ -33,7 +51,7 @@ def at_hash(access_token: str) -> str:
 
 
 def make_id_token(
-    keys: KeyRing,
+    keys: Keys,
     *,
     alg: str,
     issuer: str,
@@ -70,7 +88,7 @@ def make_id_token(
     )
 
 
-def read_id_token_hint(keys: KeyRing, issuer: str, hint: str) -> dict[str, Any] | None:
+def read_id_token_hint(keys: Keys, issuer: str, hint: str) -> dict[str, Any] | None:
     """The claims of an ID token we issued (expired or not), or None when it is not ours."""
     if len(hint) > 16384:
         return None

@@ -9,28 +9,24 @@ endpoint (ACM clients put the issuer); ``exp`` in the future and at most 5 minut
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
 import json
-import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-import httpx
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import Engine, delete, insert
-from sqlalchemy.exc import IntegrityError
 
 from leerid.idp.oauth.errors import OAuthError
-from leerid.idp.store.clients import Client
-from leerid.idp.store.models import IdpAssertionJti
 
 __all__ = [
     "ASSERTION_ALGORITHMS",
     "ASSERTION_TYPE",
-    "JwksFetcher",
+    "LEEWAY",
+    "MIN_REFETCH",
+    "AssertingClient",
+    "KeySource",
     "unverified_parts",
     "verify_client_assertion",
 ]
@@ -44,37 +40,24 @@ MIN_REFETCH = 10
 """Seconds between two fetches of one ``jwks_uri`` for an unknown ``kid``."""
 
 
-class JwksFetcher:
-    """Key sets of clients registered with ``--jwks-uri``, cached for five minutes."""
+class KeySource(Protocol):
+    """Where the key sets of clients registered with ``--jwks-uri`` come from."""
 
-    def __init__(self) -> None:
-        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, uri: str, *, refresh: bool = False) -> dict[str, Any]:
-        """The key set at ``uri`` (refetched when ``refresh`` or older than five minutes)."""
-        entry = self._cache.get(uri)
-        age = time.monotonic() - entry[0] if entry is not None else None
-        if entry is not None and age is not None and age < (MIN_REFETCH if refresh else 300):
-            # An unknown kid is chosen by whoever sends the assertion: without a minimum
-            # interval every such request would make us fetch the client's key set again.
-            return entry[1]
-        try:
-            response = httpx.get(uri, timeout=5.0, follow_redirects=False)
-            response.raise_for_status()
-            data = response.json()
-        except (httpx.HTTPError, ValueError):
-            raise OAuthError(
-                "invalid_client", "the client's jwks_uri could not be fetched"
-            ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-            raise OAuthError("invalid_client", "the client's jwks_uri is not a JSON key set")
-        with self._lock:
-            self._cache[uri] = (time.monotonic(), data)
-        return data
+    def get(self, uri: str, *, refresh: bool = False) -> dict[str, Any]: ...
 
 
-def _key_set(client: Client, fetcher: JwksFetcher, kid: str | None) -> KeySet:
+class AssertingClient(Protocol):
+    """A client as RFC 7523 needs it (``leerid.idp.store.clients.Client`` has these)."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def jwks(self) -> dict[str, Any] | None: ...
+    @property
+    def jwks_uri(self) -> str | None: ...
+
+
+def _key_set(client: AssertingClient, fetcher: KeySource, kid: str | None) -> KeySet:
     if client.jwks is not None:
         return KeySet.import_key_set(client.jwks)  # type: ignore[arg-type]
     if client.jwks_uri is None:
@@ -83,25 +66,6 @@ def _key_set(client: Client, fetcher: JwksFetcher, kid: str | None) -> KeySet:
     if kid is not None and all(k.get("kid") != kid for k in data["keys"]):
         data = fetcher.get(client.jwks_uri, refresh=True)  # keys rotated at the client
     return KeySet.import_key_set(data)  # type: ignore[arg-type]
-
-
-def _remember_jti(engine: Engine, client_id: str, jti: str, exp: int) -> bool:
-    """RFC 7523 §3 (7): a jti is accepted once; False when it was seen before."""
-    key = hashlib.sha256(f"{client_id}\x00{jti}".encode()).hexdigest()
-    now = dt.datetime.now(dt.UTC)
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                insert(IdpAssertionJti).values(
-                    key=key, expires_at=dt.datetime.fromtimestamp(exp + LEEWAY, dt.UTC)
-                )
-            )
-    except IntegrityError:
-        return False
-    if hash(key) % 64 == 0:  # now and then, forget the expired ones
-        with engine.begin() as conn:
-            conn.execute(delete(IdpAssertionJti).where(IdpAssertionJti.expires_at < now))
-    return True
 
 
 def unverified_parts(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -117,13 +81,17 @@ def unverified_parts(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def verify_client_assertion(
-    engine: Engine,
-    client: Client,
+    client: AssertingClient,
     assertion: str,
     audiences: tuple[str, ...],
-    fetcher: JwksFetcher,
+    fetcher: KeySource,
+    remember_jti: Callable[[str, str, int], bool],
 ) -> None:
-    """Raise ``OAuthError(invalid_client)`` unless ``assertion`` authenticates ``client``."""
+    """Raise ``OAuthError(invalid_client)`` unless ``assertion`` authenticates ``client``.
+
+    ``remember_jti(client_id, jti, exp)`` is False when the jti was seen before (RFC 7523
+    §3 (7): a jti is accepted once).
+    """
     if len(assertion) > 8192:
         raise OAuthError("invalid_client", "client_assertion is too long")
     header = unverified_parts(assertion)[0]
@@ -159,5 +127,5 @@ def verify_client_assertion(
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
         raise OAuthError("invalid_client", "client_assertion needs a jti")
-    if not _remember_jti(engine, client.client_id, jti, exp):
+    if not remember_jti(client.client_id, jti, exp):
         raise OAuthError("invalid_client", "client_assertion jti was used before")

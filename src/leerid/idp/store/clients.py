@@ -121,6 +121,23 @@ def _row_to_client(row: Any) -> Client:
     )
 
 
+def _secret_or_keys(
+    auth_method: str, jwks: dict[str, Any] | None, jwks_uri: str | None
+) -> str | None:
+    """A new secret, or None for private_key_jwt once its keys (exactly one source) check out."""
+    if auth_method != "private_key_jwt":
+        if jwks is not None or jwks_uri is not None:
+            raise LeeridError("--jwks and --jwks-uri go with --auth private_key_jwt only")
+        return secrets.token_urlsafe(32)
+    if (jwks is None) == (jwks_uri is None):
+        raise LeeridError("private_key_jwt needs exactly one of --jwks FILE or --jwks-uri URL")
+    if jwks is not None and not isinstance(jwks.get("keys"), list):
+        raise LeeridError('the --jwks file must be a JSON key set: {"keys": [...]}')
+    if jwks_uri is not None:
+        _check_uri(jwks_uri, "--jwks-uri")
+    return None
+
+
 def add_client(
     engine: Engine,
     *,
@@ -150,18 +167,7 @@ def add_client(
         _check_uri(uri, "--redirect-uri")
     for uri in post_logout_redirect_uris or []:
         _check_uri(uri, "--post-logout-redirect-uri")
-    secret: str | None = None
-    if auth_method == "private_key_jwt":
-        if (jwks is None) == (jwks_uri is None):
-            raise LeeridError("private_key_jwt needs exactly one of --jwks FILE or --jwks-uri URL")
-        if jwks is not None and not isinstance(jwks.get("keys"), list):
-            raise LeeridError('the --jwks file must be a JSON key set: {"keys": [...]}')
-        if jwks_uri is not None:
-            _check_uri(jwks_uri, "--jwks-uri")
-    else:
-        if jwks is not None or jwks_uri is not None:
-            raise LeeridError("--jwks and --jwks-uri go with --auth private_key_jwt only")
-        secret = secrets.token_urlsafe(32)
+    secret = _secret_or_keys(auth_method, jwks, jwks_uri)
     new_id = client_id or str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:

@@ -19,7 +19,14 @@ from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.models import Disclosure
 from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
 
-__all__ = ["DisclosureRecord", "list_disclosures", "pupil_history", "record_disclosure"]
+__all__ = [
+    "DisclosureEntry",
+    "DisclosureRecord",
+    "insert_disclosure",
+    "list_disclosures",
+    "pupil_history",
+    "record_disclosure",
+]
 
 
 @dataclass(frozen=True)
@@ -45,40 +52,48 @@ class DisclosureRecord:
         return data
 
 
-def disclosure_values(
-    *,
-    client_id: str,
-    endpoint: str,
-    claims: Iterable[str],
-    protocol_id: str | None,
-    protocol_hash: str | None,
-    leer_id_uuid: str | None,
-    account_uuid: str | None,
-    outcome: str = "released",
-    reason: str | None = None,
-    at: dt.datetime | None = None,
-) -> dict[str, Any]:
-    """The column values of one record (claim names sorted, space-separated)."""
-    return {
-        "at": at or dt.datetime.now(dt.UTC),
-        "client_id": client_id,
-        "protocol_id": protocol_id,
-        "protocol_hash": protocol_hash,
-        "leer_id_uuid": leer_id_uuid,
-        "account_uuid": account_uuid,
-        "claims": " ".join(sorted(claims)),
-        "endpoint": endpoint,
-        "outcome": outcome,
-        "reason": reason,
-    }
+@dataclass(frozen=True)
+class DisclosureEntry:
+    """One record to write: a release or a refusal, with the claim names only."""
+
+    client_id: str
+    endpoint: str
+    claims: Iterable[str]
+    protocol_id: str | None
+    protocol_hash: str | None
+    leer_id_uuid: str | None
+    account_uuid: str | None
+    outcome: str = "released"
+    reason: str | None = None
+    at: dt.datetime | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The column values of the record (claim names sorted, space-separated)."""
+        return {
+            "at": self.at or dt.datetime.now(dt.UTC),
+            "client_id": self.client_id,
+            "protocol_id": self.protocol_id,
+            "protocol_hash": self.protocol_hash,
+            "leer_id_uuid": self.leer_id_uuid,
+            "account_uuid": self.account_uuid,
+            "claims": " ".join(sorted(self.claims)),
+            "endpoint": self.endpoint,
+            "outcome": self.outcome,
+            "reason": self.reason,
+        }
 
 
 _INSERT = HotStatement(insert(Disclosure))
 
 
+def insert_disclosure(conn: Connection, entry: DisclosureEntry) -> None:
+    """Write one record on ``conn`` (the caller commits, or ``conn`` autocommits)."""
+    _INSERT(conn, entry.values())
+
+
 def record_disclosure(conn: Connection, **fields: Any) -> None:
-    """Write one record on ``conn`` (the caller commits)."""
-    _INSERT(conn, disclosure_values(**fields))
+    """Write one record of ``DisclosureEntry(**fields)`` on ``conn`` (the caller commits)."""
+    insert_disclosure(conn, DisclosureEntry(**fields))
 
 
 def list_disclosures(

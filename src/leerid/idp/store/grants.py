@@ -17,22 +17,19 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Executable, Table, bindparam, insert, select, update
 
-from leerid.idp.release import pupil_columns
 from leerid.idp.store._fast_path import HotStatement
-from leerid.idp.store.models import Disclosure, IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.store.models import IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.store.pupils import pupil_columns
 from leerid.registry.models import Account, Pupil
 
 __all__ = [
     "AccessGrant",
     "CodeGrant",
-    "consume_code",
-    "consume_refresh_token",
     "find_access_token",
     "insert_code",
     "new_token",
     "revoke_access_token",
     "revoke_refresh_token",
-    "store_refresh_token",
     "token_hash",
 ]
 
@@ -41,16 +38,6 @@ R = cast(Table, IdpRefreshToken.__table__)
 
 # The hot path's statements, built once (bind parameters per call).
 _INSERT_GRANT = HotStatement(insert(G))
-_CONSUME_CODE = HotStatement(
-    update(G)
-    .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
-    .values(
-        code_used_at=bindparam("b_now"),
-        access_token_hash=bindparam("b_access"),
-        access_expires_at=bindparam("b_expires"),
-        family_id=bindparam("b_family"),
-    )
-)
 
 
 def _insert_code_if_live() -> Executable:
@@ -80,24 +67,6 @@ def _insert_code_if_live() -> Executable:
 
 _INSERT_CODE_IF_LIVE = HotStatement(_insert_code_if_live())
 
-
-def _consume_and_record() -> Executable:
-    """PostgreSQL: consume the code and write the disclosure record in one statement.
-
-    ``WITH consumed AS (UPDATE … RETURNING id) INSERT INTO idp_disclosure SELECT … FROM
-    consumed``: one atomic statement in autocommit, no BEGIN/COMMIT round trips; when the
-    code was used already nothing is inserted either.
-    """
-    consumed = _CONSUME_CODE.statement.returning(G.c.id).cte("consumed")  # type: ignore[attr-defined]
-    table = cast(Table, Disclosure.__table__)
-    names = [c.name for c in table.columns if c.name != "id"]
-    rows = select(
-        *[bindparam(f"d_{name}", type_=table.c[name].type).label(name) for name in names]
-    ).select_from(consumed)
-    return insert(table).from_select(names, rows).add_cte(consumed)
-
-
-_CONSUME_AND_RECORD = HotStatement(_consume_and_record())
 
 CODE_COLUMNS = tuple(
     G.c[name]
@@ -225,53 +194,6 @@ def code_grant_from_row(row: Any) -> tuple[CodeGrant, dt.datetime, bool] | None:
     return grant, _aware(row.code_expires_at) or grant.auth_time, row.code_used_at is not None
 
 
-def consume_code(
-    conn: Connection,
-    grant_id: str,
-    *,
-    access_token: str,
-    access_expires_at: dt.datetime,
-    family_id: str | None,
-    now: dt.datetime,
-) -> bool:
-    """Mark the code used and attach the access token to the grant (one UPDATE).
-
-    False when another request used the code first (the caller then answers invalid_grant).
-    """
-    done = _CONSUME_CODE(
-        conn,
-        {
-            "b_id": grant_id,
-            "b_now": now,
-            "b_access": token_hash(access_token),
-            "b_expires": access_expires_at,
-            "b_family": family_id,
-        },
-    ).rowcount
-    return bool(done)
-
-
-def consume_code_recording(
-    conn: Connection,
-    grant_id: str,
-    *,
-    access_token: str,
-    access_expires_at: dt.datetime,
-    now: dt.datetime,
-    disclosure: dict[str, Any],
-) -> bool:
-    """``consume_code`` and the disclosure record as one statement (PostgreSQL only)."""
-    params = {
-        "b_id": grant_id,
-        "b_now": now,
-        "b_access": token_hash(access_token),
-        "b_expires": access_expires_at,
-        "b_family": None,
-    }
-    params.update({f"d_{name}": value for name, value in disclosure.items()})
-    return bool(_CONSUME_AND_RECORD(conn, params).rowcount)
-
-
 def revoke_grant_tokens(conn: Connection, grant: CodeGrant, now: dt.datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it (and its family)."""
     conn.execute(update(G).where(G.c.id == grant.grant_id).values(revoked_at=now))
@@ -286,34 +208,6 @@ def revoke_family(conn: Connection, family_id: str, now: dt.datetime) -> None:
     )
     conn.execute(
         update(G).where(G.c.family_id == family_id, G.c.revoked_at.is_(None)).values(revoked_at=now)
-    )
-
-
-def insert_access_token(
-    conn: Connection,
-    *,
-    access_token: str,
-    client_id: str,
-    account_uuid: str,
-    scope: str,
-    auth_time: dt.datetime,
-    family_id: str | None,
-    expires_at: dt.datetime,
-    now: dt.datetime,
-) -> None:
-    """Store an access token that did not come from a code (refresh grant)."""
-    conn.execute(
-        insert(G).values(
-            id=secrets.token_hex(16),
-            access_token_hash=token_hash(access_token),
-            family_id=family_id,
-            client_id=client_id,
-            account_uuid=account_uuid,
-            scope=scope,
-            auth_time=auth_time,
-            created_at=now,
-            access_expires_at=expires_at,
-        )
     )
 
 
@@ -366,33 +260,6 @@ def revoke_access_token(conn: Connection, token: str, client_id: str, now: dt.da
     )
 
 
-def store_refresh_token(
-    conn: Connection,
-    *,
-    refresh_token: str,
-    family_id: str,
-    client_id: str,
-    account_uuid: str,
-    scope: str,
-    auth_time: dt.datetime,
-    lifetime: int,
-    now: dt.datetime,
-) -> None:
-    """Store a new refresh token of a family."""
-    conn.execute(
-        insert(R).values(
-            token_hash=token_hash(refresh_token),
-            family_id=family_id,
-            client_id=client_id,
-            account_uuid=account_uuid,
-            scope=scope,
-            auth_time=auth_time,
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=lifetime),
-        )
-    )
-
-
 @dataclass(frozen=True)
 class RefreshGrant:
     """A refresh token's row."""
@@ -422,16 +289,6 @@ def find_refresh_token(conn: Connection, token: str) -> RefreshGrant | None:
         used=row.used_at is not None,
         revoked=row.revoked_at is not None,
     )
-
-
-def consume_refresh_token(conn: Connection, token: str, now: dt.datetime) -> bool:
-    """Mark a refresh token used (single use); False when it was used or revoked already."""
-    done = conn.execute(
-        update(R)
-        .where(R.c.token_hash == token_hash(token), R.c.used_at.is_(None), R.c.revoked_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    return bool(done)
 
 
 def revoke_refresh_token(conn: Connection, token: str, client_id: str, now: dt.datetime) -> None:

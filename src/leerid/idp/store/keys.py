@@ -19,12 +19,10 @@ from typing import Any
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import Engine, delete, insert, select, update
 
+from leerid.idp.oauth.id_token import SIGNING_ALGORITHMS
 from leerid.idp.store.models import IdpSigningKey
 
 __all__ = ["SIGNING_ALGORITHMS", "KeyRing", "SigningKey", "ensure_keys", "rotate_keys"]
-
-SIGNING_ALGORITHMS: dict[str, str] = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
-"""The ID token algorithms a client may choose, and the key type each needs (allow-list)."""
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,16 @@ returns the existing row; adding changed content makes the next version.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import StorageError
+from leerid.idp.release import BoundProtocol
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
 from leerid.store.base import Base
@@ -138,3 +141,35 @@ def list_protocols(session: Session) -> list[StoredProtocol]:
         select(ProtocolVersion).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
     )
     return [_stored(r) for r in rows]
+
+
+class ProtocolCache:
+    """Current stored protocol versions, cached per process for a few seconds."""
+
+    def __init__(self, engine: Engine, cache_seconds: float) -> None:
+        self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._entries: dict[str, tuple[float, BoundProtocol | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, protocol_id: str) -> BoundProtocol | None:
+        """The current version of ``protocol_id``, or None when it was never stored."""
+        now = time.monotonic()
+        entry = self._entries.get(protocol_id)
+        if entry is None or now - entry[0] > self._cache_seconds:
+            with Session(self._engine) as session:
+                stored = current_protocol(session, protocol_id)
+            bound = (
+                None
+                if stored is None
+                else BoundProtocol(
+                    protocol_id=stored.protocol_id,
+                    version=stored.version,
+                    content_hash=stored.content_hash,
+                    protocol=stored.protocol,
+                )
+            )
+            with self._lock:
+                self._entries[protocol_id] = (now, bound)
+            entry = (now, bound)
+        return entry[1]

@@ -24,13 +24,7 @@ from prometheus_client import Counter
 from starlette.responses import Response
 
 from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
-from leerid.idp.login.activation_codes import (
-    Activation,
-    code_hash,
-    codes_match,
-    complete_activation,
-    find_activation,
-)
+from leerid.idp.login.activation_codes import Activation, code_hash, codes_match
 from leerid.idp.login.password_policy import MIN_LENGTH, Problem, check_new_password
 from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.metrics import CODE_CHECKS
@@ -181,93 +175,32 @@ def _csrf_ok(request: Request, state: dict[str, Any], sent: str) -> bool:
     )
 
 
-def _lookup(ctx: IdpContext, username: str) -> Activation | None:
-    with ctx.engine.connect() as conn:
-        return find_activation(conn, username)
-
-
-def _complete(ctx: IdpContext, activation: Activation, password_hash: str) -> bool:
-    with ctx.engine.begin() as conn:
-        return complete_activation(conn, activation, password_hash)
-
-
 @router.post("/v1/activate")
 async def activate(request: Request) -> Response:
     """Check the code, apply the password policy, store the new password's hash."""
     ctx = get_context(request)
     form = await request.form()
     field = {k: v for k, v in form.items() if isinstance(v, str)}
-    state = ctx.sealer.open("activate", field.get("form_state"))
-    lang = choose_language(request.query_params.get("ui_locales"))
-    if state is None:
-        ACTIVATIONS.labels("expired_form").inc()
-        return _render(ctx, request, lang, notice=ACTIVATION_TEXTS[lang]["expired_form"])
-    lang = str(state.get("lang", lang))
-    request.state.login_url = str(state.get("login_url", ""))
-    lang = lang if lang in ACTIVATION_TEXTS else "nl"
+    lang = _open_state(ctx, request, field)
+    if isinstance(lang, Response):
+        return lang
     a = ACTIVATION_TEXTS[lang]
-    if not _csrf_ok(request, state, field.get("csrf_token", "")):
-        ACTIVATIONS.labels("csrf").inc()
-        return ctx.pages.error(lang, a["csrf"], 403)
-
     username = field.get("username", "").strip().lower()[:64]
     code = field.get("code", "").strip()[:64]
     password = field.get("password", "")[:1024]
-    confirmation = field.get("password_confirm", "")[:1024]
-    errors: dict[str, str] = {}
-    if not username:
-        errors["username"] = a["username_missing"]
-    if not code:
-        errors["code"] = a["code_missing"]
-    for problem in check_new_password(password, confirmation, username):
-        errors.setdefault(problem.field, a[problem.problem].format(min=MIN_LENGTH))
+    errors = _form_errors(a, username, code, password, field.get("password_confirm", "")[:1024])
     if errors:
         if "password" in errors or "password_confirm" in errors:
             ACTIVATIONS.labels("weak_password").inc()
         return _render(
             ctx, request, lang, errors=errors, username=username, code=code, status_code=400
         )
-
     address = client_address(request)
-    verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved first
-    if verdict.delay > 0:
-        await asyncio.sleep(verdict.delay)
-    if not verdict.allowed:
-        ACTIVATIONS.labels("throttled").inc()
-        until = lock_end_text(verdict.retry_after)
-        return _render(
-            ctx,
-            request,
-            lang,
-            errors={"code": a["throttled"].format(time=until)},
-            username=username,
-            code=code,
-            status_code=429,
-        )
-
-    activation = await asyncio.to_thread(_lookup, ctx, username)
-    stored = activation.code_hash if activation else _DUMMY_HASH
-    CODE_CHECKS.inc()
-    matches = codes_match(stored, activation.account_uuid if activation else "", code)
-    if activation is None or not matches:
-        await ctx.throttle.record_failure(username, address)
-        ACTIVATIONS.labels("refused_code").inc()
-        return _render(
-            ctx, request, lang, errors={"code": a["code_wrong"]}, username=username, status_code=400
-        )
-    if activation.expires_at <= dt.datetime.now(dt.UTC):
-        await ctx.throttle.release(username)
-        ACTIVATIONS.labels("expired").inc()
-        return _render(
-            ctx,
-            request,
-            lang,
-            errors={"code": a["code_expired"]},
-            username=username,
-            status_code=400,
-        )
+    activation = await _checked_code(ctx, request, lang, username, code, address)
+    if isinstance(activation, Response):
+        return activation
     password_hash = await ctx.hasher.hash(password)
-    if not await asyncio.to_thread(_complete, ctx, activation, password_hash):
+    if not await asyncio.to_thread(ctx.store.complete_activation, activation, password_hash):
         await ctx.throttle.release(username)
         ACTIVATIONS.labels("refused_code").inc()
         return _render(
@@ -282,3 +215,66 @@ async def activate(request: Request) -> Response:
         login_hint=username,
         login_url=request.state.login_url,
     )
+
+
+def _open_state(ctx: IdpContext, request: Request, field: dict[str, str]) -> str | Response:
+    """The form's language from its sealed state, once the state and CSRF token check out."""
+    state = ctx.sealer.open("activate", field.get("form_state"))
+    lang = choose_language(request.query_params.get("ui_locales"))
+    if state is None:
+        ACTIVATIONS.labels("expired_form").inc()
+        return _render(ctx, request, lang, notice=ACTIVATION_TEXTS[lang]["expired_form"])
+    lang = str(state.get("lang", lang))
+    request.state.login_url = str(state.get("login_url", ""))
+    lang = lang if lang in ACTIVATION_TEXTS else "nl"
+    if not _csrf_ok(request, state, field.get("csrf_token", "")):
+        ACTIVATIONS.labels("csrf").inc()
+        return ctx.pages.error(lang, ACTIVATION_TEXTS[lang]["csrf"], 403)
+    return lang
+
+
+def _form_errors(
+    a: dict[Any, str], username: str, code: str, password: str, confirmation: str
+) -> dict[str, str]:
+    """The fields left empty and the password policy's problems (docs/login.md)."""
+    errors: dict[str, str] = {}
+    if not username:
+        errors["username"] = a["username_missing"]
+    if not code:
+        errors["code"] = a["code_missing"]
+    for problem in check_new_password(password, confirmation, username):
+        errors.setdefault(problem.field, a[problem.problem].format(min=MIN_LENGTH))
+    return errors
+
+
+async def _checked_code(
+    ctx: IdpContext, request: Request, lang: str, username: str, code: str, address: str
+) -> Activation | Response:
+    """The live activation of ``username`` if ``code`` is its code (throttled), else the form."""
+    a = ACTIVATION_TEXTS[lang]
+    verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved first
+    if verdict.delay > 0:
+        await asyncio.sleep(verdict.delay)
+    if not verdict.allowed:
+        ACTIVATIONS.labels("throttled").inc()
+        until = lock_end_text(verdict.retry_after)
+        errors = {"code": a["throttled"].format(time=until)}
+        return _render(
+            ctx, request, lang, errors=errors, username=username, code=code, status_code=429
+        )
+    activation = await asyncio.to_thread(ctx.store.find_activation, username)
+    stored = activation.code_hash if activation else _DUMMY_HASH
+    CODE_CHECKS.inc()
+    matches = codes_match(stored, activation.account_uuid if activation else "", code)
+    if activation is None or not matches:
+        await ctx.throttle.record_failure(username, address)
+        ACTIVATIONS.labels("refused_code").inc()
+        return _render(
+            ctx, request, lang, errors={"code": a["code_wrong"]}, username=username, status_code=400
+        )
+    if activation.expires_at <= dt.datetime.now(dt.UTC):
+        await ctx.throttle.release(username)
+        ACTIVATIONS.labels("expired").inc()
+        errors = {"code": a["code_expired"]}
+        return _render(ctx, request, lang, errors=errors, username=username, status_code=400)
+    return activation

@@ -18,9 +18,9 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from contextlib import nullcontext
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection
 from starlette.responses import RedirectResponse, Response
 
 from leerid.idp import metrics
@@ -35,9 +35,9 @@ from leerid.idp.oauth.authorization_request import (
 from leerid.idp.oauth.errors import NO_STORE, AuthorizationError, add_query
 from leerid.idp.oauth.id_token import read_id_token_hint
 from leerid.idp.release import BoundProtocol
-from leerid.idp.store._fast_path import connection
 from leerid.idp.store.clients import Client
-from leerid.idp.store.grants import insert_code, new_token
+from leerid.idp.store.grants import new_token
+from leerid.idp.store.interface import StoreConnection
 from leerid.idp.web.errors import authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
@@ -57,7 +57,7 @@ def finish_authorization(
     ctx: IdpContext,
     pending: AuthorizationRequest,
     session: SsoSession,
-    conn: Connection | None = None,
+    db: StoreConnection | None = None,
     *,
     single_sign_on: bool = False,
 ) -> Response | None:
@@ -68,16 +68,11 @@ def finish_authorization(
     """
     code = new_token()
     now = dt.datetime.now(dt.UTC)
-    with connection(ctx.codes, conn) as used:  # one INSERT: one round trip
-        stored = insert_code(
-            used,
-            code=code,
-            client_id=pending.client_id,
+    with nullcontext(db) if db is not None else ctx.store.connect_codes() as used:
+        stored = used.insert_code(  # one INSERT: one round trip
+            code,
+            pending,
             account_uuid=session.account_uuid,
-            scope=pending.scope,
-            nonce=pending.nonce,
-            redirect_uri=pending.redirect_uri,
-            code_challenge=pending.code_challenge,
             sid=session.sid,
             auth_time=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
             lifetime=ctx.settings.code_lifetime,
@@ -191,8 +186,8 @@ def _authorize(
     ctx: IdpContext, request: Request, client: Client, params: dict[str, str], lang: str
 ) -> Response:
     """The checks and the answer, on one database connection."""
-    with ctx.codes.connect() as conn:
-        return _authorize_on(ctx, request, client, params, lang, conn)
+    with ctx.store.connect_codes() as db:
+        return _authorize_on(ctx, request, client, params, lang, db)
 
 
 def _authorize_on(
@@ -201,7 +196,7 @@ def _authorize_on(
     client: Client,
     params: dict[str, str],
     lang: str,
-    conn: Connection,
+    db: StoreConnection,
 ) -> Response:
     protocol = ctx.protocols.get(client.protocol_id)
     refusal = _protocol_refusal(ctx, client, protocol, lang)
@@ -215,7 +210,7 @@ def _authorize_on(
     pending = _pending(request, client, params, checked, lang)
     if not need_login:
         assert session is not None
-        answer = finish_authorization(ctx, pending, session, conn, single_sign_on=True)
+        answer = finish_authorization(ctx, pending, session, db, single_sign_on=True)
         if answer is not None:
             metrics.SSO_LOGINS.inc()
             return answer

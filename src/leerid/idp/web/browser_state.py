@@ -9,7 +9,6 @@ what another sealed. AES-GCM authenticates as it encrypts: a changed byte fails 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import secrets
 import time
@@ -17,12 +16,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Engine, insert, select
-from sqlalchemy.exc import IntegrityError
 
-from leerid.idp.store.models import IdpServerSecret
-
-__all__ = ["SEALED_LIMIT", "Sealer", "load_server_secret"]
+__all__ = ["SEALED_LIMIT", "Sealer"]
 
 _NONCE = 12
 """Bytes of AES-GCM nonce: 96 bits, random per seal (NIST SP 800-38D §8.2.2)."""
@@ -33,31 +28,6 @@ _PREFIX = "v2."
 """Marks this format; a value sealed by the earlier JWE format does not open (log in again)."""
 
 
-def load_server_secret(engine: Engine, name: str = "browser-state") -> bytes:
-    """The shared secret ``name``; created by the first node that needs it."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(IdpServerSecret.value).where(IdpServerSecret.name == name)
-        ).scalar()
-    if value is None:
-        try:
-            with engine.begin() as conn:
-                conn.execute(
-                    insert(IdpServerSecret).values(
-                        name=name,
-                        value=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-                        created_at=dt.datetime.now(dt.UTC),
-                    )
-                )
-        except IntegrityError:
-            pass  # another node created it first: read theirs
-        with engine.connect() as conn:
-            value = conn.execute(
-                select(IdpServerSecret.value).where(IdpServerSecret.name == name)
-            ).scalar_one()
-    return base64.urlsafe_b64decode(value)
-
-
 class Sealer:
     """Seals a small JSON document for a purpose and a lifetime; opens only its own.
 
@@ -65,7 +35,7 @@ class Sealer:
     guarantees as the JWE (``dir`` + ``A256GCM``) it replaces, at a fraction of the CPU:
 
     - confidentiality: AES-256-GCM under the 256-bit secret shared by every node through
-      the database (``load_server_secret``), a fresh random 96-bit nonce per seal;
+      the database (``leerid.idp.store.server_secret``), a fresh random 96-bit nonce per seal;
     - integrity: the GCM tag covers the nonce's ciphertext and the associated data, so a
       changed byte, a value sealed with another key, or a truncated one fails to open;
     - purpose binding: the purpose is the associated data, so a value sealed for one

@@ -19,11 +19,11 @@ from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import OAuthError
 from leerid.idp.oauth.rfc7523 import (
     ASSERTION_TYPE,
-    JwksFetcher,
     unverified_parts,
     verify_client_assertion,
 )
 from leerid.idp.store.clients import Client, secret_matches
+from leerid.idp.web.client_keys import JwksFetcher
 from leerid.idp.web.errors import token_error_response
 from leerid.idp.web.parameters import checked
 
@@ -125,7 +125,9 @@ def authenticate_client(ctx: IdpContext, request: Request, form: dict[str, str])
             ctx.settings.endpoint("v1/token"),
             ctx.settings.endpoint(called),
         )
-        verify_client_assertion(ctx.engine, client, form["client_assertion"], audiences, _FETCHER)
+        verify_client_assertion(
+            client, form["client_assertion"], audiences, _FETCHER, ctx.store.remember_jti
+        )
     else:
         secret = basic[1] if basic is not None else form.get("client_secret", "")
         if not secret_matches(client, secret):

@@ -14,13 +14,11 @@ import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Engine
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import get_context
 from leerid.idp.oauth.errors import NO_STORE
-from leerid.idp.store import grants
-from leerid.idp.store.disclosures import pupil_history
+from leerid.idp.store.interface import IdpStore
 from leerid.idp.web.errors import bearer_challenge, bearer_error
 from leerid.idp.web.userinfo import TwoTokensError, bearer_token
 
@@ -29,14 +27,13 @@ __all__ = ["router"]
 router = APIRouter()
 
 
-def _mine(engine: Engine, token: str) -> dict[str, Any] | None:
+def _mine(store: IdpStore, token: str) -> dict[str, Any] | None:
     now = dt.datetime.now(dt.UTC)
-    with engine.connect() as conn:
-        grant = grants.find_access_token(conn, token, now)
+    grant = store.find_access_token(token, now)
     if grant is None:
         return None
     # GDPR art. 15: the pupil's whole history, under every account it has or had.
-    ordered = pupil_history(engine, account_uuid=grant.account_uuid, client_id=grant.client_id)
+    ordered = store.pupil_history(grant.account_uuid, grant.client_id)
     return {
         "client_id": grant.client_id,
         "disclosures": [
@@ -63,7 +60,7 @@ async def my_disclosures(request: Request) -> Response:
         return bearer_error("invalid_request", "send the access token in one place only", 400)
     if token is None:
         return bearer_challenge("send the pupil's access token as a Bearer token")
-    data = await asyncio.to_thread(_mine, get_context(request).engine, token)
+    data = await asyncio.to_thread(_mine, get_context(request).store, token)
     if data is None:
         return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
     return JSONResponse(data, headers=NO_STORE)

@@ -15,9 +15,8 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import IdpContext
 from leerid.idp.oauth.errors import NO_STORE
-from leerid.idp.store import grants
 from leerid.idp.store.clients import Client
-from leerid.idp.store.disclosures import record_disclosure
+from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.web.client_auth import token_request
 
 __all__ = ["router"]
@@ -39,43 +38,25 @@ def _introspect(
     ctx: IdpContext, client: Client, form: dict[str, str], token: str
 ) -> dict[str, Any]:
     now = dt.datetime.now(dt.UTC)
-    body: dict[str, Any] = {"active": False}
     hint = form.get("token_type_hint")
-    with ctx.engine.begin() as conn:
-        access = None if hint == "refresh_token" else grants.find_access_token(conn, token, now)
-        if access is not None and access.client_id == client.client_id:
-            body = {
-                "active": True,
-                "scope": access.scope,
-                "client_id": access.client_id,
-                "token_type": "Bearer",
-                "exp": int(access.expires_at.timestamp()),
-                "iat": int(access.issued_at.timestamp()),
-                "sub": access.account_uuid,
-                "iss": ctx.settings.issuer,
-            }
-        else:
-            refresh = grants.find_refresh_token(conn, token)
-            if (
-                refresh is not None
-                and refresh.client_id == client.client_id
-                and not refresh.used
-                and not refresh.revoked
-                and refresh.expires_at > now
-            ):
-                body = {
-                    "active": True,
-                    "scope": refresh.scope,
-                    "client_id": refresh.client_id,
-                    "token_type": "refresh_token",
-                    "exp": int(refresh.expires_at.timestamp()),
-                    "sub": refresh.account_uuid,
-                    "iss": ctx.settings.issuer,
-                }
-        if body["active"]:
-            protocol = ctx.protocols.get(client.protocol_id)
-            record_disclosure(
-                conn,
+    access = None if hint == "refresh_token" else ctx.store.find_access_token(token, now)
+    if access is not None and access.client_id == client.client_id:
+        body: dict[str, Any] = {
+            "active": True,
+            "scope": access.scope,
+            "client_id": access.client_id,
+            "token_type": "Bearer",
+            "exp": int(access.expires_at.timestamp()),
+            "iat": int(access.issued_at.timestamp()),
+            "sub": access.account_uuid,
+            "iss": ctx.settings.issuer,
+        }
+    else:
+        body = _refresh_body(ctx, client, token, now)
+    if body["active"]:
+        protocol = ctx.protocols.get(client.protocol_id)
+        ctx.store.record_disclosure(
+            DisclosureEntry(
                 client_id=client.client_id,
                 endpoint="introspect",
                 claims=("sub",),
@@ -84,4 +65,27 @@ def _introspect(
                 leer_id_uuid=None,
                 account_uuid=body["sub"],
             )
+        )
     return body
+
+
+def _refresh_body(ctx: IdpContext, client: Client, token: str, now: dt.datetime) -> dict[str, Any]:
+    """RFC 7662 §2.2 for a refresh token of ``client`` (inactive otherwise)."""
+    refresh = ctx.store.find_refresh_token(token)
+    if (
+        refresh is None
+        or refresh.client_id != client.client_id
+        or refresh.used
+        or refresh.revoked
+        or refresh.expires_at <= now
+    ):
+        return {"active": False}
+    return {
+        "active": True,
+        "scope": refresh.scope,
+        "client_id": refresh.client_id,
+        "token_type": "refresh_token",
+        "exp": int(refresh.expires_at.timestamp()),
+        "sub": refresh.account_uuid,
+        "iss": ctx.settings.issuer,
+    }

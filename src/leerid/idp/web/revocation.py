@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from leerid.idp.context import IdpContext
 from leerid.idp.oauth.errors import NO_STORE
-from leerid.idp.store import grants
 from leerid.idp.web.client_auth import token_request
 
 __all__ = ["router"]
@@ -33,6 +32,4 @@ async def revoke(request: Request) -> Response:
 
 def _revoke(ctx: IdpContext, token: str, client_id: str) -> None:
     now = dt.datetime.now(dt.UTC)
-    with ctx.engine.begin() as conn:
-        grants.revoke_access_token(conn, token, client_id, now)
-        grants.revoke_refresh_token(conn, token, client_id, now)
+    ctx.store.revoke_token(token, client_id, now)

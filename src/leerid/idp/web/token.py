@@ -15,24 +15,26 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
-from leerid.idp.context import ACR_PASSWORD, IdpContext, get_context
+from leerid.idp.context import IdpContext, get_context
+from leerid.idp.oauth.code_exchange import (
+    CODE_REUSED,
+    REFRESH_REUSED,
+    CodeFacts,
+    code_problem,
+    narrowed_scope,
+    refresh_problem,
+)
 from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.oauth.id_token import make_id_token
-from leerid.idp.oauth.rfc7636 import verify_s256
-from leerid.idp.release import (
-    Release,
-    decide,
-    pupil_from_row,
-    release_for,
-    today,
-)
-from leerid.idp.store import grants
+from leerid.idp.release import Release, decide, protocol_refusal, today
 from leerid.idp.store.clients import Client
-from leerid.idp.store.disclosures import disclosure_values, record_disclosure
+from leerid.idp.store.disclosures import DisclosureEntry
+from leerid.idp.store.exchange import CodeExchange, RefreshRotation
+from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
+from leerid.idp.store.interface import FoundCode
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.errors import token_error_response
 from leerid.protocol import PupilClaims
@@ -40,13 +42,6 @@ from leerid.protocol import PupilClaims
 __all__ = ["router"]
 
 router = APIRouter()
-
-
-_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
-
-
-class _RacedError(Exception):
-    """Another request consumed the code or refresh token first: roll back, then revoke."""
 
 
 async def token(request: Request) -> Response:
@@ -82,19 +77,10 @@ def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str,
 
 
 def _release(
-    ctx: IdpContext,
-    client: Client,
-    scope: str,
-    account_uuid: str,
-    *,
-    fetched: tuple[PupilClaims | None] | None = None,
+    ctx: IdpContext, client: Client, scope: str, pupil: PupilClaims | None, now: dt.datetime
 ) -> Release:
-    """The release for the grant; ``fetched`` holds the pupil when it was read already."""
-    protocol = ctx.protocols.get(client.protocol_id)
-    if fetched is not None:
-        release = decide(protocol, scope.split(), fetched[0], _now())
-    else:
-        release = release_for(ctx.autocommit, protocol, scope.split(), account_uuid, _now())
+    """The release for the grant, the pupil fetched now (art. 5)."""
+    release = decide(ctx.protocols.get(client.protocol_id), scope.split(), pupil, now)
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -106,22 +92,42 @@ def _now() -> dt.datetime:
 
 def _refuse(ctx: IdpContext, client: Client, account_uuid: str, reason: str) -> OAuthError:
     """Issue 4 §5: a refused release is recorded with its reason."""
-    protocol = ctx.protocols.get(client.protocol_id)
-    with ctx.engine.begin() as conn:
-        record_disclosure(
-            conn,
-            client_id=client.client_id,
-            endpoint="token",
-            claims=(),
-            protocol_id=client.protocol_id,
-            protocol_hash=protocol.content_hash if protocol else None,
-            leer_id_uuid=None,
-            account_uuid=account_uuid,
-            outcome="refused",
-            reason=reason,
-        )
+    ctx.store.record_disclosure(
+        _entry(ctx, client, (), None, account_uuid, outcome="refused", reason=reason)
+    )
     metrics.LOGIN_FAILURES.labels(reason).inc()
     return OAuthError("invalid_grant", f"no data may be released to this client ({reason})")
+
+
+def _entry(
+    ctx: IdpContext,
+    client: Client,
+    claims: Any,
+    leer_id_uuid: str | None,
+    account_uuid: str,
+    *,
+    outcome: str = "released",
+    reason: str | None = None,
+) -> DisclosureEntry:
+    """The disclosure record of this endpoint for ``client``."""
+    protocol = ctx.protocols.get(client.protocol_id)
+    return DisclosureEntry(
+        client_id=client.client_id,
+        endpoint="token",
+        claims=claims,
+        protocol_id=client.protocol_id,
+        protocol_hash=protocol.content_hash if protocol else None,
+        leer_id_uuid=leer_id_uuid,
+        account_uuid=account_uuid,
+        outcome=outcome,
+        reason=reason,
+    )
+
+
+def _released(ctx: IdpContext, client: Client, release: Release) -> DisclosureEntry:
+    assert release.pupil is not None
+    pupil = release.pupil
+    return _entry(ctx, client, release.claims.keys(), pupil.leer_id_uuid, pupil.account_uuid)
 
 
 def _token_body(
@@ -145,7 +151,7 @@ def _token_body(
         auth_time=int(auth_time.timestamp()),
         nonce=nonce,
         access_token=access_token,
-        acr=ACR_PASSWORD,
+        acr=ctx.settings.acr,
         sid=sid,
         lifetime=ctx.settings.id_token_lifetime,
     )
@@ -161,134 +167,77 @@ def _token_body(
     return body
 
 
-def _disclosure_fields(ctx: IdpContext, client: Client, release: Release) -> dict[str, Any]:
-    protocol = ctx.protocols.get(client.protocol_id)
-    assert release.pupil is not None
-    return {
-        "client_id": client.client_id,
-        "endpoint": "token",
-        "claims": release.claims.keys(),
-        "protocol_id": client.protocol_id,
-        "protocol_hash": protocol.content_hash if protocol else None,
-        "leer_id_uuid": release.pupil.leer_id_uuid,
-        "account_uuid": release.pupil.account_uuid,
-    }
-
-
 def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
     """RFC 6749 §4.1.3 with RFC 7636 §4.6 (PKCE) and §10.5 (single use)."""
     code = form.get("code")
     if not code:
         raise OAuthError("invalid_request", "code is required")
     now = _now()
-    with ctx.autocommit.connect() as conn:  # the reads of the exchange on one connection
-        row = _CODE_WITH_PUPIL[conn.dialect.name](
-            conn, {"b_hash": grants.token_hash(code), "on": today(now)}
-        ).first()
-        found = grants.code_grant_from_row(row)
-        pupil = pupil_from_row(row, found[0].account_uuid) if found is not None else None
-        return _exchange_code(ctx, client, form, code, found, pupil, now, conn)
+    with ctx.store.connect() as db:  # the reads and the exchange on one connection
+        found, pupil = db.code_with_pupil(code, today(now))
+        grant = _checked_code(ctx, client, form, found, now)
+        release = _release(ctx, client, grant.scope, pupil, now)
+        if release.refused is not None:
+            raise _refuse(ctx, client, grant.account_uuid, release.refused)
+        offline = "offline_access" in grant.scope.split()
+        exchange = CodeExchange(
+            access_token=new_token(),
+            access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+            refresh_token=new_token() if offline else None,
+            family_id=secrets.token_hex(16) if offline else None,
+            refresh_lifetime=ctx.settings.refresh_token_lifetime,
+            now=now,
+        )
+        body = _code_body(ctx, client, grant, release, exchange)
+        if not db.exchange_code(grant, exchange, _released(ctx, client, release)):
+            ctx.store.revoke_code_tokens(grant, now)
+            raise OAuthError("invalid_grant", CODE_REUSED)
+    metrics.CODE_ACCESS_TOKENS.inc()
+    metrics.CODE_ID_TOKENS.inc()
+    if exchange.refresh_token is not None:
+        metrics.TOKENS.labels("refresh_token", "authorization_code").inc()
+    return body
 
 
-def _exchange_code(
-    ctx: IdpContext,
-    client: Client,
-    form: dict[str, str],
-    code: str,
-    found: tuple[grants.CodeGrant, dt.datetime, bool] | None,
-    pupil: PupilClaims | None,
-    now: dt.datetime,
-    conn: Connection,
+def _checked_code(
+    ctx: IdpContext, client: Client, form: dict[str, str], found: FoundCode | None, now: dt.datetime
+) -> CodeGrant:
+    """The code's grant when every rule of ``oauth.code_exchange`` holds, else the error."""
+    facts = None
+    if found is not None:
+        grant, expires_at, used = found
+        facts = CodeFacts(
+            grant.client_id, grant.redirect_uri, grant.code_challenge, expires_at, used
+        )
+    problem = code_problem(
+        facts,
+        client_id=client.client_id,
+        redirect_uri=form.get("redirect_uri"),
+        code_verifier=form.get("code_verifier"),
+        now=now,
+    )
+    if problem is not None:
+        if found is not None and problem.description == CODE_REUSED:
+            ctx.store.revoke_code_tokens(found[0], now)  # RFC 6749 §4.1.2
+        raise problem
+    assert found is not None
+    return found[0]
+
+
+def _code_body(
+    ctx: IdpContext, client: Client, grant: CodeGrant, release: Release, exchange: CodeExchange
 ) -> dict[str, Any]:
-    if found is None:
-        raise OAuthError("invalid_grant", "the code is unknown")
-    grant, expires_at, used = found
-    if grant.client_id != client.client_id:
-        raise OAuthError("invalid_grant", "the code was issued to another client")
-    if used:
-        # RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it.
-        with ctx.engine.begin() as tx:
-            grants.revoke_grant_tokens(tx, grant, now)
-        raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
-    if expires_at <= now:
-        raise OAuthError("invalid_grant", "the code has expired (codes live 30 seconds)")
-    if form.get("redirect_uri") != grant.redirect_uri:
-        raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
-    if grant.code_challenge is None or not verify_s256(
-        form.get("code_verifier"), grant.code_challenge
-    ):
-        raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    release = _release(ctx, client, grant.scope, grant.account_uuid, fetched=(pupil,))
-    if release.refused is not None:
-        raise _refuse(ctx, client, grant.account_uuid, release.refused)
-    access_token = grants.new_token()
-    offline = "offline_access" in grant.scope.split()
-    refresh_token = grants.new_token() if offline else None
-    family_id = secrets.token_hex(16) if offline else None
-    body = _token_body(
+    return _token_body(
         ctx,
         client,
         release=release,
         scope=grant.scope,
-        access_token=access_token,
-        refresh_token=refresh_token,
+        access_token=exchange.access_token,
+        refresh_token=exchange.refresh_token,
         auth_time=grant.auth_time,
         nonce=grant.nonce,
         sid=grant.sid,
     )
-    expires = now + dt.timedelta(seconds=ctx.settings.access_token_lifetime)
-    if refresh_token is None and conn.dialect.name == "postgresql":
-        # Without a refresh token, PostgreSQL does the exchange in one atomic statement.
-        disclosure = disclosure_values(**_disclosure_fields(ctx, client, release))
-        if not grants.consume_code_recording(
-            conn,
-            grant.grant_id,
-            access_token=access_token,
-            access_expires_at=expires,
-            now=now,
-            disclosure=disclosure,
-        ):
-            with ctx.engine.begin() as tx:
-                grants.revoke_grant_tokens(tx, grant, now)
-            raise OAuthError("invalid_grant", "the code was used before; its tokens are revoked")
-        metrics.CODE_ACCESS_TOKENS.inc()
-        metrics.CODE_ID_TOKENS.inc()
-        return body
-    try:
-        with ctx.engine.begin() as tx:
-            if not grants.consume_code(
-                tx,
-                grant.grant_id,
-                access_token=access_token,
-                access_expires_at=expires,
-                family_id=family_id,
-                now=now,
-            ):
-                raise _RacedError()
-            if refresh_token is not None and family_id is not None:
-                grants.store_refresh_token(
-                    tx,
-                    refresh_token=refresh_token,
-                    family_id=family_id,
-                    client_id=client.client_id,
-                    account_uuid=grant.account_uuid,
-                    scope=grant.scope,
-                    auth_time=grant.auth_time,
-                    lifetime=ctx.settings.refresh_token_lifetime,
-                    now=now,
-                )
-            record_disclosure(tx, **_disclosure_fields(ctx, client, release))
-    except _RacedError:
-        with ctx.engine.begin() as tx:
-            grants.revoke_grant_tokens(tx, grant, now)
-        raise OAuthError(
-            "invalid_grant", "the code was used before; its tokens are revoked"
-        ) from None
-    metrics.CODE_ACCESS_TOKENS.inc()
-    metrics.CODE_ID_TOKENS.inc()
-    if refresh_token is not None:
-        metrics.TOKENS.labels("refresh_token", "authorization_code").inc()
-    return body
 
 
 def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
@@ -297,75 +246,52 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
     if not presented:
         raise OAuthError("invalid_request", "refresh_token is required")
     now = _now()
-    with ctx.autocommit.connect() as conn:
-        found = grants.find_refresh_token(conn, presented)
-    if found is None or found.client_id != client.client_id:
-        raise OAuthError("invalid_grant", "the refresh token is unknown")
-    if found.used:  # OAuth 2.0 Security BCP §4.14.2: reuse revokes the family
-        with ctx.engine.begin() as conn:
-            grants.revoke_family(conn, found.family_id, now)
-        raise OAuthError(
-            "invalid_grant", "the refresh token was used before; its family is revoked"
-        )
-    if found.revoked:
-        raise OAuthError("invalid_grant", "the refresh token was revoked")
-    if found.expires_at <= now:
-        raise OAuthError("invalid_grant", "the refresh token has expired")
-    scope = found.scope
-    if form.get("scope"):
-        asked = form["scope"].split()
-        if not set(asked) <= set(found.scope.split()):
-            raise OAuthError("invalid_scope", "a refresh may only narrow the granted scope")
-        scope = " ".join(asked)
-    release = _release(ctx, client, scope, found.account_uuid)
+    found = _checked_refresh(ctx, client, presented, now)
+    scope = narrowed_scope(found.scope, form.get("scope"))
+    protocol = ctx.protocols.get(client.protocol_id)
+    # Art. 11 before art. 5: no pupil is read for a protocol that is not in force.
+    fetch = protocol_refusal(protocol, now) is None
+    pupil = ctx.store.fetch_pupil(found.account_uuid, today(now)) if fetch else None
+    release = _release(ctx, client, scope, pupil, now)
     if release.refused is not None:
         raise _refuse(ctx, client, found.account_uuid, release.refused)
-    access_token = grants.new_token()
-    new_refresh = grants.new_token()
+    rotation = RefreshRotation(
+        presented=presented,
+        new_refresh_token=new_token(),
+        access_token=new_token(),
+        access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+        scope=scope,
+        refresh_lifetime=ctx.settings.refresh_token_lifetime,
+        now=now,
+    )
     body = _token_body(
         ctx,
         client,
         release=release,
         scope=scope,
-        access_token=access_token,
-        refresh_token=new_refresh,
+        access_token=rotation.access_token,
+        refresh_token=rotation.new_refresh_token,
         auth_time=found.auth_time,
         nonce=None,
         sid=None,
     )
-    try:
-        with ctx.engine.begin() as conn:
-            if not grants.consume_refresh_token(conn, presented, now):
-                raise _RacedError()
-            grants.store_refresh_token(
-                conn,
-                refresh_token=new_refresh,
-                family_id=found.family_id,
-                client_id=client.client_id,
-                account_uuid=found.account_uuid,
-                scope=found.scope,
-                auth_time=found.auth_time,
-                lifetime=ctx.settings.refresh_token_lifetime,
-                now=now,
-            )
-            grants.insert_access_token(
-                conn,
-                access_token=access_token,
-                client_id=client.client_id,
-                account_uuid=found.account_uuid,
-                scope=scope,
-                auth_time=found.auth_time,
-                family_id=found.family_id,
-                expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
-                now=now,
-            )
-            record_disclosure(conn, **_disclosure_fields(ctx, client, release))
-    except _RacedError:
-        with ctx.engine.begin() as conn:
-            grants.revoke_family(conn, found.family_id, now)
-        raise OAuthError(
-            "invalid_grant", "the refresh token was used before; its family is revoked"
-        ) from None
+    if not ctx.store.rotate_refresh_token(found, rotation, _released(ctx, client, release)):
+        ctx.store.revoke_family(found.family_id, now)
+        raise OAuthError("invalid_grant", REFRESH_REUSED)
     metrics.TOKENS.labels("access_token", "refresh_token").inc()
     metrics.TOKENS.labels("refresh_token", "refresh_token").inc()
     return body
+
+
+def _checked_refresh(
+    ctx: IdpContext, client: Client, presented: str, now: dt.datetime
+) -> RefreshGrant:
+    """The refresh token's row when every rule holds, else the error (reuse: revoked)."""
+    found = ctx.store.find_refresh_token(presented)
+    problem = refresh_problem(found, client_id=client.client_id, now=now)
+    if problem is not None:
+        if found is not None and problem.description == REFRESH_REUSED:
+            ctx.store.revoke_family(found.family_id, now)  # Security BCP §4.14.2
+        raise problem
+    assert found is not None
+    return found

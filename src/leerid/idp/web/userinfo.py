@@ -11,15 +11,13 @@ import datetime as dt
 import time
 
 from fastapi import APIRouter, Request
-from sqlalchemy import Connection
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import NO_STORE
-from leerid.idp.release import decide, pupil_from_row, today
-from leerid.idp.store import grants
-from leerid.idp.store.disclosures import record_disclosure
+from leerid.idp.release import decide
+from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.web.errors import bearer_challenge, bearer_error
 
 __all__ = ["TwoTokensError", "bearer_token", "router"]
@@ -51,37 +49,28 @@ async def bearer_token(request: Request) -> str | None:
 
 def _userinfo(ctx: IdpContext, token: str) -> Response:
     now = dt.datetime.now(dt.UTC)
-    with ctx.autocommit.connect() as conn:  # one connection, three statements
-        return _userinfo_on(ctx, token, now, conn)
-
-
-_TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
-
-
-def _userinfo_on(ctx: IdpContext, token: str, now: dt.datetime, conn: Connection) -> Response:
-    row = _TOKEN_WITH_PUPIL[conn.dialect.name](
-        conn, {"b_hash": grants.token_hash(token), "on": today(now)}
-    ).first()
-    grant = grants.access_grant_from_row(row, now)
-    if grant is None:
-        return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
-    client = ctx.clients.get(grant.client_id)
-    if client is None:
-        return bearer_error("invalid_token", "the client of this token is disabled")
-    protocol = ctx.protocols.get(client.protocol_id)
-    release = decide(protocol, grant.scope.split(), pupil_from_row(row, grant.account_uuid), now)
-    record_disclosure(  # one INSERT (autocommit)
-        conn,
-        client_id=client.client_id,
-        endpoint="userinfo",
-        claims=release.claims.keys(),
-        protocol_id=client.protocol_id,
-        protocol_hash=protocol.content_hash if protocol else None,
-        leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
-        account_uuid=grant.account_uuid,
-        outcome="refused" if release.refused else "released",
-        reason=release.refused,
-    )
+    with ctx.store.connect() as db:  # one connection: the token with its pupil, the record
+        grant, pupil = db.access_with_pupil(token, now)
+        if grant is None:
+            return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
+        client = ctx.clients.get(grant.client_id)
+        if client is None:
+            return bearer_error("invalid_token", "the client of this token is disabled")
+        protocol = ctx.protocols.get(client.protocol_id)
+        release = decide(protocol, grant.scope.split(), pupil, now)
+        db.record_disclosure(  # one INSERT (autocommit)
+            DisclosureEntry(
+                client_id=client.client_id,
+                endpoint="userinfo",
+                claims=release.claims.keys(),
+                protocol_id=client.protocol_id,
+                protocol_hash=protocol.content_hash if protocol else None,
+                leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
+                account_uuid=grant.account_uuid,
+                outcome="refused" if release.refused else "released",
+                reason=release.refused,
+            )
+        )
     if release.refused is not None or "sub" not in release.claims:
         metrics.LOGIN_FAILURES.labels(release.refused or "protocol_releases_no_sub").inc()
         return bearer_error(
