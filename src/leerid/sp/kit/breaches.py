@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -64,7 +63,7 @@ def send_mail(mail: MailSettings, subject: str, body: str) -> None:
             if mail.starttls:
                 smtp.starttls()
             if mail.username:
-                smtp.login(mail.username, os.environ.get(mail.password_env or "", ""))
+                smtp.login(mail.username, mail.password())
             smtp.send_message(message)
     except (OSError, smtplib.SMTPException) as exc:
         raise MailError(

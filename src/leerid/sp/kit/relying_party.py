@@ -16,6 +16,7 @@ discovery (ACM/IDM included) works.
 from __future__ import annotations
 
 import hmac
+import logging
 import re
 import secrets
 import time
@@ -34,6 +35,8 @@ from leerid.errors import LeeridError
 from leerid.sp.kit._authlib import AsyncOAuth2Client
 from leerid.sp.kit.keys import load_client_key
 from leerid.sp.kit.settings import SPSettings
+
+log = logging.getLogger("leerid.sp.login")
 
 ALLOWED_ALGS = ("RS256", "PS256", "ES256")  # never "none", never HMAC with a public key
 LEEWAY = 60  # seconds of clock skew accepted on exp/iat
@@ -205,6 +208,8 @@ class RelyingParty:
                     meta["token_endpoint"], code=code, code_verifier=pending.code_verifier
                 )
             except Exception as exc:  # Authlib raises OAuthError or httpx errors
+                # the class only: the text may quote the provider's answer (no token in logs)
+                log.warning("code exchange failed (%s)", type(exc).__name__)
                 raise LoginError("token_error", f"the code exchange failed: {exc}") from None
         access_token = str(token.get("access_token", ""))
         id_token = str(token.get("id_token", ""))

@@ -11,6 +11,7 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ class MailSettings:
     password_env: str | None = None
     sender: str = "dpo@lars.invalid"
     other_party_dpo: str | None = None
+
+    def password(self) -> str:
+        """The SMTP password, read from the environment variable the file names (or empty)."""
+        return os.environ.get(self.password_env or "", "")
 
 
 @dataclass(frozen=True)
@@ -169,11 +174,9 @@ def find_config(given: Path | None) -> tuple[Path, str]:
     )
 
 
-def load_settings(path: Path | str) -> SPSettings:
-    """Read and check the TOML file at ``path``."""
-    path = Path(path).resolve()
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(
             f"cannot read the configuration {path} ({exc.strerror}); pass --config FILE "
@@ -181,13 +184,13 @@ def load_settings(path: Path | str) -> SPSettings:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"{path}: not valid TOML ({exc}); fix the line named") from None
-    base = path.parent
 
-    def rel(value: str | None) -> Path | None:
-        return None if value is None else (base / value).resolve()
 
-    provider = data.get("provider", {})
-    where = f"{path} [provider]"
+Relative = Callable[[str | None], Path | None]
+
+
+def _auth(provider: dict[str, Any], where: str, rel: Relative) -> dict[str, Any]:
+    """[provider]: how the client authenticates, and its scopes (checked first)."""
     auth_method = _get(provider, "auth_method", str, where, "private_key_jwt")
     if auth_method not in AUTH_METHODS:
         raise ConfigurationError(
@@ -200,10 +203,12 @@ def load_settings(path: Path | str) -> SPSettings:
     scopes = tuple(_get(provider, "scopes", list, where, ["openid", "profile", "ov_leerling"]))
     if "openid" not in scopes:
         raise ConfigurationError(f"{where}: scopes must contain 'openid'")
+    return {"auth_method": auth_method, "private_key_file": private_key_file, "scopes": scopes}
 
-    schools_table = data.get("partner_schools", {})
+
+def _partner_schools(table: dict[str, Any], path: Path) -> frozenset[str]:
     schools: list[str] = []
-    for school in _get(schools_table, "instellingsnummers", list, path.name, []):
+    for school in _get(table, "instellingsnummers", list, path.name, []):
         code = normalise_orgcode(school)  # "12345" and 12345 both mean "012345"
         if code is None:
             raise ConfigurationError(
@@ -211,47 +216,67 @@ def load_settings(path: Path | str) -> SPSettings:
                 'instellingsnummer (at most 6 digits); write it as text, e.g. "012345"'
             )
         schools.append(code)
+    return frozenset(schools)
 
-    storage = data.get("storage", {})
+
+def _client(provider: dict[str, Any], where: str, rel: Relative) -> dict[str, Any]:
+    """[provider]: the issuer and this client's registration at it."""
+    return {
+        "issuer": _required(provider, "issuer", where).rstrip("/"),
+        "client_id": _required(provider, "client_id", where),
+        "redirect_uri": _required(provider, "redirect_uri", where),
+        "client_secret_env": _get(provider, "client_secret_env", str, where),
+        "client_secret_file": rel(_get(provider, "client_secret_file", str, where)),
+        "post_logout_redirect_uri": _get(provider, "post_logout_redirect_uri", str, where),
+    }
+
+
+def _mail(mail: dict[str, Any], where: str) -> MailSettings:
+    return MailSettings(
+        smtp_host=_get(mail, "smtp_host", str, where, "127.0.0.1"),
+        smtp_port=_get(mail, "smtp_port", int, where, 25),
+        starttls=_get(mail, "starttls", bool, where, False),
+        username=_get(mail, "username", str, where),
+        password_env=_get(mail, "password_env", str, where),
+        sender=_get(mail, "sender", str, where, "dpo@lars.invalid"),
+        other_party_dpo=_get(mail, "other_party_dpo", str, where),
+    )
+
+
+def load_settings(path: Path | str) -> SPSettings:
+    """Read and check the TOML file at ``path`` (errors name the file, the table and the key)."""
+    path = Path(path).resolve()
+    data = _read_toml(path)
+    base = path.parent
+
+    def rel(value: str | None) -> Path | None:
+        return None if value is None else (base / value).resolve()
+
+    provider = data.get("provider", {})
+    auth = _auth(provider, f"{path} [provider]", rel)
+    schools = _partner_schools(data.get("partner_schools", {}), path)
     portal = data.get("portal", {})
-    privacy = data.get("privacy_log", {})
-    mail = data.get("mail", {})
-    where_mail = f"{path} [mail]"
     home = config.leerid_home()
     name = _get(portal, "name", str, f"{path} [portal]", "LARS")
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "sp"
-    protocol = data.get("protocol", {})
     return SPSettings(
         path=path,
-        issuer=_required(provider, "issuer", where).rstrip("/"),
-        client_id=_required(provider, "client_id", where),
-        redirect_uri=_required(provider, "redirect_uri", where),
-        auth_method=auth_method,
-        private_key_file=private_key_file,
-        client_secret_env=_get(provider, "client_secret_env", str, where),
-        client_secret_file=rel(_get(provider, "client_secret_file", str, where)),
-        scopes=scopes,
-        post_logout_redirect_uri=_get(provider, "post_logout_redirect_uri", str, where),
-        protocol_file=rel(_get(protocol, "file", str, f"{path} [protocol]")),
-        partner_schools=frozenset(schools),
-        database_url=_get(storage, "database_url", str, f"{path} [storage]")
+        **_client(provider, f"{path} [provider]", rel),
+        **auth,
+        protocol_file=rel(_get(data.get("protocol", {}), "file", str, f"{path} [protocol]")),
+        partner_schools=schools,
+        database_url=_get(data.get("storage", {}), "database_url", str, f"{path} [storage]")
         or os.environ.get("LEERID_SP_DATABASE_URL", "")
         or f"sqlite:///{home / f'sp-{slug}.db'}",
         secret_file=rel(_get(portal, "secret_file", str, f"{path} [portal]"))
         or home / f"sp-{slug}.secret.json",
         name=name,
         public_url=_get(portal, "public_url", str, f"{path} [portal]", "http://127.0.0.1:8001"),
-        privacy_log_keep=_get(privacy, "keep", str, f"{path} [privacy_log]", "P2Y"),
+        privacy_log_keep=_get(
+            data.get("privacy_log", {}), "keep", str, f"{path} [privacy_log]", "P2Y"
+        ),
         purge_interval_hours=_get(portal, "purge_interval_hours", float, path.name, 24.0),
         processors=tuple(_get(data.get("processing", {}), "processors", list, path.name, [])),
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
-        mail=MailSettings(
-            smtp_host=_get(mail, "smtp_host", str, where_mail, "127.0.0.1"),
-            smtp_port=_get(mail, "smtp_port", int, where_mail, 25),
-            starttls=_get(mail, "starttls", bool, where_mail, False),
-            username=_get(mail, "username", str, where_mail),
-            password_env=_get(mail, "password_env", str, where_mail),
-            sender=_get(mail, "sender", str, where_mail, "dpo@lars.invalid"),
-            other_party_dpo=_get(mail, "other_party_dpo", str, where_mail),
-        ),
+        mail=_mail(data.get("mail", {}), f"{path} [mail]"),
     )
