@@ -52,20 +52,12 @@ def submit_login(
     return answer, verifier, state, nonce
 
 
-def password_login(
-    client: httpx.Client,
-    issuer: str,
-    client_id: str,
-    redirect_uri: str,
-    username: str,
-    password: str,
-) -> tuple[str, str, str]:
-    """A successful password login: (code, verifier, nonce)."""
-    answer, verifier, state, nonce = submit_login(
-        client, issuer, client_id, redirect_uri, username, password
-    )
+def password_login(client: httpx.Client, *login: str) -> tuple[str, str, str]:
+    """A successful ``submit_login`` (``login``: issuer, client id, redirect URI, username,
+    password): (code, verifier, nonce)."""
+    answer, verifier, state, nonce = submit_login(client, *login)
     assert answer.status_code == 303, answer.text
-    return code_from(answer.headers["location"], state, issuer), verifier, nonce
+    return code_from(answer.headers["location"], state, login[0]), verifier, nonce
 
 
 def exchange(
