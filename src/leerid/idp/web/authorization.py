@@ -198,6 +198,7 @@ def _authorize_on(
     lang: str,
     db: StoreConnection,
 ) -> Response:
+    """Art. 11, then the pure checks (``check_parameters``), then SSO or the login page."""
     protocol = ctx.protocols.get(client.protocol_id)
     refusal = _protocol_refusal(ctx, client, protocol, lang)
     if refusal is not None:
