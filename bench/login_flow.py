@@ -16,11 +16,13 @@ Scenarios (targets from issue 4 §7, on a 2-core machine with the load generator
 - ``owasp``: a password login at OWASP's Argon2id cost, 19 MiB, 2 passes (target 30 flows/s).
 
 By default the bench makes a fresh schema ``bench_login_flow`` in the database of
-``--database-url`` (PostgreSQL), seeds pupils, the seed protocol and a client directly, and
-starts ``leerid idp serve --workers 2`` itself: once with a negligible hash for ``sso`` and
-``fast``, once with OWASP's for ``owasp``. With ``--url`` it drives a server that is already
-running on that database (seeding it first); that server's Argon2 settings decide what the
-password scenarios measure. Loopback only; every loop is bounded by time and by count.
+``--database-url`` (PostgreSQL), seeds it with ``leerid.testing`` (synthetic DISCIMUS files
+through the importer, the schools' activation codes activated with the bench's password, the
+seed protocol, one client), and starts ``leerid idp serve --workers 2`` itself: once with a
+negligible hash for ``sso`` and ``fast``, once with OWASP's for ``owasp``. With ``--url`` it
+drives a server that is already running on that database (seeding it first with new pupils);
+that server's Argon2 settings decide what the password scenarios measure. Loopback only;
+every loop is bounded by time and by count.
 
     .venv/bin/python bench/login_flow.py                      # all three, 32 clients, 20 s each
     .venv/bin/python bench/login_flow.py --scenarios sso --clients 64 --duration 10
@@ -30,39 +32,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import datetime as dt
-import hashlib
-import html
 import json
 import os
-import re
 import resource
 import secrets
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
-from argon2 import PasswordHasher as Argon2
-from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import create_engine, insert, text
 
-from leerid.idp.clients import add_client
-from leerid.protocol import load_protocol
-from leerid.registry.models import Account, Credential, Enrolment, Pupil, Registration
-from leerid.registry.protocols import add_protocol
-from leerid.store.engine import make_engine, upgrade
+from leerid.errors import LeeridError
+from leerid.idp.login.passwords import OWASP, Argon2Parameters
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
+from leerid.testing.browser import hidden_fields
+from leerid.testing.databases import fresh_schema, schema_url
+from leerid.testing.relying_party import (
+    authorization_url,
+    basic_auth,
+    code_from,
+    pkce_pair,
+    token_form,
+    verify_id_token,
+)
+from leerid.testing.seeding import (
+    activate,
+    hash_password,
+    issue_codes,
+    register_client,
+    schools,
+    seed_registry,
+    store_protocol,
+)
+from leerid.testing.servers import ServerProcess, healthy, start_idp
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -72,6 +84,7 @@ PASSWORD = "bench: groene kikker springt ver"
 SCOPE = "openid profile ov_leerling"
 TARGETS = {"sso": 600.0, "fast": 250.0, "owasp": 30.0}
 FAST_ARGON2 = {"LEERID_ARGON2_MEMORY_KIB": "8", "LEERID_ARGON2_TIME_COST": "1"}
+FAST = Argon2Parameters(memory_kib=8, time_cost=1, parallelism=1)
 MAX_FLOWS_PER_CLIENT = 100_000
 
 
@@ -149,206 +162,44 @@ def own_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-# --- seeding -------------------------------------------------------------------------------
+# --- seeding and the server -----------------------------------------------------------------
 
 
-def schema_url(database_url: str, schema: str) -> str:
-    """``database_url`` with ``search_path`` set to ``schema`` (PostgreSQL)."""
-    sep = "&" if "?" in database_url else "?"
-    return f"{database_url}{sep}options={quote(f'-csearch_path={schema}')}"
+def seed(url: str, pupils: int, run: int) -> tuple[str, str, dict[str, list[str]]]:
+    """Pupils (half with a negligible hash, half OWASP), the protocol, one client.
 
-
-def fresh_schema(database_url: str) -> str:
-    """Drop and create the bench schema; the URL that works in it."""
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    return schema_url(database_url, SCHEMA)
-
-
-def argon2_hash(env: dict[str, str]) -> str:
-    """``PASSWORD`` hashed with the parameters a server started with ``env`` uses."""
-    return Argon2(
-        memory_cost=int(env.get("LEERID_ARGON2_MEMORY_KIB", "19456")),
-        time_cost=int(env.get("LEERID_ARGON2_TIME_COST", "2")),
-        parallelism=1,
-        hash_len=32,
-        salt_len=16,
-    ).hash(PASSWORD)
-
-
-def seed(url: str, pupils: int) -> tuple[str, str, dict[str, list[str]]]:
-    """Pupils (half with a negligible hash, half OWASP), the protocol, one client."""
+    The registry comes from generated DISCIMUS files (``run`` seeds them: a new run on a
+    used schema adds new pupils) through the importer; each school's activation codes are
+    activated with ``PASSWORD``, hashed once per kind.
+    """
     engine = make_engine(url)
     upgrade(engine)
-    today = dt.date.today()
-    now = dt.datetime.now(dt.UTC)
-    usernames: dict[str, list[str]] = {"fast": [], "owasp": []}
-    hashes = {"fast": argon2_hash(FAST_ARGON2), "owasp": argon2_hash({})}
-    run = uuid.uuid4().hex[:6]
-    with engine.begin() as conn:
-        for kind in ("fast", "owasp"):
-            rows = []
-            for i in range(pupils):
-                rows.append(
-                    {
-                        "leer_id_uuid": str(uuid.uuid4()),
-                        "insz": None,
-                        "naam": f"Bench{i}",
-                        "voornaam": kind,
-                        "geboortedatum": dt.date(2012, 1, 1),
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-            ids = [
-                r[0]
-                for r in conn.execute(
-                    insert(Pupil).returning(Pupil.id, sort_by_parameter_order=True), rows
-                ).all()
-            ]
-            regs, enrols, accounts, creds = [], [], [], []
-            for i, pupil_id in enumerate(ids):
-                referte, account = f"b{run}{kind[0]}{i}", str(uuid.uuid4())
-                username = f"bench.{run}{kind[0]}{i}"
-                usernames[kind].append(username)
-                regs.append(
-                    {
-                        "referte": referte,
-                        "pupil_id": pupil_id,
-                        "insz": None,
-                        "naam": f"Bench{i}",
-                        "voornaam": kind,
-                        "geboortedatum": dt.date(2012, 1, 1),
-                        "digest": "0" * 32,
-                        "imported_at": now,
-                    }
-                )
-                enrols.append(
-                    {
-                        "referte": referte,
-                        "instellingsnummer": "099999",
-                        "administratieve_groep": "000001",
-                        "begindatum": today - dt.timedelta(days=30),
-                        "einddatum": None,
-                    }
-                )
-                accounts.append(
-                    {
-                        "account_uuid": account,
-                        "pupil_id": pupil_id,
-                        "status": "permanent",
-                        "referte": referte,
-                        "created_at": now,
-                    }
-                )
-                creds.append(
-                    {
-                        "account_uuid": account,
-                        "username": username,
-                        "password_hash": hashes[kind],
-                        "created_at": now,
-                    }
-                )
-            conn.execute(insert(Registration), regs)
-            conn.execute(insert(Enrolment), enrols)
-            conn.execute(insert(Account), accounts)
-            conn.execute(insert(Credential), creds)
-    from sqlalchemy.orm import Session
-
-    with Session(engine) as session, session.begin():
-        protocol_id = add_protocol(
-            session, load_protocol(PROTOCOL_FILE), PROTOCOL_FILE.read_text(encoding="utf-8")
-        ).protocol_id
-    client, secret = add_client(
+    with tempfile.TemporaryDirectory(prefix="leerid-bench-") as folder:
+        seed_registry(engine, Path(folder), 2 * pupils, seed=run, unidentified_share=0.0)
+    issued = issue_codes(engine, schools(engine))
+    if len(issued) < 2:
+        raise SystemExit("the generated registry gave fewer than two pupils to log in")
+    kinds = {"fast": issued[: len(issued) // 2], "owasp": issued[len(issued) // 2 :]}
+    for kind, parameters in (("fast", FAST), ("owasp", OWASP)):
+        password_hash = hash_password(PASSWORD, parameters)
+        activate(engine, [(c.username, c.code, password_hash) for c in kinds[kind]])
+    client_id, secret = register_client(
         engine,
         name="LARS (bench)",
-        protocol_id=protocol_id,
+        protocol_id=store_protocol(engine, PROTOCOL_FILE),
         redirect_uris=[REDIRECT_URI],
         post_logout_redirect_uris=[],
     )
     engine.dispose()
-    return client.client_id, secret or "", usernames
+    return client_id, secret, {kind: [c.username for c in kinds[kind]] for kind in kinds}
 
 
-# --- the server ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A ``leerid idp serve`` started by the bench (stopped by its own pid only)."""
-
-    base: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
-def start_server(url: str, workers: int, extra_env: dict[str, str]) -> Server:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "LEERID_DATABASE_URL": url,
-        "LEERID_ISSUER": f"{base}/op",
-        **extra_env,
-    }
-    log = Path(tempfile.mkstemp(prefix="leerid-bench-", suffix=".log")[1])
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "leerid.cli.main",
-                "idp",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    server = Server(base, process, log)
-    if not healthy(base, 60, process):
-        server.stop()
-        raise SystemExit(f"the server did not start in 60 s:\n{log.read_text()}")
-    return server
-
-
-def healthy(base: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
-    """Whether ``base``/healthz answers 200 within ``seconds`` (False early if it exits)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    return False
+def start_server(url: str, workers: int, extra_env: dict[str, str]) -> ServerProcess:
+    """``leerid idp serve`` on ``url`` (stopped by its own pid only)."""
+    try:
+        return start_idp(url, env=extra_env, workers=workers)
+    except LeeridError as exc:
+        raise SystemExit(str(exc)) from None
 
 
 # --- HTTP for the load generator ------------------------------------------------------------
@@ -497,21 +348,7 @@ class HttpxHttp:
 Http = RawHttp | HttpxHttp
 
 
-def basic_auth(client_id: str, secret: str) -> dict[str, str]:
-    """RFC 6749 §2.3.1: client_secret_basic (form-urlencoded id and secret)."""
-    raw = f"{quote(client_id, safe='')}:{quote(secret, safe='')}".encode()
-    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
-
 # --- one flow ------------------------------------------------------------------------------
-
-_HIDDEN = re.compile(r'name="(request|csrf_token)" value="([^"]*)"')
-
-
-def pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-    return verifier, challenge.rstrip(b"=").decode()
 
 
 class FlowError(Exception):
@@ -534,64 +371,44 @@ class RelyingParty:
         return self.keys
 
     async def finish(self, location: str, state: str, nonce: str, verifier: str) -> None:
-        query = parse_qs(urlsplit(location).query)
-        if query.get("state") != [state] or query.get("iss") != [self.site.issuer]:
-            raise FlowError(f"bad authorization response: {location[:200]}")
+        code = code_from(location, state, self.site.issuer)
         answer = await self.http.post(
             f"{self.path}/v1/token",
-            {
-                "grant_type": "authorization_code",
-                "code": query["code"][0],
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-            },
+            token_form(code, REDIRECT_URI, verifier),
             basic_auth(self.site.client_id, self.site.client_secret),
         )
         if answer.status != 200:
             raise FlowError(f"token: {answer.status} {answer.text[:200]}")
         tokens = answer.json()
-        keys = await self.key_set()
+        site = self.site
         try:
-            token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256", "ES256", "PS256"])
-        except ValueError:  # an unknown kid after a rotation: refetch once
+            _, claims = verify_id_token(
+                tokens["id_token"], await self.key_set(), site.issuer, site.client_id, nonce
+            )
+        except (ValueError, LeeridError):  # an unknown kid after a rotation: refetch once
             keys = await self.key_set(refresh=True)
-            token = jwt.decode(tokens["id_token"], keys, algorithms=["RS256", "ES256", "PS256"])
-        jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": self.site.issuer},
-            aud={"essential": True, "value": self.site.client_id},
-            nonce={"essential": True, "value": nonce},
-            sub={"essential": True},
-            exp={"essential": True},
-        ).validate(token.claims)
+            _, claims = verify_id_token(
+                tokens["id_token"], keys, site.issuer, site.client_id, nonce
+            )
         info = await self.http.get(
             f"{self.path}/v1/userinfo",
             {"Authorization": f"Bearer {tokens['access_token']}"},
         )
-        if info.status != 200 or info.json().get("sub") != token.claims["sub"]:
+        if info.status != 200 or info.json().get("sub") != claims["sub"]:
             raise FlowError(f"userinfo: {info.status} {info.text[:200]}")
 
 
 async def one_flow(browser: Http, rp: RelyingParty, username: str | None) -> None:
     """One complete flow; ``username`` None: expect single sign-on (no login page)."""
-    verifier, challenge = pkce()
-    state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    query = urlencode(
-        {
-            "response_type": "code",
-            "client_id": rp.site.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": SCOPE,
-            "state": state,
-            "nonce": nonce,
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        }
+    verifier, challenge = pkce_pair()
+    target, state, nonce = authorization_url(
+        rp.path, rp.site.client_id, REDIRECT_URI, challenge, scope=SCOPE
     )
-    answer = await browser.get(f"{rp.path}/v1/auth?{query}")
+    answer = await browser.get(target)
     if username is not None:
         if answer.status != 200:
             raise FlowError(f"auth: expected the login page, got {answer.status}")
-        fields = {k: html.unescape(v) for k, v in _HIDDEN.findall(answer.text)}
+        fields = hidden_fields(answer.text)
         answer = await browser.post(
             f"{rp.path}/v1/login", {**fields, "username": username, "password": PASSWORD}
         )
@@ -658,6 +475,8 @@ async def run_scenario(
                     TimeoutError,
                     KeyError,
                     ValueError,
+                    JoseError,
+                    LeeridError,
                     httpx.HTTPError,
                 ) as exc:
                     if began >= measure_from:
@@ -739,8 +558,11 @@ def main() -> None:
 
     if args.url and not healthy(args.url.rstrip("/"), 10):
         parser.error(f"--url {args.url}: no answer from {args.url.rstrip('/')}/healthz")
-    url = fresh_schema(args.database_url) if not args.url else schema_url(args.database_url, SCHEMA)
-    client_id, secret, usernames = seed(url, args.pupils)
+    if args.url:
+        url, run = schema_url(args.database_url, SCHEMA), 2 + secrets.randbelow(10**6)
+    else:
+        url, run = fresh_schema(args.database_url, SCHEMA), 1
+    client_id, secret, usernames = seed(url, args.pupils, run)
     load = os.getloadavg()
     conditions = (
         f"LeerID login_flow bench — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
@@ -760,7 +582,7 @@ def main() -> None:
         if not group:
             continue
         server = None if args.url else start_server(url, args.workers, env)
-        base = args.url.rstrip("/") if args.url else server.base  # type: ignore[union-attr]
+        base = args.url.rstrip("/") if args.url else server.base_url  # type: ignore[union-attr]
         site = Site(f"{base}/op", client_id, secret, usernames)
         try:
             for scenario in group:

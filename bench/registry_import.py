@@ -33,7 +33,8 @@ from sqlalchemy import create_engine, text
 def child(url: str, folder: str) -> None:
     """Run one import in this process and print its figures as JSON."""
     from leerid.registry.importer import import_registry
-    from leerid.store.engine import make_engine, upgrade
+    from leerid.schema import upgrade
+    from leerid.store.engine import make_engine
 
     engine = make_engine(url)
     upgrade(engine)

@@ -21,16 +21,16 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 
 from leerid.protocol import IsoDuration
-from leerid.sp import retention
-from leerid.sp.last_login import record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import MIGRATIONS, PupilRecord
+from leerid.sp.kit import retention
+from leerid.sp.kit.last_login import record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import MIGRATIONS, PupilRecord
 from leerid.store.engine import make_engine, session_scope, upgrade
+from leerid.testing.databases import drop_schema, fresh_schema
 
 SCHEMA = "bench_sp_retention"
 
@@ -38,13 +38,7 @@ SCHEMA = "bench_sp_retention"
 def database(url: str | None) -> str:
     if not url:
         return f"sqlite:///{Path(tempfile.mkdtemp()) / 'sp.db'}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {SCHEMA}"))
-    admin.dispose()
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={SCHEMA}')}"
+    return fresh_schema(url, SCHEMA)
 
 
 def main() -> None:
@@ -127,10 +121,7 @@ def main() -> None:
         )
     engine.dispose()
     if args.database_url:
-        admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
-        admin.dispose()
+        drop_schema(args.database_url, SCHEMA)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,17 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
-from leerid.store.engine import dispose_engines, make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import dispose_engines, make_engine
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PG_URL = os.environ.get("LEERID_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -126,3 +131,19 @@ def leerid(
 
 
 Leerid = Callable[[list[str], dict[str, str]], tuple[int, str]]
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """A headless Chromium (Playwright), one per module: the browser tests' only one."""
+    from playwright.sync_api import sync_playwright  # a dev dependency: only when asked for
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

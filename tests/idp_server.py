@@ -11,16 +11,18 @@ Usage (any test that has a ``database_url``)::
             idp.username, idp.password     # a pupil who can log in
             idp.pupil                      # SeededPupil: account_uuid, leer_id_uuid, insz, names
 
-What it does:
+What it does, with ``leerid.testing`` (the kit the bench and the demo use too):
 
-- ``seed_idp(database_url)`` migrates the schema, inserts one identified pupil (registration,
-  enrolment active today in school 012345, a permanent account, a credential with an Argon2id
-  hash), stores ``protocols/dov-lars-glce-2024.yaml`` with ``add_protocol`` and registers a
-  ``client_secret_basic`` client bound to it (redirect ``http://127.0.0.1/cb``; logout
-  ``http://127.0.0.1/bye``). Seeding twice on one database adds another pupil and client.
-- ``start_idp(database_url, env=...)`` starts ``python -m leerid.cli.main idp serve`` on a
-  free port in a subprocess (its stderr goes to a file: ``server.log_text()``) and waits for
-  ``/healthz``. ``running_idp`` does both and stops the server afterwards.
+- ``seed_idp(database_url)`` migrates the schema, imports one identified pupil (DISCIMUS
+  files through the importer: enrolment active today in school 012345, so a permanent
+  account), gives it a username and a password through an activation code (Argon2id at
+  OWASP's cost), stores
+  ``protocols/dov-lars-glce-2024.yaml`` and registers a ``client_secret_basic`` client bound
+  to it (redirect ``http://127.0.0.1/cb``; logout ``http://127.0.0.1/bye``). Seeding twice on
+  one database adds another pupil and client.
+- ``start_idp(database_url, more_env=...)`` starts ``leerid idp serve`` on a free port in a
+  subprocess (its output goes to a file: ``server.log_text()``) and waits for ``/healthz``.
+  ``running_idp`` does both and stops the server afterwards.
 - ``more_env`` is passed to the server, e.g. ``{"LEERID_ARGON2_MEMORY_KIB": "1024"}``.
   The server caches clients, protocols and keys for 1 s (``LEERID_CACHE_SECONDS``).
 """
@@ -28,28 +30,21 @@ What it does:
 from __future__ import annotations
 
 import datetime as dt
-import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from argon2 import PasswordHasher as Argon2
-from sqlalchemy.orm import Session
-
-from leerid.idp.clients import add_client
 from leerid.protocol import load_protocol
-from leerid.registry.models import Credential
-from leerid.registry.protocols import add_protocol
-from leerid.store.engine import make_engine, upgrade
-from tests.registry_seed import add_pupil
+from leerid.registry.insz import check_insz
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
+from leerid.testing import seeding
+from leerid.testing.discimus import Enrolled, RegistryPupil, import_pupils
+from leerid.testing.servers import ServerProcess
+from leerid.testing.servers import start_idp as start_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PROTOCOL_FILE = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -57,6 +52,7 @@ PROTOCOL_ID = load_protocol(PROTOCOL_FILE).id
 REDIRECT_URI = "http://127.0.0.1/cb"
 LOGOUT_URI = "http://127.0.0.1/bye"
 SCHOOL = "012345"
+IdpProcess = ServerProcess
 
 
 @dataclass(frozen=True)
@@ -85,16 +81,8 @@ class Seed:
     post_logout_redirect_uri: str = LOGOUT_URI
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def random_insz() -> str:
     """A valid national register number of a child born in 2012 (check digits mod 97)."""
-    import random
-
     first9 = f"12{random.randint(1, 12):02d}{random.randint(1, 28):02d}{random.randint(1, 997):03d}"
     return first9 + f"{97 - int('2' + first9) % 97:02d}"
 
@@ -107,45 +95,36 @@ def seed_pupil(
     naam: str = "Vermeulen",
     voornaam: str = "Lotte",
 ) -> SeededPupil:
-    """Insert one identified pupil with an active enrolment, an account and a credential."""
+    """One identified pupil with an active enrolment, an account and an activated password."""
     engine = make_engine(database_url)
     upgrade(engine)
     password = password or f"pw-{uuid.uuid4().hex[:12]}"
     insz = insz or random_insz()
     username = f"lotte.{uuid.uuid4().hex[:8]}"
-    leer_id_uuid = str(uuid.uuid4())
-    today = dt.date.today()
-    account_uuid = add_pupil(
+    born = check_insz(insz, dt.date.today()).birth_date or dt.date(2012, 9, 15)
+    begin = dt.date.today() - dt.timedelta(days=30)
+    (view,) = import_pupils(  # DISCIMUS files through the importer: identified, permanent
         engine,
-        voornaam,
-        naam,
-        SCHOOL,
-        begindatum=today - dt.timedelta(days=30),
-        groep="000001",
-        insz=insz,
-        leer_id_uuid=leer_id_uuid,
-        geboortedatum=dt.date(2000, 9, 15),
-    )
-    with Session(engine) as session, session.begin():
-        session.add(
-            Credential(
-                account_uuid=account_uuid,
-                username=username,
-                password_hash=Argon2(memory_cost=19456, time_cost=2, parallelism=1).hash(password),
+        [
+            RegistryPupil(
+                f"T-{uuid.uuid4().hex[:16]}", naam, voornaam, born, insz, (Enrolled(SCHOOL, begin),)
             )
-        )
+        ],
+    )
+    assert view.leer_id_uuid is not None and len(view.accounts) == 1, view
+    account_uuid = view.accounts[0][0]
+    seeding.give_password(engine, account_uuid, username, password)
     engine.dispose()
-    return SeededPupil(account_uuid, leer_id_uuid, insz, naam, voornaam, username, password)
+    return SeededPupil(account_uuid, view.leer_id_uuid, insz, naam, voornaam, username, password)
 
 
 def store_protocol(database_url: str, path: Path = PROTOCOL_FILE) -> str:
-    """Store a protocol file with ``add_protocol``; returns its id."""
+    """Store a protocol file as ``leerid protocol add`` does; returns its id."""
     engine = make_engine(database_url)
     upgrade(engine)
-    with Session(engine) as session, session.begin():
-        stored = add_protocol(session, load_protocol(path), path.read_text(encoding="utf-8"))
+    protocol_id = seeding.store_protocol(engine, path)
     engine.dispose()
-    return stored.protocol_id
+    return protocol_id
 
 
 def seed_idp(database_url: str, **client_options: object) -> Seed:
@@ -153,100 +132,33 @@ def seed_idp(database_url: str, **client_options: object) -> Seed:
     pupil = seed_pupil(database_url)
     protocol_id = store_protocol(database_url)
     engine = make_engine(database_url)
-    options: dict[str, object] = {
-        "name": "LARS (test)",
-        "protocol_id": protocol_id,
-        "redirect_uris": [REDIRECT_URI],
-        "post_logout_redirect_uris": [LOGOUT_URI],
-    }
-    options.update(client_options)
-    client, secret = add_client(engine, **options)  # type: ignore[arg-type]
+    client_options.setdefault("redirect_uris", [REDIRECT_URI])
+    client_options.setdefault("post_logout_redirect_uris", [LOGOUT_URI])
+    client_id, secret = seeding.register_client(
+        engine,
+        protocol_id=protocol_id,
+        **client_options,  # type: ignore[arg-type]
+    )
     engine.dispose()
-    return Seed(pupil, client.client_id, secret or "", protocol_id)
-
-
-@dataclass
-class IdpProcess:
-    """A running ``leerid idp serve``."""
-
-    base_url: str
-    issuer: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_text(self) -> str:
-        """Everything the server wrote to stdout and stderr so far."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def stop(self) -> None:
-        """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+    return Seed(pupil, client_id, secret, protocol_id)
 
 
 def start_idp(
     database_url: str, *, more_env: dict[str, str] | None = None, workers: int = 1
-) -> IdpProcess:
-    """Start ``leerid idp serve`` on a free loopback port and wait until it answers."""
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.update(
-        {
-            "LEERID_DATABASE_URL": database_url,
-            "LEERID_ISSUER": f"{base}/op",
-            "LEERID_CACHE_SECONDS": "1",  # rotations and disabled clients seen within 1 s
-        }
-    )
-    env.update(more_env or {})
-    log_path = Path(tempfile.mkstemp(prefix="leerid-idp-", suffix=".log")[1])
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "leerid.cli.main",
-                "idp",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    server = IdpProcess(base, f"{base}/op", process, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"idp server exited:\n{server.log_text()}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.stop()
-    raise RuntimeError(f"idp server did not start:\n{server.log_text()}")
+) -> ServerProcess:
+    """``leerid idp serve`` on a free loopback port, caching for 1 s, once it answers."""
+    env = {"LEERID_CACHE_SECONDS": "1", **(more_env or {})}  # rotations seen within 1 s
+    return start_server(database_url, env=env, workers=workers)
 
 
 @dataclass
 class RunningIdp:
     """A seeded, running identity provider."""
 
-    server: IdpProcess
+    server: ServerProcess
     seed: Seed
     database_url: str
-    extra: list[IdpProcess] = field(default_factory=list)
+    extra: list[ServerProcess] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:

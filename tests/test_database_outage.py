@@ -28,8 +28,9 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from leerid.store.outage import OutageLog
+from leerid.testing.browser import Browser
 from tests.conftest import PG_URL
-from tests.sp.lars_world import Lars, PupilBrowser, lars_world
+from tests.sp.lars_world import Lars, lars_world
 
 OUTAGE_SECONDS = 4.0
 CLIENTS = 4
@@ -172,7 +173,7 @@ def test_database_lost_and_back_under_load(tmp_path: Path) -> None:
                 wait_healthy(health, 20)
                 time.sleep(1.0)
             # a complete login through LARS (both servers, both databases) just works again
-            page = PupilBrowser().lars_login(lars, lars.idp.username, lars.idp.password)
+            page = Browser().lars_login(lars.url, lars.idp.username, lars.idp.password)
             assert page.status_code == 200 and str(page.url).endswith("/mijn-gegevens")
             idp_log = lars.idp.server.log_text()
     finally:

@@ -13,13 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from leerid.testing.servers import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -31,7 +27,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_demo_checks_gate_and_merge_then_stops(tmp_path: Path) -> None:
-    ports = [str(_free_port()), str(_free_port())]
+    ports = [str(free_port()), str(free_port())]
     result = subprocess.run(
         [
             sys.executable,
@@ -92,7 +88,7 @@ def test_demo_checks_gate_and_merge_then_stops(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_demo_serves_until_interrupted(tmp_path: Path, stop: signal.Signals) -> None:
-    idp_port, sp_port = _free_port(), _free_port()
+    idp_port, sp_port = free_port(), free_port()
     process = subprocess.Popen(
         [
             sys.executable,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from leerid.testing.servers import free_port
 from tests.conftest import Leerid, run_leerid
-from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 
 # Commands that only read: on a missing database they exit 2 and create nothing (§4).
@@ -22,8 +22,6 @@ READS = [
     ["idp", "purge", "--dry-run"],
 ]
 SP_READS = [["sp", "log", "verify"], ["sp", "staff", "list"], ["sp", "breaches", "list"]]
-
-
 
 
 def test_read_commands_on_a_missing_database_exit_2_and_create_nothing(
@@ -59,7 +57,7 @@ def test_a_malformed_database_url_exits_2_with_a_message(
     tmp_path: Path, url: str, leerid: Leerid
 ) -> None:
     env = {"LEERID_HOME": str(tmp_path), "LEERID_DATABASE_URL": url}
-    for args in (["registry", "stats"], ["idp", "serve", "--port", str(_free_port())]):
+    for args in (["registry", "stats"], ["idp", "serve", "--port", str(free_port())]):
         status, err = leerid(args, env)
         assert status == 2, (args, err)
         assert "database URL" in err and "Traceback" not in err

@@ -15,24 +15,25 @@ import httpx
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from leerid.idp.activation_codes import issue_for_school
+from leerid.idp.login.activation_codes import issue_for_school
 from leerid.protocol import load_protocol
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import render_register
-from leerid.sp.browser_session import SessionSealer
-from leerid.sp.evidence import evidence_html
-from leerid.sp.login_claims import read_login
-from leerid.sp.models import QualityReport
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.login_claims import read_login
+from leerid.sp.kit.models import QualityReport
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.evidence_page import evidence_html
 from leerid.store.engine import session_scope
-from tests.idp_server import _free_port, seed_idp
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
+from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
 from tests.login.oidc_flow import authorization_url, pkce_pair
 from tests.registry_seed import TODAY, add_pupil
 from tests.sp.conftest import PROTOCOL, write_config
-from tests.sp.lars_world import hidden, serve_portal
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 PUPIL = "0f8e2c4a-1b2c-4d5e-8f90-123456789abc"
@@ -94,15 +95,15 @@ def test_every_provider_page_is_dutch_without_code_words(database_url: str) -> N
         pages["login error"] = client.post(
             f"{idp.issuer}/v1/login",
             data={
-                "request": hidden(login.text)["request"],
-                "csrf_token": hidden(login.text)["csrf_token"],
+                "request": hidden_fields(login.text)["request"],
+                "csrf_token": hidden_fields(login.text)["csrf_token"],
                 "username": "niemand",
                 "password": "fout wachtwoord",
             },
         )
         activate = client.get(f"{idp.issuer}/v1/activate")
         pages["activate"] = activate
-        fields = {k: v for k, v in hidden(activate.text).items() if k != "request"}
+        fields = {k: v for k, v in hidden_fields(activate.text).items() if k != "request"}
         pages["activate error"] = client.post(f"{idp.issuer}/v1/activate", data=fields)
         pages["activate done"] = client.post(
             f"{idp.issuer}/v1/activate",
@@ -135,7 +136,7 @@ def pupil_cookie(provider: ServiceProvider) -> str:
 
 
 def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"], "family_name": "Claes"}))
@@ -168,7 +169,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         clb = staff_login(url, "toegangscontrole")
         pages["staff home"] = clb.get(f"{url}/personeel").text
         pages["pupils"] = clb.get(f"{url}/personeel/leerlingen").text
-        csrf = hidden(pages["pupils"])["csrf"]
+        csrf = hidden_fields(pages["pupils"])["csrf"]
         opened = clb.post(
             f"{url}/personeel/leerlingen/open",
             data={"csrf": csrf, "sleutel": PUPIL, "doel": "vraag van de leerling"},
@@ -195,7 +196,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         dpo.post(
             f"{url}/personeel/datalekken",
             data={
-                "csrf": hidden(pages["datalekken"])["csrf"],
+                "csrf": hidden_fields(pages["datalekken"])["csrf"],
                 "vastgesteld": "2026-11-01T08:00",
                 "wat": "Lijst verkeerd gemaild",
                 "categorieen": "naam",

@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from leerid.testing.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -70,12 +71,6 @@ def test_every_command_block_is_sh_and_says_why_when_it_is_not_run() -> None:
             assert len(block.reason) > 10, f"{block.where}: ```sh no-run: needs a reason"
     exceptions = [b for b in blocks if b.kind == "sh no-run"]
     assert len(exceptions) <= 4, [b.where for b in exceptions]  # the exceptions stay few
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _commands(body: str) -> list[str]:
@@ -132,7 +127,7 @@ class Reader:
         assert "Traceback" not in result.stderr, f"{block.where}: {result.stderr}"
 
     def serve(self, block: Block, command: str) -> None:
-        port = _free_port()
+        port = free_port()
         assert re.search(r"--port \d+", command), f"{block.where}: a server block needs --port"
         command = re.sub(r"--port \d+", f"--port {port}", command)
         command = re.sub(r"--host \S+", "--host 127.0.0.1", command)

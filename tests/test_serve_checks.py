@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leerid.idp.settings import default_issuer, issuer_port_warning
+from leerid.testing.servers import free_port
 from tests.conftest import Leerid, run_leerid
-from tests.idp_server import _free_port
 from tests.sp.conftest import write_config
 
 
@@ -35,7 +35,7 @@ def test_every_server_checks_its_port_first(
 ) -> None:
     """§14: exit 2 naming the port and what to do, before anything is prepared."""
     lars = write_config(tmp_path / "lars", f"sqlite:///{tmp_path / 'lars.db'}")
-    free = str(_free_port())
+    free = str(free_port())
     cases = {
         "--port": ["idp", "serve", "--port", str(busy_port)],
         "--port ": ["sp", "serve", "--config", str(lars), "--port", str(busy_port)],
@@ -104,12 +104,12 @@ def test_idp_serve_advertises_the_port_it_listens_on(tmp_path: Path) -> None:
     """§15: without LEERID_ISSUER the issuer follows --port; a mismatch is warned about."""
     env = {**os.environ, "LEERID_DATABASE_URL": f"sqlite:///{tmp_path / 'leerid.db'}"}
     env.pop("LEERID_ISSUER", None)
-    port = _free_port()
+    port = free_port()
     discovery, err = _serve(env, port)
     assert discovery["issuer"] == f"http://127.0.0.1:{port}/op"
     assert str(discovery["token_endpoint"]).startswith(f"http://127.0.0.1:{port}/op/")
     assert "warning" not in err
-    port = _free_port()
+    port = free_port()
     _, err = _serve({**env, "LEERID_ISSUER": "http://127.0.0.1:8000/op"}, port)
     lines = [line for line in err.splitlines() if "warning" in line]
     assert len(lines) == 1 and "8000" in lines[0] and str(port) in lines[0], lines

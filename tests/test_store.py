@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect
 
-from leerid.store.engine import get_engine, is_current
+from leerid.schema import get_engine, is_current
 from tests.conftest import run_leerid
 
 

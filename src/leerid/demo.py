@@ -20,39 +20,34 @@ error instead of printing a happy summary.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
-from leerid.idp.clients import add_client
-from leerid.idp.passwords import PasswordHasher
-from leerid.protocol import load_protocol
-from leerid.registry.generate import generate_registry
+from leerid.idp.login.passwords import PasswordHasher
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.insz import insz_check_digits
 from leerid.registry.lookup import PupilView, active_on, find_pupil
-from leerid.registry.models import Credential, Enrolment, Pupil, Registration
-from leerid.registry.protocols import add_protocol
-from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
-from leerid.store.engine import dispose_engines, get_engine
+from leerid.registry.models import Enrolment, Pupil, Registration
+from leerid.schema import get_engine
+from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.store.engine import dispose_engines
+from leerid.testing.browser import Browser
+from leerid.testing.discimus import Enrolled, RegistryPupil, write_discimus
+from leerid.testing.seeding import give_password, register_client, seed_registry, store_protocol
+from leerid.testing.servers import start_idp, start_portal
 
 Say = Callable[[str], None]
 
@@ -89,52 +84,6 @@ STAFF = (
     StaffSeed("medewerker.lars", "medewerker", "Medewerker-Demo-2024"),
     StaffSeed("dpo.lars", "dpo", "Dpo-Demo-2024-LARS"),
 )
-
-
-class _Form(HTMLParser):
-    """The first form of a page: its action and hidden fields."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form" and self.action is None:
-            self.action = values.get("action", "")
-        elif tag == "input" and values.get("type") == "hidden" and "name" in values:
-            self.hidden[values["name"]] = values.get("value", "")
-
-
-class PupilBrowser:
-    """A browser without JavaScript: follows redirects, keeps cookies, fills the login form."""
-
-    def __init__(self) -> None:
-        self.http = httpx.Client(follow_redirects=False, timeout=30)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def _follow(self, response: httpx.Response) -> httpx.Response:
-        for _ in range(10):
-            if response.status_code not in (302, 303):
-                return response
-            response = self.http.get(response.url.join(response.headers["location"]))
-        raise LeeridError(f"too many redirects at {response.url}")
-
-    def lars_login(self, lars_url: str, username: str, password: str) -> httpx.Response:
-        """Log in at LARS through LeerID; returns LARS's final page."""
-        page = self._follow(self.http.get(f"{lars_url}/aanmelden"))
-        if page.status_code != 200 or 'name="password"' not in page.text:
-            raise LeeridError(f"expected LeerID's login page, got HTTP {page.status_code}")
-        form = _Form()
-        form.feed(page.text)
-        action = page.url.join(form.action or "")
-        done = self.http.post(
-            action, data={**form.hidden, "username": username, "password": password}
-        )
-        return self._follow(done)
 
 
 def _demo_insz(born: dt.date, taken: set[str], rng: random.Random) -> str:
@@ -195,86 +144,74 @@ def _login_account(view: PupilView) -> str:
 
 
 def _give_credentials(
-    engine: Engine, hasher: PasswordHasher, pupils: list[tuple[str, str, str, PupilView, str]]
+    engine: Engine, pupils: list[tuple[str, str, str, PupilView, str]]
 ) -> tuple[DemoPupil, ...]:
+    """A username and an activation code from the school, activated with the password."""
+    hasher = PasswordHasher.from_env()  # the cost the provider will verify with
+    hasher.close()
     out: list[DemoPupil] = []
-    now = dt.datetime.now(dt.UTC)
-    with engine.begin() as conn:
-        for role, username, password, view, expected in pupils:
-            account_uuid = _login_account(view)
-            conn.execute(
-                insert(Credential).values(
-                    account_uuid=account_uuid,
-                    username=username,
-                    password_hash=asyncio.run(hasher.hash(password)),
-                    created_at=now,
-                )
-            )
-            out.append(DemoPupil(role, username, password, account_uuid, expected))
+    for role, username, password, view, expected in pupils:
+        account_uuid = _login_account(view)
+        give_password(engine, account_uuid, username, password, hasher.parameters)
+        out.append(DemoPupil(role, username, password, account_uuid, expected))
     return tuple(out)
 
 
 def _write_identification(session: Session, view: PupilView, folder: Path, insz: str) -> None:
     """DISCIMUS files in which the unidentified pupil's registration now carries an INSZ."""
-    folder.mkdir(parents=True, exist_ok=True)
     referte = view.referten[0]
     reg = session.get(Registration, referte)
     assert reg is not None
     enrolments = session.scalars(select(Enrolment).where(Enrolment.referte == referte)).all()
-    with (folder / "leerlingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = SafeWriter(fh)
-        out.writerow(["referte", "insz", "naam", "voornaam", "geboortedatum"])
-        out.writerow([referte, insz, reg.naam, reg.voornaam, reg.geboortedatum.isoformat()])
-    with (folder / "inschrijvingen.csv").open("w", newline="", encoding="utf-8") as fh:
-        out = SafeWriter(fh)
-        out.writerow(
-            ["referte", "instellingsnummer", "administratieve_groep", "begindatum", "einddatum"]
-        )
-        for e in enrolments:
-            out.writerow(
-                [
-                    referte,
-                    e.instellingsnummer,
-                    e.administratieve_groep,
-                    e.begindatum.isoformat(),
-                    e.einddatum.isoformat() if e.einddatum else "",
-                ]
-            )
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise LeeridError(f"{what} stopped at start (exit {process.returncode}); see above")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise LeeridError(f"{what} did not answer at {url} within 60 s")
+    enrolled = tuple(
+        Enrolled(e.instellingsnummer, e.begindatum, e.administratieve_groep, e.einddatum)
+        for e in enrolments
+    )
+    pupil = RegistryPupil(referte, reg.naam, reg.voornaam, reg.geboortedatum, insz, enrolled)
+    write_discimus(folder, [pupil])
 
 
 @contextmanager
-def _servers(world: DemoWorld, env: dict[str, str], idp_port: int, sp_port: int) -> Iterator[None]:
-    cmd = [sys.executable, "-m", "leerid.cli.main"]
-    idp = subprocess.Popen([*cmd, "idp", "serve", "--port", str(idp_port)], env=env)  # noqa: S603
-    sp = subprocess.Popen(  # noqa: S603
-        [*cmd, "sp", "serve", "--config", str(world.lars_config), "--port", str(sp_port)], env=env
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{idp_port}/healthz", idp, "the identity provider")
-        _wait_healthy(f"{world.lars_url}/healthz", sp, "the LARS portal")
+def _servers(world: DemoWorld, idp_port: int, sp_port: int) -> Iterator[None]:
+    """Both servers as subprocesses, their output on this terminal; stopped at the end."""
+    with ExitStack() as stack:
+        idp = start_idp(world.database_url, env=server_env(world), port=idp_port, log=False)
+        stack.callback(idp.stop)
+        portal = start_portal(world.lars_config, env=server_env(world), port=sp_port, log=False)
+        stack.callback(portal.stop)
         yield
-    finally:
-        for process in (sp, idp):
-            process.terminate()
-        for process in (sp, idp):
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+
+
+def _register_lars(
+    engine: Engine, home: Path, protocol_file: Path, ports: tuple[int, int], partner: str
+) -> tuple[str, str, Path]:
+    """Step 2: the protocol, LARS as a private_key_jwt client, LARS's configuration and staff."""
+    protocol_id = store_protocol(engine, protocol_file)
+    issuer = f"http://127.0.0.1:{ports[0]}/op"
+    lars_url = f"http://127.0.0.1:{ports[1]}"
+    lars_dir = home / "lars"
+    lars_dir.mkdir()
+    jwks = json.loads(write_client_key(lars_dir).read_text(encoding="utf-8"))
+    client_id, _ = register_client(
+        engine,
+        name="LARS (demo)",
+        protocol_id=protocol_id,
+        redirect_uris=[f"{lars_url}/callback"],
+        post_logout_redirect_uris=[f"{lars_url}/"],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+    )
+    lars_config = write_config(
+        lars_dir,
+        issuer=issuer,
+        client_id=client_id,
+        protocol_file=protocol_file,
+        partner_schools=[partner],
+        port=ports[1],
+        database_url=f"sqlite:///{home / 'lars.db'}",
+    )
+    add_staff_accounts(lars_config, list(STAFF))
+    return issuer, lars_url, lars_config
 
 
 def prepare(
@@ -291,49 +228,20 @@ def prepare(
     home.mkdir(parents=True)
     database_url = f"sqlite:///{home / 'leerid.db'}"
     engine = get_engine(database_url)
-    today = dt.date.today()
 
     say(f"1. DISCIMUS: {pupils} synthetic pupils")
-    generate_registry(home / "discimus", pupils, seed=2024, unidentified_share=0.03)
-    summary = import_registry(engine, home / "discimus")
-
+    summary = seed_registry(engine, home / "discimus", pupils, seed=2024, unidentified_share=0.03)
     with Session(engine) as session:
-        partner, admitted, refused, unidentified = _pick_pupils(session, today)
-        examples = (admitted, refused, unidentified)
+        partner, admitted, refused, unidentified = _pick_pupils(session, dt.date.today())
 
     say("2. Protocol and client")
-    protocol = load_protocol(protocol_file)
-    with Session(engine) as session, session.begin():
-        stored = add_protocol(session, protocol, protocol_file.read_text(encoding="utf-8"))
-    issuer = f"http://127.0.0.1:{idp_port}/op"
-    lars_url = f"http://127.0.0.1:{sp_port}"
-    lars_dir = home / "lars"
-    lars_dir.mkdir()
-    jwks = json.loads(write_client_key(lars_dir).read_text(encoding="utf-8"))
-    client, _ = add_client(
-        engine,
-        name="LARS (demo)",
-        protocol_id=stored.protocol_id,
-        redirect_uris=[f"{lars_url}/callback"],
-        post_logout_redirect_uris=[f"{lars_url}/"],
-        auth_method="private_key_jwt",
-        jwks=jwks,
+    issuer, lars_url, lars_config = _register_lars(
+        engine, home, protocol_file, (idp_port, sp_port), partner
     )
-    lars_config = write_config(
-        lars_dir,
-        issuer=issuer,
-        client_id=client.client_id,
-        protocol_file=protocol_file,
-        partner_schools=[partner],
-        port=sp_port,
-        database_url=f"sqlite:///{home / 'lars.db'}",
-    )
-    add_staff_accounts(lars_config, list(STAFF))
 
     say("3. Demo pupils")
     demo_pupils = _give_credentials(
         engine,
-        PasswordHasher.from_env(),
         [
             ("admitted", "leerling.partner", "Zonnebloem-Partner-24", admitted, "toegelaten"),
             ("refused", "leerling.andere", "Zonnebloem-Andere-24", refused, "geweigerd"),
@@ -350,7 +258,7 @@ def prepare(
         pupils=demo_pupils,
         staff=STAFF,
         import_summary=summary,
-        examples=examples,
+        examples=(admitted, refused, unidentified),
     )
 
 
@@ -369,11 +277,8 @@ def play(world: DemoWorld, say: Say) -> list[tuple[DemoPupil, str, str]]:
     results: list[tuple[DemoPupil, str, str]] = []
     admitted, refused, merge = world.pupils
     for pupil in (admitted, refused, merge):
-        browser = PupilBrowser()
-        try:
+        with Browser() as browser:
             outcome = _outcome(browser.lars_login(world.lars_url, pupil.username, pupil.password))
-        finally:
-            browser.close()
         results.append((pupil, "first login", outcome))
 
     say("4. DISCIMUS identifies the pupil without INSZ (second import)")
@@ -385,11 +290,8 @@ def play(world: DemoWorld, say: Say) -> list[tuple[DemoPupil, str, str]]:
         insz = _demo_insz(_birth_date(session, view), taken, random.Random(7))  # noqa: S311
         _write_identification(session, view, world.home / "discimus-2", insz)
     import_registry(engine, world.home / "discimus-2")
-    browser = PupilBrowser()
-    try:
+    with Browser() as browser:
         page = browser.lars_login(world.lars_url, merge.username, merge.password)
-    finally:
-        browser.close()
     results.append((merge, "after identification", _outcome(page)))
     return results
 
@@ -418,12 +320,12 @@ def check(results: list[tuple[DemoPupil, str, str]]) -> None:
 
 
 def server_env(world: DemoWorld) -> dict[str, str]:
-    """The environment both servers run in."""
-    env = dict(os.environ)
-    env["LEERID_HOME"] = str(world.home)
-    env["LEERID_DATABASE_URL"] = world.database_url
-    env["LEERID_ISSUER"] = world.issuer
-    return env
+    """What both servers' environment adds to this process's."""
+    return {
+        "LEERID_HOME": str(world.home),
+        "LEERID_DATABASE_URL": world.database_url,
+        "LEERID_ISSUER": world.issuer,
+    }
 
 
 def run(
@@ -436,7 +338,7 @@ def run(
 ) -> None:
     """Steps 4-5: start the servers, play and check the logins, then keep serving (or stop)."""
     dispose_engines()
-    with _servers(world, server_env(world), idp_port, sp_port):
+    with _servers(world, idp_port, sp_port):
         results = play(world, say)
         check(results)
         ready(results)

@@ -12,7 +12,8 @@ the server's ``refuse`` callback makes for that path, when:
   defines as ``VSCHAR``, anything outside printable ASCII (U+0020 to U+007E);
 - the ``Authorization`` header is not printable ASCII (RFC 9110 §11.6.2) or too long.
 
-Each server keeps its table of rules (``leerid.idp.parameters``, ``leerid.sp.parameters``;
+Each server keeps its table of rules (``leerid.idp.web.parameters``,
+``leerid.sp.portal.parameters``;
 documented in docs/identity-provider.md and docs/service-provider.md). Values that arrive
 inside another value (a Basic header's client id, a JWT's ``sub``) are checked by the
 handler that unpacks them, with ``Rules.check``. Nothing here echoes a refused value.

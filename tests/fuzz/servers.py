@@ -9,12 +9,6 @@ members (``toegangscontrole`` and ``dpo``) with their sessions and CSRF tokens.
 
 from __future__ import annotations
 
-import json
-import re
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,18 +17,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from leerid.sp.keys import generate_client_key
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.testing.browser import Browser, hidden_field, hidden_fields
+from leerid.testing.servers import free_port, start_portal
 from tests.fuzz.requests import ServerLog
-from tests.idp.flow import Browser, RelyingParty, full_login, hidden_fields
-from tests.idp_server import RunningIdp, _free_port, running_idp
-from tests.sp.conftest import write_config
-from tests.sp.lars_world import FAST_HASH, PupilBrowser, hidden
+from tests.idp.flow import RelyingParty, full_login
+from tests.idp_server import RunningIdp, running_idp
+from tests.sp.lars_world import FAST_HASH, provider_for_portal
 
 STAFF_PASSWORD = "fuzz-wachtwoord-lang-genoeg"
-_FORM_STATE = re.compile(r'name="form_state" value="([^"]*)"')
 
 
 @dataclass(repr=False)
@@ -72,10 +65,10 @@ def provider_target(database_url: str) -> Iterator[ProviderTarget]:
         cookies = {c.name: c.value for c in browser.http.cookies.jar}
         yield ProviderTarget(
             idp,
-            ServerLog(idp.server.log_path),
+            ServerLog(idp.server.log_path),  # type: ignore[arg-type]
             cookies,
             hidden_fields(page.text)["request"],
-            _FORM_STATE.findall(activation.text)[0],
+            hidden_field(activation.text, "form_state"),
             tokens["access_token"],
             tokens["id_token"],
             rp,
@@ -108,86 +101,35 @@ def _cookies(http: httpx.Client) -> dict[str, str]:
 
 
 def _staff(url: str, username: str) -> Session:
-    http = httpx.Client(follow_redirects=False, timeout=30)
-    form = http.get(f"{url}/personeel/aanmelden")
-    done = http.post(
-        f"{url}/personeel/aanmelden",
-        data={
-            "csrf": hidden(form.text)["csrf"],
-            "gebruikersnaam": username,
-            "wachtwoord": STAFF_PASSWORD,
-        },
-    )
+    staff = Browser()
+    done = staff.staff_login(url, username, STAFF_PASSWORD)
     assert done.status_code == 303, done.text
-    home = http.get(f"{url}/personeel")
-    return Session(_cookies(http), hidden(home.text)["csrf"])
+    home = staff.http.get(f"{url}/personeel")
+    return Session(_cookies(staff.http), hidden_fields(home.text)["csrf"])
 
 
 @contextmanager
 def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iterator[PortalTarget]:
     """Provider and portal, a pupil who logged in through LeerID, two staff members."""
-    port_hint = _free_port()  # the portal's port is only known later: register a pattern
-    keys = folder / "keys"
-    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
-    jwks = json.loads((keys / "client-jwks.json").read_text())
-    log = Path(tempfile.mkstemp(prefix="leerid-portal-", suffix=".log")[1])
-    with running_idp(
-        idp_database,
-        more_env=FAST_HASH,
-        redirect_uris=[f"http://127.0.0.1:{port_hint}/callback"],
-        post_logout_redirect_uris=[f"http://127.0.0.1:{port_hint}/"],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-    ) as idp:
-        config = write_config(
-            folder / "lars",
-            portal_database,
-            issuer=idp.issuer,
-            client_id=idp.client_id,
-            redirect_uri=f"http://127.0.0.1:{port_hint}/callback",
-            public_url=f"http://127.0.0.1:{port_hint}",
-            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
-        )
+    port_hint = free_port()  # the portal's port is only known later: register a pattern
+    portal_url = f"http://127.0.0.1:{port_hint}"
+    with provider_for_portal(idp_database, folder, portal_url, portal_database) as (idp, config):
         provider = ServiceProvider(load_settings(config))
         for name, role in (("clb.fuzz", "toegangscontrole"), ("dpo.fuzz", "dpo")):
             add_staff(provider.engine, provider.protocol, name, STAFF_PASSWORD, role)
         provider.engine.dispose()
-        process, url = _serve_portal_on(config, log, port_hint)
+        portal = start_portal(config, port=port_hint)
+        url = portal.base_url
         try:
-            pupil = PupilBrowser()
-            page = pupil.follow(pupil.http.get(f"{url}/aanmelden"))
-            landed = pupil.follow(pupil.idp_login(page, idp.username, idp.password))
+            pupil = Browser()
+            landed = pupil.lars_login(url, idp.username, idp.password)
             assert landed.status_code == 200, landed.text
             sessions = {
-                "pupil": Session(_cookies(pupil.http), hidden(landed.text)["csrf"]),
+                "pupil": Session(_cookies(pupil.http), hidden_fields(landed.text)["csrf"]),
                 "toegangscontrole": _staff(url, "clb.fuzz"),
                 "dpo": _staff(url, "dpo.fuzz"),
             }
-            yield PortalTarget(url, idp.issuer, ServerLog(log), sessions, idp.pupil.leer_id_uuid)
+            log = ServerLog(portal.log_path)  # type: ignore[arg-type]
+            yield PortalTarget(url, idp.issuer, log, sessions, idp.pupil.leer_id_uuid)
         finally:
-            process.terminate()
-            process.wait(10)
-
-
-def _serve_portal_on(config: Path, log: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "leerid.cli.main", "sp", "serve"),
-                *("--config", str(config), "--host", "127.0.0.1", "--port", str(port)),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the portal exited:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError(f"the portal did not start:\n{log.read_text()}")
+            portal.stop(10)

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leerid.idp.rfc7523 import ASSERTION_TYPE
+from leerid.idp.oauth.rfc7523 import ASSERTION_TYPE
 from tests.fuzz.requests import (
     FUZZ,
     Valid,

@@ -162,7 +162,7 @@ def test_prompt_none_login_and_max_age(idp: RunningIdp) -> None:
         assert page.status_code == 200 and 'name="password"' in page.text, extra
     auth = rp.authorization(max_age="0")
     page = browser.open(auth.url)
-    done = browser.login(page, idp.username, idp.password)
+    done = browser.provider_login(page, idp.username, idp.password)
     token = rp.fetch_token(done.headers["location"], auth.verifier)
     _, claims = rp.verify_id_token(token["id_token"], auth.nonce)
     assert abs(claims["auth_time"] - time.time()) < 5
@@ -183,7 +183,7 @@ def test_unknown_username_and_wrong_password_look_the_same(idp: RunningIdp) -> N
     for username, password in ((idp.username, "wrong-password"), ("nobody.here", "whatever1")):
         browser = Browser()
         page = browser.open(rp.authorization().url)
-        answer = browser.login(page, username, password)
+        answer = browser.provider_login(page, username, password)
         assert answer.status_code == 200
         pages.append(answer.text.replace(username, "USER"))
     strip = [

@@ -8,7 +8,7 @@ import pytest
 from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthError
 from sqlalchemy import select, update
 
-from leerid.idp.models import IdpGrant
+from leerid.idp.store.models import IdpGrant
 from leerid.store.engine import make_engine
 from tests.idp.flow import full_login
 from tests.idp_server import RunningIdp

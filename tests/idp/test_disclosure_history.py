@@ -17,7 +17,7 @@ import uuid
 import httpx
 from sqlalchemy import insert, select
 
-from leerid.idp.disclosures import record_disclosure
+from leerid.idp.store.disclosures import record_disclosure
 from leerid.registry.models import Account, AccountStatus, MergeRecord
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid

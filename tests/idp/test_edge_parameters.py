@@ -14,8 +14,8 @@ import httpx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leerid.idp.browser_state import SEALED_LIMIT, Sealer
-from leerid.idp.parameters import RULES
+from leerid.idp.web.browser_state import SEALED_LIMIT, Sealer
+from leerid.idp.web.parameters import RULES
 from tests.fuzz.requests import unsigned_jwt
 from tests.idp.flow import Browser, RelyingParty, query
 from tests.idp_server import running_idp
@@ -76,7 +76,7 @@ def test_state_is_limited_and_a_login_at_the_limit_works(database_url: str) -> N
         auth = rp.authorization(state=worst)
         page = browser.open(auth.url)
         assert page.status_code == 200, page.text
-        done = browser.login(page, idp.username, idp.password)
+        done = browser.provider_login(page, idp.username, idp.password)
         assert done.status_code == 303, done.text
         assert query(done.headers["location"])["state"] == worst
         assert "access_token" in rp.fetch_token(done.headers["location"], auth.verifier)

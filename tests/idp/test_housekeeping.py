@@ -7,8 +7,8 @@ import uuid
 
 from sqlalchemy import Engine, func, insert, select
 
-from leerid.idp.housekeeping import purge_expired
-from leerid.idp.models import IdpAssertionJti, IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.store.housekeeping import purge_expired
+from leerid.idp.store.models import IdpAssertionJti, IdpEndedSession, IdpGrant, IdpRefreshToken
 from tests.conftest import run_leerid
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -14,8 +14,8 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import select, update
 
-from leerid.idp.clients import add_client
-from leerid.idp.disclosures import list_disclosures
+from leerid.idp.store.clients import add_client
+from leerid.idp.store.disclosures import list_disclosures
 from leerid.registry.models import Credential
 from leerid.store.engine import make_engine
 from tests.idp.flow import Browser, RelyingParty, full_login, query
@@ -64,7 +64,7 @@ def test_a_terminated_protocol_stops_logins_and_releases(database_url: str, tmp_
 def test_a_wrong_password_of_a_known_account_is_recorded_as_refused(idp: RunningIdp) -> None:
     browser = Browser()
     page = browser.open(RelyingParty(idp).authorization().url)
-    browser.login(page, idp.username, "not the password")
+    browser.provider_login(page, idp.username, "not the password")
     engine = make_engine(idp.database_url)
     for _ in range(50):  # written just after the answer is sent
         records = list_disclosures(engine, account_uuid=idp.pupil.account_uuid)
@@ -134,7 +134,9 @@ def test_private_key_jwt_with_a_jwks_uri_and_the_token_endpoint_as_audience(
         auth = rp.authorization()
         browser = Browser()
         code = query(
-            browser.login(browser.open(auth.url), idp.username, idp.password).headers["location"]
+            browser.provider_login(browser.open(auth.url), idp.username, idp.password).headers[
+                "location"
+            ]
         )["code"]
 
         def assertion(aud: str) -> str:

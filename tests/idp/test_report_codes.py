@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from leerid.errors import NotFoundError
-from leerid.idp.quality_report_store import close_report, list_reports, store_report
-from leerid.idp.report_codes import ALPHABET, new_code, normalise_code
-from leerid.store.engine import make_engine, upgrade
+from leerid.idp.store.quality_reports import close_report, list_reports, store_report
+from leerid.idp.store.report_codes import ALPHABET, new_code, normalise_code
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 
 
 @given(st.integers(min_value=0, max_value=5), st.sampled_from(["", " ", "-"]), st.booleans())

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from leerid.errors import LeeridError
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query
@@ -78,9 +78,9 @@ def test_no_insz_names_or_tokens_in_the_logs(database_url: str) -> None:
         browser = Browser()
         auth = rp.authorization()
         page = browser.open(auth.url)
-        browser.login(page, idp.username, "wrong password")
+        browser.provider_login(page, idp.username, "wrong password")
         page = browser.open(auth.url)
-        done = browser.login(page, idp.username, idp.password)
+        done = browser.provider_login(page, idp.username, idp.password)
         location = done.headers["location"]
         token = rp.fetch_token(location, auth.verifier)
         rp.oauth.get(rp.discovery["userinfo_endpoint"])

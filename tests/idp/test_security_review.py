@@ -12,9 +12,9 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
-from tests.idp.flow import Browser, RelyingParty, confirm_logout, full_login, query
+from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, running_idp, seed_pupil
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -85,7 +85,7 @@ def _failed_login_labels(idp: RunningIdp, username: str) -> set[str]:
     before = _failure_counts(idp)
     browser = Browser()
     page = browser.open(RelyingParty(idp).authorization().url)
-    assert browser.login(page, username, "not-the-password-1").status_code == 200
+    assert browser.provider_login(page, username, "not-the-password-1").status_code == 200
     after = _failure_counts(idp)
     return {labels for labels, value in after.items() if value != before.get(labels, 0.0)}
 
@@ -150,10 +150,10 @@ def test_logout_without_the_pupils_id_token_asks_first(idp: RunningIdp) -> None:
     other = seed_pupil(idp.database_url, insz="98472899765", voornaam="Ruben")
     other_browser, other_auth = Browser(), rp.authorization()
     page = other_browser.open(other_auth.url)
-    other_done = other_browser.login(page, other.username, other.password)
+    other_done = other_browser.provider_login(page, other.username, other.password)
     other_hint = rp.fetch_token(other_done.headers["location"], other_auth.verifier)["id_token"]
     assert browser.http.get(endpoint, params={"id_token_hint": other_hint}).status_code == 200
-    done = confirm_logout(browser, drive_by)
+    done = browser.confirm_logout(drive_by)
     assert done.status_code == 303 and done.headers["location"] == f"{LOGOUT_URI}?state=s2"
     after = browser.open(rp.authorization(prompt="none").url)
     assert query(after.headers["location"])["error"] == "login_required"

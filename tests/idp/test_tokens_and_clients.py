@@ -14,10 +14,10 @@ from authlib.integrations.base_client.errors import OAuthError as AuthlibOAuthEr
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from leerid.idp.clients import add_client
+from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
-from tests.idp.flow import Browser, RelyingParty, confirm_logout, full_login, query
+from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp
 
 
@@ -94,7 +94,9 @@ def test_private_key_jwt_with_single_use_jti_and_es256_id_tokens(idp: RunningIdp
     auth = rp.authorization()
     browser = Browser()
     page = browser.open(auth.url)
-    code = query(browser.login(page, idp.username, idp.password).headers["location"])["code"]
+    code = query(browser.provider_login(page, idp.username, idp.password).headers["location"])[
+        "code"
+    ]
     now = int(time.time())
     assertion = jwt.encode(
         {"alg": "ES256", "kid": "rp-1"},
@@ -198,7 +200,7 @@ def test_logout_ends_the_session_and_redirects_only_to_registered_uris(idp: Runn
         logout,
         params={"client_id": idp.client_id, "state": "s1", "post_logout_redirect_uri": LOGOUT_URI},
     )
-    done = confirm_logout(browser, asked)  # no id_token_hint: the provider asks first
+    done = browser.confirm_logout(asked)  # no id_token_hint: the provider asks first
     assert done.status_code == 303
     assert done.headers["location"] == f"{LOGOUT_URI}?state=s1"
     again = browser.open(rp.authorization(prompt="none").url)
@@ -209,7 +211,7 @@ def test_ended_session_cookie_is_refused_even_when_replayed(idp: RunningIdp) -> 
     rp, browser, _, _ = full_login(idp)
     cookie = browser.http.cookies.get("leerid_sso")
     assert cookie
-    confirm_logout(browser, browser.http.get(rp.discovery["end_session_endpoint"]))
+    browser.confirm_logout(browser.http.get(rp.discovery["end_session_endpoint"]))
     thief = Browser()
     thief.http.cookies.set("leerid_sso", cookie, domain="127.0.0.1", path="/op")
     answer = thief.open(rp.authorization(prompt="none").url)
@@ -225,7 +227,7 @@ def test_cookies_and_security_headers(idp: RunningIdp) -> None:
     assert page.headers["cache-control"] == "no-store"
     assert "<script" not in page.text
     assert 'for="username"' in page.text and 'for="password"' in page.text
-    done = browser.login(page, idp.username, idp.password)
+    done = browser.provider_login(page, idp.username, idp.password)
     set_cookie = [v for k, v in done.headers.multi_items() if k == "set-cookie"]
     sso = next(v for v in set_cookie if v.startswith("leerid_sso="))
     assert "HttpOnly" in sso and "SameSite=lax" in sso.replace("Lax", "lax")
@@ -238,7 +240,8 @@ def test_a_forged_login_form_is_refused(idp: RunningIdp) -> None:
     rp = RelyingParty(idp)
     victim_page = Browser().open(rp.authorization().url)
     attacker = Browser()
-    forged = attacker.login(victim_page, idp.username, idp.password)  # other browser, no cookie
+    # another browser, without the cookie
+    forged = attacker.provider_login(victim_page, idp.username, idp.password)
     assert forged.status_code == 403 and "location" not in forged.headers
 
 

@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leerid.errors import ConfigurationError
-from leerid.idp.browser_state import Sealer
-from leerid.idp.id_token import at_hash
-from leerid.idp.oauth_errors import add_query
-from leerid.idp.passwords import OWASP, Argon2Parameters, PasswordHasher
-from leerid.idp.rfc7636 import s256, valid_challenge, verify_s256
+from leerid.idp.login.passwords import OWASP, Argon2Parameters, PasswordHasher
+from leerid.idp.oauth.errors import add_query
+from leerid.idp.oauth.id_token import at_hash
+from leerid.idp.oauth.rfc7636 import s256, valid_challenge, verify_s256
 from leerid.idp.settings import IdpSettings
+from leerid.idp.web.browser_state import Sealer
 
 FAST = Argon2Parameters(memory_kib=1024, time_cost=1, parallelism=1)
 

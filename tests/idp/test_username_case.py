@@ -12,7 +12,7 @@ def test_username_in_capitals_logs_in(idp: RunningIdp) -> None:
     rp, browser = RelyingParty(idp), Browser()
     auth = rp.authorization()
     page = browser.open(auth.url)
-    done = browser.login(page, f"  {idp.username.upper()} ", idp.password)
+    done = browser.provider_login(page, f"  {idp.username.upper()} ", idp.password)
     assert done.status_code == 303, done.text
     assert "code" in query(done.headers["location"])
 

@@ -1,58 +1,35 @@
-"""One OpenID Connect code flow with PKCE, driven over HTTP as a relying party would."""
+"""One OpenID Connect code flow with PKCE over plain httpx clients, with the kit's rules.
+
+The write-count tests drive the provider with bare ``httpx.Client`` objects (a browser's and
+a relying party's), so that each request is one they chose; the rules (PKCE, the request, the
+response's checks, the ID token's) are ``leerid.testing.relying_party``'s.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import html
-import re
-import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from leerid.testing.browser import hidden_field
+from leerid.testing.relying_party import (
+    authorization_url,
+    code_from,
+    pkce_pair,
+    token_form,
+    verify_id_token,
+)
 
-def pkce_pair() -> tuple[str, str]:
-    """(verifier, S256 challenge), RFC 7636 §4.1-4.2."""
-    verifier = secrets.token_urlsafe(48)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def authorization_url(
-    issuer: str, client_id: str, redirect_uri: str, challenge: str, **extra: str
-) -> tuple[str, str, str]:
-    """The URL of an authorization request, with its state and nonce."""
-    state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    query = {
-        "response_type": "code",
-        "client_id": client_id,
-        "redirect_uri": redirect_uri,
-        "scope": "openid profile ov_leerling",
-        "state": state,
-        "nonce": nonce,
-        "code_challenge": challenge,
-        "code_challenge_method": "S256",
-        **extra,
-    }
-    return f"{issuer}/v1/auth?{urlencode(query)}", state, nonce
-
-
-def hidden(page: str, name: str) -> str:
-    """The value of hidden field ``name`` of an HTML form."""
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert found, f"no field {name} on the page"
-    return html.unescape(found.group(1))
-
-
-def code_from(location: str, state: str, issuer: str) -> str:
-    """The code of an authorization response, after checking state and iss (RFC 9207)."""
-    query = parse_qs(urlsplit(location).query)
-    assert query["state"] == [state] and query["iss"] == [issuer], location
-    return query["code"][0]
+__all__ = [
+    "authorization_url",
+    "code_from",
+    "exchange",
+    "password_login",
+    "pkce_pair",
+    "submit_login",
+    "userinfo",
+]
 
 
 def submit_login(
@@ -68,32 +45,19 @@ def submit_login(
     url, state, nonce = authorization_url(issuer, client_id, redirect_uri, challenge)
     page = client.get(url)
     assert page.status_code == 200, page.text
+    form = {name: hidden_field(page.text, name) for name in ("request", "csrf_token")}
     answer = client.post(
-        f"{issuer}/v1/login",
-        data={
-            "request": hidden(page.text, "request"),
-            "csrf_token": hidden(page.text, "csrf_token"),
-            "username": username,
-            "password": password,
-        },
+        f"{issuer}/v1/login", data={**form, "username": username, "password": password}
     )
     return answer, verifier, state, nonce
 
 
-def password_login(
-    client: httpx.Client,
-    issuer: str,
-    client_id: str,
-    redirect_uri: str,
-    username: str,
-    password: str,
-) -> tuple[str, str, str]:
-    """A successful password login: (code, verifier, nonce)."""
-    answer, verifier, state, nonce = submit_login(
-        client, issuer, client_id, redirect_uri, username, password
-    )
+def password_login(client: httpx.Client, *login: str) -> tuple[str, str, str]:
+    """A successful ``submit_login`` (``login``: issuer, client id, redirect URI, username,
+    password): (code, verifier, nonce)."""
+    answer, verifier, state, nonce = submit_login(client, *login)
     assert answer.status_code == 303, answer.text
-    return code_from(answer.headers["location"], state, issuer), verifier, nonce
+    return code_from(answer.headers["location"], state, login[0]), verifier, nonce
 
 
 def exchange(
@@ -109,26 +73,13 @@ def exchange(
     """Token request (client_secret_basic), ID token verified: (its claims, access token)."""
     tokens = client.post(
         f"{issuer}/v1/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": redirect_uri,
-            "code_verifier": verifier,
-        },
+        data=token_form(code, redirect_uri, verifier),
         auth=(client_id, client_secret),
     )
     assert tokens.status_code == 200, tokens.text
     body = tokens.json()
     keys = KeySet.import_key_set(client.get(f"{issuer}/v1/keys").json())
-    token = jwt.decode(body["id_token"], keys, algorithms=["RS256", "ES256", "PS256"])
-    claims = dict(token.claims)
-    jwt.JWTClaimsRegistry(
-        iss={"essential": True, "value": issuer},
-        aud={"essential": True, "value": client_id},
-        nonce={"essential": True, "value": nonce},
-        sub={"essential": True},
-        exp={"essential": True},
-    ).validate(claims)
+    _header, claims = verify_id_token(body["id_token"], keys, issuer, client_id, nonce)
     return claims, str(body["access_token"])
 
 

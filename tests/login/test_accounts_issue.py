@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import (
+from leerid.idp.login.activation_codes import (
     CODE_VALIDITY,
     code_hash,
     codes_match,
@@ -24,7 +24,7 @@ from leerid.idp.activation_codes import (
     propose_username,
     reset_code,
 )
-from leerid.idp.login_tables import ActivationCodeRow
+from leerid.idp.store.login_tables import ActivationCodeRow
 from leerid.registry.models import Credential
 from tests.conftest import run_leerid
 from tests.registry_seed import TODAY, add_pupil

@@ -14,10 +14,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import IssuedCredential, issue_for_school
-from leerid.idp.login_tables import ActivationCodeRow
-from leerid.idp.throttle import LoginThrottle, ThrottlePolicy
+from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school
+from leerid.idp.login.throttle import ThrottlePolicy
+from leerid.idp.store.login_tables import ActivationCodeRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.registry.models import Credential
+from leerid.testing.browser import hidden_field
 from tests.login.live_server import LiveIdp, live_idp
 from tests.registry_seed import TODAY, add_pupil
 
@@ -37,12 +39,6 @@ def issue(idp: LiveIdp, *names: tuple[str, str]) -> list[IssuedCredential]:
         return issue_for_school(session, "012345", TODAY, dt.datetime.now(dt.UTC))
 
 
-def hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', page)
-    assert match, f"no hidden field {name}"
-    return html.unescape(match.group(1))
-
-
 def field_error(page: str, name: str) -> str | None:
     """The error text tied to input ``name`` through aria-describedby, or None."""
     tag = re.search(rf'<input[^>]*id="{name}"[^>]*>', page, re.S)
@@ -59,8 +55,8 @@ def field_error(page: str, name: str) -> str | None:
 def submit(client: httpx.Client, idp: LiveIdp, query: str = "", **fields: str) -> httpx.Response:
     form = client.get(f"{idp.issuer}/v1/activate{query}").text
     data = {
-        "form_state": hidden(form, "form_state"),
-        "csrf_token": hidden(form, "csrf_token"),
+        "form_state": hidden_field(form, "form_state"),
+        "csrf_token": hidden_field(form, "csrf_token"),
         "password_confirm": fields.get("password", ""),
         **fields,
     }
@@ -180,8 +176,8 @@ def test_a_form_without_this_browsers_token_is_refused(idp: LiveIdp) -> None:
         form = attacker.get(f"{idp.issuer}/v1/activate").text
         victim.get(f"{idp.issuer}/v1/activate")  # the victim has a cookie of its own
         data = {
-            "form_state": hidden(form, "form_state"),
-            "csrf_token": hidden(form, "csrf_token"),
+            "form_state": hidden_field(form, "form_state"),
+            "csrf_token": hidden_field(form, "csrf_token"),
             "username": cred.username,
             "code": cred.code,
             "password": GOOD,

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import IssuedCredential, issue_for_school
+from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.idp_server import Seed, seed_idp
@@ -29,18 +29,7 @@ pytestmark = [
     pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True),
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NEW_PASSWORD = "groene kikker springt ver"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine
 
-from leerid.idp.login_tables import ActivationCodeRow, LoginThrottleRow
-from leerid.store.base import Base, load_all_models
+from leerid.idp.store.login_tables import ActivationCodeRow, LoginThrottleRow
+from leerid.schema import load_all_models
+from leerid.store.base import Base
 
 OURS = {LoginThrottleRow.__tablename__, ActivationCodeRow.__tablename__}
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from leerid.idp.throttle import LoginThrottle, ThrottlePolicy
+from leerid.idp.login.throttle import ThrottlePolicy
+from leerid.idp.store.throttle import LoginThrottle
 from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
 from tests.login.oidc_flow import submit_login

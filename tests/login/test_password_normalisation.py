@@ -12,7 +12,7 @@ from argon2 import PasswordHasher as Argon2
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from leerid.idp.passwords import Argon2Parameters, PasswordHasher
+from leerid.idp.login.passwords import Argon2Parameters, PasswordHasher
 
 FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 passwords = st.text(min_size=1, max_size=24)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leerid.idp.password_policy import (
+from leerid.idp.login.password_policy import (
     MAX_LENGTH,
     MIN_LENGTH,
     Problem,

@@ -16,10 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 
 from leerid.errors import ConfigurationError
-from leerid.idp.login_tables import LoginThrottleRow
-from leerid.idp.settings import IdpSettings
-from leerid.idp.throttle import (
-    LoginThrottle,
+from leerid.idp.login.throttle import (
     ThrottlePolicy,
     ThrottleState,
     after_failure,
@@ -29,6 +26,9 @@ from leerid.idp.throttle import (
     lock_end_text,
     throttle_key,
 )
+from leerid.idp.settings import IdpSettings
+from leerid.idp.store.login_tables import LoginThrottleRow
+from leerid.idp.store.throttle import LoginThrottle
 from leerid.store import attempts
 from tests.login.write_log import install_write_log, take_writes
 

@@ -18,10 +18,11 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import issue_for_school
+from leerid.idp.login.activation_codes import issue_for_school
 from leerid.store.engine import make_engine
+from leerid.testing.browser import hidden_field
 from tests.idp_server import IdpProcess, Seed, seed_idp, start_idp
-from tests.login.oidc_flow import authorization_url, hidden, pkce_pair
+from tests.login.oidc_flow import authorization_url, pkce_pair
 from tests.registry_seed import TODAY, add_pupil
 
 LOCK_AFTER = 5
@@ -65,7 +66,10 @@ def test_a_burst_of_passwords_gets_at_most_the_threshold_checked(
             idp.issuer, seed.client_id, seed.redirect_uri, challenge
         )
         page = browser.get(url).text
-        base = {"request": hidden(page, "request"), "csrf_token": hidden(page, "csrf_token")}
+        base = {
+            "request": hidden_field(page, "request"),
+            "csrf_token": hidden_field(page, "csrf_token"),
+        }
         wrong = [
             {**base, "username": seed.pupil.username, "password": f"fout-{i}"} for i in range(BURST)
         ]
@@ -94,8 +98,8 @@ def test_a_burst_of_activation_codes_gets_at_most_the_threshold_checked(
     with httpx.Client() as browser:
         form = browser.get(f"{idp.issuer}/v1/activate").text
         base = {
-            "form_state": hidden(form, "form_state"),
-            "csrf_token": hidden(form, "csrf_token"),
+            "form_state": hidden_field(form, "form_state"),
+            "csrf_token": hidden_field(form, "csrf_token"),
             "username": pupil.username,
             "password": GOOD,
             "password_confirm": GOOD,

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from leerid.protocol import content_hash, load_protocol
-from leerid.registry.protocols import (
+from leerid.idp.store.protocols import (
     add_protocol,
     current_protocol,
     list_protocols,
     protocol_by_hash,
 )
+from leerid.protocol import content_hash, load_protocol
 from leerid.store.engine import session_scope
 
 SEED = Path(__file__).parents[2] / "protocols" / "dov-lars-glce-2024.yaml"
@@ -53,8 +53,9 @@ def test_migration_matches_the_model(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from leerid.registry.protocols import ProtocolVersion
-    from leerid.store.base import Base, load_all_models
+    from leerid.idp.store.protocols import ProtocolVersion
+    from leerid.schema import load_all_models
+    from leerid.store.base import Base
 
     load_all_models()
     with engine.connect() as conn:
@@ -71,7 +72,7 @@ def test_downgrade_removes_the_table(engine: Engine) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
-    from leerid.store.engine import alembic_config
+    from leerid.schema import alembic_config
 
     assert "protocol_version" in inspect(engine).get_table_names()
     command.downgrade(alembic_config(engine), "0002_protocols@-1")

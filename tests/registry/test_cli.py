@@ -12,7 +12,8 @@ from sqlalchemy import text
 
 from leerid.cli.registry import view_json
 from leerid.registry.lookup import PupilView, find_pupil
-from leerid.store.engine import get_engine, session_scope
+from leerid.schema import get_engine
+from leerid.store.engine import session_scope
 from tests.conftest import run_leerid
 from tests.registry.conftest import national_number, write_folder
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import import_registry
 from leerid.registry.lookup import find_pupil
-from leerid.store.engine import get_engine
+from leerid.schema import get_engine
 from tests.conftest import run_leerid
 from tests.registry.conftest import snapshot
 

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import import_registry
 from leerid.registry.lookup import find_pupil
-from leerid.store.engine import make_engine, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
 
 
 def test_find_pupil_uses_a_handful_of_indexed_queries(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import dispose_engines
 
 ROOT = Path(__file__).resolve().parents[2]

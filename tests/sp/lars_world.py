@@ -1,33 +1,31 @@
-"""A real identity provider and a real LARS portal on loopback, and a pupil's browser."""
+"""A real identity provider and a real LARS portal on loopback, and what changes a pupil."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import re
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-import uvicorn
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from leerid.registry.models import Account, Credential, Pupil, Registration
-from leerid.sp.keys import generate_client_key
-from leerid.sp.portal import create_portal
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
+from leerid.idp.login.passwords import Argon2Parameters
+from leerid.registry.models import Account, Enrolment, Pupil, Registration
+from leerid.sp.kit.keys import generate_client_key
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import make_engine
-from tests.idp_server import RunningIdp, SeededPupil, _free_port, running_idp, seed_pupil
+from leerid.testing.seeding import give_password
+from leerid.testing.servers import free_port, serve_portal
+from tests.idp_server import RunningIdp, SeededPupil, running_idp, seed_pupil
 from tests.sp.conftest import write_config
 
 FAST_HASH = {"LEERID_ARGON2_MEMORY_KIB": "1024", "LEERID_ARGON2_TIME_COST": "1"}
-_HIDDEN = re.compile(r'<input type="hidden" name="([a-z_]+)" value="([^"]*)">')
+FAST = Argon2Parameters(memory_kib=1024, time_cost=1, parallelism=1)
 
 
 @dataclass
@@ -39,29 +37,33 @@ class Lars:
 
 
 @contextmanager
-def serve_portal(provider: ServiceProvider, port: int) -> Iterator[str]:
-    """The portal under uvicorn in a thread, on ``port``."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_portal(provider),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
+def provider_for_portal(
+    database_url: str, folder: Path, portal_url: str, lars_database_url: str, **config: object
+) -> Iterator[tuple[RunningIdp, Path]]:
+    """A running provider with a private_key_jwt client for the portal at ``portal_url``,
+    and the portal's configuration (in ``folder / "lars"``, on ``lars_database_url``)."""
+    keys = folder / "keys"
+    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
+    jwks = json.loads((keys / "client-jwks.json").read_text())
+    with running_idp(
+        database_url,
+        more_env=FAST_HASH,
+        redirect_uris=[f"{portal_url}/callback"],
+        post_logout_redirect_uris=[f"{portal_url}/"],
+        auth_method="private_key_jwt",
+        jwks=jwks,
+    ) as idp:
+        path = write_config(
+            folder / "lars",
+            lars_database_url,
+            issuer=idp.issuer,
+            client_id=idp.client_id,
+            redirect_uri=f"{portal_url}/callback",
+            public_url=portal_url,
+            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
+            **config,  # type: ignore[arg-type]
         )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the portal did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
+        yield idp, path
 
 
 @contextmanager
@@ -70,74 +72,20 @@ def lars_world(
 ) -> Iterator[Lars]:
     """IdP (private_key_jwt client registered for the portal) + portal on its own database
     (``lars_database_url``, default a SQLite file in ``tmp_path``)."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    keys = tmp_path / "keys"
-    generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
-    jwks = json.loads((keys / "client-jwks.json").read_text())
-    with running_idp(
-        database_url,
-        more_env=FAST_HASH,
-        redirect_uris=[f"{url}/callback"],
-        post_logout_redirect_uris=[f"{url}/"],
-        auth_method="private_key_jwt",
-        jwks=jwks,
-    ) as idp:
-        path = write_config(
-            tmp_path / "lars",
-            lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}",
-            issuer=idp.issuer,
-            client_id=idp.client_id,
-            redirect_uri=f"{url}/callback",
-            public_url=url,
-            auth=f'auth_method = "private_key_jwt"\nprivate_key_file = "{keys / "client-key.jwk"}"',
-            **config,  # type: ignore[arg-type]
-        )
+    lars_database_url = lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}"
+    with provider_for_portal(database_url, tmp_path, url, lars_database_url, **config) as (
+        idp,
+        path,
+    ):
         provider = ServiceProvider(load_settings(path))
         with serve_portal(provider, port):
             yield Lars(idp, provider, url, path)
         provider.engine.dispose()
 
 
-def hidden(html: str) -> dict[str, str]:
-    return dict(_HIDDEN.findall(html))
-
-
-class PupilBrowser:
-    """A browser without JavaScript: follows redirects by hand, keeps cookies."""
-
-    def __init__(self) -> None:
-        self.http = httpx.Client(follow_redirects=False, timeout=30)
-
-    def follow(self, response: httpx.Response) -> httpx.Response:
-        while response.status_code in (302, 303):
-            response = self.http.get(
-                httpx.URL(str(response.url)).join(response.headers["location"])
-            )
-        return response
-
-    def idp_login(self, page: httpx.Response, username: str, password: str) -> httpx.Response:
-        """Fill in LeerID's login form; returns the redirect back to the provider."""
-        assert page.status_code == 200, page.text
-        action = str(
-            page.url.copy_with(path=page.url.path.replace("/v1/auth", "/v1/login"), query=None)
-        )
-        fields = {k: v for k, v in hidden(page.text).items() if k in ("request", "csrf_token")}
-        done = self.http.post(action, data={**fields, "username": username, "password": password})
-        assert done.status_code == 303, done.text
-        return done
-
-    def lars_login(self, lars: Lars, username: str, password: str) -> httpx.Response:
-        start = self.http.get(f"{lars.url}/aanmelden")
-        assert start.status_code == 303
-        page = self.follow(start)
-        back = self.idp_login(page, username, password)
-        return self.follow(back)
-
-
 def move_to_school(database_url: str, pupil: SeededPupil, school: str) -> None:
-    from leerid.registry.models import Enrolment
-
     engine = make_engine(database_url)
     with Session(engine) as session, session.begin():
         account = session.get(Account, pupil.account_uuid)
@@ -171,11 +119,8 @@ def make_unidentified(database_url: str, pupil: SeededPupil) -> None:
 
 def identify(database_url: str, pupil: SeededPupil, insz: str) -> tuple[str, str, str]:
     """The pupil gets an INSZ: a Leer_id_uuid, the temporary account retired, a new
-    permanent account with its own credential. Returns (leer_id_uuid, account, username)."""
-    import datetime as dt
-
-    from argon2 import PasswordHasher
-
+    permanent account with its own credential (through an activation code). Returns
+    (leer_id_uuid, account, username)."""
     engine = make_engine(database_url)
     leer_id, new_account, username = (
         str(uuid.uuid4()),
@@ -198,26 +143,17 @@ def identify(database_url: str, pupil: SeededPupil, insz: str) -> tuple[str, str
                 referte=old.referte,
             )
         )
-        session.flush()
-        session.add(
-            Credential(
-                account_uuid=new_account,
-                username=username,
-                password_hash=PasswordHasher(memory_cost=1024, time_cost=1, parallelism=1).hash(
-                    pupil.password
-                ),
-            )
-        )
+    give_password(engine, new_account, username, pupil.password, FAST)
     engine.dispose()
     return leer_id, new_account, username
 
 
 __all__ = [
     "Lars",
-    "PupilBrowser",
     "identify",
     "lars_world",
     "make_unidentified",
     "move_to_school",
+    "provider_for_portal",
     "seed_pupil",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -13,9 +12,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from leerid.sp.breaches import MailError, add_breach, list_breaches, update_breach
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.breaches import MailError, add_breach, list_breaches, update_breach
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.testing.servers import free_port
 from tests.sp.conftest import write_config
 
 
@@ -28,16 +28,10 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Inbox, int]]:
     inbox = Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield inbox, port
@@ -92,7 +86,7 @@ def test_unreachable_smtp_keeps_the_breach_and_says_what_to_do(
     database_url: str, tmp_path: Path
 ) -> None:
     provider = ServiceProvider(
-        load_settings(write_config(tmp_path, database_url, smtp_port=_free_port()))
+        load_settings(write_config(tmp_path, database_url, smtp_port=free_port()))
     )
     with pytest.raises(MailError, match="breaches update"):
         add_breach(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.staff import add_staff
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.sp.lars_world import lars_world, move_to_school
@@ -18,18 +17,7 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True),
 ]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 375, "height": 740}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 def no_horizontal_scroll(page: Page) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from leerid.protocol import load_protocol
-from leerid.sp.throttle import TABLE
+from leerid.sp.kit.throttle import TABLE
 from tests.conftest import run_leerid
 from tests.sp.conftest import PROTOCOL, write_config
 from tests.sp.test_store import drop_append_only_trigger

@@ -13,11 +13,12 @@ import pytest
 from typer.testing import CliRunner
 
 from leerid.cli.main import app
-from leerid.idp.quality_report_store import store_report
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
-from leerid.store.engine import dispose_engines, get_engine
+from leerid.idp.store.quality_reports import store_report
+from leerid.schema import get_engine
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.store.engine import dispose_engines
 from tests.sp.conftest import write_config
 
 LONG_NAME = "clb.medewerker.met.een.heel.lange.gebruikersnaam.voor.de.test"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leerid.errors import ConfigurationError
-from leerid.sp.settings import find_config
+from leerid.sp.kit.settings import find_config
 
 
 @pytest.fixture

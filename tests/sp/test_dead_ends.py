@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from leerid.idp.activation_codes import issue_for_school
-from leerid.sp.staff import add_staff
+from leerid.idp.login.activation_codes import issue_for_school
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine
+from leerid.testing.browser import Browser, hidden_fields
 from tests.registry_seed import TODAY, add_pupil
-from tests.sp.lars_world import PupilBrowser, hidden, lars_world
+from tests.sp.lars_world import lars_world
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 NEW_PASSWORD = "blauwe fiets op zolder"
@@ -40,11 +41,13 @@ def test_activation_leads_back_to_the_login_and_logout_says_so(
             (cred,) = issue_for_school(session, "012345", TODAY, dt.datetime.now(dt.UTC))
         engine.dispose()
 
-        browser = PupilBrowser()
+        browser = Browser()
         login_page = browser.follow(browser.http.get(f"{lars.url}/aanmelden"))
         first_time = login_page.url.join(_link(login_page.text, "Eerste keer?"))
         form = browser.http.get(first_time)
-        fields = {k: v for k, v in hidden(form.text).items() if k in ("form_state", "csrf_token")}
+        fields = {
+            k: v for k, v in hidden_fields(form.text).items() if k in ("form_state", "csrf_token")
+        }
         done = browser.http.post(
             str(form.url.copy_with(query=None)),
             data={
@@ -58,10 +61,12 @@ def test_activation_leads_back_to_the_login_and_logout_says_so(
         assert done.status_code == 200 and "Je account is klaar" in done.text
         again = browser.http.get(done.url.join(_link(done.text, "Meld je nu aan")))
         assert again.status_code == 200 and 'name="password"' in again.text
-        inside = browser.follow(browser.idp_login(again, cred.username, NEW_PASSWORD))
+        inside = browser.follow(browser.provider_login(again, cred.username, NEW_PASSWORD))
         assert str(inside.url).endswith("/mijn-gegevens"), inside.text
 
-        bye = browser.http.post(f"{lars.url}/afmelden", data={"csrf": hidden(inside.text)["csrf"]})
+        bye = browser.http.post(
+            f"{lars.url}/afmelden", data={"csrf": hidden_fields(inside.text)["csrf"]}
+        )
         home = browser.follow(bye)
         assert str(home.url).rstrip("/") == lars.url
         assert "Je bent afgemeld" in home.text
@@ -74,7 +79,7 @@ def test_activation_leads_back_to_the_login_and_logout_says_so(
         posted = dpo.post(
             f"{lars.url}/personeel/datalekken",
             data={
-                "csrf": hidden(breaches.text)["csrf"],
+                "csrf": hidden_fields(breaches.text)["csrf"],
                 "vastgesteld": "2026-11-01T08:00",
                 "wat": "Lijst verkeerd gemaild",
                 "categorieen": "naam",
@@ -91,7 +96,7 @@ def test_activation_leads_back_to_the_login_and_logout_says_so(
 
         staff_page = dpo.get(f"{lars.url}/personeel")
         out = dpo.post(
-            f"{lars.url}/personeel/afmelden", data={"csrf": hidden(staff_page.text)["csrf"]}
+            f"{lars.url}/personeel/afmelden", data={"csrf": hidden_fields(staff_page.text)["csrf"]}
         )
         assert out.status_code == 303
         assert "Je bent afgemeld als medewerker" in dpo.get(f"{lars.url}/").text

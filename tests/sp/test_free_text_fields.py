@@ -15,17 +15,17 @@ from pathlib import Path
 import httpx
 from sqlalchemy import String, Text, select
 
-from leerid.sp.breaches import add_breach
-from leerid.sp.login_claims import read_login
-from leerid.sp.models import SPBase
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
-from leerid.sp.templating import TEMPLATES
+from leerid.sp.kit.breaches import add_breach
+from leerid.sp.kit.login_claims import read_login
+from leerid.sp.kit.models import SPBase
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.portal.templating import TEMPLATES
 from leerid.store.engine import session_scope
-from tests.idp_server import _free_port
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
-from tests.sp.lars_world import hidden, serve_portal
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 INSZ = "05.08.12-123.45"
@@ -100,7 +100,7 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
     for action, field in fields:
         assert field in VALID[action][1], f"{action} {field}: add valid values to VALID"
 
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"]}))
@@ -122,7 +122,7 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
         for action, field in sorted(fields):
             role, valid = VALID[action]
             browser: httpx.Client = browsers[role]
-            csrf = hidden(browser.get(f"{url}/personeel").text)["csrf"]
+            csrf = hidden_fields(browser.get(f"{url}/personeel").text)["csrf"]
             target = url + action.replace("{{ v.breach.id }}", str(breach))
             answer = browser.post(
                 target, data={**valid, field: f"{valid[field]} {INSZ}", "csrf": csrf}

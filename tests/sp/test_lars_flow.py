@@ -14,16 +14,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from leerid.idp.keys import rotate_keys
-from leerid.sp.models import PrivacyLogEntry, PupilRecord
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.staff import add_staff
+from leerid.idp.store.keys import rotate_keys
+from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
+from leerid.testing.browser import Browser, hidden_fields
 from tests.conftest import BACKENDS, run_leerid
 from tests.sp.lars_world import (
     Lars,
-    PupilBrowser,
-    hidden,
     identify,
     lars_world,
     make_unidentified,
@@ -35,18 +34,10 @@ PASSWORD = "een-lang-wachtwoord"
 
 
 def staff_login(lars_url: str, username: str) -> httpx.Client:
-    browser = httpx.Client(follow_redirects=False, timeout=30)
-    form = browser.get(f"{lars_url}/personeel/aanmelden")
-    done = browser.post(
-        f"{lars_url}/personeel/aanmelden",
-        data={
-            "csrf": hidden(form.text)["csrf"],
-            "gebruikersnaam": username,
-            "wachtwoord": PASSWORD,
-        },
-    )
+    browser = Browser()
+    done = browser.staff_login(lars_url, username, PASSWORD)
     assert done.status_code == 303, done.text
-    return browser
+    return browser.http
 
 
 def test_lars_end_to_end(
@@ -56,8 +47,8 @@ def test_lars_end_to_end(
     with lars_world(database_url, tmp_path) as lars:
         pupil = lars.idp.pupil
         # -- preamble D, art. 3: a pupil of a partner school gets in and sees their data ----
-        browser = PupilBrowser()
-        page = browser.lars_login(lars, pupil.username, pupil.password)
+        browser = Browser()
+        page = browser.lars_login(lars.url, pupil.username, pupil.password)
         assert page.status_code == 200, page.text
         assert str(page.url).endswith("/mijn-gegevens")
         assert pupil.voornaam in page.text and pupil.leer_id_uuid in page.text
@@ -70,12 +61,14 @@ def test_lars_end_to_end(
         # GDPR art. 15: the pupil's own data, logged; without the CSRF token: refused
         assert browser.http.post(f"{lars.url}/mijn-gegevens/inzage").status_code == 403
         export = browser.http.post(
-            f"{lars.url}/mijn-gegevens/inzage", data={"csrf": hidden(page.text)["csrf"]}
+            f"{lars.url}/mijn-gegevens/inzage", data={"csrf": hidden_fields(page.text)["csrf"]}
         )
         assert export.status_code == 200
         assert json.loads(export.text)["sleutel"] == pupil.leer_id_uuid
         # RP-initiated logout: through the provider, back to LARS, session gone
-        bye = browser.http.post(f"{lars.url}/afmelden", data={"csrf": hidden(page.text)["csrf"]})
+        bye = browser.http.post(
+            f"{lars.url}/afmelden", data={"csrf": hidden_fields(page.text)["csrf"]}
+        )
         assert bye.status_code == 303 and bye.headers["location"].startswith(lars.idp.issuer)
         home = browser.follow(bye)
         assert str(home.url).rstrip("/") == lars.url and "Aanmelden met LeerID" in home.text
@@ -84,17 +77,17 @@ def test_lars_end_to_end(
         # -- a pupil of another school is refused, clearly, and the refusal recorded --------
         outsider = seed_pupil(database_url, insz="98472899765", voornaam="Ruben")
         move_to_school(database_url, outsider, "099999")
-        refused = PupilBrowser().lars_login(lars, outsider.username, outsider.password)
+        refused = Browser().lars_login(lars.url, outsider.username, outsider.password)
         assert refused.status_code == 403
         assert "Geen toegang" in refused.text and "werkt niet samen" in refused.text
 
         # -- art. 3: identification merges the temporary record ------------------------------
         newcomer = seed_pupil(database_url, insz="01490700185", voornaam="Noor")
         make_unidentified(database_url, newcomer)
-        first = PupilBrowser().lars_login(lars, newcomer.username, newcomer.password)
+        first = Browser().lars_login(lars.url, newcomer.username, newcomer.password)
         assert first.status_code == 200 and "tijdelijke account" in first.text
         leer_id, _, username = identify(database_url, newcomer, "01490700185")
-        second = PupilBrowser().lars_login(lars, username, newcomer.password)
+        second = Browser().lars_login(lars.url, username, newcomer.password)
         assert second.status_code == 200, second.text
         assert "gekoppeld" in second.text and leer_id in second.text
         with session_scope(lars.provider.engine) as session:
@@ -116,7 +109,7 @@ def test_lars_end_to_end(
         opened = clb.post(
             f"{lars.url}/personeel/leerlingen/open",
             data={
-                "csrf": hidden(listing.text)["csrf"],
+                "csrf": hidden_fields(listing.text)["csrf"],
                 "sleutel": pupil.leer_id_uuid,
                 "doel": "vraag van de school",
             },
@@ -125,7 +118,7 @@ def test_lars_end_to_end(
         reported = clb.post(
             f"{lars.url}/personeel/leerlingen/melding",
             data={
-                "csrf": hidden(opened.text)["csrf"],
+                "csrf": hidden_fields(opened.text)["csrf"],
                 "sleutel": pupil.leer_id_uuid,
                 "attribuut": "family_name",
                 "probleem": "verouderd",
@@ -140,7 +133,7 @@ def test_lars_end_to_end(
         noted = clb.post(
             f"{lars.url}/personeel/leerlingen/dossier",
             data={
-                "csrf": hidden(opened.text)["csrf"],
+                "csrf": hidden_fields(opened.text)["csrf"],
                 "sleutel": pupil.leer_id_uuid,
                 "tekst": "Gesprek met CLB",
             },
@@ -167,7 +160,7 @@ def test_lars_end_to_end(
         reports_page = dpo.get(f"{lars.url}/personeel/meldingen")
         refreshed = dpo.post(
             f"{lars.url}/personeel/meldingen/vernieuwen",
-            data={"csrf": hidden(reports_page.text)["csrf"]},
+            data={"csrf": hidden_fields(reports_page.text)["csrf"]},
         )
         assert refreshed.headers["location"] == "/personeel/meldingen"
         after = dpo.get(f"{lars.url}/personeel/meldingen")
@@ -203,8 +196,8 @@ async def _login_params(
     rp: RelyingParty, username: str, password: str
 ) -> tuple[dict[str, str], PendingLogin]:
     url, pending = await rp.begin()
-    browser = PupilBrowser()
-    back = browser.idp_login(browser.http.get(url), username, password)
+    browser = Browser()
+    back = browser.provider_login(browser.http.get(url), username, password)
     params = {k: v[0] for k, v in parse_qs(urlsplit(back.headers["location"]).query).items()}
     return params, pending
 

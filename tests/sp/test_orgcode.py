@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leerid.errors import ConfigurationError
-from leerid.sp.enrolment_gate import enrolment_gate
-from leerid.sp.login_claims import read_login
-from leerid.sp.orgcode import normalise_orgcode
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.enrolment_gate import enrolment_gate
+from leerid.sp.kit.login_claims import read_login
+from leerid.sp.kit.orgcode import normalise_orgcode
+from leerid.sp.kit.settings import load_settings
 from tests.sp.conftest import write_config
 
 number = st.integers(min_value=0, max_value=999_999)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import httpx
 
-from leerid.sp.provider import ServiceProvider
-from tests.idp_server import _free_port
-from tests.sp.lars_world import hidden, serve_portal
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 
 
 def test_bad_input_gets_the_portals_page_and_no_foreign_redirect(
     provider: ServiceProvider,
 ) -> None:
-    with serve_portal(provider, _free_port()) as url, httpx.Client() as http:
+    with serve_portal(provider, free_port()) as url, httpx.Client() as http:
         form = http.get(f"{url}/personeel/aanmelden")
-        csrf = hidden(form.text)["csrf"]
+        csrf = hidden_fields(form.text)["csrf"]
         # point 6: a NUL in the username reaches no database (PostgreSQL answered 500)
         nul = http.post(
             f"{url}/personeel/aanmelden",

@@ -7,10 +7,9 @@ import httpx
 import pytest
 from fastapi.routing import APIRoute
 
-from leerid.sp.portal import create_portal
-from leerid.sp.provider import ServiceProvider
-from tests.idp_server import _free_port
-from tests.sp.lars_world import serve_portal
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.portal.app import create_portal
+from leerid.testing.servers import free_port, serve_portal
 
 # Art. 4: the complete list. Only /mijn-gegevens/inzage returns a pupil's data as a file,
 # and only the logged-in pupil's own (GDPR art. 15). A new route must be added here on purpose.
@@ -57,7 +56,7 @@ def test_the_portal_has_no_route_beyond_the_known_ones(provider: ServiceProvider
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_anonymous_visitors_get_nothing(provider: ServiceProvider) -> None:
-    port = _free_port()
+    port = free_port()
     with serve_portal(provider, port) as url, httpx.Client(follow_redirects=False) as http:
         for method, path in sorted(ROUTES):
             if not path.startswith("/personeel") or path.endswith(("/aanmelden", "/afmelden")):

@@ -14,8 +14,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.settings import load_settings
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.settings import load_settings
 from tests.sp.conftest import write_config
 
 ISSUER = "https://authenticatie.vlaanderen.be/op"  # ACM/IDM's issuer form

@@ -6,10 +6,11 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from leerid.sp.models import PupilRecord, QualityReport
-from leerid.sp.staff import add_staff
+from leerid.sp.kit.models import PupilRecord, QualityReport
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
-from tests.sp.lars_world import hidden, lars_world
+from leerid.testing.browser import hidden_fields
+from tests.sp.lars_world import lars_world
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 NOT_A_LEERID_KEY = "abc-123"  # a record LARS holds, under a key the provider does not accept
@@ -39,7 +40,7 @@ def test_an_invalid_report_gets_a_dutch_page_that_says_what_to_correct(
             lars.provider.engine, lars.provider.protocol, "clb.een", PASSWORD, "toegangscontrole"
         )
         clb = staff_login(lars.url, "clb.een")
-        csrf = hidden(clb.get(f"{lars.url}/personeel/leerlingen").text)["csrf"]
+        csrf = hidden_fields(clb.get(f"{lars.url}/personeel/leerlingen").text)["csrf"]
         good = {
             "csrf": csrf,
             "sleutel": lars.idp.pupil.leer_id_uuid,

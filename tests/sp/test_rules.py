@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from leerid.protocol import IsoDuration
-from leerid.sp.breaches import breach_clock
-from leerid.sp.enrolment_gate import enrolment_gate
-from leerid.sp.login_claims import ClaimError, read_login
-from leerid.sp.retention import retention_cutoff
+from leerid.sp.kit.breaches import breach_clock
+from leerid.sp.kit.enrolment_gate import enrolment_gate
+from leerid.sp.kit.login_claims import ClaimError, read_login
+from leerid.sp.kit.retention import retention_cutoff
 
 school = st.from_regex(r"^[0-9]{6}$", fullmatch=True)  # ASCII digits only (point 3)
 
@@ -81,7 +81,7 @@ def test_breach_clock_runs_72_hours_from_discovery() -> None:
 def test_free_text_never_carries_an_insz(text: str) -> None:
     """Art. 3: no decretal basis for the INSZ at LARS, so staff cannot write one down."""
     from leerid.errors import LeeridError
-    from leerid.sp.free_text import refuse_insz
+    from leerid.sp.kit.free_text import refuse_insz
 
     with pytest.raises(LeeridError, match="national register number"):
         refuse_insz(text, "comment")
@@ -115,7 +115,7 @@ def test_session_cookie_is_sealed_and_host_bound_under_https() -> None:
     from starlette.requests import Request
     from starlette.responses import Response
 
-    from leerid.sp.browser_session import SessionSealer
+    from leerid.sp.portal.browser_session import SessionSealer
 
     sealer = SessionSealer(os.urandom(32), secure=True)
     response = Response()

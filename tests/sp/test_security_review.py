@@ -10,14 +10,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.relying_party import LoginError, PendingLogin, RelyingParty
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff, disable_staff
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff, disable_staff
 from leerid.store.engine import dispose_engines
-from tests.idp_server import _free_port
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
-from tests.sp.lars_world import hidden, serve_portal
 from tests.sp.test_relying_party_spec import CLIENT, ISSUER, Issuer
 
 PASSWORD = "een-lang-wachtwoord"
@@ -28,11 +28,11 @@ def test_a_disabled_staff_account_loses_access_at_once(provider: ServiceProvider
     """Art. 4: only staff in charge of access control see pupil data — not a former one whose
     sealed session cookie is still valid for hours."""
     add_staff(provider.engine, provider.protocol, "clb.review", PASSWORD, "toegangscontrole")
-    with serve_portal(provider, _free_port()) as url, httpx.Client() as http:
+    with serve_portal(provider, free_port()) as url, httpx.Client() as http:
         form = http.get(f"{url}/personeel/aanmelden")
         done = http.post(
             f"{url}/personeel/aanmelden",
-            data={"csrf": hidden(form.text)["csrf"], "gebruikersnaam": "clb.review"}
+            data={"csrf": hidden_fields(form.text)["csrf"], "gebruikersnaam": "clb.review"}
             | {"wachtwoord": PASSWORD},
             follow_redirects=False,
         )
@@ -81,7 +81,7 @@ def test_an_https_portal_sends_hsts(database_url: str, tmp_path: Path) -> None:
     config = write_config(tmp_path / "sp", database_url, public_url="https://lars.example")
     provider = ServiceProvider(load_settings(config))
     try:
-        with serve_portal(provider, _free_port()) as url:
+        with serve_portal(provider, free_port()) as url:
             home = httpx.get(f"{url}/")
             assert home.headers["strict-transport-security"] == "max-age=31536000"
             assert "frame-ancestors 'none'" in home.headers["content-security-policy"]

@@ -11,18 +11,17 @@ from pathlib import Path
 import httpx
 from sqlalchemy import select
 
-from leerid.sp.last_login import record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import PrivacyLogEntry, PupilRecord, StaffLoginThrottleRow
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
-from leerid.sp.staff import list_staff
-from leerid.sp.throttle import StaffLoginThrottle
+from leerid.sp.kit.last_login import record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord, StaffLoginThrottleRow
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
+from leerid.sp.kit.staff import list_staff
+from leerid.sp.kit.throttle import StaffLoginThrottle
 from leerid.store.engine import session_scope
-from tests.idp_server import _free_port
+from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import PROTOCOL
-from tests.sp.lars_world import serve_portal
 
 
 def test_setup_then_the_server_purges_inactive_pupils_on_start(
@@ -32,7 +31,7 @@ def test_setup_then_the_server_purges_inactive_pupils_on_start(
     staff login throttle's spent rows)."""
     jwks = json.loads(write_client_key(tmp_path).read_text())
     assert jwks["keys"][0]["kty"] == "RSA" and "d" not in jwks["keys"][0]
-    port = _free_port()
+    port = free_port()
     config = write_config(
         tmp_path,
         issuer="http://127.0.0.1:9/op",

@@ -12,12 +12,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from leerid.sp.models import StaffAccount
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.staff import HASHER, add_staff, authenticate, check_password
+from leerid.sp.kit.models import StaffAccount
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.staff import HASHER, add_staff, authenticate, check_password
 from leerid.store.engine import session_scope
-from tests.idp_server import _free_port
-from tests.sp.lars_world import hidden, serve_portal
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 
 FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 CAFE = "Café-Brüssel-ﬁets-2026"  # é, ü as one code point; "ﬁ" a compatibility ligature
@@ -47,7 +47,7 @@ def test_an_old_raw_hash_works_is_replaced_and_other_passwords_fail(
 def login(url: str, username: str, password: str) -> httpx.Response:
     with httpx.Client() as http:
         form = http.get(f"{url}/personeel/aanmelden")
-        data = {"csrf": hidden(form.text)["csrf"], "gebruikersnaam": username}
+        data = {"csrf": hidden_fields(form.text)["csrf"], "gebruikersnaam": username}
         return http.post(f"{url}/personeel/aanmelden", data={**data, "wachtwoord": password})
 
 
@@ -56,7 +56,7 @@ def test_a_password_made_as_nfc_logs_in_typed_as_nfd(provider: ServiceProvider) 
     nfc, nfd = unicodedata.normalize("NFC", CAFE), unicodedata.normalize("NFD", CAFE)
     assert nfc != nfd
     add_staff(provider.engine, provider.protocol, "clb.unicode", nfc, "toegangscontrole")
-    with serve_portal(provider, _free_port()) as url:
+    with serve_portal(provider, free_port()) as url:
         assert login(url, "clb.unicode", nfd).status_code == 303
         assert login(url, "clb.unicode", nfc).status_code == 303
         assert login(url, "clb.unicode", nfd + "x").status_code == 401
@@ -80,5 +80,5 @@ def test_an_account_hashed_before_normalisation_still_logs_in(
     with session_scope(provider.engine) as session:
         stored = session.scalar(select(StaffAccount.password_hash))
     assert stored is not None and check_password(stored, nfd) == (True, None)  # replaced
-    with serve_portal(provider, _free_port()) as url:
+    with serve_portal(provider, free_port()) as url:
         assert login(url, "clb.oud", unicodedata.normalize("NFC", CAFE)).status_code == 303

@@ -21,13 +21,13 @@ from prometheus_client import REGISTRY
 from sqlalchemy import func, insert, select
 
 from leerid.errors import ConfigurationError
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff
-from leerid.sp.throttle import TABLE, StaffLoginThrottle, purge_spent
-from tests.idp_server import _free_port
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
+from leerid.sp.kit.throttle import TABLE, StaffLoginThrottle, purge_spent
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
-from tests.sp.lars_world import hidden, serve_portal
 
 PASSWORD = "een-lang-wachtwoord"
 NOW = dt.datetime(2026, 9, 1, 8, 30, tzinfo=dt.UTC)
@@ -76,9 +76,9 @@ def test_a_burst_on_two_portals_gets_at_most_five_passwords_checked(
     add_staff(lars.engine, lars.protocol, "clb.burst", PASSWORD, "toegangscontrole")
     second = ServiceProvider(lars.settings)  # another process of the same portal
     with ExitStack() as stack, httpx.Client() as http:
-        urls = [stack.enter_context(serve_portal(p, _free_port())) for p in (lars, second)]
+        urls = [stack.enter_context(serve_portal(p, free_port())) for p in (lars, second)]
         form = http.get(f"{urls[0]}/personeel/aanmelden")
-        base = {"csrf": hidden(form.text)["csrf"], "gebruikersnaam": "clb.burst"}
+        base = {"csrf": hidden_fields(form.text)["csrf"], "gebruikersnaam": "clb.burst"}
         wrong = [{**base, "wachtwoord": f"fout-{i}"} for i in range(120)]
         before = checked()
         first = asyncio.run(burst(urls, wrong, http.cookies))

@@ -16,15 +16,15 @@ from typer.testing import CliRunner
 
 from leerid.cli.main import app
 from leerid.errors import LeeridError
-from leerid.sp.evidence import collect
-from leerid.sp.models import PrivacyLogEntry
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff, list_staff
+from leerid.sp.kit.evidence import collect
+from leerid.sp.kit.models import PrivacyLogEntry
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff, list_staff
 from leerid.store.engine import session_scope
-from tests.idp_server import _free_port
+from leerid.testing.browser import hidden_fields
+from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
-from tests.sp.lars_world import hidden, serve_portal
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 
@@ -94,7 +94,7 @@ def test_staff_update_on_the_command_line(database_url: str, tmp_path: Path) -> 
 
 
 def test_the_dpo_sets_the_dates_on_the_portal(database_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     add_staff(provider.engine, provider.protocol, "clb.een", PASSWORD, "toegangscontrole")
@@ -114,12 +114,12 @@ def test_the_dpo_sets_the_dates_on_the_portal(database_url: str, tmp_path: Path)
         assert dpo.post(f"{url}/personeel/opleiding", data=form).status_code == 403
         # Art. 4: a role without the DPO's rights may not set them
         clb = staff_login(url, "clb.een")
-        clb_csrf = hidden(clb.get(f"{url}/personeel").text)["csrf"]
+        clb_csrf = hidden_fields(clb.get(f"{url}/personeel").text)["csrf"]
         refused = clb.post(f"{url}/personeel/opleiding", data={**form, "csrf": clb_csrf})
         assert refused.status_code == 403
         assert verdicts(provider)["m-sensibilisering"] is False and not logged_updates(provider)
 
-        csrf = hidden(page.text)["csrf"]
+        csrf = hidden_fields(page.text)["csrf"]
         saved = dpo.post(f"{url}/personeel/opleiding", data={**form, "csrf": csrf})
         assert saved.status_code == 303
         assert "Datums van clb.een bewaard" in dpo.get(f"{url}/personeel/opleiding").text

@@ -12,20 +12,20 @@ from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leerid.errors import LeeridError
-from leerid.sp import privacy_log
-from leerid.sp.last_login import record_login
-from leerid.sp.login_claims import LoginAttributes
-from leerid.sp.models import (
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.last_login import record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import (
     DossierEntry,
     PrivacyLogEntry,
     PrivacyLogHead,
     PupilRecord,
     SPBase,
 )
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.retention import purge
-from leerid.sp.settings import load_settings
-from leerid.sp.staff import add_staff, authenticate
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.retention import purge
+from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff, authenticate
 from leerid.store.engine import session_scope
 from tests.sp.conftest import PARTNER, PROTOCOL, write_config
 
@@ -145,7 +145,7 @@ def test_merge_is_all_or_nothing(provider: ServiceProvider) -> None:
     temporary = login()
     provider.admit(temporary, NOW)
     provider.add_dossier_entry("clb1", "toegangscontrole", temporary.pupil_key, "notitie")
-    from leerid.sp import last_login
+    from leerid.sp.kit import last_login
 
     original = privacy_log.append
 
@@ -331,7 +331,8 @@ def test_quality_report_migration_matches_its_model(engine: Engine) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from leerid.store.base import Base, load_all_models
+    from leerid.schema import load_all_models
+    from leerid.store.base import Base
 
     load_all_models()
     with engine.connect() as conn:

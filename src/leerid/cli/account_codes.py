@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leerid.csv_safe import SafeWriter
 from leerid.errors import LeeridError
-from leerid.idp.activation_codes import IssuedCredential, issue_for_school, reset_code
-from leerid.store.engine import get_engine
+from leerid.idp.login.activation_codes import IssuedCredential, issue_for_school, reset_code
+from leerid.schema import get_engine
 
 __all__ = ["issue", "reset"]
 

@@ -6,7 +6,8 @@ import typer
 
 from leerid.cli import account_codes
 from leerid.registry.accounts import create_account
-from leerid.store.engine import get_engine, session_scope
+from leerid.schema import get_engine
+from leerid.store.engine import session_scope
 
 app = typer.Typer(help="Pupils' accounts (account_uuid).", no_args_is_help=True)
 

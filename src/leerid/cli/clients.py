@@ -10,8 +10,8 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.clients import add_client, disable_client, get_client, list_clients
-from leerid.store.engine import get_engine
+from leerid.idp.store.clients import add_client, disable_client, get_client, list_clients
+from leerid.schema import get_engine
 
 app = typer.Typer(
     help="Clients (service providers) of the identity provider.", no_args_is_help=True
@@ -50,7 +50,7 @@ def add(
     id_token_alg: Annotated[str, typer.Option(help="RS256 | ES256 | PS256")] = "RS256",  # noqa: S107
 ) -> None:
     """Register a client; prints its id (and its secret, once)."""
-    from leerid.registry.protocols import current_protocol
+    from leerid.idp.store.protocols import current_protocol
     from leerid.store.engine import session_scope
 
     engine = get_engine(config.database_url())

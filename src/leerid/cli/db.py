@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from leerid import config
+from leerid.schema import upgrade as upgrade_schema
 from leerid.store.engine import make_engine
-from leerid.store.engine import upgrade as upgrade_schema
 
 app = typer.Typer(help="The database: create or migrate its schema.", no_args_is_help=True)
 

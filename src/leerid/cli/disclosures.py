@@ -11,8 +11,8 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.disclosures import list_disclosures
-from leerid.store.engine import get_engine
+from leerid.idp.store.disclosures import list_disclosures
+from leerid.schema import get_engine
 
 app = typer.Typer(help="The disclosure log of the identity provider.", no_args_is_help=True)
 

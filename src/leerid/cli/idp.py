@@ -9,10 +9,18 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.keys import ensure_keys
-from leerid.idp.settings import IdpSettings, default_issuer, issuer_port_warning
+from leerid.idp.settings import (
+    IdpSettings,
+    default_issuer,
+    explicit_issuer,
+    issuer_port_warning,
+    log_level_from_env,
+    metrics_dir_from_env,
+)
+from leerid.idp.store.keys import ensure_keys
 from leerid.ports import ensure_free
-from leerid.store.engine import make_engine, require_existing, upgrade
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine, require_existing
 
 app = typer.Typer(help="The identity provider (OpenID Connect).", no_args_is_help=True)
 
@@ -31,12 +39,12 @@ def serve(
     """Serve the provider; issuer from LEERID_ISSUER (default http://HOST:PORT/op)."""
     import uvicorn
 
-    level = (log_level or os.environ.get("LEERID_LOG_LEVEL") or "warning").lower()
+    level = (log_level or log_level_from_env() or "warning").lower()
     if level not in ("debug", "info", "warning", "error"):
         raise LeeridError(f"--log-level {level!r}: use debug, info, warning or error")
     os.environ["LEERID_LOG_LEVEL"] = level
     ensure_free(host, port)
-    if not os.environ.get("LEERID_ISSUER", "").strip():  # the workers read it too
+    if not explicit_issuer():  # the workers read it too
         os.environ["LEERID_ISSUER"] = default_issuer(host, port)
     settings = IdpSettings.from_env()  # fails early on a bad issuer
     warning = issuer_port_warning(settings.issuer, port)
@@ -49,7 +57,7 @@ def serve(
     cores = os.cpu_count() or 1
     # Issue 4 §4: at most one hash per core at a time across all workers.
     os.environ.setdefault("LEERID_HASH_CONCURRENCY", str(max(1, cores // workers)))
-    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if workers > 1 and not metrics_dir_from_env():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leerid-metrics-")
     typer.echo(f"LeerID identity provider: issuer {settings.issuer}, http://{host}:{port}")
     uvicorn.run(
@@ -73,7 +81,7 @@ def purge(
     Run it daily (cron or a systemd timer); logins go on meanwhile. The disclosure log is
     kept: it is the record of what was released (protocol art. 6).
     """
-    from leerid.idp.housekeeping import purge_expired
+    from leerid.idp.store.housekeeping import purge_expired
 
     require_existing(config.database_url())  # housekeeping never creates a database
     counts = purge_expired(make_engine(config.database_url()), dry_run=dry_run)

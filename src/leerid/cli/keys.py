@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from leerid import config
-from leerid.idp.keys import rotate_keys
 from leerid.idp.settings import IdpSettings
-from leerid.store.engine import get_engine
+from leerid.idp.store.keys import rotate_keys
+from leerid.schema import get_engine
 
 app = typer.Typer(help="Signing keys of the identity provider.", no_args_is_help=True)
 

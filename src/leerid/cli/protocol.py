@@ -132,8 +132,9 @@ def register(
 @app.command()
 def add(file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")]) -> None:
     """Store the protocol in the database; changed content becomes a new version."""
-    from leerid.registry.protocols import add_protocol, protocol_versions
-    from leerid.store.engine import get_engine, session_scope
+    from leerid.idp.store.protocols import add_protocol, protocol_versions
+    from leerid.schema import get_engine
+    from leerid.store.engine import session_scope
 
     loaded = read_document(file)
     digest = content_hash(loaded.protocol)
@@ -149,8 +150,9 @@ def add(file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")])
 @app.command("list")
 def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None) -> None:
     """Every stored protocol version: id, version, hash, status today."""
-    from leerid.registry.protocols import list_protocols
-    from leerid.store.engine import get_engine, session_scope
+    from leerid.idp.store.protocols import list_protocols
+    from leerid.schema import get_engine
+    from leerid.store.engine import session_scope
 
     moment = _moment(at)
     with session_scope(get_engine(create=False)) as session:

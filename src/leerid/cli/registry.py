@@ -18,7 +18,8 @@ from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.lookup import PupilView, find_pupil
 from leerid.registry.merge import merge_pupils
 from leerid.registry.stats import registry_stats
-from leerid.store.engine import get_engine, session_scope
+from leerid.schema import get_engine
+from leerid.store.engine import session_scope
 
 app = typer.Typer(
     help="The registry: DISCIMUS registrations turned into LeerID identities.",

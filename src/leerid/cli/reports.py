@@ -9,8 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from leerid.cli.tables import print_table
-from leerid.idp.quality_report_store import close_report, list_reports
-from leerid.store.engine import get_engine
+from leerid.idp.store.quality_reports import close_report, list_reports
+from leerid.schema import get_engine
 
 app = typer.Typer(
     help="Data-quality reports from service providers (art. 7).", no_args_is_help=True

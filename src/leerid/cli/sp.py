@@ -42,8 +42,8 @@ KEY_OUT = typer.Option(..., "--out", help="Folder for client-key.jwk and client-
 
 def _provider(config: Path | None, *, create: bool = False):  # type: ignore[no-untyped-def]
     """The provider of ``config`` (found as find_config says); only writers create its database."""
-    from leerid.sp.provider import ServiceProvider
-    from leerid.sp.settings import find_config, load_settings
+    from leerid.sp.kit.provider import ServiceProvider
+    from leerid.sp.kit.settings import find_config, load_settings
 
     path, why = find_config(config)
     if why != "--config":
@@ -68,7 +68,7 @@ def serve(
     import uvicorn
 
     from leerid.ports import ensure_free
-    from leerid.sp.portal import create_portal
+    from leerid.sp.portal.app import create_portal
 
     ensure_free(host, port)
     provider = _provider(config, create=True)
@@ -86,8 +86,8 @@ def purge(
 ) -> None:
     """Art. 3: delete pupils inactive for the protocol's period (batches of 1,000); and the
     staff login throttle's spent rows."""
-    from leerid.sp.retention import purge as run_purge
-    from leerid.sp.throttle import purge_spent
+    from leerid.sp.kit.retention import purge as run_purge
+    from leerid.sp.kit.throttle import purge_spent
 
     provider = _provider(config)
     result = run_purge(provider.engine, provider.retention_period, dry_run=dry_run)
@@ -107,7 +107,7 @@ def evidence(
     out_file: Path = EVIDENCE_OUT,
 ) -> None:
     """Art. 6: evidence of every security measure of the protocol, from the live system."""
-    from leerid.sp.evidence import evidence_html
+    from leerid.sp.portal.evidence_page import evidence_html
 
     provider = _provider(config)
     out_file.write_text(evidence_html(provider), encoding="utf-8")
@@ -121,7 +121,7 @@ def keygen(
     out_dir: Path = KEY_OUT,
 ) -> None:
     """A new RS256 key for private_key_jwt; register client-jwks.json with the provider."""
-    from leerid.sp.keys import generate_client_key
+    from leerid.sp.kit.keys import generate_client_key
 
     private, public = out_dir / "client-key.jwk", out_dir / "client-jwks.json"
     if private.exists():
@@ -136,7 +136,7 @@ def keygen(
 @log_app.command("verify")
 def log_verify(config: Path | None = CONFIG) -> None:
     """Recompute the hash chain; exit 1 when an entry was removed or altered."""
-    from leerid.sp.privacy_log import verify
+    from leerid.sp.kit.privacy_log import verify
 
     provider = _provider(config)
     result = verify(provider.engine, provider.secrets)
@@ -158,7 +158,7 @@ def log_show(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """The newest entries (who, when, what, which pupil key, why)."""
-    from leerid.sp.privacy_log import recent
+    from leerid.sp.kit.privacy_log import recent
 
     entries = recent(_provider(config).engine, limit)
     if as_json:
@@ -194,7 +194,7 @@ def log_prune(
     dry_run: bool = typer.Option(False, "--dry-run"),
 ) -> None:
     """Remove entries older than the period, in batches, each with a signed record."""
-    from leerid.sp.privacy_log import prune
+    from leerid.sp.kit.privacy_log import prune
 
     provider = _provider(config)
     try:
@@ -224,7 +224,7 @@ def _moment(text: str, option: str) -> dt.datetime:
 @breaches_app.command("list")
 def breaches_list(config: Path | None = CONFIG) -> None:
     """Every breach with its 72-hour clock."""
-    from leerid.sp.breaches import list_breaches
+    from leerid.sp.kit.breaches import list_breaches
 
     table = Table(
         "id", "discovered", "72 h deadline", "status", "pupils", "other DPO told", "updates"
@@ -255,7 +255,7 @@ def breaches_add(
     notify: bool = typer.Option(True, help="E-mail the other party's DPO now (art. 9)."),
 ) -> None:
     """Record a breach and notify the other party's DPO."""
-    from leerid.sp.breaches import add_breach
+    from leerid.sp.kit.breaches import add_breach
 
     provider = _provider(config, create=True)
     breach_id = add_breach(
@@ -285,7 +285,7 @@ def breaches_update(
     actor: str = typer.Option("dpo"),
 ) -> None:
     """Add information to a breach; optionally notify the other party's DPO."""
-    from leerid.sp.breaches import update_breach
+    from leerid.sp.kit.breaches import update_breach
 
     provider = _provider(config)
     update_breach(
@@ -318,8 +318,8 @@ def staff_add(
     awareness_trained: str = typer.Option("", help="Date of the awareness training."),
 ) -> None:
     """Create a staff account (Argon2id)."""
-    from leerid.sp.staff import add_staff
-    from leerid.sp.staff_evidence import parse_day
+    from leerid.sp.kit.staff import add_staff
+    from leerid.sp.kit.staff_evidence import parse_day
 
     password = (
         sys.stdin.readline().rstrip("\n")
@@ -351,7 +351,7 @@ def staff_update(
     actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
 ) -> None:
     """Record the confidentiality and training dates of an account (art. 6 evidence)."""
-    from leerid.sp.staff_evidence import parse_day, update_staff_dates
+    from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
 
     update_staff_dates(
         _provider(config).engine,
@@ -366,7 +366,7 @@ def staff_update(
 @staff_app.command("list")
 def staff_list(config: Path | None = CONFIG) -> None:
     """Staff accounts, roles and what each role may see."""
-    from leerid.sp.staff import list_staff
+    from leerid.sp.kit.staff import list_staff
 
     provider = _provider(config)
     table = Table(
@@ -389,7 +389,7 @@ def staff_list(config: Path | None = CONFIG) -> None:
 @staff_app.command("disable")
 def staff_disable(username: str = typer.Argument(...), config: Path | None = CONFIG) -> None:
     """Disable a staff account (it can no longer log in)."""
-    from leerid.sp.staff import disable_staff
+    from leerid.sp.kit.staff import disable_staff
 
     disable_staff(_provider(config).engine, username)
     out.print(f"staff account {username} disabled")

@@ -7,7 +7,6 @@ theirs to that list. ``/healthz`` and ``/metrics`` sit at the root.
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -17,50 +16,52 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leerid.edge import EdgeGuard
-from leerid.idp import (
+from leerid.idp.context import IdpContext, get_context
+from leerid.idp.login.passwords import Argon2Parameters, PasswordHasher
+from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
+from leerid.idp.settings import IdpSettings
+from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.keys import KeyRing, ensure_keys
+from leerid.idp.store.protocols import ProtocolCache
+from leerid.idp.store.server_secret import load_server_secret
+from leerid.idp.store.sql import SqlStore, renew_together
+from leerid.idp.store.throttle import LoginThrottle
+from leerid.idp.web import (
     activation,
     authorization,
-    disclosure_api,
+    disclosures,
+    discovery,
+    introspection,
     login,
     logout,
-    oidc_discovery,
     parameters,
     quality_reports,
-    rfc6749_token,
-    rfc7009,
-    rfc7662,
+    revocation,
+    token,
     userinfo,
 )
-from leerid.idp.browser_state import Sealer, load_server_secret
-from leerid.idp.clients import ClientCache
-from leerid.idp.context import IdpContext, get_context
-from leerid.idp.hot_sql import renew_together
-from leerid.idp.i18n import TEXTS, choose_language
-from leerid.idp.keys import KeyRing, ensure_keys
-from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
-from leerid.idp.oauth_errors import authorization_error_redirect
-from leerid.idp.pages import SECURITY_HEADERS, STATIC, Pages
-from leerid.idp.passwords import PasswordHasher
-from leerid.idp.release import ProtocolCache
-from leerid.idp.settings import IdpSettings
-from leerid.idp.throttle import LoginThrottle
-from leerid.store.engine import get_engine, make_engine
+from leerid.idp.web.browser_state import Sealer
+from leerid.idp.web.errors import authorization_error_redirect
+from leerid.idp.web.i18n import TEXTS, choose_language
+from leerid.idp.web.pages import SECURITY_HEADERS, STATIC, Pages
+from leerid.schema import get_engine
+from leerid.store.engine import make_engine
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
 
 __all__ = ["ROUTERS", "create_app"]
 
 ROUTERS: list[APIRouter] = [
     authorization.router,  # the hot path first: routes are matched in this order
-    rfc6749_token.router,
+    token.router,
     userinfo.router,
     login.router,
-    oidc_discovery.router,
-    rfc7662.router,
-    rfc7009.router,
+    discovery.router,
+    introspection.router,
+    revocation.router,
     logout.router,
     activation.router,
     quality_reports.router,
-    disclosure_api.router,
+    disclosures.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 
@@ -101,14 +102,14 @@ class _PathOnly(logging.Filter):
         return True
 
 
-def _configure_logging() -> None:
-    """``leerid.*`` loggers at ``$LEERID_LOG_LEVEL`` on standard error (no personal data)."""
+def _configure_logging(level: str) -> None:
+    """``leerid.*`` loggers at ``level`` (``$LEERID_LOG_LEVEL``) on standard error (no
+    personal data)."""
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _PathOnly) for f in access.filters):
         access.addFilter(_PathOnly())
-    level = os.environ.get("LEERID_LOG_LEVEL", "warning").upper()
     logger = logging.getLogger("leerid")
-    logger.setLevel(level)
+    logger.setLevel(level.upper())
     if not logger.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
@@ -153,9 +154,34 @@ def _autocommit_engine(url: str, pool_size: int, *, asynchronous: bool = False) 
 
 def create_app(settings: IdpSettings | None = None) -> FastAPI:
     """The identity provider for ``settings`` (default: from the environment)."""
-    _configure_logging()
     settings = settings or IdpSettings.from_env()
+    _configure_logging(settings.log_level)
     get_engine(settings.database_url)  # migrates the schema when it is behind
+    ctx = _context(settings)
+    app = FastAPI(
+        title="LeerID identity provider",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
+    )
+    app.state.idp = ctx
+    for router in ROUTERS:
+        app.include_router(router, prefix=settings.path)
+    _add_plain_routes(app, ctx)
+    app.add_middleware(DatabaseOutage, render=_outage_response, outages=OutageLog())
+    app.add_middleware(
+        EdgeGuard,
+        rules_for=parameters.rules_for(settings.path),
+        refuse=parameters.refusal(ctx.pages, settings.path),
+        max_body=parameters.MAX_BODY,
+    )
+    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
+    return app
+
+
+def _context(settings: IdpSettings) -> IdpContext:
+    """The pools, caches and helpers of this process."""
     # The hot path's own pool: no pre-ping round trip on every checkout (a dropped
     # connection fails one request, which the client retries), room for concurrent requests.
     engine = make_engine(
@@ -169,31 +195,31 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     autocommit = _autocommit_engine(settings.database_url, 16)
     codes = _autocommit_engine(settings.database_url, 8, asynchronous=True)
     renew_together(engine, autocommit, codes)
-    ctx = IdpContext(
+    return IdpContext(
         settings=settings,
         engine=engine,
         codes=codes,
         autocommit=autocommit,
+        store=SqlStore(engine, autocommit, codes),
         keys=KeyRing(autocommit, settings.id_token_lifetime, settings.cache_seconds),
         clients=ClientCache(autocommit, settings.cache_seconds),
         protocols=ProtocolCache(autocommit, settings.cache_seconds),
         sealer=Sealer(load_server_secret(engine)),
-        hasher=PasswordHasher.from_env(),
-        throttle=LoginThrottle(engine, settings.throttle),
+        hasher=PasswordHasher(Argon2Parameters(*settings.argon2), settings.hash_concurrency),
+        throttle=LoginThrottle(
+            engine,
+            settings.throttle,
+            secret=settings.throttle_secret,
+            db_threads=settings.db_threads,
+        ),
         pages=Pages(static_prefix=f"{settings.path}/static"),
     )
-    app = FastAPI(
-        title="LeerID identity provider",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
-    )
-    app.state.idp = ctx
-    for router in ROUTERS:
-        app.include_router(router, prefix=settings.path)
 
-    @app.get(f"{settings.path}/static/leerid.css", include_in_schema=False)
+
+def _add_plain_routes(app: FastAPI, ctx: IdpContext) -> None:
+    """The stylesheet, ``/healthz`` and ``/metrics``."""
+
+    @app.get(f"{ctx.settings.path}/static/leerid.css", include_in_schema=False)
     async def stylesheet() -> Response:
         return FileResponse(
             STATIC / "leerid.css", headers={"Cache-Control": "public, max-age=3600"}
@@ -202,24 +228,15 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> Response:
         """Alive and the database answers."""
-        with engine.connect() as conn:
+        with ctx.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return PlainTextResponse("ok", headers={"Cache-Control": "no-store"})
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics_endpoint() -> Response:
         """Prometheus exposition format."""
-        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
-
-    app.add_middleware(DatabaseOutage, render=_outage_response, outages=OutageLog())
-    app.add_middleware(
-        EdgeGuard,
-        rules_for=parameters.rules_for(settings.path),
-        refuse=parameters.refusal(ctx.pages, settings.path),
-        max_body=parameters.MAX_BODY,
-    )
-    app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
-    return app
+        body = render_metrics(bool(ctx.settings.metrics_dir))
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 def _outage_response(request: Request, kind: str) -> Response | None:

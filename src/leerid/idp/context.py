@@ -4,38 +4,30 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine
 from starlette.requests import Request
 from starlette.responses import Response
 
-from leerid.idp.browser_state import Sealer
-from leerid.idp.clients import ClientCache
-from leerid.idp.hot_sql import HotStatement, connection
-from leerid.idp.keys import KeyRing
-from leerid.idp.models import IdpEndedSession
-from leerid.idp.pages import Pages
-from leerid.idp.passwords import PasswordHasher
-from leerid.idp.release import ProtocolCache
+from leerid.idp.login.passwords import PasswordHasher
 from leerid.idp.settings import IdpSettings
-from leerid.idp.throttle import LoginThrottle
+from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.interface import IdpStore
+from leerid.idp.store.keys import KeyRing
+from leerid.idp.store.protocols import ProtocolCache
+from leerid.idp.store.throttle import LoginThrottle
+from leerid.idp.web.browser_state import Sealer
+from leerid.idp.web.pages import Pages
 
-__all__ = ["ACR_PASSWORD", "IdpContext", "SsoSession", "get_context"]
+__all__ = ["IdpContext", "SsoSession", "get_context"]
 
-ACR_PASSWORD = os.environ.get("LEERID_ACR", "urn:be:vlaanderen:leerid:authmech:password")
-"""The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
-configurable through ``LEERID_ACR``."""
 
-_ENDED = HotStatement(select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid")))
 T = TypeVar("T")
-_THREADS = os.environ.get("LEERID_DB_THREADS", "0") == "1"
 _LIMITER = anyio.CapacityLimiter(24)
 """Threads doing database work at once per process (below the pool's 32 connections)."""
 
@@ -68,6 +60,8 @@ class IdpContext:
     autocommit: Engine
     """A pool of autocommit connections, for reads and single-statement writes: one round
     trip each instead of BEGIN, statement, COMMIT/ROLLBACK."""
+    store: IdpStore
+    """What the handlers read and write, on the three pools above."""
     keys: KeyRing
     clients: ClientCache
     protocols: ProtocolCache
@@ -84,7 +78,7 @@ class IdpContext:
         2-core node runs out of. ``LEERID_DB_THREADS=1`` runs it in worker threads instead
         (for a database across a network, where round trips are long).
         """
-        if not _THREADS:
+        if not self.settings.db_threads:
             return fn(*args)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_LIMITER)
 
@@ -99,14 +93,12 @@ class IdpContext:
         except (KeyError, TypeError, ValueError):
             return None
 
-    def read_session(self, request: Request, conn: Connection | None = None) -> SsoSession | None:
+    def read_session(self, request: Request) -> SsoSession | None:
         """The live SSO session of this browser, or None (absent, altered, expired, ended)."""
         session = self.session_from_cookie(request)
-        if session is None:
+        if session is None or self.store.session_ended(session.sid):
             return None
-        with connection(self.autocommit, conn) as used:
-            ended = _ENDED(used, {"b_sid": session.sid}).first()
-        return None if ended is not None else session
+        return session
 
     def seal_session(self, session: SsoSession) -> str:
         """The cookie value of ``session``."""
@@ -118,16 +110,10 @@ class IdpContext:
 
     def end_session(self, session: SsoSession) -> None:
         """Logout: refuse this session's cookie from now on, on every node."""
-        now = dt.datetime.now(dt.UTC)
         expires = dt.datetime.fromtimestamp(session.auth_time, dt.UTC) + dt.timedelta(
             seconds=self.settings.session_lifetime
         )
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(delete(IdpEndedSession).where(IdpEndedSession.expires_at < now))
-                conn.execute(insert(IdpEndedSession).values(sid=session.sid, expires_at=expires))
-        except IntegrityError:
-            pass  # ended already
+        self.store.end_session(session.sid, expires, dt.datetime.now(dt.UTC))
 
     def cookie_options(self) -> dict[str, object]:
         """The cookie attributes of issue 4 §4, for ``Response.set_cookie(**…)``."""

@@ -7,8 +7,6 @@ aggregates every worker's counts (prometheus_client multiprocess mode).
 
 from __future__ import annotations
 
-import os
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -69,9 +67,10 @@ PASSWORD_CHECKS = SECRET_CHECKS.labels("password")
 CODE_CHECKS = SECRET_CHECKS.labels("activation_code")
 
 
-def render_metrics() -> bytes:
-    """The exposition text: of every worker in multiprocess mode, else of this process."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+def render_metrics(all_workers: bool) -> bytes:
+    """The exposition text: of every worker in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``
+    set, see ``IdpSettings.metrics_dir``), else of this process."""
+    if all_workers:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return bytes(generate_latest(registry))

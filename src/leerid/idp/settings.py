@@ -1,16 +1,119 @@
-"""The identity provider's settings: issuer, database, lifetimes."""
+"""The identity provider's settings: every environment variable it reads, read here at start.
+
+``IdpSettings.from_env`` (and the defaults of ``IdpSettings``) read ``LEERID_ISSUER``,
+``LEERID_CACHE_SECONDS``, ``LEERID_THROTTLE_*``, ``LEERID_ARGON2_*``,
+``LEERID_HASH_CONCURRENCY``, ``LEERID_ACR``, ``LEERID_DB_THREADS``, ``LEERID_LOG_LEVEL``
+and ``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from ``leerid.config``.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from leerid import config
 from leerid.errors import ConfigurationError
-from leerid.idp.throttle import ThrottlePolicy
+from leerid.idp.login.throttle import ThrottlePolicy
+
+__all__ = [
+    "DEFAULT_ACR",
+    "DEFAULT_ISSUER",
+    "OWASP_ARGON2",
+    "IdpSettings",
+    "argon2_from_env",
+    "default_issuer",
+    "explicit_issuer",
+    "hash_concurrency_from_env",
+    "issuer_port_warning",
+    "log_level_from_env",
+    "metrics_dir_from_env",
+    "throttle_policy_from_env",
+]
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
+DEFAULT_ACR = "urn:be:vlaanderen:leerid:authmech:password"
+"""The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
+configurable through ``LEERID_ACR``."""
+_ARGON2 = ("LEERID_ARGON2_MEMORY_KIB", "LEERID_ARGON2_TIME_COST", "LEERID_ARGON2_PARALLELISM")
+OWASP_ARGON2 = (19456, 2, 1)
+"""OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 degree of
+parallelism (``leerid.idp.login.passwords.OWASP``)."""
+
+
+def _env_int(name: str, default: int) -> int:
+    """``$name`` as a whole number of at least 1, or ``default`` when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a whole number; unset it or give one"
+        ) from None
+    if value < 1:
+        raise ConfigurationError(f"{name}={value} must be at least 1")
+    return value
+
+
+def _env_count(name: str, default: int) -> int:
+    """``$LEERID_THROTTLE_<name>``: a whole number of at least 1, or ``default`` when unset."""
+    variable = f"LEERID_THROTTLE_{name}"
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(
+            f"{variable}={raw!r} is not a whole number of at least 1; unset it or give one "
+            f"(default {default}, see docs/login.md)"
+        )
+    return int(raw)
+
+
+def throttle_policy_from_env() -> ThrottlePolicy:
+    """The defaults, with the numbers a school's network may need changed (issue 8 §10).
+
+    ``LEERID_THROTTLE_ACCOUNT_LOCK_AFTER`` (10), ``LEERID_THROTTLE_ADDRESS_LOCK_AFTER``
+    (500), ``LEERID_THROTTLE_ADDRESS_FREE_FAILURES`` (30) and
+    ``LEERID_THROTTLE_LOCK_MINUTES`` (15); see docs/login.md.
+    """
+    default = ThrottlePolicy()
+    return ThrottlePolicy(
+        account_lock_after=_env_count("ACCOUNT_LOCK_AFTER", default.account_lock_after),
+        address_lock_after=_env_count("ADDRESS_LOCK_AFTER", default.address_lock_after),
+        address_free_failures=_env_count("ADDRESS_FREE_FAILURES", default.address_free_failures),
+        lock_base=timedelta(minutes=_env_count("LOCK_MINUTES", 15)),
+    )
+
+
+def argon2_from_env() -> tuple[int, int, int]:
+    """(memory KiB, time cost, parallelism) from ``LEERID_ARGON2_*`` (OWASP's by default)."""
+    memory, time_cost, parallelism = (
+        _env_int(name, default) for name, default in zip(_ARGON2, OWASP_ARGON2, strict=True)
+    )
+    return memory, time_cost, parallelism
+
+
+def hash_concurrency_from_env() -> int:
+    """Hashes at the same time in this process: ``$LEERID_HASH_CONCURRENCY`` or one per core."""
+    return _env_int("LEERID_HASH_CONCURRENCY", os.cpu_count() or 1)
+
+
+def explicit_issuer() -> str:
+    """``$LEERID_ISSUER`` as set ("" when unset: ``idp serve`` then derives one)."""
+    return os.environ.get("LEERID_ISSUER", "").strip()
+
+
+def log_level_from_env() -> str:
+    """``$LEERID_LOG_LEVEL`` ("" when unset)."""
+    return os.environ.get("LEERID_LOG_LEVEL", "")
+
+
+def metrics_dir_from_env() -> str:
+    """``$PROMETHEUS_MULTIPROC_DIR`` ("" when unset: the metrics of this process only)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
 
 
 def default_issuer(host: str, port: int) -> str:
@@ -57,11 +160,28 @@ class IdpSettings:
     session_lifetime: int = 8 * 3600
     """One school day of single sign-on."""
     login_form_lifetime: int = 1800
-    throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy.from_env)
+    throttle: ThrottlePolicy = field(default_factory=throttle_policy_from_env)
     """Issue 8 §10: the login throttle's numbers, from ``LEERID_THROTTLE_*`` (docs/login.md)."""
     cache_seconds: float = 5.0
     """Clients, protocols and keys are cached this long per process, so that a rotation or a
     disabled client reaches every worker and node within a few seconds."""
+    acr: str = field(default_factory=lambda: os.environ.get("LEERID_ACR", DEFAULT_ACR))
+    """The ``acr`` of a password login (``LEERID_ACR``)."""
+    db_threads: bool = field(
+        default_factory=lambda: os.environ.get("LEERID_DB_THREADS", "0") == "1"
+    )
+    """``LEERID_DB_THREADS=1``: database work in worker threads (see ``IdpContext.run``)."""
+    throttle_secret: str = field(
+        default_factory=lambda: os.environ.get("LEERID_THROTTLE_SECRET", ""), repr=False
+    )
+    """``LEERID_THROTTLE_SECRET``, the key of the throttle's counters ("" = one kept in the
+    database)."""
+    argon2: tuple[int, int, int] = field(default_factory=argon2_from_env)
+    """Argon2id (memory KiB, time cost, parallelism) from ``LEERID_ARGON2_*``."""
+    hash_concurrency: int = field(default_factory=hash_concurrency_from_env)
+    log_level: str = field(default_factory=lambda: log_level_from_env() or "warning")
+    metrics_dir: str = field(default_factory=metrics_dir_from_env)
+    """``PROMETHEUS_MULTIPROC_DIR``: /metrics adds up the workers' files when set."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)

@@ -6,11 +6,11 @@ Talks to the identity provider over HTTP only (never imports ``leerid.idp`` or
 
 from __future__ import annotations
 
-from leerid.sp.enrolment_gate import GateDecision, enrolment_gate
-from leerid.sp.login_claims import LoginAttributes, read_login
-from leerid.sp.provider import ServiceProvider
-from leerid.sp.relying_party import LoginError, RelyingParty
-from leerid.sp.settings import SPSettings, load_settings
+from leerid.sp.kit.enrolment_gate import GateDecision, enrolment_gate
+from leerid.sp.kit.login_claims import LoginAttributes, read_login
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import LoginError, RelyingParty
+from leerid.sp.kit.settings import SPSettings, load_settings
 
 __all__ = [
     "GateDecision",

@@ -15,7 +15,7 @@ rest of it. An attempt that is never settled (a killed worker) stops counting af
 ``STALE``. Rows whose window and lock ended, with nothing in flight, are purged in batches
 (``purge``).
 
-Used by the provider's login throttle (``leerid.idp.throttle``) and the staff login of the
+Used by the provider's login throttle (``leerid.idp.login.throttle``) and the staff login of the
 service-provider kit (``leerid.sp.throttle``), each over its own table with the columns
 ``key, scope, failures, last_failure_at, locked_until, pending, pending_at``.
 """

@@ -18,12 +18,3 @@ class Base(DeclarativeBase):
     """Base of all mapped classes; one metadata for the whole schema."""
 
     metadata = MetaData(naming_convention=NAMING)
-
-
-def load_all_models() -> None:
-    """Import every module that declares tables, so that ``Base.metadata`` is complete."""
-    import leerid.idp.login_tables
-    import leerid.idp.models
-    import leerid.idp.quality_report_store
-    import leerid.registry.models
-    import leerid.registry.protocols  # noqa: F401

@@ -8,10 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -19,15 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from leerid import config
 from leerid.errors import ConfigurationError, MissingDatabaseError, StorageError
-
-MIGRATIONS = Path(__file__).with_name("migrations")
+from leerid.store.runner import WHERE_URL, Schema, is_current, upgrade
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 _creating_allowed = False  # `leerid --create`: a read command may create a missing database
-
-# Where a person fixes the database URL: said in every message about reaching the database.
-WHERE_URL = "LEERID_DATABASE_URL (or [storage] database_url of the provider's file)"
 
 
 def allow_creating_databases(allowed: bool) -> None:
@@ -114,45 +106,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     )
 
 
-def alembic_config(engine: Engine, migrations: Path = MIGRATIONS) -> Config:
-    """An Alembic configuration bound to ``engine`` (no ini file needed).
+def get_engine(url: str | None, migrations: Schema | Path, *, create: bool = True) -> Engine:
+    """The process-wide engine for ``url`` (None: the environment), migrated on first use.
 
-    ``migrations`` is the script folder: the Department's schema by default; the service
-    provider's kit keeps its own database and passes its own folder.
-    """
-    cfg = Config()
-    cfg.set_main_option("script_location", str(migrations))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def upgrade(engine: Engine, revision: str = "heads", migrations: Path = MIGRATIONS) -> None:
-    """Bring the schema to ``revision`` (default: every branch at its newest).
-
-    Each part of leerid (registry, protocols, identity provider) has its own branch of
-    migrations off the first one, so ``heads`` is the complete schema.
-    """
-    try:
-        command.upgrade(alembic_config(engine, migrations), revision)
-    except OperationalError as exc:
-        raise StorageError(
-            f"cannot reach the database at {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check {WHERE_URL} and that the server is running."
-        ) from None
-
-
-def is_current(engine: Engine, migrations: Path = MIGRATIONS) -> bool:
-    """Whether the schema is at the newest migration of every branch."""
-    heads = set(ScriptDirectory.from_config(alembic_config(engine, migrations)).get_heads())
-    with engine.connect() as conn:
-        current = set(MigrationContext.configure(conn).get_current_heads())
-    return current == heads
-
-
-def get_engine(
-    url: str | None = None, migrations: Path = MIGRATIONS, *, create: bool = True
-) -> Engine:
-    """The process-wide engine for ``url`` (default: the environment), migrated on first use.
+    ``migrations`` is the database's schema (``leerid.schema.DOV`` for the Department's,
+    whose ``leerid.schema.get_engine`` passes it) or the kit's own script folder.
 
     ``create=False`` is for commands that only read: a SQLite file that does not exist is
     then an error (``MissingDatabaseError``) instead of a new, empty database.
@@ -186,8 +144,8 @@ def dispose_engines() -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
+def session_scope(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""
-    factory = sessionmaker(bind=engine or get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory.begin() as session:
         yield session

@@ -1,0 +1,1 @@
+"""The provider's storage: grants, clients, keys, disclosures, reports, protocol versions."""

@@ -1,0 +1,180 @@
+"""Issue 4 §5: the disclosure log — who received which attributes of a pupil, and when.
+
+One record per release (ID token, userinfo, introspection that returns claims) and per
+refusal, with the claim *names* only, never their values: it answers a pupil's GDPR art. 15
+question "who received my data, when, which attributes".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Engine, false, insert, or_, select
+from sqlalchemy.orm import Session
+
+from leerid.idp.store._fast_path import HotStatement
+from leerid.idp.store.models import Disclosure
+from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
+
+__all__ = [
+    "DisclosureEntry",
+    "DisclosureRecord",
+    "insert_disclosure",
+    "list_disclosures",
+    "pupil_history",
+    "record_disclosure",
+]
+
+
+@dataclass(frozen=True)
+class DisclosureRecord:
+    """One line of the log, as ``leerid disclosures list`` shows it."""
+
+    at: dt.datetime
+    client_id: str
+    protocol_id: str | None
+    protocol_hash: str | None
+    leer_id_uuid: str | None
+    account_uuid: str | None
+    claims: tuple[str, ...]
+    endpoint: str
+    outcome: str
+    reason: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (time in ISO 8601)."""
+        data = asdict(self)
+        data["at"] = self.at.isoformat()
+        data["claims"] = list(self.claims)
+        return data
+
+
+@dataclass(frozen=True)
+class DisclosureEntry:
+    """One record to write: a release or a refusal, with the claim names only."""
+
+    client_id: str
+    endpoint: str
+    claims: Iterable[str]
+    protocol_id: str | None
+    protocol_hash: str | None
+    leer_id_uuid: str | None
+    account_uuid: str | None
+    outcome: str = "released"
+    reason: str | None = None
+    at: dt.datetime | None = None
+
+    def values(self) -> dict[str, Any]:
+        """The column values of the record (claim names sorted, space-separated)."""
+        return {
+            "at": self.at or dt.datetime.now(dt.UTC),
+            "client_id": self.client_id,
+            "protocol_id": self.protocol_id,
+            "protocol_hash": self.protocol_hash,
+            "leer_id_uuid": self.leer_id_uuid,
+            "account_uuid": self.account_uuid,
+            "claims": " ".join(sorted(self.claims)),
+            "endpoint": self.endpoint,
+            "outcome": self.outcome,
+            "reason": self.reason,
+        }
+
+
+_INSERT = HotStatement(insert(Disclosure))
+
+
+def insert_disclosure(conn: Connection, entry: DisclosureEntry) -> None:
+    """Write one record on ``conn`` (the caller commits, or ``conn`` autocommits)."""
+    _INSERT(conn, entry.values())
+
+
+def record_disclosure(conn: Connection, **fields: Any) -> None:
+    """Write one record of ``DisclosureEntry(**fields)`` on ``conn`` (the caller commits)."""
+    insert_disclosure(conn, DisclosureEntry(**fields))
+
+
+def list_disclosures(
+    engine: Engine,
+    *,
+    leer_id_uuid: str | None = None,
+    account_uuid: str | None = None,
+    client_id: str | None = None,
+    limit: int = 1000,
+) -> list[DisclosureRecord]:
+    """The records for one pupil, one account or one client, newest first.
+
+    A search by ``leer_id_uuid`` is the pupil's whole history (GDPR art. 15): the records
+    under every account the pupil has or had (also a temporary account retired at
+    identification, whose records carry no ``leer_id_uuid``) and under every ``leer_id_uuid``
+    merged into it. A search by ``account_uuid`` is that one account.
+    """
+    with Session(engine) as session:
+        if leer_id_uuid is not None:
+            pupil_id = resolve_pupil_id(session, leer_id_uuid=leer_id_uuid)
+            where = _pupil(session, pupil_id, leer_id_uuid=leer_id_uuid)
+        elif account_uuid is not None:
+            where = Disclosure.account_uuid == account_uuid
+        else:
+            where = None
+        return _records(session, where, client_id, limit)
+
+
+def pupil_history(
+    engine: Engine, *, account_uuid: str, client_id: str, limit: int = 1000
+) -> list[DisclosureRecord]:
+    """The whole history of the pupil who owns ``account_uuid``, to ``client_id`` only."""
+    with Session(engine) as session:
+        pupil_id = resolve_pupil_id(session, account_uuid=account_uuid)
+        where = _pupil(session, pupil_id, account_uuid=account_uuid)
+        return _records(session, where, client_id, limit)
+
+
+def _pupil(
+    session: Session,
+    pupil_id: int | None,
+    *,
+    leer_id_uuid: str | None = None,
+    account_uuid: str | None = None,
+) -> ColumnElement[bool]:
+    """Records of every identifier of the pupil (and of the key given, if it is unknown)."""
+    leer_ids, accounts = (
+        pupil_identifiers(session, pupil_id) if pupil_id is not None else (set(), set())
+    )
+    leer_ids |= {leer_id_uuid} if leer_id_uuid else set()
+    accounts |= {account_uuid} if account_uuid else set()
+    return or_(
+        Disclosure.leer_id_uuid.in_(sorted(leer_ids)) if leer_ids else false(),
+        Disclosure.account_uuid.in_(sorted(accounts)) if accounts else false(),
+    )
+
+
+def _records(
+    session: Session, where: ColumnElement[bool] | None, client_id: str | None, limit: int
+) -> list[DisclosureRecord]:
+    stmt = select(Disclosure).order_by(Disclosure.at.desc(), Disclosure.id.desc()).limit(limit)
+    if where is not None:
+        stmt = stmt.where(where)
+    if client_id is not None:
+        stmt = stmt.where(Disclosure.client_id == client_id)
+    rows = session.execute(stmt).scalars().all()
+    out = []
+    for row in rows:
+        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=dt.UTC)
+        out.append(
+            DisclosureRecord(
+                at=at,
+                client_id=row.client_id,
+                protocol_id=row.protocol_id,
+                protocol_hash=row.protocol_hash,
+                leer_id_uuid=row.leer_id_uuid,
+                account_uuid=row.account_uuid,
+                claims=tuple(row.claims.split()) if row.claims else (),
+                endpoint=row.endpoint,
+                outcome=row.outcome,
+                reason=row.reason,
+            )
+        )
+    return out

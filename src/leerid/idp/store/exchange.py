@@ -1,0 +1,254 @@
+"""The token endpoint's writes: a code or refresh token consumed, tokens stored, disclosed.
+
+All or nothing (RFC 6749 §4.1.2 and §10.5: a code is single use; OAuth 2.0 Security BCP
+§4.14.2: refresh tokens are single use and rotated). The disclosure record is written with
+the tokens, through ``exchange_code`` / ``rotate_refresh_token`` only. On PostgreSQL an
+exchange without a refresh token is one atomic statement in autocommit (the private fast
+path, ``_consume_and_record``); everywhere else it is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Executable, Table, bindparam, insert, select, update
+
+from leerid.idp.store._fast_path import HotStatement
+from leerid.idp.store.disclosures import DisclosureEntry, insert_disclosure
+from leerid.idp.store.grants import CodeGrant, G, R, RefreshGrant, token_hash
+from leerid.idp.store.models import Disclosure
+
+__all__ = ["CodeExchange", "RefreshRotation", "exchange_code", "rotate_refresh_token"]
+
+_CONSUME_CODE = HotStatement(
+    update(G)
+    .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
+    .values(
+        code_used_at=bindparam("b_now"),
+        access_token_hash=bindparam("b_access"),
+        access_expires_at=bindparam("b_expires"),
+        family_id=bindparam("b_family"),
+    )
+)
+
+
+class _RacedError(Exception):
+    """Another request consumed the code or refresh token first: roll back."""
+
+
+@dataclass(frozen=True)
+class CodeExchange:
+    """What a code becomes: an access token, and a refresh token with ``offline_access``."""
+
+    access_token: str
+    access_expires_at: dt.datetime
+    refresh_token: str | None
+    family_id: str | None
+    refresh_lifetime: int
+    now: dt.datetime
+
+
+@dataclass(frozen=True)
+class RefreshRotation:
+    """A refresh grant: the presented token is used up, a new one and an access token stored."""
+
+    presented: str
+    new_refresh_token: str
+    access_token: str
+    access_expires_at: dt.datetime
+    scope: str
+    refresh_lifetime: int
+    now: dt.datetime
+
+
+def exchange_code(
+    conn: Connection,
+    engine: Engine,
+    grant: CodeGrant,
+    exchange: CodeExchange,
+    disclosure: DisclosureEntry,
+) -> bool:
+    """Consume the code, store its tokens and the disclosure record: all or nothing.
+
+    ``conn`` is an autocommit connection (the PostgreSQL fast path runs on it), ``engine``
+    gives the transaction otherwise. False when another request used the code first (then
+    nothing is written).
+    """
+    if exchange.refresh_token is None and conn.dialect.name == "postgresql":
+        return _consume_code_recording(conn, grant.grant_id, exchange, disclosure)
+    try:
+        with engine.begin() as tx:
+            if not _consume_code(tx, grant.grant_id, exchange):
+                raise _RacedError()
+            if exchange.refresh_token is not None and exchange.family_id is not None:
+                _store_refresh_token(
+                    tx,
+                    refresh_token=exchange.refresh_token,
+                    family_id=exchange.family_id,
+                    client_id=grant.client_id,
+                    account_uuid=grant.account_uuid,
+                    scope=grant.scope,
+                    auth_time=grant.auth_time,
+                    lifetime=exchange.refresh_lifetime,
+                    now=exchange.now,
+                )
+            insert_disclosure(tx, disclosure)
+    except _RacedError:
+        return False
+    return True
+
+
+def rotate_refresh_token(
+    engine: Engine,
+    found: RefreshGrant,
+    rotation: RefreshRotation,
+    disclosure: DisclosureEntry,
+) -> bool:
+    """RFC 6749 §6: use up the presented token, store the next one of its family, a new
+    access token and the disclosure record, in one transaction. False when the token was
+    used or revoked meanwhile (then nothing is written)."""
+    now = rotation.now
+    try:
+        with engine.begin() as conn:
+            if not _consume_refresh_token(conn, rotation.presented, now):
+                raise _RacedError()
+            _store_refresh_token(
+                conn,
+                refresh_token=rotation.new_refresh_token,
+                family_id=found.family_id,
+                client_id=found.client_id,
+                account_uuid=found.account_uuid,
+                scope=found.scope,
+                auth_time=found.auth_time,
+                lifetime=rotation.refresh_lifetime,
+                now=now,
+            )
+            _insert_access_token(
+                conn,
+                access_token=rotation.access_token,
+                client_id=found.client_id,
+                account_uuid=found.account_uuid,
+                scope=rotation.scope,
+                auth_time=found.auth_time,
+                family_id=found.family_id,
+                expires_at=rotation.access_expires_at,
+                now=now,
+            )
+            insert_disclosure(conn, disclosure)
+    except _RacedError:
+        return False
+    return True
+
+
+def _consume_and_record() -> Executable:
+    """PostgreSQL: consume the code and write the disclosure record in one statement.
+
+    ``WITH consumed AS (UPDATE … RETURNING id) INSERT INTO idp_disclosure SELECT … FROM
+    consumed``: one atomic statement in autocommit, no BEGIN/COMMIT round trips; when the
+    code was used already nothing is inserted either.
+    """
+    consumed = _CONSUME_CODE.statement.returning(G.c.id).cte("consumed")  # type: ignore[attr-defined]
+    table = cast(Table, Disclosure.__table__)
+    names = [c.name for c in table.columns if c.name != "id"]
+    rows = select(
+        *[bindparam(f"d_{name}", type_=table.c[name].type).label(name) for name in names]
+    ).select_from(consumed)
+    return insert(table).from_select(names, rows).add_cte(consumed)
+
+
+_CONSUME_AND_RECORD = HotStatement(_consume_and_record())
+
+
+def _consume_params(grant_id: str, exchange: CodeExchange) -> dict[str, Any]:
+    return {
+        "b_id": grant_id,
+        "b_now": exchange.now,
+        "b_access": token_hash(exchange.access_token),
+        "b_expires": exchange.access_expires_at,
+        "b_family": exchange.family_id,
+    }
+
+
+def _consume_code(conn: Connection, grant_id: str, exchange: CodeExchange) -> bool:
+    """Mark the code used and attach the access token to the grant (one UPDATE).
+
+    False when another request used the code first (the caller then answers invalid_grant).
+    """
+    return bool(_CONSUME_CODE(conn, _consume_params(grant_id, exchange)).rowcount)
+
+
+def _consume_code_recording(
+    conn: Connection, grant_id: str, exchange: CodeExchange, disclosure: DisclosureEntry
+) -> bool:
+    """``_consume_code`` and the disclosure record as one statement (PostgreSQL only)."""
+    params = _consume_params(grant_id, exchange)
+    params.update({f"d_{name}": value for name, value in disclosure.values().items()})
+    return bool(_CONSUME_AND_RECORD(conn, params).rowcount)
+
+
+def _insert_access_token(
+    conn: Connection,
+    *,
+    access_token: str,
+    client_id: str,
+    account_uuid: str,
+    scope: str,
+    auth_time: dt.datetime,
+    family_id: str | None,
+    expires_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Store an access token that did not come from a code (refresh grant)."""
+    conn.execute(
+        insert(G).values(
+            id=secrets.token_hex(16),
+            access_token_hash=token_hash(access_token),
+            family_id=family_id,
+            client_id=client_id,
+            account_uuid=account_uuid,
+            scope=scope,
+            auth_time=auth_time,
+            created_at=now,
+            access_expires_at=expires_at,
+        )
+    )
+
+
+def _store_refresh_token(
+    conn: Connection,
+    *,
+    refresh_token: str,
+    family_id: str,
+    client_id: str,
+    account_uuid: str,
+    scope: str,
+    auth_time: dt.datetime,
+    lifetime: int,
+    now: dt.datetime,
+) -> None:
+    """Store a new refresh token of a family."""
+    conn.execute(
+        insert(R).values(
+            token_hash=token_hash(refresh_token),
+            family_id=family_id,
+            client_id=client_id,
+            account_uuid=account_uuid,
+            scope=scope,
+            auth_time=auth_time,
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=lifetime),
+        )
+    )
+
+
+def _consume_refresh_token(conn: Connection, token: str, now: dt.datetime) -> bool:
+    """Mark a refresh token used (single use); False when it was used or revoked already."""
+    done = conn.execute(
+        update(R)
+        .where(R.c.token_hash == token_hash(token), R.c.used_at.is_(None), R.c.revoked_at.is_(None))
+        .values(used_at=now)
+    ).rowcount
+    return bool(done)

@@ -1,0 +1,154 @@
+"""The provider's storage as its handlers see it: one small interface, no SQL in sight."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from leerid.idp.login.activation_codes import Activation
+from leerid.idp.store.disclosures import DisclosureEntry, DisclosureRecord
+from leerid.idp.store.exchange import CodeExchange, RefreshRotation
+from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
+from leerid.protocol import PupilClaims
+
+__all__ = ["Credential", "FoundCode", "IdpStore", "NewCode", "StoreConnection"]
+
+FoundCode = tuple[CodeGrant, dt.datetime, bool]
+"""A code's grant, its expiry and whether it was used."""
+Credential = tuple[str | None, str | None, str | None]
+"""(account_uuid, password_hash, account status); Nones when the username is unknown."""
+
+
+class NewCode(Protocol):
+    """What a new code is issued for (``AuthorizationRequest`` has these fields)."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+    @property
+    def nonce(self) -> str | None: ...
+    @property
+    def redirect_uri(self) -> str: ...
+    @property
+    def code_challenge(self) -> str: ...
+
+
+class StoreConnection(Protocol):
+    """One connection for a request's statements, each its own (autocommit) write."""
+
+    def insert_code(
+        self,
+        code: str,
+        request: NewCode,
+        *,
+        account_uuid: str,
+        sid: str,
+        auth_time: dt.datetime,
+        lifetime: int,
+        now: dt.datetime,
+        unless_session_ended: bool,
+    ) -> bool:
+        """RFC 6749 §4.1.2: store a code; False when the SSO session was ended meanwhile."""
+        ...
+
+    def code_with_pupil(
+        self, code: str, on: dt.date
+    ) -> tuple[FoundCode | None, PupilClaims | None]:
+        """The code's grant and (art. 5) the pupil it is about, fetched now."""
+        ...
+
+    def access_with_pupil(
+        self, token: str, now: dt.datetime
+    ) -> tuple[AccessGrant | None, PupilClaims | None]:
+        """A live access token's grant and (art. 5) the pupil it is about, fetched now."""
+        ...
+
+    def exchange_code(
+        self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry
+    ) -> bool:
+        """Consume the code, store its tokens and the disclosure: all or nothing."""
+        ...
+
+    def record_disclosure(self, entry: DisclosureEntry) -> None:
+        """Issue 4 §5: one record of the disclosure log."""
+        ...
+
+
+class IdpStore(Protocol):
+    """Everything the provider's handlers read and write."""
+
+    def connect(self) -> AbstractContextManager[StoreConnection]:
+        """A connection for reads and single-statement writes (autocommit)."""
+        ...
+
+    def connect_codes(self) -> AbstractContextManager[StoreConnection]:
+        """A connection of the pool for the authorization answer (code INSERT)."""
+        ...
+
+    def record_disclosure(self, entry: DisclosureEntry) -> None:
+        """Issue 4 §5: one record of the disclosure log, on a connection of its own."""
+        ...
+
+    def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
+        """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it."""
+        ...
+
+    def find_refresh_token(self, token: str) -> RefreshGrant | None:
+        """The row of a refresh token, live or not, or None when unknown."""
+        ...
+
+    def rotate_refresh_token(
+        self, found: RefreshGrant, rotation: RefreshRotation, disclosure: DisclosureEntry
+    ) -> bool:
+        """RFC 6749 §6: the refresh grant's writes, all or nothing (False: raced)."""
+        ...
+
+    def revoke_family(self, family_id: str, now: dt.datetime) -> None:
+        """OAuth 2.0 Security BCP §4.14.2: revoke every token of a refresh family."""
+        ...
+
+    def find_access_token(self, token: str, now: dt.datetime) -> AccessGrant | None:
+        """The grant of a live access token, or None."""
+        ...
+
+    def revoke_token(self, token: str, client_id: str, now: dt.datetime) -> None:
+        """RFC 7009 §2.1: revoke an access or refresh token of ``client_id``."""
+        ...
+
+    def fetch_pupil(self, account_uuid: str, on: dt.date) -> PupilClaims | None:
+        """Art. 5: the pupil behind ``account_uuid`` on day ``on`` (None: unknown, retired)."""
+        ...
+
+    def remember_jti(self, client_id: str, jti: str, exp: int) -> bool:
+        """RFC 7523 §3 (7): False when the client's assertion ``jti`` was seen before."""
+        ...
+
+    def credential(self, username: str) -> Credential:
+        """The stored credential of ``username`` (one indexed read)."""
+        ...
+
+    def upgrade_password_hash(self, account_uuid: str, password_hash: str) -> None:
+        """Issue 4 §4: store the hash made with the current parameters."""
+        ...
+
+    def find_activation(self, username: str) -> Activation | None:
+        """The live activation code of ``username``, or None."""
+        ...
+
+    def complete_activation(self, activation: Activation, password_hash: str) -> bool:
+        """Use the code once and set the password (False: used or replaced meanwhile)."""
+        ...
+
+    def pupil_history(self, account_uuid: str, client_id: str) -> list[DisclosureRecord]:
+        """GDPR art. 15: the disclosures of the account's pupil to ``client_id``."""
+        ...
+
+    def end_session(self, sid: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+        """Logout: the session ``sid`` is refused on every node from now on."""
+        ...
+
+    def session_ended(self, sid: str) -> bool:
+        """Whether the SSO session ``sid`` was ended by a logout."""
+        ...

@@ -1,0 +1,175 @@
+"""The database store of protocol versions: every version ever added, never overwritten.
+
+Each version is kept with its content hash (SHA-256 of the canonical JSON form), so every
+later disclosure can name the exact version it was made under. Adding the same content again
+returns the existing row; adding changed content makes the next version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from leerid.errors import StorageError
+from leerid.idp.release import BoundProtocol
+from leerid.protocol import Protocol, content_hash
+from leerid.protocol.canonical import canonical_json, from_canonical_json
+from leerid.store.base import Base
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class ProtocolVersion(Base):
+    """One stored version of a protocol: its canonical JSON, its hash and its source text."""
+
+    __tablename__ = "protocol_version"
+    __table_args__ = (
+        UniqueConstraint("protocol_id", "version", name="uq_protocol_version_protocol_id_version"),
+        UniqueConstraint(
+            "protocol_id", "content_hash", name="uq_protocol_version_protocol_id_content_hash"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    protocol_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    canonical_json: Mapped[str] = mapped_column(Text)
+    source_text: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+
+
+@dataclass(frozen=True)
+class StoredProtocol:
+    """A protocol version as stored: ``version`` counts 1, 2, … per ``protocol_id``."""
+
+    protocol_id: str
+    version: int
+    content_hash: str
+    added_at: dt.datetime
+    protocol: Protocol
+    source_text: str = ""
+
+
+def _stored(row: ProtocolVersion) -> StoredProtocol:
+    added_at = row.added_at
+    if added_at.tzinfo is None:  # SQLite keeps no offset; we always write UTC.
+        added_at = added_at.replace(tzinfo=dt.UTC)
+    return StoredProtocol(
+        protocol_id=row.protocol_id,
+        version=row.version,
+        content_hash=row.content_hash,
+        added_at=added_at,
+        protocol=from_canonical_json(row.canonical_json),
+        source_text=row.source_text,
+    )
+
+
+def add_protocol(session: Session, protocol: Protocol, source_text: str) -> StoredProtocol:
+    """Store ``protocol``; same content returns the existing version, changed content a new one."""
+    digest = content_hash(protocol)
+    existing = session.scalars(
+        select(ProtocolVersion).where(
+            ProtocolVersion.protocol_id == protocol.id, ProtocolVersion.content_hash == digest
+        )
+    ).first()
+    if existing is not None:
+        return _stored(existing)
+    newest = session.scalar(
+        select(func.max(ProtocolVersion.version)).where(ProtocolVersion.protocol_id == protocol.id)
+    )
+    row = ProtocolVersion(
+        protocol_id=protocol.id,
+        version=(newest or 0) + 1,
+        content_hash=digest,
+        canonical_json=canonical_json(protocol),
+        source_text=source_text,
+        added_at=_utcnow(),
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The unique constraints hold when two processes add at the same moment.
+        raise StorageError(
+            f"another process stored a version of protocol {protocol.id} at the same moment; "
+            "run the command again"
+        ) from None
+    return _stored(row)
+
+
+def current_protocol(session: Session, protocol_id: str) -> StoredProtocol | None:
+    """The newest added version of ``protocol_id``, or ``None`` when it was never added."""
+    row = session.scalars(
+        select(ProtocolVersion)
+        .where(ProtocolVersion.protocol_id == protocol_id)
+        .order_by(ProtocolVersion.version.desc())
+        .limit(1)
+    ).first()
+    return _stored(row) if row is not None else None
+
+
+def protocol_by_hash(session: Session, digest: str) -> StoredProtocol | None:
+    """The stored version with content hash ``digest`` (what a disclosure record names)."""
+    row = session.scalars(
+        select(ProtocolVersion).where(ProtocolVersion.content_hash == digest).limit(1)
+    ).first()
+    return _stored(row) if row is not None else None
+
+
+def protocol_versions(session: Session, protocol_id: str) -> list[StoredProtocol]:
+    """Every stored version of ``protocol_id``, oldest first."""
+    rows = session.scalars(
+        select(ProtocolVersion)
+        .where(ProtocolVersion.protocol_id == protocol_id)
+        .order_by(ProtocolVersion.version)
+    )
+    return [_stored(r) for r in rows]
+
+
+def list_protocols(session: Session) -> list[StoredProtocol]:
+    """Every stored version of every protocol, by id and version."""
+    rows = session.scalars(
+        select(ProtocolVersion).order_by(ProtocolVersion.protocol_id, ProtocolVersion.version)
+    )
+    return [_stored(r) for r in rows]
+
+
+class ProtocolCache:
+    """Current stored protocol versions, cached per process for a few seconds."""
+
+    def __init__(self, engine: Engine, cache_seconds: float) -> None:
+        self._engine = engine
+        self._cache_seconds = cache_seconds
+        self._entries: dict[str, tuple[float, BoundProtocol | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, protocol_id: str) -> BoundProtocol | None:
+        """The current version of ``protocol_id``, or None when it was never stored."""
+        now = time.monotonic()
+        entry = self._entries.get(protocol_id)
+        if entry is None or now - entry[0] > self._cache_seconds:
+            with Session(self._engine) as session:
+                stored = current_protocol(session, protocol_id)
+            bound = (
+                None
+                if stored is None
+                else BoundProtocol(
+                    protocol_id=stored.protocol_id,
+                    version=stored.version,
+                    content_hash=stored.content_hash,
+                    protocol=stored.protocol,
+                )
+            )
+            with self._lock:
+                self._entries[protocol_id] = (now, bound)
+            entry = (now, bound)
+        return entry[1]

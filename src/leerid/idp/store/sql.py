@@ -1,0 +1,223 @@
+"""The provider's store on SQLAlchemy: ``IdpStore`` over the three pools of a process."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from leerid.idp.login.activation_codes import Activation, complete_activation, find_activation
+from leerid.idp.release import today
+from leerid.idp.store import exchange as _exchange
+from leerid.idp.store import grants
+from leerid.idp.store._fast_path import HotStatement, renew_together
+from leerid.idp.store.assertions import remember_jti
+from leerid.idp.store.disclosures import (
+    DisclosureEntry,
+    DisclosureRecord,
+    insert_disclosure,
+    pupil_history,
+)
+from leerid.idp.store.exchange import CodeExchange, RefreshRotation
+from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
+from leerid.idp.store.interface import Credential, FoundCode, NewCode
+from leerid.idp.store.models import IdpEndedSession
+from leerid.idp.store.pupils import fetch_pupil, pupil_from_row
+from leerid.protocol import PupilClaims
+from leerid.registry.models import Account
+from leerid.registry.models import Credential as CredentialRow
+
+__all__ = ["SqlConnection", "SqlStore", "renew_together"]
+
+_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
+_TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
+_CREDENTIAL = HotStatement(
+    select(CredentialRow.account_uuid, CredentialRow.password_hash, Account.status)
+    .join(Account, Account.account_uuid == CredentialRow.account_uuid)
+    .where(CredentialRow.username == bindparam("b_username"))
+)
+_ENDED = HotStatement(select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid")))
+
+
+class SqlConnection:
+    """``StoreConnection`` on one SQLAlchemy connection (autocommit)."""
+
+    def __init__(self, conn: Connection, engine: Engine) -> None:
+        self._conn = conn
+        self._engine = engine  # for the transactions of an exchange off PostgreSQL
+
+    def insert_code(
+        self,
+        code: str,
+        request: NewCode,
+        *,
+        account_uuid: str,
+        sid: str,
+        auth_time: dt.datetime,
+        lifetime: int,
+        now: dt.datetime,
+        unless_session_ended: bool,
+    ) -> bool:
+        """RFC 6749 §4.1.2: store a code (one INSERT)."""
+        return grants.insert_code(
+            self._conn,
+            code=code,
+            client_id=request.client_id,
+            account_uuid=account_uuid,
+            scope=request.scope,
+            nonce=request.nonce,
+            redirect_uri=request.redirect_uri,
+            code_challenge=request.code_challenge,
+            sid=sid,
+            auth_time=auth_time,
+            lifetime=lifetime,
+            now=now,
+            unless_session_ended=unless_session_ended,
+        )
+
+    def code_with_pupil(
+        self, code: str, on: dt.date
+    ) -> tuple[FoundCode | None, PupilClaims | None]:
+        """The code's grant and the pupil, in one statement."""
+        statement = _CODE_WITH_PUPIL[self._conn.dialect.name]
+        row = statement(self._conn, {"b_hash": grants.token_hash(code), "on": on}).first()
+        found = grants.code_grant_from_row(row)
+        pupil = pupil_from_row(row, found[0].account_uuid) if found is not None else None
+        return found, pupil
+
+    def access_with_pupil(
+        self, token: str, now: dt.datetime
+    ) -> tuple[AccessGrant | None, PupilClaims | None]:
+        """A live access token's grant and the pupil, in one statement."""
+        statement = _TOKEN_WITH_PUPIL[self._conn.dialect.name]
+        params = {"b_hash": grants.token_hash(token), "on": today(now)}
+        row = statement(self._conn, params).first()
+        grant = grants.access_grant_from_row(row, now)
+        if grant is None:
+            return None, None
+        return grant, pupil_from_row(row, grant.account_uuid)
+
+    def exchange_code(
+        self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry
+    ) -> bool:
+        """See ``leerid.idp.store.exchange.exchange_code``."""
+        return _exchange.exchange_code(self._conn, self._engine, grant, exchange, disclosure)
+
+    def record_disclosure(self, entry: DisclosureEntry) -> None:
+        """One INSERT on this connection."""
+        insert_disclosure(self._conn, entry)
+
+
+class SqlStore:
+    """``IdpStore`` on the pools ``create_app`` builds (see ``IdpContext``)."""
+
+    def __init__(self, engine: Engine, autocommit: Engine, codes: Engine) -> None:
+        self.engine = engine
+        self.autocommit = autocommit
+        self.codes = codes
+
+    @contextmanager
+    def connect(self) -> Iterator[SqlConnection]:
+        """An autocommit connection for reads and single-statement writes."""
+        with self.autocommit.connect() as conn:
+            yield SqlConnection(conn, self.engine)
+
+    @contextmanager
+    def connect_codes(self) -> Iterator[SqlConnection]:
+        """A connection of the codes' pool (asynchronous commit on PostgreSQL)."""
+        with self.codes.connect() as conn:
+            yield SqlConnection(conn, self.engine)
+
+    def record_disclosure(self, entry: DisclosureEntry) -> None:
+        """One INSERT in autocommit."""
+        with self.autocommit.connect() as conn:
+            insert_disclosure(conn, entry)
+
+    def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
+        """RFC 6749 §4.1.2: revoke the tokens issued from a code used twice."""
+        with self.engine.begin() as tx:
+            grants.revoke_grant_tokens(tx, grant, now)
+
+    def find_refresh_token(self, token: str) -> RefreshGrant | None:
+        """The row of a refresh token, or None."""
+        with self.autocommit.connect() as conn:
+            return grants.find_refresh_token(conn, token)
+
+    def rotate_refresh_token(
+        self, found: RefreshGrant, rotation: RefreshRotation, disclosure: DisclosureEntry
+    ) -> bool:
+        """See ``leerid.idp.store.exchange.rotate_refresh_token``."""
+        return _exchange.rotate_refresh_token(self.engine, found, rotation, disclosure)
+
+    def revoke_family(self, family_id: str, now: dt.datetime) -> None:
+        """Revoke every token of a refresh family."""
+        with self.engine.begin() as conn:
+            grants.revoke_family(conn, family_id, now)
+
+    def find_access_token(self, token: str, now: dt.datetime) -> AccessGrant | None:
+        """The grant of a live access token, or None."""
+        with self.engine.connect() as conn:
+            return grants.find_access_token(conn, token, now)
+
+    def revoke_token(self, token: str, client_id: str, now: dt.datetime) -> None:
+        """RFC 7009 §2.1: access token or refresh token (with its family), one transaction."""
+        with self.engine.begin() as conn:
+            grants.revoke_access_token(conn, token, client_id, now)
+            grants.revoke_refresh_token(conn, token, client_id, now)
+
+    def fetch_pupil(self, account_uuid: str, on: dt.date) -> PupilClaims | None:
+        """Art. 5: the pupil, in one statement on an autocommit connection."""
+        with self.autocommit.connect() as conn:
+            return fetch_pupil(conn, account_uuid, on)
+
+    def remember_jti(self, client_id: str, jti: str, exp: int) -> bool:
+        """RFC 7523 §3 (7): one INSERT in a transaction; False on a duplicate."""
+        return remember_jti(self.engine, client_id, jti, exp)
+
+    def credential(self, username: str) -> Credential:
+        """(account_uuid, password_hash, status) of ``username``; Nones when unknown."""
+        with self.autocommit.connect() as conn:
+            row = _CREDENTIAL(conn, {"b_username": username}).first()
+        if row is None:
+            return None, None, None
+        return row.account_uuid, row.password_hash, row.status
+
+    def upgrade_password_hash(self, account_uuid: str, password_hash: str) -> None:
+        """Store the hash made with the current parameters."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(CredentialRow)
+                .where(CredentialRow.account_uuid == account_uuid)
+                .values(password_hash=password_hash)
+            )
+
+    def find_activation(self, username: str) -> Activation | None:
+        """The live activation code of ``username``, or None."""
+        with self.engine.connect() as conn:
+            return find_activation(conn, username)
+
+    def complete_activation(self, activation: Activation, password_hash: str) -> bool:
+        """Use the code once and set the password, in one transaction."""
+        with self.engine.begin() as conn:
+            return complete_activation(conn, activation, password_hash)
+
+    def pupil_history(self, account_uuid: str, client_id: str) -> list[DisclosureRecord]:
+        """GDPR art. 15: the pupil's whole history to ``client_id``."""
+        return pupil_history(self.engine, account_uuid=account_uuid, client_id=client_id)
+
+    def end_session(self, sid: str, expires_at: dt.datetime, now: dt.datetime) -> None:
+        """Record the logout (and forget the ended sessions that expired)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(delete(IdpEndedSession).where(IdpEndedSession.expires_at < now))
+                conn.execute(insert(IdpEndedSession).values(sid=sid, expires_at=expires_at))
+        except IntegrityError:
+            pass  # ended already
+
+    def session_ended(self, sid: str) -> bool:
+        """Whether ``sid`` was ended by a logout (one indexed read)."""
+        with self.autocommit.connect() as conn:
+            return _ENDED(conn, {"b_sid": sid}).first() is not None

@@ -1,0 +1,1 @@
+"""The HTTP side of the provider: one thin handler module per endpoint or page."""

@@ -1,0 +1,89 @@
+"""OpenID Connect Discovery 1.0 §3 and the key set (RFC 7517) at ``/op/v1/keys``.
+
+What is advertised is what is implemented: code flow, PKCE ``S256`` only (ACM/IDM also lists
+``plain``, which issue 4 refuses), the three client authentication methods, RS256/ES256/PS256.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from leerid.idp.context import IdpContext, get_context
+from leerid.idp.oauth.rfc7523 import ASSERTION_ALGORITHMS
+from leerid.idp.oauth.rfc7636 import CHALLENGE_METHODS
+from leerid.idp.store.keys import SIGNING_ALGORITHMS
+
+__all__ = ["discovery_document", "router"]
+
+router = APIRouter()
+
+CLAIMS = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "acr",
+    "at_hash",
+    "sid",
+    "given_name",
+    "family_name",
+    "ov_account_uuid",
+    "ov_leerid_uuid",
+    "ov_historiek_account_uuid",
+    "ov_orgcode",
+    "rrn",
+]
+
+
+def discovery_document(ctx: IdpContext) -> dict[str, Any]:
+    """The provider's metadata."""
+    s = ctx.settings
+    auth_methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    return {
+        "issuer": s.issuer,
+        "authorization_endpoint": s.endpoint("v1/auth"),
+        "token_endpoint": s.endpoint("v1/token"),
+        "userinfo_endpoint": s.endpoint("v1/userinfo"),
+        "jwks_uri": s.endpoint("v1/keys"),
+        "end_session_endpoint": s.endpoint("v1/logout"),
+        "introspection_endpoint": s.endpoint("v1/introspect"),
+        "revocation_endpoint": s.endpoint("v1/revoke"),
+        "scopes_supported": ["openid", "profile", "ov_leerling", "rrn", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
+        "token_endpoint_auth_methods_supported": auth_methods,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
+        "introspection_endpoint_auth_methods_supported": auth_methods,
+        "revocation_endpoint_auth_methods_supported": auth_methods,
+        "code_challenge_methods_supported": list(CHALLENGE_METHODS),
+        "claims_supported": CLAIMS,
+        "prompt_values_supported": ["none", "login"],
+        "ui_locales_supported": ["nl", "en"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+@router.get("/.well-known/openid-configuration")
+async def openid_configuration(request: Request) -> Response:
+    """OpenID Connect Discovery 1.0 §4."""
+    return JSONResponse(
+        discovery_document(get_context(request)), headers={"Cache-Control": "max-age=300"}
+    )
+
+
+@router.get("/v1/keys")
+async def keys(request: Request) -> Response:
+    """The public signing keys, old ones until every token they signed has expired."""
+    return JSONResponse(get_context(request).keys.jwks(), headers={"Cache-Control": "max-age=60"})

@@ -1,0 +1,196 @@
+"""The login form's handler: a pupil's username and password, then back to the client.
+
+Issue 4 §4: one answer for an unknown username and a wrong password (same text, and the
+same Argon2id work through a dummy hash); the login throttle (``throttle.py``) delays and
+locks per account and per address; CSRF: the form must come back with the token of this
+browser's cookie, sealed into the pending request as well. Hot path: one read of the
+credential, the hash in the bounded pool, one INSERT (the code); the SSO session is a sealed
+cookie.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.responses import Response
+
+from leerid.idp import metrics
+from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
+from leerid.idp.login.throttle import lock_end_text
+from leerid.idp.oauth.authorization_request import AuthorizationRequest
+from leerid.idp.store.clients import Client
+from leerid.idp.store.disclosures import DisclosureEntry
+from leerid.idp.web.authorization import finish_authorization, render_login
+from leerid.idp.web.i18n import TEXTS
+from leerid.registry.models import AccountStatus
+
+__all__ = ["client_address", "router"]
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+
+def client_address(request: Request) -> str:
+    """The address the throttle counts per (the TCP peer; proxies are not trusted)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) -> None:
+    """Issue 4 §5: a refused login of a known account is recorded with its reason."""
+    ctx.store.record_disclosure(  # one INSERT
+        DisclosureEntry(
+            client_id=client_id,
+            endpoint="login",
+            claims=(),
+            protocol_id=None,
+            protocol_hash=None,
+            leer_id_uuid=None,
+            account_uuid=account_uuid,
+            outcome="refused",
+            reason=reason,
+        )
+    )
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    """The login form's fields (urlencoded, as browsers send it; multipart as a fallback)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        body = await request.body()
+        if len(body) > 65536:
+            return {}
+        return dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@dataclass(frozen=True)
+class _Form:
+    """A login form that came back intact: its request, client and this browser's request."""
+
+    ctx: IdpContext
+    request: Request
+    pending: AuthorizationRequest
+    client: Client
+
+    def again(self, errors: dict[str, str], username: str, status_code: int = 200) -> Response:
+        """The login page once more, with ``errors``."""
+        return render_login(
+            self.ctx,
+            self.request,
+            self.pending,
+            self.client.name,
+            errors=errors,
+            username=username,
+            status_code=status_code,
+        )
+
+
+@router.post("/v1/login")
+async def login(request: Request) -> Response:
+    """Check the pupil's credentials; on success set the SSO cookie and return a code."""
+    started = time.perf_counter()
+    ctx = get_context(request)
+    field = await _form_fields(request)
+    form = _open_form(ctx, request, field)
+    if isinstance(form, Response):
+        return form
+    t = TEXTS[form.pending.lang]
+    username = field.get("username", "").strip().lower()  # usernames are issued in lowercase
+    password = field.get("password", "")
+    if not username or not password:
+        errors = {}
+        if not username:
+            errors["username"] = t["error_username_missing"]
+        if not password:
+            errors["password"] = t["error_password_missing"]
+        return form.again(errors, username)
+    username, password = username[:64], password[:1024]
+    address = client_address(request)
+    verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved before the hash
+    if verdict.delay > 0:
+        await asyncio.sleep(verdict.delay)
+    if not verdict.allowed:
+        metrics.LOGIN_FAILURES.labels("throttled").inc()
+        until = lock_end_text(verdict.retry_after)
+        return form.again({"username": t["error_throttled"].format(time=until)}, username, 429)
+    account_uuid, stored_hash, status = await ctx.run(ctx.store.credential, username)
+    metrics.PASSWORD_CHECKS.inc()
+    ok, new_hash = await ctx.hasher.verify(stored_hash, password)
+    if not ok or status == AccountStatus.RETIRED:
+        return await _bad_credentials(form, username, address, account_uuid, status)
+    assert account_uuid is not None
+    response = await _logged_in(form, username, address, account_uuid, new_hash)
+    metrics.REQUEST_LATENCY.labels("login").observe(time.perf_counter() - started)
+    return response
+
+
+def _open_form(ctx: IdpContext, request: Request, field: dict[str, str]) -> _Form | Response:
+    """The sealed request, the CSRF token (cookie, field and seal agree) and the client."""
+    pending = AuthorizationRequest.from_sealed(ctx.sealer.open("pending", field.get("request")))
+    if pending is None:
+        metrics.LOGIN_FAILURES.labels("expired_form").inc()
+        return ctx.pages.error("nl", TEXTS["nl"]["error_expired"])
+    lang = pending.lang
+    t = TEXTS[lang]
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = field.get("csrf_token", "")
+    if not (
+        cookie
+        and hmac.compare_digest(sent.encode(), cookie.encode())
+        and hmac.compare_digest(pending.csrf.encode(), cookie.encode())
+    ):
+        metrics.LOGIN_FAILURES.labels("csrf").inc()
+        return ctx.pages.error(lang, t["error_csrf"], 403)
+    client = ctx.clients.get(pending.client_id)
+    if client is None:
+        return ctx.pages.error(lang, t["error_unknown_client"])
+    return _Form(ctx, request, pending, client)
+
+
+async def _bad_credentials(
+    form: _Form, username: str, address: str, account_uuid: str | None, status: str | None
+) -> Response:
+    """Issue 4 §4: one answer for an unknown username, a wrong password, a retired account."""
+    ctx, client = form.ctx, form.client
+    await ctx.throttle.record_failure(username, address)
+    reason = "unknown_username" if account_uuid is None else "wrong_password"
+    if status == AccountStatus.RETIRED:
+        reason = "account_retired"
+    # /metrics is public: one label for all three, or its counters would tell whether
+    # a username exists (issue 4 §4); the disclosure log keeps the precise reason.
+    metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
+    log.info("login refused client=%s reason=%s", client.client_id, reason)
+    refused = form.again({"username": TEXTS[form.pending.lang]["error_credentials"]}, username)
+    if account_uuid is not None:
+        # Written after the answer is sent, so that a known username does not answer
+        # later than an unknown one (no enumeration by timing).
+        refused.background = BackgroundTask(_refused, ctx, client.client_id, account_uuid, reason)
+    return refused
+
+
+async def _logged_in(
+    form: _Form, username: str, address: str, account_uuid: str, new_hash: str | None
+) -> Response:
+    """A good password: a new SSO session and the code back to the client."""
+    ctx = form.ctx
+    await ctx.throttle.record_success(username, address)
+    if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
+        ctx.store.upgrade_password_hash(account_uuid, new_hash)
+    session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
+    response = await ctx.run(finish_authorization, ctx, form.pending, session)
+    assert response is not None  # a new session cannot have been ended
+    ctx.set_cookie(
+        response, SESSION_COOKIE, ctx.seal_session(session), ctx.settings.session_lifetime
+    )
+    metrics.LOGINS.labels("password").inc()
+    log.info("login ok client=%s method=password", form.client.client_id)
+    return response

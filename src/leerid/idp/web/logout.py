@@ -1,0 +1,109 @@
+"""RP-initiated logout ``/op/v1/logout`` (OpenID Connect RP-Initiated Logout 1.0 §2, §3).
+
+Ends the browser's SSO session on every node and redirects only to a
+``post_logout_redirect_uri`` registered for the client (named by ``client_id`` or by the
+audience of ``id_token_hint``); anything else gets an error page, never a redirect.
+Without an ID token of the logged-in pupil the provider asks first (§2: the OP MUST ask the
+End-User when no ``id_token_hint`` was given or it does not belong to the current session),
+with a CSRF-protected form, so that another site cannot log a pupil out by a link or image.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
+from leerid.idp.oauth.errors import add_query
+from leerid.idp.oauth.id_token import read_id_token_hint
+from leerid.idp.web.authorization import clear_session_cookie
+from leerid.idp.web.i18n import TEXTS, choose_language
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+@router.api_route("/v1/logout", methods=["GET", "POST"])
+async def logout(request: Request) -> Response:
+    """End the SSO session; back to the client's registered address when it asks."""
+    ctx = get_context(request)
+    if request.method == "POST":
+        form = await request.form()
+        params = {k: v for k, v in form.items() if isinstance(v, str)}
+    else:
+        params = dict(request.query_params)
+    lang = choose_language(params.get("ui_locales"))
+    t = TEXTS[lang]
+    client_id = params.get("client_id")
+    hint = params.get("id_token_hint")
+    hint_sub: str | None = None
+    if hint:
+        claims = read_id_token_hint(ctx.keys, ctx.settings.issuer, hint)
+        if claims is None:
+            return ctx.pages.error(lang, t["logout_error"].format(detail="id_token_hint"))
+        aud = claims.get("aud")
+        hinted = (
+            aud if isinstance(aud, str) else (aud[0] if isinstance(aud, list) and aud else None)
+        )
+        if client_id and hinted != client_id:
+            return ctx.pages.error(lang, t["logout_error"].format(detail="client_id"))
+        client_id = client_id or hinted
+        hint_sub = claims["sub"]
+    target = params.get("post_logout_redirect_uri")
+    if target:
+        client = ctx.clients.get(client_id or "")
+        if client is None or target not in client.post_logout_redirect_uris:
+            return ctx.pages.error(
+                lang, t["logout_error"].format(detail="post_logout_redirect_uri")
+            )
+    session = await ctx.run(ctx.read_session, request)
+    if session is not None and hint_sub != session.account_uuid and not _confirmed(request, params):
+        return _ask(ctx, request, lang, params, client_id)  # §2: the OP MUST ask
+    if session is not None:
+        await ctx.run(ctx.end_session, session)
+    response: Response
+    if target:
+        query = {"state": params["state"]} if params.get("state") is not None else {}
+        response = RedirectResponse(add_query(target, query), status_code=303)
+    else:
+        response = ctx.pages.render("logged_out.html", lang)
+    clear_session_cookie(ctx, response)
+    return response
+
+
+def _confirmed(request: Request, params: dict[str, str]) -> bool:
+    """The pupil answered the question on our own page (POST with this browser's token)."""
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    sent = params.get("csrf_token", "")
+    return (
+        request.method == "POST"
+        and params.get("confirm") == "1"
+        and bool(cookie)
+        and hmac.compare_digest(sent.encode(), cookie.encode())
+    )
+
+
+def _ask(
+    ctx: IdpContext, request: Request, lang: str, params: dict[str, str], client_id: str | None
+) -> Response:
+    """The question, carrying the request on (the client resolved; no ID token re-sent)."""
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    carried = {"client_id": client_id or ""} | {
+        name: params[name]
+        for name in ("post_logout_redirect_uri", "state", "ui_locales")
+        if params.get(name) is not None
+    }
+    response = ctx.pages.render(
+        "logout_confirm.html",
+        lang,
+        action=f"{ctx.settings.path}/v1/logout",
+        fields={name: value for name, value in carried.items() if value},
+        csrf_token=csrf,
+    )
+    if request.cookies.get(CSRF_COOKIE) != csrf:
+        ctx.set_cookie(response, CSRF_COOKIE, csrf)
+    return response

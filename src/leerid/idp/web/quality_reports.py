@@ -1,0 +1,75 @@
+"""Art. 7: ``POST /op/v1/quality-reports``, where service providers report wrong data.
+
+A service provider that finds a wrong, inaccurate, incomplete, missing, outdated or superfluous
+attribute reports it at once in writing, client-authenticated as at the token endpoint. It
+reads the status back with ``POST /op/v1/quality-reports/status`` (only its own reports).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from leerid.idp.context import get_context
+from leerid.idp.oauth.errors import OAuthError
+from leerid.idp.store.quality_reports import check_report, statuses_for, store_report
+from leerid.idp.web.client_auth import authenticate_client, read_form
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+async def _client(request: Request) -> tuple[str, dict[str, str]] | Response:
+    try:
+        form = await read_form(request)
+        client = authenticate_client(get_context(request), request, form)
+    except OAuthError as exc:
+        status = 401 if exc.error == "invalid_client" else exc.status_code
+        return JSONResponse({"error": exc.error, "error_description": exc.description}, status)
+    return client.client_id, form
+
+
+@router.post("/v1/quality-reports")
+async def receive_report(request: Request) -> Response:
+    """Art. 7: a service provider reports wrong or outdated data of a pupil."""
+    auth = await _client(request)
+    if isinstance(auth, Response):
+        return auth
+    client_id, form = auth
+    fields = [form.get(k, "").strip() for k in ("pupil_key", "attribute", "problem", "comment")]
+    problem = check_report(*fields)
+    if problem is not None:
+        return JSONResponse({"error": "invalid_request", "error_description": problem}, 400)
+    view = await asyncio.to_thread(store_report, get_context(request).engine, client_id, *fields)
+    return JSONResponse(
+        {"id": view.code, "status": view.status, "received_at": view.received_at.isoformat()},
+        201,
+    )
+
+
+@router.post("/v1/quality-reports/status")
+async def report_status(request: Request) -> Response:
+    """Art. 7: the provider reads back the status of its own reports."""
+    auth = await _client(request)
+    if isinstance(auth, Response):
+        return auth
+    client_id, form = auth
+    ids = form.get("ids", "").split()
+    views = await asyncio.to_thread(statuses_for, get_context(request).engine, client_id, ids)
+    return JSONResponse(
+        {
+            "reports": [
+                {
+                    "id": v.code,  # art. 7: the one identifier both sides show
+                    "previous_id": v.id,  # what reports sent before the codes were kept under
+                    "status": v.status,
+                    "resolution": v.resolution,
+                    "closed_at": v.closed_at.isoformat() if v.closed_at else None,
+                }
+                for v in views
+            ]
+        }
+    )

@@ -1,0 +1,297 @@
+"""The token endpoint ``/op/v1/token`` (RFC 6749 §4.1.3 and §6; OIDC Core §3.1.3 and §12).
+
+Written by hand for the same reason as the authorization endpoint. One transaction per
+exchange: the code is consumed and becomes the access token's row, the refresh token (only
+with ``offline_access``) is stored, and the disclosure is recorded — all or nothing.
+Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
+Security BCP §4.14.2). Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, Response
+
+from leerid.idp import metrics
+from leerid.idp.context import IdpContext, get_context
+from leerid.idp.oauth.code_exchange import (
+    CODE_REUSED,
+    REFRESH_REUSED,
+    CodeFacts,
+    code_problem,
+    narrowed_scope,
+    refresh_problem,
+)
+from leerid.idp.oauth.errors import NO_STORE, OAuthError
+from leerid.idp.oauth.id_token import make_id_token
+from leerid.idp.release import Release, decide, protocol_refusal, today
+from leerid.idp.store.clients import Client
+from leerid.idp.store.disclosures import DisclosureEntry
+from leerid.idp.store.exchange import CodeExchange, RefreshRotation
+from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
+from leerid.idp.store.interface import FoundCode
+from leerid.idp.web.client_auth import authenticate_client, read_form
+from leerid.idp.web.errors import token_error_response
+from leerid.protocol import PupilClaims
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+async def token(request: Request) -> Response:
+    """Exchange a code or a refresh token for tokens."""
+    started = time.perf_counter()
+    ctx = get_context(request)
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    try:
+        form = await read_form(request)
+        body = await ctx.run(_grant, ctx, request, form)
+    except OAuthError as exc:
+        metrics.TOKEN_ERRORS.labels(exc.error).inc()
+        return token_error_response(exc, basic_auth_attempted=basic)
+    metrics.TOKEN_LATENCY.observe(time.perf_counter() - started)
+    return JSONResponse(body, headers=NO_STORE)
+
+
+# A plain Starlette route: the hot path skips FastAPI's dependency solving per request.
+router.add_route("/v1/token", token, methods=["POST"])
+
+
+def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str, Any]:
+    """Authenticate the client and run its grant (in a worker thread)."""
+    client = authenticate_client(ctx, request, form)
+    grant_type = form.get("grant_type")
+    if grant_type == "authorization_code":
+        return _authorization_code(ctx, client, form)
+    if grant_type == "refresh_token":
+        return _refresh_token(ctx, client, form)
+    if not grant_type:
+        raise OAuthError("invalid_request", "grant_type is required")
+    raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
+
+
+def _release(
+    ctx: IdpContext, client: Client, scope: str, pupil: PupilClaims | None, now: dt.datetime
+) -> Release:
+    """The release for the grant, the pupil fetched now (art. 5)."""
+    release = decide(ctx.protocols.get(client.protocol_id), scope.split(), pupil, now)
+    if release.refused is None and "sub" not in release.claims:
+        return Release({}, release.pupil, "protocol_releases_no_sub")
+    return release
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _refuse(ctx: IdpContext, client: Client, account_uuid: str, reason: str) -> OAuthError:
+    """Issue 4 §5: a refused release is recorded with its reason."""
+    ctx.store.record_disclosure(
+        _entry(ctx, client, (), None, account_uuid, outcome="refused", reason=reason)
+    )
+    metrics.LOGIN_FAILURES.labels(reason).inc()
+    return OAuthError("invalid_grant", f"no data may be released to this client ({reason})")
+
+
+def _entry(
+    ctx: IdpContext,
+    client: Client,
+    claims: Any,
+    leer_id_uuid: str | None,
+    account_uuid: str,
+    *,
+    outcome: str = "released",
+    reason: str | None = None,
+) -> DisclosureEntry:
+    """The disclosure record of this endpoint for ``client``."""
+    protocol = ctx.protocols.get(client.protocol_id)
+    return DisclosureEntry(
+        client_id=client.client_id,
+        endpoint="token",
+        claims=claims,
+        protocol_id=client.protocol_id,
+        protocol_hash=protocol.content_hash if protocol else None,
+        leer_id_uuid=leer_id_uuid,
+        account_uuid=account_uuid,
+        outcome=outcome,
+        reason=reason,
+    )
+
+
+def _released(ctx: IdpContext, client: Client, release: Release) -> DisclosureEntry:
+    assert release.pupil is not None
+    pupil = release.pupil
+    return _entry(ctx, client, release.claims.keys(), pupil.leer_id_uuid, pupil.account_uuid)
+
+
+def _token_body(
+    ctx: IdpContext,
+    client: Client,
+    *,
+    release: Release,
+    scope: str,
+    access_token: str,
+    refresh_token: str | None,
+    auth_time: dt.datetime,
+    nonce: str | None,
+    sid: str | None,
+) -> dict[str, Any]:
+    id_token = make_id_token(
+        ctx.keys,
+        alg=client.id_token_alg,
+        issuer=ctx.settings.issuer,
+        client_id=client.client_id,
+        claims=release.claims,
+        auth_time=int(auth_time.timestamp()),
+        nonce=nonce,
+        access_token=access_token,
+        acr=ctx.settings.acr,
+        sid=sid,
+        lifetime=ctx.settings.id_token_lifetime,
+    )
+    body: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ctx.settings.access_token_lifetime,
+        "id_token": id_token,
+        "scope": scope,
+    }
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    return body
+
+
+def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §4.1.3 with RFC 7636 §4.6 (PKCE) and §10.5 (single use)."""
+    code = form.get("code")
+    if not code:
+        raise OAuthError("invalid_request", "code is required")
+    now = _now()
+    with ctx.store.connect() as db:  # the reads and the exchange on one connection
+        found, pupil = db.code_with_pupil(code, today(now))
+        grant = _checked_code(ctx, client, form, found, now)
+        release = _release(ctx, client, grant.scope, pupil, now)
+        if release.refused is not None:
+            raise _refuse(ctx, client, grant.account_uuid, release.refused)
+        offline = "offline_access" in grant.scope.split()
+        exchange = CodeExchange(
+            access_token=new_token(),
+            access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+            refresh_token=new_token() if offline else None,
+            family_id=secrets.token_hex(16) if offline else None,
+            refresh_lifetime=ctx.settings.refresh_token_lifetime,
+            now=now,
+        )
+        body = _code_body(ctx, client, grant, release, exchange)
+        if not db.exchange_code(grant, exchange, _released(ctx, client, release)):
+            ctx.store.revoke_code_tokens(grant, now)
+            raise OAuthError("invalid_grant", CODE_REUSED)
+    metrics.CODE_ACCESS_TOKENS.inc()
+    metrics.CODE_ID_TOKENS.inc()
+    if exchange.refresh_token is not None:
+        metrics.TOKENS.labels("refresh_token", "authorization_code").inc()
+    return body
+
+
+def _checked_code(
+    ctx: IdpContext, client: Client, form: dict[str, str], found: FoundCode | None, now: dt.datetime
+) -> CodeGrant:
+    """The code's grant when every rule of ``oauth.code_exchange`` holds, else the error."""
+    facts = None
+    if found is not None:
+        grant, expires_at, used = found
+        facts = CodeFacts(
+            grant.client_id, grant.redirect_uri, grant.code_challenge, expires_at, used
+        )
+    problem = code_problem(
+        facts,
+        client_id=client.client_id,
+        redirect_uri=form.get("redirect_uri"),
+        code_verifier=form.get("code_verifier"),
+        now=now,
+    )
+    if problem is not None:
+        if found is not None and problem.description == CODE_REUSED:
+            ctx.store.revoke_code_tokens(found[0], now)  # RFC 6749 §4.1.2
+        raise problem
+    assert found is not None
+    return found[0]
+
+
+def _code_body(
+    ctx: IdpContext, client: Client, grant: CodeGrant, release: Release, exchange: CodeExchange
+) -> dict[str, Any]:
+    return _token_body(
+        ctx,
+        client,
+        release=release,
+        scope=grant.scope,
+        access_token=exchange.access_token,
+        refresh_token=exchange.refresh_token,
+        auth_time=grant.auth_time,
+        nonce=grant.nonce,
+        sid=grant.sid,
+    )
+
+
+def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §6: single use, rotated; a reused token revokes its family."""
+    presented = form.get("refresh_token")
+    if not presented:
+        raise OAuthError("invalid_request", "refresh_token is required")
+    now = _now()
+    found = _checked_refresh(ctx, client, presented, now)
+    scope = narrowed_scope(found.scope, form.get("scope"))
+    protocol = ctx.protocols.get(client.protocol_id)
+    # Art. 11 before art. 5: no pupil is read for a protocol that is not in force.
+    fetch = protocol_refusal(protocol, now) is None
+    pupil = ctx.store.fetch_pupil(found.account_uuid, today(now)) if fetch else None
+    release = _release(ctx, client, scope, pupil, now)
+    if release.refused is not None:
+        raise _refuse(ctx, client, found.account_uuid, release.refused)
+    rotation = RefreshRotation(
+        presented=presented,
+        new_refresh_token=new_token(),
+        access_token=new_token(),
+        access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
+        scope=scope,
+        refresh_lifetime=ctx.settings.refresh_token_lifetime,
+        now=now,
+    )
+    body = _token_body(
+        ctx,
+        client,
+        release=release,
+        scope=scope,
+        access_token=rotation.access_token,
+        refresh_token=rotation.new_refresh_token,
+        auth_time=found.auth_time,
+        nonce=None,
+        sid=None,
+    )
+    if not ctx.store.rotate_refresh_token(found, rotation, _released(ctx, client, release)):
+        ctx.store.revoke_family(found.family_id, now)
+        raise OAuthError("invalid_grant", REFRESH_REUSED)
+    metrics.TOKENS.labels("access_token", "refresh_token").inc()
+    metrics.TOKENS.labels("refresh_token", "refresh_token").inc()
+    return body
+
+
+def _checked_refresh(
+    ctx: IdpContext, client: Client, presented: str, now: dt.datetime
+) -> RefreshGrant:
+    """The refresh token's row when every rule holds, else the error (reuse: revoked)."""
+    found = ctx.store.find_refresh_token(presented)
+    problem = refresh_problem(found, client_id=client.client_id, now=now)
+    if problem is not None:
+        if found is not None and problem.description == REFRESH_REUSED:
+            ctx.store.revoke_family(found.family_id, now)  # Security BCP §4.14.2
+        raise problem
+    assert found is not None
+    return found

@@ -1,0 +1,59 @@
+"""The Department's database (DOV): the registry's part and the identity provider's part."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.config import Config
+from sqlalchemy import Engine
+
+import leerid.idp.store.login_tables
+import leerid.idp.store.models
+import leerid.idp.store.protocols
+import leerid.idp.store.quality_reports
+import leerid.registry.models  # noqa: F401 - the imports above complete Base.metadata
+from leerid.store import engine as _engine
+from leerid.store import runner
+from leerid.store.base import Base
+from leerid.store.runner import MigrationPart, Schema
+
+__all__ = [
+    "DOV",
+    "IDP",
+    "REGISTRY",
+    "alembic_config",
+    "get_engine",
+    "is_current",
+    "load_all_models",
+    "upgrade",
+]
+
+_SRC = Path(__file__).parent
+
+REGISTRY = MigrationPart("registry", Base.metadata, _SRC / "registry" / "migrations" / "versions")
+IDP = MigrationPart("idp", Base.metadata, _SRC / "idp" / "migrations" / "versions")
+DOV = Schema((REGISTRY, IDP))
+
+
+def load_all_models() -> None:
+    """Every table of the DOV is on ``Base.metadata`` (importing this module did it)."""
+
+
+def get_engine(url: str | None = None, *, create: bool = True) -> Engine:
+    """The process-wide engine of the DOV at ``url`` (default: the environment), migrated."""
+    return _engine.get_engine(url, DOV, create=create)
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Bring the DOV at ``engine`` to ``revision`` (default: every branch at its newest)."""
+    runner.upgrade(engine, revision, migrations=DOV)
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the DOV at ``engine`` is at the newest migration of every branch."""
+    return runner.is_current(engine, DOV)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """The Alembic configuration of the DOV bound to ``engine`` (downgrades in tests)."""
+    return runner.alembic_config(engine, DOV)

@@ -1,0 +1,283 @@
+"""One service provider at run time: settings, its database, its protocol, its keys.
+
+The duties that involve a pupil's data go through here, so that each is written to the
+privacy log in the same transaction as the access itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select, text
+
+from leerid.errors import ConfigurationError, LeeridError, NotFoundError
+from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.enrolment_gate import GateDecision, enrolment_gate
+from leerid.sp.kit.free_text import refuse_insz
+from leerid.sp.kit.keys import ProviderSecrets, load_or_create_secrets
+from leerid.sp.kit.last_login import LoginOutcome, record_login
+from leerid.sp.kit.login_claims import LoginAttributes
+from leerid.sp.kit.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.settings import SPSettings
+from leerid.sp.kit.staff import Permissions, permissions
+from leerid.store.engine import get_engine, session_scope
+
+NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
+
+
+@dataclass(frozen=True)
+class Admission:
+    decision: GateDecision
+    outcome: LoginOutcome | None
+
+
+@dataclass(frozen=True)
+class PupilSnapshot:
+    """What the provider holds about one pupil (art. 3: the last login only)."""
+
+    pupil_key: str
+    key_kind: str
+    account_uuid: str
+    given_name: str | None
+    family_name: str | None
+    orgcodes: tuple[str, ...]
+    last_login_at: dt.datetime
+    dossier: tuple[tuple[dt.datetime, str, str], ...]
+    reports: tuple[tuple[str, str, str, str], ...]  # (code, attribute, problem, status)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "sleutel": self.pupil_key,
+            "soort_sleutel": self.key_kind,
+            "account_uuid": self.account_uuid,
+            "voornaam": self.given_name,
+            "naam": self.family_name,
+            "instellingsnummers": list(self.orgcodes),
+            "laatste_aanmelding": _aware(self.last_login_at).isoformat(),
+            "dossier": [
+                {"tijd": _aware(at).isoformat(), "auteur": author, "tekst": text}
+                for at, author, text in self.dossier
+            ],
+            "meldingen_gegevenskwaliteit": [
+                {"nr": n, "attribuut": a, "probleem": p, "status": s} for n, a, p, s in self.reports
+            ],
+        }
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class ServiceProvider:
+    """The kit's run-time object for one provider (one TOML configuration)."""
+
+    def __init__(
+        self, settings: SPSettings, engine: Engine | None = None, *, create: bool = True
+    ) -> None:
+        """``create=False`` (commands that only read): a missing SQLite file is an error."""
+        self.settings = settings
+        self.engine = engine or get_engine(
+            settings.database_url, migrations=MIGRATIONS, create=create
+        )
+        # Art. 6 (privacy logs): a database error's message, which the server logs, never
+        # shows the statement's values (a pupil's name or keys).
+        self.engine.hide_parameters = True
+        if settings.protocol_file is None:
+            raise ConfigurationError(f"{settings.path}: [protocol] file is required")
+        self.protocol: Protocol = load_protocol(settings.protocol_file)
+        self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)
+
+    def ping(self) -> None:
+        """One round trip to the database (``/healthz``); raises when it cannot be reached."""
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    # -- protocol terms -------------------------------------------------------------------
+
+    @property
+    def retention_period(self) -> IsoDuration:
+        """Art. 3: inactive accounts are deleted after this period (the seed: P3Y)."""
+        return self.protocol.retention.inactive_account_deletion
+
+    @property
+    def privacy_log_keep(self) -> IsoDuration:
+        return IsoDuration.parse(self.settings.privacy_log_keep)
+
+    def permissions(self, role: str) -> Permissions:
+        return permissions(self.protocol, role)
+
+    def protocol_status(self, at: dt.datetime | None = None) -> str:
+        return str(status(self.protocol, at or dt.datetime.now(dt.UTC)).value)
+
+    # -- the login ------------------------------------------------------------------------
+
+    def admit(self, login: LoginAttributes, at: dt.datetime | None = None) -> Admission:
+        """Preamble D, art. 3: admit a pupil of a partner school and record the last login;
+        otherwise record the refusal (with a hashed key only: the pupil is not ours)."""
+        at = at or dt.datetime.now(dt.UTC)
+        if not permits_disclosure(self.protocol, at):  # art. 8, 11: no protocol, no data
+            decision = GateDecision(False, "protocol_not_in_force")
+        else:
+            decision = enrolment_gate(login.orgcodes, self.settings.partner_schools)
+        outcome = None
+        with session_scope(self.engine) as session:
+            if decision.admitted:
+                outcome = record_login(session, login, at)
+            else:
+                privacy_log.append(
+                    session,
+                    actor="systeem",
+                    action="toegang_geweigerd",
+                    purpose="preambule D, art. 3: geen inschrijving in een partnerschool",
+                    detail={
+                        "reden": decision.reason,
+                        "sleutel_sha256": privacy_log.hash_key(login.pupil_key),
+                    },
+                    at=at,
+                )
+        return Admission(decision, outcome)
+
+    # -- what a pupil sees of themselves ---------------------------------------------------
+
+    def snapshot(self, pupil_key: str) -> PupilSnapshot | None:
+        with session_scope(self.engine) as session:
+            return self._snapshot(session, pupil_key)
+
+    def _snapshot(self, session: Any, pupil_key: str) -> PupilSnapshot | None:
+        record = session.get(PupilRecord, pupil_key)
+        if record is None:
+            return None
+        dossier = tuple(
+            (e.created_at, e.author, e.text)
+            for e in session.scalars(
+                select(DossierEntry)
+                .where(DossierEntry.pupil_key == pupil_key)
+                .order_by(DossierEntry.id)
+            )
+        )
+        reports = tuple(
+            (r.remote_id or NOT_SENT, r.attribute, r.problem, r.status)
+            for r in session.scalars(
+                select(QualityReport)
+                .where(QualityReport.pupil_key == pupil_key)
+                .order_by(QualityReport.id)
+            )
+        )
+        return PupilSnapshot(
+            record.pupil_key,
+            record.key_kind,
+            record.account_uuid,
+            record.given_name,
+            record.family_name,
+            tuple(c for c in record.orgcodes.split(",") if c),
+            record.last_login_at,
+            dossier,
+            reports,
+        )
+
+    def access_request(self, pupil_key: str) -> str:
+        """GDPR art. 15: the pupil's own data, for the pupil alone; the request is logged.
+        This is the one way data leaves the provider (art. 4 forbids any other)."""
+        with session_scope(self.engine) as session:
+            snapshot = self._snapshot(session, pupil_key)
+            if snapshot is None:
+                raise NotFoundError("no data is held under this key")
+            privacy_log.append(
+                session,
+                actor="leerling",
+                action="inzageverzoek",
+                purpose="AVG art. 15: inzage door de leerling zelf",
+                pupil_key=pupil_key,
+            )
+            return json.dumps(snapshot.as_json(), ensure_ascii=False, indent=2)
+
+    # -- what staff see -------------------------------------------------------------------
+
+    def _require(self, role: str, *, pupil_data: bool = False, log: bool = False) -> None:
+        perms = self.permissions(role)
+        if (pupil_data and not perms.sees_pupil_data) or (log and not perms.sees_privacy_log):
+            raise PermissionError(f"role {role} may not see this (art. 4)")
+
+    def list_pupils(self, actor: str, role: str, purpose: str, limit: int = 200) -> list[Any]:
+        """Art. 4: only a role that may see pupils' data; the view is logged (art. 6)."""
+        self._require(role, pupil_data=True)
+        with session_scope(self.engine) as session:
+            rows = session.execute(
+                select(
+                    PupilRecord.pupil_key,
+                    PupilRecord.key_kind,
+                    PupilRecord.orgcodes,
+                    PupilRecord.last_login_at,
+                )
+                .order_by(PupilRecord.last_login_at.desc())
+                .limit(limit)
+            ).all()
+            privacy_log.append(
+                session,
+                actor=actor,
+                action="overzicht_bekeken",
+                purpose=purpose,
+                detail={"aantal": len(rows)},
+            )
+            return list(rows)
+
+    def view_pupil(self, actor: str, role: str, pupil_key: str, purpose: str) -> PupilSnapshot:
+        """Art. 4 and 6: who saw which pupil, when and why, is written to the privacy log."""
+        self._require(role, pupil_data=True)
+        if not purpose.strip():
+            raise LeeridError("give the purpose of this view")
+        refuse_insz(purpose, "purpose")
+        with session_scope(self.engine) as session:
+            snapshot = self._snapshot(session, pupil_key)
+            if snapshot is None:
+                raise NotFoundError("no pupil under this key")
+            privacy_log.append(
+                session,
+                actor=actor,
+                action="leerling_bekeken",
+                purpose=purpose.strip()[:200],
+                pupil_key=pupil_key,
+            )
+            return snapshot
+
+    def add_dossier_entry(self, actor: str, role: str, pupil_key: str, text: str) -> None:
+        self._require(role, pupil_data=True)
+        refuse_insz(text, "dossier")
+        with session_scope(self.engine) as session:
+            if session.get(PupilRecord, pupil_key) is None:
+                raise NotFoundError("no pupil under this key")
+            session.add(
+                DossierEntry(
+                    pupil_key=pupil_key,
+                    created_at=dt.datetime.now(dt.UTC),
+                    author=actor,
+                    text=text,
+                )
+            )
+            privacy_log.append(
+                session,
+                actor=actor,
+                action="dossier_aangevuld",
+                purpose="LARS: activiteit geregistreerd",
+                pupil_key=pupil_key,
+            )
+
+    def counts(self) -> dict[str, int]:
+        with session_scope(self.engine) as session:
+            return {
+                "leerlingen": int(
+                    session.scalar(select(func.count()).select_from(PupilRecord)) or 0
+                ),
+                "meldingen_open": int(
+                    session.scalar(
+                        select(func.count())
+                        .select_from(QualityReport)
+                        .where(QualityReport.status.not_in(("gesloten", "geweigerd")))
+                    )
+                    or 0
+                ),
+            }

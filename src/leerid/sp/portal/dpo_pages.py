@@ -1,0 +1,189 @@
+"""The DPO's pages: privacy log, data-quality reports, breaches, evidence, training (art. 6-9).
+
+Every page here needs a role that sees the privacy log (in the LARS protocol: the DPO).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+
+import httpx
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse, Response
+
+from leerid.errors import LeeridError, NotFoundError
+from leerid.protocol.lifecycle import BRUSSELS
+from leerid.sp.kit import breaches, privacy_log, quality_reports
+from leerid.sp.kit.evidence import collect
+from leerid.sp.kit.free_text import dutch_message
+from leerid.sp.kit.staff import list_staff
+from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
+from leerid.sp.portal import page_texts
+from leerid.sp.portal.guard import DpoStaff, DpoStaffPost, PortalDep
+
+log = logging.getLogger("leerid.sp.portal")
+
+router = APIRouter()
+
+REPORTS = "/personeel/meldingen"
+BREACHES = "/personeel/datalekken"
+TRAINING = "/personeel/opleiding"
+
+
+@router.get("/personeel/privacylog", response_class=HTMLResponse)
+async def staff_log(portal: PortalDep, who: DpoStaff) -> Response:
+    """Art. 6: the privacy log, its hash chain verified on every view."""
+    provider = portal.provider
+    check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
+    entries = await asyncio.to_thread(privacy_log.recent, provider.engine)
+    return portal.page(
+        "staff_log.html",
+        who.session,
+        check=check,
+        entries=entries,
+        actions=page_texts.ACTIONS,
+        current="/personeel/privacylog",
+    )
+
+
+@router.get(REPORTS, response_class=HTMLResponse)
+async def staff_reports(portal: PortalDep, who: DpoStaff) -> Response:
+    reports = await asyncio.to_thread(quality_reports.list_reports, portal.provider)
+    return portal.page(
+        "staff_reports.html",
+        who.session,
+        reports=reports,
+        names=portal.names,
+        statuses=page_texts.REPORT_STATUS,
+        current=REPORTS,
+    )
+
+
+@router.post("/personeel/meldingen/vernieuwen")
+async def staff_reports_refresh(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """Art. 7: the reports' statuses read back from the Department."""
+    try:
+        changed = await quality_reports.refresh_statuses(portal.provider, portal.rp)
+    except (httpx.HTTPError, ValueError, KeyError) as exc:  # our database errors go on
+        log.warning("report statuses could not be read back (%s)", type(exc).__name__)
+        text = "Het Departement was niet bereikbaar. Probeer het over enkele minuten opnieuw."
+        return portal.redirect_with(posted.session, REPORTS, text, bad=True)
+    return portal.redirect_with(posted.session, REPORTS, f"{changed} melding(en) gewijzigd")
+
+
+@router.get(BREACHES, response_class=HTMLResponse)
+async def staff_breaches(portal: PortalDep, who: DpoStaff) -> Response:
+    views = await asyncio.to_thread(breaches.list_breaches, portal.provider.engine)
+    return portal.page(
+        "staff_breaches.html",
+        who.session,
+        breaches=views,
+        statuses=breaches.STATUSES,
+        current=BREACHES,
+    )
+
+
+@router.post(BREACHES)
+async def staff_breach_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """Art. 9 / GDPR art. 33: a breach registered and mailed to the other party's DPO."""
+    session, form = posted.session, posted.form
+    try:
+        discovered = dt.datetime.fromisoformat(form.get("vastgesteld", "")).replace(
+            tzinfo=BRUSSELS  # the form asks for Belgian time
+        )
+        count = int(form.get("aantal", ""))
+    except ValueError:
+        text = "Vul het tijdstip en het aantal correct in."
+        return portal.message(session, "Onvolledig", text, 400, back=BREACHES)
+    try:
+        number = await asyncio.to_thread(
+            lambda: breaches.add_breach(
+                portal.provider.engine,
+                portal.provider.settings.mail,
+                actor=posted.username,
+                discovered_at=discovered,
+                description=form.get("wat", ""),
+                categories=form.get("categorieen", ""),
+                pupils_affected=count,
+                measures=form.get("maatregelen", ""),
+            )
+        )
+        text = f"Lek {number} geregistreerd en gemeld aan de andere DPO."
+    except breaches.MailError:
+        text = portal.breach_mail_failed("Het lek is geregistreerd")
+        return portal.redirect_with(session, BREACHES, text, bad=True)
+    except LeeridError as exc:
+        return portal.message(session, "Niet geregistreerd", dutch_message(exc), 400, back=BREACHES)
+    return portal.redirect_with(session, BREACHES, text)
+
+
+@router.post("/personeel/datalekken/{number}")
+async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: str) -> Response:
+    """Art. 9: a breach's follow-up or status, mailed to the other party's DPO."""
+    session, form = posted.session, posted.form
+    if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
+        return portal.message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
+    breach_id = int(number)
+    try:
+        await asyncio.to_thread(
+            lambda: breaches.update_breach(
+                portal.provider.engine,
+                portal.provider.settings.mail,
+                breach_id,
+                actor=posted.username,
+                text=form.get("tekst") or None,
+                status=form.get("status") or None,
+                notify=True,
+            )
+        )
+        text = f"Lek {breach_id} bijgewerkt en gemeld aan de andere DPO."
+    except breaches.MailError:
+        text = portal.breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
+        return portal.redirect_with(session, BREACHES, text, bad=True)
+    except LeeridError as exc:
+        return portal.redirect_with(session, BREACHES, dutch_message(exc), bad=True)
+    return portal.redirect_with(session, BREACHES, text)
+
+
+@router.get("/personeel/bewijs", response_class=HTMLResponse)
+async def staff_evidence(portal: PortalDep, who: DpoStaff) -> Response:
+    """Art. 6: the live evidence per security measure."""
+    data = await asyncio.to_thread(collect, portal.provider)
+    return portal.page("evidence.html", who.session, current="/personeel/bewijs", **data)
+
+
+@router.get(TRAINING, response_class=HTMLResponse)
+async def staff_training(portal: PortalDep, who: DpoStaff) -> Response:
+    return portal.page(
+        "staff_training.html",
+        who.session,
+        staff=await asyncio.to_thread(list_staff, portal.provider.engine),
+        labels={r.id: r.label for r in portal.provider.protocol.roles},
+        today=dt.date.today().isoformat(),
+        current="/personeel/bewijs",
+    )
+
+
+@router.post(TRAINING)
+async def staff_training_update(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """Art. 4 and 6: the DPO records the confidentiality pledge and the awareness training."""
+    session, form = posted.session, posted.form
+    name = form.get("gebruiker", "")
+    try:
+        await asyncio.to_thread(
+            lambda: update_staff_dates(
+                portal.provider.engine,
+                name,
+                actor=posted.username,
+                confidentiality_signed_on=parse_day(form.get("vertrouwelijkheid", ""), "-"),
+                awareness_trained_on=parse_day(form.get("sensibilisering", ""), "-"),
+            )
+        )
+    except NotFoundError:
+        return portal.redirect_with(session, TRAINING, "Onbekend personeelslid.", True)
+    except LeeridError:
+        text = "Niet bewaard: vul minstens één datum in, niet in de toekomst."
+        return portal.redirect_with(session, TRAINING, text, bad=True)
+    return portal.redirect_with(session, TRAINING, f"Datums van {name} bewaard.")

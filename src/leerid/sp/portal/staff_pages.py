@@ -1,0 +1,198 @@
+"""The staff's pages: login and logout, the overview, the pupils and their file (art. 4, 7)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from leerid.errors import LeeridError, NotFoundError
+from leerid.sp.kit import quality_reports
+from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
+from leerid.sp.kit.staff import authenticate
+from leerid.sp.portal import page_texts
+from leerid.sp.portal.guard import (
+    AnyStaff,
+    PortalDep,
+    PupilDataStaff,
+    PupilDataStaffPost,
+    Session,
+    SignedPost,
+    form_with_csrf,
+)
+
+log = logging.getLogger("leerid.sp.portal")
+
+router = APIRouter()
+
+PUPILS = "/personeel/leerlingen"
+
+
+@router.get("/personeel/aanmelden", response_class=HTMLResponse)
+async def staff_login_form(portal: PortalDep, session: Session) -> Response:
+    return portal.page(
+        "staff_login.html", {"csrf": session.get("csrf")} if session.get("csrf") else {}
+    )
+
+
+@router.post("/personeel/aanmelden")
+async def staff_login(request: Request, portal: PortalDep, session: Session) -> Response:
+    """Art. 4: the staff login, throttled per account and address (issue 8 §5)."""
+    form = await form_with_csrf(request, session)
+    if form is None:
+        return portal.page(
+            "staff_login.html", {}, 400, error="Het formulier was verlopen. Probeer opnieuw."
+        )
+    name = form.get("gebruikersnaam", "")[:80]
+    address = request.client.host if request.client else "-"
+    wait = await asyncio.to_thread(portal.throttle.admit, name, address)  # reserved
+    if wait:
+        return portal.page(
+            "staff_login.html",
+            session,
+            429,
+            error=f"Te veel mislukte pogingen. Probeer opnieuw over {-(-wait // 60)} minuten.",
+            username=name,
+        )
+    account = await asyncio.to_thread(
+        authenticate,
+        portal.provider.engine,
+        form.get("gebruikersnaam", ""),
+        form.get("wachtwoord", ""),
+    )
+    if account is None:  # the same answer for unknown names and wrong passwords
+        await asyncio.to_thread(portal.throttle.failed, name, address)
+        return portal.page(
+            "staff_login.html",
+            session,
+            401,
+            error="Gebruikersnaam of wachtwoord klopt niet.",
+            username=form.get("gebruikersnaam", "")[:80],
+        )
+    await asyncio.to_thread(portal.throttle.succeeded, name)
+    response = RedirectResponse("/personeel", 303)
+    portal.sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
+    return response
+
+
+@router.post("/personeel/afmelden")
+async def staff_logout(portal: PortalDep, _posted: SignedPost) -> Response:
+    response = RedirectResponse("/", 303)
+    portal.sealer.write(response, {"flash": page_texts.STAFF_LOGGED_OUT})  # no identity is kept
+    return response
+
+
+@router.get("/personeel", response_class=HTMLResponse)
+async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
+    counts = await asyncio.to_thread(portal.provider.counts)
+    return portal.page(
+        "staff_home.html",
+        who.session,
+        staff=who.username,
+        perms=portal.provider.permissions(who.role),
+        counts=counts,
+    )
+
+
+@router.get(PUPILS, response_class=HTMLResponse)
+async def staff_pupils(portal: PortalDep, who: PupilDataStaff) -> Response:
+    rows = await asyncio.to_thread(
+        portal.provider.list_pupils,
+        who.username,
+        who.role,
+        "art. 4: overzicht voor de toegangscontrole",
+    )
+    return portal.page("staff_pupils.html", who.session, rows=rows, current=PUPILS)
+
+
+@router.post("/personeel/leerlingen/open", response_class=HTMLResponse)
+async def staff_pupil(portal: PortalDep, posted: PupilDataStaffPost) -> Response:
+    """Art. 4: one pupil's file, opened for a stated purpose (written to the privacy log)."""
+    session, form = posted.session, posted.form
+    purpose = form.get("doel", "").strip()
+    if not purpose:
+        return portal.message(
+            session,
+            "Doel ontbreekt",
+            "Geef het doel van de inzage op (het komt in het privacylog).",
+            400,
+            back=PUPILS,
+        )
+    try:
+        snapshot = await asyncio.to_thread(
+            portal.provider.view_pupil,
+            posted.username,
+            posted.role,
+            form.get("sleutel", ""),
+            purpose,
+        )
+    except NotFoundError:
+        return portal.message(
+            session, "Niet gevonden", "Geen leerling met deze sleutel.", 404, back=PUPILS
+        )
+    except LeeridError as exc:
+        return portal.message(session, "Niet toegestaan", dutch_message(exc), 400, back=PUPILS)
+    return portal.page(
+        "staff_pupil.html",
+        session,
+        pupil=snapshot,
+        purpose=purpose,
+        names=portal.names,
+        statuses=page_texts.REPORT_STATUS,
+        attributes=portal.attribute_choices(),
+        problems=quality_reports.PROBLEMS,
+    )
+
+
+@router.post("/personeel/leerlingen/dossier")
+async def staff_dossier(request: Request, portal: PortalDep, who: PupilDataStaff) -> Response:
+    """Art. 3: an activity in the pupil's file, which keeps the file alive."""
+    session = who.session
+    form = await form_with_csrf(request, session)
+    if form is None or not form.get("tekst", "").strip():
+        text = "Het formulier was leeg of verlopen."
+        return portal.message(session, "Niet toegestaan", text, 400, back=PUPILS)
+    try:
+        await asyncio.to_thread(
+            portal.provider.add_dossier_entry,
+            who.username,
+            who.role,
+            form.get("sleutel", ""),
+            form["tekst"].strip()[:2000],
+        )
+    except NotFoundError:
+        return portal.message(
+            session, "Niet gevonden", "Geen leerling met deze sleutel.", 404, back=PUPILS
+        )
+    except LeeridError as exc:
+        return portal.message(session, "Niet bewaard", dutch_message(exc), 400, back=PUPILS)
+    return portal.redirect_with(session, PUPILS, "Activiteit geregistreerd.")
+
+
+@router.post("/personeel/leerlingen/melding", response_class=HTMLResponse)
+async def staff_report(portal: PortalDep, posted: PupilDataStaffPost) -> Response:
+    """Art. 7: a data-quality report to the Department about one attribute of a pupil."""
+    session, form = posted.session, posted.form
+    heading = "Melding niet verzonden"
+    try:
+        code = await quality_reports.report_wrong_data(
+            portal.provider,
+            portal.rp,
+            actor=posted.username,
+            role=posted.role,
+            pupil_key=form.get("sleutel", ""),
+            attribute=form.get("attribuut", ""),
+            problem=form.get("probleem", ""),
+            comment=form.get("toelichting", ""),
+        )
+    except quality_reports.ReportRefusedError as exc:  # bad input: say what to correct
+        return portal.message(session, heading, exc.message, exc.status, back=PUPILS)
+    except InszInFreeTextError as exc:
+        return portal.message(session, heading, exc.dutch, 400, back=PUPILS)
+    except LeeridError as exc:
+        log.warning("report not sent: %s", exc.message)
+        return portal.message(session, heading, page_texts.REPORT_NOT_SENT, 502, back=PUPILS)
+    text = f"Melding {code} is verzonden naar het Departement (art. 7)."
+    return portal.message(session, "Melding verzonden", text, 200, back=PUPILS)

@@ -1,0 +1,133 @@
+"""What every portal handler shares, and its one way to answer: a page, a message, a redirect.
+
+``create_portal`` builds one :class:`Portal` and keeps it on ``app.state.portal``; handlers
+receive it through the ``Portal`` dependency of :mod:`leerid.sp.portal.guard`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import RelyingParty
+from leerid.sp.kit.throttle import StaffLoginThrottle
+from leerid.sp.portal import page_texts
+from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.templating import render
+
+__all__ = ["PAGE_HEADERS", "Portal", "claim_names", "portal_of"]
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def claim_names(provider: ServiceProvider) -> dict[str, str]:
+    """Claim → the attribute in plain Dutch (art. 3; the protocol's name for any other)."""
+    names = {str(a.claim.value): a.name for a in provider.protocol.data.attributes}
+    return {**names, **page_texts.ATTRIBUTES}
+
+
+@dataclass(frozen=True)
+class Portal:
+    """One portal: its provider, relying party, session sealer and staff login throttle."""
+
+    provider: ServiceProvider
+    rp: RelyingParty
+    sealer: SessionSealer
+    throttle: StaffLoginThrottle
+    names: dict[str, str]
+
+    @property
+    def site(self) -> str:
+        return self.provider.settings.name
+
+    def nav(self, session: dict[str, Any]) -> list[tuple[str, str]]:
+        """The menu: the pupil's page, or the staff pages this role may see (art. 4)."""
+        if session.get("pupil"):
+            return [("/mijn-gegevens", "Mijn gegevens")]
+        if not session.get("staff"):
+            return []
+        perms = self.provider.permissions(session["role"])
+        nav = [("/personeel", "Overzicht")]
+        if perms.sees_pupil_data:
+            nav.append(("/personeel/leerlingen", "Leerlingen"))
+        if perms.sees_privacy_log:
+            nav += [
+                ("/personeel/privacylog", "Privacylog"),
+                ("/personeel/meldingen", "Meldingen"),
+                ("/personeel/datalekken", "Gegevenslekken"),
+                ("/personeel/bewijs", "Bewijs"),
+            ]
+        return nav
+
+    def page(
+        self, name: str, session: dict[str, Any], status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """A rendered page; the session (with its CSRF token and without the notice) resealed."""
+        nav = self.nav(session)
+        session.setdefault("csrf", secrets.token_urlsafe(32))
+        context.setdefault("flash", session.pop("flash", None))
+        context.setdefault("flash_bad", session.pop("flash_bad", False))
+        html = render(name, site=self.site, nav=nav, csrf=session["csrf"], **context)
+        response = HTMLResponse(html, status)
+        self.sealer.write(response, session)
+        return response
+
+    def message(
+        self, session: dict[str, Any], heading: str, text: str, status: int, back: str = "/"
+    ) -> HTMLResponse:
+        return self.page(
+            "message.html",
+            session,
+            status,
+            heading=heading,
+            message=text,
+            bad=status >= 400,
+            back=back,
+        )
+
+    def redirect_with(
+        self, session: dict[str, Any], target: str, flash: str, bad: bool = False
+    ) -> Response:
+        """A 303 to ``target``; the notice travels in the sealed session, not the URL."""
+        response = RedirectResponse(target, 303)
+        self.sealer.write(response, {**session, "flash": flash, "flash_bad": bad})
+        return response
+
+    def readable_disclosure(self, item: dict[str, Any]) -> dict[str, Any]:
+        """One disclosure of the identity provider's list, in the pupil's words."""
+        try:
+            at: dt.datetime | None = dt.datetime.fromisoformat(str(item.get("at")))
+        except ValueError:
+            at = None
+        claims = [self.names.get(str(c), str(c)) for c in item.get("claims", [])]
+        way = page_texts.DISCLOSURE_WAYS.get(str(item.get("endpoint")), "via LeerID")
+        return {**item, "at": at, "claims": sorted(set(claims)), "endpoint": way}
+
+    def attribute_choices(self) -> list[tuple[str, str]]:
+        """The attributes a data-quality report may name (art. 7), in plain Dutch."""
+        return [
+            (str(a.claim.value), self.names[str(a.claim.value)])
+            for a in self.provider.protocol.data.attributes
+        ]
+
+    def breach_mail_failed(self, what: str) -> str:
+        """Art. 9: what the DPO must do now that the e-mail did not leave."""
+        if not self.provider.settings.mail.other_party_dpo:
+            return page_texts.BREACH_NO_DPO_ADDRESS.format(what=what)
+        return page_texts.BREACH_MAIL_FAILED.format(what=what)
+
+
+def portal_of(request: Request) -> Portal:
+    """The portal serving ``request`` (kept on the application's state)."""
+    portal: Portal = request.app.state.portal
+    return portal

@@ -1,0 +1,27 @@
+"""Server-rendered pages: one Jinja2 environment with autoescaping on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from leerid.sp.kit.moments import when
+
+__all__ = ["ENV", "TEMPLATES", "render", "when"]
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html", "xml"], default_for_string=True, default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.filters["when"] = when
+
+
+def render(name: str, **context: Any) -> str:
+    return ENV.get_template(name).render(**context)
