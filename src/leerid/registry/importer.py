@@ -15,6 +15,10 @@ stage them in a temporary table; (3) read the staged enrolments sorted by refert
 replace the enrolments of each referte whose list changed and that has no rejected row;
 (4) only when enrolment rows were rejected: read ``inschrijvingen.csv`` again to list the
 rows of those refertes that were held back.
+
+This module runs the steps; the parts are in ``registry/importing/``: the reader (files →
+valid rows), the planner (pure: what changes), the writer (bulk reads and writes through
+``bulk.py``) and the report (summary, rejects file).
 """
 
 from __future__ import annotations
