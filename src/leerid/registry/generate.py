@@ -74,6 +74,67 @@ def _insz(rng: random.Random, born: dt.date, male: bool, bis: bool, used: set[in
             return nine + insz_check_digits(nine, born.year >= 2000)
 
 
+class _Population:
+    """The schools, groups and names one generated registry draws from, drawn in a fixed
+    order from ``rng`` (the same seed gives the same files), and the INSZs already used."""
+
+    def __init__(self, rng: random.Random, n_schools: int, start: dt.date) -> None:
+        self.rng = rng
+        self.start = start
+        self.codes = [f"{n:06d}" for n in rng.sample(range(1, 1_000_000), n_schools)]
+        self.groups = {
+            code: [f"{rng.randrange(1, 1_000_000):06d}" for _ in range(GROUPS_PER_SCHOOL)]
+            for code in self.codes
+        }
+        self.last_names = _Weighted(FlemishNames.last_names)
+        self.male_names = _Weighted(FlemishNames.first_names_male)
+        self.female_names = _Weighted(FlemishNames.first_names_female)
+        self.span = (LAST_BIRTH - FIRST_BIRTH).days
+        self.used: set[int] = set()
+
+    def pupil(self, referte: str, unidentified_share: float) -> tuple[str, ...]:
+        """A row of ``leerlingen.csv``; its INSZ is empty for an unidentified pupil."""
+        rng = self.rng
+        born = FIRST_BIRTH + dt.timedelta(days=rng.randrange(self.span + 1))
+        male = rng.random() < 0.5
+        voornaam = (self.male_names if male else self.female_names).pick(rng)
+        naam = self.last_names.pick(rng)
+        if rng.random() < unidentified_share:
+            insz = ""
+        else:
+            insz = _insz(rng, born, male, rng.random() < BIS_SHARE, self.used)
+        return (referte, insz, naam, voornaam, born.isoformat())
+
+    def enrolments(self, referte: str) -> list[tuple[str, ...]]:
+        """The rows of ``inschrijvingen.csv`` of one pupil: one school from 1 September, or
+        two after a change of school during the year."""
+        rng, codes, groups, start = self.rng, self.codes, self.groups, self.start
+        rows: list[tuple[str, ...]] = []
+        school = rng.choice(codes)
+        if rng.random() < CHANGE_OF_SCHOOL_SHARE and len(codes) > 1:
+            left = start + dt.timedelta(days=rng.randrange(14, 80))
+            group = rng.choice(groups[school])
+            rows.append((referte, school, group, start.isoformat(), left.isoformat()))
+            school = rng.choice([c for c in rng.sample(codes, 2) if c != school])
+            begin = left + dt.timedelta(days=1)
+        else:
+            begin = start
+        rows.append((referte, school, rng.choice(groups[school]), begin.isoformat(), ""))
+        return rows
+
+
+def _school_count(pupils: int, schools: int | None, unidentified_share: float) -> int:
+    """The number of schools, after checking the arguments."""
+    if pupils < 0:
+        raise ValueError("pupils must be zero or more")
+    if not 0.0 <= unidentified_share <= 1.0:
+        raise ValueError("unidentified_share must be between 0 and 1")
+    n_schools = schools if schools is not None else default_school_count(pupils)
+    if not 1 <= n_schools <= 900_000:
+        raise ValueError("schools must be between 1 and 900000")
+    return n_schools
+
+
 def generate_registry(
     out_dir: Path | str,
     pupils: int,
@@ -88,28 +149,12 @@ def generate_registry(
     ``unidentified_share`` of the pupils have no INSZ. ``school_year`` (default: the current
     one) is the year the enrolments begin on 1 September.
     """
-    if pupils < 0:
-        raise ValueError("pupils must be zero or more")
-    if not 0.0 <= unidentified_share <= 1.0:
-        raise ValueError("unidentified_share must be between 0 and 1")
-    n_schools = schools if schools is not None else default_school_count(pupils)
-    if not 1 <= n_schools <= 900_000:
-        raise ValueError("schools must be between 1 and 900000")
+    n_schools = _school_count(pupils, schools, unidentified_share)
     year = school_year if school_year is not None else school_year_of(dt.date.today())
-    start = dt.date(year, 9, 1)
     rng = random.Random(seed)  # noqa: S311 - synthetic data, reproducible by design
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    codes = [f"{n:06d}" for n in rng.sample(range(1, 1_000_000), n_schools)]
-    groups = {
-        code: [f"{rng.randrange(1, 1_000_000):06d}" for _ in range(GROUPS_PER_SCHOOL)]
-        for code in codes
-    }
-    last_names = _Weighted(FlemishNames.last_names)
-    male_names = _Weighted(FlemishNames.first_names_male)
-    female_names = _Weighted(FlemishNames.first_names_female)
-    span = (LAST_BIRTH - FIRST_BIRTH).days
-    used: set[int] = set()
+    population = _Population(rng, n_schools, dt.date(year, 9, 1))
     unidentified = enrolments = 0
     with (
         open(out / PUPIL_FILE, "w", encoding="utf-8", newline="") as pf,
@@ -121,33 +166,11 @@ def generate_registry(
         ew.writerow(ENROLMENT_COLUMNS)
         for i in range(pupils):
             referte = f"S{seed}-{i + 1:08d}"[-32:]
-            born = FIRST_BIRTH + dt.timedelta(days=rng.randrange(span + 1))
-            male = rng.random() < 0.5
-            voornaam = (male_names if male else female_names).pick(rng)
-            naam = last_names.pick(rng)
-            if rng.random() < unidentified_share:
-                insz = ""
-                unidentified += 1
-            else:
-                insz = _insz(rng, born, male, rng.random() < BIS_SHARE, used)
-            pw.writerow((referte, insz, naam, voornaam, born.isoformat()))
-            school = rng.choice(codes)
-            if rng.random() < CHANGE_OF_SCHOOL_SHARE and n_schools > 1:
-                left = start + dt.timedelta(days=rng.randrange(14, 80))
-                ew.writerow(
-                    (
-                        referte,
-                        school,
-                        rng.choice(groups[school]),
-                        start.isoformat(),
-                        left.isoformat(),
-                    )
-                )
-                school = rng.choice([c for c in rng.sample(codes, 2) if c != school])
-                begin = left + dt.timedelta(days=1)
-                enrolments += 1
-            else:
-                begin = start
-            ew.writerow((referte, school, rng.choice(groups[school]), begin.isoformat(), ""))
-            enrolments += 1
+            row = population.pupil(referte, unidentified_share)
+            unidentified += row[1] == ""
+            pw.writerow(row)
+            rows = population.enrolments(referte)
+            for enrolment in rows:
+                ew.writerow(enrolment)
+            enrolments += len(rows)
     return GeneratedRegistry(out, pupils, unidentified, enrolments, n_schools)

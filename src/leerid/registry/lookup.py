@@ -115,6 +115,11 @@ def find_pupil(
     )
     if pupil_id is None:
         return None
+    return _view(session, pupil_id, on)
+
+
+def _view(session: Session, pupil_id: int, on: dt.date) -> PupilView:
+    """The pupil ``pupil_id`` as seen on day ``on``: one query for each part."""
     pupil = session.execute(
         select(
             Pupil.leer_id_uuid, Pupil.insz, Pupil.naam, Pupil.voornaam, Pupil.geboortedatum
@@ -127,23 +132,8 @@ def find_pupil(
             .order_by(Registration.referte)
         )
     )
-    accounts = tuple(
-        (row.account_uuid, row.status)
-        for row in session.execute(
-            select(Account.account_uuid, Account.status)
-            .where(Account.pupil_id == pupil_id)
-            .order_by(Account.created_at, Account.account_uuid)
-        )
-    )
-    instellingsnummers = tuple(
-        session.scalars(
-            select(Enrolment.instellingsnummer)
-            .join(Registration, Registration.referte == Enrolment.referte)
-            .where(Registration.pupil_id == pupil_id, *active_on(on))
-            .distinct()
-            .order_by(Enrolment.instellingsnummer)
-        )
-    )
+    accounts = _accounts(session, pupil_id)
+    instellingsnummers = _schools_on(session, pupil_id, on)
     insz_history = tuple(
         session.scalars(
             select(InszHistory.insz)
@@ -165,6 +155,31 @@ def find_pupil(
         ),
         instellingsnummers=instellingsnummers,
         insz_history=insz_history,
+    )
+
+
+def _accounts(session: Session, pupil_id: int) -> tuple[tuple[str, str], ...]:
+    """``(account_uuid, status)`` of each account of the pupil, oldest first."""
+    return tuple(
+        (row.account_uuid, row.status)
+        for row in session.execute(
+            select(Account.account_uuid, Account.status)
+            .where(Account.pupil_id == pupil_id)
+            .order_by(Account.created_at, Account.account_uuid)
+        )
+    )
+
+
+def _schools_on(session: Session, pupil_id: int, on: dt.date) -> tuple[str, ...]:
+    """The schools the pupil is enrolled in on day ``on`` (sorted, distinct)."""
+    return tuple(
+        session.scalars(
+            select(Enrolment.instellingsnummer)
+            .join(Registration, Registration.referte == Enrolment.referte)
+            .where(Registration.pupil_id == pupil_id, *active_on(on))
+            .distinct()
+            .order_by(Enrolment.instellingsnummer)
+        )
     )
 
 
