@@ -35,3 +35,20 @@ def test_bad_input_gets_the_portals_page_and_no_foreign_redirect(
         slash = http.get(f"{url}/personeel/", headers={"Host": "evil.example"})
         assert "location" not in slash.headers
         assert slash.status_code == 404
+
+
+def test_an_unknown_path_or_method_gets_a_page_not_json(provider: ServiceProvider) -> None:
+    """A path no route matches (even one that decodes to '/') and a wrong method: HTML."""
+    with serve_portal(provider, free_port()) as url, httpx.Client() as http:
+        cases = {
+            f"{url}/bestaat-niet": ("GET", 404, "Niet gevonden"),
+            f"{url}/personeel/datalekken/..%2F..%2Fetc%2Fpasswd": ("POST", 404, "Niet gevonden"),
+            f"{url}/personeel/aanmelden": ("PUT", 405, "Niet toegestaan"),
+        }
+        for target, (method, status, heading) in cases.items():
+            answer = http.request(method, target)
+            assert answer.status_code == status, target
+            assert answer.headers["content-type"].startswith("text/html"), target
+            assert heading in answer.text and not answer.text.startswith('{"detail"')
+            assert "content-security-policy" in answer.headers
+        assert "GET" in http.request("PUT", f"{url}/personeel/aanmelden").headers["allow"]

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
 from leerid.edge import EdgeGuard
@@ -25,7 +26,7 @@ from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
 from leerid.sp.portal import dpo_pages, parameters, pupil_pages, staff_pages
 from leerid.sp.portal.browser_session import SessionSealer
-from leerid.sp.portal.guard import PortalDep, Refused, refused
+from leerid.sp.portal.guard import PortalDep, Refused, not_here, refused
 from leerid.sp.portal.state import PAGE_HEADERS, Portal, claim_names
 from leerid.sp.portal.templating import TEMPLATES, render
 from leerid.store.outage import DatabaseOutage, OutageLog, wants_html
@@ -196,6 +197,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     app.add_middleware(DatabaseOutage, render=_outage_page(settings.name), outages=OutageLog())
     app.middleware("http")(_headers(csp, settings.secure_cookies))
     app.add_exception_handler(Refused, refused)
+    app.add_exception_handler(HTTPException, not_here)  # an HTML page, never JSON
     for router in (pupil_pages.router, staff_pages.router, dpo_pages.router, plain):
         _add_routes(app, router)
     return app

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -36,6 +37,7 @@ __all__ = [
     "StaffPost",
     "Visitor",
     "form_with_csrf",
+    "not_here",
     "pupil_post",
     "read_session",
     "refused",
@@ -53,6 +55,23 @@ class Refused(Exception):  # noqa: N818 (a refusal is an answer, not an error)
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
         self.response = response
+
+
+async def not_here(request: Request, exc: Exception) -> Response:
+    """Unknown path or wrong method: a page in the portal's words, not a JSON body."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 404
+    heading, text = NOT_HERE.get(status, NOT_HERE[400])
+    response = portal_of(request).message(read_session(request), heading, text, status)
+    if isinstance(exc, HTTPException) and exc.headers:
+        response.headers.update(exc.headers)  # e.g. Allow on a 405
+    return response
+
+
+NOT_HERE = {
+    404: ("Niet gevonden", "Deze pagina bestaat niet. Ga terug naar de startpagina."),
+    400: ("Niet gelukt", "Dit verzoek kon niet verwerkt worden. Ga terug naar de startpagina."),
+    405: ("Niet toegestaan", "Deze pagina kan zo niet gebruikt worden. Ga naar de startpagina."),
+}
 
 
 async def refused(_request: Request, exc: Exception) -> Response:
