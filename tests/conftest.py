@@ -22,6 +22,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from leerid.store.engine import dispose_engines, make_engine, upgrade
 
+pytest_plugins = ["tests.live_or_unit"]  # classes each test unit or live (make test-unit)
+
 PG_URL = os.environ.get("LEERID_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
