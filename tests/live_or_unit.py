@@ -52,6 +52,8 @@ LIVE_FIXTURES = frozenset(
 LIVE_MODULES = (
     "leerid.testing",
     "leerid.store.engine",
+    "leerid.store.runner",  # the migration runner
+    "leerid.schema",  # the provider's database (registry and idp parts)
     "tests.idp_server",
     "tests.login.live_server",
     "tests.login.oidc_flow",

@@ -17,7 +17,7 @@ from pathlib import Path
 PACKAGE = "leerid"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-DOMAIN = ("idp", "registry", "sp", "protocol", "cli", "testing", "demo")
+DOMAIN = ("idp", "registry", "sp", "protocol", "cli", "testing", "demo", "schema")
 NO_IO_LIBRARIES = ("sqlalchemy", "httpx", "starlette", "fastapi")
 SETTINGS_MODULES = ("leerid.config", "leerid.idp.settings", "leerid.sp.kit.settings")
 KIT = "leerid.testing"
