@@ -19,6 +19,7 @@ import inspect
 import os
 import socket
 import sqlite3
+import sqlite3.dbapi2
 import subprocess
 import types
 from collections.abc import Callable, Iterator
@@ -198,12 +199,16 @@ def _forbidden(caught: list[str]) -> Iterator[None]:
         patch.setattr(socket.socket, "bind", net(socket.socket.bind, "bound to"))
         patch.setattr(subprocess.Popen, "__init__", refused("a subprocess"))
         patch.setattr(os, "system", refused("a subprocess (os.system)"))
-        patch.setattr(sqlite3, "connect", refused("a SQLite connection"))
+        # SQLAlchemy reaches SQLite through sqlite3.dbapi2 and PostgreSQL through psycopg's
+        # module-level connect (a method bound at import): each name is replaced.
+        for module in (sqlite3, sqlite3.dbapi2):
+            patch.setattr(module, "connect", refused("a SQLite connection"))
         try:
             import psycopg
         except ImportError:  # pragma: no cover - PostgreSQL's driver is a dependency
             pass
         else:
+            patch.setattr(psycopg, "connect", refused("a PostgreSQL connection"))
             patch.setattr(psycopg.Connection, "connect", refused("a PostgreSQL connection"))
         yield
 

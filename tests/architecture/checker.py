@@ -142,7 +142,21 @@ def imports_of(module: Module) -> list[Import]:
             else:
                 base = node.module or ""
             found += [Import(module.name, f"{base}.{a.name}", node.lineno, tc) for a in node.names]
+        elif (name := _dynamic_import(node)) is not None:
+            found.append(Import(module.name, name, getattr(node, "lineno", 0), tc))
     return found
+
+
+def _dynamic_import(node: ast.AST) -> str | None:
+    """The module of ``importlib.import_module("a.b")`` or ``__import__("a.b")``, if constant."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    first = node.args[0]
+    if name in ("import_module", "__import__") and isinstance(first, ast.Constant):
+        return first.value if isinstance(first.value, str) else None
+    return None
 
 
 def _within(name: str, prefix: str) -> bool:

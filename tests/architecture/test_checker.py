@@ -38,8 +38,9 @@ BOUNDARY_CASES = {
             "csv_safe.py": "",
             "protocol/model.py": "from leerid.errors import LeeridError\nfrom . import rules\n",
             "protocol/rules.py": "import json\n\ndef f():\n    from leerid import csv_safe\n",
+            "protocol/late.py": "import importlib\nimportlib.import_module('leerid.csv_safe')\n",
         },
-        {("protocol/rules.py", 4)},
+        {("protocol/rules.py", 4), ("protocol/late.py", 2)},
     ),
     "store-no-domain": (  # a relative import is resolved before it is judged
         {

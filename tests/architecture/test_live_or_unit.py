@@ -40,6 +40,11 @@ SUITE = {
 
         def run_child():
             subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+        def engine_at(url):
+            import sqlalchemy
+            with sqlalchemy.create_engine(url).connect():
+                pass
     """,
     "test_suite.py": """\
         import sqlite3
@@ -57,6 +62,12 @@ SUITE = {
 
         def test_hidden_process():
             helpers.run_child()
+
+        def test_hidden_sqlalchemy_engine():
+            helpers.engine_at("sqlite://")
+
+        def test_hidden_postgresql():
+            helpers.engine_at("postgresql+psycopg://postgres@127.0.0.1:9/none")
 
         def test_with_a_live_fixture(database_url):
             sqlite3.connect(database_url.removeprefix("sqlite:///")).close()
@@ -88,13 +99,18 @@ def test_unit_run_fails_a_hidden_live_test_and_a_full_run_does_not(tmp_path: Pat
     shutil.copy(PLUGIN, tmp_path / "live_or_unit.py")
 
     unit = _run(tmp_path, "-m", "unit", "-rf")
-    assert "3 failed, 1 passed, 3 deselected" in unit, unit
-    for what in ("a SQLite connection", "a socket connect to ('127.0.0.1', 9)", "a subprocess"):
+    assert "5 failed, 1 passed, 3 deselected" in unit, unit
+    for what in (
+        "a SQLite connection",
+        "a PostgreSQL connection",
+        "a socket connect to ('127.0.0.1', 9)",
+        "a subprocess",
+    ):
         assert f"is classed unit but opened {what}" in unit, unit
     assert "mark it live" in unit
 
     live = _run(tmp_path, "-m", "live")
-    assert "3 passed, 4 deselected" in live, live
+    assert "3 passed, 6 deselected" in live, live
 
-    everything = _run(tmp_path)
-    assert "7 passed" in everything, everything
+    everything = _run(tmp_path, "-k", "not postgresql")  # no server on port 9: that one fails
+    assert "8 passed" in everything, everything
