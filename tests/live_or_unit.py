@@ -114,6 +114,8 @@ def _reaches_live(func: Callable[..., Any], seen: set[int]) -> bool:
     home = namespace.get("__name__", "")
     for each in _code_objects(code):
         for name in (*each.co_names, *each.co_freevars):
+            if _is_live_module(name):  # a module imported inside the function
+                return True
             value = namespace.get(name)
             if value is not None and _is_live(value, home, seen):
                 return True
