@@ -396,19 +396,55 @@ def sizes(modules: dict[str, Module]) -> list[Violation]:
     return found
 
 
+def _is_os_environ(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+        and node.attr in ("environ", "environb")
+    )
+
+
+def _handed_on(tree: ast.Module) -> set[int]:
+    """``os.environ`` nodes that write a variable or hand the environment to a child process.
+
+    Setting a variable for the workers (``os.environ[k] = v``, ``del``, ``update``) and
+    copying the whole environment for a subprocess (``dict(os.environ)``,
+    ``{**os.environ, …}``, ``os.environ.copy()``, ``env=os.environ``) look up no setting:
+    the child reads its settings at its start. Every other use of ``os.environ`` is a read.
+    """
+    ids: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+            ids.add(id(node.value))
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in ("update", "copy"):
+                ids.add(id(func.value))
+            if isinstance(func, ast.Name) and func.id == "dict":
+                ids.update(id(arg) for arg in node.args)
+            ids.update(id(k.value) for k in node.keywords if k.arg == "env")
+        elif isinstance(node, ast.Dict):
+            ids.update(id(v) for k, v in zip(node.keys, node.values, strict=True) if k is None)
+    return ids
+
+
 def _environment_reads(tree: ast.Module) -> Iterator[tuple[int, str, bool]]:
     """(line, what, at import time) for every read of the environment in ``tree``."""
+    handed_on = _handed_on(tree)
 
     def visit(node: ast.AST, in_function: bool) -> Iterator[tuple[int, str, bool]]:
         for child in ast.iter_child_nodes(node):
             inside = in_function or isinstance(
                 child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda
             )
-            if (
+            if _is_os_environ(child) and id(child) not in handed_on:
+                yield getattr(child, "lineno", 0), "os.environ", not inside
+            elif (
                 isinstance(child, ast.Attribute)
                 and isinstance(child.value, ast.Name)
                 and child.value.id == "os"
-                and child.attr in ("environ", "environb", "getenv", "getenvb")
+                and child.attr in ("getenv", "getenvb")
             ):
                 yield child.lineno, f"os.{child.attr}", not inside
             elif isinstance(child, ast.ImportFrom) and child.module == "os":

@@ -167,6 +167,17 @@ def test_environment_read_outside_settings_or_at_import_time_is_caught(tmp_path:
             "idp/throttle.py": "from os import environ\n",
             "sp/kit/settings.py": "import os\n\ndef load():\n    return dict(os.environ)\n",
             "demo.py": "import os\nprint(os.sep)\n",
+            "cli/idp.py": """\
+                import os, subprocess
+                def serve(level):
+                    os.environ["LEERID_LOG_LEVEL"] = level  # for the workers: a write
+                    os.environ.update(A="1")
+                    subprocess.run(["x"], env={**os.environ, "B": "2"})
+                    subprocess.run(["x"], env=dict(os.environ))
+                    subprocess.run(["x"], env=os.environ)
+                    os.environ.setdefault("C", "3")  # keeps the operator's value: a read
+                    return "LEERID_HOME" in os.environ
+            """,
         },
     )
     found = checker.environment_in_settings(modules)
@@ -174,6 +185,8 @@ def test_environment_read_outside_settings_or_at_import_time_is_caught(tmp_path:
         ("src/leerid/idp/settings.py", 2, "environment"),
         ("src/leerid/idp/context.py", 4, "environment"),
         ("src/leerid/idp/throttle.py", 1, "environment"),
+        ("src/leerid/cli/idp.py", 8, "environment"),
+        ("src/leerid/cli/idp.py", 9, "environment"),
     }
     assert any("import time" in str(v) for v in found)
 
