@@ -1,4 +1,4 @@
-# leerid: make demo | make test | make lint | make bench
+# leerid: make demo | make test | make test-unit | make lint | make bench
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,7 +15,7 @@ AXE_VERSION := 4.14.1
 NODE_DIR    := .leerid/node
 AXE_STAMP   := $(NODE_DIR)/.installed-axe-core-$(AXE_VERSION)
 
-.PHONY: demo test test-deps lint bench install clean
+.PHONY: demo test test-unit test-deps lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ demo: $(STAMP)
 
 test: $(STAMP) test-deps
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
+
+# The unit tests only (no server, database, browser or process; tests/live_or_unit.py classes
+# them and fails one that opens any), in one process: workers would cost more than they save.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n 0 -m unit
 
 test-deps: $(CHROMIUM) $(AXE_STAMP)
 

@@ -27,6 +27,8 @@ from leerid.store.engine import dispose_engines, make_engine
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
+pytest_plugins = ["tests.live_or_unit"]  # classes each test unit or live (make test-unit)
+
 PG_URL = os.environ.get("LEERID_TEST_DATABASE_URL", "").strip()
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 

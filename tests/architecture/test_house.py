@@ -1,0 +1,51 @@
+"""The rules of docs/architecture.md hold on the real tree: one test per rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.architecture import checker
+from tests.architecture.checker import BOUNDARIES, Boundary, Module, Violation
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def modules() -> dict[str, Module]:
+    """Every module of src/leerid, parsed once."""
+    return checker.load_package(ROOT / "src", ROOT)
+
+
+def _holds(violations: list[Violation]) -> None:
+    assert not violations, "\n" + checker.report(violations)
+
+
+@pytest.mark.parametrize("rule", BOUNDARIES, ids=lambda b: b.rule)
+def test_rooms_import_only_what_they_may(rule: Boundary, modules: dict[str, Module]) -> None:
+    """protocol-pure, store-no-domain, sp-apart, oauth-no-io, web-no-sql."""
+    _holds(rule.check(modules))
+
+
+def test_no_import_cycles(modules: dict[str, Module]) -> None:
+    _holds(checker.no_cycles(modules))
+
+
+def test_modules_and_functions_are_small(modules: dict[str, Module]) -> None:
+    _holds(checker.sizes(modules))
+
+
+def test_environment_is_read_only_in_settings(modules: dict[str, Module]) -> None:
+    _holds(checker.environment_in_settings(modules))
+
+
+def test_bench_demo_and_tests_use_the_one_kit() -> None:
+    _holds(checker.harness_uses_kit(ROOT))
+
+
+def test_the_checkers_see_the_whole_package(modules: dict[str, Module]) -> None:
+    """A checker reading an empty or wrong folder would pass everything: it must not."""
+    assert {"leerid", "leerid.errors", "leerid.config"} <= set(modules)
+    assert len(modules) > 50
+    assert sum(len(edges) for edges in checker.import_graph(modules).values()) > 100
