@@ -36,9 +36,11 @@ BOUNDARY_CASES = {
         {
             "errors.py": "",
             "csv_safe.py": "",
+            "edge.py": "",
             "protocol/model.py": "from leerid.errors import LeeridError\nfrom . import rules\n",
-            "protocol/rules.py": "import json\n\ndef f():\n    from leerid import csv_safe\n",
-            "protocol/late.py": "import importlib\nimportlib.import_module('leerid.csv_safe')\n",
+            "protocol/register.py": "from leerid.csv_safe import SafeWriter\n",
+            "protocol/rules.py": "import json\n\ndef f():\n    from leerid import edge\n",
+            "protocol/late.py": "import importlib\nimportlib.import_module('leerid.edge')\n",
         },
         {("protocol/rules.py", 4), ("protocol/late.py", 2)},
     ),

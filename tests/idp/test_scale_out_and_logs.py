@@ -11,6 +11,7 @@ import pytest
 from leerid.errors import LeeridError
 from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
+from leerid.testing.browser import hidden_fields
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import running_idp, start_idp
@@ -27,7 +28,8 @@ def test_two_servers_on_one_database_serve_one_login(database_url: str) -> None:
             auth = rp.authorization()
             page = browser.open(auth.url)
             assert page.status_code == 200
-            fields = dict(re.findall(r'name="(request|csrf_token)" value="([^"]*)"', page.text))
+            form = hidden_fields(page.text)
+            fields = {name: form[name] for name in ("request", "csrf_token")}
             done = browser.http.post(
                 f"{two.base_url}/op/v1/login",
                 data={**fields, "username": one.username, "password": one.password},

@@ -13,6 +13,7 @@ from leerid.idp.settings import (
     IdpSettings,
     default_issuer,
     explicit_issuer,
+    hash_concurrency_per_worker,
     issuer_port_warning,
     log_level_from_env,
     metrics_dir_from_env,
@@ -54,9 +55,8 @@ def serve(
     upgrade(engine)  # once, before the workers start
     ensure_keys(engine)  # the first signing keys, made once rather than by each worker
     engine.dispose()
-    cores = os.cpu_count() or 1
-    # Issue 4 §4: at most one hash per core at a time across all workers.
-    os.environ.setdefault("LEERID_HASH_CONCURRENCY", str(max(1, cores // workers)))
+    # Issue 4 §4: at most one hash per core at a time across all workers (handed to them).
+    os.environ["LEERID_HASH_CONCURRENCY"] = str(hash_concurrency_per_worker(workers))
     if workers > 1 and not metrics_dir_from_env():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leerid-metrics-")
     typer.echo(f"LeerID identity provider: issuer {settings.issuer}, http://{host}:{port}")

@@ -26,6 +26,7 @@ __all__ = [
     "default_issuer",
     "explicit_issuer",
     "hash_concurrency_from_env",
+    "hash_concurrency_per_worker",
     "issuer_port_warning",
     "log_level_from_env",
     "metrics_dir_from_env",
@@ -99,6 +100,11 @@ def argon2_from_env() -> tuple[int, int, int]:
 def hash_concurrency_from_env() -> int:
     """Hashes at the same time in this process: ``$LEERID_HASH_CONCURRENCY`` or one per core."""
     return _env_int("LEERID_HASH_CONCURRENCY", os.cpu_count() or 1)
+
+
+def hash_concurrency_per_worker(workers: int) -> int:
+    """Issue 4 §4: ``$LEERID_HASH_CONCURRENCY`` if set, else the cores shared by ``workers``."""
+    return _env_int("LEERID_HASH_CONCURRENCY", max(1, (os.cpu_count() or 1) // max(1, workers)))
 
 
 def explicit_issuer() -> str:
