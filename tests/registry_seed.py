@@ -59,9 +59,7 @@ def add_pupil(
     ``permanent``: identified by ``insz``, or by a fresh valid one; ``temporary``: imported
     without INSZ. ``retired``: imported without INSZ, then identified by a second import,
     which retires the temporary account (returned) and gives the pupil a new permanent one
-    (docs/identities.md, rule 4). The registry has no retired account without a live one
-    beside it, so that the school issues no code for the pupil, the second import also ends
-    its enrolment yesterday: the pupil left the school when it was identified.
+    (docs/identities.md, rule 4): the registry has no retired account without a live one.
     """
     if insz is not None and account_status == "temporary":
         raise ValueError("a temporary account is a pupil imported without INSZ")
@@ -77,10 +75,7 @@ def add_pupil(
     if account_status != "retired":
         return _account(engine, pupil, account_status)
     temporary = _account(engine, pupil, "temporary")
-    left = dataclasses.replace(enrolled, einddatum=TODAY - dt.timedelta(days=1))
-    identified = dataclasses.replace(
-        pupil, insz=insz or valid_insz(geboortedatum), enrolments=(left,)
-    )
+    identified = dataclasses.replace(pupil, insz=insz or valid_insz(geboortedatum))
     (view,) = import_pupils(engine, [identified])
     if (temporary, "retired") not in view.accounts:
         raise LeeridError(f"referte {pupil.referte}: accounts {view.accounts}, {temporary} live")
