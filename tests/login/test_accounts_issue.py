@@ -25,7 +25,7 @@ from leerid.idp.login.activation_codes import (
     reset_code,
 )
 from leerid.idp.store.login_tables import ActivationCodeRow
-from leerid.registry.models import Credential
+from leerid.registry.models import Account, AccountStatus, Credential
 from tests.conftest import run_leerid
 from tests.registry_seed import TODAY, add_pupil
 
@@ -74,10 +74,20 @@ def test_issue_covers_pupils_enrolled_today_without_credentials(engine: Engine) 
     add_pupil(engine, "Old", "Leaver", einddatum=TODAY - dt.timedelta(days=1))
     add_pupil(engine, "Future", "Starter", begindatum=TODAY + dt.timedelta(days=3))
     add_pupil(engine, "Other", "School", school="054321")
-    add_pupil(engine, "Retired", "Account", account_status="retired")
+    retired = add_pupil(engine, "Retired", "Account", account_status="retired")
+    with engine.connect() as conn:  # identified: the pupil's new permanent account, no login yet
+        identified = conn.execute(
+            select(Account.account_uuid).where(
+                Account.pupil_id
+                == select(Account.pupil_id)
+                .where(Account.account_uuid == retired)
+                .scalar_subquery(),
+                Account.status == AccountStatus.PERMANENT,
+            )
+        ).scalar_one()
     with Session(engine) as session, session.begin():
         issued = issue_for_school(session, "012345", TODAY, NOW)
-    assert {row.account_uuid for row in issued} == {emma, zoe}
+    assert {row.account_uuid for row in issued} == {emma, zoe, identified}  # never the retired
     for row in issued:
         assert CODE.match(row.code)
         assert row.valid_until == NOW + CODE_VALIDITY
