@@ -27,6 +27,12 @@ def test_a_code_is_found_however_it_is_typed(attempt: int, sep: str, lower: bool
     assert normalise_code("1") is None and normalise_code(str(uuid.uuid4())) is None
 
 
+def test_no_code_reads_as_another_when_typed_without_its_prefix() -> None:
+    """A body "DQ…" typed bare would lose its first two characters (1 in 1,024 codes)."""
+    codes = [new_code(attempt) for attempt in (0, 3) for _ in range(10_000)]
+    assert all(normalise_code(code[3:]) == code for code in codes)
+
+
 def test_close_takes_the_code_and_says_which_report(engine: Engine) -> None:
     pupil = str(uuid.uuid4())
     view = store_report(engine, "lars", pupil, "family_name", "foutief", "naam")

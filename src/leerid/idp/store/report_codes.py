@@ -19,7 +19,10 @@ _CODE = re.compile(rf"^{PREFIX}[{ALPHABET}]{{4,8}}$")
 def new_code(attempt: int = 0) -> str:
     """A random code; from the fourth attempt on, two characters longer (fewer clashes)."""
     length = 4 if attempt < 3 else 6
-    return PREFIX + "".join(secrets.choice(ALPHABET) for _ in range(length))
+    while True:  # never "DQ…": typed without its prefix, "DQ1B1S" would read as "DQ-1B1S"
+        body = "".join(secrets.choice(ALPHABET) for _ in range(length))
+        if not body.startswith("DQ"):
+            return PREFIX + body
 
 
 def normalise_code(text: str) -> str | None:
