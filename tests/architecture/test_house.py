@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,32 @@ def test_the_checkers_see_the_whole_package(modules: dict[str, Module]) -> None:
     assert {"leerid", "leerid.errors", "leerid.config"} <= set(modules)
     assert len(modules) > 50
     assert sum(len(edges) for edges in checker.import_graph(modules).values()) > 100
+
+
+def _documented_rooms() -> set[str]:
+    """The paths in the first column of the rooms table of docs/architecture.md."""
+    doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = doc.split("The rooms, as", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in table.splitlines() if line.startswith("| `")]
+    return {path for cell in first_cells for path in re.findall(r"`([\w/.]+)`", cell)}
+
+
+def _in_a_room(rel: str, rooms: set[str]) -> bool:
+    return any(rel == room or (room.endswith("/") and rel.startswith(room)) for room in rooms)
+
+
+def test_the_layout_matches_the_doc() -> None:
+    """Every room the doc names exists, and every module of src/leerid is in a named room."""
+    package = ROOT / "src" / "leerid"
+    rooms = _documented_rooms()
+    missing = sorted(room for room in rooms if not (package / room).exists())
+    assert not missing, f"docs/architecture.md names rooms that do not exist: {missing}"
+    modules = (p.relative_to(package).as_posix() for p in package.rglob("*.py"))
+    # a package's face (__init__.py) belongs to the rooms inside it
+    unplaced = sorted(
+        m for m in modules if not m.endswith("__init__.py") and not _in_a_room(m, rooms)
+    )
+    assert not unplaced, (
+        f"modules in no room of docs/architecture.md: {unplaced}: add a row to its rooms table "
+        "(or move the module into a room it names)"
+    )
