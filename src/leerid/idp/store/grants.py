@@ -19,8 +19,7 @@ from sqlalchemy import Connection, Executable, Table, bindparam, insert, select,
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.models import IdpEndedSession, IdpGrant, IdpRefreshToken
-from leerid.idp.store.pupils import pupil_columns
-from leerid.registry.models import Account, Pupil
+from leerid.idp.store.pupils import joined_to_pupil, pupil_columns
 
 __all__ = [
     "AccessGrant",
@@ -303,9 +302,7 @@ def revoke_refresh_token(conn: Connection, token: str, client_id: str, now: dt.d
 def grant_with_pupil(columns: Any, key: Any) -> dict[str, HotStatement]:
     """Art. 5 with the grant: ``columns`` of the grant whose ``key`` column equals
     ``:b_hash``, and the pupil it is about (fetched now), in one statement per dialect."""
-    joined = G.outerjoin(Account, Account.account_uuid == G.c.account_uuid).outerjoin(
-        Pupil, Pupil.id == Account.pupil_id
-    )
+    joined = joined_to_pupil(G, G.c.account_uuid)
     return {
         dialect: HotStatement(
             select(*columns, *pupil_columns(aggregate))

@@ -21,7 +21,7 @@ from leerid.idp.store._fast_path import HotStatement
 from leerid.protocol import PupilClaims
 from leerid.registry.models import Account, AccountStatus, Enrolment, Pupil, Registration
 
-__all__ = ["fetch_pupil", "pupil_columns", "pupil_from_row"]
+__all__ = ["fetch_pupil", "joined_to_pupil", "pupil_columns", "pupil_from_row"]
 
 
 def pupil_columns(aggregate: str) -> list[Any]:
@@ -62,6 +62,14 @@ def pupil_columns(aggregate: str) -> list[Any]:
         historiek.label("historiek"),
         orgcodes.label("orgcodes"),
     ]
+
+
+def joined_to_pupil(table: Any, account_uuid: Any) -> Any:
+    """``table`` joined (outer) to the pupil whose account is ``account_uuid``: the one way the
+    provider's tables reach the registry's (for ``pupil_columns``)."""
+    return table.outerjoin(Account, Account.account_uuid == account_uuid).outerjoin(
+        Pupil, Pupil.id == Account.pupil_id
+    )
 
 
 def _pupil_statement(aggregate: str) -> Select[Any]:
