@@ -13,10 +13,12 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from leerid.protocol import (
+    OFFLINE_ACCESS,
     Protocol,
     PupilClaims,
-    allowed_scopes,
+    allows_disclosure_without_login,
     release_claims,
+    requestable_scopes,
     status,
 )
 from leerid.protocol.lifecycle import BRUSSELS, advised_at, in_force_from, start_of_day
@@ -31,8 +33,12 @@ __all__ = [
     "today",
 ]
 
-NON_DATA_SCOPES = frozenset({"offline_access"})
-"""Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data."""
+NON_DATA_SCOPES = frozenset({OFFLINE_ACCESS})
+"""Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data.
+
+Art. 5: ``offline_access`` is requestable only under a protocol that allows disclosure
+without a login (``leerid.protocol.requestable_scopes``); the seed does not.
+"""
 
 
 def status_boundaries(protocol: Protocol) -> tuple[dt.datetime, ...]:
@@ -75,13 +81,18 @@ class BoundProtocol:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_scopes", allowed_scopes(self.protocol) | NON_DATA_SCOPES)
+        object.__setattr__(self, "_scopes", requestable_scopes(self.protocol))
         object.__setattr__(self, "_boundaries", status_boundaries(self.protocol))
         object.__setattr__(self, "_status", [])
 
     def allowed_scopes(self) -> frozenset[str]:
-        """The scopes a client of this protocol may request (data scopes + offline_access)."""
+        """The scopes a client of this protocol may request (data scopes; ``offline_access``
+        only when art. 5 allows disclosure without a login)."""
         return self._scopes
+
+    def allows_refresh(self) -> bool:
+        """Art. 5: whether refresh tokens (disclosure without a login) may be issued or used."""
+        return allows_disclosure_without_login(self.protocol)
 
     def status_at(self, at: dt.datetime) -> str:
         """Art. 11: the protocol's status (``in_force`` permits disclosure)."""
