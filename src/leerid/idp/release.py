@@ -1,8 +1,10 @@
 """What the identity provider releases, given the pupil's record and the protocol (pure).
 
 Art. 5: the pupil's data is fetched at every login (and at every userinfo call) from the
-registry (``leerid.idp.store.pupils``). Art. 3 and 11: ``leerid.protocol.release_claims``
-decides which claims a client receives under the current stored version of its protocol.
+registry (``leerid.idp.store.pupils``); ``offline_access`` (refresh tokens, data without a
+login) only under a protocol that allows it (``leerid.protocol.requestable_scopes``).
+Art. 3 and 11: ``leerid.protocol.release_claims`` decides which claims a client receives
+under the current stored version of its protocol.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from leerid.protocol import (
-    OFFLINE_ACCESS,
     Protocol,
     PupilClaims,
     allows_disclosure_without_login,
@@ -24,7 +25,6 @@ from leerid.protocol import (
 from leerid.protocol.lifecycle import BRUSSELS, advised_at, in_force_from, start_of_day
 
 __all__ = [
-    "NON_DATA_SCOPES",
     "BoundProtocol",
     "Release",
     "decide",
@@ -32,13 +32,6 @@ __all__ = [
     "status_boundaries",
     "today",
 ]
-
-NON_DATA_SCOPES = frozenset({OFFLINE_ACCESS})
-"""Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data.
-
-Art. 5: ``offline_access`` is requestable only under a protocol that allows disclosure
-without a login (``leerid.protocol.requestable_scopes``); the seed does not.
-"""
 
 
 def status_boundaries(protocol: Protocol) -> tuple[dt.datetime, ...]:
