@@ -21,6 +21,11 @@ from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import RunningIdp, offline_client
 
 
+def _token(idp: RunningIdp, **form: str) -> httpx.Response:
+    """A token request by the seed's client (``client_secret_basic``)."""
+    return httpx.post(f"{idp.issuer}/v1/token", auth=(idp.client_id, idp.client_secret), data=form)
+
+
 def test_offline_access_is_refused_before_login_under_the_seed(idp: RunningIdp) -> None:
     rp = RelyingParty(idp, scope="openid ov_leerling offline_access")
     auth = rp.authorization()
@@ -74,11 +79,7 @@ def test_a_refresh_token_held_under_the_seed_is_refused(idp: RunningIdp) -> None
                     expires_at=now + dt.timedelta(days=1),
                 )
             )
-        answer = httpx.post(
-            f"{idp.issuer}/v1/token",
-            auth=(idp.client_id, idp.client_secret),
-            data={"grant_type": "refresh_token", "refresh_token": presented},
-        )
+        answer = _token(idp, grant_type="refresh_token", refresh_token=presented)
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"] == "invalid_grant"
         assert "protocol_requires_login" in answer.json()["error_description"]
@@ -117,15 +118,12 @@ def test_a_code_with_offline_access_under_the_seed_gets_no_refresh_token(idp: Ru
             )
     finally:
         engine.dispose()
-    answer = httpx.post(
-        f"{idp.issuer}/v1/token",
-        auth=(idp.client_id, idp.client_secret),
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": idp.redirect_uri,
-            "code_verifier": verifier,
-        },
+    answer = _token(
+        idp,
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        redirect_uri=idp.redirect_uri,
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["access_token"] and "refresh_token" not in answer.json()
