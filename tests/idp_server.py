@@ -31,11 +31,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import yaml
 
 from leerid.protocol import load_protocol
 from leerid.registry.insz import check_insz
@@ -208,3 +211,36 @@ def running_idp(
         yield RunningIdp(server, seed, database_url)
     finally:
         server.stop()
+
+
+# Art. 5: the seed allows no disclosure without a login, so no refresh tokens. The tests of
+# refresh-token mechanics run under a copy of the seed that allows it, with its own id.
+OFFLINE_PROTOCOL_ID = "dov-lars-glce-2024-offline-test"
+
+
+def offline_protocol_file() -> Path:
+    """A copy of the seed with ``communication.disclosure_without_login: true``."""
+    data = load_protocol(PROTOCOL_FILE).model_dump(mode="json")
+    data["id"] = OFFLINE_PROTOCOL_ID
+    data["communication"]["disclosure_without_login"] = True
+    path = Path(tempfile.mkdtemp(prefix="leerid-offline-")) / "offline-protocol.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def offline_client(database_url: str, **client_options: object) -> tuple[str, str]:
+    """A ``client_secret_basic`` client bound to the copy of the seed that allows refresh
+    tokens (stored once; storing it again changes nothing): its id and secret."""
+    protocol_id = store_protocol(database_url, offline_protocol_file())
+    engine = make_engine(database_url)
+    client_options.setdefault("name", "LARS (offline test)")
+    client_options.setdefault("redirect_uris", [REDIRECT_URI])
+    client_options.setdefault("post_logout_redirect_uris", [LOGOUT_URI])
+    try:
+        return seeding.register_client(
+            engine,
+            protocol_id=protocol_id,
+            **client_options,  # type: ignore[arg-type]
+        )
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from leerid.store.engine import make_engine
 from leerid.testing.browser import hidden_fields
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query
-from tests.idp_server import running_idp, start_idp
+from tests.idp_server import offline_client, running_idp, start_idp
 
 
 def test_two_servers_on_one_database_serve_one_login(database_url: str) -> None:
@@ -76,7 +76,13 @@ def test_two_servers_on_one_database_serve_one_login(database_url: str) -> None:
 
 def test_no_insz_names_or_tokens_in_the_logs(database_url: str) -> None:
     with running_idp(database_url, more_env={"LEERID_LOG_LEVEL": "info"}) as idp:
-        rp = RelyingParty(idp, scope="openid profile ov_leerling offline_access")
+        client_id, secret = offline_client(database_url)  # art. 5: the seed allows no refresh
+        rp = RelyingParty(
+            idp,
+            client_id=client_id,
+            client_secret=secret,
+            scope="openid profile ov_leerling offline_access",
+        )
         browser = Browser()
         auth = rp.authorization()
         page = browser.open(auth.url)
@@ -99,6 +105,7 @@ def test_no_insz_names_or_tokens_in_the_logs(database_url: str) -> None:
             token["refresh_token"],
             token["id_token"],
             idp.client_secret,
+            secret,
         ]
         # the log must hold the flow, or the scan below would prove nothing
         assert "login ok" in log and "login refused" in log and "/op/v1/token" in log

@@ -18,7 +18,7 @@ from leerid.idp.store.clients import add_client
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
 from tests.idp.flow import Browser, RelyingParty, full_login, query
-from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp
+from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, offline_client
 
 
 def _new_client(idp: RunningIdp, **options: object) -> tuple[str, str | None]:
@@ -38,7 +38,10 @@ def _new_client(idp: RunningIdp, **options: object) -> tuple[str, str | None]:
 def test_refresh_tokens_are_single_use_rotated_and_reuse_revokes_the_family(
     idp: RunningIdp,
 ) -> None:
-    rp = RelyingParty(idp, scope="openid ov_leerling offline_access")
+    client_id, secret = offline_client(idp.database_url)  # art. 5: the seed allows no refresh
+    rp = RelyingParty(
+        idp, client_id=client_id, client_secret=secret, scope="openid ov_leerling offline_access"
+    )
     rp, _, auth, location = full_login(idp, rp)
     first = rp.fetch_token(location, auth.verifier)
     assert first["refresh_token"]

@@ -1,8 +1,10 @@
 """What the identity provider releases, given the pupil's record and the protocol (pure).
 
 Art. 5: the pupil's data is fetched at every login (and at every userinfo call) from the
-registry (``leerid.idp.store.pupils``). Art. 3 and 11: ``leerid.protocol.release_claims``
-decides which claims a client receives under the current stored version of its protocol.
+registry (``leerid.idp.store.pupils``); ``offline_access`` (refresh tokens, data without a
+login) only under a protocol that allows it (``leerid.protocol.requestable_scopes``).
+Art. 3 and 11: ``leerid.protocol.release_claims`` decides which claims a client receives
+under the current stored version of its protocol.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from dataclasses import dataclass, field
 from leerid.protocol import (
     Protocol,
     PupilClaims,
-    allowed_scopes,
+    allows_disclosure_without_login,
     release_claims,
+    requestable_scopes,
     status,
 )
 from leerid.protocol.lifecycle import BRUSSELS, advised_at, in_force_from, start_of_day
 
 __all__ = [
-    "NON_DATA_SCOPES",
     "BoundProtocol",
     "Release",
     "decide",
@@ -30,9 +32,6 @@ __all__ = [
     "status_boundaries",
     "today",
 ]
-
-NON_DATA_SCOPES = frozenset({"offline_access"})
-"""Scopes the provider handles itself (OIDC Core §11: refresh tokens); they carry no data."""
 
 
 def status_boundaries(protocol: Protocol) -> tuple[dt.datetime, ...]:
@@ -75,13 +74,18 @@ class BoundProtocol:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_scopes", allowed_scopes(self.protocol) | NON_DATA_SCOPES)
+        object.__setattr__(self, "_scopes", requestable_scopes(self.protocol))
         object.__setattr__(self, "_boundaries", status_boundaries(self.protocol))
         object.__setattr__(self, "_status", [])
 
     def allowed_scopes(self) -> frozenset[str]:
-        """The scopes a client of this protocol may request (data scopes + offline_access)."""
+        """The scopes a client of this protocol may request (data scopes; ``offline_access``
+        only when art. 5 allows disclosure without a login)."""
         return self._scopes
+
+    def allows_refresh(self) -> bool:
+        """Art. 5: whether refresh tokens (disclosure without a login) may be issued or used."""
+        return allows_disclosure_without_login(self.protocol)
 
     def status_at(self, at: dt.datetime) -> str:
         """Art. 11: the protocol's status (``in_force`` permits disclosure)."""

@@ -26,13 +26,17 @@ from leerid.protocol.model import (
     SecurityMeasure,
 )
 from leerid.protocol.release import (
+    OFFLINE_ACCESS,
     SCOPE_CLAIMS,
     PupilClaims,
     allowed_scopes,
+    allows_disclosure_without_login,
     release_claims,
+    requestable_scopes,
 )
 
 __all__ = [
+    "OFFLINE_ACCESS",
     "SCOPE_CLAIMS",
     "Attribute",
     "AttributeKey",
@@ -47,6 +51,7 @@ __all__ = [
     "Retention",
     "SecurityMeasure",
     "allowed_scopes",
+    "allows_disclosure_without_login",
     "canonical_json",
     "content_hash",
     "in_force_from",
@@ -54,5 +59,6 @@ __all__ = [
     "parse_protocol",
     "permits_disclosure",
     "release_claims",
+    "requestable_scopes",
     "status",
 ]

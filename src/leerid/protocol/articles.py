@@ -77,6 +77,13 @@ class Communication(ProtocolModel):
     ends_on: dt.date | None = Field(
         default=None, description="The end of the communication when it is not indefinite."
     )
+    disclosure_without_login: bool = Field(
+        default=False,
+        description="Art. 5: whether data may be disclosed without the pupil logging in "
+        "(refresh tokens, scope offline_access). The seed requests the data 'telkens de "
+        "leerling inlogt', so: no. Absent means no: disclosure beyond each login needs a "
+        "protocol that says so.",
+    )
     text: tuple[Text, ...] = Field(min_length=1)
 
     @model_validator(mode="after")

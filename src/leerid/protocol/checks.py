@@ -26,6 +26,7 @@ def _warnings(protocol: Protocol, at: dt.datetime) -> list[Warning]:
         *_dpo_warnings(parties),
         *_signature_warnings(protocol, parties),
         *_status_warnings(protocol, at),
+        *_art5_warnings(protocol),
     ]
 
 
@@ -106,6 +107,18 @@ def _status_warnings(protocol: Protocol, at: dt.datetime) -> Iterator[Warning]:
             ("status_changes",) if protocol.status_changes else ("signatures",),
             f"not in force on {at.date().isoformat()} (status: {now.value}): no data is "
             "disclosed under it",
+        )
+
+
+def _art5_warnings(protocol: Protocol) -> Iterator[Warning]:
+    """Art. 5: disclosure without a login (refresh tokens) needs a basis in the text."""
+    communication = protocol.communication
+    if communication.disclosure_without_login:  # periodicity is always at_every_login
+        yield (
+            ("communication", "disclosure_without_login"),
+            "disclosure without a login is allowed (clients may get refresh tokens, scope "
+            f"offline_access), yet the periodicity is {communication.periodicity.value}: "
+            "set it to false unless the signed text of art. 5 gives a basis",
         )
 
 

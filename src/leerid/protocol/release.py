@@ -121,3 +121,29 @@ def release_claims(
 
 SCOPE_CLAIMS_ORDER: tuple[Claim, ...] = tuple(c for cs in SCOPE_CLAIMS.values() for c in cs)
 """A stable order for the released claims (openid, profile, ov_leerling, rrn)."""
+
+
+# Art. 5: disclosure without a login (refresh tokens) ---------------------------------------
+
+OFFLINE_ACCESS = "offline_access"
+"""OIDC Core §11: the scope that asks for a refresh token, i.e. data without a new login."""
+
+
+def allows_disclosure_without_login(protocol: Protocol) -> bool:
+    """Art. 5: whether the protocol allows disclosure without the pupil logging in.
+
+    The seed requests the data "telkens de leerling inlogt": no. Absent in the file means no.
+    """
+    return protocol.communication.disclosure_without_login
+
+
+def requestable_scopes(protocol: Protocol) -> frozenset[str]:
+    """Every scope a client bound to ``protocol`` may request at the authorization endpoint.
+
+    The data scopes of art. 3 (``allowed_scopes``), and ``offline_access`` only when art. 5
+    allows disclosure without a login.
+    """
+    scopes = allowed_scopes(protocol)
+    if allows_disclosure_without_login(protocol):
+        return scopes | {OFFLINE_ACCESS}
+    return scopes

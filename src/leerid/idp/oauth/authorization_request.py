@@ -8,7 +8,8 @@ in this order, each failure an ``AuthorizationError`` sent back to the client by
 2. ``response_type=code`` (RFC 6749 §4.1.1, §4.1.2.1 ``unsupported_response_type``) and
    ``response_mode=query``;
 3. ``openid`` in ``scope`` and only scopes the client's protocol allows (ACM/IDM: refused at
-   once, before any login page; RFC 6749 §3.3);
+   once, before any login page; RFC 6749 §3.3); ``offline_access`` only under a protocol
+   that allows disclosure without a login (art. 5; OIDC Core §11);
 4. PKCE: a ``code_challenge`` with method ``S256`` (RFC 7636 §4.3: absent means ``plain``,
    which we refuse; §4.2 the challenge's form);
 5. ``prompt`` (OIDC Core §3.1.2.1: known values, ``none`` alone), ``max_age`` (a whole number
@@ -167,6 +168,12 @@ def _check_scopes(
     if "openid" not in scopes:
         raise AuthorizationError("invalid_scope", "the openid scope is required")
     not_allowed = sorted(set(scopes) - allowed_scopes)
+    if not_allowed == ["offline_access"]:  # art. 5: data only at each login
+        raise AuthorizationError(
+            "invalid_scope",
+            "scope offline_access is not allowed: the client's protocol discloses data only "
+            "when the pupil logs in (art. 5), so no refresh tokens",
+        )
     if not_allowed:  # ACM/IDM: refused at once, before any login page
         raise AuthorizationError(
             "invalid_scope",

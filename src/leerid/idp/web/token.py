@@ -2,7 +2,9 @@
 
 Written by hand for the same reason as the authorization endpoint. One transaction per
 exchange: the code is consumed and becomes the access token's row, the refresh token (only
-with ``offline_access``) is stored, and the disclosure is recorded — all or nothing.
+with ``offline_access``, and only when the client's protocol allows disclosure without a
+login, art. 5) is stored, and the disclosure is recorded — all or nothing. Under a protocol
+that does not allow it, the refresh grant is refused with ``invalid_grant``.
 Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
 Security BCP §4.14.2). Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
 """
@@ -37,7 +39,7 @@ from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
 from leerid.idp.store.interface import FoundCode
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.errors import token_error_response
-from leerid.protocol import PupilClaims
+from leerid.protocol import OFFLINE_ACCESS, PupilClaims
 
 __all__ = ["router"]
 
@@ -88,6 +90,16 @@ def _release(
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _offline(ctx: IdpContext, client: Client, scope: str) -> bool:
+    """A refresh token only for ``offline_access`` and only when art. 5 allows disclosure
+    without a login (the authorization endpoint already refused the scope otherwise; this
+    holds for a code issued just before a new version of the protocol was stored)."""
+    if OFFLINE_ACCESS not in scope.split():
+        return False
+    protocol = ctx.protocols.get(client.protocol_id)
+    return protocol is not None and protocol.allows_refresh()
 
 
 def _refuse(ctx: IdpContext, client: Client, account_uuid: str, reason: str) -> OAuthError:
@@ -179,7 +191,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         release = _release(ctx, client, grant.scope, pupil, now)
         if release.refused is not None:
             raise _refuse(ctx, client, grant.account_uuid, release.refused)
-        offline = "offline_access" in grant.scope.split()
+        offline = _offline(ctx, client, grant.scope)
         exchange = CodeExchange(
             access_token=new_token(),
             access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
@@ -251,6 +263,10 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
     protocol = ctx.protocols.get(client.protocol_id)
     # Art. 11 before art. 5: no pupil is read for a protocol that is not in force.
     fetch = protocol_refusal(protocol, now) is None
+    if fetch and protocol is not None and not protocol.allows_refresh():
+        # Art. 5: data only "telkens de leerling inlogt"; a refresh token issued before the
+        # protocol said so (or under another version) discloses nothing now.
+        raise _refuse(ctx, client, found.account_uuid, "protocol_requires_login")
     pupil = ctx.store.fetch_pupil(found.account_uuid, today(now)) if fetch else None
     release = _release(ctx, client, scope, pupil, now)
     if release.refused is not None:
