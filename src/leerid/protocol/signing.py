@@ -47,7 +47,8 @@ def algorithm_for(jwk: dict[str, Any]) -> str:
     alg = ALGORITHMS.get((str(kty), None if kty == "RSA" else str(crv)))
     if alg is None:
         raise SigningKeyError(
-            f"key type kty={kty!r}" + (f", crv={crv!r}" if crv is not None else "")
+            f"key type kty={kty!r}"
+            + (f", crv={crv!r}" if crv is not None else "")
             + " is not accepted; use an RSA key (RS256, at least 2048 bits), an EC key on "
             "P-256 (ES256) or an OKP key on Ed25519 (EdDSA)"
         )

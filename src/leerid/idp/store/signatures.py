@@ -112,6 +112,21 @@ def registered_key(
     return next((r for r in rows if r.protocol_id in (None, protocol_id)), None)
 
 
+def expectation(
+    session: Session, protocol_id: str, version: int, content_hash: str, party: str, kid: str | None
+) -> Expected:
+    """What a JWS over this version by ``party`` must say, and the registered key ``kid``."""
+    key = registered_key(session, kid, party, protocol_id)
+    return Expected(
+        protocol_id=protocol_id,
+        version=version,
+        content_hash=content_hash,
+        party=party,
+        key=None if key is None else json.loads(key.public_jwk),
+        key_expires=None if key is None else _aware(key.expires_at),
+    )
+
+
 def record(session: Session, **values: Any) -> ProtocolSignature:
     """Store one signature or attestation as given (the caller checked the version)."""
     row = ProtocolSignature(recorded_at=_utcnow(), **values)
@@ -143,14 +158,8 @@ def judge(session: Session, row: ProtocolSignature, content_hash: str) -> Judged
         ok = row.content_hash == content_hash
         verdict = Verdict(ok, "ok" if ok else "recorded over another content hash")
     else:
-        key = registered_key(session, row.kid, row.party, row.protocol_id)
-        expected = Expected(
-            protocol_id=row.protocol_id,
-            version=row.version,
-            content_hash=content_hash,
-            party=row.party,
-            key=None if key is None else json.loads(key.public_jwk),
-            key_expires=None if key is None else _aware(key.expires_at),
+        expected = expectation(
+            session, row.protocol_id, row.version, content_hash, row.party, row.kid
         )
         verdict = verify_signature(row.jws or "", expected)
         if verdict.valid and verdict.signed_at is not None:
@@ -160,9 +169,7 @@ def judge(session: Session, row: ProtocolSignature, content_hash: str) -> Judged
     )
 
 
-def judged_signatures(
-    session: Session, protocol_id: str, hashes: dict[int, str]
-) -> list[Judged]:
+def judged_signatures(session: Session, protocol_id: str, hashes: dict[int, str]) -> list[Judged]:
     """Every recorded signature of ``protocol_id``, judged against ``hashes`` (version->hash)."""
     rows = session.scalars(
         select(ProtocolSignature)
