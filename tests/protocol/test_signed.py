@@ -184,40 +184,22 @@ def _amended_text() -> str:
     )
 
 
+def _record(session: Any, stored: Any, party: str, at: dt.datetime, **how: Any) -> None:
+    values = {"protocol_id": stored.protocol_id, "version": stored.version}
+    values |= {"content_hash": stored.content_hash, "party": party, "signer": party}
+    record(session, signed_at=at, day_only=False, operator="test", **values, **how)
+
+
 def _attest(session: Any, stored: Any, party: str, at: dt.datetime) -> None:
-    record(
-        session,
-        protocol_id=stored.protocol_id,
-        version=stored.version,
-        content_hash=stored.content_hash,
-        party=party,
-        kind="attestation",
-        signer=party,
-        signed_at=at,
-        day_only=False,
-        document_sha256=DIGEST,
-        operator="test",
-    )
+    _record(session, stored, party, at, kind="attestation", document_sha256=DIGEST)
 
 
 def _sign(session: Any, stored: Any, party: str, alg: str, at: dt.datetime) -> None:
     payload = signing_payload(
         stored.protocol_id, stored.version, stored.content_hash, party, party, at
     )
-    record(
-        session,
-        protocol_id=stored.protocol_id,
-        version=stored.version,
-        content_hash=stored.content_hash,
-        party=party,
-        kind="jws",
-        signer=party,
-        signed_at=at,
-        day_only=False,
-        jws=sign(payload, _private(alg)),
-        kid=thumbprint(_public(alg)),
-        operator="test",
-    )
+    token = sign(payload, _private(alg))
+    _record(session, stored, party, at, kind="jws", jws=token, kid=thumbprint(_public(alg)))
 
 
 def test_amend_not_in_force_until_both_sign(engine: Engine) -> None:
