@@ -22,7 +22,7 @@ from leerid.idp.store.protocols import add_protocol, bound_version, signed_versi
 from leerid.idp.store.signatures import add_key, judged_signatures, record
 from leerid.protocol import content_hash, load_protocol
 from leerid.protocol.canonical import canonical_json
-from leerid.protocol.lifecycle import status
+from leerid.protocol.lifecycle import in_force_from, status
 from leerid.protocol.loading import parse_protocol
 from leerid.protocol.signing import (
     Expected,
@@ -275,3 +275,27 @@ def test_migration_attests_only_the_first_version_of_a_signature(
     assert bound is not None and bound.version == 1
     assert status(bound.protocol, NOW).value == "in_force"
     assert len(versions[0].protocol.signatures) == 2 and versions[1].protocol.signatures == ()
+
+
+def test_a_day_counts_from_its_start_in_brussels_a_moment_from_itself(engine: Engine) -> None:
+    """Art. 11: "op de datum van ondertekening": a day, unless the signature gives a time."""
+    from leerid.protocol.lifecycle import start_of_day
+
+    seed = load_protocol(SEED_YAML)
+    with session_scope(engine) as session:
+        v1 = add_protocol(session, seed, "", "anna")
+        day = start_of_day(dt.date(2024, 3, 25))
+        _record(session, v1, "recipient", day, kind="attestation", document_sha256=DIGEST)
+        session.flush()
+        moment = dt.datetime(2024, 3, 25, 14, 40, 38, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+        _attest(session, v1, "discloser", moment)
+    with session_scope(engine) as session:
+        session.execute(
+            text("UPDATE protocol_signature SET day_only = :t WHERE party = 'recipient'"),
+            {"t": True},
+        )
+    with session_scope(engine) as session:
+        judged = judged_signatures(session, seed.id, {1: v1.content_hash})
+        bound = bound_version(session, seed.id, NOW)
+    assert [j.effective for j in judged] == [day, moment]
+    assert bound is not None and in_force_from(bound.protocol) == moment

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -161,7 +161,7 @@ def add(
 @app.command("list")
 def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None) -> None:
     """Every stored protocol version: id, version, hash, status (by recorded signatures)."""
-    from leerid.idp.store.protocols import list_protocols, signed_versions
+    from leerid.idp.store.protocols import bound_version, list_protocols, signed_versions
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
 
@@ -169,6 +169,7 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
     with session_scope(get_engine(create=False)) as session:
         ids = sorted({row.protocol_id for row in list_protocols(session)})
         stored = [v for i in ids for v in signed_versions(session, i)]
+        bound = {i: bound_version(session, i, moment) for i in ids}
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")
         return
@@ -176,9 +177,17 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
     for row in stored:
         typer.echo(
             f"{row.protocol_id:<32} {row.version:>7}  {row.content_hash}  "
-            f"{status(row.protocol, moment).value:<10}  "
+            f"{_listed_status(row, bound[row.protocol_id], moment):<10}  "
             f"{row.added_at.isoformat(timespec='seconds')}"
         )
+
+
+def _listed_status(row: Any, bound: Any, moment: dt.datetime) -> str:
+    """Art. 11: an older version in force is ``replaced`` once a newer one is in force."""
+    state = status(row.protocol, moment).value
+    if state == "in_force" and bound is not None and bound.version != row.version:
+        return "replaced"
+    return str(state)
 
 
 @app.command()

@@ -13,7 +13,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError
-from leerid.protocol.lifecycle import BRUSSELS, in_force_from, start_of_day, status
+from leerid.protocol.lifecycle import BRUSSELS, brussels, in_force_from, start_of_day, status
 from leerid.protocol.signing import (
     public_jwk,
     sign,
@@ -277,13 +277,14 @@ def verify_command(
             mark = "valid" if j.verdict.valid else f"INVALID: {j.verdict.reason}"
             typer.echo(
                 f"  {j.party:<10} {j.kind:<11} {j.signer} at "
-                f"{j.effective.isoformat(timespec='seconds')} (by {j.operator}): {mark}"
+                f"{brussels(j.effective).isoformat(timespec='seconds')} (by {j.operator}): {mark}"
             )
     start = None if bound is None else in_force_from(bound.protocol)
     if bound is None or start is None or status(bound.protocol, now).value != "in_force":
         typer.echo("in force: none (both parties' valid signatures are needed, art. 11)")
         return
-    typer.echo(f"in force: version {bound.version} since {start.isoformat(timespec='seconds')}")
+    since = brussels(start).isoformat(timespec="seconds")
+    typer.echo(f"in force: version {bound.version} since {since}")
 
 
 def register_signing(app: typer.Typer) -> None:

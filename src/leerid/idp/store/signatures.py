@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError
-from leerid.protocol.lifecycle import start_of_day
+from leerid.protocol.lifecycle import brussels, start_of_day
 from leerid.protocol.signing import Expected, Verdict, algorithm_for, thumbprint, verify_signature
 from leerid.store.base import Base
 
@@ -91,7 +91,7 @@ def add_key(
         protocol_id=protocol_id,
         alg=algorithm_for(public_jwk),
         public_jwk=json.dumps(public_jwk, sort_keys=True),
-        expires_at=expires_at,
+        expires_at=None if expires_at is None else expires_at.astimezone(dt.UTC),
         added_by=added_by,
         added_at=_utcnow(),
     )
@@ -129,6 +129,7 @@ def expectation(
 
 def record(session: Session, **values: Any) -> ProtocolSignature:
     """Store one signature or attestation as given (the caller checked the version)."""
+    values["signed_at"] = values["signed_at"].astimezone(dt.UTC)  # SQLite keeps no offset
     row = ProtocolSignature(recorded_at=_utcnow(), **values)
     session.add(row)
     session.flush()
@@ -153,7 +154,7 @@ def judge(session: Session, row: ProtocolSignature, content_hash: str) -> Judged
     """The verdict on ``row`` against the version's current ``content_hash``."""
     signed_at = _aware(row.signed_at)
     assert signed_at is not None
-    effective = start_of_day(signed_at.date()) if row.day_only else signed_at
+    effective = start_of_day(brussels(signed_at).date()) if row.day_only else signed_at
     if row.kind == "attestation":
         ok = row.content_hash == content_hash
         verdict = Verdict(ok, "ok" if ok else "recorded over another content hash")
