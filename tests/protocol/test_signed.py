@@ -299,3 +299,22 @@ def test_a_day_counts_from_its_start_in_brussels_a_moment_from_itself(engine: En
         bound = bound_version(session, seed.id, NOW)
     assert [j.effective for j in judged] == [day, moment]
     assert bound is not None and in_force_from(bound.protocol) == moment
+
+
+def test_a_newer_terminating_version_binds_unsigned(engine: Engine) -> None:
+    """Art. 8: DOV ends the protocol alone; stopping disclosure needs no new signature."""
+    seed = load_protocol(SEED_YAML)
+    change = {"kind": "terminated", "effective": "2025-06-30T17:00:00+02:00", "by": "discloser"}
+    data = seed.model_dump(mode="json") | {"status_changes": [change | {"reason": "art. 8"}]}
+    terminated = type(seed).model_validate(data)
+    with session_scope(engine) as session:
+        v1 = add_protocol(session, seed, "", "anna")
+        for party in ("discloser", "recipient"):
+            _attest(session, v1, party, dt.datetime(2024, 3, 25, tzinfo=dt.UTC))
+        add_protocol(session, terminated, "", "anna")
+    with session_scope(engine) as session:
+        before = bound_version(session, seed.id, dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+        after = bound_version(session, seed.id, NOW)
+    assert before is not None and before.version == 1
+    assert after is not None and after.version == 2
+    assert status(after.protocol, NOW).value == "terminated"

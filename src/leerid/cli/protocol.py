@@ -185,7 +185,8 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
 def _listed_status(row: Any, bound: Any, moment: dt.datetime) -> str:
     """Art. 11: an older version in force is ``replaced`` once a newer one is in force."""
     state = status(row.protocol, moment).value
-    if state == "in_force" and bound is not None and bound.version != row.version:
+    newer = bound is not None and bound.version > row.version
+    if state == "in_force" and newer and status(bound.protocol, moment).value == "in_force":
         return "replaced"
     return str(state)
 

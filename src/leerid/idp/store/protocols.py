@@ -21,7 +21,7 @@ from leerid.idp.release import BoundProtocol
 from leerid.idp.store.signatures import Judged, judged_signatures, record
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
-from leerid.protocol.lifecycle import in_force_from
+from leerid.protocol.lifecycle import in_force_from, status
 from leerid.protocol.model import PartyRole
 from leerid.protocol.parties import Signature
 from leerid.store.base import Base
@@ -186,12 +186,18 @@ def bound_version(session: Session, protocol_id: str, at: dt.datetime) -> Stored
     Art. 11: a new version replaces the old one only once both parties' valid signatures
     over its hash are recorded, from the later of the two; until then the old one stays
     (and when none was ever in force, the newest version, whose status says why not).
+    A newer version that terminates or ends the protocol binds at once, unsigned.
     """
     versions = signed_versions(session, protocol_id)
     started = [v for v in versions if (start := in_force_from(v.protocol)) and start <= at]
-    if started:
-        return started[-1]
-    return versions[-1] if versions else None
+    bound = started[-1] if started else (versions[-1] if versions else None)
+    for newer in versions:
+        # Art. 8 and 11: stopping needs no signature (DOV alone, by simple notice); a newer
+        # version that terminates or ends the protocol binds at once. Fail closed.
+        stops = status(newer.protocol, at).value in ("terminated", "ended")
+        if stops and bound is not None and newer.version > bound.version:
+            bound = newer
+    return bound
 
 
 def attest_signature_block(session: Session, stored: StoredProtocol, operator: str) -> int:
