@@ -48,6 +48,8 @@ def test_keys_sign_attest_verify(leerid_env: dict[str, str], tmp_path: Path) -> 
     sign = ["protocol", "sign", ID, "--version", "1"]
     code, out = leerid(*sign, "--party", "recipient", "--key", str(keys["lars"]))
     assert code == 1 and "unregistered key" in out  # LARS's key is not registered yet
+    code, out = leerid(*sign, "--party", "recipient", "--key", str(keys["dov"]))
+    assert code == 1 and "registered for discloser, not recipient" in out
     none = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode() + ".e30."
     (tmp_path / "none.jws").write_text(none, encoding="utf-8")
     code, out = leerid(*sign, "--party", "dov", "--jws", str(tmp_path / "none.jws"))

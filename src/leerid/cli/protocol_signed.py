@@ -132,7 +132,7 @@ def keys_list() -> None:
 
 def _record_jws(session: Session, stored: Any, party: str, token: str, operator: str) -> str:
     """Verify ``token`` against the registered key of ``party``; store it only if valid."""
-    from leerid.idp.store.signatures import expectation, record
+    from leerid.idp.store.signatures import expectation, record, registered_key
 
     try:
         kid = token_header(token).get("kid")
@@ -144,6 +144,11 @@ def _record_jws(session: Session, stored: Any, party: str, token: str, operator:
     )
     verdict = verify_signature(token, expected)
     if not verdict.valid or verdict.signed_at is None:
+        other = "discloser" if party == "recipient" else "recipient"
+        if expected.key is None and registered_key(session, kid, other, stored.protocol_id):
+            raise LeeridError(
+                f"signature refused: key {kid} is registered for {other}, not {party}"
+            )
         raise LeeridError(f"signature refused: {verdict.reason}")
     record(
         session,
