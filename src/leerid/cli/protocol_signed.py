@@ -54,7 +54,7 @@ def _jwk_file(path: Path) -> dict[str, Any]:
     return data
 
 
-def _moment(text: str) -> tuple[dt.datetime, bool]:
+def _moment(text: str, option: str = "--signed-at") -> tuple[dt.datetime, bool]:
     """Art. 11: a day (counted from its start in Brussels) or a moment; (moment, day_only)."""
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
@@ -62,8 +62,7 @@ def _moment(text: str) -> tuple[dt.datetime, bool]:
         moment = dt.datetime.fromisoformat(text.strip())
     except ValueError:
         raise LeeridError(
-            f"--signed-at {text!r}: write a day (2024-03-25) or a moment "
-            "(2024-03-25T14:40:38+01:00)"
+            f"{option} {text!r}: write a day (2024-03-25) or a moment (2024-03-25T14:40:38+01:00)"
         ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=BRUSSELS)), False
 
@@ -99,7 +98,7 @@ def keys_add(
     from leerid.store.engine import session_scope
 
     role, public = _party(party), public_jwk(_jwk_file(jwk))
-    until = None if expires is None else _moment(expires)[0]
+    until = None if expires is None else _moment(expires, "--expires")[0]
     with session_scope(get_engine()) as session:
         row = add_key(
             session,
