@@ -86,6 +86,14 @@ def test_add_and_list_versions(leerid_env: dict[str, str], tmp_path: Path) -> No
     assert result.stdout.startswith("added: dov-lars-glce-2024 version 1, sha256 ")
     again = run_leerid(["protocol", "add", SEED], leerid_env)
     assert again.stdout.startswith("unchanged: dov-lars-glce-2024 version 1")
+    for party, signer, day in (
+        ("recipient", "Stefan Grielens", "2024-02-29"),
+        ("dov", "Ann Verhaegen", "2024-03-25"),
+    ):  # art. 11
+        attest = ["protocol", "attest", "dov-lars-glce-2024", "--version", "1", "--party", party]
+        attest += ["--signer", signer, "--signed-at", day, "--document-sha256", "ab" * 32]
+        result = run_leerid([*attest, "--operator", "test"], leerid_env)
+        assert result.returncode == 0, result.stderr
 
     changed = tmp_path / "changed.yaml"
     changed.write_text(

@@ -60,10 +60,10 @@ def test_migration_matches_the_model(engine: Engine) -> None:
     load_all_models()
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    table = ProtocolVersion.__tablename__
+    tables = (ProtocolVersion.__tablename__, "protocol_key", "protocol_signature")
 
     def touches(diff: object) -> bool:
-        return table in repr(diff)
+        return any(table in repr(diff) for table in tables)
 
     assert [d for d in diffs if touches(d)] == []
 
@@ -75,5 +75,9 @@ def test_downgrade_removes_the_table(engine: Engine) -> None:
     from leerid.schema import alembic_config
 
     assert "protocol_version" in inspect(engine).get_table_names()
+    command.downgrade(alembic_config(engine), "0008_protocol_signatures@-1")
+    names = inspect(engine).get_table_names()
+    assert "protocol_signature" not in names and "protocol_key" not in names
+    assert "added_by" not in {c["name"] for c in inspect(engine).get_columns("protocol_version")}
     command.downgrade(alembic_config(engine), "0002_protocols@-1")
     assert "protocol_version" not in inspect(engine).get_table_names()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from leerid.cli.protocol_signed import register_signing
 from leerid.errors import LeeridError
 from leerid.protocol import content_hash, status
 from leerid.protocol.checks import check_protocol
@@ -130,8 +131,18 @@ def register(
 
 
 @app.command()
-def add(file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")]) -> None:
-    """Store the protocol in the database; changed content becomes a new version."""
+def add(
+    file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")],
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Who adds it; default: the OS user.")
+    ] = None,
+) -> None:
+    """Store the protocol in the database; changed content becomes a new version.
+
+    Art. 11: a stored version is in force only once both parties' signatures over its hash
+    are recorded (``leerid protocol sign`` / ``attest``), never by the file's signature block.
+    """
+    from leerid.cli.protocol_signed import os_user
     from leerid.idp.store.protocols import add_protocol, protocol_versions
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
@@ -140,7 +151,7 @@ def add(file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")])
     digest = content_hash(loaded.protocol)
     with session_scope(get_engine()) as session:
         known = {v.content_hash for v in protocol_versions(session, loaded.protocol.id)}
-        stored = add_protocol(session, loaded.protocol, loaded.text)
+        stored = add_protocol(session, loaded.protocol, loaded.text, operator or os_user())
     verb = "unchanged" if digest in known else "added"
     typer.echo(
         f"{verb}: {stored.protocol_id} version {stored.version}, sha256 {stored.content_hash}"
@@ -149,14 +160,16 @@ def add(file: Annotated[Path, typer.Argument(help="The protocol file (YAML).")])
 
 @app.command("list")
 def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None) -> None:
-    """Every stored protocol version: id, version, hash, status today."""
-    from leerid.idp.store.protocols import list_protocols
+    """Every stored protocol version: id, version, hash, status (by recorded signatures)."""
+    from leerid.idp.store.protocols import bound_version, list_protocols, signed_versions
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
 
     moment = _moment(at)
     with session_scope(get_engine(create=False)) as session:
-        stored = list_protocols(session)
+        ids = sorted({row.protocol_id for row in list_protocols(session)})
+        stored = [v for i in ids for v in signed_versions(session, i)]
+        bound = {i: bound_version(session, i, moment) for i in ids}
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")
         return
@@ -164,9 +177,18 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
     for row in stored:
         typer.echo(
             f"{row.protocol_id:<32} {row.version:>7}  {row.content_hash}  "
-            f"{status(row.protocol, moment).value:<10}  "
+            f"{_listed_status(row, bound[row.protocol_id], moment):<10}  "
             f"{row.added_at.isoformat(timespec='seconds')}"
         )
+
+
+def _listed_status(row: Any, bound: Any, moment: dt.datetime) -> str:
+    """Art. 11: an older version in force is ``replaced`` once a newer one is in force."""
+    state = status(row.protocol, moment).value
+    newer = bound is not None and bound.version > row.version
+    if state == "in_force" and newer and status(bound.protocol, moment).value == "in_force":
+        return "replaced"
+    return str(state)
 
 
 @app.command()
@@ -175,3 +197,6 @@ def schema(
 ) -> None:
     """The JSON Schema of protocol files (docs/protocol.schema.json)."""
     _write(json_schema_text(), out)
+
+
+register_signing(app)  # keys, sign, attest, verify (art. 11)

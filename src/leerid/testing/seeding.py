@@ -28,7 +28,7 @@ from leerid.idp.login.activation_codes import (
 )
 from leerid.idp.login.passwords import OWASP, Argon2Parameters, PasswordHasher
 from leerid.idp.store.clients import add_client
-from leerid.idp.store.protocols import add_protocol
+from leerid.idp.store.protocols import add_protocol, attest_signature_block
 from leerid.protocol import load_protocol
 from leerid.registry.generate import generate_registry
 from leerid.registry.importer import ImportSummary, import_registry
@@ -62,10 +62,18 @@ def schools(engine: Engine) -> list[str]:
         return sorted(found)
 
 
-def store_protocol(engine: Engine, path: Path) -> str:
-    """Store a protocol file as ``leerid protocol add`` does; its protocol id."""
+def store_protocol(engine: Engine, path: Path, *, attest: bool = True) -> str:
+    """Store a protocol file as ``leerid protocol add`` does; its protocol id.
+
+    Art. 11: with ``attest`` (the default) the file's signature block is recorded as both
+    parties' attestations, as ``leerid protocol attest`` would, by operator "testing kit",
+    so the version is in force from the later signature as the file says.
+    """
     with Session(engine) as session, session.begin():
-        stored = add_protocol(session, load_protocol(path), path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        stored = add_protocol(session, load_protocol(path), text, added_by="testing kit")
+        if attest:
+            attest_signature_block(session, stored, "testing kit")
         return stored.protocol_id
 
 

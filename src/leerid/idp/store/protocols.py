@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +18,12 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import StorageError
 from leerid.idp.release import BoundProtocol
+from leerid.idp.store.signatures import Judged, judged_signatures, record
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
+from leerid.protocol.lifecycle import in_force_from, status
+from leerid.protocol.model import PartyRole
+from leerid.protocol.parties import Signature
 from leerid.store.base import Base
 
 
@@ -45,6 +49,7 @@ class ProtocolVersion(Base):
     canonical_json: Mapped[str] = mapped_column(Text)
     source_text: Mapped[str] = mapped_column(Text)
     added_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_utcnow)
+    added_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class StoredProtocol:
     added_at: dt.datetime
     protocol: Protocol
     source_text: str = ""
+    added_by: str | None = None
 
 
 def _stored(row: ProtocolVersion) -> StoredProtocol:
@@ -70,10 +76,13 @@ def _stored(row: ProtocolVersion) -> StoredProtocol:
         added_at=added_at,
         protocol=from_canonical_json(row.canonical_json),
         source_text=row.source_text,
+        added_by=row.added_by,
     )
 
 
-def add_protocol(session: Session, protocol: Protocol, source_text: str) -> StoredProtocol:
+def add_protocol(
+    session: Session, protocol: Protocol, source_text: str, added_by: str | None = None
+) -> StoredProtocol:
     """Store ``protocol``; same content returns the existing version, changed content a new one."""
     digest = content_hash(protocol)
     existing = session.scalars(
@@ -93,6 +102,7 @@ def add_protocol(session: Session, protocol: Protocol, source_text: str) -> Stor
         canonical_json=canonical_json(protocol),
         source_text=source_text,
         added_at=_utcnow(),
+        added_by=added_by,
     )
     session.add(row)
     try:
@@ -143,6 +153,84 @@ def list_protocols(session: Session) -> list[StoredProtocol]:
     return [_stored(r) for r in rows]
 
 
+def as_signed(stored: StoredProtocol, judged: list[Judged]) -> StoredProtocol:
+    """Art. 11: ``stored`` with only its recorded, valid signatures (the earliest per party).
+
+    The signature block of the YAML file is the parties' statement, not proof: a version is
+    signed only by what ``leerid protocol sign`` or ``attest`` recorded over its exact hash.
+    """
+    first: dict[str, Judged] = {}
+    for item in judged:
+        if not (item.version == stored.version and item.verdict.valid):
+            continue
+        if item.party not in first or item.effective < first[item.party].effective:
+            first[item.party] = item
+    signatures = tuple(
+        Signature(party=PartyRole(j.party), name=j.signer or j.operator, signed_at=j.effective)
+        for j in first.values()
+    )
+    protocol = stored.protocol.model_copy(update={"signatures": signatures})
+    return replace(stored, protocol=protocol)
+
+
+def signed_versions(session: Session, protocol_id: str) -> list[StoredProtocol]:
+    """Every version of ``protocol_id``, oldest first, signed only as recorded (art. 11)."""
+    versions = protocol_versions(session, protocol_id)
+    judged = judged_signatures(session, protocol_id, {v.version: v.content_hash for v in versions})
+    return [as_signed(v, judged) for v in versions]
+
+
+def bound_version(session: Session, protocol_id: str, at: dt.datetime) -> StoredProtocol | None:
+    """The version clients are bound to at ``at``: the newest one in force by then.
+
+    Art. 11: a new version replaces the old one only once both parties' valid signatures
+    over its hash are recorded, from the later of the two; until then the old one stays
+    (and when none was ever in force, the newest version, whose status says why not).
+    A newer version that terminates or ends the protocol binds at once, unsigned.
+    """
+    versions = signed_versions(session, protocol_id)
+    started = [v for v in versions if (start := in_force_from(v.protocol)) and start <= at]
+    bound = started[-1] if started else (versions[-1] if versions else None)
+    for newer in versions:
+        # Art. 8 and 11: stopping needs no signature (DOV alone, by simple notice); a newer
+        # version that terminates or ends the protocol binds at once. Fail closed.
+        stops = status(newer.protocol, at).value in ("terminated", "ended")
+        if stops and bound is not None and newer.version > bound.version:
+            bound = newer
+    return bound
+
+
+def attest_signature_block(session: Session, stored: StoredProtocol, operator: str) -> int:
+    """Record the file's own signature block as attestations by ``operator``; how many new.
+
+    For the testing kit and the demo, whose files state how they were signed; in service,
+    each party's signature is recorded with ``leerid protocol sign`` or ``attest``.
+    """
+    recorded = {
+        (j.party, j.signer, j.effective)
+        for j in judged_signatures(session, stored.protocol_id, {stored.version: ""})
+        if j.version == stored.version
+    }
+    added = 0
+    for sig in stored.protocol.signatures:
+        if (sig.party.value, sig.name, sig.signed_at) in recorded:
+            continue
+        record(
+            session,
+            protocol_id=stored.protocol_id,
+            version=stored.version,
+            content_hash=stored.content_hash,
+            party=sig.party.value,
+            kind="attestation",
+            signer=sig.name,
+            signed_at=sig.signed_at,
+            day_only=False,
+            operator=operator,
+        )
+        added += 1
+    return added
+
+
 class ProtocolCache:
     """Current stored protocol versions, cached per process for a few seconds."""
 
@@ -158,7 +246,7 @@ class ProtocolCache:
         entry = self._entries.get(protocol_id)
         if entry is None or now - entry[0] > self._cache_seconds:
             with Session(self._engine) as session:
-                stored = current_protocol(session, protocol_id)
+                stored = bound_version(session, protocol_id, dt.datetime.now(dt.UTC))
             bound = (
                 None
                 if stored is None
