@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from leerid.cli.protocol_ending import end, ended_protocol, parse_moment, terminate
 from leerid.errors import LeeridError
 from leerid.protocol import content_hash, status
 from leerid.protocol.checks import check_protocol
-from leerid.protocol.lifecycle import BRUSSELS
 from leerid.protocol.loading import LoadedProtocol, Problem, ProtocolError, read_document
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import RegisterFormat, render_register
@@ -28,16 +28,7 @@ AT_HELP = "The moment to judge the status at (ISO 8601, e.g. 2024-04-01); defaul
 
 
 def _moment(text: str | None) -> dt.datetime:
-    if text is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LeeridError(
-            f"--at {text!r} is not a date or moment; write e.g. 2024-04-01 or "
-            "2024-04-01T09:00:00+02:00"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BRUSSELS)
+    return dt.datetime.now(dt.UTC) if text is None else parse_moment(text)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -157,14 +148,15 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
     moment = _moment(at)
     with session_scope(get_engine(create=False)) as session:
         stored = list_protocols(session)
+        ended = [ended_protocol(session, r.protocol) for r in stored]  # art. 8, 11
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")
         return
     typer.echo(f"{'id':<32} {'version':>7}  {'sha256':<64}  {'status':<10}  added")
-    for row in stored:
+    for row, protocol in zip(stored, ended, strict=True):
         typer.echo(
             f"{row.protocol_id:<32} {row.version:>7}  {row.content_hash}  "
-            f"{status(row.protocol, moment).value:<10}  "
+            f"{status(protocol, moment).value:<10}  "
             f"{row.added_at.isoformat(timespec='seconds')}"
         )
 
@@ -175,3 +167,8 @@ def schema(
 ) -> None:
     """The JSON Schema of protocol files (docs/protocol.schema.json)."""
     _write(json_schema_text(), out)
+
+
+# Art. 8 and 11: the end of a protocol, recorded by DOV (leerid.cli.protocol_ending).
+app.command()(terminate)
+app.command()(end)
