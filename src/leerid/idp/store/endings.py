@@ -100,10 +100,10 @@ def record_ending(session: Session, ending: RecordedEnding) -> RecordedEnding:
         kind=ending.kind.value,
         ground=ending.ground,
         by_party=None if ending.by_party is None else ending.by_party.value,
-        effective_at=ending.effective_at,
+        effective_at=ending.effective_at.astimezone(dt.UTC),  # SQLite keeps no offset
         reason=ending.reason,
         operator=ending.operator,
-        recorded_at=ending.recorded_at,
+        recorded_at=ending.recorded_at.astimezone(dt.UTC),
     )
     session.add(row)
     try:
