@@ -41,9 +41,12 @@ def test_termination_stops_authorization_token_and_userinfo_at_once_on_two_nodes
             rp, _, auth, location = full_login(one)  # a code issued while in force
             token = rp.fetch_token(location, auth.verifier)
             _, _, auth2, location2 = full_login(one)
+            browser = Browser()
             for node in (one, two):  # both nodes have the protocol in their cache
-                page = Browser().open(rp.authorization().url.replace(one.base_url, node.base_url))
-                assert page.status_code == 200
+                form_page = browser.open(
+                    rp.authorization().url.replace(one.base_url, node.base_url)
+                )
+                assert form_page.status_code == 200  # a login form, posted after the end below
 
             done = run_leerid(
                 [
@@ -68,6 +71,9 @@ def test_termination_stops_authorization_token_and_userinfo_at_once_on_two_nodes
                     headers={"Authorization": f"Bearer {token['access_token']}"},
                 )
                 assert info.status_code == 401 and "protocol_terminated" in info.text
+            _refused_page(
+                browser.provider_login(form_page, one.username, one.password), "beëindigd"
+            )
             form = token_form(query(location2)["code"], REDIRECT_URI, auth2.verifier)
             answer = httpx.post(
                 f"{two.base_url}/op/v1/token", auth=(one.client_id, one.client_secret), data=form
