@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic.config import Config
 from sqlalchemy import Engine
 
+import leerid.idp.store.endings
 import leerid.idp.store.login_tables
 import leerid.idp.store.models
 import leerid.idp.store.protocols

@@ -24,7 +24,7 @@ def _change(kind: StatusChangeKind, effective: dt.datetime) -> StatusChange:
 
 
 def _variants() -> list[Protocol]:
-    """The seed and versions of it with a suspension, a resumption, a termination, an end."""
+    """The seed and versions of it with a termination (art. 8), an end (art. 11), an early one."""
     ended = SEED.model_copy(
         update={
             "communication": SEED.communication.model_copy(
@@ -35,8 +35,6 @@ def _variants() -> list[Protocol]:
     changed = SEED.model_copy(
         update={
             "status_changes": (
-                _change(StatusChangeKind.SUSPENDED, dt.datetime(2025, 1, 6, 8, 0, 0, 1, UTC)),
-                _change(StatusChangeKind.RESUMED, dt.datetime(2025, 2, 1, 23, 59, 59, tzinfo=UTC)),
                 _change(StatusChangeKind.TERMINATED, dt.datetime(2026, 6, 30, 22, 0, tzinfo=UTC)),
             )
         }
@@ -76,7 +74,7 @@ def test_cached_status_is_the_lifecycle_status_at_every_boundary(
 
 
 def test_boundaries_include_the_changes_and_the_end_of_the_term() -> None:
-    """Art. 5 and 11: a suspension, a resumption and the day after ``ends_on`` are boundaries."""
+    """Art. 5, 8 and 11: a termination and the day after ``ends_on`` are boundaries."""
     ended, changed = _variants()[1:3]
     assert status_boundaries(ended)[-1] == dt.datetime(2027, 9, 1, tzinfo=BRUSSELS)
     assert {c.effective for c in changed.status_changes} <= set(status_boundaries(changed))

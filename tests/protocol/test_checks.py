@@ -48,7 +48,12 @@ def test_doubtful_signatures_and_dates() -> None:
     data["signatures"][0]["signed_at"] = "2024-02-21T10:00:00+01:00"  # before its DPO advised
     data["signatures"][1]["name"] = "Iemand Anders"
     data["status_changes"] = [
-        {"kind": "terminated", "effective": "2024-03-01T00:00:00+01:00", "reason": "r"}
+        {
+            "kind": "terminated",
+            "effective": "2024-03-01T00:00:00+01:00",
+            "reason": "r",
+            "by": "discloser",
+        }
     ]
     found = warnings_for(yaml.safe_dump(data, allow_unicode=True))
     assert "before its DPO advised" in found["signatures[0].signed_at"]

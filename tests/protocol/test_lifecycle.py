@@ -1,4 +1,4 @@
-"""Status over time: draft, advised, signed, in force (art. 11), suspended, terminated, ended."""
+"""Status over time: draft, advised, signed, in force (art. 11), terminated (art. 8), ended."""
 
 from __future__ import annotations
 
@@ -35,22 +35,10 @@ def test_seed_status_over_time(moment: str, expected: ProtocolStatus) -> None:
     assert permits_disclosure(seed(), at(moment)) is (expected is ProtocolStatus.IN_FORCE)
 
 
-def test_suspension_resumption_and_termination() -> None:
-    """Art. 8: DOV may end the protocol; a suspension stops disclosure until resumed."""
+def test_termination_by_dov() -> None:
+    """Art. 8: DOV ends the protocol by simple notice; from that moment nothing is disclosed."""
     protocol = variant(
         status_changes=[
-            {
-                "kind": "suspended",
-                "effective": "2025-01-10T08:00:00+01:00",
-                "reason": "Onderzoek naar een gegevenslek (art. 9)",
-                "by": "discloser",
-            },
-            {
-                "kind": "resumed",
-                "effective": "2025-02-01T08:00:00+01:00",
-                "reason": "Onderzoek afgesloten",
-                "by": "discloser",
-            },
             {
                 "kind": "terminated",
                 "effective": "2025-06-30T17:00:00+02:00",
@@ -60,13 +48,29 @@ def test_suspension_resumption_and_termination() -> None:
             },
         ]
     )
-    assert status(protocol, at("2025-01-10T07:59:59")) is ProtocolStatus.IN_FORCE
-    assert status(protocol, at("2025-01-10T08:00:00")) is ProtocolStatus.SUSPENDED
-    assert not permits_disclosure(protocol, at("2025-01-20T12:00"))
-    assert status(protocol, at("2025-02-01T08:00:00")) is ProtocolStatus.IN_FORCE
     assert status(protocol, at("2025-06-30T16:59:59+02:00")) is ProtocolStatus.IN_FORCE
     assert status(protocol, at("2025-06-30T17:00:00+02:00")) is ProtocolStatus.TERMINATED
     assert not permits_disclosure(protocol, at("2040-01-01T00:00"))
+
+
+@pytest.mark.parametrize("by", ["recipient", None])
+def test_a_termination_not_by_dov_is_refused(by: str | None) -> None:
+    """Art. 8 gives the right to terminate to DOV alone; the error says what to write."""
+    change = {"kind": "terminated", "effective": "2025-06-30T17:00:00+02:00", "reason": "r"}
+    if by is not None:
+        change["by"] = by
+    with pytest.raises(ValueError, match=r"art\. 8 gives the right to terminate") as refused:
+        variant(status_changes=[change])
+    assert "by: discloser" in str(refused.value) and "kind: ended" in str(refused.value)
+
+
+@pytest.mark.parametrize("kind", ["suspended", "resumed"])
+def test_suspension_is_not_in_the_seed_and_is_refused(kind: str) -> None:
+    """Art. 8 and 11 know termination and end, no suspension: the error names both."""
+    change = {"kind": kind, "effective": "2025-01-10T08:00:00+01:00", "reason": "r"}
+    with pytest.raises(ValueError, match="no suspension") as refused:
+        variant(status_changes=[change])
+    assert "'terminated'" in str(refused.value) and "'ended'" in str(refused.value)
 
 
 def test_end_of_the_term_of_article_5_ends_the_protocol() -> None:

@@ -101,8 +101,8 @@ def test_duplicate_measure_ids_and_unordered_status_changes() -> None:
     text = seed_yaml().replace(
         "status_changes: []",
         "status_changes:\n"
-        "  - {kind: terminated, effective: 2025-02-01T00:00:00Z, reason: art. 8}\n"
-        "  - {kind: suspended, effective: 2025-01-01T00:00:00Z, reason: later}\n",
+        "  - {kind: terminated, effective: 2025-02-01T00:00:00Z, reason: art. 8, by: discloser}\n"
+        "  - {kind: ended, effective: 2025-01-01T00:00:00Z, reason: later, ground: term}\n",
     )
     [(path, _line, message)] = problems(text)
     assert path == "<file>" and "chronological" in message

@@ -120,12 +120,14 @@ def protocols(draw: st.DrawFn) -> Protocol:
         st.sampled_from(
             [
                 [],
-                [{"kind": "suspended", "effective": "2025-01-01T00:00:00Z", "reason": "r"}],
                 [
-                    {"kind": "suspended", "effective": "2025-01-01T00:00:00Z", "reason": "r"},
-                    {"kind": "resumed", "effective": "2025-06-01T00:00:00Z", "reason": "r"},
+                    {
+                        "kind": "terminated",
+                        "effective": "2025-03-01T00:00:00Z",
+                        "reason": "r",
+                        "by": "discloser",
+                    }
                 ],
-                [{"kind": "terminated", "effective": "2025-03-01T00:00:00Z", "reason": "r"}],
                 [{"kind": "ended", "effective": "2024-12-01T00:00:00Z", "reason": "r"}],
             ]
         )

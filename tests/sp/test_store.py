@@ -313,6 +313,12 @@ def test_no_access_once_the_protocol_is_terminated(tmp_path: Path, database_url:
     assert not admission.decision.admitted
     assert admission.decision.reason == "protocol_not_in_force"
     assert provider.protocol_status(NOW) == "terminated"
+    # Art. 11, last paragraph: after the end, the retention and destruction duties go on.
+    with session_scope(provider.engine) as session:
+        record_login(session, login(), NOW - dt.timedelta(days=3 * 366 + 2))
+    assert purge(provider.engine, provider.retention_period, now=NOW).count == 1
+    with session_scope(provider.engine) as session:
+        assert session.scalars(select(PupilRecord.pupil_key)).all() == []
     provider.engine.dispose()
 
 

@@ -8,11 +8,11 @@ from typing import Annotated, Any
 
 import typer
 
+from leerid.cli.protocol_ending import end, ended_protocol, parse_moment, terminate
 from leerid.cli.protocol_signed import register_signing
 from leerid.errors import LeeridError
 from leerid.protocol import content_hash, status
 from leerid.protocol.checks import check_protocol
-from leerid.protocol.lifecycle import BRUSSELS
 from leerid.protocol.loading import LoadedProtocol, Problem, ProtocolError, read_document
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import RegisterFormat, render_register
@@ -29,16 +29,7 @@ AT_HELP = "The moment to judge the status at (ISO 8601, e.g. 2024-04-01); defaul
 
 
 def _moment(text: str | None) -> dt.datetime:
-    if text is None:
-        return dt.datetime.now(dt.UTC)
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LeeridError(
-            f"--at {text!r} is not a date or moment; write e.g. 2024-04-01 or "
-            "2024-04-01T09:00:00+02:00"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=BRUSSELS)
+    return dt.datetime.now(dt.UTC) if text is None else parse_moment(text)
 
 
 def _write(text: str, out: Path | None) -> None:
@@ -170,22 +161,23 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
         ids = sorted({row.protocol_id for row in list_protocols(session)})
         stored = [v for i in ids for v in signed_versions(session, i)]
         bound = {i: bound_version(session, i, moment) for i in ids}
+        ended = [ended_protocol(session, r.protocol) for r in stored]  # art. 8, 11
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")
         return
     typer.echo(f"{'id':<32} {'version':>7}  {'sha256':<64}  {'status':<10}  added")
-    for row in stored:
+    for row, protocol in zip(stored, ended, strict=True):
         typer.echo(
             f"{row.protocol_id:<32} {row.version:>7}  {row.content_hash}  "
-            f"{_listed_status(row, bound[row.protocol_id], moment):<10}  "
+            f"{_listed_status(protocol, row.version, bound[row.protocol_id], moment):<10}  "
             f"{row.added_at.isoformat(timespec='seconds')}"
         )
 
 
-def _listed_status(row: Any, bound: Any, moment: dt.datetime) -> str:
+def _listed_status(protocol: Any, version: int, bound: Any, moment: dt.datetime) -> str:
     """Art. 11: an older version in force is ``replaced`` once a newer one is in force."""
-    state = status(row.protocol, moment).value
-    newer = bound is not None and bound.version > row.version
+    state = status(protocol, moment).value
+    newer = bound is not None and bound.version > version
     if state == "in_force" and newer and status(bound.protocol, moment).value == "in_force":
         return "replaced"
     return str(state)
@@ -200,3 +192,6 @@ def schema(
 
 
 register_signing(app)  # keys, sign, attest, verify (art. 11)
+# Art. 8 and 11: the end of a protocol, recorded by DOV (leerid.cli.protocol_ending).
+app.command()(terminate)
+app.command()(end)

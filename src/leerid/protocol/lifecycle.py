@@ -1,4 +1,4 @@
-"""The life of a protocol: draft, advised, signed, in force, suspended, terminated, ended.
+"""The life of a protocol: draft, advised, signed, in force, terminated (art. 8), ended (art. 11).
 
 Only a protocol in force permits disclosure. Dates without a time (the DPOs' advice, a
 start date) count from midnight in Brussels, where the protocol is made.
@@ -25,7 +25,6 @@ class ProtocolStatus(StrEnum):
     ADVISED = "advised"
     SIGNED = "signed"
     IN_FORCE = "in_force"
-    SUSPENDED = "suspended"
     TERMINATED = "terminated"
     ENDED = "ended"
 
@@ -36,7 +35,6 @@ STATUS_DUTCH = {
     "advised": "geadviseerd",
     "signed": "ondertekend",
     "in_force": "van kracht",
-    "suspended": "opgeschort",
     "terminated": "beëindigd",
     "ended": "afgelopen",
 }
@@ -91,17 +89,10 @@ def status(protocol: Protocol, at: dt.datetime) -> ProtocolStatus:
         ends_on = protocol.communication.ends_on
         if ends_on is not None and at >= start_of_day(ends_on + dt.timedelta(days=1)):
             return ProtocolStatus.ENDED  # Art. 11: ends with the term of art. 5
-        current = ProtocolStatus.IN_FORCE
-        for change in protocol.status_changes:
-            if change.effective > at:
-                break
-            current = {
-                StatusChangeKind.SUSPENDED: ProtocolStatus.SUSPENDED,
-                StatusChangeKind.RESUMED: ProtocolStatus.IN_FORCE,
-                StatusChangeKind.TERMINATED: ProtocolStatus.TERMINATED,
-                StatusChangeKind.ENDED: ProtocolStatus.ENDED,
-            }[change.kind]
-        return current
+        for change in protocol.status_changes:  # art. 8, 11: each is final
+            if change.effective <= at:
+                return ProtocolStatus(change.kind.value)
+        return ProtocolStatus.IN_FORCE
     for change in protocol.status_changes:
         # A protocol terminated before it ever came into force stays terminated.
         if change.effective <= at and change.kind in (

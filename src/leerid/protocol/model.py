@@ -64,7 +64,12 @@ from leerid.protocol.parties import (
     Representative,
     Signature,
 )
-from leerid.protocol.status_changes import StatusChange, StatusChangeKind
+from leerid.protocol.status_changes import (
+    EndGround,
+    StatusChange,
+    StatusChangeKind,
+    termination_problem,
+)
 
 __all__ = [
     "ATTRIBUTE_CATEGORY",
@@ -83,6 +88,7 @@ __all__ = [
     "DataQuality",
     "DataSection",
     "DecretalBasis",
+    "EndGround",
     "EnterpriseNumber",
     "EntryIntoForce",
     "EstablishmentNumber",
@@ -173,11 +179,10 @@ class Protocol(ProtocolModel):
                         f"nothing can follow {previous.kind.value}: a terminated or ended "
                         "protocol is final; make a new protocol instead"
                     )
-            if change.kind is StatusChangeKind.RESUMED and (
-                previous is None or previous.kind is not StatusChangeKind.SUSPENDED
-            ):
-                raise ValueError("'resumed' must follow a 'suspended' change")
             previous = change
+        problem = termination_problem(self.status_changes, self.sanction.unilateral_termination_by)
+        if problem is not None:
+            raise ValueError(problem)  # art. 8
         return self
 
     def attribute(self, key: AttributeKey) -> Attribute | None:

@@ -44,8 +44,6 @@ CONDITION_TEXT = {
 }
 
 CHANGE_TEXT = {
-    StatusChangeKind.SUSPENDED: "geschorst",
-    StatusChangeKind.RESUMED: "hervat",
     StatusChangeKind.TERMINATED: "beëindigd",
     StatusChangeKind.ENDED: "van rechtswege geëindigd",
 }

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import StorageError
 from leerid.idp.release import BoundProtocol
+from leerid.idp.store.endings import RecordedEnding, find_ending, read_ending
 from leerid.idp.store.signatures import Judged, judged_signatures, record
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
 from leerid.protocol.lifecycle import in_force_from, status
 from leerid.protocol.model import PartyRole
 from leerid.protocol.parties import Signature
+from leerid.protocol.status_changes import with_ending
 from leerid.store.base import Base
 
 
@@ -232,32 +234,63 @@ def attest_signature_block(session: Session, stored: StoredProtocol, operator: s
 
 
 class ProtocolCache:
-    """Current stored protocol versions, cached per process for a few seconds."""
+    """Current stored protocol versions, cached per process for a few seconds.
+
+    The end of a protocol (art. 8, 11) is read on every ``get`` (one indexed read) until
+    this process has seen it, so a termination counts at once on every node; once seen it
+    is kept, since an end is final.
+    """
 
     def __init__(self, engine: Engine, cache_seconds: float) -> None:
         self._engine = engine
         self._cache_seconds = cache_seconds
         self._entries: dict[str, tuple[float, BoundProtocol | None]] = {}
+        self._endings: dict[str, RecordedEnding] = {}
+        self._ended: dict[str, tuple[BoundProtocol, BoundProtocol]] = {}
         self._lock = threading.Lock()
 
     def get(self, protocol_id: str) -> BoundProtocol | None:
-        """The current version of ``protocol_id``, or None when it was never stored."""
+        """The current version of ``protocol_id`` with its end, or None when never stored."""
         now = time.monotonic()
         entry = self._entries.get(protocol_id)
+        ending = self._endings.get(protocol_id)
         if entry is None or now - entry[0] > self._cache_seconds:
             with Session(self._engine) as session:
                 stored = bound_version(session, protocol_id, dt.datetime.now(dt.UTC))
-            bound = (
-                None
-                if stored is None
-                else BoundProtocol(
-                    protocol_id=stored.protocol_id,
-                    version=stored.version,
-                    content_hash=stored.content_hash,
-                    protocol=stored.protocol,
-                )
-            )
+                ending = ending or find_ending(session, protocol_id)
+            entry = (now, None if stored is None else _bound(stored))
             with self._lock:
-                self._entries[protocol_id] = (now, bound)
-            entry = (now, bound)
-        return entry[1]
+                self._entries[protocol_id] = entry
+        elif ending is None:
+            with self._engine.connect() as conn:
+                ending = read_ending(conn, protocol_id)
+        if ending is None or entry[1] is None:
+            return entry[1]
+        return self._with_ending(entry[1], ending)
+
+    def _with_ending(self, bound: BoundProtocol, ending: RecordedEnding) -> BoundProtocol:
+        """``bound`` ended by ``ending`` (made once per version, so its status cache holds)."""
+        self._endings.setdefault(bound.protocol_id, ending)
+        made = self._ended.get(bound.protocol_id)
+        if made is not None and made[0] is bound:
+            return made[1]
+        protocol = bound.protocol
+        changes = with_ending(protocol.status_changes, ending.status_change())
+        ended = BoundProtocol(
+            protocol_id=bound.protocol_id,
+            version=bound.version,
+            content_hash=bound.content_hash,
+            protocol=protocol.model_copy(update={"status_changes": changes}),
+        )
+        with self._lock:
+            self._ended[bound.protocol_id] = (bound, ended)
+        return ended
+
+
+def _bound(stored: StoredProtocol) -> BoundProtocol:
+    return BoundProtocol(
+        protocol_id=stored.protocol_id,
+        version=stored.version,
+        content_hash=stored.content_hash,
+        protocol=stored.protocol,
+    )

@@ -28,7 +28,7 @@ from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.oauth.authorization_request import AuthorizationRequest
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
-from leerid.idp.web.authorization import finish_authorization, render_login
+from leerid.idp.web.authorization import _protocol_refusal, finish_authorization, render_login
 from leerid.idp.web.i18n import TEXTS
 from leerid.registry.models import AccountStatus
 
@@ -177,6 +177,12 @@ async def _bad_credentials(
     return refused
 
 
+def _protocol_ended(form: _Form) -> Response | None:
+    """The page of a protocol not in force (as at the authorization endpoint), or None."""
+    protocol = form.ctx.protocols.get(form.client.protocol_id)
+    return _protocol_refusal(form.ctx, form.client, protocol, form.pending.lang)
+
+
 async def _logged_in(
     form: _Form, username: str, address: str, account_uuid: str, new_hash: str | None
 ) -> Response:
@@ -185,6 +191,10 @@ async def _logged_in(
     await ctx.throttle.record_success(username, address)
     if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
         ctx.store.upgrade_password_hash(account_uuid, new_hash)
+    # Art. 8, 11: a form opened before the protocol's end and posted after it gets no code.
+    ended = await ctx.run(_protocol_ended, form)
+    if ended is not None:
+        return ended
     session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
     response = await ctx.run(finish_authorization, ctx, form.pending, session)
     assert response is not None  # a new session cannot have been ended
