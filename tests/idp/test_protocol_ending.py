@@ -23,6 +23,10 @@ from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp_server import REDIRECT_URI, running_idp, start_idp
 
 PROTOCOL_ID = "dov-lars-glce-2024"
+SEED_SIGNATURES = (  # the 2024 PDF's two signatures (docs/between-the-parties.md)
+    ("recipient", "Stefan Grielens", "2024-02-29T09:31:28+01:00"),
+    ("dov", "Ann Verhaegen", "2024-03-25T14:40:38+01:00"),
+)
 LONG_CACHE = {"LEERID_CACHE_SECONDS": "60"}
 
 
@@ -112,6 +116,16 @@ def test_end_with_each_ground_is_recorded_and_listed(
     from tests.idp_server import PROTOCOL_FILE
 
     assert run_leerid(["protocol", "add", str(PROTOCOL_FILE)], leerid_env).returncode == 0
+    for party, signer, at in SEED_SIGNATURES:  # art. 11: in force once both attested
+        attested = run_leerid(
+            [
+                *("protocol", "attest", PROTOCOL_ID, "--version", "1", "--party", party),
+                *("--signer", signer, "--signed-at", at, "--document-sha256", "ab" * 32),
+                *("--operator", "jurist"),
+            ],
+            leerid_env,
+        )
+        assert attested.returncode == 0, attested.stderr
     done = run_leerid(
         [
             "protocol",
