@@ -42,7 +42,7 @@ from leerid.idp.web.errors import authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
 
-__all__ = ["finish_authorization", "render_login", "router"]
+__all__ = ["finish_authorization", "protocol_refusal", "render_login", "router"]
 
 router = APIRouter()
 
@@ -200,7 +200,7 @@ def _authorize_on(
 ) -> Response:
     """Art. 11, then the pure checks (``check_parameters``), then SSO or the login page."""
     protocol = ctx.protocols.get(client.protocol_id)
-    refusal = _protocol_refusal(ctx, client, protocol, lang)
+    refusal = protocol_refusal(ctx, client, protocol, lang)
     if refusal is not None:
         return refusal
     assert protocol is not None
@@ -221,7 +221,7 @@ def _authorize_on(
     return render_login(ctx, request, pending, client.name)
 
 
-def _protocol_refusal(
+def protocol_refusal(
     ctx: IdpContext, client: Client, protocol: BoundProtocol | None, lang: str
 ) -> Response | None:
     """Art. 11: no disclosure outside the protocol's time in force; the page says why."""

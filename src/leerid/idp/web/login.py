@@ -28,7 +28,7 @@ from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.oauth.authorization_request import AuthorizationRequest
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
-from leerid.idp.web.authorization import _protocol_refusal, finish_authorization, render_login
+from leerid.idp.web.authorization import finish_authorization, protocol_refusal, render_login
 from leerid.idp.web.i18n import TEXTS
 from leerid.registry.models import AccountStatus
 
@@ -180,7 +180,7 @@ async def _bad_credentials(
 def _protocol_ended(form: _Form) -> Response | None:
     """The page of a protocol not in force (as at the authorization endpoint), or None."""
     protocol = form.ctx.protocols.get(form.client.protocol_id)
-    return _protocol_refusal(form.ctx, form.client, protocol, form.pending.lang)
+    return protocol_refusal(form.ctx, form.client, protocol, form.pending.lang)
 
 
 async def _logged_in(
