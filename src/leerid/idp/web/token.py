@@ -31,7 +31,7 @@ from leerid.idp.oauth.code_exchange import (
 )
 from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.oauth.id_token import make_id_token
-from leerid.idp.release import Release, decide, protocol_refusal, today
+from leerid.idp.release import BoundProtocol, Release, decide, protocol_refusal, today
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
@@ -79,10 +79,10 @@ def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str,
 
 
 def _release(
-    ctx: IdpContext, client: Client, scope: str, pupil: PupilClaims | None, now: dt.datetime
+    protocol: BoundProtocol | None, scope: str, pupil: PupilClaims | None, now: dt.datetime
 ) -> Release:
     """The release for the grant, the pupil fetched now (art. 5)."""
-    release = decide(ctx.protocols.get(client.protocol_id), scope.split(), pupil, now)
+    release = decide(protocol, scope.split(), pupil, now)
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -92,28 +92,29 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _offline(ctx: IdpContext, client: Client, scope: str) -> bool:
+def _offline(protocol: BoundProtocol | None, scope: str) -> bool:
     """A refresh token only for ``offline_access`` and only when art. 5 allows disclosure
     without a login (the authorization endpoint already refused the scope otherwise; this
     holds for a code issued just before a new version of the protocol was stored)."""
     if OFFLINE_ACCESS not in scope.split():
         return False
-    protocol = ctx.protocols.get(client.protocol_id)
     return protocol is not None and protocol.allows_refresh()
 
 
-def _refuse(ctx: IdpContext, client: Client, account_uuid: str, reason: str) -> OAuthError:
+def _refuse(
+    ctx: IdpContext, client: Client, protocol: BoundProtocol | None, account_uuid: str, reason: str
+) -> OAuthError:
     """Issue 4 §5: a refused release is recorded with its reason."""
     ctx.store.record_disclosure(
-        _entry(ctx, client, (), None, account_uuid, outcome="refused", reason=reason)
+        _entry(client, protocol, (), None, account_uuid, outcome="refused", reason=reason)
     )
     metrics.LOGIN_FAILURES.labels(reason).inc()
     return OAuthError("invalid_grant", f"no data may be released to this client ({reason})")
 
 
 def _entry(
-    ctx: IdpContext,
     client: Client,
+    protocol: BoundProtocol | None,
     claims: Any,
     leer_id_uuid: str | None,
     account_uuid: str,
@@ -121,8 +122,7 @@ def _entry(
     outcome: str = "released",
     reason: str | None = None,
 ) -> DisclosureEntry:
-    """The disclosure record of this endpoint for ``client``."""
-    protocol = ctx.protocols.get(client.protocol_id)
+    """The disclosure record of this endpoint for ``client`` under ``protocol``."""
     return DisclosureEntry(
         client_id=client.client_id,
         endpoint="token",
@@ -136,10 +136,10 @@ def _entry(
     )
 
 
-def _released(ctx: IdpContext, client: Client, release: Release) -> DisclosureEntry:
+def _released(client: Client, protocol: BoundProtocol | None, release: Release) -> DisclosureEntry:
     assert release.pupil is not None
     pupil = release.pupil
-    return _entry(ctx, client, release.claims.keys(), pupil.leer_id_uuid, pupil.account_uuid)
+    return _entry(client, protocol, release.claims.keys(), pupil.leer_id_uuid, pupil.account_uuid)
 
 
 def _token_body(
@@ -188,10 +188,11 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
     with ctx.store.connect() as db:  # the reads and the exchange on one connection
         found, pupil = db.code_with_pupil(code, today(now))
         grant = _checked_code(ctx, client, form, found, now)
-        release = _release(ctx, client, grant.scope, pupil, now)
+        protocol = ctx.protocols.get(client.protocol_id)  # once per request (art. 8, 11)
+        release = _release(protocol, grant.scope, pupil, now)
         if release.refused is not None:
-            raise _refuse(ctx, client, grant.account_uuid, release.refused)
-        offline = _offline(ctx, client, grant.scope)
+            raise _refuse(ctx, client, protocol, grant.account_uuid, release.refused)
+        offline = _offline(protocol, grant.scope)
         exchange = CodeExchange(
             access_token=new_token(),
             access_expires_at=now + dt.timedelta(seconds=ctx.settings.access_token_lifetime),
@@ -201,7 +202,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
             now=now,
         )
         body = _code_body(ctx, client, grant, release, exchange)
-        if not db.exchange_code(grant, exchange, _released(ctx, client, release)):
+        if not db.exchange_code(grant, exchange, _released(client, protocol, release)):
             ctx.store.revoke_code_tokens(grant, now)
             raise OAuthError("invalid_grant", CODE_REUSED)
     metrics.CODE_ACCESS_TOKENS.inc()
@@ -266,11 +267,11 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
     if fetch and protocol is not None and not protocol.allows_refresh():
         # Art. 5: data only "telkens de leerling inlogt"; a refresh token issued before the
         # protocol said so (or under another version) discloses nothing now.
-        raise _refuse(ctx, client, found.account_uuid, "protocol_requires_login")
+        raise _refuse(ctx, client, protocol, found.account_uuid, "protocol_requires_login")
     pupil = ctx.store.fetch_pupil(found.account_uuid, today(now)) if fetch else None
-    release = _release(ctx, client, scope, pupil, now)
+    release = _release(protocol, scope, pupil, now)
     if release.refused is not None:
-        raise _refuse(ctx, client, found.account_uuid, release.refused)
+        raise _refuse(ctx, client, protocol, found.account_uuid, release.refused)
     rotation = RefreshRotation(
         presented=presented,
         new_refresh_token=new_token(),
@@ -291,7 +292,7 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
         nonce=None,
         sid=None,
     )
-    if not ctx.store.rotate_refresh_token(found, rotation, _released(ctx, client, release)):
+    if not ctx.store.rotate_refresh_token(found, rotation, _released(client, protocol, release)):
         ctx.store.revoke_family(found.family_id, now)
         raise OAuthError("invalid_grant", REFRESH_REUSED)
     metrics.TOKENS.labels("access_token", "refresh_token").inc()
