@@ -12,6 +12,7 @@ import leerid.idp.store.login_tables
 import leerid.idp.store.models
 import leerid.idp.store.protocols
 import leerid.idp.store.quality_reports
+import leerid.registry.changes
 import leerid.registry.models  # noqa: F401 - the imports above complete Base.metadata
 from leerid.store import engine as _engine
 from leerid.store import runner
