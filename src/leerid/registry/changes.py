@@ -34,15 +34,17 @@ __all__ = [
     "ChangeKind",
     "DovChange",
     "change_rows",
+    "feed_lock_sql",
     "record_change",
     "record_changes",
 ]
 
-FEED_LOCK = 0x6C65_6572_6964
-"""PostgreSQL advisory lock of the feed: a writer holds it shared until it commits, the
-publisher exclusively while it reads. Ids are taken at INSERT but seen at COMMIT, so without
-it the publisher could pass id 10 while its transaction is still open and 11 is committed,
-and never send 10. SQLite has one writer at a time and needs none."""
+FEED_LOCK = 0x6C65_6572
+"""PostgreSQL advisory lock of the feed (with the schema's hash as second key, so databases
+that share a server by schema do not share it; ``feed_lock_sql``): a writer holds it shared
+until it commits, the publisher exclusively while it reads. Ids are taken at INSERT but seen
+at COMMIT, so without it the publisher could pass id 10 while its transaction is still open
+and 11 is committed, and never send 10. SQLite has one writer at a time and needs none."""
 
 
 class ChangeKind(StrEnum):
@@ -109,6 +111,12 @@ class Change:
         }
 
 
+def feed_lock_sql(function: str) -> str:
+    """``SELECT function(FEED_LOCK, <this schema>)`` for one of PostgreSQL's advisory lock
+    functions (``pg_advisory_xact_lock``, ``…_shared``, ``pg_try_advisory_xact_lock``)."""
+    return f"SELECT {function}({FEED_LOCK}, hashtext(current_schema()))"
+
+
 def record_change(session: Session, change: Change) -> None:
     """Write ``change`` in the caller's transaction (it commits or rolls back with it)."""
     record_changes(session, [change])
@@ -120,7 +128,7 @@ def record_changes(session: Session, changes: Iterable[Change]) -> int:
     rows = [c.values(now) for c in changes]
     if rows:
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": FEED_LOCK})
+            session.execute(text(feed_lock_sql("pg_advisory_xact_lock_shared")))
         session.execute(insert(DovChange), rows)
     return len(rows)
 

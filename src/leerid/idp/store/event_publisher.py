@@ -44,11 +44,11 @@ from leerid.idp.store.protocols import StoredProtocol, bound_version, protocol_v
 from leerid.idp.store.signatures import judged_signatures
 from leerid.protocol.lifecycle import in_force_from, status
 from leerid.registry.changes import (
-    FEED_LOCK,
     REMOVALS,
     Change,
     ChangeKind,
     DovChange,
+    feed_lock_sql,
     record_change,
 )
 
@@ -125,7 +125,7 @@ def _lock(session: Session, wait: bool, now: dt.datetime) -> int | None:
     """Take the feed and the cursor row; the cursor, or None when busy (``wait`` False)."""
     if session.get_bind().dialect.name == "postgresql":
         sql = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        got = session.execute(text(f"SELECT {sql}(:k)"), {"k": FEED_LOCK}).scalar()
+        got = session.execute(text(feed_lock_sql(sql))).scalar()
         if not wait and not got:
             return None
     # The UPDATE locks the row (PostgreSQL) or the database (SQLite) until the commit.

@@ -13,7 +13,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from leerid.registry.bulk import BulkConnection
-from leerid.registry.changes import CHANGE_COLUMNS, FEED_LOCK, Change, ChangeKind, change_rows
+from leerid.registry.changes import (
+    CHANGE_COLUMNS,
+    Change,
+    ChangeKind,
+    change_rows,
+    feed_lock_sql,
+)
 from leerid.registry.discimus import ENROLMENT_COLUMNS, EnrolmentRow
 from leerid.registry.identities import (
     AccountState,
@@ -264,7 +270,7 @@ class RegistryWriter:
         ]
         rows = change_rows(changes, dt.datetime.now(dt.UTC))
         if self.db.postgres:
-            self.db.execute("SELECT pg_advisory_xact_lock_shared(?)", (FEED_LOCK,))
+            self.db.execute(feed_lock_sql("pg_advisory_xact_lock_shared"))
         else:
             rows = [(r[0], self.db.value(r[1]), *r[2:]) for r in rows]
         self.db.insert("dov_change", CHANGE_COLUMNS, rows)
