@@ -82,7 +82,9 @@ def _token_request(t: ProviderTarget) -> Mapping[str, Valid]:
         lambda p: unsigned_jwt({"sub": p[0], "iss": p[1], "aud": t.idp.issuer})
     )
     return {
-        "grant_type": st.sampled_from(["authorization_code", "refresh_token"]),
+        "grant_type": st.sampled_from(
+            ["authorization_code", "refresh_token", "client_credentials"]
+        ),
         "code": FRESH_CODE,
         "redirect_uri": t.idp.redirect_uri,
         "code_verifier": VERIFIER,
@@ -98,6 +100,10 @@ def _token_request(t: ProviderTarget) -> Mapping[str, Valid]:
 ENDPOINTS = {
     "discovery": Endpoint(("GET",), "/.well-known/openid-configuration"),
     "keys": Endpoint(("GET",), "/v1/keys"),
+    "ssf-configuration": Endpoint(("GET",), "/.well-known/ssf-configuration"),
+    "events": Endpoint(  # RFC 8936: a JSON body; forms and queries are refused with 400
+        ("POST",), "/v1/events", lambda t: {"maxEvents": "1", "ack": "x"}, _bearer
+    ),
     "auth": Endpoint(("GET", "POST"), "/v1/auth", _authorization_request),
     "login": Endpoint(
         ("POST",),
