@@ -148,9 +148,12 @@ def delete_pupils(conn: Connection, ids: Sequence[int], account_tables: Sequence
         select(Account.account_uuid, Account.pupil_id).where(Account.pupil_id.in_(ids))
     ):
         accounts[pupil_id].append(account_uuid)
-    leer_ids = dict(
-        conn.execute(select(Pupil.id, Pupil.leer_id_uuid).where(Pupil.id.in_(ids))).tuples()
-    )
+    leer_ids: dict[int, str | None] = {
+        pid: leer_id
+        for pid, leer_id in conn.execute(
+            select(Pupil.id, Pupil.leer_id_uuid).where(Pupil.id.in_(ids))
+        )
+    }
     uuids = [a for group in accounts.values() for a in group]
     refertes = select(Registration.referte).where(Registration.pupil_id.in_(ids))
     for table in account_tables:
