@@ -24,6 +24,7 @@ import threading
 import time
 from pathlib import Path
 
+from figures import latency_line  # bench/figures.py
 from sqlalchemy import Engine, text
 
 from leerid.idp.login.passwords import Argon2Parameters
@@ -123,22 +124,13 @@ class Logins:
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> tuple[list[float], int]:
+    def stop(self) -> list[float]:
         self._stop.set()
         for thread in self._threads:
             thread.join()
-        return sorted(self.latencies), self.failures
-
-
-def summary(label: str, latencies: list[float], failures: int, seconds: float) -> str:
-    if not latencies:
-        return f"{label}: no login completed"
-    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
-    return (
-        f"{label}: {len(latencies)} flows in {seconds:.1f} s ({len(latencies) / seconds:.0f}/s), "
-        f"p50 {latencies[len(latencies) // 2] * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms, "
-        f"max {latencies[-1] * 1e3:.1f} ms, {failures} failed"
-    )
+        if self.failures:
+            print(f"{self.failures} login flows failed")
+        return self.latencies
 
 
 def timed(engine: Engine, now: dt.datetime) -> tuple[RetentionCounts, float]:
@@ -167,14 +159,14 @@ def main() -> None:
         before = Logins(server.issuer, client_id, secret, names)
         before.run()
         time.sleep(args.seconds)
-        print(summary("logins before", *before.stop(), args.seconds))
+        print(latency_line("logins before", before.stop(), args.seconds))
         during = Logins(server.issuer, client_id, secret, names)
         during.run()
         t0 = time.perf_counter()
         retire, retire_s = timed(engine, NOW)
         delete, delete_s = timed(engine, NOW + dt.timedelta(days=31))
         elapsed = time.perf_counter() - t0
-        print(summary("logins during", *during.stop(), elapsed))
+        print(latency_line("logins during", during.stop(), elapsed))
     finally:
         server.stop()
     for label, counts, seconds in (("retire", retire, retire_s), ("delete", delete, delete_s)):

@@ -155,10 +155,11 @@ def delete_pupils(conn: Connection, ids: Sequence[int], account_tables: Sequence
         )
     }
     uuids = [a for group in accounts.values() for a in group]
+    owned = select(Account.account_uuid).where(Account.pupil_id.in_(ids))
     refertes = select(Registration.referte).where(Registration.pupil_id.in_(ids))
     for table in account_tables:
-        conn.execute(delete(table).where(table.c.account_uuid.in_(uuids)))
-    conn.execute(delete(Credential).where(Credential.account_uuid.in_(uuids)))
+        conn.execute(delete(table).where(table.c.account_uuid.in_(owned)))
+    conn.execute(delete(Credential).where(Credential.account_uuid.in_(owned)))
     conn.execute(delete(Account).where(Account.pupil_id.in_(ids)))
     conn.execute(delete(Enrolment).where(Enrolment.referte.in_(refertes)))
     conn.execute(delete(EnrolmentDigest).where(EnrolmentDigest.referte.in_(refertes)))

@@ -60,9 +60,12 @@ class RetentionCounts:
         data["longest_batch_ms"] = round(self.longest_batch_ms, 1)
         return data
 
-    def timed(self, started: float) -> None:
+    def timed(self, started: float) -> float:
+        """Count a batch that began at ``started``; its duration in seconds."""
+        took = time.perf_counter() - started
         self.transactions += 1
-        self.longest_batch_ms = max(self.longest_batch_ms, (time.perf_counter() - started) * 1e3)
+        self.longest_batch_ms = max(self.longest_batch_ms, took * 1e3)
+        return took
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,12 @@ class _Run:
                 if self.during_batch is not None:
                     self.during_batch()
 
+    def breathe(self, took: float) -> None:
+        """SQLite: pause as long as the batch held the write lock, so that the logins
+        waiting for it (their busy handler polls) get it before the next batch does."""
+        if not self.dry_run and self.engine.dialect.name == "sqlite":
+            time.sleep(min(took, 1.0))
+
     def retired_pass(self, counts: RetentionCounts) -> None:
         """Retired pupils: revive those no longer due, delete those whose grace is over."""
         lock = not self.dry_run and self.engine.dialect.name == "postgresql"
@@ -106,7 +115,7 @@ class _Run:
                             update(Pupil).where(Pupil.id.in_(revive)).values(retired_at=None)
                         )
                     counts.accounts_deleted += delete_pupils(conn, gone, self.account_tables)
-            counts.timed(started)
+            self.breathe(counts.timed(started))
             counts.revived += len(revive)
             counts.deleted += len(gone)
             counts.waiting += sum(v is Verdict.WAIT for v in verdicts.values())
@@ -138,7 +147,7 @@ class _Run:
                         .where(Pupil.id.in_(due), Pupil.retired_at.is_(None))
                         .values(retired_at=self.now)
                     )
-            counts.timed(started)
+            self.breathe(counts.timed(started))
             counts.retired += len(due)
             if len(candidates) < self.batch:
                 return
