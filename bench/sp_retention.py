@@ -22,6 +22,7 @@ import time
 import uuid
 from pathlib import Path
 
+from figures import latency_line  # bench/figures.py
 from sqlalchemy import insert
 
 from leerid.protocol import IsoDuration
@@ -107,18 +108,11 @@ def main() -> None:
     thread.join()
     retention.privacy_log.append = original  # type: ignore[assignment]
     gaps = [b - a for a, b in zip([t0, *batch_times], batch_times, strict=False)]
-    latencies.sort()
     print(
         f"purge: {result.count} deleted in {result.batches} batches, {elapsed:.1f} s "
         f"({result.count / elapsed:,.0f} rows/s); longest batch {max(gaps) * 1000:.0f} ms"
     )
-    if latencies:
-        p99 = latencies[int(len(latencies) * 0.99) - 1] if len(latencies) > 1 else latencies[0]
-        print(
-            f"logins recorded during the purge: {len(latencies)}, "
-            f"p50 {latencies[len(latencies) // 2] * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
-            f"max {latencies[-1] * 1000:.1f} ms"
-        )
+    print(latency_line("logins recorded during the purge", latencies))
     engine.dispose()
     if args.database_url:
         drop_schema(args.database_url, SCHEMA)

@@ -17,3 +17,11 @@ def database_url() -> str:
     if url:
         return url
     return f"sqlite:///{leerid_home() / 'leerid.db'}"
+
+
+def retention_setting(kind: str) -> str:
+    """``$LEERID_RETENTION_<KIND>``: an ISO 8601 duration for one record kind, '' when unset.
+
+    The kinds and their defaults are listed in docs/between-the-parties.retention.md.
+    """
+    return os.environ.get(f"LEERID_RETENTION_{kind.upper()}", "").strip()

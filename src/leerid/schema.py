@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
 
 import leerid.idp.store.endings
 import leerid.idp.store.events
@@ -21,6 +21,7 @@ from leerid.store.base import Base
 from leerid.store.runner import MigrationPart, Schema
 
 __all__ = [
+    "ACCOUNT_TABLES",
     "DOV",
     "IDP",
     "REGISTRY",
@@ -36,6 +37,13 @@ _SRC = Path(__file__).parent
 REGISTRY = MigrationPart("registry", Base.metadata, _SRC / "registry" / "migrations" / "versions")
 IDP = MigrationPart("idp", Base.metadata, _SRC / "idp" / "migrations" / "versions")
 DOV = Schema((REGISTRY, IDP))
+
+ACCOUNT_TABLES: tuple[Table, ...] = tuple(
+    Base.metadata.tables[name] for name in ("activation_code", "idp_grant", "idp_refresh_token")
+)
+"""The provider's tables whose rows belong to one account (``account_uuid``): deleted with
+the account when DOV's retention deletes its pupil (``leerid registry retention``). The
+disclosure log is not among them: it has its own retention (``leerid idp purge``)."""
 
 
 def load_all_models() -> None:

@@ -8,7 +8,16 @@ import uuid
 from sqlalchemy import Engine, func, insert, select
 
 from leerid.idp.store.housekeeping import purge_expired
-from leerid.idp.store.models import IdpAssertionJti, IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.store.log_retention import LogRetention
+from leerid.idp.store.login_tables import ActivationCodeRow, LoginThrottleRow
+from leerid.idp.store.models import (
+    Disclosure,
+    IdpAssertionJti,
+    IdpEndedSession,
+    IdpGrant,
+    IdpRefreshToken,
+)
+from leerid.protocol import IsoDuration
 from tests.conftest import run_leerid
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -94,10 +103,94 @@ def test_purge_deletes_only_what_can_no_longer_be_presented(engine: Engine) -> N
     counts = purge_expired(engine, NOW, batch=2)
     assert (counts.grants, counts.refresh_tokens) == (6, 1)
     assert (counts.assertion_jtis, counts.ended_sessions) == (1, 1)
-    assert counts.transactions == 4 + 1 + 1 + 1  # 6 grants in batches of 2, then an empty one
+    # 6 grants in batches of 2, then an empty one; one (empty) for each of the other kinds
+    assert counts.transactions == 4 + 1 + 1 + 1 + 4
     assert _count(engine, IdpGrant) == 3
     assert _count(engine, IdpRefreshToken) == 1
     assert _count(engine, IdpAssertionJti) == 1 and _count(engine, IdpEndedSession) == 1
+
+
+def _disclosure(at: dt.datetime, outcome: str) -> dict[str, object]:
+    return {
+        "at": at,
+        "client_id": "c",
+        "account_uuid": str(uuid.uuid4()),
+        "claims": "sub",
+        "endpoint": "userinfo",
+        "outcome": outcome,
+    }
+
+
+def test_each_record_kind_is_kept_for_its_period(engine: Engine) -> None:
+    """Art. 6, GDPR art. 5.1.e and 5.2: releases 3 years, refusals 1 year, activation codes
+    a month after expiry, throttle counters one window after the last failure."""
+    year, day = dt.timedelta(days=365), dt.timedelta(days=1)
+    three_years = IsoDuration(years=3).before(NOW)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Disclosure),
+            [
+                _disclosure(three_years - dt.timedelta(seconds=1), "released"),  # goes
+                _disclosure(three_years + dt.timedelta(seconds=1), "released"),  # stays
+                _disclosure(NOW - 2 * year, "refused"),  # goes
+                _disclosure(NOW - year + day, "refused"),  # stays
+            ],
+        )
+        conn.execute(
+            insert(ActivationCodeRow),
+            [
+                {
+                    "account_uuid": "old",
+                    "code_hash": "h",
+                    "issued_at": NOW - 90 * day,
+                    "expires_at": NOW - 31 * day,
+                },
+                {
+                    "account_uuid": "new",
+                    "code_hash": "h",
+                    "issued_at": NOW - 40 * day,
+                    "expires_at": NOW - 29 * day,
+                },
+            ],
+        )
+        conn.execute(
+            insert(LoginThrottleRow),
+            [
+                {
+                    "key": "spent",
+                    "scope": "account",
+                    "failures": 3,
+                    "last_failure_at": NOW - 2 * HOUR,
+                    "locked_until": None,
+                },
+                {
+                    "key": "locked",
+                    "scope": "account",
+                    "failures": 10,
+                    "last_failure_at": NOW - 2 * HOUR,
+                    "locked_until": NOW + HOUR,
+                },
+                {
+                    "key": "recent",
+                    "scope": "address",
+                    "failures": 1,
+                    "last_failure_at": NOW - HOUR / 2,
+                    "locked_until": None,
+                },
+            ],
+        )
+    counts = purge_expired(engine, NOW, batch=1)
+    assert (counts.disclosures, counts.refusals) == (1, 1)
+    assert (counts.activation_codes, counts.login_throttle) == (1, 1)
+    with engine.connect() as conn:
+        kept = conn.execute(select(Disclosure.outcome, Disclosure.at)).all()
+        codes = set(conn.scalars(select(ActivationCodeRow.account_uuid)))
+        keys = set(conn.scalars(select(LoginThrottleRow.key)))
+    assert sorted(o for o, _ in kept) == ["refused", "released"]
+    assert codes == {"new"} and keys == {"locked", "recent"}
+    longer = LogRetention(disclosures=IsoDuration(years=10), refusals=IsoDuration(years=10))
+    later = purge_expired(engine, NOW + 3 * year, retention=longer, dry_run=True)
+    assert (later.disclosures, later.refusals) == (0, 0)
 
 
 def test_purge_command(leerid_env: dict[str, str]) -> None:
@@ -105,3 +198,8 @@ def test_purge_command(leerid_env: dict[str, str]) -> None:
     result = run_leerid(["idp", "purge", "--dry-run"], leerid_env)
     assert result.returncode == 0, result.stderr
     assert "would delete 0 rows" in result.stdout
+    result = run_leerid(["idp", "purge", "--json"], leerid_env)
+    assert '"disclosures": "P3Y"' in result.stdout and '"refusals": 0' in result.stdout
+    env = {**leerid_env, "LEERID_RETENTION_REFUSALS": "one year"}
+    bad = run_leerid(["idp", "purge"], env)
+    assert bad.returncode == 2 and "LEERID_RETENTION_REFUSALS" in bad.stderr

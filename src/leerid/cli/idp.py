@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -75,18 +76,30 @@ def serve(
 @app.command()
 def purge(
     dry_run: bool = typer.Option(False, "--dry-run", help="Count, delete nothing."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object."),
 ) -> None:
-    """Delete expired codes, tokens, assertion ids and ended sessions (batches of 1,000).
+    """Delete the provider's records past their retention period (batches of 1,000).
 
-    Run it daily (cron or a systemd timer); logins go on meanwhile. The disclosure log is
-    kept: it is the record of what was released (protocol art. 6).
+    Expired codes, tokens, assertion ids and ended sessions; disclosure-log releases after
+    LEERID_RETENTION_DISCLOSURES (P3Y), refusals after LEERID_RETENTION_REFUSALS (P1Y);
+    activation codes, throttle counters: see docs/between-the-parties.retention.md. Run it
+    daily (cron or a systemd timer); logins go on meanwhile.
     """
     from leerid.idp.store.housekeeping import purge_expired
+    from leerid.idp.store.log_retention import LogRetention
 
+    retention = LogRetention.from_env()
     require_existing(config.database_url())  # housekeeping never creates a database
-    counts = purge_expired(make_engine(config.database_url()), dry_run=dry_run)
+    engine = make_engine(config.database_url())
+    counts = purge_expired(engine, dry_run=dry_run, retention=retention)
+    if as_json:
+        typer.echo(json.dumps({**counts.as_json(), "retention": retention.as_json()}))
+        return
     verb = "would delete" if dry_run else "deleted"
     typer.echo(
         f"{verb} {counts.total} rows: {counts.grants} grants, {counts.refresh_tokens} refresh "
-        f"tokens, {counts.assertion_jtis} assertion ids, {counts.ended_sessions} ended sessions"
+        f"tokens, {counts.assertion_jtis} assertion ids, {counts.ended_sessions} ended sessions, "
+        f"{counts.disclosures} disclosure-log releases (older than {retention.disclosures}), "
+        f"{counts.refusals} refusals (older than {retention.refusals}), "
+        f"{counts.activation_codes} activation codes, {counts.login_throttle} throttle counters"
     )

@@ -23,6 +23,7 @@ from leerid.cli import keys as keys_cli
 from leerid.cli import protocol as protocol_cli
 from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
+from leerid.cli import retention as retention_cli
 from leerid.cli import sp as sp_cli
 from leerid.errors import LeeridError
 from leerid.store.engine import allow_creating_databases
@@ -50,6 +51,7 @@ def options(
 
 
 app.add_typer(db.app, name="db")
+registry_cli.app.command("retention")(retention_cli.retention)
 app.add_typer(registry_cli.app, name="registry")
 app.add_typer(accounts_cli.app, name="accounts")
 app.add_typer(protocol_cli.app, name="protocol")

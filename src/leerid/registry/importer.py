@@ -63,6 +63,7 @@ from leerid.registry.importing.reader import (
 )
 from leerid.registry.importing.report import ImportSummary, Progress, RejectsFile
 from leerid.registry.importing.writer import RegistryWriter, staged
+from leerid.registry.retention.revival import revive_enrolled
 
 __all__ = ["ImportSummary", "Progress", "import_registry"]
 
@@ -210,6 +211,7 @@ class _Import:
 
     def finish(self) -> None:
         summary = self.summary
+        revive_enrolled(self.writer.db, self.today)  # art. 3: a new enrolment revives at once
         self.writer.finish(summary.registrations_created + summary.registrations_updated)
 
 

@@ -55,6 +55,8 @@ def merge_pupils(
         session.execute(update(table).where(table.pupil_id == absorbed.id).values(pupil_id=kept.id))
     if absorbed.insz is not None:
         session.add(InszHistory(pupil_id=kept.id, insz=absorbed.insz, replaced_at=now))
+    if absorbed.retired_at is None:  # art. 3: its enrolments now count for the kept pupil
+        kept.retired_at = None
     session.execute(delete(Pupil).where(Pupil.id == absorbed.id))
     record = MergeRecord(
         merged_at=now,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leerid.store.base import Base
@@ -44,6 +44,21 @@ class Pupil(Base):
     geboortedatum: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """Art. 3, DOV's retention (``leerid.registry.retention``): when the pupil was found
+    without an enrolment for the retention period. From then on none of its accounts logs in
+    or is disclosed; after the grace period the pupil is deleted, unless an enrolment revives
+    it first (the column is then cleared)."""
+
+    __table_args__ = (
+        # Only retired pupils are in it: the import writes no entry for the others.
+        Index(
+            "ix_pupil_retired_at",
+            "retired_at",
+            postgresql_where=text("retired_at IS NOT NULL"),
+            sqlite_where=text("retired_at IS NOT NULL"),
+        ),
+    )
 
 
 class Registration(Base):

@@ -25,7 +25,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, case, delete, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    case,
+    delete,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.errors import ConfigurationError
@@ -38,6 +49,7 @@ __all__ = [
     "purge",
     "release",
     "reserve",
+    "spent",
 ]
 
 STALE = timedelta(minutes=2)
@@ -164,6 +176,17 @@ def count_failure(
     conn.execute(statement)
 
 
+def spent(table: Table, now: datetime, window: timedelta) -> ColumnElement[bool]:
+    """A row that counts for nothing any more: its last failure older than ``window``, no
+    lock running, no attempt in flight (none pending, or the last reserved before ``STALE``)."""
+    c = table.c
+    return and_(
+        c.last_failure_at < now - window,
+        or_(c.locked_until.is_(None), c.locked_until <= now),
+        or_(c.pending == 0, c.pending_at.is_(None), c.pending_at < now - STALE),
+    )
+
+
 def purge(conn: Connection, table: Table, now: datetime, *, window: timedelta, limit: int) -> int:
     """Delete at most ``limit`` rows that count for nothing any more; the number deleted.
 
@@ -172,10 +195,6 @@ def purge(conn: Connection, table: Table, now: datetime, *, window: timedelta, l
     checked again by the DELETE itself, so a reservation made meanwhile keeps its row.
     """
     c = table.c
-    done = and_(
-        c.last_failure_at < now - window,
-        or_(c.locked_until.is_(None), c.locked_until <= now),
-        or_(c.pending == 0, c.pending_at.is_(None), c.pending_at < now - STALE),
-    )
+    done = spent(table, now, window)
     batch = select(c.key).where(done).limit(limit)
     return conn.execute(delete(table).where(c.key.in_(batch), done)).rowcount

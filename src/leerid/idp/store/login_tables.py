@@ -46,4 +46,4 @@ class ActivationCodeRow(Base):
     account_uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

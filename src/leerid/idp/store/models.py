@@ -129,6 +129,8 @@ class Disclosure(Base):
         Index("ix_idp_disclosure_leer_id_uuid_at", "leer_id_uuid", "at"),
         Index("ix_idp_disclosure_account_uuid_at", "account_uuid", "at"),
         Index("ix_idp_disclosure_client_id_at", "client_id", "at"),
+        # The retention purge (``housekeeping``): a batch is a range scan of one outcome.
+        Index("ix_idp_disclosure_outcome_at", "outcome", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

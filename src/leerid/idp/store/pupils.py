@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     Select,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -21,7 +22,23 @@ from leerid.idp.store._fast_path import HotStatement
 from leerid.protocol import PupilClaims
 from leerid.registry.models import Account, AccountStatus, Enrolment, Pupil, Registration
 
-__all__ = ["fetch_pupil", "joined_to_pupil", "pupil_columns", "pupil_from_row"]
+__all__ = [
+    "account_status",
+    "fetch_pupil",
+    "joined_to_pupil",
+    "pupil_columns",
+    "pupil_from_row",
+]
+
+
+def account_status() -> Any:
+    """The account's status as a login sees it: ``retired`` while DOV's retention has retired
+    its pupil (``pupil.retired_at``, art. 3), so that none of the pupil's accounts logs in or
+    is disclosed; for a statement that joins ``account`` and ``pupil``."""
+    return case(
+        (Pupil.retired_at.is_not(None), literal_column(f"'{AccountStatus.RETIRED.value}'")),
+        else_=Account.status,
+    ).label("status")
 
 
 def pupil_columns(aggregate: str) -> list[Any]:
@@ -54,7 +71,7 @@ def pupil_columns(aggregate: str) -> list[Any]:
         .scalar_subquery()
     )
     return [
-        Account.status,
+        account_status(),
         Pupil.leer_id_uuid,
         Pupil.insz,
         Pupil.naam,
@@ -94,7 +111,7 @@ def fetch_pupil(conn: Connection, account_uuid: str, on: dt.date) -> PupilClaims
     needs, in one statement instead of six (it runs for every token and userinfo answer).
     The enrolment rule is the registry's ``active_on`` (begindatum <= on, no einddatum or
     einddatum >= on). None when the account is unknown or retired (a retired account no
-    longer logs in).
+    longer logs in), or its pupil is retired by DOV's retention (art. 3).
     """
     row = _PUPIL[conn.dialect.name](conn, {"account_uuid": account_uuid, "on": on}).first()
     return pupil_from_row(row, account_uuid)

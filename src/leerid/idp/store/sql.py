@@ -28,9 +28,9 @@ from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
 from leerid.idp.store.interface import Credential, FoundCode, NewCode
 from leerid.idp.store.models import IdpEndedSession
-from leerid.idp.store.pupils import fetch_pupil, pupil_from_row
+from leerid.idp.store.pupils import account_status, fetch_pupil, pupil_from_row
 from leerid.protocol import PupilClaims
-from leerid.registry.models import Account
+from leerid.registry.models import Account, Pupil
 from leerid.registry.models import Credential as CredentialRow
 
 __all__ = ["SqlConnection", "SqlStore", "renew_together"]
@@ -38,8 +38,9 @@ __all__ = ["SqlConnection", "SqlStore", "renew_together"]
 _CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
 _TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
 _CREDENTIAL = HotStatement(
-    select(CredentialRow.account_uuid, CredentialRow.password_hash, Account.status)
+    select(CredentialRow.account_uuid, CredentialRow.password_hash, account_status())
     .join(Account, Account.account_uuid == CredentialRow.account_uuid)
+    .join(Pupil, Pupil.id == Account.pupil_id)  # art. 3: a retired pupil's accounts are too
     .where(CredentialRow.username == bindparam("b_username"))
 )
 _ENDED = HotStatement(select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid")))
