@@ -19,6 +19,7 @@ from leerid.cli import demo as demo_cli
 from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
+from leerid.cli import notices as notices_cli
 from leerid.cli import protocol as protocol_cli
 from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
@@ -58,6 +59,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
+app.add_typer(notices_cli.app, name="notices")
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

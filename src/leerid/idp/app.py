@@ -34,6 +34,8 @@ from leerid.idp.web import (
     introspection,
     login,
     logout,
+    my_data,
+    notices,
     parameters,
     quality_reports,
     revocation,
@@ -61,6 +63,8 @@ ROUTERS: list[APIRouter] = [
     logout.router,
     activation.router,
     quality_reports.router,
+    notices.router,
+    my_data.router,
     disclosures.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
