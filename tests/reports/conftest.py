@@ -12,6 +12,8 @@ from leerid.testing import seeding
 from tests.conftest import BACKENDS, fresh_database
 from tests.idp_server import REDIRECT_URI, RunningIdp, running_idp
 from tests.reports.helpers import log_in
+from tests.sp.conftest import provider, sp_config  # noqa: F401 - the kit's fixtures
+from tests.sp.test_breaches_mail import smtp  # noqa: F401 - an SMTP server on loopback
 
 
 @dataclass

@@ -31,8 +31,8 @@ from leerid.store.engine import make_engine, session_scope
 from tests.conftest import Leerid
 from tests.idp_server import RunningIdp, running_idp
 from tests.reports.helpers import changes, log_in
-from tests.sp.conftest import provider, sp_config, write_config  # noqa: F401 - fixtures
-from tests.sp.test_breaches_mail import Inbox, smtp  # noqa: F401 - the SMTP server fixture
+from tests.sp.conftest import write_config
+from tests.sp.test_breaches_mail import Inbox
 
 SECRET_ENV = "LARS_TEST_SECRET"
 PROCESSORS = """
@@ -150,8 +150,8 @@ def test_dov_report_reaches_lars_and_its_answer_reaches_dov(
     )
     assert code == 0, err
     change = changes(idp.database_url, "quality-report")[-1]
-    provider = ServiceProvider(load_settings(config), create=True)
-    with session_scope(provider.engine) as session:  # as the follower applies the SET
+    lars = ServiceProvider(load_settings(config), create=True)
+    with session_scope(lars.engine) as session:  # as the follower applies the SET
         apply_dov_report(
             session, {"jti": uuid.uuid4().hex, "txn": change["txn"]}, change["payload"]
         )
@@ -179,13 +179,13 @@ def test_dov_report_reaches_lars_and_its_answer_reaches_dov(
     assert code == 1 and "no report 'DQ-NOPE00'" in err
     code, err = leerid([*args, "--status", "opgelost"], env)
     assert code == 0, err
-    (kept,) = list_dov_reports(provider)
+    (kept,) = list_dov_reports(lars)
     assert kept.answer_status == "opgelost"
     engine = make_engine(idp.database_url)
     (at_dov,) = [r for r in list_reports(engine, source="dov") if r.code == report]
     engine.dispose()
     assert (at_dov.answer_status, at_dov.answer_text) == ("opgelost", "Klopt nu")
-    provider.engine.dispose()
+    lars.engine.dispose()
 
 
 def test_notices_go_to_dov_and_its_dpo_and_processor_lists_are_exchanged(
@@ -211,14 +211,14 @@ def test_notices_go_to_dov_and_its_dpo_and_processor_lists_are_exchanged(
     )
     assert code == 0, err
     asked = changes(idp.database_url, "processor-list-requested")[-1]
-    provider = ServiceProvider(load_settings(config), create=True)
-    with session_scope(provider.engine) as session:
+    lars = ServiceProvider(load_settings(config), create=True)
+    with session_scope(lars.engine) as session:
         apply_processor_request(session, {"txn": asked["txn"]}, asked["payload"])
-    _notices, requests = list_notices(provider)
+    _notices, requests = list_notices(lars)
     assert [r.answered_by for r in requests] == [None]  # pending at LARS
     code, err = leerid([*send, "--kind", "verwerkers", "--text", "Nieuwe hoster"], env)
     assert code == 0 and "answers 1 request" in err + "answers 1 request", err
-    notices, requests = list_notices(provider)
+    notices, requests = list_notices(lars)
     verwerkers = notices[0]
     assert requests[0].answered_by == verwerkers.id
     assert json.loads(verwerkers.processors or "[]")[0]["name"] == "Hoster NV"
@@ -227,13 +227,13 @@ def test_notices_go_to_dov_and_its_dpo_and_processor_lists_are_exchanged(
     code, err = leerid(["notices", "ack", str(verwerkers.remote_id), "--operator", "An"], env)
     assert code == 0, err
     acked = changes(idp.database_url, "notice-acknowledged")[-1]
-    with session_scope(provider.engine) as session:
+    with session_scope(lars.engine) as session:
         apply_notice_ack(session, {"txn": acked["txn"]}, acked["payload"])
-    assert list_notices(provider)[0][0].acknowledged_at is not None
+    assert list_notices(lars)[0][0].acknowledged_at is not None
 
     code, err = leerid(["sp", "notices", "dov-processors", "--config", str(config), "--json"], env)
     assert code == 0, err
-    listed = asyncio.run(_dov_list(provider))
+    listed = asyncio.run(_dov_list(lars))
     assert listed == [
         {
             "name": "Digitaal Vlaanderen",
@@ -242,11 +242,11 @@ def test_notices_go_to_dov_and_its_dpo_and_processor_lists_are_exchanged(
             "since": "2022-01-01",
         }
     ]
-    provider.engine.dispose()
+    lars.engine.dispose()
 
 
-async def _dov_list(provider: ServiceProvider) -> list[dict[str, str]]:
-    rp = RelyingParty(provider.settings)
+async def _dov_list(lars: ServiceProvider) -> list[dict[str, str]]:
+    rp = RelyingParty(lars.settings)
     try:
         return await dov_processors(rp)
     finally:
