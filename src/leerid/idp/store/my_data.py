@@ -43,12 +43,12 @@ def my_disclosures(engine: Engine, account_uuid: str, limit: int = 500) -> list[
     clients = {r.client_id for r in records}
     hashes = {r.protocol_hash for r in records if r.protocol_hash}
     with Session(engine) as session:
-        names = dict(
+        names: dict[str, str] = dict(
             session.execute(
                 select(IdpClient.client_id, IdpClient.name).where(
                     IdpClient.client_id.in_(sorted(clients))
                 )
-            ).tuples()
+            ).all()
         )
         versions = {
             (pid, digest): version
@@ -58,7 +58,7 @@ def my_disclosures(engine: Engine, account_uuid: str, limit: int = 500) -> list[
                     ProtocolVersion.content_hash,
                     ProtocolVersion.version,
                 ).where(ProtocolVersion.content_hash.in_(sorted(hashes)))
-            ).tuples()
+            ).all()
         }
     return [
         MyDisclosure(
