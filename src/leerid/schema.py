@@ -11,6 +11,7 @@ import leerid.idp.store.endings
 import leerid.idp.store.events
 import leerid.idp.store.login_tables
 import leerid.idp.store.models
+import leerid.idp.store.notices
 import leerid.idp.store.protocols
 import leerid.idp.store.quality_reports
 import leerid.registry.changes

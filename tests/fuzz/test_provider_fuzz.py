@@ -165,6 +165,46 @@ ENDPOINTS = {
     "quality-reports-status": Endpoint(
         ("POST",), "/v1/quality-reports/status", lambda t: {"ids": "a b"}, _client
     ),
+    "quality-reports-answers": Endpoint(
+        ("POST",),
+        "/v1/quality-reports/answers",
+        lambda t: {"code": "DQ-7K3M2P", "status": "opgelost", "text": "regel\ntwee"},
+        _client,
+    ),
+    "notices": Endpoint(
+        ("POST",),
+        "/v1/notices",
+        lambda t: {
+            "kind": "verwerkers",
+            "text": "Nieuwe hoster\nvanaf maart",
+            "processors": '[{"name": "Hoster NV", "purpose": "hosting", "location": "BE", '
+            '"since": "2024-03-01"}]',
+        },
+        _client,
+    ),
+    "notices-processors": Endpoint(("POST",), "/v1/notices/processors", auth=_client),
+    "mijn-gegevens": Endpoint(("GET",), "/v1/mijn-gegevens", lambda t: {"melding": "DQ-7K3M"}),
+    "mijn-gegevens-aanmelden": Endpoint(
+        ("POST",),
+        "/v1/mijn-gegevens/aanmelden",
+        lambda t: {
+            "request": t.pending,
+            "csrf_token": t.cookies["leerid_csrf"],
+            "username": t.idp.username,
+            "password": t.idp.password,
+        },
+    ),
+    "mijn-gegevens-melding": Endpoint(
+        ("POST",),
+        "/v1/mijn-gegevens/melding",
+        lambda t: {
+            "form_state": t.form_state,
+            "csrf_token": t.cookies["leerid_csrf"],
+            "attribute": "family_name",
+            "problem": "foutief",
+            "text": "Mijn naam\nis anders",
+        },
+    ),
     "disclosures-mine": Endpoint(("GET",), "/v1/disclosures/mine", auth=_bearer),
     "healthz": Endpoint(("GET",), "//healthz"),
     "metrics": Endpoint(("GET",), "//metrics"),

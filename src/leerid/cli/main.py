@@ -20,11 +20,13 @@ from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import events as events_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
+from leerid.cli import notices as notices_cli
 from leerid.cli import protocol as protocol_cli
 from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
 from leerid.cli import retention as retention_cli
 from leerid.cli import sp as sp_cli
+from leerid.cli import sp_reports as sp_reports_cli
 from leerid.errors import LeeridError
 from leerid.store.engine import allow_creating_databases
 
@@ -59,9 +61,12 @@ app.add_typer(idp_cli.app, name="idp")
 app.add_typer(clients_cli.app, name="clients")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
+sp_cli.app.add_typer(sp_reports_cli.reports_app, name="reports")
+sp_cli.app.add_typer(sp_reports_cli.notices_app, name="notices")
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(events_cli.app, name="events")
+app.add_typer(notices_cli.app, name="notices")
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

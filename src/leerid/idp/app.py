@@ -35,6 +35,8 @@ from leerid.idp.web import (
     introspection,
     login,
     logout,
+    my_data,
+    notices,
     parameters,
     quality_reports,
     revocation,
@@ -62,6 +64,8 @@ ROUTERS: list[APIRouter] = [
     logout.router,
     activation.router,
     quality_reports.router,
+    notices.router,
+    my_data.router,
     disclosures.router,
     events.router,
 ]

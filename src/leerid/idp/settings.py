@@ -2,8 +2,9 @@
 
 ``IdpSettings.from_env`` (and the defaults of ``IdpSettings``) read ``LEERID_ISSUER``,
 ``LEERID_CACHE_SECONDS``, ``LEERID_THROTTLE_*``, ``LEERID_ARGON2_*``,
-``LEERID_HASH_CONCURRENCY``, ``LEERID_ACR``, ``LEERID_DB_THREADS``, ``LEERID_LOG_LEVEL``
-and ``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from ``leerid.config``.
+``LEERID_HASH_CONCURRENCY``, ``LEERID_ACR``, ``LEERID_DB_THREADS``, ``LEERID_LOG_LEVEL``,
+``LEERID_DOV_PROCESSORS_FILE`` and ``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from
+``leerid.config``.
 """
 
 from __future__ import annotations
@@ -193,6 +194,11 @@ class IdpSettings:
     )
     """RFC 8936 §2.4.1: how long a poll without ``returnImmediately`` waits for new SETs
     (``LEERID_EVENTS_LONG_POLL_SECONDS``, default 20)."""
+    processors_file: str = field(
+        default_factory=lambda: os.environ.get("LEERID_DOV_PROCESSORS_FILE", "").strip()
+    )
+    """Art. 6: ``LEERID_DOV_PROCESSORS_FILE``, the TOML or JSON file of DOV's processors that
+    ``POST /op/v1/notices/processors`` answers a recipient with ("" = none published)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)

@@ -25,6 +25,8 @@ __all__ = [
     "insert_disclosure",
     "list_disclosures",
     "pupil_history",
+    "pupil_keys",
+    "received_claims",
     "record_disclosure",
 ]
 
@@ -123,13 +125,46 @@ def list_disclosures(
 
 
 def pupil_history(
-    engine: Engine, *, account_uuid: str, client_id: str, limit: int = 1000
+    engine: Engine, *, account_uuid: str, client_id: str | None, limit: int = 1000
 ) -> list[DisclosureRecord]:
-    """The whole history of the pupil who owns ``account_uuid``, to ``client_id`` only."""
+    """The whole history of the pupil who owns ``account_uuid``, to ``client_id`` only (None:
+    to every client, as the pupil's own page shows it)."""
     with Session(engine) as session:
         pupil_id = resolve_pupil_id(session, account_uuid=account_uuid)
         where = _pupil(session, pupil_id, account_uuid=account_uuid)
         return _records(session, where, client_id, limit)
+
+
+def pupil_keys(session: Session, key: str) -> tuple[int | None, set[str], set[str]]:
+    """The pupil a Leer_id_uuid or Account_uuid names: (its id, its leer_id_uuids, its
+    account_uuids), every one it ever had (art. 3: historiek, merges); the key alone if
+    the registry does not know it (a pupil deleted since still has records)."""
+    pupil_id = resolve_pupil_id(session, leer_id_uuid=key)
+    if pupil_id is None:
+        pupil_id = resolve_pupil_id(session, account_uuid=key)
+    if pupil_id is None:
+        return None, {key}, {key}
+    leer_ids, accounts = pupil_identifiers(session, pupil_id)
+    return pupil_id, leer_ids, accounts
+
+
+def received_claims(session: Session, key: str) -> dict[str, set[str]]:
+    """Art. 4: which client received which claims of the pupil ``key`` names (released
+    records under any of its identifiers): client_id -> claim names."""
+    _pupil_id, leer_ids, accounts = pupil_keys(session, key)
+    rows = session.execute(
+        select(Disclosure.client_id, Disclosure.claims).where(
+            Disclosure.outcome == "released",
+            or_(
+                Disclosure.leer_id_uuid.in_(sorted(leer_ids)),
+                Disclosure.account_uuid.in_(sorted(accounts)),
+            ),
+        )
+    )
+    found: dict[str, set[str]] = {}
+    for client_id, claims in rows:
+        found.setdefault(client_id, set()).update((claims or "").split())
+    return found
 
 
 def _pupil(

@@ -14,6 +14,8 @@ from leerid.idp.store.event_publisher import Published
 from leerid.idp.store.events import PollResult
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
+from leerid.idp.store.my_data import MyDisclosure
+from leerid.idp.store.quality_reports import ReportView
 from leerid.protocol import PupilClaims
 
 __all__ = ["Credential", "FoundCode", "IdpStore", "NewCode", "StoreConnection"]
@@ -147,6 +149,16 @@ class IdpStore(Protocol):
 
     def pupil_history(self, account_uuid: str, client_id: str) -> list[DisclosureRecord]:
         """GDPR art. 15: the disclosures of the account's pupil to ``client_id``."""
+        ...
+
+    def my_disclosures(self, account_uuid: str) -> list[MyDisclosure]:
+        """Art. 7, GDPR art. 15: every release of the account's pupil's data, to every client."""
+        ...
+
+    def report_from_pupil(
+        self, account_uuid: str, pupil_key: str, attribute: str, problem: str, text: str
+    ) -> ReportView:
+        """Art. 7: the pupil's own report, passed on to the clients that hold that data."""
         ...
 
     def end_session(self, sid: str, expires_at: dt.datetime, now: dt.datetime) -> None:

@@ -28,7 +28,10 @@ from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
 from leerid.idp.store.interface import Credential, FoundCode, NewCode
 from leerid.idp.store.models import IdpEndedSession
+from leerid.idp.store.my_data import MyDisclosure, my_disclosures
 from leerid.idp.store.pupils import account_status, fetch_pupil, pupil_from_row
+from leerid.idp.store.quality_reports import ReportView
+from leerid.idp.store.report_directions import add_pupil_report
 from leerid.protocol import PupilClaims
 from leerid.registry.models import Account, Pupil
 from leerid.registry.models import Credential as CredentialRow
@@ -211,6 +214,23 @@ class SqlStore:
     def pupil_history(self, account_uuid: str, client_id: str) -> list[DisclosureRecord]:
         """GDPR art. 15: the pupil's whole history to ``client_id``."""
         return pupil_history(self.engine, account_uuid=account_uuid, client_id=client_id)
+
+    def my_disclosures(self, account_uuid: str) -> list[MyDisclosure]:
+        """Every release of the pupil's data, with client names and protocol versions."""
+        return my_disclosures(self.engine, account_uuid)
+
+    def report_from_pupil(
+        self, account_uuid: str, pupil_key: str, attribute: str, problem: str, text: str
+    ) -> ReportView:
+        """Store the pupil's report and its changes for the clients, in one transaction."""
+        return add_pupil_report(
+            self.engine,
+            account_uuid=account_uuid,
+            pupil_key=pupil_key,
+            attribute=attribute,
+            problem=problem,
+            text=text,
+        )
 
     def end_session(self, sid: str, expires_at: dt.datetime, now: dt.datetime) -> None:
         """Record the logout (and forget the ended sessions that expired)."""

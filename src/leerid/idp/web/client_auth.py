@@ -44,9 +44,12 @@ async def read_form(request: Request) -> dict[str, str]:
     if cached is not None:
         return cached
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await request.body()
+    if not body and not content_type:  # nothing but the client's Basic credentials
+        request.state.oauth_form = {}
+        return {}
     if content_type != "application/x-www-form-urlencoded":
         raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
-    body = await request.body()
     if len(body) > 65536:
         raise OAuthError("invalid_request", "the body is too large")
     try:

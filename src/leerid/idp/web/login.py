@@ -32,7 +32,7 @@ from leerid.idp.web.authorization import finish_authorization, protocol_refusal,
 from leerid.idp.web.i18n import TEXTS
 from leerid.registry.models import AccountStatus
 
-__all__ = ["client_address", "router"]
+__all__ = ["Refusal", "client_address", "form_fields", "router", "verify_credentials"]
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) ->
     )
 
 
-async def _form_fields(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     """The login form's fields (urlencoded, as browsers send it; multipart as a fallback)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/x-www-form-urlencoded":
@@ -99,7 +99,7 @@ async def login(request: Request) -> Response:
     """Check the pupil's credentials; on success set the SSO cookie and return a code."""
     started = time.perf_counter()
     ctx = get_context(request)
-    field = await _form_fields(request)
+    field = await form_fields(request)
     form = _open_form(ctx, request, field)
     if isinstance(form, Response):
         return form
@@ -115,22 +115,54 @@ async def login(request: Request) -> Response:
         return form.again(errors, username)
     username, password = username[:64], password[:1024]
     address = client_address(request)
+    checked = await verify_credentials(ctx, username, password, address)
+    if isinstance(checked, Refusal):
+        return _refusal(form, username, checked)
+    response = await _logged_in(form, checked)
+    metrics.REQUEST_LATENCY.labels("login").observe(time.perf_counter() - started)
+    return response
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a username and password did not log in: throttled, or bad credentials."""
+
+    throttled_until: str | None  # the lock's end, as the page says it
+    account_uuid: str | None  # a known account (its refusal goes in the disclosure log)
+    reason: str  # throttled | unknown_username | wrong_password | account_retired
+
+
+async def verify_credentials(
+    ctx: IdpContext, username: str, password: str, address: str
+) -> str | Refusal:
+    """Issue 4 §4, issue 8 §5: the throttle, then the password; the account_uuid, or why not.
+
+    One answer for an unknown username, a wrong password and a retired account; the throttle
+    counts the failure and the success; a hash made with older parameters is upgraded. The
+    one path of every password login (the authorization's form and the pupil's own page)."""
     verdict = await ctx.throttle.admit(username, address)  # issue 8 §5: reserved before the hash
     if verdict.delay > 0:
         await asyncio.sleep(verdict.delay)
     if not verdict.allowed:
         metrics.LOGIN_FAILURES.labels("throttled").inc()
-        until = lock_end_text(verdict.retry_after)
-        return form.again({"username": t["error_throttled"].format(time=until)}, username, 429)
+        return Refusal(lock_end_text(verdict.retry_after), None, "throttled")
     account_uuid, stored_hash, status = await ctx.run(ctx.store.credential, username)
     metrics.PASSWORD_CHECKS.inc()
     ok, new_hash = await ctx.hasher.verify(stored_hash, password)
     if not ok or status == AccountStatus.RETIRED:
-        return await _bad_credentials(form, username, address, account_uuid, status)
+        await ctx.throttle.record_failure(username, address)
+        reason = "unknown_username" if account_uuid is None else "wrong_password"
+        if status == AccountStatus.RETIRED:
+            reason = "account_retired"
+        # /metrics is public: one label for all three, or its counters would tell whether
+        # a username exists (issue 4 §4); the disclosure log keeps the precise reason.
+        metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
+        return Refusal(None, account_uuid, reason)
     assert account_uuid is not None
-    response = await _logged_in(form, username, address, account_uuid, new_hash)
-    metrics.REQUEST_LATENCY.labels("login").observe(time.perf_counter() - started)
-    return response
+    await ctx.throttle.record_success(username, address)
+    if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
+        ctx.store.upgrade_password_hash(account_uuid, new_hash)
+    return account_uuid
 
 
 def _open_form(ctx: IdpContext, request: Request, field: dict[str, str]) -> _Form | Response:
@@ -156,24 +188,22 @@ def _open_form(ctx: IdpContext, request: Request, field: dict[str, str]) -> _For
     return _Form(ctx, request, pending, client)
 
 
-async def _bad_credentials(
-    form: _Form, username: str, address: str, account_uuid: str | None, status: str | None
-) -> Response:
-    """Issue 4 §4: one answer for an unknown username, a wrong password, a retired account."""
+def _refusal(form: _Form, username: str, refusal: Refusal) -> Response:
+    """The login page again: throttled (429), or one answer for every bad credential."""
+    t = TEXTS[form.pending.lang]
+    if refusal.throttled_until is not None:
+        return form.again(
+            {"username": t["error_throttled"].format(time=refusal.throttled_until)}, username, 429
+        )
     ctx, client = form.ctx, form.client
-    await ctx.throttle.record_failure(username, address)
-    reason = "unknown_username" if account_uuid is None else "wrong_password"
-    if status == AccountStatus.RETIRED:
-        reason = "account_retired"
-    # /metrics is public: one label for all three, or its counters would tell whether
-    # a username exists (issue 4 §4); the disclosure log keeps the precise reason.
-    metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
-    log.info("login refused client=%s reason=%s", client.client_id, reason)
-    refused = form.again({"username": TEXTS[form.pending.lang]["error_credentials"]}, username)
-    if account_uuid is not None:
+    log.info("login refused client=%s reason=%s", client.client_id, refusal.reason)
+    refused = form.again({"username": t["error_credentials"]}, username)
+    if refusal.account_uuid is not None:
         # Written after the answer is sent, so that a known username does not answer
         # later than an unknown one (no enumeration by timing).
-        refused.background = BackgroundTask(_refused, ctx, client.client_id, account_uuid, reason)
+        refused.background = BackgroundTask(
+            _refused, ctx, client.client_id, refusal.account_uuid, refusal.reason
+        )
     return refused
 
 
@@ -183,14 +213,9 @@ def _protocol_ended(form: _Form) -> Response | None:
     return protocol_refusal(form.ctx, form.client, protocol, form.pending.lang)
 
 
-async def _logged_in(
-    form: _Form, username: str, address: str, account_uuid: str, new_hash: str | None
-) -> Response:
+async def _logged_in(form: _Form, account_uuid: str) -> Response:
     """A good password: a new SSO session and the code back to the client."""
     ctx = form.ctx
-    await ctx.throttle.record_success(username, address)
-    if new_hash is not None:  # issue 4 §4: upgrade the hash when the parameters changed
-        ctx.store.upgrade_password_hash(account_uuid, new_hash)
     # Art. 8, 11: a form opened before the protocol's end and posted after it gets no code.
     ended = await ctx.run(_protocol_ended, form)
     if ended is not None:

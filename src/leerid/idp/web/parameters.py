@@ -1,11 +1,12 @@
 """The provider's parameter table and the answer to a refused request (``leerid.edge``).
 
 Every parameter of every endpoint has a maximum length; control characters are refused
-everywhere (newlines only in a quality report's ``comment``); the identifiers RFC 6749
-Appendix A defines as ``VSCHAR`` must be printable ASCII. The table is documented in
-docs/identity-provider.md (*Parameters*). A refusal is the endpoint's normal error:
+everywhere (newlines only in a quality report's ``comment`` and in a ``text``); the
+identifiers RFC 6749 Appendix A defines as ``VSCHAR`` must be printable ASCII. The table is
+documented in docs/identity-provider.md (*Parameters*). A refusal is the endpoint's normal error:
 
-- ``/v1/token``, ``/v1/introspect``, ``/v1/revoke``, ``/v1/quality-reports…``: JSON
+- ``/v1/token``, ``/v1/introspect``, ``/v1/revoke``, ``/v1/quality-reports…``,
+  ``/v1/notices…``: JSON
   ``invalid_request`` (RFC 6749 §5.2), 400 (413 for an oversized body);
 - ``/v1/userinfo``, ``/v1/disclosures/mine``: a Bearer ``invalid_request`` (RFC 6750 §3.1);
 - ``/v1/auth``: checked by its handler, which needs the client first (RFC 6749 §4.1.2.1);
@@ -87,6 +88,10 @@ RULES = Rules(
         "problem": Rule(64),
         "comment": Rule(2000, free_text=True),
         "ids": Rule(4096),
+        "text": Rule(4000, free_text=True),  # a notice, an answer, a pupil's report
+        "processors": Rule(32768),  # a verwerkers notice's list (compact JSON)
+        "kind": Rule(32),
+        "status": Rule(32),
     },
     default=Rule(2048),
 )
@@ -97,7 +102,7 @@ _LOGIN_FORM = RULES.with_rules({"request": Rule(SEALED_LIMIT)})
 AUTHORIZATION = RULES
 """The authorization endpoint's table (checked by its handler)."""
 
-_JSON_PATHS = ("/v1/token", "/v1/introspect", "/v1/revoke", "/v1/quality-reports")
+_JSON_PATHS = ("/v1/token", "/v1/introspect", "/v1/revoke", "/v1/quality-reports", "/v1/notices")
 _BEARER_PATHS = ("/v1/userinfo", "/v1/disclosures/mine")
 
 

@@ -2,7 +2,8 @@
 
 A service provider that finds a wrong, inaccurate, incomplete, missing, outdated or superfluous
 attribute reports it at once in writing, client-authenticated as at the token endpoint. It
-reads the status back with ``POST /op/v1/quality-reports/status`` (only its own reports).
+reads the status back with ``POST /op/v1/quality-reports/status`` (only its own reports), and
+answers a report the Department sent it with ``POST /op/v1/quality-reports/answers``.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from starlette.responses import JSONResponse, Response
 from leerid.idp.context import get_context
 from leerid.idp.oauth.errors import OAuthError
 from leerid.idp.store.quality_reports import check_report, statuses_for, store_report
+from leerid.idp.store.report_directions import AnswerRefusedError, record_answer
 from leerid.idp.web.client_auth import authenticate_client, read_form
 
-__all__ = ["router"]
+__all__ = ["authenticated_client", "router"]
 
 router = APIRouter()
 
 
-async def _client(request: Request) -> tuple[str, dict[str, str]] | Response:
+async def authenticated_client(request: Request) -> tuple[str, dict[str, str]] | Response:
+    """The calling client (authenticated as at the token endpoint) and its form, or the 401."""
     try:
         form = await read_form(request)
         client = authenticate_client(get_context(request), request, form)
@@ -35,7 +38,7 @@ async def _client(request: Request) -> tuple[str, dict[str, str]] | Response:
 @router.post("/v1/quality-reports")
 async def receive_report(request: Request) -> Response:
     """Art. 7: a service provider reports wrong or outdated data of a pupil."""
-    auth = await _client(request)
+    auth = await authenticated_client(request)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth
@@ -53,7 +56,7 @@ async def receive_report(request: Request) -> Response:
 @router.post("/v1/quality-reports/status")
 async def report_status(request: Request) -> Response:
     """Art. 7: the provider reads back the status of its own reports."""
-    auth = await _client(request)
+    auth = await authenticated_client(request)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth
@@ -72,4 +75,27 @@ async def report_status(request: Request) -> Response:
                 for v in views
             ]
         }
+    )
+
+
+@router.post("/v1/quality-reports/answers")
+async def answer_report(request: Request) -> Response:
+    """Art. 7: the recipient answers a report the Department (or a pupil through it) sent it."""
+    auth = await authenticated_client(request)
+    if isinstance(auth, Response):
+        return auth
+    client_id, form = auth
+    code, status, text = (form.get(k, "") for k in ("code", "status", "text"))
+    try:
+        view = await asyncio.to_thread(
+            record_answer, get_context(request).engine, client_id, code, status.strip(), text
+        )
+    except AnswerRefusedError as refused:
+        error = "not_found" if refused.status == 404 else "invalid_request"
+        return JSONResponse(
+            {"error": error, "error_description": refused.description}, refused.status
+        )
+    assert view.answered_at is not None
+    return JSONResponse(
+        {"id": view.code, "answer": view.answer_status, "at": view.answered_at.isoformat()}
     )

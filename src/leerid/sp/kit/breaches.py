@@ -43,16 +43,17 @@ class MailError(LeeridError):
     """The notification could not be sent; the breach stays recorded and can be re-sent."""
 
 
-def send_mail(mail: MailSettings, subject: str, body: str) -> None:
-    """Art. 9: notify the other party's DPO by e-mail."""
-    if not mail.other_party_dpo:
+def send_mail(mail: MailSettings, subject: str, body: str, to: str | None = None) -> None:
+    """Art. 9: notify the other party's DPO by e-mail (``to``, default [mail] other_party_dpo)."""
+    to = to or mail.other_party_dpo
+    if not to:
         raise MailError(
             "no [mail] other_party_dpo in the configuration: set the address of the other "
             "party's DPO, then run `leerid sp breaches update ID --notify`"
         )
     message = EmailMessage()
     message["From"] = mail.sender
-    message["To"] = mail.other_party_dpo
+    message["To"] = to
     message["Subject"] = subject
     # RFC 5322 section 3.6: an origination date is required, a Message-ID expected
     message["Date"] = formatdate(localtime=True)

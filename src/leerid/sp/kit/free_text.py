@@ -9,12 +9,8 @@ English (for the CLI) which field holds it and what to do.
 
 from __future__ import annotations
 
-import re
-
 from leerid.errors import LeeridError
-
-# 11 digits, written together or as YY.MM.DD-SSS.CC with dots, dashes or spaces
-_INSZ_LIKE = re.compile(r"(?<!\d)\d{2}[.\s-]?\d{2}[.\s-]?\d{2}[.\s-]?\d{3}[.\s-]?\d{2}(?!\d)")
+from leerid.insz_text import looks_like_insz
 
 # field → (Dutch label on the portal, English label in the CLI)
 FIELDS = {
@@ -25,6 +21,7 @@ FIELDS = {
     "categories": ("de categorieën van gegevens", "--categories"),
     "measures": ("de genomen maatregelen", "--measures"),
     "update": ("de update", "the update text"),
+    "text": ("de tekst", "--text"),
 }
 
 
@@ -47,7 +44,7 @@ class InszInFreeTextError(LeeridError):
 
 def refuse_insz(text: str, field: str) -> str:
     """Art. 3: LARS has no decretal basis for the INSZ, so it is never written down here."""
-    if _INSZ_LIKE.search(text):
+    if looks_like_insz(text):
         raise InszInFreeTextError(field)
     return text
 

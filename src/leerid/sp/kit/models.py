@@ -183,3 +183,53 @@ class StaffLoginThrottleRow(SPBase):
     locked_until: Mapped[dt.datetime | None] = mapped_column(Moment)
     pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pending_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+
+
+class DovReport(SPBase):
+    """Art. 7: a data-quality report the Department sent us (its own, or a pupil's through it),
+    with our answer."""
+
+    __tablename__ = "sp_dov_report"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # DOV's code, e.g. DQ-7K3M2P
+    pupil_key: Mapped[str] = mapped_column(String(36), index=True)
+    attribute: Mapped[str] = mapped_column(String(40))
+    problem: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(10))  # dov | pupil
+    reported_at: Mapped[dt.datetime] = mapped_column(Moment)
+    received_at: Mapped[dt.datetime] = mapped_column(Moment)
+    answer_status: Mapped[str | None] = mapped_column(String(20))
+    answer_text: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    answered_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class SentNotice(SPBase):
+    """Art. 9: a notice we sent the Department (a change in law or of processors)."""
+
+    __tablename__ = "sp_notice"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(12))  # wetgeving | verwerkers
+    text: Mapped[str] = mapped_column(Text)
+    processors: Mapped[str | None] = mapped_column(Text)  # JSON list (verwerkers)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(Moment)
+    remote_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # DOV's id
+    sent_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    mailed_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+
+
+class ProcessorRequest(SPBase):
+    """Art. 6: the Department asked for our processor list; a ``verwerkers`` notice answers."""
+
+    __tablename__ = "sp_processor_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    txn: Mapped[str | None] = mapped_column(String(40), unique=True)  # the SET's txn
+    requested_at: Mapped[dt.datetime] = mapped_column(Moment)
+    received_at: Mapped[dt.datetime] = mapped_column(Moment)
+    answered_by: Mapped[int | None] = mapped_column(Integer)  # sp_notice.id

@@ -18,6 +18,7 @@ from typing import Any
 
 from leerid import config
 from leerid.errors import ConfigurationError
+from leerid.processors import Processor, parse_processors
 from leerid.sp.kit.orgcode import normalise_orgcode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -99,6 +100,11 @@ class SPSettings:
     privacy_log_keep: str = "P2Y"
     purge_interval_hours: float = 24.0
     processors: tuple[str, ...] = ()
+    """The processors' names (GDPR art. 28), as the evidence lists them."""
+    processor_list: tuple[Processor, ...] = ()
+    """Art. 6, 9: ``[[processors]]`` (name, purpose, location, since), sent to DOV."""
+    dov_dpo_email: str | None = None
+    """Art. 9: ``[dov] dpo_email``, where notices are e-mailed (default: [mail] other_party_dpo)."""
     mail: MailSettings = field(default_factory=MailSettings)
     staff_login: StaffLoginSettings = field(default_factory=StaffLoginSettings)
 
@@ -243,6 +249,24 @@ def _mail(mail: dict[str, Any], where: str) -> MailSettings:
     )
 
 
+def _processors(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Art. 6: ``[[processors]]`` tables (name, purpose, location, since), or the older
+    ``[processing] processors`` list of names (enough for the evidence, not for a notice)."""
+    names = tuple(_get(data.get("processing", {}), "processors", list, path.name, []))
+    tables = data.get("processors", [])
+    if not isinstance(tables, list):
+        raise ConfigurationError(
+            f"{path}: processors must be [[processors]] tables (name, purpose, location, since)"
+        )
+    listed = parse_processors(tables, f"{path} [[processors]]")
+    if listed and names and {n.casefold() for n in names} != {p.name.casefold() for p in listed}:
+        raise ConfigurationError(
+            f"{path}: [processing] processors and [[processors]] name different processors; "
+            "keep only [[processors]]"
+        )
+    return {"processors": tuple(p.name for p in listed) or names, "processor_list": listed}
+
+
 def load_settings(path: Path | str) -> SPSettings:
     """Read and check the TOML file at ``path`` (errors name the file, the table and the key)."""
     path = Path(path).resolve()
@@ -276,7 +300,9 @@ def load_settings(path: Path | str) -> SPSettings:
             data.get("privacy_log", {}), "keep", str, f"{path} [privacy_log]", "P2Y"
         ),
         purge_interval_hours=_get(portal, "purge_interval_hours", float, path.name, 24.0),
-        processors=tuple(_get(data.get("processing", {}), "processors", list, path.name, [])),
+        **_processors(data, path),
+        dov_dpo_email=_get(data.get("dov", {}), "dpo_email", str, f"{path} [dov]")
+        or _get(data.get("mail", {}), "other_party_dpo", str, f"{path} [mail]"),
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
         mail=_mail(data.get("mail", {}), f"{path} [mail]"),
     )
