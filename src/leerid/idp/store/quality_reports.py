@@ -273,15 +273,16 @@ def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str
         row.closed_at = dt.datetime.now(dt.UTC)
         row.closed_by = closed_by
         session.flush()
-        # Art. 7: the reporting client hears the status (issue 10, point 3).
-        note_report_status(
-            session,
-            client_id=row.client_id,
-            code=row.code,
-            status=row.status,
-            resolution=row.resolution,
-            closed_at=row.closed_at,
-        )
+        if row.source == "client" and row.client_id is not None:
+            # Art. 7: the reporting client hears the status (issue 10, point 3).
+            note_report_status(
+                session,
+                client_id=row.client_id,
+                code=row.code,
+                status=row.status,
+                resolution=row.resolution,
+                closed_at=row.closed_at,
+            )
         return view_of(row)
 
 
