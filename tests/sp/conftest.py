@@ -10,6 +10,7 @@ import pytest
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import dispose_engines
+from leerid.testing.protocol_confirmation import confirm_local_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -79,6 +80,7 @@ def sp_config(database_url: str, tmp_path: Path) -> Path:
 @pytest.fixture
 def provider(sp_config: Path) -> Iterator[ServiceProvider]:
     sp = ServiceProvider(load_settings(sp_config))
+    confirm_local_protocol(sp)  # art. 11: the version both signed, as DOV announces it
     yield sp
     sp.engine.dispose()
     dispose_engines()

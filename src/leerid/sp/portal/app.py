@@ -21,11 +21,13 @@ from starlette.responses import HTMLResponse, Response
 
 from leerid.edge import EdgeGuard
 from leerid.sp.kit import privacy_log, retention
+from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
 from leerid.sp.portal import dpo_pages, parameters, pupil_pages, staff_pages
 from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.following import poller
 from leerid.sp.portal.guard import PortalDep, Refused, not_here, refused
 from leerid.sp.portal.state import PAGE_HEADERS, Portal, claim_names
 from leerid.sp.portal.templating import TEMPLATES, render
@@ -158,6 +160,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             provider.engine, settings.staff_login, provider.secrets.session_key
         ),
         names=claim_names(provider),
+        events=EventsClient(settings, provider.engine, relying_party),
     )
     csp = (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -172,9 +175,14 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             if settings.purge_interval_hours > 0
             else None
         )
+        interval = settings.events.poll_interval
+        follower = (
+            asyncio.create_task(poller(portal.events, provider, interval)) if interval > 0 else None
+        )
         yield
-        if task is not None:
-            task.cancel()
+        for running in (task, follower):
+            if running is not None:
+                running.cancel()
         await relying_party.aclose()
 
     app = FastAPI(
