@@ -8,6 +8,7 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 import leerid.idp.store.endings
+import leerid.idp.store.events
 import leerid.idp.store.login_tables
 import leerid.idp.store.models
 import leerid.idp.store.protocols

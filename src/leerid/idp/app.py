@@ -31,6 +31,7 @@ from leerid.idp.web import (
     authorization,
     disclosures,
     discovery,
+    events,
     introspection,
     login,
     logout,
@@ -62,6 +63,7 @@ ROUTERS: list[APIRouter] = [
     activation.router,
     quality_reports.router,
     disclosures.router,
+    events.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 

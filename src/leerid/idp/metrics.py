@@ -27,6 +27,10 @@ __all__ = [
     "PASSWORD_CHECKS",
     "REQUEST_LATENCY",
     "SECRET_CHECKS",
+    "SETS_ACKNOWLEDGED",
+    "SETS_DELIVERED",
+    "SETS_PUBLISHED",
+    "SET_ERRORS",
     "SSO_LOGINS",
     "TOKENS",
     "TOKEN_LATENCY",
@@ -54,6 +58,16 @@ REQUEST_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 
+SETS_PUBLISHED = Counter(
+    "leerid_sets_published_total", "Security Event Tokens signed into the outbox (RFC 8417)"
+)
+SETS_DELIVERED = Counter(
+    "leerid_sets_delivered_total", "SETs returned to pollers, redeliveries included (RFC 8936)"
+)
+SETS_ACKNOWLEDGED = Counter("leerid_sets_acknowledged_total", "SETs acknowledged by recipients")
+SET_ERRORS = Counter(
+    "leerid_set_errors_total", "SETs recipients rejected (setErrs, RFC 8936 §2.4.3)", ["err"]
+)
 
 # The hot path's labelled children, bound once (a ``labels()`` lookup per request costs a lock
 # and a dictionary search; the counts are the same).

@@ -188,6 +188,11 @@ class IdpSettings:
     log_level: str = field(default_factory=lambda: log_level_from_env() or "warning")
     metrics_dir: str = field(default_factory=metrics_dir_from_env)
     """``PROMETHEUS_MULTIPROC_DIR``: /metrics adds up the workers' files when set."""
+    events_long_poll: float = field(
+        default_factory=lambda: _env_int("LEERID_EVENTS_LONG_POLL_SECONDS", 20)
+    )
+    """RFC 8936 §2.4.1: how long a poll without ``returnImmediately`` waits for new SETs
+    (``LEERID_EVENTS_LONG_POLL_SECONDS``, default 20)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)

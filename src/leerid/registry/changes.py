@@ -22,12 +22,25 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, insert
+from sqlalchemy import DateTime, Index, Integer, String, Text, insert, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.store.base import Base
 
-__all__ = ["Change", "ChangeKind", "DovChange", "record_change", "record_changes"]
+__all__ = [
+    "FEED_LOCK",
+    "Change",
+    "ChangeKind",
+    "DovChange",
+    "record_change",
+    "record_changes",
+]
+
+FEED_LOCK = 0x6C65_6572_6964
+"""PostgreSQL advisory lock of the feed: a writer holds it shared until it commits, the
+publisher exclusively while it reads. Ids are taken at INSERT but seen at COMMIT, so without
+it the publisher could pass id 10 while its transaction is still open and 11 is committed,
+and never send 10. SQLite has one writer at a time and needs none."""
 
 
 class ChangeKind(StrEnum):
@@ -104,5 +117,7 @@ def record_changes(session: Session, changes: Iterable[Change]) -> int:
     now = dt.datetime.now(dt.UTC)
     rows = [c.values(now) for c in changes]
     if rows:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": FEED_LOCK})
         session.execute(insert(DovChange), rows)
     return len(rows)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from leerid.idp.login.activation_codes import Activation
+from leerid.idp.oauth.rfc8417 import SigningKey
 from leerid.idp.store.disclosures import DisclosureEntry, DisclosureRecord
+from leerid.idp.store.event_publisher import Published
+from leerid.idp.store.events import PollResult
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
 from leerid.protocol import PupilClaims
@@ -151,4 +155,29 @@ class IdpStore(Protocol):
 
     def session_ended(self, sid: str) -> bool:
         """Whether the SSO session ``sid`` was ended by a logout."""
+        ...
+
+    def events_behind(self) -> bool:
+        """Issue 10, point 3: is there a DOV change (or a new client) not yet published?"""
+        ...
+
+    def publish_events(
+        self, signing_key: Callable[[], SigningKey], issuer: str, *, limit: int, wait: bool
+    ) -> Published:
+        """Turn up to ``limit`` DOV changes into signed SETs in the outbox (one transaction)."""
+        ...
+
+    def poll_events(
+        self,
+        client_id: str,
+        acks: Sequence[str],
+        errors: Mapping[str, tuple[str, str]],
+        max_events: int,
+        now: dt.datetime,
+    ) -> PollResult:
+        """RFC 8936 §2.4: acknowledge, record errors, return the oldest pending SETs."""
+        ...
+
+    def has_pending_events(self, client_id: str) -> bool:
+        """Whether a SET waits for ``client_id`` (the long poll's cheap check)."""
         ...

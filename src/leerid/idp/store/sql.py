@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from leerid.idp.login.activation_codes import Activation, complete_activation, find_activation
+from leerid.idp.oauth.rfc8417 import SigningKey
 from leerid.idp.release import today
+from leerid.idp.store import event_publisher, grants
+from leerid.idp.store import events as _events
 from leerid.idp.store import exchange as _exchange
-from leerid.idp.store import grants
 from leerid.idp.store._fast_path import HotStatement, renew_together
 from leerid.idp.store.assertions import remember_jti
 from leerid.idp.store.disclosures import (
@@ -221,3 +224,29 @@ class SqlStore:
         """Whether ``sid`` was ended by a logout (one indexed read)."""
         with self.autocommit.connect() as conn:
             return _ENDED(conn, {"b_sid": sid}).first() is not None
+
+    def events_behind(self) -> bool:
+        """Two indexed reads (see ``event_publisher.is_behind``)."""
+        with Session(self.autocommit) as session:
+            return event_publisher.is_behind(session)
+
+    def publish_events(
+        self, signing_key: Callable[[], SigningKey], issuer: str, *, limit: int, wait: bool
+    ) -> event_publisher.Published:
+        """See ``leerid.idp.store.event_publisher.publish``."""
+        return event_publisher.publish(self.engine, signing_key, issuer, limit=limit, wait=wait)
+
+    def poll_events(
+        self,
+        client_id: str,
+        acks: Sequence[str],
+        errors: Mapping[str, tuple[str, str]],
+        max_events: int,
+        now: dt.datetime,
+    ) -> _events.PollResult:
+        """See ``leerid.idp.store.events.poll``."""
+        return _events.poll(self.engine, client_id, acks, errors, max_events, now)
+
+    def has_pending_events(self, client_id: str) -> bool:
+        """One indexed read."""
+        return _events.has_pending(self.autocommit, client_id)

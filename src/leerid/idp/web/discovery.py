@@ -12,13 +12,32 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import IdpContext, get_context
+from leerid.idp.oauth.client_credentials import EVENTS_SCOPE
 from leerid.idp.oauth.rfc7523 import ASSERTION_ALGORITHMS
 from leerid.idp.oauth.rfc7636 import CHALLENGE_METHODS
+from leerid.idp.oauth.rfc8417 import event_type
 from leerid.idp.store.keys import SIGNING_ALGORITHMS
 
-__all__ = ["discovery_document", "router"]
+__all__ = ["discovery_document", "router", "ssf_configuration"]
 
 router = APIRouter()
+
+EVENT_TYPES = [
+    event_type(kind)
+    for kind in (
+        "protocol-version-in-force",
+        "protocol-ended",
+        "account-identified",
+        "pupils-merged",
+        "account-deleted",
+        "account-purged",
+        "quality-report",
+        "quality-report-status",
+        "processor-list-requested",
+        "notice-acknowledged",
+    )
+]
+"""The event types of DOV's SETs (``leerid.registry.changes.ChangeKind``)."""
 
 CLAIMS = [
     "sub",
@@ -54,10 +73,17 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
         "end_session_endpoint": s.endpoint("v1/logout"),
         "introspection_endpoint": s.endpoint("v1/introspect"),
         "revocation_endpoint": s.endpoint("v1/revoke"),
-        "scopes_supported": ["openid", "profile", "ov_leerling", "rrn", "offline_access"],
+        "scopes_supported": [
+            "openid",
+            "profile",
+            "ov_leerling",
+            "rrn",
+            "offline_access",
+            EVENTS_SCOPE,
+        ],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
         "token_endpoint_auth_methods_supported": auth_methods,
@@ -72,6 +98,24 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
+        "leerid_events_endpoint": s.endpoint("v1/events"),
+    }
+
+
+def ssf_configuration(ctx: IdpContext) -> dict[str, Any]:
+    """OpenID Shared Signals Framework 1.0 §7.1: the transmitter's metadata. Streams are not
+    configured over HTTP: each client has one, fixed by its protocol (RFC 8936 poll only)."""
+    s = ctx.settings
+    return {
+        "spec_version": "1_0",
+        "issuer": s.issuer,
+        "jwks_uri": s.endpoint("v1/keys"),
+        "delivery_methods_supported": ["urn:ietf:rfc:8936"],
+        "authorization_schemes": [{"spec_urn": "urn:ietf:rfc:6749"}],
+        "leerid_events_endpoint": s.endpoint("v1/events"),
+        "leerid_token_endpoint": s.endpoint("v1/token"),
+        "leerid_scope": EVENTS_SCOPE,
+        "leerid_event_types": EVENT_TYPES,
     }
 
 
@@ -80,6 +124,14 @@ async def openid_configuration(request: Request) -> Response:
     """OpenID Connect Discovery 1.0 §4."""
     return JSONResponse(
         discovery_document(get_context(request)), headers={"Cache-Control": "max-age=300"}
+    )
+
+
+@router.get("/.well-known/ssf-configuration")
+async def ssf(request: Request) -> Response:
+    """OpenID SSF 1.0 §7.2: the transmitter configuration."""
+    return JSONResponse(
+        ssf_configuration(get_context(request)), headers={"Cache-Control": "max-age=300"}
     )
 
 

@@ -127,6 +127,9 @@ def refusal(pages: Pages, prefix: str) -> Callable[[Scope, Problem], Response]:
 
     def refuse(scope: Scope, problem: Problem) -> Response:
         path = str(scope["path"]).removeprefix(prefix)
+        if path == "/v1/events":  # RFC 8936 §2.4.4
+            body = {"err": "invalid_request", "description": problem.describe()}
+            return JSONResponse(body, problem.status, headers=NO_STORE)
         if path.startswith(_JSON_PATHS):
             body = {"error": "invalid_request", "error_description": problem.describe()}
             return JSONResponse(body, problem.status, headers=NO_STORE)

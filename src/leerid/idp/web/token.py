@@ -1,4 +1,4 @@
-"""The token endpoint ``/op/v1/token`` (RFC 6749 §4.1.3 and §6; OIDC Core §3.1.3 and §12).
+"""The token endpoint ``/op/v1/token`` (RFC 6749 §4.1.3, §4.4 and §6; OIDC Core §3.1.3, §12).
 
 Written by hand for the same reason as the authorization endpoint. One transaction per
 exchange: the code is consumed and becomes the access token's row, the refresh token (only
@@ -6,7 +6,9 @@ with ``offline_access``, and only when the client's protocol allows disclosure w
 login, art. 5) is stored, and the disclosure is recorded — all or nothing. Under a protocol
 that does not allow it, the refresh grant is refused with ``invalid_grant``.
 Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
-Security BCP §4.14.2). Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
+Security BCP §4.14.2). The client credentials grant (§4.4) gives a confidential client a
+5-minute JWT access token for DOV's events endpoint (``oauth/client_credentials``), nothing
+else. Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp import metrics
 from leerid.idp.context import IdpContext, get_context
+from leerid.idp.oauth.client_credentials import (
+    ACCESS_TOKEN_LIFETIME,
+    granted_scope,
+    make_access_token,
+)
 from leerid.idp.oauth.code_exchange import (
     CODE_REUSED,
     REFRESH_REUSED,
@@ -37,6 +44,7 @@ from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
 from leerid.idp.store.interface import FoundCode
+from leerid.idp.web.bearer import events_audience
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.errors import token_error_response
 from leerid.protocol import OFFLINE_ACCESS, PupilClaims
@@ -67,15 +75,48 @@ router.add_route("/v1/token", token, methods=["POST"])
 
 def _grant(ctx: IdpContext, request: Request, form: dict[str, str]) -> dict[str, Any]:
     """Authenticate the client and run its grant (in a worker thread)."""
-    client = authenticate_client(ctx, request, form)
     grant_type = form.get("grant_type")
+    if grant_type == "client_credentials" and not _authenticates(request, form):
+        granted_scope(None, form.get("scope"))  # RFC 6749 §4.4: a public client is refused
+    client = authenticate_client(ctx, request, form)
     if grant_type == "authorization_code":
         return _authorization_code(ctx, client, form)
     if grant_type == "refresh_token":
         return _refresh_token(ctx, client, form)
+    if grant_type == "client_credentials":
+        return _client_credentials(ctx, client, form)
     if not grant_type:
         raise OAuthError("invalid_request", "grant_type is required")
-    raise OAuthError("unsupported_grant_type", "use authorization_code or refresh_token")
+    raise OAuthError(
+        "unsupported_grant_type", "use authorization_code, refresh_token or client_credentials"
+    )
+
+
+def _authenticates(request: Request, form: dict[str, str]) -> bool:
+    """Whether the request carries client authentication (public clients cannot, §2.1)."""
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    return basic or "client_secret" in form or "client_assertion" in form
+
+
+def _client_credentials(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    """RFC 6749 §4.4.3: an access token (RFC 9068) for the events endpoint; no refresh token,
+    no ID token."""
+    scope = granted_scope(client.auth_method, form.get("scope"))
+    token = make_access_token(
+        ctx.keys.signing_key("RS256"),
+        issuer=ctx.settings.issuer,
+        audience=events_audience(ctx),
+        client_id=client.client_id,
+        scope=scope,
+        now=int(time.time()),
+    )
+    metrics.TOKENS.labels("access_token", "client_credentials").inc()
+    return {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ACCESS_TOKEN_LIFETIME,
+        "scope": scope,
+    }
 
 
 def _release(

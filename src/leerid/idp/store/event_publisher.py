@@ -1,0 +1,320 @@
+"""The publisher: DOV's change feed (``dov_change``) -> one signed SET per entitled client.
+
+In one transaction: take the feed's lock (PostgreSQL: the advisory ``FEED_LOCK``, so no
+change still being written is passed; both backends: the cursor row, so two provider nodes
+never publish the same change), read the changes after the cursor in ``id`` order (a bounded
+batch), find each one's recipients, sign a SET for each (RFC 8417, ``idp/oauth/rfc8417``),
+insert them in the outbox, mark the protocol endings as notified, and move the cursor. A
+client registered without ever hearing which protocol version binds it is sent it first.
+
+Who receives a change (issue 10, point 3):
+
+- addressed to a client (``client_id``): that client;
+- addressed to a protocol (``protocol_id``): every active client bound to it, ended or not
+  (art. 8: the termination's notice must reach the recipient);
+- about a pupil (``leer_id_uuid``, ``account_uuids``; for a merge both pupils): every active
+  client that received that pupil's data (a ``released`` row of the disclosure log, art. 3),
+  and only while its protocol is in force at the change (art. 11) — under an ended or
+  not-in-force protocol only removals (``REMOVALS``: art. 11, last paragraph, the retention
+  and destruction duties go on). A client that never received the pupil hears nothing (art. 4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from leerid.idp.oauth.rfc8417 import SigningKey, event_type, new_jti, set_claims, sign_set
+from leerid.idp.store.endings import ProtocolEnding, RecordedEnding, find_ending
+from leerid.idp.store.events import (
+    PENDING,
+    PUBLISHER,
+    EventClient,
+    EventCursor,
+    SecurityEvent,
+)
+from leerid.idp.store.models import Disclosure, IdpClient
+from leerid.idp.store.protocols import StoredProtocol, bound_version, protocol_versions
+from leerid.idp.store.signatures import judged_signatures
+from leerid.protocol.lifecycle import in_force_from, status
+from leerid.registry.changes import (
+    FEED_LOCK,
+    REMOVALS,
+    Change,
+    ChangeKind,
+    DovChange,
+    record_change,
+)
+
+__all__ = ["Published", "is_behind", "publish", "welcome_client"]
+
+BATCH = 100
+"""Changes per publishing transaction (each may fan out to several clients)."""
+
+
+@dataclass(frozen=True)
+class Published:
+    """What one run of the publisher did."""
+
+    changes: int
+    sets: int
+    busy: bool = False
+    """PostgreSQL: another transaction held the feed (nothing was done; try again)."""
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def _in_force(protocol: StoredProtocol | None, at: dt.datetime) -> bool:
+    start = None if protocol is None else in_force_from(protocol.protocol)
+    if protocol is None or start is None or start > at:
+        return False
+    return status(protocol.protocol, at).value == "in_force"
+
+
+def welcome_client(session: Session, client_id: str, protocol_id: str, now: dt.datetime) -> bool:
+    """Art. 11: record the version ``client_id`` is bound to as a change addressed to it (if
+    one is in force) and note the client as told; False when it was told already."""
+    if session.get(EventClient, client_id) is not None:
+        return False
+    session.add(EventClient(client_id=client_id, welcomed_at=now))
+    bound = bound_version(session, protocol_id, now)
+    if bound is not None and _in_force(bound, now):
+        payload = {"protocol_id": protocol_id, "version": bound.version}
+        record_change(
+            session,
+            Change(ChangeKind.PROTOCOL_VERSION_IN_FORCE, client_id=client_id, payload=payload),
+        )
+    session.flush()
+    return True
+
+
+def _welcome_all(session: Session, now: dt.datetime) -> None:
+    """Clients registered before the feed (or by another path) learn their version first."""
+    told = select(EventClient.client_id)
+    rows = session.execute(
+        select(IdpClient.client_id, IdpClient.protocol_id).where(
+            IdpClient.disabled_at.is_(None), IdpClient.client_id.not_in(told)
+        )
+    ).all()
+    for client_id, protocol_id in rows:
+        welcome_client(session, client_id, protocol_id, now)
+
+
+def is_behind(session: Session) -> bool:
+    """A cheap check (two indexed reads): is there a change or a client to publish for?"""
+    cursor = session.scalar(select(EventCursor.last_change_id).where(EventCursor.name == PUBLISHER))
+    newest = session.scalar(select(func.max(DovChange.id)))
+    if newest is not None and newest > (cursor or 0):
+        return True
+    untold = select(IdpClient.client_id).where(
+        IdpClient.disabled_at.is_(None),
+        IdpClient.client_id.not_in(select(EventClient.client_id)),
+    )
+    return session.scalar(select(func.count()).select_from(untold.subquery())) != 0
+
+
+def _lock(session: Session, wait: bool, now: dt.datetime) -> int | None:
+    """Take the feed and the cursor row; the cursor, or None when busy (``wait`` False)."""
+    if session.get_bind().dialect.name == "postgresql":
+        sql = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        got = session.execute(text(f"SELECT {sql}(:k)"), {"k": FEED_LOCK}).scalar()
+        if not wait and not got:
+            return None
+    # The UPDATE locks the row (PostgreSQL) or the database (SQLite) until the commit.
+    done = session.execute(
+        update(EventCursor).where(EventCursor.name == PUBLISHER).values(updated_at=now)
+    )
+    if not getattr(done, "rowcount", 0):
+        session.add(EventCursor(name=PUBLISHER, last_change_id=0, updated_at=now))
+        session.flush()
+    cursor = session.scalar(select(EventCursor.last_change_id).where(EventCursor.name == PUBLISHER))
+    return int(cursor or 0)
+
+
+class _FanOut:
+    """The recipients and event bodies of changes, with what they need read once per run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        active = select(IdpClient.client_id, IdpClient.protocol_id).where(
+            IdpClient.disabled_at.is_(None)
+        )
+        self.clients: dict[str, str] = {c: p for c, p in session.execute(active)}
+        self._bound: dict[str, tuple[StoredProtocol | None, RecordedEnding | None]] = {}
+
+    def _binding(self, protocol_id: str) -> tuple[StoredProtocol | None, RecordedEnding | None]:
+        if protocol_id not in self._bound:
+            now = dt.datetime.now(dt.UTC)
+            self._bound[protocol_id] = (
+                bound_version(self.session, protocol_id, now),
+                find_ending(self.session, protocol_id),
+            )
+        return self._bound[protocol_id]
+
+    def bound_in_force(self, protocol_id: str, at: dt.datetime) -> bool:
+        """Art. 11: the client's protocol is in force at ``at`` and not ended by then."""
+        bound, ending = self._binding(protocol_id)
+        return _in_force(bound, at) and (ending is None or at < ending.effective_at)
+
+    def recipients(self, row: DovChange) -> list[str]:
+        if row.client_id is not None:
+            return [row.client_id] if row.client_id in self.clients else []
+        if row.protocol_id is not None:
+            return sorted(c for c, p in self.clients.items() if p == row.protocol_id)
+        received = self._received(row)
+        at = _aware(row.at)
+        removal = ChangeKind(row.kind) in REMOVALS
+        return sorted(
+            c
+            for c in received
+            if c in self.clients and (removal or self.bound_in_force(self.clients[c], at))
+        )
+
+    def _received(self, row: DovChange) -> set[str]:
+        """Art. 3: the clients the pupil's data was released to (the disclosure log)."""
+        leer_ids = {row.leer_id_uuid} if row.leer_id_uuid else set()
+        if row.kind == ChangeKind.PUPILS_MERGED.value:
+            payload = json.loads(row.payload)
+            leer_ids |= {payload.get("kept_leer_id_uuid"), payload.get("absorbed_leer_id_uuid")}
+        leer_ids.discard(None)
+        accounts = json.loads(row.account_uuids)
+        found: set[str] = set()
+        released = Disclosure.outcome == "released"
+        for column, keys in (
+            (Disclosure.leer_id_uuid, leer_ids),
+            (Disclosure.account_uuid, accounts),
+        ):
+            if keys:
+                found |= set(
+                    self.session.scalars(
+                        select(Disclosure.client_id)
+                        .where(column.in_(sorted(keys)), released)
+                        .distinct()
+                    )
+                )
+        return found
+
+    def event(self, row: DovChange) -> dict[str, Any]:
+        """The event's body (common.md): the change's payload, a version's full record."""
+        payload: dict[str, Any] = json.loads(row.payload)
+        if row.kind == ChangeKind.PROTOCOL_VERSION_IN_FORCE.value:
+            return self._version(str(payload["protocol_id"]), int(payload["version"]))
+        return payload
+
+    def _version(self, protocol_id: str, version: int) -> dict[str, Any]:
+        """Art. 11: the version, its hash, the recorded valid signatures and its text."""
+        stored = {v.version: v for v in protocol_versions(self.session, protocol_id)}[version]
+        judged = judged_signatures(self.session, protocol_id, {version: stored.content_hash})
+        signed = [j for j in judged if j.version == version and j.verdict.valid]
+        bound, _ = self._binding(protocol_id)
+        start = in_force_from(bound.protocol) if bound and bound.version == version else None
+        if start is None and signed:
+            start = max(j.effective for j in signed)
+        return {
+            "protocol_id": protocol_id,
+            "version": version,
+            "content_sha256": stored.content_hash,
+            "in_force_from": None if start is None else start.isoformat(),
+            "signatures": [
+                {
+                    "party": j.party,
+                    "signer": j.signer or j.operator,
+                    "kind": j.kind,
+                    "signed_at": j.effective.isoformat(),
+                }
+                for j in signed
+            ],
+            "text": stored.source_text,
+        }
+
+
+def _subject(row: DovChange) -> str | None:
+    accounts = json.loads(row.account_uuids)
+    return row.leer_id_uuid or (accounts[0] if accounts else None)
+
+
+def _sets(
+    fan: _FanOut, rows: list[DovChange], key: SigningKey, issuer: str, now: dt.datetime
+) -> list[dict[str, Any]]:
+    """The outbox rows of ``rows``: one signed SET per recipient."""
+    values: list[dict[str, Any]] = []
+    iat = int(now.timestamp())
+    for row in rows:
+        recipients = fan.recipients(row)
+        if not recipients:
+            continue
+        event = fan.event(row)
+        for client_id in recipients:
+            jti = new_jti()
+            claims = set_claims(
+                issuer=issuer,
+                client_id=client_id,
+                jti=jti,
+                txn=row.id,
+                toe=int(_aware(row.at).timestamp()),
+                iat=iat,
+                kind=row.kind,
+                event=event,
+                subject=_subject(row),
+            )
+            values.append(
+                {
+                    "client_id": client_id,
+                    "jti": jti,
+                    "change_id": row.id,
+                    "event_type": event_type(row.kind),
+                    "jws": sign_set(key, claims),
+                    "state": PENDING,
+                    "created_at": now,
+                }
+            )
+    return values
+
+
+def publish(
+    engine: Engine,
+    signing_key: Callable[[], SigningKey],
+    issuer: str,
+    *,
+    limit: int = BATCH,
+    wait: bool = True,
+) -> Published:
+    """Publish up to ``limit`` changes after the cursor, in one transaction."""
+    now = dt.datetime.now(dt.UTC)
+    key = signing_key()  # read before the transaction (the key ring has its own connection)
+    with Session(engine) as session, session.begin():
+        cursor = _lock(session, wait, now)
+        if cursor is None:
+            return Published(0, 0, busy=True)
+        _welcome_all(session, now)
+        rows = list(
+            session.scalars(
+                select(DovChange).where(DovChange.id > cursor).order_by(DovChange.id).limit(limit)
+            )
+        )
+        if not rows:
+            return Published(0, 0)
+        values = _sets(_FanOut(session), rows, key, issuer, now)
+        if values:
+            session.execute(insert(SecurityEvent), values)
+        ended = [r.protocol_id for r in rows if r.kind == ChangeKind.PROTOCOL_ENDED.value]
+        if ended:  # art. 8: the notice is sent (published for the recipient to fetch)
+            session.execute(
+                update(ProtocolEnding)
+                .where(ProtocolEnding.protocol_id.in_(ended), ProtocolEnding.notified_at.is_(None))
+                .values(notified_at=now)
+            )
+        session.execute(
+            update(EventCursor)
+            .where(EventCursor.name == PUBLISHER)
+            .values(last_change_id=rows[-1].id, updated_at=now)
+        )
+    return Published(len(rows), len(values))
