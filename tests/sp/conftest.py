@@ -84,3 +84,12 @@ def provider(sp_config: Path) -> Iterator[ServiceProvider]:
     yield sp
     sp.engine.dispose()
     dispose_engines()
+
+
+@pytest.fixture
+def bare_provider(sp_config: Path) -> Iterator[ServiceProvider]:
+    """A provider that never heard from the Department (no signed protocol version)."""
+    sp = ServiceProvider(load_settings(sp_config))
+    yield sp
+    sp.engine.dispose()
+    dispose_engines()

@@ -21,7 +21,7 @@ from leerid.sp.kit.events_apply import Applied, apply_sets
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.set_verify import PROTOCOL_VERSION_IN_FORCE, Expected, check_claims
 
-__all__ = ["confirm_local_protocol", "version_in_force_event"]
+__all__ = ["apply_department_event", "confirm_local_protocol", "version_in_force_event"]
 
 
 def version_in_force_event(text: str, version: int = 1) -> dict[str, Any]:
@@ -52,6 +52,13 @@ def confirm_local_protocol(provider: ServiceProvider, version: int = 1) -> Appli
     """Apply the Department's confirmation of ``provider``'s local protocol file."""
     assert provider.settings.protocol_file is not None
     event = version_in_force_event(provider.settings.protocol_file.read_text("utf-8"), version)
+    return apply_department_event(provider, PROTOCOL_VERSION_IN_FORCE, event)
+
+
+def apply_department_event(
+    provider: ServiceProvider, event_type: str, event: dict[str, Any]
+) -> Applied:
+    """One event of the Department, its claims checked and applied as a sync applies it."""
     now = dt.datetime.now(dt.UTC)
     claims = {
         "iss": provider.settings.issuer,
@@ -59,7 +66,7 @@ def confirm_local_protocol(provider: ServiceProvider, version: int = 1) -> Appli
         "iat": int(time.time()),
         "jti": secrets.token_hex(16),
         "txn": secrets.token_hex(8),
-        "events": {PROTOCOL_VERSION_IN_FORCE: event},
+        "events": {event_type: event},
     }
     expected = Expected(
         provider.settings.issuer, provider.settings.client_id, now, dt.timedelta(days=90)

@@ -148,6 +148,26 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
         )
 
 
+def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The portal's background work: the daily duties and the events poller (issue 10)."""
+    provider, settings = portal.provider, portal.provider.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if settings.purge_interval_hours > 0:
+            tasks.append(asyncio.create_task(daily_duties(provider, settings.purge_interval_hours)))
+        if settings.events.poll_interval > 0:
+            interval = settings.events.poll_interval
+            tasks.append(asyncio.create_task(poller(portal.events, provider, interval)))
+        yield
+        for task in tasks:
+            task.cancel()
+        await portal.rp.aclose()
+
+    return lifespan
+
+
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
     """The portal app for ``provider``."""
     settings = provider.settings
@@ -168,29 +188,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = (
-            asyncio.create_task(daily_duties(provider, settings.purge_interval_hours))
-            if settings.purge_interval_hours > 0
-            else None
-        )
-        interval = settings.events.poll_interval
-        follower = (
-            asyncio.create_task(poller(portal.events, provider, interval)) if interval > 0 else None
-        )
-        yield
-        for running in (task, follower):
-            if running is not None:
-                running.cancel()
-        await relying_party.aclose()
-
     app = FastAPI(
         title=f"{settings.name} portal",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan(portal),
         redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
     )
     app.state.provider = provider
