@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -50,6 +51,7 @@ def add(
     id_token_alg: Annotated[str, typer.Option(help="RS256 | ES256 | PS256")] = "RS256",  # noqa: S107
 ) -> None:
     """Register a client; prints its id (and its secret, once)."""
+    from leerid.idp.store.event_publisher import welcome_client
     from leerid.idp.store.protocols import current_protocol
     from leerid.store.engine import session_scope
 
@@ -71,6 +73,8 @@ def add(
         jwks_uri=jwks_uri,
         id_token_alg=id_token_alg,
     )
+    with session_scope(engine) as session:  # art. 11: the client learns its version first
+        welcome_client(session, client.client_id, protocol, dt.datetime.now(dt.UTC))
     typer.echo(f"client_id: {client.client_id}")
     if secret is not None:
         typer.echo(f"client_secret: {secret}")

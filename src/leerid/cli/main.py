@@ -17,6 +17,7 @@ from leerid.cli import clients as clients_cli
 from leerid.cli import db, sp_events
 from leerid.cli import demo as demo_cli
 from leerid.cli import disclosures as disclosures_cli
+from leerid.cli import events as events_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
 from leerid.cli import protocol as protocol_cli
@@ -59,6 +60,7 @@ app.add_typer(disclosures_cli.app, name="disclosures")
 sp_cli.app.command("sync")(sp_events.sync)
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
+app.add_typer(events_cli.app, name="events")
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

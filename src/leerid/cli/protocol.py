@@ -152,6 +152,7 @@ def add(
 @app.command("list")
 def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] = None) -> None:
     """Every stored protocol version: id, version, hash, status (by recorded signatures)."""
+    from leerid.cli.protocol_signed import protocol_notices
     from leerid.idp.store.protocols import bound_version, list_protocols, signed_versions
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
@@ -162,6 +163,7 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
         stored = [v for i in ids for v in signed_versions(session, i)]
         bound = {i: bound_version(session, i, moment) for i in ids}
         ended = [ended_protocol(session, r.protocol) for r in stored]  # art. 8, 11
+        notices = {i: protocol_notices(session, i) for i in ids}
     if not stored:
         typer.echo("no protocols stored; add one with: leerid protocol add FILE")
         return
@@ -172,6 +174,9 @@ def list_command(at: Annotated[str | None, typer.Option("--at", help=AT_HELP)] =
             f"{_listed_status(protocol, row.version, bound[row.protocol_id], moment):<10}  "
             f"{row.added_at.isoformat(timespec='seconds')}"
         )
+    for protocol_id, lines in notices.items():
+        for line in lines:
+            typer.echo(f"{protocol_id}: {line}")
 
 
 def _listed_status(protocol: Any, version: int, bound: Any, moment: dt.datetime) -> str:

@@ -59,6 +59,7 @@ def _record(
     protocol_id: str, kind: StatusChangeKind, ground: str, at: dt.datetime | None, **what: str
 ) -> None:
     from leerid.idp.store.endings import RecordedEnding, record_ending
+    from leerid.idp.store.event_sources import note_ending
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
 
@@ -80,11 +81,13 @@ def _record(
             notified_at=None,
         )
         recorded = record_ending(session, ending)
+        note_ending(session, recorded)  # art. 8: the notice, with the end, all or nothing
     typer.echo(
         f"{recorded.kind.value}: {protocol_id} ({recorded.ground}) from "
         f"{recorded.effective_at.astimezone(BRUSSELS).isoformat(timespec='seconds')}, "
         f"recorded by {recorded.operator}; no data is disclosed under it from then on. "
-        "The notice to the recipient is recorded, not yet sent (issue 10, point 3)."
+        "The notice goes to every client of the protocol at its next poll "
+        "(leerid protocol list shows whether each acknowledged it)."
     )
 
 

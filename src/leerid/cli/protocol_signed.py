@@ -24,6 +24,10 @@ from leerid.protocol.signing import (
 
 PARTIES = {"dov": "discloser", "discloser": "discloser", "recipient": "recipient"}
 PARTY_HELP = "dov (the discloser) or recipient."
+_IN_FORCE_NOTICE = (
+    "both parties signed version {version}: every client of the protocol is told "
+    "(protocol-version-in-force; leerid events list)"
+)
 keys_app = typer.Typer(help="The parties' public signing keys (art. 11).", no_args_is_help=True)
 
 
@@ -185,8 +189,11 @@ def sign_command(
     role = _party(party)
     if (key is None) == (jws_file is None):
         raise LeeridError("give --key FILE (sign here) or --jws FILE (signed elsewhere)")
+    from leerid.idp.store.event_sources import note_version_signed, version_signed
+
     with session_scope(get_engine()) as session:
         stored = _version(session, protocol_id, version)
+        before = version_signed(session, protocol_id, version)
         if jws_file is not None:
             token = _read(jws_file).strip()
         else:
@@ -201,7 +208,10 @@ def sign_command(
             )
             token = sign(payload, _jwk_file(key))
         said = _record_jws(session, stored, role, token, os_user())
+        told = note_version_signed(session, protocol_id, version, before)  # art. 11
     typer.echo(f"signed: {said}")
+    if told:
+        typer.echo(_IN_FORCE_NOTICE.format(version=version))
 
 
 def _read(path: Path) -> str:
@@ -225,6 +235,7 @@ def attest_command(
     operator: Annotated[str, typer.Option("--operator", help="Who records this.")],
 ) -> None:
     """Record a signature made outside leerid (e.g. the 2024 PDF), by a named operator."""
+    from leerid.idp.store.event_sources import note_version_signed, version_signed
     from leerid.idp.store.signatures import record
     from leerid.schema import get_engine
     from leerid.store.engine import session_scope
@@ -239,6 +250,7 @@ def attest_command(
         raise LeeridError("--operator and --signer must name a person")
     with session_scope(get_engine()) as session:
         stored = _version(session, protocol_id, version)
+        before = version_signed(session, protocol_id, version)
         record(
             session,
             protocol_id=stored.protocol_id,
@@ -252,7 +264,10 @@ def attest_command(
             document_sha256=digest,
             operator=operator.strip(),
         )
+        told = note_version_signed(session, protocol_id, version, before)  # art. 11
     typer.echo(f"attested: {role} signed version {version} on {signed_at} ({operator})")
+    if told:
+        typer.echo(_IN_FORCE_NOTICE.format(version=version))
 
 
 def verify_command(
@@ -272,6 +287,9 @@ def verify_command(
         hashes = {v.version: v.content_hash for v in versions}
         judged = judged_signatures(session, protocol_id, hashes)
         bound = bound_version(session, protocol_id, now)
+        notices = protocol_notices(session, protocol_id)
+    for line in notices:
+        typer.echo(line)
     for v in versions:
         typer.echo(
             f"version {v.version}  sha256 {v.content_hash}  added "
@@ -289,6 +307,24 @@ def verify_command(
         return
     since = brussels(start).isoformat(timespec="seconds")
     typer.echo(f"in force: version {bound.version} since {since}")
+
+
+def protocol_notices(session: Session, protocol_id: str) -> list[str]:
+    """Art. 8, 11: for an ended protocol, whether each client acknowledged the notice."""
+    from leerid.idp.store.endings import find_ending
+    from leerid.idp.store.event_sources import ending_notices
+
+    if find_ending(session, protocol_id) is None:
+        return []
+    lines = []
+    for notice in ending_notices(session, protocol_id):
+        when = (
+            ""
+            if notice.acked_at is None
+            else f" at {brussels(notice.acked_at).isoformat(timespec='seconds')}"
+        )
+        lines.append(f"notice of the end to client {notice.client_id}: {notice.state}{when}")
+    return lines
 
 
 def register_signing(app: typer.Typer) -> None:

@@ -162,6 +162,11 @@ class Changes:
     """account_uuid -> the pupil id it now belongs to (as history)."""
     credential_moves: list[tuple[str, str]] = field(default_factory=list)
     """(from account_uuid, to account_uuid)."""
+    identified: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=list
+    )
+    """Issue 10, point 3: (leer_id_uuid, permanent account_uuid, the temporary accounts retired
+    now, every retired account of the pupil) of each identification, for its recipients."""
     leer_id_uuids_minted: int = 0
 
 
@@ -253,10 +258,12 @@ def _identify(book: IdentityBook, unidentified: PupilState, insz: str) -> PupilS
     if permanent is None:
         permanent = _add_account(book, target, PERMANENT, None)
     permanent_state = target.accounts[permanent]
+    retired: list[str] = []
     for account_uuid, account in list(unidentified.accounts.items()):
         if account.status != TEMPORARY:
             continue
         account.status = RETIRED
+        retired.append(account_uuid)
         changes.retired_accounts[account_uuid] = target.pupil_id
         if target is not unidentified:
             del unidentified.accounts[account_uuid]
@@ -268,7 +275,20 @@ def _identify(book: IdentityBook, unidentified: PupilState, insz: str) -> PupilS
     if target is not unidentified:
         changes.deleted_pupils.add(unidentified.pupil_id)
         del book.pupils[unidentified.pupil_id]
+    _note_identified(changes, target, permanent, retired)
     return target
+
+
+def _note_identified(
+    changes: Changes, pupil: PupilState, permanent: str, retired: list[str]
+) -> None:
+    """Art. 3: the recipients of the temporary accounts learn the pupil's Leer_id_uuid."""
+    if pupil.leer_id_uuid is None or not retired:
+        return
+    historiek = sorted(a for a, s in pupil.accounts.items() if s.status == RETIRED)
+    changes.identified.append(
+        (pupil.leer_id_uuid, permanent, tuple(sorted(retired)), tuple(historiek))
+    )
 
 
 def apply_registration(book: IdentityBook, incoming: Incoming) -> Outcome | Rejection:

@@ -5,6 +5,8 @@ merging two pupils is a deliberate act by a person, recorded in ``merge_record``
 when, why). The kept pupil keeps its ``leer_id_uuid``; the absorbed one is never reused
 and still finds the kept pupil; its INSZ joins the kept pupil's INSZ history; its
 registrations, accounts (with their credentials) and INSZ history move to the kept pupil.
+Every recipient that received either pupil hears of it (``pupils-merged``, issue 10 point 3),
+in the merge's own transaction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.registry.changes import Change, ChangeKind, record_change
 from leerid.registry.models import Account, InszHistory, MergeRecord, Pupil, Registration
 
 __all__ = ["merge_pupils"]
@@ -45,6 +48,9 @@ def merge_pupils(
             )
     kept, absorbed = pupils[keep], pupils[absorb]
     now = dt.datetime.now(dt.UTC)
+    moved = sorted(
+        session.scalars(select(Account.account_uuid).where(Account.pupil_id == absorbed.id))
+    )
     for table in (Registration, Account, InszHistory):
         session.execute(update(table).where(table.pupil_id == absorbed.id).values(pupil_id=kept.id))
     if absorbed.insz is not None:
@@ -59,4 +65,16 @@ def merge_pupils(
     )
     session.add(record)
     session.flush()
+    # Art. 3: the recipients of either pupil re-key the absorbed Leer_id_uuid to the kept one.
+    merged = {"kept_leer_id_uuid": keep, "absorbed_leer_id_uuid": absorb}
+    record_change(
+        session,
+        Change(
+            ChangeKind.PUPILS_MERGED,
+            leer_id_uuid=absorb,
+            account_uuids=tuple(moved),
+            payload={**merged, "merged_at": now.isoformat()},
+            at=now,
+        ),
+    )
     return record

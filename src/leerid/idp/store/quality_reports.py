@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.idp.store.event_sources import note_report_status
 from leerid.idp.store.report_codes import new_code, normalise_code
 from leerid.store.base import Base
 from leerid.store.engine import session_scope
@@ -204,6 +205,15 @@ def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str
         row.closed_at = dt.datetime.now(dt.UTC)
         row.closed_by = closed_by
         session.flush()
+        # Art. 7: the reporting client hears the status (issue 10, point 3).
+        note_report_status(
+            session,
+            client_id=row.client_id,
+            code=row.code,
+            status=row.status,
+            resolution=row.resolution,
+            closed_at=row.closed_at,
+        )
         return _view(row)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from leerid.registry.bulk import BulkConnection
+from leerid.registry.changes import CHANGE_COLUMNS, FEED_LOCK, Change, ChangeKind, change_rows
 from leerid.registry.discimus import ENROLMENT_COLUMNS, EnrolmentRow
 from leerid.registry.identities import (
     AccountState,
@@ -161,6 +162,7 @@ class RegistryWriter:
         self._write_pupils(changes)
         self._write_registrations(changes)
         self._write_accounts(changes)
+        self._record_identifications(changes)
         if changes.deleted_pupils:
             self.db.execute_in("DELETE FROM pupil", "id", sorted(changes.deleted_pupils))
 
@@ -241,6 +243,31 @@ class RegistryWriter:
             "UPDATE credential SET account_uuid = ? WHERE account_uuid = ?",
             [(to, frm) for frm, to in ch.credential_moves],
         )
+
+    def _record_identifications(self, ch: Changes) -> None:
+        """Issue 10, point 3: an ``account-identified`` change per identification, in the
+        import's transaction, in one statement per batch (the feed's lock first, PostgreSQL)."""
+        if not ch.identified:
+            return
+        changes = [
+            Change(
+                ChangeKind.ACCOUNT_IDENTIFIED,
+                leer_id_uuid=leer_id_uuid,
+                account_uuids=retired,
+                payload={
+                    "leer_id_uuid": leer_id_uuid,
+                    "account_uuid": permanent,
+                    "historiek_account_uuid": list(historiek),
+                },
+            )
+            for leer_id_uuid, permanent, retired, historiek in ch.identified
+        ]
+        rows = change_rows(changes, dt.datetime.now(dt.UTC))
+        if self.db.postgres:
+            self.db.execute("SELECT pg_advisory_xact_lock_shared(?)", (FEED_LOCK,))
+        else:
+            rows = [(r[0], self.db.value(r[1]), *r[2:]) for r in rows]
+        self.db.insert("dov_change", CHANGE_COLUMNS, rows)
 
     # -- enrolments --------------------------------------------------------------------------
 
