@@ -29,6 +29,7 @@ def write_config(
     smtp_port: int = 9,
     public_url: str = "http://127.0.0.1:9",
     purge_interval_hours: float = 0,
+    poll_interval: float = 30,
 ) -> Path:
     """A provider configuration in ``folder`` (paths absolute, secret file inside folder)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +61,10 @@ purge_interval_hours = {purge_interval_hours}
 
 [processing]
 processors = ["Hoster NV"]
+
+[events]
+poll_interval = {poll_interval}
+max_age = "P90D"
 
 [mail]
 smtp_host = "127.0.0.1"

@@ -14,7 +14,7 @@ from leerid.errors import LeeridError
 if TYPE_CHECKING:
     from leerid.sp.kit.provider import ServiceProvider
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 CONFIG = typer.Option(
