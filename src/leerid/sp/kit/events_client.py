@@ -162,7 +162,9 @@ class EventsClient:
             raise SetRejected("invalid_request", "the SET's jti differs from its key in sets")
         return verified
 
-    async def _batch(self, sets: Mapping[str, Any]) -> Applied:
+    async def receive(self, sets: Mapping[str, Any]) -> Applied:
+        """Verify the ``sets`` of one poll answer (jti → compact JWS) and apply the good ones;
+        the rejected ones are logged and returned in ``errors`` (for ``setErrs``)."""
         good: list[VerifiedSet] = []
         result = Applied()
         for jti, token in sets.items():
@@ -204,7 +206,7 @@ class EventsClient:
         while more and polls < MAX_ROUNDS:
             data = await self._poll(endpoint, _body(MAX_EVENTS, ack, errs))
             polls += 1
-            batch = await self._batch(data["sets"])
+            batch = await self.receive(data["sets"])
             total.add(batch)
             ack, errs = batch.acknowledge, batch.errors
             # no progress (every SET failed to apply): stop, they come again next time
