@@ -54,6 +54,24 @@ def pupil(
             session.add(DossierEntry(pupil_key=key, created_at=NOW, author="clb", text=note))
 
 
+def report(provider: ServiceProvider, key: str, code: str | None = None) -> None:
+    """Art. 7: an open report about ``key`` (with the Department's code when sent)."""
+    with session_scope(provider.engine) as session:
+        session.add(
+            QualityReport(
+                remote_id=code,
+                pupil_key=key,
+                attribute="family_name",
+                problem="foutief",
+                comment="",
+                status="open",
+                created_by="clb",
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+
+
 def record(provider: ServiceProvider, key: str) -> PupilRecord | None:
     with session_scope(provider.engine) as session:
         return session.get(PupilRecord, key)
@@ -115,19 +133,7 @@ def test_an_account_deleted_or_purged_at_dov_is_deleted_here(provider: ServicePr
     gone, purged, stays = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     for key in (gone, purged, stays):
         pupil(provider, key, note="x")
-    with session_scope(provider.engine) as session:
-        session.add(
-            QualityReport(
-                pupil_key=gone,
-                attribute="family_name",
-                problem="foutief",
-                comment="",
-                status="open",
-                created_by="clb",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+    report(provider, gone)
     deleted = {"leer_id_uuid": gone, "account_uuids": [], "reason": "dubbel"}
     apply_department_event(provider, set_verify.ACCOUNT_DELETED, deleted)
     apply_department_event(
@@ -147,25 +153,12 @@ def test_an_account_deleted_or_purged_at_dov_is_deleted_here(provider: ServicePr
 
 def test_a_report_status_from_dov_updates_the_report(provider: ServiceProvider) -> None:
     """Art. 7: the Department's answer to our report."""
-    with session_scope(provider.engine) as session:
-        session.add(
-            QualityReport(
-                remote_id="KW-2026-0001",
-                pupil_key=str(uuid.uuid4()),
-                attribute="family_name",
-                problem="foutief",
-                comment="",
-                status="open",
-                created_by="clb",
-                created_at=NOW,
-                updated_at=NOW,
-            )
-        )
+    report(provider, str(uuid.uuid4()), "KW-2026-0001")
     event = {"code": "KW-2026-0001", "status": "gesloten", "resolution": "verbeterd"}
     apply_department_event(provider, set_verify.QUALITY_REPORT_STATUS, event)
     with session_scope(provider.engine) as session:
-        report = session.scalars(select(QualityReport)).one()
-    assert (report.status, report.resolution) == ("gesloten", "verbeterd")
+        answered = session.scalars(select(QualityReport)).one()
+    assert (answered.status, answered.resolution) == ("gesloten", "verbeterd")
 
 
 def verified(provider: ServiceProvider, event_type: str, event: dict[str, Any], jti: str) -> Any:

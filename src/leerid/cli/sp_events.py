@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
 from rich.console import Console
 
+from leerid.cli.sp import CONFIG
 from leerid.errors import LeeridError
 
 if TYPE_CHECKING:
@@ -16,13 +16,6 @@ if TYPE_CHECKING:
 
 out = Console(highlight=False, soft_wrap=True, markup=False)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-CONFIG = typer.Option(
-    None,
-    "--config",
-    help="The provider's TOML file (see examples/lars.toml); default $LEERID_SP_CONFIG, "
-    "then ./lars.toml, then the demo's.",
-)
 
 
 def sync(config: Path | None = CONFIG) -> None:
