@@ -28,6 +28,7 @@ from leerid.sp.portal.browser_session import SessionSealer
 from leerid.sp.portal.evidence_page import evidence_html
 from leerid.store.engine import session_scope
 from leerid.testing.browser import hidden_fields
+from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
 from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
@@ -57,6 +58,11 @@ FORBIDDEN = [
     "personeel_bijgewerkt",
     "datalek_geregistreerd",
     "niet_verzonden",
+    "protocolversie_ontvangen",
+    "gebeurtenis_ontvangen",
+    "protocol_niet_in_de_pas",
+    "protocol_terminated",
+    "protocol_not_confirmed",
     "national register",
     "contains what looks",
     "cannot",
@@ -139,6 +145,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
     port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
+    confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"], "family_name": "Claes"}))
     provider.add_dossier_entry("clb", "toegangscontrole", PUPIL, "Gesprek")
     provider.list_pupils("clb", "toegangscontrole", "controle")

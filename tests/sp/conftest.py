@@ -10,6 +10,7 @@ import pytest
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import dispose_engines
+from leerid.testing.protocol_confirmation import confirm_local_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
@@ -28,6 +29,7 @@ def write_config(
     smtp_port: int = 9,
     public_url: str = "http://127.0.0.1:9",
     purge_interval_hours: float = 0,
+    poll_interval: float = 30,
 ) -> Path:
     """A provider configuration in ``folder`` (paths absolute, secret file inside folder)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -60,6 +62,10 @@ purge_interval_hours = {purge_interval_hours}
 [processing]
 processors = ["Hoster NV"]
 
+[events]
+poll_interval = {poll_interval}
+max_age = "P90D"
+
 [mail]
 smtp_host = "127.0.0.1"
 smtp_port = {smtp_port}
@@ -78,6 +84,16 @@ def sp_config(database_url: str, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def provider(sp_config: Path) -> Iterator[ServiceProvider]:
+    sp = ServiceProvider(load_settings(sp_config))
+    confirm_local_protocol(sp)  # art. 11: the version both signed, as DOV announces it
+    yield sp
+    sp.engine.dispose()
+    dispose_engines()
+
+
+@pytest.fixture
+def bare_provider(sp_config: Path) -> Iterator[ServiceProvider]:
+    """A provider that never heard from the Department (no signed protocol version)."""
     sp = ServiceProvider(load_settings(sp_config))
     yield sp
     sp.engine.dispose()

@@ -10,8 +10,9 @@ from playwright.sync_api import Browser, Page
 
 from leerid.sp.kit.staff import add_staff
 from tests.axe import check_widths
-from tests.conftest import BACKENDS
+from tests.conftest import BACKENDS, run_leerid
 from tests.sp.lars_world import lars_world, move_to_school
+from tests.test_page_words import check
 
 pytestmark = [
     pytest.mark.browser,
@@ -204,3 +205,50 @@ def record_breach(page: Page) -> None:
     page.get_by_label("Genomen maatregelen").fill("Melding bij de politie")
     page.get_by_role("button", name="Registreren").click()
     page.wait_for_load_state()
+
+
+def test_the_protocol_refusal_and_banner_have_no_axe_violations(
+    browser: Browser, database_url: str, tmp_path: Path, leerid_env: dict[str, str]
+) -> None:
+    """Art. 8: after DOV's termination, the pupil's refusal page, the staff banner and the
+    staff refusal, at desktop and phone width, in plain Dutch."""
+    found: list[str] = []
+    with lars_world(database_url, tmp_path, poll_interval=1) as lars:
+        first = browser.new_context().new_page()
+        first.goto(f"{lars.url}/aanmelden")  # one sync first: the version in force arrives
+        first.wait_for_selector("#username")
+        first.context.close()
+        done = run_leerid(
+            [
+                *("protocol", "terminate", "dov-lars-glce-2024"),
+                *("--reason", "Art. 4 geschonden", "--operator", "dpo-dov"),
+            ],
+            leerid_env,
+        )
+        assert done.returncode == 0, done.stderr
+        page = browser.new_context().new_page()
+        for _ in range(50):  # within one poll interval (1 s) and a little
+            response = page.goto(f"{lars.url}/aanmelden")
+            if response is not None and response.status == 403:
+                break
+            page.wait_for_timeout(100)
+        assert "Art. 4 geschonden" in page.get_by_role("main").inner_text()
+        check("refused after the end", page.content())
+        check_widths(page, found)  # the pupil's refusal page
+        page.context.close()
+        add_staff(
+            lars.provider.engine,
+            lars.provider.protocol,
+            "toegang.lars",
+            PASSWORD,
+            "toegangscontrole",
+        )
+        staff = browser.new_context().new_page()
+        staff_login(staff, lars.url, "toegang.lars", PASSWORD)
+        assert "Art. 4 geschonden" in staff.get_by_role("main").inner_text()
+        check("staff home after the end", staff.content())
+        check_widths(staff, found)  # staff home with the banner
+        staff.goto(f"{lars.url}/personeel/leerlingen")
+        check_widths(staff, found)  # no access to pupils' data
+        staff.context.close()
+    assert found == []

@@ -24,6 +24,7 @@ from leerid.sp.kit.staff import add_staff
 from leerid.sp.portal.templating import TEMPLATES
 from leerid.store.engine import session_scope
 from leerid.testing.browser import hidden_fields
+from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
 from tests.sp.test_lars_flow import PASSWORD, staff_login
@@ -103,6 +104,7 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
     port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
+    confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"]}))
     for role in ("toegangscontrole", "dpo"):
         add_staff(provider.engine, provider.protocol, role, PASSWORD, role)

@@ -11,8 +11,9 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
-from leerid.protocol import load_protocol
+from leerid.protocol import content_hash, in_force_from, load_protocol
 from leerid.sp.kit.models import StaffAccount
+from leerid.sp.kit.signed_protocol import ProtocolState, SignedVersion
 from leerid.sp.kit.staff import permissions
 from leerid.sp.portal import dpo_pages, guard, page_texts, pupil_pages, staff_pages
 from leerid.sp.portal.browser_session import SessionSealer
@@ -28,14 +29,19 @@ ACCOUNTS: dict[str, str] = {"dora": "dpo", "mia": "medewerker", "tom": "toegangs
 def portal() -> Portal:
     """A portal over a stand-in provider: the real protocol and sealer, no engine."""
     protocol = load_protocol(PROTOCOL)
+    start = in_force_from(protocol)
+    assert start is not None
+    signed = SignedVersion(protocol.id, 1, content_hash(protocol), start, protocol)
+    state = ProtocolState(protocol, signed, out_of_step=None, ending=None)
     provider = SimpleNamespace(
         engine=None,
         protocol=protocol,
+        protocol_state=lambda: state,
         settings=SimpleNamespace(name="LARS"),
         permissions=lambda role: permissions(protocol, role),
     )
     sealer = SessionSealer(b"k" * 32, secure=False)
-    return Portal(provider=provider, rp=None, sealer=sealer, throttle=None, names={})  # type: ignore[arg-type]
+    return Portal(provider=provider, rp=None, sealer=sealer, throttle=None, names={}, events=None)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)

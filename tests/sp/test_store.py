@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect, select, text, update
@@ -24,10 +23,11 @@ from leerid.sp.kit.models import (
 )
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.retention import purge
-from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.set_verify import PROTOCOL_ENDED
 from leerid.sp.kit.staff import add_staff, authenticate
 from leerid.store.engine import session_scope
-from tests.sp.conftest import PARTNER, PROTOCOL, write_config
+from leerid.testing.protocol_confirmation import apply_department_event
+from tests.sp.conftest import PARTNER
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -188,9 +188,10 @@ def test_retention_purge_in_batches_with_receipts(provider: ServiceProvider) -> 
 
 
 def test_privacy_log_detects_altered_removed_and_truncated_entries(
-    provider: ServiceProvider,
+    bare_provider: ServiceProvider,
 ) -> None:
     """Art. 6: the chain names every change."""
+    provider = bare_provider
     for i in range(6):
         privacy_log.record(
             provider.engine,
@@ -223,8 +224,9 @@ def test_privacy_log_detects_altered_removed_and_truncated_entries(
     )
 
 
-def test_privacy_log_prune_leaves_a_signed_anchor(provider: ServiceProvider) -> None:
+def test_privacy_log_prune_leaves_a_signed_anchor(bare_provider: ServiceProvider) -> None:
     """Art. 6 (log management): pruning keeps the chain verifiable; a forged record is seen."""
+    provider = bare_provider
     for i in range(5):
         privacy_log.record(
             provider.engine,
@@ -295,31 +297,32 @@ def test_access_request_is_the_pupils_own_and_logged(provider: ServiceProvider) 
     assert last is not None and last.action == "inzageverzoek"
 
 
-def test_no_access_once_the_protocol_is_terminated(tmp_path: Path, database_url: str) -> None:
-    """Art. 8 and 11: DOV ended the protocol; no pupil is admitted any more."""
-    text = PROTOCOL.read_text(encoding="utf-8").replace(
-        "status_changes: []",
-        "status_changes:\n  - kind: terminated\n    effective: 2026-01-10T00:00:00+01:00\n"
-        "    reason: Niet-naleving (art. 8)\n    by: discloser\n",
+def test_no_access_once_the_protocol_is_terminated(provider: ServiceProvider) -> None:
+    """Art. 8 and 11: DOV terminated the protocol; no pupil is admitted any more, staff
+    see no pupil data, and the retention purge goes on (art. 11, last paragraph)."""
+    apply_department_event(
+        provider,
+        PROTOCOL_ENDED,
+        {
+            "protocol_id": provider.local_protocol.id,
+            "kind": "terminated",
+            "ground": "sanction",
+            "effective_at": "2026-01-10T00:00:00+01:00",
+            "reason": "Niet-naleving (art. 8)",
+        },
     )
-    ended = tmp_path / "ended.yaml"
-    ended.write_text(text, encoding="utf-8")
-    config = write_config(tmp_path / "sp", database_url)
-    config.write_text(
-        config.read_text(encoding="utf-8").replace(str(PROTOCOL), str(ended)), encoding="utf-8"
-    )
-    provider = ServiceProvider(load_settings(config))
     admission = provider.admit(login(), NOW)
     assert not admission.decision.admitted
-    assert admission.decision.reason == "protocol_not_in_force"
+    assert admission.decision.reason == "protocol_terminated"
     assert provider.protocol_status(NOW) == "terminated"
+    with pytest.raises(PermissionError, match=r"art\. 8, 11"):
+        provider.list_pupils("clb", "toegangscontrole", "controle")
     # Art. 11, last paragraph: after the end, the retention and destruction duties go on.
     with session_scope(provider.engine) as session:
         record_login(session, login(), NOW - dt.timedelta(days=3 * 366 + 2))
     assert purge(provider.engine, provider.retention_period, now=NOW).count == 1
     with session_scope(provider.engine) as session:
         assert session.scalars(select(PupilRecord.pupil_key)).all() == []
-    provider.engine.dispose()
 
 
 def test_migrations_match_the_models(provider: ServiceProvider) -> None:

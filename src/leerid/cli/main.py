@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from leerid.cli import accounts as accounts_cli
 from leerid.cli import clients as clients_cli
-from leerid.cli import db
+from leerid.cli import db, sp_events
 from leerid.cli import demo as demo_cli
 from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import events as events_cli
@@ -63,6 +63,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
 sp_cli.app.add_typer(sp_reports_cli.reports_app, name="reports")
 sp_cli.app.add_typer(sp_reports_cli.notices_app, name="notices")
+sp_cli.app.command("sync")(sp_events.sync)
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(events_cli.app, name="events")

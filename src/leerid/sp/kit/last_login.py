@@ -46,6 +46,14 @@ def merge_identified(session: Session, login: LoginAttributes) -> tuple[str, ...
     transaction); the old record is gone."""
     key = login.pupil_key
     old_keys = {*login.historiek_account_uuids, login.account_uuid} - {key}
+    return link_temporary(session, key, login.account_uuid, old_keys)
+
+
+def link_temporary(
+    session: Session, leer_id_uuid: str, account_uuid: str, old_keys: set[str]
+) -> tuple[str, ...]:
+    """Art. 3: the records under the temporary ``old_keys`` move to ``leer_id_uuid`` (at a
+    login, or when the Department announces the identification); their keys, sorted."""
     if not old_keys:
         return ()
     olds = session.scalars(
@@ -53,7 +61,41 @@ def merge_identified(session: Session, login: LoginAttributes) -> tuple[str, ...
         .where(PupilRecord.pupil_key.in_(sorted(old_keys)), PupilRecord.key_kind == "account_uuid")
         .with_for_update()
     ).all()
-    moved = []
+    moved = rekey(session, list(olds), leer_id_uuid, account_uuid)
+    if moved:
+        privacy_log.append(
+            session,
+            actor="systeem",
+            action="identificatie",
+            purpose="art. 3: samenvoegen na identificatie",
+            pupil_key=leer_id_uuid,
+            detail={"samengevoegd": [privacy_log.hash_key(k) for k in moved]},
+        )
+    return moved
+
+
+def rekey(
+    session: Session, olds: list[PupilRecord], key: str, account_uuid: str | None = None
+) -> tuple[str, ...]:
+    """Art. 3: ``olds`` and all linked to them (dossier, quality reports) move to the record
+    ``key`` (a Leer_id_uuid); the newest last login's data is the one kept (only the data of
+    the last login is kept). ``key``'s record is made when it does not exist yet."""
+    olds = [o for o in olds if o.pupil_key != key]
+    if not olds:
+        return ()
+    target = session.get(PupilRecord, key, with_for_update=True)
+    newest = max(olds, key=lambda o: _aware(o.last_login_at))
+    if target is None:
+        target = PupilRecord(pupil_key=key, key_kind="leer_id_uuid")
+        session.add(target)
+    if target.last_login_at is None or _aware(newest.last_login_at) > _aware(target.last_login_at):
+        target.key_kind = "leer_id_uuid"
+        target.account_uuid = account_uuid or newest.account_uuid
+        target.given_name = newest.given_name
+        target.family_name = newest.family_name
+        target.orgcodes = newest.orgcodes
+        target.last_login_at = newest.last_login_at
+    session.flush()
     for old in olds:
         session.execute(
             update(DossierEntry)
@@ -66,15 +108,9 @@ def merge_identified(session: Session, login: LoginAttributes) -> tuple[str, ...
             .values(pupil_key=key)
         )
         session.delete(old)
-        moved.append(old.pupil_key)
-    if moved:
-        session.flush()
-        privacy_log.append(
-            session,
-            actor="systeem",
-            action="identificatie",
-            purpose="art. 3: samenvoegen na identificatie",
-            pupil_key=key,
-            detail={"samengevoegd": [privacy_log.hash_key(k) for k in sorted(moved)]},
-        )
-    return tuple(sorted(moved))
+    session.flush()
+    return tuple(sorted(o.pupil_key for o in olds))
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)  # SQLite: no offset

@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -233,3 +234,73 @@ class ProcessorRequest(SPBase):
     requested_at: Mapped[dt.datetime] = mapped_column(Moment)
     received_at: Mapped[dt.datetime] = mapped_column(Moment)
     answered_by: Mapped[int | None] = mapped_column(Integer)  # sp_notice.id
+
+
+class AppliedEvent(SPBase):
+    """Issue 10 point 4: a Security Event Token applied here, by its ``jti`` (RFC 8417), so a
+    repeat is acknowledged but not applied twice; kept as long as ``[events] max_age``."""
+
+    __tablename__ = "sp_applied_event"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    txn: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(120))
+    applied_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
+
+
+class SignedProtocolVersion(SPBase):
+    """Art. 11: a protocol version both parties signed, as the Department announced it; the
+    kit judges the protocol from the newest one in force, never from a local file."""
+
+    __tablename__ = "sp_protocol_version"
+    __table_args__ = (UniqueConstraint("protocol_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    protocol_id: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    in_force_from: Mapped[dt.datetime] = mapped_column(Moment)
+    signatures: Mapped[str] = mapped_column(Text)  # JSON: [{party, signer, kind, signed_at}]
+    text: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(Moment)
+
+
+class ProtocolOutOfStep(SPBase):
+    """Art. 11: an announced version whose text does not match its signed hash, or lacks a
+    party's signature: the protocol is out of step until a matching newer version comes."""
+
+    __tablename__ = "sp_protocol_out_of_step"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    protocol_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[dt.datetime] = mapped_column(Moment)
+
+
+class ProtocolEnd(SPBase):
+    """Art. 8 (termination by DOV) or art. 11 (end of term or of the legal basis): final."""
+
+    __tablename__ = "sp_protocol_end"
+
+    protocol_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # terminated | ended
+    ground: Mapped[str] = mapped_column(String(20))  # sanction | term | legal-basis
+    reason: Mapped[str] = mapped_column(Text)
+    effective_at: Mapped[dt.datetime] = mapped_column(Moment)
+    received_at: Mapped[dt.datetime] = mapped_column(Moment)
+
+
+class EventsState(SPBase):
+    """One row: who polls now (a lease, so two processes never poll at once) and the last
+    successful sync, shown on the DPO's page and ``/healthz``."""
+
+    __tablename__ = "sp_events_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    lease_holder: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(Moment)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    last_success_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    last_error: Mapped[str | None] = mapped_column(String(400))

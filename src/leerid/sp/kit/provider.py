@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, func, select, text
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
-from leerid.protocol import IsoDuration, Protocol, load_protocol, permits_disclosure, status
+from leerid.protocol import IsoDuration, Protocol, load_protocol, status
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.enrolment_gate import GateDecision, enrolment_gate
 from leerid.sp.kit.free_text import refuse_insz
@@ -23,10 +24,16 @@ from leerid.sp.kit.last_login import LoginOutcome, record_login
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
 from leerid.sp.kit.settings import SPSettings
+from leerid.sp.kit.signed_protocol import ProtocolState, SignedVersion, judge
 from leerid.sp.kit.staff import Permissions, permissions
 from leerid.store.engine import get_engine, session_scope
 
 NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
+STATE_SECONDS = 1.0  # how long a process keeps the protocol's state before reading it again
+
+
+class ProtocolClosedError(PermissionError):
+    """Art. 8, 11: after the protocol's end staff no longer see the disclosed data."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +95,11 @@ class ServiceProvider:
         self.engine.hide_parameters = True
         if settings.protocol_file is None:
             raise ConfigurationError(f"{settings.path}: [protocol] file is required")
-        self.protocol: Protocol = load_protocol(settings.protocol_file)
+        # Art. 11: the local file only names the protocol and is compared with the version
+        # both parties signed, as the Department announced it (``signed_protocol``).
+        self.local_protocol: Protocol = load_protocol(settings.protocol_file)
+        self._versions: dict[tuple[str, int], SignedVersion] = {}
+        self._state: tuple[float, ProtocolState] | None = None
         self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)
 
     def ping(self) -> None:
@@ -97,6 +108,25 @@ class ServiceProvider:
             conn.execute(text("SELECT 1"))
 
     # -- protocol terms -------------------------------------------------------------------
+
+    def protocol_state(self) -> ProtocolState:
+        """The signed version in force, an out-of-step announcement, the end (art. 8, 11);
+        read again after ``STATE_SECONDS`` or ``forget_state`` (a sync applied events)."""
+        cached = self._state
+        if cached is not None and time.monotonic() - cached[0] < STATE_SECONDS:
+            return cached[1]
+        with session_scope(self.engine) as session:
+            state = judge(session, self.local_protocol, dt.datetime.now(dt.UTC), self._versions)
+        self._state = (time.monotonic(), state)
+        return state
+
+    def forget_state(self) -> None:
+        self._state = None
+
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol the kit works by (the signed version in force with its end)."""
+        return self.protocol_state().protocol
 
     @property
     def retention_period(self) -> IsoDuration:
@@ -119,8 +149,9 @@ class ServiceProvider:
         """Preamble D, art. 3: admit a pupil of a partner school and record the last login;
         otherwise record the refusal (with a hashed key only: the pupil is not ours)."""
         at = at or dt.datetime.now(dt.UTC)
-        if not permits_disclosure(self.protocol, at):  # art. 8, 11: no protocol, no data
-            decision = GateDecision(False, "protocol_not_in_force")
+        refusal = self.protocol_state().refusal(at)
+        if refusal is not None:  # art. 8, 11: no protocol signed and in force, no data
+            decision = GateDecision(False, refusal)
         else:
             decision = enrolment_gate(login.orgcodes, self.settings.partner_schools)
         outcome = None
@@ -198,6 +229,10 @@ class ServiceProvider:
     # -- what staff see -------------------------------------------------------------------
 
     def _require(self, role: str, *, pupil_data: bool = False, log: bool = False) -> None:
+        if pupil_data and self.protocol_state().ended(dt.datetime.now(dt.UTC)):
+            raise ProtocolClosedError(
+                "the protocol has ended: no access to the disclosed data (art. 8, 11)"
+            )
         perms = self.permissions(role)
         if (pupil_data and not perms.sees_pupil_data) or (log and not perms.sees_privacy_log):
             raise PermissionError(f"role {role} may not see this (art. 4)")

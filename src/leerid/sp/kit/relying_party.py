@@ -301,5 +301,12 @@ class RelyingParty:
             form["client_secret"] = s.client_secret()
         return await self._http.post(url, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT)
 
+    async def post_json(
+        self, url: str, body: Mapping[str, Any], access_token: str
+    ) -> httpx.Response:
+        """POST a JSON body with ``Authorization: Bearer`` (the events poll, RFC 8936)."""
+        headers = {"Authorization": f"Bearer {access_token}"}
+        return await self._http.post(url, json=dict(body), headers=headers)
+
     async def get_bearer(self, url: str, access_token: str) -> httpx.Response:
         return await self._http.get(url, headers={"Authorization": f"Bearer {access_token}"})

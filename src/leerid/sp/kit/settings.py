@@ -19,6 +19,7 @@ from typing import Any
 from leerid import config
 from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
+from leerid.protocol import IsoDuration
 from leerid.sp.kit.orgcode import normalise_orgcode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -55,6 +56,31 @@ class StaffLoginSettings:
     address_lock_after: int = 100
     lock_minutes: int = 15
     office_ranges: tuple[IPNetwork, ...] = ()
+
+
+@dataclass(frozen=True)
+class EventsSettings:
+    """Issue 10 point 4: how the kit follows the Department's events (RFC 8936 poll).
+
+    ``poll_interval`` seconds between two polls of ``leerid sp serve`` (0: no poller);
+    ``max_age`` the oldest SET accepted (ISO 8601 duration), also how long applied ``jti``
+    values are kept: the Department keeps an unacknowledged SET that long.
+    """
+
+    poll_interval: float = 30.0
+    max_age: str = "P90D"
+
+
+def _events(table: dict[str, Any], where: str) -> EventsSettings:
+    interval = _get(table, "poll_interval", float, where, 30.0)
+    if interval < 0:
+        raise ConfigurationError(f"{where}: poll_interval must be 0 (no poller) or more seconds")
+    max_age = _get(table, "max_age", str, where, "P90D")
+    try:
+        IsoDuration.parse(max_age)
+    except ValueError as exc:
+        raise ConfigurationError(f"{where}: max_age: {exc}") from None
+    return EventsSettings(poll_interval=interval, max_age=max_age)
 
 
 def _staff_login(table: dict[str, Any], where: str) -> StaffLoginSettings:
@@ -107,6 +133,7 @@ class SPSettings:
     """Art. 9: ``[dov] dpo_email``, where notices are e-mailed (default: [mail] other_party_dpo)."""
     mail: MailSettings = field(default_factory=MailSettings)
     staff_login: StaffLoginSettings = field(default_factory=StaffLoginSettings)
+    events: EventsSettings = field(default_factory=EventsSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -305,4 +332,5 @@ def load_settings(path: Path | str) -> SPSettings:
         or _get(data.get("mail", {}), "other_party_dpo", str, f"{path} [mail]"),
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
         mail=_mail(data.get("mail", {}), f"{path} [mail]"),
+        events=_events(data.get("events", {}), f"{path} [events]"),
     )

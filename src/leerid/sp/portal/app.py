@@ -21,11 +21,13 @@ from starlette.responses import HTMLResponse, Response
 
 from leerid.edge import EdgeGuard
 from leerid.sp.kit import privacy_log, retention
+from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
 from leerid.sp.portal import dpo_pages, parameters, pupil_pages, staff_pages
 from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.following import poller
 from leerid.sp.portal.guard import PortalDep, Refused, not_here, refused
 from leerid.sp.portal.state import PAGE_HEADERS, Portal, claim_names
 from leerid.sp.portal.templating import TEMPLATES, render
@@ -146,6 +148,26 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
         )
 
 
+def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The portal's background work: the daily duties and the events poller (issue 10)."""
+    provider, settings = portal.provider, portal.provider.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        tasks = []
+        if settings.purge_interval_hours > 0:
+            tasks.append(asyncio.create_task(daily_duties(provider, settings.purge_interval_hours)))
+        if settings.events.poll_interval > 0:
+            interval = settings.events.poll_interval
+            tasks.append(asyncio.create_task(poller(portal.events, provider, interval)))
+        yield
+        for task in tasks:
+            task.cancel()
+        await portal.rp.aclose()
+
+    return lifespan
+
+
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
     """The portal app for ``provider``."""
     settings = provider.settings
@@ -158,6 +180,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
             provider.engine, settings.staff_login, provider.secrets.session_key
         ),
         names=claim_names(provider),
+        events=EventsClient(settings, provider.engine, relying_party),
     )
     csp = (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
@@ -165,24 +188,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         f"form-action 'self' {_origin(settings.issuer)}; frame-ancestors 'none'"
     )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = (
-            asyncio.create_task(daily_duties(provider, settings.purge_interval_hours))
-            if settings.purge_interval_hours > 0
-            else None
-        )
-        yield
-        if task is not None:
-            task.cancel()
-        await relying_party.aclose()
-
     app = FastAPI(
         title=f"{settings.name} portal",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan(portal),
         redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
     )
     app.state.provider = provider

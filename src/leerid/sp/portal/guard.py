@@ -8,6 +8,7 @@ read from the database (not from the cookie), the role's rights, then the CSRF t
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -137,6 +138,12 @@ def check_staff(
         if who is not None:
             portal.sealer.clear(response)
         raise Refused(response)
+    state = portal.provider.protocol_state()
+    if pupil_data and state.ended(dt.datetime.now(dt.UTC)):
+        # Art. 8, 11: after the end no staff access to disclosed data (the DPO keeps the
+        # privacy log and the evidence); the banner says why.
+        text = "Het protocol met het Departement is beëindigd: leerlingen inzien kan niet meer."
+        raise Refused(portal.message(session, "Geen toegang", text, 403, back="/personeel"))
     perms = portal.provider.permissions(account.role)
     if (pupil_data and not perms.sees_pupil_data) or (log_access and not perms.sees_privacy_log):
         text = "Je rol geeft geen toegang tot deze pagina (protocol art. 4)."

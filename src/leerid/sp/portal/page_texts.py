@@ -21,6 +21,14 @@ BREACH_NO_DPO_ADDRESS = (
 # the log itself and in `leerid sp log show`)
 ACTIONS = {
     "bewaartermijn_verwijdering": "Verwijderd na de bewaartermijn",
+    "gebeurtenis_geweigerd": "Bericht van het Departement geweigerd (niet toegepast)",
+    "gebeurtenis_ontvangen": "Bericht van het Departement ontvangen",
+    "leerlingen_samengevoegd": "Twee leerlingen samengevoegd door het Departement",
+    "melding_status": "Antwoord van het Departement op een melding",
+    "protocol_beeindigd": "Einde van het protocol ontvangen",
+    "protocol_niet_in_de_pas": "Protocol niet in de pas: versie niet overgenomen",
+    "protocolversie_ontvangen": "Ondertekende protocolversie ontvangen",
+    "verwijderd_bij_departement": "Verwijderd omdat het Departement de account verwijderde",
     "datalek_bijgewerkt": "Gegevenslek bijgewerkt",
     "datalek_gemeld": "Gegevenslek gemeld aan de andere DPO",
     "datalek_geregistreerd": "Gegevenslek geregistreerd",

@@ -14,6 +14,7 @@ from leerid.sp.kit import quality_reports
 from leerid.sp.kit.login_claims import ClaimError, read_login
 from leerid.sp.kit.relying_party import LoginError, PendingLogin
 from leerid.sp.portal import page_texts
+from leerid.sp.portal.following import PROTOCOL_REASONS, before_login
 from leerid.sp.portal.guard import PortalDep, PupilPost, Session, SignedPost
 from leerid.sp.portal.state import PAGE_HEADERS, Portal
 
@@ -37,6 +38,10 @@ async def home(portal: PortalDep, session: Session) -> Response:
 
 @router.get("/aanmelden")
 async def login(portal: PortalDep, session: Session) -> Response:
+    refusal = await before_login(portal.events, portal.provider)
+    if refusal is not None:  # art. 8, 11: no signed protocol in force, no login
+        log.info("login refused: %s", refusal)
+        return portal.protocol_refused(refusal)
     try:
         url, pending = await portal.rp.begin()
     except LoginError as exc:
@@ -75,6 +80,8 @@ async def callback(request: Request, portal: PortalDep, session: Session) -> Res
     admission = await asyncio.to_thread(portal.provider.admit, login)
     if not admission.decision.admitted:
         log.info("access refused: %s", admission.decision.reason)
+        if admission.decision.reason in PROTOCOL_REASONS:
+            return portal.protocol_refused(admission.decision.reason)
         text = REFUSAL_TEXT.get(admission.decision.reason, "Geen toegang.")
         return portal.page("no_access.html", {}, 403, message=text)
     new_session = {

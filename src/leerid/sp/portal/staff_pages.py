@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
-from leerid.sp.kit import quality_reports
+from leerid.sp.kit import events_state, quality_reports
 from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
 from leerid.sp.kit.staff import authenticate
 from leerid.sp.portal import page_texts
@@ -87,12 +87,20 @@ async def staff_logout(portal: PortalDep, _posted: SignedPost) -> Response:
 @router.get("/personeel", response_class=HTMLResponse)
 async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
     counts = await asyncio.to_thread(portal.provider.counts)
+    perms = portal.provider.permissions(who.role)
+    sync = (
+        await asyncio.to_thread(events_state.sync_status, portal.provider.engine)
+        if perms.sees_privacy_log
+        else None
+    )
     return portal.page(
         "staff_home.html",
         who.session,
         staff=who.username,
-        perms=portal.provider.permissions(who.role),
+        perms=perms,
         counts=counts,
+        sync=sync,
+        state=portal.provider.protocol_state(),
     )
 
 

@@ -14,11 +14,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.browser_session import SessionSealer
+from leerid.sp.portal.following import OPERATOR_TEXT, banner, pupil_text
 from leerid.sp.portal.templating import render
 
 __all__ = ["PAGE_HEADERS", "Portal", "claim_names", "portal_of"]
@@ -45,6 +47,7 @@ class Portal:
     sealer: SessionSealer
     throttle: StaffLoginThrottle
     names: dict[str, str]
+    events: EventsClient
 
     @property
     def site(self) -> str:
@@ -74,6 +77,9 @@ class Portal:
     ) -> HTMLResponse:
         """A rendered page; the session (with its CSRF token and without the notice) resealed."""
         nav = self.nav(session)
+        if session.get("staff"):  # art. 8, 11: staff and the DPO see the protocol's state
+            now = dt.datetime.now(dt.UTC)
+            context.setdefault("banner", banner(self.provider.protocol_state(), now, self.site))
         session.setdefault("csrf", secrets.token_urlsafe(32))
         context.setdefault("flash", session.pop("flash", None))
         context.setdefault("flash_bad", session.pop("flash_bad", False))
@@ -119,6 +125,21 @@ class Portal:
             (str(a.claim.value), self.names[str(a.claim.value)])
             for a in self.provider.protocol.data.attributes
         ]
+
+    def protocol_refused(self, reason: str) -> HTMLResponse:
+        """Art. 8, 11: the login refused because the protocol is not signed and in force."""
+        state = self.provider.protocol_state()
+        message, ending = pupil_text(reason, state, self.site)
+        operator = OPERATOR_TEXT.get(reason, OPERATOR_TEXT["protocol_not_in_force"])
+        status = 403 if ending is not None else 503
+        return self.page(
+            "protocol_refused.html",
+            {},
+            status,
+            message=message,
+            ending_reason=ending,
+            operator=operator,
+        )
 
     def breach_mail_failed(self, what: str) -> str:
         """Art. 9: what the DPO must do now that the e-mail did not leave."""
