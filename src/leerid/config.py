@@ -22,6 +22,6 @@ def database_url() -> str:
 def retention_setting(kind: str) -> str:
     """``$LEERID_RETENTION_<KIND>``: an ISO 8601 duration for one record kind, '' when unset.
 
-    The kinds and their defaults are listed in docs/between-the-parties.retention.md.
+    The kinds and their defaults are listed in docs/dov-retention.md.
     """
     return os.environ.get(f"LEERID_RETENTION_{kind.upper()}", "").strip()

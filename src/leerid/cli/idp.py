@@ -82,7 +82,7 @@ def purge(
 
     Expired codes, tokens, assertion ids and ended sessions; disclosure-log releases after
     LEERID_RETENTION_DISCLOSURES (P3Y), refusals after LEERID_RETENTION_REFUSALS (P1Y);
-    activation codes, throttle counters: see docs/between-the-parties.retention.md. Run it
+    activation codes, throttle counters: see docs/dov-retention.md. Run it
     daily (cron or a systemd timer); logins go on meanwhile.
     """
     from leerid.idp.store.housekeeping import purge_expired

@@ -5,7 +5,7 @@ art. 5.2 (accountability) and the protocol's art. 6 ("Elke Partij moet kunnen aa
 in het protocol opgesomde maatregelen werden getroffen"): what proves a disclosure is kept as
 long as that proof may be asked for. Each period is counted from the moment named in
 ``KINDS`` and set by ``LEERID_RETENTION_<KIND>`` (an ISO 8601 duration); the table with the
-reasoning is docs/between-the-parties.retention.md. ``leerid idp purge`` applies them.
+reasoning is docs/dov-retention.md. ``leerid idp purge`` applies them.
 """
 
 from __future__ import annotations

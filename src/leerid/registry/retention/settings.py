@@ -2,7 +2,7 @@
 
 Each record kind has a default with its legal ground next to it (``rule.py`` for pupils,
 ``leerid.idp.store.log_retention`` for the provider's logs); the table of all of them is in
-docs/between-the-parties.retention.md.
+docs/dov-retention.md.
 """
 
 from __future__ import annotations
