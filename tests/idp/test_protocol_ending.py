@@ -199,7 +199,7 @@ def test_migration_matches_the_model_and_downgrades(engine: Engine) -> None:
     with engine.connect() as conn:
         diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert [d for d in diffs if "protocol_ending" in repr(d)] == []
-    # The revision before it (a later revision on its branch is downgraded first).
+    # to its parent: removes 0008_idp_protocol_endings and every revision built on it
     command.downgrade(alembic_config(engine), "0007_idp_report_codes")
     assert "protocol_ending" not in inspect(engine).get_table_names()
 

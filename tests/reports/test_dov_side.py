@@ -203,9 +203,9 @@ def test_notices_are_received_listed_and_acknowledged(
     assert code == 1 and "no client 'x'" in err
 
 
-def test_dov_processors_unpublished_is_a_clear_503(dov: Dov) -> None:
+def test_dov_processors_unpublished_is_a_clear_404(dov: Dov) -> None:
     answer = httpx.post(
         f"{dov.idp.issuer}/v1/notices/processors", auth=(dov.idp.client_id, dov.idp.client_secret)
     )
-    assert answer.status_code == 503 and "LEERID_DOV_PROCESSORS_FILE" in answer.text
+    assert answer.status_code == 404 and "LEERID_DOV_PROCESSORS_FILE" in answer.text
     assert httpx.post(f"{dov.idp.issuer}/v1/notices/processors").status_code == 401

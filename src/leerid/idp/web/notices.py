@@ -78,11 +78,11 @@ async def dov_processors(request: Request) -> Response:
     if not path:
         return JSONResponse(
             {
-                "error": "temporarily_unavailable",
+                "error": "not_found",
                 "error_description": "the Department has not published its processor list; "
                 "ask its DPO (the operator sets LEERID_DOV_PROCESSORS_FILE)",
             },
-            503,
+            404,
         )
     try:
         listed = await asyncio.to_thread(load_processor_file, Path(path))
