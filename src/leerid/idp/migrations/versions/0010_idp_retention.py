@@ -1,7 +1,7 @@
 """Issue 10 point 8: indexes for the retention purge of the disclosure log and activation codes.
 
 Revision ID: 0010_idp_retention
-Revises: 0008_idp_protocol_endings
+Revises: 0008_idp_protocol_endings, 0003_idp (the disclosure log's table)
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0010_idp_retention"
-down_revision = "0008_idp_protocol_endings"
+down_revision = ("0008_idp_protocol_endings", "0003_idp")
 branch_labels = None
-depends_on = ("0003_idp", "0004_idp_login")  # the tables it indexes
+depends_on = "0004_idp_login"  # the activation codes' table
 
 
 def upgrade() -> None:
