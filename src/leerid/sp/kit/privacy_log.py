@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
@@ -81,11 +81,9 @@ def append(
     detail: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> PrivacyLogEntry:
-    """Art. 6: add one entry inside the caller's transaction (the head row is locked)."""
-    head = session.get(PrivacyLogHead, 1, with_for_update=True)
-    if head is None:  # pragma: no cover - the migration seeds it
-        head = PrivacyLogHead(id=1, seq=0, entry_hash=GENESIS)
-        session.add(head)
+    """Art. 6: add one entry inside the caller's transaction (the head row is locked at the
+    first entry of the transaction; the entries are written together at its next flush)."""
+    head = _locked_head(session)
     at = at or _now()
     seq = head.seq + 1
     text = canonical(dict(detail or {}))
@@ -104,8 +102,25 @@ def append(
     session.add(entry)
     head.seq = seq
     head.entry_hash = digest
-    session.flush()
     return entry
+
+
+_HEAD = "leerid.privacy_log.head"
+
+
+def _locked_head(session: Session) -> PrivacyLogHead:
+    """The head row, locked once per transaction (``FOR UPDATE``) and then kept: one read
+    instead of one per entry when a batch of events writes many entries."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_HEAD)
+    if kept is not None and kept[0] is transaction and kept[1] in session:
+        return cast(PrivacyLogHead, kept[1])
+    head = session.get(PrivacyLogHead, 1, with_for_update=True)
+    if head is None:  # pragma: no cover - the migration seeds it
+        head = PrivacyLogHead(id=1, seq=0, entry_hash=GENESIS)
+        session.add(head)
+    session.info[_HEAD] = (transaction, head)
+    return head
 
 
 def record(engine: Engine, **kwargs: Any) -> PrivacyLogEntry:
