@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Any
 
 from sqlalchemy import Engine, delete, insert, select
@@ -92,14 +91,6 @@ class Applied:
         self.failed += other.failed
 
 
-BATCH_HANDLERS: dict[str, Callable[[Session, Sequence[pupil_batches.Event]], None]] = {
-    set_verify.PUPILS_MERGED: pupil_batches.pupils_merged,  # art. 3
-    set_verify.ACCOUNT_DELETED: pupil_batches.account_deleted,  # art. 3
-    set_verify.ACCOUNT_PURGED: pupil_batches.account_deleted,  # art. 3 (DOV's retention)
-}
-"""Event types applied per run of consecutive SETs (the same outcome as one by one)."""
-
-
 def _fresh(session: Session, items: list[VerifiedSet], result: Applied) -> list[VerifiedSet]:
     """The items not applied before (one query), each jti once; the others are acknowledged
     (RFC 8936 §2.4: delivered again; acknowledge, do not redo)."""
@@ -133,15 +124,12 @@ def _apply_batch(session: Session, items: list[VerifiedSet], result: Applied) ->
             for i in fresh
         ],
     )
-    for event_type, run in groupby(fresh, key=lambda i: i.event_type):
-        group = list(run)
-        batch = BATCH_HANDLERS.get(event_type)
-        if batch is None:
-            for item in group:
-                HANDLERS[event_type](session, item.claims, item.event)
+    for run in pupil_batches.runs(fresh):
+        if run[0].event_type not in pupil_batches.RUN_TYPES:
+            HANDLERS[run[0].event_type](session, run[0].claims, run[0].event)
             continue
         session.flush()  # the ORM's pending work first; the run is written with Core
-        batch(session, [(item.claims, item.event) for item in group])
+        pupil_batches.apply_run(session, run)
         session.flush()
         session.expire_all()  # records the run changed are read again when needed
     result.applied += len(fresh)

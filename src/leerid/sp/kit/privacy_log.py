@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit.keys import ProviderSecrets
@@ -103,6 +103,39 @@ def append(
     head.seq = seq
     head.entry_hash = digest
     return entry
+
+
+def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Art. 6: ``append`` for many entries (each a dict of ``append``'s keyword arguments),
+    chained in their order and written with one statement (a batch of events)."""
+    if not entries:
+        return
+    head = _locked_head(session)
+    at = _now()
+    seq, prev = head.seq, head.entry_hash
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        text = canonical(dict(entry.get("detail") or {}))
+        actor, action, purpose = entry["actor"], entry["action"], entry["purpose"]
+        pupil_key = entry.get("pupil_key")
+        digest = entry_hash(prev, seq, at, actor, action, pupil_key, purpose, text)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "pupil_key": pupil_key,
+                "purpose": purpose,
+                "detail": text,
+                "prev_hash": prev,
+                "entry_hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(PrivacyLogEntry.__table__), rows)
+    head.seq, head.entry_hash = seq, prev
 
 
 _HEAD = "leerid.privacy_log.head"

@@ -1,10 +1,14 @@
-"""Pupil events applied per run of consecutive SETs of one type (art. 3), with the outcome of
-applying them one by one (``pupil_events``) in a few statements instead of several per SET.
+"""Merges and deletions of pupils (art. 3) applied per run of consecutive SETs, with the
+outcome of applying them one by one (``pupil_events``) in a few statements instead of several
+per SET.
 
-A run is read with one query, worked out in memory in the SETs' order (a merge into a pupil
-that a later SET of the run merges again ends at the last one), then written with one
-statement per table. Every SET keeps its own privacy-log entry, with the same content as
-when it is applied alone (art. 6).
+A run holds consecutive merges and deletions; its merges are applied first (in their order:
+a merge into a pupil that a later merge absorbs ends at the last one), then its deletions.
+That is the outcome of the SETs' own order as long as no merge comes after a deletion of
+one of its pupils; such a merge starts the next run (``runs``). Each part is read with one
+query, worked out in memory and written with one statement per table. Every SET keeps its
+own privacy-log entry, with the same content and in the same order as when applied alone
+(art. 6).
 """
 
 from __future__ import annotations
@@ -16,11 +20,16 @@ from typing import Any
 from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from leerid.sp.kit import privacy_log
 from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
-from leerid.sp.kit.pupil_events import log_deleted, log_merged, uuid_key, uuid_keys
+from leerid.sp.kit.pupil_events import deleted_entry, merged_entry, uuid_key, uuid_keys
+from leerid.sp.kit.set_verify import ACCOUNT_DELETED, ACCOUNT_PURGED, PUPILS_MERGED, VerifiedSet
 
 Event = tuple[Mapping[str, Any], Mapping[str, Any]]
 """``(claims, event)`` of one verified SET."""
+
+RUN_TYPES = frozenset({PUPILS_MERGED, ACCOUNT_DELETED, ACCOUNT_PURGED})
+"""The event types applied per run; any other SET is applied on its own."""
 
 _FIELDS = ("key_kind", "account_uuid", "given_name", "family_name", "orgcodes", "last_login_at")
 
@@ -54,19 +63,75 @@ def _move(session: Session, moved: Mapping[str, str]) -> None:
             session.execute(update(table).where(column.in_(part)).values(pupil_key=new_key))
 
 
-def pupils_merged(session: Session, events: Sequence[Event]) -> None:
-    """Art. 3: a run of merges, as ``pupil_events.pupils_merged`` one after the other."""
-    pairs = [
+def _pairs(events: Sequence[Event]) -> list[tuple[str, str]]:
+    """(kept, absorbed) of each merge."""
+    return [
         (
             uuid_key(event.get("kept_leer_id_uuid"), "kept_leer_id_uuid"),
             uuid_key(event.get("absorbed_leer_id_uuid"), "absorbed_leer_id_uuid"),
         )
         for _claims, event in events
     ]
+
+
+def _deleted_keys(event: Mapping[str, Any]) -> list[str]:
+    keys = uuid_keys(event.get("account_uuids", []), "account_uuids")
+    leer_id = event.get("leer_id_uuid")
+    if leer_id is not None:
+        keys.append(uuid_key(leer_id, "leer_id_uuid"))
+    return keys
+
+
+def runs(items: Sequence[VerifiedSet]) -> list[list[VerifiedSet]]:
+    """``items`` cut into runs: a run of merges and deletions (``apply_run``), or one other
+    SET on its own; a merge of a pupil deleted earlier in the run starts a new run."""
+    cut: list[list[VerifiedSet]] = []
+    deleted: set[str] | None = None  # the keys the current run deletes; None: no open run
+    for item in items:
+        if item.event_type not in RUN_TYPES:
+            cut.append([item])
+            deleted = None
+            continue
+        if item.event_type == PUPILS_MERGED:
+            if deleted is None or deleted & set(_pairs([(item.claims, item.event)])[0]):
+                cut.append([])
+                deleted = set()
+        elif deleted is None:
+            cut.append([])
+            deleted = set()
+        if item.event_type != PUPILS_MERGED:
+            deleted.update(_deleted_keys(item.event))
+        cut[-1].append(item)
+    return cut
+
+
+def apply_run(session: Session, items: Sequence[VerifiedSet]) -> None:
+    """Art. 3: a run of ``runs``: its merges, then its deletions; the entries in SET order."""
+    merges = [i for i in items if i.event_type == PUPILS_MERGED]
+    deletions = [i for i in items if i.event_type != PUPILS_MERGED]
+    moved = _merge(session, _pairs([(i.claims, i.event) for i in merges]))
+    removed = _delete(session, [_deleted_keys(i.event) for i in deletions])
+    entries = dict(zip((id(i) for i in merges), moved, strict=True))
+    entries.update(zip((id(i) for i in deletions), removed, strict=True))
+    privacy_log.append_many(
+        session,
+        [
+            merged_entry(*entry) if isinstance(entry, tuple) else deleted_entry(item.claims, entry)
+            for item in items
+            for entry in (entries[id(item)],)
+        ],
+    )
+
+
+def _merge(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
+    """Merges in order, as ``pupil_events.pupils_merged``; (kept, absorbed, moved) of each."""
+    if not pairs:
+        return []
     before = _records(session, {k for pair in pairs for k in pair})
     state: dict[str, dict[str, Any] | None] = {k: dict(v) for k, v in before.items()}
     holds: dict[str, set[str]] = {}  # a key -> the original keys whose dossier lies there
     away: set[str] = set()  # original keys whose dossier lies elsewhere (listed in holds)
+    done: list[tuple[str, str, int]] = []
     for kept, absorbed in pairs:
         old = state.get(absorbed)
         moved = old is not None and absorbed != kept
@@ -81,14 +146,14 @@ def pupils_merged(session: Session, events: Sequence[Event]) -> None:
             moving = holds.pop(absorbed, set()) | ({absorbed} - away)
             away.update(moving)
             holds.setdefault(kept, set()).update(moving)
-        log_merged(session, kept, absorbed, 1 if moved else 0)
+        done.append((kept, absorbed, 1 if moved else 0))
     _write(session, before, state)
     _move(session, {old: new for new, olds in holds.items() for old in olds if old != new})
-    session.execute(
-        delete(PupilRecord).where(
-            PupilRecord.pupil_key.in_(sorted(k for k, v in state.items() if v is None))
-        )
-    )
+    gone = sorted(k for k, v in state.items() if v is None)
+    for start in range(0, len(gone), 500):
+        part = gone[start : start + 500]
+        session.execute(delete(PupilRecord).where(PupilRecord.pupil_key.in_(part)))
+    return done
 
 
 def _write(
@@ -106,23 +171,18 @@ def _write(
         session.execute(update(PupilRecord).where(PupilRecord.pupil_key == key).values(values))
 
 
-def account_deleted(session: Session, events: Sequence[Event]) -> None:
-    """Art. 3: a run of deletions (or purges), as ``pupil_events.account_deleted`` one after
-    the other: each SET's entry counts the records it removed."""
-    per_set: list[list[str]] = []
-    for _claims, event in events:
-        keys = uuid_keys(event.get("account_uuids", []), "account_uuids")
-        leer_id = event.get("leer_id_uuid")
-        if leer_id is not None:
-            keys.append(uuid_key(leer_id, "leer_id_uuid"))
-        per_set.append(keys)
+def _delete(session: Session, per_set: list[list[str]]) -> list[list[str]]:
+    """Deletions in order, as ``pupil_events.account_deleted``: the keys each removed."""
+    if not per_set:
+        return []
     present = set(_records(session, {k for keys in per_set for k in keys}))
     gone = sorted(present)
     for start in range(0, len(gone), 500):
         part = gone[start : start + 500]
         for table in (DossierEntry, QualityReport, PupilRecord):
             session.execute(delete(table).where(table.pupil_key.in_(part)))
-    for (claims, _event), keys in zip(events, per_set, strict=True):
-        removed = [k for k in dict.fromkeys(keys) if k in present]
-        present.difference_update(removed)
-        log_deleted(session, claims, removed)
+    removed: list[list[str]] = []
+    for keys in per_set:
+        removed.append([k for k in dict.fromkeys(keys) if k in present])
+        present.difference_update(removed[-1])
+    return removed

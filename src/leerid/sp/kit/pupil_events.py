@@ -59,15 +59,18 @@ def pupils_merged(session: Session, _claims: Mapping[str, Any], event: Mapping[s
 
 
 def log_merged(session: Session, kept: str, absorbed: str, moved: int) -> None:
+    privacy_log.append(session, **merged_entry(kept, absorbed, moved))
+
+
+def merged_entry(kept: str, absorbed: str, moved: int) -> dict[str, Any]:
     """Art. 6: the privacy-log entry of one merge (the absorbed key only as a hash)."""
-    privacy_log.append(
-        session,
-        actor="departement",
-        action="leerlingen_samengevoegd",
-        purpose="art. 3: twee leerlingen samengevoegd bij het Departement",
-        pupil_key=kept if moved else None,
-        detail={"opgenomen_sha256": privacy_log.hash_key(absorbed), "records_verplaatst": moved},
-    )
+    return {
+        "actor": "departement",
+        "action": "leerlingen_samengevoegd",
+        "purpose": "art. 3: twee leerlingen samengevoegd bij het Departement",
+        "pupil_key": kept if moved else None,
+        "detail": {"opgenomen_sha256": privacy_log.hash_key(absorbed), "records_verplaatst": moved},
+    }
 
 
 def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
@@ -88,20 +91,23 @@ def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[
 
 
 def log_deleted(session: Session, claims: Mapping[str, Any], present: list[str]) -> None:
+    privacy_log.append(session, **deleted_entry(claims, present))
+
+
+def deleted_entry(claims: Mapping[str, Any], present: list[str]) -> dict[str, Any]:
     """Art. 6: the privacy-log entry of one deletion (the removed keys only as hashes)."""
     purged = "risc" in next(iter(claims.get("events", {"": 0})))
-    privacy_log.append(
-        session,
-        actor="departement",
-        action="verwijderd_bij_departement",
-        purpose="art. 3: account bij het Departement "
+    return {
+        "actor": "departement",
+        "action": "verwijderd_bij_departement",
+        "purpose": "art. 3: account bij het Departement "
         + ("opgeruimd na zijn bewaartermijn" if purged else "verwijderd")
         + "; gegevens hier gewist",
-        detail={
+        "detail": {
             "aantal": len(present),
             "sleutels_sha256": sorted(map(privacy_log.hash_key, present)),
         },
-    )
+    }
 
 
 def report_status(session: Session, _claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
