@@ -210,7 +210,7 @@ class _FanOut:
                     .distinct()
                 )
                 for key, client_id, outcome in self.session.execute(stmt):
-                    if outcome == "released":
+                    if outcome == "released" and key is not None:
                         seen.setdefault(key, set()).add(client_id)
 
     def _received(self, row: DovChange) -> set[str]:

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit.keys import ProviderSecrets
@@ -24,6 +24,7 @@ from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
 from leerid.store.engine import session_scope
 
 GENESIS = "0" * 64
+_ENTRIES = cast(Table, PrivacyLogEntry.__table__)
 BATCH = 1000
 
 
@@ -134,7 +135,7 @@ def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
             }
         )
         prev = digest
-    session.execute(insert(PrivacyLogEntry.__table__), rows)
+    session.execute(insert(_ENTRIES), rows)  # Core: one executemany, no ORM bookkeeping
     head.seq, head.entry_hash = seq, prev
 
 

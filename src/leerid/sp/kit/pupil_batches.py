@@ -111,16 +111,12 @@ def apply_run(session: Session, items: Sequence[VerifiedSet]) -> None:
     deletions = [i for i in items if i.event_type != PUPILS_MERGED]
     moved = _merge(session, _pairs([(i.claims, i.event) for i in merges]))
     removed = _delete(session, [_deleted_keys(i.event) for i in deletions])
-    entries = dict(zip((id(i) for i in merges), moved, strict=True))
-    entries.update(zip((id(i) for i in deletions), removed, strict=True))
-    privacy_log.append_many(
-        session,
-        [
-            merged_entry(*entry) if isinstance(entry, tuple) else deleted_entry(item.claims, entry)
-            for item in items
-            for entry in (entries[id(item)],)
-        ],
-    )
+    entries: dict[int, dict[str, Any]] = {
+        id(item): merged_entry(*done) for item, done in zip(merges, moved, strict=True)
+    }
+    for item, keys in zip(deletions, removed, strict=True):
+        entries[id(item)] = deleted_entry(item.claims, keys)
+    privacy_log.append_many(session, [entries[id(item)] for item in items])
 
 
 def _merge(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str, str, int]]:
