@@ -55,15 +55,16 @@ def free_port() -> int:
 def healthy(base_url: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> bool:
     """Whether ``{base_url}/healthz`` answers 200 within ``seconds`` (False once it exits)."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            return False
-        try:
-            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
+    with httpx.Client(timeout=1) as http:  # one client: its TLS context is made once
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                return False
+            try:
+                if http.get(f"{base_url}/healthz").status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
     return False
 
 

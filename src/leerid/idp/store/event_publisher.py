@@ -54,7 +54,7 @@ from leerid.registry.changes import (
 
 __all__ = ["Published", "is_behind", "publish", "welcome_client"]
 
-BATCH = 100
+BATCH = 500
 """Changes per publishing transaction (each may fan out to several clients)."""
 
 
@@ -149,6 +149,8 @@ class _FanOut:
         )
         self.clients: dict[str, str] = {c: p for c, p in session.execute(active)}
         self._bound: dict[str, tuple[StoredProtocol | None, RecordedEnding | None]] = {}
+        self._disclosed: tuple[dict[str, set[str]], dict[str, set[str]]] = ({}, {})
+        """Leer_id_uuid, Account_uuid -> the clients it was released to (``read_disclosures``)."""
 
     def _binding(self, protocol_id: str) -> tuple[StoredProtocol | None, RecordedEnding | None]:
         if protocol_id not in self._bound:
@@ -178,28 +180,46 @@ class _FanOut:
             if c in self.clients and (removal or self.bound_in_force(self.clients[c], at))
         )
 
-    def _received(self, row: DovChange) -> set[str]:
-        """Art. 3: the clients the pupil's data was released to (the disclosure log)."""
+    def _keys(self, row: DovChange) -> tuple[set[str], list[str]]:
+        """The pupil's Leer_id_uuids (for a merge both pupils) and Account_uuids."""
         leer_ids = {row.leer_id_uuid} if row.leer_id_uuid else set()
         if row.kind == ChangeKind.PUPILS_MERGED.value:
             payload = json.loads(row.payload)
             leer_ids |= {payload.get("kept_leer_id_uuid"), payload.get("absorbed_leer_id_uuid")}
         leer_ids.discard(None)
-        accounts = json.loads(row.account_uuids)
-        found: set[str] = set()
-        released = Disclosure.outcome == "released"
-        for column, keys in (
-            (Disclosure.leer_id_uuid, leer_ids),
-            (Disclosure.account_uuid, accounts),
-        ):
-            if keys:
-                found |= set(
-                    self.session.scalars(
-                        select(Disclosure.client_id)
-                        .where(column.in_(sorted(keys)), released)
-                        .distinct()
-                    )
+        return leer_ids, json.loads(row.account_uuids)
+
+    def read_disclosures(self, rows: list[DovChange]) -> None:
+        """Art. 3: who received the pupils of ``rows`` (one query per key column for the
+        whole batch instead of one per change)."""
+        wanted: tuple[set[str], set[str]] = (set(), set())
+        for row in rows:
+            if row.client_id is None and row.protocol_id is None:
+                leer_ids, accounts = self._keys(row)
+                wanted[0].update(leer_ids)
+                wanted[1].update(accounts)
+        columns = (Disclosure.leer_id_uuid, Disclosure.account_uuid)
+        for column, keys, seen in zip(columns, wanted, self._disclosed, strict=True):
+            ordered = sorted(keys)
+            for start in range(0, len(ordered), 500):
+                # the outcome is checked here, not in SQL: SQLite would then pick the index on
+                # outcome and read every released row instead of the keys' index
+                stmt = (
+                    select(column, Disclosure.client_id, Disclosure.outcome)
+                    .where(column.in_(ordered[start : start + 500]))
+                    .distinct()
                 )
+                for key, client_id, outcome in self.session.execute(stmt):
+                    if outcome == "released" and key is not None:
+                        seen.setdefault(key, set()).add(client_id)
+
+    def _received(self, row: DovChange) -> set[str]:
+        """Art. 3: the clients the pupil's data was released to (the disclosure log)."""
+        leer_ids, accounts = self._keys(row)
+        found: set[str] = set()
+        for keys, seen in zip((leer_ids, accounts), self._disclosed, strict=True):
+            for key in keys:
+                found |= seen.get(key, set())
         return found
 
     def event(self, row: DovChange) -> dict[str, Any]:
@@ -302,7 +322,9 @@ def publish(
         )
         if not rows:
             return Published(0, 0)
-        values = _sets(_FanOut(session), rows, key, issuer, now)
+        fan = _FanOut(session)
+        fan.read_disclosures(rows)
+        values = _sets(fan, rows, key, issuer, now)
         if values:
             session.execute(insert(SecurityEvent), values)
         ended = [r.protocol_id for r in rows if r.kind == ChangeKind.PROTOCOL_ENDED.value]

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from leerid.sp.kit import privacy_log, pupil_events, set_verify
+from leerid.sp.kit import privacy_log, pupil_batches, pupil_events, set_verify
 from leerid.sp.kit.dov_reports import apply_dov_report
 from leerid.sp.kit.models import AppliedEvent
 from leerid.sp.kit.notices import apply_notice_ack, apply_processor_request
@@ -91,18 +91,49 @@ class Applied:
         self.failed += other.failed
 
 
-def _apply_one(session: Session, item: VerifiedSet, result: Applied) -> None:
-    if session.get(AppliedEvent, item.jti) is not None:
-        result.duplicates += 1  # RFC 8936 §2.4: delivered again; acknowledge, do not redo
-        result.acknowledge.append(item.jti)
+def _fresh(session: Session, items: list[VerifiedSet], result: Applied) -> list[VerifiedSet]:
+    """The items not applied before (one query), each jti once; the others are acknowledged
+    (RFC 8936 §2.4: delivered again; acknowledge, do not redo)."""
+    jtis = sorted({item.jti for item in items})
+    seen: set[str] = set()
+    for start in range(0, len(jtis), 500):
+        part = jtis[start : start + 500]
+        seen.update(session.scalars(select(AppliedEvent.jti).where(AppliedEvent.jti.in_(part))))
+    fresh: list[VerifiedSet] = []
+    for item in items:
+        if item.jti in seen:
+            result.duplicates += 1
+            result.acknowledge.append(item.jti)
+            continue
+        seen.add(item.jti)
+        fresh.append(item)
+    return fresh
+
+
+def _apply_batch(session: Session, items: list[VerifiedSet], result: Applied) -> None:
+    """Apply ``items`` in order inside the caller's transaction."""
+    fresh = _fresh(session, items, result)
+    if not fresh:
         return
-    session.add(
-        AppliedEvent(jti=item.jti, txn=item.txn, event_type=item.event_type, applied_at=_now())
+    now = _now()
+    # a second process applying the same jti fails here (the last guard)
+    session.execute(
+        insert(AppliedEvent),
+        [
+            {"jti": i.jti, "txn": i.txn, "event_type": i.event_type, "applied_at": now}
+            for i in fresh
+        ],
     )
-    session.flush()  # a second process applying the same jti fails here (the last guard)
-    HANDLERS[item.event_type](session, item.claims, item.event)
-    result.applied += 1
-    result.acknowledge.append(item.jti)
+    for run in pupil_batches.runs(fresh):
+        if run[0].event_type not in pupil_batches.RUN_TYPES:
+            HANDLERS[run[0].event_type](session, run[0].claims, run[0].event)
+            continue
+        session.flush()  # the ORM's pending work first; the run is written with Core
+        pupil_batches.apply_run(session, run)
+        session.flush()
+        session.expire_all()  # records the run changed are read again when needed
+    result.applied += len(fresh)
+    result.acknowledge += [item.jti for item in fresh]
 
 
 def apply_sets(engine: Engine, items: list[VerifiedSet]) -> Applied:
@@ -110,8 +141,7 @@ def apply_sets(engine: Engine, items: list[VerifiedSet]) -> Applied:
     result = Applied()
     try:
         with session_scope(engine) as session:
-            for item in items:
-                _apply_one(session, item, result)
+            _apply_batch(session, items, result)
         return result
     except Exception:  # isolate the SET that failed; the others are applied below
         if len(items) == 1:
@@ -126,7 +156,7 @@ def _apply_alone(engine: Engine, item: VerifiedSet) -> Applied:
     result = Applied()
     try:
         with session_scope(engine) as session:
-            _apply_one(session, item, result)
+            _apply_batch(session, [item], result)
     except SetRejected as exc:
         reject(engine, item.jti, item.event_type, exc)
         return Applied(errors={item.jti: exc})

@@ -150,10 +150,9 @@ class EventsClient:
             max_age=now - self.max_age.before(now),
         )
 
-    async def _verify(self, jti: str, token: Any) -> VerifiedSet:
+    async def _verify(self, jti: str, token: Any, expected: Expected) -> VerifiedSet:
         if not isinstance(token, str):
             raise SetRejected("invalid_request", "the SET is not a compact JWS")
-        expected = self._expected()
         try:
             verified = verify_set(token, await self.rp.key_set(), expected)
         except UnknownKey:  # keys rotated: refetch once (as for ID tokens)
@@ -167,9 +166,10 @@ class EventsClient:
         the rejected ones are logged and returned in ``errors`` (for ``setErrs``)."""
         good: list[VerifiedSet] = []
         result = Applied()
+        expected = self._expected()  # one moment for the whole poll answer
         for jti, token in sets.items():
             try:
-                good.append(await self._verify(jti, token))
+                good.append(await self._verify(jti, token, expected))
             except SetRejected as exc:
                 await asyncio.to_thread(reject, self.engine, str(jti), _type_of(token), exc)
                 result.errors[str(jti)] = exc

@@ -12,11 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, Table, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit.keys import ProviderSecrets
@@ -24,6 +24,7 @@ from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
 from leerid.store.engine import session_scope
 
 GENESIS = "0" * 64
+_ENTRIES = cast(Table, PrivacyLogEntry.__table__)
 BATCH = 1000
 
 
@@ -81,11 +82,9 @@ def append(
     detail: Mapping[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> PrivacyLogEntry:
-    """Art. 6: add one entry inside the caller's transaction (the head row is locked)."""
-    head = session.get(PrivacyLogHead, 1, with_for_update=True)
-    if head is None:  # pragma: no cover - the migration seeds it
-        head = PrivacyLogHead(id=1, seq=0, entry_hash=GENESIS)
-        session.add(head)
+    """Art. 6: add one entry inside the caller's transaction (the head row is locked at the
+    first entry of the transaction; the entries are written together at its next flush)."""
+    head = _locked_head(session)
     at = at or _now()
     seq = head.seq + 1
     text = canonical(dict(detail or {}))
@@ -104,8 +103,58 @@ def append(
     session.add(entry)
     head.seq = seq
     head.entry_hash = digest
-    session.flush()
     return entry
+
+
+def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
+    """Art. 6: ``append`` for many entries (each a dict of ``append``'s keyword arguments),
+    chained in their order and written with one statement (a batch of events)."""
+    if not entries:
+        return
+    head = _locked_head(session)
+    at = _now()
+    seq, prev = head.seq, head.entry_hash
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        seq += 1
+        text = canonical(dict(entry.get("detail") or {}))
+        actor, action, purpose = entry["actor"], entry["action"], entry["purpose"]
+        pupil_key = entry.get("pupil_key")
+        digest = entry_hash(prev, seq, at, actor, action, pupil_key, purpose, text)
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "pupil_key": pupil_key,
+                "purpose": purpose,
+                "detail": text,
+                "prev_hash": prev,
+                "entry_hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(_ENTRIES), rows)  # Core: one executemany, no ORM bookkeeping
+    head.seq, head.entry_hash = seq, prev
+
+
+_HEAD = "leerid.privacy_log.head"
+
+
+def _locked_head(session: Session) -> PrivacyLogHead:
+    """The head row, locked once per transaction (``FOR UPDATE``) and then kept: one read
+    instead of one per entry when a batch of events writes many entries."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_HEAD)
+    if kept is not None and kept[0] is transaction and kept[1] in session:
+        return cast(PrivacyLogHead, kept[1])
+    head = session.get(PrivacyLogHead, 1, with_for_update=True)
+    if head is None:  # pragma: no cover - the migration seeds it
+        head = PrivacyLogHead(id=1, seq=0, entry_hash=GENESIS)
+        session.add(head)
+    session.info[_HEAD] = (transaction, head)
+    return head
 
 
 def record(engine: Engine, **kwargs: Any) -> PrivacyLogEntry:

@@ -23,7 +23,7 @@ from leerid.sp.kit.set_verify import SetRejected
 REPORT_STATUSES = ("open", "gesloten", "geweigerd")
 
 
-def _key(value: Any, name: str) -> str:
+def uuid_key(value: Any, name: str) -> str:
     """A Leer_id_uuid or Account_uuid (a UUID as text), or ``invalid_request``."""
     try:
         return str(uuid.UUID(str(value)))
@@ -31,10 +31,10 @@ def _key(value: Any, name: str) -> str:
         raise SetRejected("invalid_request", f"{name} is not a UUID") from None
 
 
-def _keys(value: Any, name: str) -> list[str]:
+def uuid_keys(value: Any, name: str) -> list[str]:
     if not isinstance(value, list) or len(value) > 1000:
         raise SetRejected("invalid_request", f"{name} is not a list of UUIDs")
-    return [_key(v, name) for v in value]
+    return [uuid_key(v, name) for v in value]
 
 
 def account_identified(
@@ -42,39 +42,44 @@ def account_identified(
 ) -> None:
     """Art. 3: the temporary accounts now part of the pupil move to the Leer_id_uuid record,
     as at a login after identification (``last_login.link_temporary``)."""
-    leer_id = _key(event.get("leer_id_uuid"), "leer_id_uuid")
-    account = _key(event.get("account_uuid"), "account_uuid")
-    historiek = set(_keys(event.get("historiek_account_uuid", []), "historiek_account_uuid"))
+    leer_id = uuid_key(event.get("leer_id_uuid"), "leer_id_uuid")
+    account = uuid_key(event.get("account_uuid"), "account_uuid")
+    historiek = set(uuid_keys(event.get("historiek_account_uuid", []), "historiek_account_uuid"))
     link_temporary(session, leer_id, account, (historiek | {account}) - {leer_id})
 
 
 def pupils_merged(session: Session, _claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
     """Art. 3: DOV merged two pupils; every record under the absorbed Leer_id_uuid moves to
     the kept one (the newer last login's data is kept, the dossier moves along)."""
-    kept = _key(event.get("kept_leer_id_uuid"), "kept_leer_id_uuid")
-    absorbed = _key(event.get("absorbed_leer_id_uuid"), "absorbed_leer_id_uuid")
+    kept = uuid_key(event.get("kept_leer_id_uuid"), "kept_leer_id_uuid")
+    absorbed = uuid_key(event.get("absorbed_leer_id_uuid"), "absorbed_leer_id_uuid")
     old = session.get(PupilRecord, absorbed, with_for_update=True)
     moved = rekey(session, [old], kept) if old is not None and absorbed != kept else ()
-    privacy_log.append(
-        session,
-        actor="departement",
-        action="leerlingen_samengevoegd",
-        purpose="art. 3: twee leerlingen samengevoegd bij het Departement",
-        pupil_key=kept if moved else None,
-        detail={
-            "opgenomen_sha256": privacy_log.hash_key(absorbed),
-            "records_verplaatst": len(moved),
-        },
-    )
+    log_merged(session, kept, absorbed, len(moved))
+
+
+def log_merged(session: Session, kept: str, absorbed: str, moved: int) -> None:
+    privacy_log.append(session, **merged_entry(kept, absorbed, moved))
+
+
+def merged_entry(kept: str, absorbed: str, moved: int) -> dict[str, Any]:
+    """Art. 6: the privacy-log entry of one merge (the absorbed key only as a hash)."""
+    return {
+        "actor": "departement",
+        "action": "leerlingen_samengevoegd",
+        "purpose": "art. 3: twee leerlingen samengevoegd bij het Departement",
+        "pupil_key": kept if moved else None,
+        "detail": {"opgenomen_sha256": privacy_log.hash_key(absorbed), "records_verplaatst": moved},
+    }
 
 
 def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
     """Art. 3: the pupil's account is gone at DOV (deleted, or purged by its retention):
     its records here go as the retention purge deletes them (dossier, reports, record)."""
     leer_id = event.get("leer_id_uuid")
-    keys = _keys(event.get("account_uuids", []), "account_uuids")
+    keys = uuid_keys(event.get("account_uuids", []), "account_uuids")
     if leer_id is not None:
-        keys.append(_key(leer_id, "leer_id_uuid"))
+        keys.append(uuid_key(leer_id, "leer_id_uuid"))
     present = list(
         session.scalars(select(PupilRecord.pupil_key).where(PupilRecord.pupil_key.in_(keys)))
     )
@@ -82,19 +87,27 @@ def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[
         session.execute(delete(DossierEntry).where(DossierEntry.pupil_key.in_(present)))
         session.execute(delete(QualityReport).where(QualityReport.pupil_key.in_(present)))
         session.execute(delete(PupilRecord).where(PupilRecord.pupil_key.in_(present)))
+    log_deleted(session, claims, present)
+
+
+def log_deleted(session: Session, claims: Mapping[str, Any], present: list[str]) -> None:
+    privacy_log.append(session, **deleted_entry(claims, present))
+
+
+def deleted_entry(claims: Mapping[str, Any], present: list[str]) -> dict[str, Any]:
+    """Art. 6: the privacy-log entry of one deletion (the removed keys only as hashes)."""
     purged = "risc" in next(iter(claims.get("events", {"": 0})))
-    privacy_log.append(
-        session,
-        actor="departement",
-        action="verwijderd_bij_departement",
-        purpose="art. 3: account bij het Departement "
+    return {
+        "actor": "departement",
+        "action": "verwijderd_bij_departement",
+        "purpose": "art. 3: account bij het Departement "
         + ("opgeruimd na zijn bewaartermijn" if purged else "verwijderd")
         + "; gegevens hier gewist",
-        detail={
+        "detail": {
             "aantal": len(present),
             "sleutels_sha256": sorted(map(privacy_log.hash_key, present)),
         },
-    )
+    }
 
 
 def report_status(session: Session, _claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
