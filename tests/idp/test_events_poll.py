@@ -8,6 +8,7 @@ provider's keys. Hypothesis checks the poll-body parser over many inputs.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import os
 import threading
@@ -19,9 +20,11 @@ import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from leerid.idp.oauth.rfc8936 import ERROR_CODES, PollError, parse_poll
+from leerid.idp.store.events import SecurityEvent
 from leerid.registry.changes import Change, ChangeKind, record_change
 from leerid.store.engine import make_engine
 from tests.conftest import run_leerid
@@ -38,8 +41,10 @@ from tests.idp_server import RunningIdp, running_idp
 
 @pytest.fixture(scope="module")
 def idp(module_database_url: str) -> Iterator[RunningIdp]:
-    """A provider whose long poll waits 3 s (``LEERID_EVENTS_LONG_POLL_SECONDS``)."""
-    env = {"LEERID_EVENTS_LONG_POLL_SECONDS": "3"}
+    """A provider whose long poll waits 3 s (``LEERID_EVENTS_LONG_POLL_SECONDS``) and that
+    delivers an unacknowledged SET again on every poll (``LEERID_EVENTS_REDELIVER_SECONDS=0``;
+    the default period is tested on its own)."""
+    env = {"LEERID_EVENTS_LONG_POLL_SECONDS": "3", "LEERID_EVENTS_REDELIVER_SECONDS": "0"}
     with running_idp(module_database_url, more_env=env) as running:
         yield running
 
@@ -88,6 +93,38 @@ def test_redelivered_until_acknowledged_oldest_first_with_more_available(idp: Ru
     # maxEvents 0 acknowledges and fetches nothing.
     assert poll(idp, token, ack=list(rest["sets"]), maxEvents=0)["sets"] == {}
     assert poll(idp, token)["sets"] == {}
+
+
+def test_a_delivered_set_comes_again_only_after_the_redelivery_period(
+    module_database_url: str,
+) -> None:
+    """RFC 8936 §2.4: "after a period of time" (30 s by default) an unacknowledged SET is
+    delivered again; before that the next poll brings the SETs after it, so a recipient can
+    fetch while it applies."""
+    with running_idp(module_database_url) as idp:
+        token = events_token(idp)
+        drain(idp, token)
+        codes = _status_changes(idp, 3)
+        first = poll(idp, token, maxEvents=2)
+        assert len(first["sets"]) == 2 and first["moreAvailable"] is True
+        following = poll(idp, token, maxEvents=2)  # the first two are in flight: the third
+        assert [event_of(verified(idp, s))[1]["code"] for s in following["sets"].values()] == [
+            codes[2]
+        ]
+        assert following["moreAvailable"] is False
+        assert poll(idp, token)["sets"] == {}  # nothing new, nothing due again yet
+        engine = make_engine(idp.database_url)
+        with engine.begin() as conn:  # 31 s later (moved back in the database, no sleeping)
+            conn.execute(
+                update(SecurityEvent)
+                .where(SecurityEvent.jti.in_(list(first["sets"])))
+                .values(delivered_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31))
+            )
+        engine.dispose()
+        again = poll(idp, token, ack=list(following["sets"]))
+        assert list(again["sets"]) == list(first["sets"])  # oldest first, again
+        poll(idp, token, ack=list(again["sets"]), maxEvents=0)
+        assert poll(idp, token)["sets"] == {}
 
 
 def test_set_errors_stop_redelivery_and_are_listed(idp: RunningIdp) -> None:

@@ -38,16 +38,23 @@ class Lars:
 
 @contextmanager
 def provider_for_portal(
-    database_url: str, folder: Path, portal_url: str, lars_database_url: str, **config: object
+    database_url: str,
+    folder: Path,
+    portal_url: str,
+    lars_database_url: str,
+    *,
+    idp_env: dict[str, str] | None = None,
+    **config: object,
 ) -> Iterator[tuple[RunningIdp, Path]]:
-    """A running provider with a private_key_jwt client for the portal at ``portal_url``,
-    and the portal's configuration (in ``folder / "lars"``, on ``lars_database_url``)."""
+    """A running provider (with ``idp_env`` in its environment) with a private_key_jwt client
+    for the portal at ``portal_url``, and the portal's configuration (in ``folder / "lars"``,
+    on ``lars_database_url``)."""
     keys = folder / "keys"
     generate_client_key(keys / "client-key.jwk", keys / "client-jwks.json")
     jwks = json.loads((keys / "client-jwks.json").read_text())
     with running_idp(
         database_url,
-        more_env=FAST_HASH,
+        more_env={**FAST_HASH, **(idp_env or {})},
         redirect_uris=[f"{portal_url}/callback"],
         post_logout_redirect_uris=[f"{portal_url}/"],
         auth_method="private_key_jwt",
@@ -68,14 +75,22 @@ def provider_for_portal(
 
 @contextmanager
 def lars_world(
-    database_url: str, tmp_path: Path, lars_database_url: str = "", **config: object
+    database_url: str,
+    tmp_path: Path,
+    lars_database_url: str = "",
+    *,
+    idp_env: dict[str, str] | None = None,
+    **config: object,
 ) -> Iterator[Lars]:
-    """IdP (private_key_jwt client registered for the portal) + portal on its own database
-    (``lars_database_url``, default a SQLite file in ``tmp_path``)."""
+    """IdP (private_key_jwt client registered for the portal, ``idp_env`` in its environment)
+    + portal on its own database (``lars_database_url``, default a SQLite file in
+    ``tmp_path``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     lars_database_url = lars_database_url or f"sqlite:///{tmp_path / 'lars.db'}"
-    with provider_for_portal(database_url, tmp_path, url, lars_database_url, **config) as (
+    with provider_for_portal(
+        database_url, tmp_path, url, lars_database_url, idp_env=idp_env, **config
+    ) as (
         idp,
         path,
     ):

@@ -44,8 +44,8 @@ OWASP_ARGON2 = (19456, 2, 1)
 parallelism (``leerid.idp.login.passwords.OWASP``)."""
 
 
-def _env_int(name: str, default: int) -> int:
-    """``$name`` as a whole number of at least 1, or ``default`` when unset."""
+def _env_int(name: str, default: int, least: int = 1) -> int:
+    """``$name`` as a whole number of at least ``least``, or ``default`` when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -55,8 +55,8 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigurationError(
             f"{name}={raw!r} is not a whole number; unset it or give one"
         ) from None
-    if value < 1:
-        raise ConfigurationError(f"{name}={value} must be at least 1")
+    if value < least:
+        raise ConfigurationError(f"{name}={value} must be at least {least}")
     return value
 
 
@@ -194,6 +194,13 @@ class IdpSettings:
     )
     """RFC 8936 §2.4.1: how long a poll without ``returnImmediately`` waits for new SETs
     (``LEERID_EVENTS_LONG_POLL_SECONDS``, default 20)."""
+    events_redeliver: int = field(
+        default_factory=lambda: _env_int("LEERID_EVENTS_REDELIVER_SECONDS", 30, least=0)
+    )
+    """RFC 8936 §2.4: a SET delivered and not acknowledged is delivered again once this many
+    seconds have passed since its first delivery (``LEERID_EVENTS_REDELIVER_SECONDS``,
+    default 30; 0 = on every poll), so a recipient may fetch the next SETs while it applies
+    the last ones."""
     processors_file: str = field(
         default_factory=lambda: os.environ.get("LEERID_DOV_PROCESSORS_FILE", "").strip()
     )

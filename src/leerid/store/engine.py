@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from psycopg.types.array import ListBinaryDumper
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
@@ -35,6 +36,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
+    """Python lists (the arrays of ``store.bulk``) go to PostgreSQL in binary: the text
+    format quotes each element with a regular expression, 3.4 ms for 500 keys against
+    0.5 ms (this machine; lists are passed nowhere else)."""
+    dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def parse_url(url: str) -> URL:
@@ -99,7 +107,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _binary_arrays)
+        return engine
     raise ConfigurationError(
         f"database {backend!r} is not supported; use SQLite (the default) or PostgreSQL "
         "(postgresql+psycopg://…)"

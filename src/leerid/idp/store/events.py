@@ -26,11 +26,13 @@ from sqlalchemy import (
     UniqueConstraint,
     case,
     func,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from leerid.store import bulk
 from leerid.store.base import Base
 
 __all__ = [
@@ -104,23 +106,26 @@ class EventClient(Base):
 _T = SecurityEvent.__table__
 
 
-def pending_sets(conn: Connection, client_id: str, limit: int) -> tuple[list[Any], bool]:
-    """RFC 8936 §2.4: the client's oldest ``limit`` unacknowledged SETs and whether more wait."""
-    rows = conn.execute(
-        select(_T.c.id, _T.c.jti, _T.c.jws, _T.c.delivered_at)
-        .where(_T.c.client_id == client_id, _T.c.state == PENDING)
-        .order_by(_T.c.id)
-        .limit(limit + 1)
-    ).all()
+def pending_sets(
+    conn: Connection, client_id: str, limit: int, delivered_before: dt.datetime | None = None
+) -> tuple[list[Any], bool]:
+    """RFC 8936 §2.4: the client's oldest ``limit`` unacknowledged SETs and whether more wait:
+    never delivered, or first delivered before ``delivered_before`` (None: all of them)."""
+    stmt = select(_T.c.id, _T.c.jti, _T.c.jws, _T.c.delivered_at).where(
+        _T.c.client_id == client_id, _T.c.state == PENDING
+    )
+    if delivered_before is not None:
+        stmt = stmt.where(or_(_T.c.delivered_at.is_(None), _T.c.delivered_at < delivered_before))
+    rows = conn.execute(stmt.order_by(_T.c.id).limit(limit + 1)).all()
     return list(rows[:limit]), len(rows) > limit
 
 
 def deliver(conn: Connection, ids: Sequence[int], now: dt.datetime) -> None:
     """Note the first delivery of these SETs (later deliveries change nothing)."""
-    if ids:
+    for condition in bulk.keys_in(conn, _T.c.id, ids):
         conn.execute(
             update(SecurityEvent)
-            .where(SecurityEvent.id.in_(ids), SecurityEvent.delivered_at.is_(None))
+            .where(condition, SecurityEvent.delivered_at.is_(None))
             .values(delivered_at=now)
         )
 
@@ -130,19 +135,21 @@ def acknowledge(conn: Connection, client_id: str, jtis: Iterable[str], now: dt.d
 
     A jti that is unknown, another client's or acknowledged already is ignored silently
     (§2.4.2 asks nothing else of the transmitter, and the recipient learns nothing of others).
+    The rows are found by their unique ``jti`` first, then updated by id: a single UPDATE
+    filtered on client and state lets PostgreSQL walk every pending SET of the client
+    through the poll index, comparing each with the whole list (135 ms for 500 of 20,000).
     """
     wanted = sorted(set(jtis))
     done = 0
-    for start in range(0, len(wanted), 500):
-        done += conn.execute(
-            update(SecurityEvent)
-            .where(
-                SecurityEvent.client_id == client_id,
-                SecurityEvent.jti.in_(wanted[start : start + 500]),
-                SecurityEvent.state == PENDING,
-            )
-            .values(state=ACKED, acked_at=now)
-        ).rowcount
+    for condition in bulk.keys_in(conn, _T.c.jti, wanted):
+        rows = conn.execute(select(_T.c.id, _T.c.client_id, _T.c.state).where(condition))
+        ids = [r.id for r in rows if r.client_id == client_id and r.state == PENDING]
+        for by_id in bulk.keys_in(conn, _T.c.id, ids):
+            done += conn.execute(
+                update(SecurityEvent)
+                .where(by_id, SecurityEvent.state == PENDING)
+                .values(state=ACKED, acked_at=now)
+            ).rowcount
     return done
 
 
@@ -288,21 +295,33 @@ def poll(
     errors: Mapping[str, tuple[str, str]],
     max_events: int,
     now: dt.datetime,
+    redeliver_after: dt.timedelta = dt.timedelta(0),
 ) -> PollResult:
     """RFC 8936 §2.4: process acknowledgements and errors, then return the oldest pending
-    SETs (all in one transaction, so an acknowledged SET is never returned again)."""
+    SETs (all in one transaction, so an acknowledged SET is never returned again).
+
+    A SET delivered and not yet acknowledged comes again once ``redeliver_after`` has passed
+    since its first delivery (§2.4: "after a period of time ... MAY reissue"): the recipient
+    may ask for the next SETs while it still applies the last ones."""
+    before = now - redeliver_after if redeliver_after else None
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # lost at a crash, an acknowledgement or delivery time only means the SET comes
+            # again, and the recipient acknowledges a jti it applied before (RFC 8936 §2.4)
+            conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
         acked = acknowledge(conn, client_id, acks, now) if acks else 0
         errored = report_errors(conn, client_id, errors, now) if errors else 0
         if max_events == 0:
-            more = bool(pending_sets(conn, client_id, 0)[1])
+            more = bool(pending_sets(conn, client_id, 0, before)[1])
             return PollResult([], more, acked, errored)
-        rows, more = pending_sets(conn, client_id, max_events)
+        rows, more = pending_sets(conn, client_id, max_events, before)
         deliver(conn, [r.id for r in rows if r.delivered_at is None], now)
     return PollResult([(r.jti, r.jws) for r in rows], more, acked, errored)
 
 
-def has_pending(engine: Engine, client_id: str) -> bool:
-    """Whether ``client_id`` has a SET waiting (one indexed read, for the long poll)."""
+def has_pending(
+    engine: Engine, client_id: str, delivered_before: dt.datetime | None = None
+) -> bool:
+    """Whether ``client_id`` has a SET to deliver (one indexed read, for the long poll)."""
     with engine.connect() as conn:
-        return bool(pending_sets(conn, client_id, 0)[1])
+        return bool(pending_sets(conn, client_id, 0, delivered_before)[1])

@@ -186,10 +186,12 @@ class IdpStore(Protocol):
         errors: Mapping[str, tuple[str, str]],
         max_events: int,
         now: dt.datetime,
+        redeliver_after: dt.timedelta,
     ) -> PollResult:
-        """RFC 8936 §2.4: acknowledge, record errors, return the oldest pending SETs."""
+        """RFC 8936 §2.4: acknowledge, record errors, return the oldest pending SETs (one
+        delivered and not acknowledged again once ``redeliver_after`` has passed)."""
         ...
 
-    def has_pending_events(self, client_id: str) -> bool:
+    def has_pending_events(self, client_id: str, delivered_before: dt.datetime | None) -> bool:
         """Whether a SET waits for ``client_id`` (the long poll's cheap check)."""
         ...

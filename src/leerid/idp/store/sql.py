@@ -264,10 +264,11 @@ class SqlStore:
         errors: Mapping[str, tuple[str, str]],
         max_events: int,
         now: dt.datetime,
+        redeliver_after: dt.timedelta,
     ) -> _events.PollResult:
         """See ``leerid.idp.store.events.poll``."""
-        return _events.poll(self.engine, client_id, acks, errors, max_events, now)
+        return _events.poll(self.engine, client_id, acks, errors, max_events, now, redeliver_after)
 
-    def has_pending_events(self, client_id: str) -> bool:
+    def has_pending_events(self, client_id: str, delivered_before: dt.datetime | None) -> bool:
         """One indexed read."""
-        return _events.has_pending(self.autocommit, client_id)
+        return _events.has_pending(self.autocommit, client_id, delivered_before)

@@ -4,7 +4,9 @@ A service provider polls with the access token of its client credentials grant
 (``Authorization: Bearer``, ``web/bearer``) and a JSON body (``oauth/rfc8936``). Each poll
 first runs the publisher (bounded, never waiting for a busy feed), then, in one transaction,
 processes the acknowledgements and errors and returns the oldest pending SETs of the caller
-(§2.4): a SET is returned on every poll until it is acknowledged or reported in ``setErrs``.
+(§2.4): a SET is returned until it is acknowledged or reported in ``setErrs``, again
+``LEERID_EVENTS_REDELIVER_SECONDS`` (30) after its first delivery (§2.4: "after a period of
+time"), so that the recipient may ask for the next SETs while it applies these.
 Without ``returnImmediately`` the request is a long poll (§2.4.1): it waits up to
 ``LEERID_EVENTS_LONG_POLL_SECONDS`` (20) for a SET, looking twice a second (two indexed reads).
 """
@@ -61,7 +63,12 @@ def _answer(ctx: IdpContext, client_id: str, poll: PollRequest) -> PollResult:
     publish_pending(ctx)
     errors = {jti: (e.err, e.description) for jti, e in (poll.set_errs or {}).items()}
     result = ctx.store.poll_events(
-        client_id, poll.ack, errors, poll.max_events, dt.datetime.now(dt.UTC)
+        client_id,
+        poll.ack,
+        errors,
+        poll.max_events,
+        dt.datetime.now(dt.UTC),
+        dt.timedelta(seconds=ctx.settings.events_redeliver),
     )
     metrics.SETS_ACKNOWLEDGED.inc(result.acked)
     for error in errors.values():
@@ -72,7 +79,9 @@ def _answer(ctx: IdpContext, client_id: str, poll: PollRequest) -> PollResult:
 
 
 def _waiting(ctx: IdpContext, client_id: str) -> bool:
-    return publish_pending(ctx) > 0 or ctx.store.has_pending_events(client_id)
+    redeliver = dt.timedelta(seconds=ctx.settings.events_redeliver)
+    before = dt.datetime.now(dt.UTC) - redeliver if redeliver else None
+    return publish_pending(ctx) > 0 or ctx.store.has_pending_events(client_id, before)
 
 
 async def events(request: Request) -> Response:

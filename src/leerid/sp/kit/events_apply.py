@@ -14,9 +14,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,9 +26,11 @@ from leerid.sp.kit.models import AppliedEvent
 from leerid.sp.kit.notices import apply_notice_ack, apply_processor_request
 from leerid.sp.kit.set_verify import SetRejected, VerifiedSet
 from leerid.sp.kit.signed_protocol import store_end, store_version
+from leerid.store import bulk
 from leerid.store.engine import session_scope
 
 log = logging.getLogger("leerid.sp.events")
+_APPLIED = cast(Table, AppliedEvent.__table__)
 
 Handler = Callable[[Session, Mapping[str, Any], Mapping[str, Any]], None]
 """``(session, claims, event)``: apply one event inside the caller's transaction."""
@@ -96,9 +98,8 @@ def _fresh(session: Session, items: list[VerifiedSet], result: Applied) -> list[
     (RFC 8936 §2.4: delivered again; acknowledge, do not redo)."""
     jtis = sorted({item.jti for item in items})
     seen: set[str] = set()
-    for start in range(0, len(jtis), 500):
-        part = jtis[start : start + 500]
-        seen.update(session.scalars(select(AppliedEvent.jti).where(AppliedEvent.jti.in_(part))))
+    for condition in bulk.keys_in(session, AppliedEvent.jti, jtis):
+        seen.update(session.scalars(select(AppliedEvent.jti).where(condition)))
     fresh: list[VerifiedSet] = []
     for item in items:
         if item.jti in seen:
@@ -117,8 +118,9 @@ def _apply_batch(session: Session, items: list[VerifiedSet], result: Applied) ->
         return
     now = _now()
     # a second process applying the same jti fails here (the last guard)
-    session.execute(
-        insert(AppliedEvent),
+    bulk.insert_rows(
+        session,
+        _APPLIED,
         [
             {"jti": i.jti, "txn": i.txn, "event_type": i.event_type, "applied_at": now}
             for i in fresh

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from joserfc.jwk import KeySet
 from sqlalchemy import Engine
 
 from leerid.errors import LeeridError
@@ -150,29 +151,35 @@ class EventsClient:
             max_age=now - self.max_age.before(now),
         )
 
-    async def _verify(self, jti: str, token: Any, expected: Expected) -> VerifiedSet:
-        if not isinstance(token, str):
-            raise SetRejected("invalid_request", "the SET is not a compact JWS")
-        try:
-            verified = verify_set(token, await self.rp.key_set(), expected)
-        except UnknownKey:  # keys rotated: refetch once (as for ID tokens)
-            verified = verify_set(token, await self.rp.key_set(refresh=True), expected)
-        if verified.jti != jti:
-            raise SetRejected("invalid_request", "the SET's jti differs from its key in sets")
-        return verified
-
-    async def receive(self, sets: Mapping[str, Any]) -> Applied:
-        """Verify the ``sets`` of one poll answer (jti → compact JWS) and apply the good ones;
-        the rejected ones are logged and returned in ``errors`` (for ``setErrs``)."""
+    async def check(self, sets: Mapping[str, Any]) -> tuple[list[VerifiedSet], Applied]:
+        """Verify the ``sets`` of one poll answer (jti -> compact JWS): the good ones, and the
+        rejected ones logged and in ``errors`` (for ``setErrs``). The key set is read once
+        per answer and fetched again once when a ``kid`` is unknown (keys rotate)."""
         good: list[VerifiedSet] = []
         result = Applied()
         expected = self._expected()  # one moment for the whole poll answer
+        keys, refreshed = await self.rp.key_set(), False
+        rejected: list[tuple[str, str, SetRejected]] = []
         for jti, token in sets.items():
             try:
-                good.append(await self._verify(jti, token, expected))
+                try:
+                    good.append(_verified(jti, token, keys, expected))
+                except UnknownKey:
+                    if refreshed:
+                        raise
+                    keys, refreshed = await self.rp.key_set(refresh=True), True
+                    good.append(_verified(jti, token, keys, expected))
             except SetRejected as exc:
-                await asyncio.to_thread(reject, self.engine, str(jti), _type_of(token), exc)
+                rejected.append((str(jti), _type_of(token), exc))
                 result.errors[str(jti)] = exc
+        if rejected:
+            await asyncio.to_thread(_reject_all, self.engine, rejected)
+        return good, result
+
+    async def receive(self, sets: Mapping[str, Any]) -> Applied:
+        """Verify the ``sets`` of one poll answer and apply the good ones (``check``, then
+        ``apply_sets``); what to acknowledge and what to report in ``setErrs``."""
+        good, result = await self.check(sets)
         if good:
             result.add(await asyncio.to_thread(apply_sets, self.engine, good))
         return result
@@ -198,22 +205,60 @@ class EventsClient:
             await asyncio.to_thread(events_state.release, self.engine, holder, error=error)
 
     async def _rounds(self) -> SyncResult:
+        """Polls while more SETs wait, in a pipeline: while one answer is verified the next
+        poll is on its way and the answer before is applied (the provider delivers a SET
+        again only some time after its first delivery, RFC 8936 §2.4, so the next poll
+        brings the SETs after these). Batches are applied one after the other, in the order
+        they came; acknowledgements and errors ride on the next poll."""
         endpoint = await self._endpoint()
-        total, polls = Applied(), 0
-        ack: list[str] = []
-        errs: dict[str, SetRejected] = {}
-        more = True
-        while more and polls < MAX_ROUNDS:
-            data = await self._poll(endpoint, _body(MAX_EVENTS, ack, errs))
+        total, polls = Applied(), 1
+        answered = Applied()  # applied or rejected, not yet told to the provider
+        data = await self._poll(endpoint, _body(MAX_EVENTS, [], {}))
+        applying: asyncio.Task[Applied] | None = None
+        stalled = False
+        while True:
+            fetching: asyncio.Task[dict[str, Any]] | None = None
+            if data.get("moreAvailable") and polls < MAX_ROUNDS:
+                body = _body(MAX_EVENTS, answered.acknowledge, answered.errors)
+                fetching = asyncio.create_task(self._poll(endpoint, body))
+                polls += 1
+                total.add(answered)
+                answered = Applied()
+            try:
+                good, checked = await self.check(data["sets"])
+                answered.add(checked)
+                if applying is not None:
+                    done = await applying
+                    answered.add(done)
+                    stalled = not (done.acknowledge or done.errors)
+                    if stalled:
+                        good = []  # no progress (nothing applied): stop; they come again
+                applying = None
+                if good:
+                    applying = asyncio.create_task(asyncio.to_thread(apply_sets, self.engine, good))
+            except BaseException:
+                if fetching is not None:
+                    fetching.cancel()
+                raise
+            if fetching is None:
+                break
+            try:
+                data = await fetching
+            except BaseException:
+                if applying is not None:  # let the batch finish applying (its SETs come again)
+                    await asyncio.wait([applying])
+                raise
+            if stalled:
+                break  # the SETs of this answer are not applied: they come again later
+        if applying is not None:
+            answered.add(await applying)
+        acks, errs = answered.acknowledge, list(answered.errors.items())
+        while acks or errs:  # RFC 8936 §2.4.2: acknowledge without asking for more
+            part = dict(errs[:MAX_EVENTS])
+            await self._poll(endpoint, _body(0, acks[:MAX_EVENTS], part))
+            acks, errs = acks[MAX_EVENTS:], errs[MAX_EVENTS:]
             polls += 1
-            batch = await self.receive(data["sets"])
-            total.add(batch)
-            ack, errs = batch.acknowledge, batch.errors
-            # no progress (every SET failed to apply): stop, they come again next time
-            more = bool(data.get("moreAvailable")) and bool(ack or errs)
-        if ack or errs:  # RFC 8936 §2.4.2: acknowledge without asking for more
-            await self._poll(endpoint, _body(0, ack, errs))
-            polls += 1
+        total.add(answered)
         cutoff = self.max_age.before(dt.datetime.now(dt.UTC))
         await asyncio.to_thread(forget_applied, self.engine, cutoff)
         return SyncResult(total.applied, total.duplicates, len(total.errors), total.failed, polls)
@@ -240,3 +285,17 @@ def _type_of(token: Any) -> str:
     except (ValueError, IndexError, AttributeError):
         return "unknown"
     return types[0] if len(types) == 1 and types[0] in EVENT_TYPES else "unknown"
+
+
+def _verified(jti: Any, token: Any, keys: KeySet, expected: Expected) -> VerifiedSet:
+    if not isinstance(token, str):
+        raise SetRejected("invalid_request", "the SET is not a compact JWS")
+    verified = verify_set(token, keys, expected)
+    if verified.jti != jti:
+        raise SetRejected("invalid_request", "the SET's jti differs from its key in sets")
+    return verified
+
+
+def _reject_all(engine: Engine, rejected: list[tuple[str, str, SetRejected]]) -> None:
+    for jti, event_type, exc in rejected:
+        reject(engine, jti, event_type, exc)

@@ -16,11 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, delete, func, insert, select
+from sqlalchemy import Engine, Table, delete, func, select
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
+from leerid.store import bulk
 from leerid.store.engine import session_scope
 
 GENESIS = "0" * 64
@@ -135,7 +136,7 @@ def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
             }
         )
         prev = digest
-    session.execute(insert(_ENTRIES), rows)  # Core: one executemany, no ORM bookkeeping
+    bulk.insert_rows(session, _ENTRIES, rows)  # Core: one statement, no ORM bookkeeping
     head.seq, head.entry_hash = seq, prev
 
 

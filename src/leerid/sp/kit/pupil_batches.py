@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
 from leerid.sp.kit.pupil_events import deleted_entry, merged_entry, uuid_key, uuid_keys
 from leerid.sp.kit.set_verify import ACCOUNT_DELETED, ACCOUNT_PURGED, PUPILS_MERGED, VerifiedSet
+from leerid.store import bulk
 
 Event = tuple[Mapping[str, Any], Mapping[str, Any]]
 """``(claims, event)`` of one verified SET."""
@@ -31,6 +32,7 @@ Event = tuple[Mapping[str, Any], Mapping[str, Any]]
 RUN_TYPES = frozenset({PUPILS_MERGED, ACCOUNT_DELETED, ACCOUNT_PURGED})
 """The event types applied per run; any other SET is applied on its own."""
 
+_RECORDS = cast(Table, PupilRecord.__table__)
 _FIELDS = ("key_kind", "account_uuid", "given_name", "family_name", "orgcodes", "last_login_at")
 
 
@@ -44,21 +46,24 @@ def _records(session: Session, keys: set[str]) -> dict[str, dict[str, Any]]:
     """The pupil records of ``keys`` (locked), as plain dicts."""
     columns = [PupilRecord.pupil_key, *(getattr(PupilRecord, f) for f in _FIELDS)]
     found: dict[str, dict[str, Any]] = {}
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 500):
-        stmt = select(*columns).where(PupilRecord.pupil_key.in_(ordered[start : start + 500]))
+    for condition in bulk.keys_in(session, PupilRecord.pupil_key, sorted(keys)):
+        stmt = select(*columns).where(condition)
         for row in session.execute(stmt.with_for_update()):
             found[row.pupil_key] = dict(row._mapping)
     return found
 
 
 def _move(session: Session, moved: Mapping[str, str]) -> None:
-    """Dossier entries and reports under each old key now belong to its new key."""
-    olds = sorted(moved)
-    for start in range(0, len(olds), 500):
-        part = olds[start : start + 500]
-        for table in (DossierEntry, QualityReport):
-            column = table.pupil_key
+    """Dossier entries and reports under each old key now belong to its new key (read first:
+    most pupils have none, and a CASE over every moved key costs more than the read)."""
+    for table in (DossierEntry, QualityReport):
+        column = table.pupil_key
+        held: set[str] = set()
+        for condition in bulk.keys_in(session, column, sorted(moved)):
+            held.update(session.scalars(select(column).where(condition).distinct()))
+        olds = sorted(held)
+        for start in range(0, len(olds), bulk.CHUNK):
+            part = olds[start : start + bulk.CHUNK]
             new_key = case({old: moved[old] for old in part}, value=column)
             session.execute(update(table).where(column.in_(part)).values(pupil_key=new_key))
 
@@ -146,9 +151,8 @@ def _merge(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str, st
     _write(session, before, state)
     _move(session, {old: new for new, olds in holds.items() for old in olds if old != new})
     gone = sorted(k for k, v in state.items() if v is None)
-    for start in range(0, len(gone), 500):
-        part = gone[start : start + 500]
-        session.execute(delete(PupilRecord).where(PupilRecord.pupil_key.in_(part)))
+    for condition in bulk.keys_in(session, PupilRecord.pupil_key, gone):
+        session.execute(delete(PupilRecord).where(condition))
     return done
 
 
@@ -159,8 +163,7 @@ def _write(
     blank = dict.fromkeys(_FIELDS)
     new = [{**blank, **v} for k, v in state.items() if v is not None and k not in before]
     changed = [v for k, v in state.items() if v is not None and k in before and v != before[k]]
-    if new:
-        session.execute(insert(PupilRecord), new)
+    bulk.insert_rows(session, _RECORDS, new)
     for row in changed:
         key = row["pupil_key"]
         values = {f: row[f] for f in _FIELDS}
@@ -173,10 +176,9 @@ def _delete(session: Session, per_set: list[list[str]]) -> list[list[str]]:
         return []
     present = set(_records(session, {k for keys in per_set for k in keys}))
     gone = sorted(present)
-    for start in range(0, len(gone), 500):
-        part = gone[start : start + 500]
-        for table in (DossierEntry, QualityReport, PupilRecord):
-            session.execute(delete(table).where(table.pupil_key.in_(part)))
+    for table in (DossierEntry, QualityReport, PupilRecord):
+        for condition in bulk.keys_in(session, table.pupil_key, gone):
+            session.execute(delete(table).where(condition))
     removed: list[list[str]] = []
     for keys in per_set:
         removed.append([k for k in dict.fromkeys(keys) if k in present])
