@@ -16,6 +16,7 @@ from leerid.sp.kit import privacy_log, set_verify
 from leerid.sp.kit.events_apply import apply_sets
 from leerid.sp.kit.models import AppliedEvent, DossierEntry, PrivacyLogEntry, PupilRecord
 from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.pupil_events import uuid_key
 from leerid.store.engine import session_scope
 from tests.sp.test_events_apply import NOW, pupil, verified
 
@@ -155,3 +156,29 @@ def test_a_bad_set_in_the_middle_is_rejected_and_the_others_applied_in_order(
     assert list(result.errors) == ["b" * 32]
     assert state(provider, pool) == [(None, []), (None, [])]
     assert privacy_log.verify(provider.engine, provider.secrets).ok
+
+
+def _parsed(value: Any) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
+@given(
+    st.one_of(
+        st.uuids().map(str),
+        st.uuids().map(lambda u: str(u).upper()),
+        st.uuids().map(lambda u: u.hex),
+        st.text(max_size=40),
+        st.integers(),
+    )
+)
+def test_a_uuid_key_is_the_uuid_in_canonical_text_or_refused(value: Any) -> None:
+    """Art. 3: a key in a DOV event is a UUID; the fast path for DOV's own spelling gives the
+    same key as parsing it, and anything else is refused (invalid_request)."""
+    expected = _parsed(value)
+    try:
+        assert uuid_key(value, "leer_id_uuid") == expected
+    except set_verify.SetRejected as exc:
+        assert expected is None and exc.err == "invalid_request"

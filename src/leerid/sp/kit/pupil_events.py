@@ -8,6 +8,7 @@ nothing of it is applied. Keys in the log are hashed when the record is gone.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -23,8 +24,14 @@ from leerid.sp.kit.set_verify import SetRejected
 REPORT_STATUSES = ("open", "gesloten", "geweigerd")
 
 
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A UUID as DOV writes it (RFC 9562 text, lower case): taken as it is, without parsing."""
+
+
 def uuid_key(value: Any, name: str) -> str:
     """A Leer_id_uuid or Account_uuid (a UUID as text), or ``invalid_request``."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(str(value)))
     except ValueError:
