@@ -11,14 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from leerid.idp.store.models import IdpSigningKey
 from leerid.protocol import IsoDuration
 from leerid.sp.kit.models import AppliedEvent, DossierEntry, PupilRecord
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
-from leerid.store.engine import session_scope
+from leerid.store.engine import make_engine, session_scope
 from leerid.testing.browser import Browser
 from leerid.testing.servers import free_port, serve_portal
 from tests.conftest import fresh_database, run_leerid
@@ -225,3 +226,57 @@ def test_lars_down_for_a_day_catches_up_without_loss_or_duplicates(
 def _pending(env: dict[str, str], client_id: str) -> int:
     data = json.loads(leerid(env, "events", "list", "--pending", "--json"))
     return sum(c["pending"] for c in data["clients"] if c["client_id"] == client_id)
+
+
+def _age_retired_keys(database_url: str, hours: int) -> None:
+    """Move every retired key's ``retired_at`` back: its ID tokens' hour is over (no sleep)."""
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        retired = select(IdpSigningKey.kid).where(IdpSigningKey.retired_at.is_not(None))
+        for kid in conn.execute(retired).scalars().all():
+            earlier = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours)  # not SQL arithmetic:
+            conn.execute(  # SQLite would store a number
+                update(IdpSigningKey).where(IdpSigningKey.kid == kid).values(retired_at=earlier)
+            )
+    engine.dispose()
+
+
+def _rotate(env: dict[str, str], issuer: str) -> str:
+    """``leerid keys rotate``, then wait until the provider publishes the new keys (it caches
+    them for 1 s), so the key set the kit fetches next is the rotated one."""
+    said = leerid(env, "keys", "rotate")
+    new = said.split("new signing keys: ", 1)[1].splitlines()[0].split(", ")
+    deadline = time.monotonic() + 30
+    while not set(new) <= {k["kid"] for k in httpx.get(f"{issuer}/v1/keys").json()["keys"]}:
+        assert time.monotonic() < deadline, said
+        time.sleep(0.1)
+    time.sleep(1.1)  # and the provider's cache of the key set has been reloaded since
+    return said
+
+
+def test_a_set_waiting_across_key_rotations_is_still_verified_and_applied(
+    database_url: str, tmp_path: Path, leerid_env: dict[str, str]
+) -> None:
+    """Issue 10: a SET is delivered until acknowledged (up to 90 days). LARS is down while
+    DOV rotates its keys twice, the first key retired longer than the ID tokens' hour: the
+    SET signed with it must still verify (no invalid_key) and be applied once."""
+    with (
+        lars_database(database_url, tmp_path) as lars_url,
+        lars_world(database_url, tmp_path, lars_url, poll_interval=0) as lars,
+    ):
+        issuer = lars.idp.issuer
+        assert "applied 1" in sync(lars.config, leerid_env)  # the version it is bound to
+        leerid(leerid_env, "protocol", "add", str(amended(tmp_path, "P2Y")))
+        attest(leerid_env, 2, "dov")
+        attest(leerid_env, 2, "recipient")
+        leerid(leerid_env, "events", "publish", "--issuer", issuer)  # signed now, waits
+        _rotate(leerid_env, issuer)
+        _age_retired_keys(database_url, hours=2)
+        second = _rotate(leerid_env, issuer)
+        assert "signs 1 SET not yet acknowledged" in second, second
+        after = sync(lars.config, leerid_env)
+        assert "applied 1, duplicate 0, rejected 0" in after, after
+        assert "version 2 signed by both parties" in after
+        assert _pending(leerid_env, lars.idp.client_id) == 0
+        third = _rotate(leerid_env, issuer)  # acknowledged: the old key may go now
+        assert "removed keys" in third and "not yet acknowledged" not in third, third

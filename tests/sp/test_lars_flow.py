@@ -237,7 +237,7 @@ async def _relying_party_checks(lars: Lars, database_url: str) -> None:
     # keys rotate: the kit refetches the key set once on an unknown kid
     old_kids = {k.kid for k in (await rp.key_set()).keys}
     engine = make_engine(database_url)
-    new_kids, _ = rotate_keys(engine)
+    new_kids = rotate_keys(engine).new
     engine.dispose()
     deadline = time.monotonic() + 30
     while not set(new_kids) & {

@@ -292,6 +292,7 @@ def _sets(
                     "change_id": row.id,
                     "event_type": event_type(row.kind),
                     "jws": sign_set(key, claims),
+                    "kid": key.kid,  # the key stays published until this SET is answered
                     "state": PENDING,
                     "created_at": now,
                 }

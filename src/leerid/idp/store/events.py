@@ -68,6 +68,7 @@ class SecurityEvent(Base):
         UniqueConstraint("client_id", "change_id", name="uq_idp_security_event_client_change"),
         Index("ix_idp_security_event_poll", "client_id", "state", "id"),
         Index("ix_idp_security_event_created_at", "created_at"),
+        Index("ix_idp_security_event_kid_state", "kid", "state"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -82,6 +83,8 @@ class SecurityEvent(Base):
     acked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     err: Mapped[str | None] = mapped_column(String(40))
     description: Mapped[str | None] = mapped_column(Text)
+    kid: Mapped[str | None] = mapped_column(String(64))
+    """The key that signed the JWS: kept published while this SET is pending (``keys``)."""
 
 
 class EventCursor(Base):

@@ -4,6 +4,13 @@ Issue 4 §2: ID tokens are signed RS256 by default (ES256 or PS256 per client) w
 the header; ``leerid keys rotate`` publishes a new key; an old key stays in the key set until
 every token it signed has expired (retired + ID token lifetime). Each process caches the keys
 for a few seconds, so a rotation reaches every worker and node quickly.
+
+Security Event Tokens (issue 10, point 3) are signed once, when published, and delivered until
+the recipient acknowledges them, up to 90 days (RFC 8936 §2.4): far longer than an ID token
+lives. So a retired key whose ``kid`` still signs a pending SET (``idp_security_event.kid``,
+``state`` pending) is neither deleted by ``rotate_keys`` nor dropped from the published key
+set; once its last such SET is acknowledged, rejected or purged, the next rotation deletes it.
+Only keys past the ID token cutoff are checked: one indexed query (kid, state) for those few.
 """
 
 from __future__ import annotations
@@ -17,12 +24,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from joserfc.jwk import ECKey, RSAKey
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from leerid.idp.oauth.id_token import SIGNING_ALGORITHMS
+from leerid.idp.store.events import PENDING, SecurityEvent
 from leerid.idp.store.models import IdpSigningKey
 
-__all__ = ["SIGNING_ALGORITHMS", "KeyRing", "SigningKey", "ensure_keys", "rotate_keys"]
+__all__ = [
+    "SIGNING_ALGORITHMS",
+    "KeyRing",
+    "Rotation",
+    "SigningKey",
+    "ensure_keys",
+    "pending_sets_by_kid",
+    "rotate_keys",
+]
 
 
 @dataclass(frozen=True)
@@ -74,11 +90,35 @@ def ensure_keys(engine: Engine) -> None:
     _insert_new(engine, dt.datetime.now(dt.UTC))
 
 
-def rotate_keys(engine: Engine, token_lifetime: int = 3600) -> tuple[list[str], list[str]]:
-    """Publish new RSA and EC keys; retire the current ones; drop keys no token still needs.
+@dataclass(frozen=True)
+class Rotation:
+    """What ``rotate_keys`` did: the new kids, the retired kids it deleted, and the retired
+    kids past the cutoff it kept because they sign pending SETs (kid -> how many)."""
 
-    Returns (new kids, removed kids). A retired key is published for ``token_lifetime``
-    seconds more: the last ID token it signed has expired by then.
+    new: list[str]
+    removed: list[str]
+    kept: dict[str, int]
+
+
+def pending_sets_by_kid(conn: Connection, kids: list[str]) -> dict[str, int]:
+    """How many pending SETs each of ``kids`` signed (kids that sign none are left out).
+
+    Issue 10: a SET is delivered until acknowledged, up to 90 days (RFC 8936 §2.4), so the key
+    that signed it must stay published that long. One query on the (kid, state) index."""
+    if not kids:
+        return {}
+    ev = SecurityEvent
+    rows = conn.execute(
+        select(ev.kid, func.count()).where(ev.kid.in_(kids), ev.state == PENDING).group_by(ev.kid)
+    )
+    return {str(kid): int(count) for kid, count in rows}
+
+
+def rotate_keys(engine: Engine, token_lifetime: int = 3600) -> Rotation:
+    """Publish new RSA and EC keys; retire the current ones; drop keys nothing still needs.
+
+    A retired key is published for ``token_lifetime`` seconds more (the last ID token it signed
+    has expired by then), and after that while it signs a pending SET (see the module).
     """
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
@@ -86,16 +126,18 @@ def rotate_keys(engine: Engine, token_lifetime: int = 3600) -> tuple[list[str], 
             update(IdpSigningKey).where(IdpSigningKey.retired_at.is_(None)).values(retired_at=now)
         )
         cutoff = now - dt.timedelta(seconds=token_lifetime)
-        gone = list(
+        late = list(
             conn.execute(
                 select(IdpSigningKey.kid).where(
                     IdpSigningKey.retired_at.is_not(None), IdpSigningKey.retired_at < cutoff
                 )
             ).scalars()
         )
+        kept = pending_sets_by_kid(conn, late)
+        gone = [kid for kid in late if kid not in kept]
         if gone:
             conn.execute(delete(IdpSigningKey).where(IdpSigningKey.kid.in_(gone)))
-    return _insert_new(engine, now), gone
+    return Rotation(_insert_new(engine, now), gone, kept)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -123,11 +165,13 @@ class KeyRing:
             rows = conn.execute(
                 select(IdpSigningKey).order_by(IdpSigningKey.created_at.desc())
             ).all()
+            late = [r.kid for r in rows if (t := _aware(r.retired_at)) is not None and t < cutoff]
+            held = pending_sets_by_kid(conn, late)  # past the ID tokens, still signing SETs
         known = {k.kid: k.key for k in self._keys}
         keys: list[SigningKey] = []
         for row in rows:
             retired = _aware(row.retired_at)
-            if retired is not None and retired < cutoff:
+            if retired is not None and retired < cutoff and row.kid not in held:
                 continue
             key = known.get(row.kid)  # importing an RSA key costs tens of milliseconds
             if key is None:
