@@ -113,12 +113,20 @@ def test_a_delivered_set_comes_again_only_after_the_redelivery_period(
         ]
         assert following["moreAvailable"] is False
         assert poll(idp, token)["sets"] == {}  # nothing new, nothing due again yet
+        # the recipient could not process the first one: it asks for it back (leerid's
+        # poll member); it is due at once, ahead of anything newer
+        (back,) = list(first["sets"])[:1]
+        poll(idp, token, leerid_redeliver=[back, "unknown-jti"], maxEvents=0)
+        assert list(poll(idp, token)["sets"]) == [back]
+        # a new sync of the recipient holds nothing from before: all it was sent comes again
+        resumed = poll(idp, token, leerid_resend_unacknowledged=True)
+        assert list(resumed["sets"]) == list(first["sets"]) + list(following["sets"])
         engine = make_engine(idp.database_url)
-        with engine.begin() as conn:  # 31 s later (moved back in the database, no sleeping)
+        with engine.begin() as conn:  # the period passed (moved back in the database)
             conn.execute(
                 update(SecurityEvent)
                 .where(SecurityEvent.jti.in_(list(first["sets"])))
-                .values(delivered_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=31))
+                .values(redeliver_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
             )
         engine.dispose()
         again = poll(idp, token, ack=list(following["sets"]))
@@ -175,6 +183,9 @@ BAD_BODIES: list[Any] = [
     {"maxEvents": -1},
     {"maxEvents": 1001},
     {"maxEvents": "10"},
+    {"leerid_redeliver": "not a list"},
+    {"leerid_redeliver": [""]},
+    {"leerid_resend_unacknowledged": "yes"},
     {"maxEvents": True},
     {"maxEvents": 1.5},
     {"returnImmediately": "yes"},

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leerid.idp.store.events import PENDING, SecurityEvent
@@ -52,6 +52,17 @@ def _sync(lars: Lars) -> SyncResult:
     return asyncio.run(run())
 
 
+def _answers_in_log(lars: Lars) -> list[str]:
+    """The reports whose answers LARS applied, in the order of its privacy log (art. 6)."""
+    with session_scope(lars.provider.engine) as session:
+        details = session.scalars(
+            select(PrivacyLogEntry.detail)
+            .where(PrivacyLogEntry.action == "melding_status")
+            .order_by(PrivacyLogEntry.seq)
+        ).all()
+    return [json.loads(detail)["nr"] for detail in details]
+
+
 def _pending_at_dov(lars: Lars) -> int:
     engine = make_engine(lars.idp.database_url)
     with engine.connect() as conn:
@@ -78,12 +89,63 @@ def test_a_pipelined_sync_applies_every_set_once_in_order(
         assert result.polls >= 5
         assert _pending_at_dov(lars) == 0  # every SET acknowledged
         with session_scope(lars.provider.engine) as session:
-            answers = session.scalars(
-                select(PrivacyLogEntry.detail)
-                .where(PrivacyLogEntry.action == "melding_status")
-                .order_by(PrivacyLogEntry.seq)
-            ).all()
             applied = session.scalars(select(AppliedEvent.jti)).all()
-        assert [json.loads(a)["nr"] for a in answers] == codes  # the order DOV made them in
+        assert _answers_in_log(lars) == codes  # the order DOV made them in
         assert len(applied) == len(set(applied)) == 10
         assert _sync(lars).applied == 0
+
+
+def _rename(engine: Engine, old: str, new: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+
+
+def test_a_sync_that_cannot_apply_stops_and_nothing_overtakes(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LARS's database refuses the writes (its privacy log is gone for a moment): the sync
+    stops after the batch that applied nothing, acknowledges nothing, and sends back what it
+    fetched (``leerid_redeliver``); the next sync applies every SET once, in DOV's order (a
+    newer change never overtakes an older one, art. 3)."""
+    with lars_world(database_url, tmp_path, poll_interval=0) as lars:
+        _sync(lars)
+        codes = _report_answers(lars, 6)
+        monkeypatch.setattr(events_client, "MAX_EVENTS", 2)
+        engine = lars.provider.engine
+        _rename(engine, "sp_privacy_log", "sp_privacy_log_away")
+        try:
+            stalled = _sync(lars)
+        finally:
+            _rename(engine, "sp_privacy_log_away", "sp_privacy_log")
+        assert (stalled.applied, stalled.failed) == (0, 2)  # the first batch, then it stops
+        # three polls fetched the six SETs (pipelined), three sent them back two at a time
+        assert stalled.polls == 6 and _pending_at_dov(lars) == 6
+        resumed = _sync(lars)  # at once: the SETs sent back are due again, oldest first
+        assert (resumed.applied, resumed.failed) == (6, 0) and _pending_at_dov(lars) == 0
+        assert _answers_in_log(lars) == codes
+
+
+def test_a_sync_after_a_process_that_stopped_gets_its_sets_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A process fetched SETs and stopped before answering (killed): the next sync asks for
+    them again at once (``leerid_resend_unacknowledged``) and applies everything in DOV's
+    order, though the redelivery period (30 s) has not passed."""
+    with lars_world(database_url, tmp_path, poll_interval=0) as lars:
+        _sync(lars)
+        codes = _report_answers(lars, 4)
+
+        async def fetch_and_stop() -> list[str]:
+            rp = RelyingParty(lars.provider.settings)
+            try:
+                client = EventsClient(lars.provider.settings, lars.provider.engine, rp)
+                endpoint = await client._endpoint()
+                data = await client._poll(endpoint, {"maxEvents": 2, "returnImmediately": True})
+            finally:
+                await rp.aclose()
+            return list(data["sets"])
+
+        assert len(asyncio.run(fetch_and_stop())) == 2
+        result = _sync(lars)
+        assert (result.applied, result.duplicates) == (4, 0) and _pending_at_dov(lars) == 0
+        assert _answers_in_log(lars) == codes

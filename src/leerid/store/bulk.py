@@ -4,9 +4,11 @@ A batch of events touches hundreds of keys. Written as ``IN (:k1, ..., :k500)`` 
 a new statement text: SQLAlchemy renders 500 bind parameters and psycopg parses the text
 again, every time (a third of the time of applying a batch, measured with bench/events.py).
 On PostgreSQL the keys go as one array instead: ``key = ANY(:keys)`` and
-``INSERT ... SELECT unnest(:a), unnest(:b), ...`` (PostgreSQL zips the arrays of one select
-list row by row): one statement text per table, parsed once. SQLite has no arrays; there the
-keys go in chunks of 500 (``IN``) and rows by ``executemany``, as before.
+``INSERT ... SELECT unnest(:a), unnest(:b), :c`` (PostgreSQL zips the arrays of one select
+list row by row; a column with one value for every row goes once, as ``:c``): a few
+statement texts per table, each parsed once. Lists go in PostgreSQL's binary format (see
+``store.engine``). SQLite has no arrays; there the keys go in chunks of 500 (``IN``) and the
+rows by ``executemany``, as before.
 """
 
 from __future__ import annotations
@@ -55,9 +57,16 @@ def insert_rows(
     if not _postgresql(session):
         session.execute(insert(table), list(rows))
         return
-    names = list(rows[0])
-    arrays = [
-        func.unnest(bindparam(None, [row[name] for row in rows], type_=ARRAY(table.c[name].type)))
-        for name in names
-    ]
-    session.execute(insert(table).from_select(names, select(*arrays)))
+    first, names = rows[0], list(rows[0])
+    same = {name for name in names if all(row[name] == first[name] for row in rows)}
+    if same == set(names):
+        same.discard(names[0])  # one array at least: it gives the number of rows
+    columns: list[ColumnElement[Any]] = []
+    for name in names:
+        kind = table.c[name].type
+        if name in same:  # one value for every row: sent once, not once per row
+            columns.append(bindparam(None, first[name], type_=kind))
+        else:
+            values = [row[name] for row in rows]
+            columns.append(func.unnest(bindparam(None, values, type_=ARRAY(kind))))
+    session.execute(insert(table).from_select(names, select(*columns)))

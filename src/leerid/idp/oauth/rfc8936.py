@@ -7,7 +7,14 @@ The body is a JSON object (§2.4.1); every member is optional:
   endpoint waits a while for new SETs before it answers with none;
 - ``ack``: a list of ``jti`` strings of SETs received and processed (§2.4.2);
 - ``setErrs``: an object ``{jti: {"err": code, "description": text}}`` of SETs the recipient
-  rejected (§2.4.3; the error object of RFC 8935 §2.3, ``err`` one of its §2.4 codes).
+  rejected (§2.4.3; the error object of RFC 8935 §2.3, ``err`` one of its §2.4 codes);
+- ``leerid_redeliver`` (an extension of leerid's, ignored by other transmitters): a list of
+  ``jti`` strings of SETs received and *not* processed (the recipient stopped, say its
+  database failed): they are delivered again at the next poll, before any newer SET, so
+  that none overtakes them;
+- ``leerid_resend_unacknowledged`` (leerid's, a boolean): the recipient starts a new sync and
+  holds nothing it was sent before and did not answer (its process was stopped): every
+  such SET is due again at once, oldest first.
 
 Anything else in that shape (not JSON, not an object, a member of the wrong type, a number
 out of range, too many or too long entries) is refused with RFC 8936 §2.4.4's error:
@@ -75,6 +82,8 @@ class PollRequest:
     return_immediately: bool = False
     ack: tuple[str, ...] = ()
     set_errs: Mapping[str, SetError] | None = None
+    redeliver: tuple[str, ...] = ()
+    resend_unacknowledged: bool = False
 
 
 def _jti(value: object, where: str) -> str:
@@ -92,13 +101,13 @@ def _max_events(body: Mapping[str, Any]) -> int:
     return value
 
 
-def _acks(body: Mapping[str, Any]) -> tuple[str, ...]:
-    value = body.get("ack", [])
+def _jtis(body: Mapping[str, Any], member: str) -> tuple[str, ...]:
+    value = body.get(member, [])
     if not isinstance(value, list):
-        raise PollError("ack must be a list of jti strings")
+        raise PollError(f"{member} must be a list of jti strings")
     if len(value) > MAX_ACKS:
-        raise PollError(f"ack has more than {MAX_ACKS} entries; acknowledge in several polls")
-    return tuple(_jti(v, "ack") for v in value)
+        raise PollError(f"{member} has more than {MAX_ACKS} entries; send them in several polls")
+    return tuple(_jti(v, member) for v in value)
 
 
 def _set_errs(body: Mapping[str, Any]) -> dict[str, SetError]:
@@ -140,9 +149,14 @@ def parse_poll(raw: bytes) -> PollRequest:
     immediately = body.get("returnImmediately", False)
     if not isinstance(immediately, bool):
         raise PollError("returnImmediately must be true or false")
+    resend = body.get("leerid_resend_unacknowledged", False)
+    if not isinstance(resend, bool):
+        raise PollError("leerid_resend_unacknowledged must be true or false")
     return PollRequest(
         max_events=_max_events(body),
         return_immediately=immediately,
-        ack=_acks(body),
+        ack=_jtis(body, "ack"),
         set_errs=_set_errs(body),
+        redeliver=_jtis(body, "leerid_redeliver"),
+        resend_unacknowledged=resend,
     )

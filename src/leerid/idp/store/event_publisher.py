@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from leerid.idp.oauth.rfc8417 import SigningKey, event_type, new_jti, set_claims, sign_set
@@ -108,17 +108,18 @@ def _welcome_all(session: Session, now: dt.datetime) -> None:
         welcome_client(session, client_id, protocol_id, now)
 
 
-def is_behind(session: Session) -> bool:
-    """A cheap check (two indexed reads): is there a change or a client to publish for?"""
-    cursor = session.scalar(select(EventCursor.last_change_id).where(EventCursor.name == PUBLISHER))
-    newest = session.scalar(select(func.max(DovChange.id)))
+def is_behind(conn: Connection) -> bool:
+    """A cheap check (three indexed reads, on a connection: a new ORM session costs more than
+    the reads): is there a change or a client to publish for?"""
+    cursor = conn.scalar(select(EventCursor.last_change_id).where(EventCursor.name == PUBLISHER))
+    newest = conn.scalar(select(func.max(DovChange.id)))
     if newest is not None and newest > (cursor or 0):
         return True
     untold = select(IdpClient.client_id).where(
         IdpClient.disabled_at.is_(None),
         IdpClient.client_id.not_in(select(EventClient.client_id)),
     )
-    return session.scalar(select(func.count()).select_from(untold.subquery())) != 0
+    return bool(conn.scalar(select(func.count()).select_from(untold.subquery())))
 
 
 def _lock(session: Session, wait: bool, now: dt.datetime) -> int | None:

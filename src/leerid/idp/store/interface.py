@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -11,7 +11,7 @@ from leerid.idp.login.activation_codes import Activation
 from leerid.idp.oauth.rfc8417 import SigningKey
 from leerid.idp.store.disclosures import DisclosureEntry, DisclosureRecord
 from leerid.idp.store.event_publisher import Published
-from leerid.idp.store.events import PollResult
+from leerid.idp.store.events import PollAnswers, PollResult
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
 from leerid.idp.store.my_data import MyDisclosure
@@ -182,16 +182,15 @@ class IdpStore(Protocol):
     def poll_events(
         self,
         client_id: str,
-        acks: Sequence[str],
-        errors: Mapping[str, tuple[str, str]],
+        answers: PollAnswers,
         max_events: int,
         now: dt.datetime,
         redeliver_after: dt.timedelta,
     ) -> PollResult:
-        """RFC 8936 §2.4: acknowledge, record errors, return the oldest pending SETs (one
-        delivered and not acknowledged again once ``redeliver_after`` has passed)."""
+        """RFC 8936 §2.4: process the client's answers, return the oldest SETs due (one
+        delivered and not acknowledged is due again ``redeliver_after`` later)."""
         ...
 
-    def has_pending_events(self, client_id: str, delivered_before: dt.datetime | None) -> bool:
-        """Whether a SET waits for ``client_id`` (the long poll's cheap check)."""
+    def has_pending_events(self, client_id: str, now: dt.datetime) -> bool:
+        """Whether a SET is due for ``client_id`` (the long poll's cheap check)."""
         ...

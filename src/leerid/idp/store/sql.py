@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from leerid.idp.login.activation_codes import Activation, complete_activation, find_activation
 from leerid.idp.oauth.rfc8417 import SigningKey
@@ -247,9 +246,9 @@ class SqlStore:
             return _ENDED(conn, {"b_sid": sid}).first() is not None
 
     def events_behind(self) -> bool:
-        """Two indexed reads (see ``event_publisher.is_behind``)."""
-        with Session(self.autocommit) as session:
-            return event_publisher.is_behind(session)
+        """Three indexed reads (see ``event_publisher.is_behind``)."""
+        with self.autocommit.connect() as conn:
+            return event_publisher.is_behind(conn)
 
     def publish_events(
         self, signing_key: Callable[[], SigningKey], issuer: str, *, limit: int, wait: bool
@@ -260,15 +259,14 @@ class SqlStore:
     def poll_events(
         self,
         client_id: str,
-        acks: Sequence[str],
-        errors: Mapping[str, tuple[str, str]],
+        answers: _events.PollAnswers,
         max_events: int,
         now: dt.datetime,
         redeliver_after: dt.timedelta,
     ) -> _events.PollResult:
         """See ``leerid.idp.store.events.poll``."""
-        return _events.poll(self.engine, client_id, acks, errors, max_events, now, redeliver_after)
+        return _events.poll(self.engine, client_id, answers, max_events, now, redeliver_after)
 
-    def has_pending_events(self, client_id: str, delivered_before: dt.datetime | None) -> bool:
+    def has_pending_events(self, client_id: str, now: dt.datetime) -> bool:
         """One indexed read."""
-        return _events.has_pending(self.autocommit, client_id, delivered_before)
+        return _events.has_pending(self.autocommit, client_id, now)

@@ -5,8 +5,9 @@ A service provider polls with the access token of its client credentials grant
 first runs the publisher (bounded, never waiting for a busy feed), then, in one transaction,
 processes the acknowledgements and errors and returns the oldest pending SETs of the caller
 (§2.4): a SET is returned until it is acknowledged or reported in ``setErrs``, again
-``LEERID_EVENTS_REDELIVER_SECONDS`` (30) after its first delivery (§2.4: "after a period of
-time"), so that the recipient may ask for the next SETs while it applies these.
+``LEERID_EVENTS_REDELIVER_SECONDS`` (30) after its last delivery (§2.4: "after a period of
+time"), so that the recipient may ask for the next SETs while it applies these; at once
+when the recipient lists it in ``leerid_redeliver`` (it could not process it).
 Without ``returnImmediately`` the request is a long poll (§2.4.1): it waits up to
 ``LEERID_EVENTS_LONG_POLL_SECONDS`` (20) for a SET, looking twice a second (two indexed reads).
 """
@@ -25,7 +26,7 @@ from leerid.idp import metrics
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.oauth.rfc8936 import PollError, PollRequest, parse_poll
-from leerid.idp.store.events import PollResult
+from leerid.idp.store.events import PollAnswers, PollResult
 from leerid.idp.web.bearer import events_caller
 
 __all__ = ["PUBLISH_PER_POLL", "publish_pending", "router"]
@@ -64,8 +65,7 @@ def _answer(ctx: IdpContext, client_id: str, poll: PollRequest) -> PollResult:
     errors = {jti: (e.err, e.description) for jti, e in (poll.set_errs or {}).items()}
     result = ctx.store.poll_events(
         client_id,
-        poll.ack,
-        errors,
+        PollAnswers(poll.ack, errors, poll.redeliver, poll.resend_unacknowledged),
         poll.max_events,
         dt.datetime.now(dt.UTC),
         dt.timedelta(seconds=ctx.settings.events_redeliver),
@@ -79,9 +79,8 @@ def _answer(ctx: IdpContext, client_id: str, poll: PollRequest) -> PollResult:
 
 
 def _waiting(ctx: IdpContext, client_id: str) -> bool:
-    redeliver = dt.timedelta(seconds=ctx.settings.events_redeliver)
-    before = dt.datetime.now(dt.UTC) - redeliver if redeliver else None
-    return publish_pending(ctx) > 0 or ctx.store.has_pending_events(client_id, before)
+    now = dt.datetime.now(dt.UTC)
+    return publish_pending(ctx) > 0 or ctx.store.has_pending_events(client_id, now)
 
 
 async def events(request: Request) -> Response:

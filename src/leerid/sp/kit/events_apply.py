@@ -3,9 +3,12 @@ the transaction that writes its privacy-log entry (art. 6) and records its ``jti
 
 A ``jti`` applied before is acknowledged and not applied again (RFC 8936 §2.4: a SET is
 delivered again until acknowledged). A batch is applied in one transaction; when anything in
-it fails, each SET is applied in a transaction of its own, so one bad SET neither blocks nor
-half-applies the others: a malformed one is rejected (``setErrs``), one that failed for
-another reason is not acknowledged and comes again at the next poll.
+it fails, each SET is applied in a transaction of its own, in order: a malformed one is
+rejected (``setErrs``) and the next one applied; at one that failed for another reason (the
+database) the batch stops, and it and every SET after it are ``unprocessed``: not
+acknowledged, asked for again in order (``events_client``), so no change of DOV's overtakes
+an earlier one (art. 3: a merge and a deletion of the same pupil give another outcome in
+the other order).
 """
 
 from __future__ import annotations
@@ -77,13 +80,16 @@ HANDLERS: dict[str, Handler] = {
 
 @dataclass
 class Applied:
-    """What became of a batch: jtis to acknowledge, and to report in ``setErrs``."""
+    """What became of a batch: jtis to acknowledge, to report in ``setErrs``, and not
+    processed (a SET that failed for another reason than its content, and every SET after
+    it: they must come again, in their order)."""
 
     acknowledge: list[str] = field(default_factory=list)
     applied: int = 0
     duplicates: int = 0
     errors: dict[str, SetRejected] = field(default_factory=dict)
     failed: int = 0
+    unprocessed: list[str] = field(default_factory=list)
 
     def add(self, other: Applied) -> None:
         self.acknowledge += other.acknowledge
@@ -91,6 +97,7 @@ class Applied:
         self.duplicates += other.duplicates
         self.errors.update(other.errors)
         self.failed += other.failed
+        self.unprocessed += other.unprocessed
 
 
 def _fresh(session: Session, items: list[VerifiedSet], result: Applied) -> list[VerifiedSet]:
@@ -149,8 +156,12 @@ def apply_sets(engine: Engine, items: list[VerifiedSet]) -> Applied:
         if len(items) == 1:
             return _apply_alone(engine, items[0])
     result = Applied()
-    for item in items:
+    for index, item in enumerate(items):
         result.add(_apply_alone(engine, item))
+        if result.unprocessed:  # nothing after a SET that failed is applied before it
+            result.unprocessed += [later.jti for later in items[index + 1 :]]
+            result.failed += len(items) - index - 1
+            break
     return result
 
 
@@ -164,9 +175,9 @@ def _apply_alone(engine: Engine, item: VerifiedSet) -> Applied:
         return Applied(errors={item.jti: exc})
     except IntegrityError:  # another process applied it at this moment
         return Applied(acknowledge=[item.jti], duplicates=1)
-    except Exception as exc:  # not acknowledged: delivered again at the next poll
+    except Exception as exc:  # not acknowledged: asked for again (events_client)
         log.warning("event %s (%s) not applied: %s", item.jti, item.event_type, type(exc).__name__)
-        return Applied(failed=1)
+        return Applied(failed=1, unprocessed=[item.jti])
     return result
 
 

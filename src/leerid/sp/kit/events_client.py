@@ -18,7 +18,7 @@ import logging
 import secrets
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -43,8 +43,8 @@ from leerid.sp.kit.settings import SPSettings
 log = logging.getLogger("leerid.sp.events")
 
 SCOPE = "leerid:events"
-MAX_EVENTS = 500
-MAX_ROUNDS = 1000  # polls per sync at most (500 000 SETs); the next sync goes on
+MAX_EVENTS = 1000
+MAX_ROUNDS = 1000  # polls per sync at most (1,000,000 SETs); the next sync goes on
 
 
 class EventsUnavailableError(LeeridError):
@@ -152,26 +152,31 @@ class EventsClient:
         )
 
     async def check(self, sets: Mapping[str, Any]) -> tuple[list[VerifiedSet], Applied]:
-        """Verify the ``sets`` of one poll answer (jti -> compact JWS): the good ones, and the
-        rejected ones logged and in ``errors`` (for ``setErrs``). The key set is read once
-        per answer and fetched again once when a ``kid`` is unknown (keys rotate)."""
+        """Verify the ``sets`` of one poll answer (jti -> compact JWS): the good ones in their
+        order, and the rejected ones logged and in ``errors`` (for ``setErrs``). The work runs
+        in a thread, so the event loop keeps the next poll going meanwhile (the RSA checks
+        release the GIL). The key set is read once per answer and fetched again once when a
+        ``kid`` is unknown (keys rotate)."""
+        expected = self._expected()  # one moment for the whole poll answer
+        items = list(sets.items())
+        outcomes = await asyncio.to_thread(_verify_all, items, await self.rp.key_set(), expected)
+        unknown = [i for i, outcome in enumerate(outcomes) if isinstance(outcome, UnknownKey)]
+        if unknown:
+            keys = await self.rp.key_set(refresh=True)
+            again = await asyncio.to_thread(
+                _verify_all, [items[i] for i in unknown], keys, expected
+            )
+            for i, outcome in zip(unknown, again, strict=True):
+                outcomes[i] = outcome
         good: list[VerifiedSet] = []
         result = Applied()
-        expected = self._expected()  # one moment for the whole poll answer
-        keys, refreshed = await self.rp.key_set(), False
         rejected: list[tuple[str, str, SetRejected]] = []
-        for jti, token in sets.items():
-            try:
-                try:
-                    good.append(_verified(jti, token, keys, expected))
-                except UnknownKey:
-                    if refreshed:
-                        raise
-                    keys, refreshed = await self.rp.key_set(refresh=True), True
-                    good.append(_verified(jti, token, keys, expected))
-            except SetRejected as exc:
-                rejected.append((str(jti), _type_of(token), exc))
-                result.errors[str(jti)] = exc
+        for (jti, token), outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, SetRejected):
+                rejected.append((str(jti), _type_of(token), outcome))
+                result.errors[str(jti)] = outcome
+            else:
+                good.append(outcome)
         if rejected:
             await asyncio.to_thread(_reject_all, self.engine, rejected)
         return good, result
@@ -205,74 +210,105 @@ class EventsClient:
             await asyncio.to_thread(events_state.release, self.engine, holder, error=error)
 
     async def _rounds(self) -> SyncResult:
-        """Polls while more SETs wait, in a pipeline: while one answer is verified the next
-        poll is on its way and the answer before is applied (the provider delivers a SET
-        again only some time after its first delivery, RFC 8936 §2.4, so the next poll
-        brings the SETs after these). Batches are applied one after the other, in the order
-        they came; acknowledgements and errors ride on the next poll."""
+        """Polls while more SETs wait (``_pipeline``), then the last answers, sent without
+        asking for more SETs (RFC 8936 §2.4.2)."""
         endpoint = await self._endpoint()
-        total, polls = Applied(), 1
-        answered = Applied()  # applied or rejected, not yet told to the provider
-        data = await self._poll(endpoint, _body(MAX_EVENTS, [], {}))
-        applying: asyncio.Task[Applied] | None = None
-        stalled = False
-        while True:
-            fetching: asyncio.Task[dict[str, Any]] | None = None
-            if data.get("moreAvailable") and polls < MAX_ROUNDS:
-                body = _body(MAX_EVENTS, answered.acknowledge, answered.errors)
-                fetching = asyncio.create_task(self._poll(endpoint, body))
-                polls += 1
-                total.add(answered)
-                answered = Applied()
-            try:
-                good, checked = await self.check(data["sets"])
-                answered.add(checked)
-                if applying is not None:
-                    done = await applying
-                    answered.add(done)
-                    stalled = not (done.acknowledge or done.errors)
-                    if stalled:
-                        good = []  # no progress (nothing applied): stop; they come again
-                applying = None
-                if good:
-                    applying = asyncio.create_task(asyncio.to_thread(apply_sets, self.engine, good))
-            except BaseException:
-                if fetching is not None:
-                    fetching.cancel()
-                raise
-            if fetching is None:
-                break
-            try:
-                data = await fetching
-            except BaseException:
-                if applying is not None:  # let the batch finish applying (its SETs come again)
-                    await asyncio.wait([applying])
-                raise
-            if stalled:
-                break  # the SETs of this answer are not applied: they come again later
-        if applying is not None:
-            answered.add(await applying)
-        acks, errs = answered.acknowledge, list(answered.errors.items())
-        while acks or errs:  # RFC 8936 §2.4.2: acknowledge without asking for more
-            part = dict(errs[:MAX_EVENTS])
-            await self._poll(endpoint, _body(0, acks[:MAX_EVENTS], part))
-            acks, errs = acks[MAX_EVENTS:], errs[MAX_EVENTS:]
+        total, answers = Applied(), _Answers()
+        # one sync at a time (the lease): a SET sent before and not answered was lost with the
+        # process that fetched it, so it is asked for again now, ahead of anything newer
+        first = {**answers.body(MAX_EVENTS), "leerid_resend_unacknowledged": True}
+        polls = 1 + await self._pipeline(
+            endpoint, await self._poll(endpoint, first), answers, total
+        )
+        while answers:
+            await self._poll(endpoint, answers.body(0))
             polls += 1
-        total.add(answered)
         cutoff = self.max_age.before(dt.datetime.now(dt.UTC))
         await asyncio.to_thread(forget_applied, self.engine, cutoff)
         return SyncResult(total.applied, total.duplicates, len(total.errors), total.failed, polls)
 
+    async def _pipeline(
+        self, endpoint: str, data: dict[str, Any], answers: _Answers, total: Applied
+    ) -> int:
+        """From the first poll answer ``data`` on: while one answer is verified the next poll
+        is on its way and the answer before is applied (the provider delivers a SET again only
+        some time after its delivery, RFC 8936 §2.4, so the next poll brings the SETs after
+        these). Batches are applied one after the other, in the order they came; answers ride
+        on the next poll. When a batch stops at a SET that failed (``Applied.unprocessed``),
+        that SET and every one fetched after it go back (``leerid_redeliver``): they come
+        first at the next sync, in their order, and no newer change overtakes them (nor when
+        that last poll is lost or the process stopped: the first poll of a sync asks for
+        every SET sent and not answered). The polls made."""
+        polls = 0
+        applying: asyncio.Task[Applied] | None = None
+        while True:
+            fetching: asyncio.Task[dict[str, Any]] | None = None
+            if data.get("moreAvailable") and polls + 1 < MAX_ROUNDS:
+                fetching = asyncio.create_task(self._poll(endpoint, answers.body(MAX_EVENTS)))
+                polls += 1
+            try:
+                good, checked = await self.check(data["sets"])
+                _count(checked, answers, total)
+                if applying is not None:
+                    _count(await applying, answers, total)
+                applying = None
+                if answers.redeliver:  # stopped: this batch waits behind the failed SET
+                    answers.redeliver += [item.jti for item in good]
+                elif good:
+                    applying = asyncio.create_task(asyncio.to_thread(apply_sets, self.engine, good))
+                if fetching is None:
+                    break
+                data = await fetching
+            except BaseException:
+                if fetching is not None:
+                    fetching.cancel()
+                if applying is not None:  # let the batch finish applying (its SETs come again)
+                    await asyncio.wait([applying])
+                raise
+            if answers.redeliver:
+                answers.redeliver += list(data["sets"])
+                break
+        if applying is not None:
+            _count(await applying, answers, total)
+        return polls
 
-def _body(max_events: int, ack: list[str], errs: Mapping[str, SetRejected]) -> dict[str, Any]:
-    body: dict[str, Any] = {"maxEvents": max_events, "returnImmediately": True}
-    if ack:
-        body["ack"] = ack
-    if errs:
-        body["setErrs"] = {
-            jti: {"err": e.err, "description": e.description} for jti, e in errs.items()
-        }
-    return body
+
+def _count(result: Applied, answers: _Answers, total: Applied) -> None:
+    answers.add(result)
+    total.add(result)
+
+
+@dataclass
+class _Answers:
+    """What the recipient has to tell the provider: SETs processed (``ack``), rejected
+    (``setErrs``) and not processed (``leerid_redeliver``), sent with the next polls."""
+
+    acks: list[str] = field(default_factory=list)
+    errors: dict[str, SetRejected] = field(default_factory=dict)
+    redeliver: list[str] = field(default_factory=list)
+
+    def add(self, result: Applied) -> None:
+        self.acks += result.acknowledge
+        self.errors.update(result.errors)
+        self.redeliver += result.unprocessed
+
+    def __bool__(self) -> bool:
+        return bool(self.acks or self.errors or self.redeliver)
+
+    def body(self, max_events: int) -> dict[str, Any]:
+        """A poll asking for ``max_events`` SETs with up to ``MAX_EVENTS`` answers of each
+        kind (the provider's limit per request); those are taken out of ``self``."""
+        body: dict[str, Any] = {"maxEvents": max_events, "returnImmediately": True}
+        if self.acks:
+            body["ack"], self.acks = self.acks[:MAX_EVENTS], self.acks[MAX_EVENTS:]
+        if self.errors:
+            errs = list(self.errors.items())
+            sent, self.errors = errs[:MAX_EVENTS], dict(errs[MAX_EVENTS:])
+            body["setErrs"] = {j: {"err": e.err, "description": e.description} for j, e in sent}
+        if self.redeliver:
+            body["leerid_redeliver"] = self.redeliver[:MAX_EVENTS]
+            self.redeliver = self.redeliver[MAX_EVENTS:]
+        return body
 
 
 def _type_of(token: Any) -> str:
@@ -287,13 +323,23 @@ def _type_of(token: Any) -> str:
     return types[0] if len(types) == 1 and types[0] in EVENT_TYPES else "unknown"
 
 
-def _verified(jti: Any, token: Any, keys: KeySet, expected: Expected) -> VerifiedSet:
-    if not isinstance(token, str):
-        raise SetRejected("invalid_request", "the SET is not a compact JWS")
-    verified = verify_set(token, keys, expected)
-    if verified.jti != jti:
-        raise SetRejected("invalid_request", "the SET's jti differs from its key in sets")
-    return verified
+def _verify_all(
+    items: list[tuple[Any, Any]], keys: KeySet, expected: Expected
+) -> list[VerifiedSet | SetRejected]:
+    """Each ``(jti, token)`` verified, or why it is rejected (``UnknownKey``: fetch the key
+    set again and retry), in the order given."""
+    outcomes: list[VerifiedSet | SetRejected] = []
+    for jti, token in items:
+        try:
+            if not isinstance(token, str):
+                raise SetRejected("invalid_request", "the SET is not a compact JWS")
+            verified = verify_set(token, keys, expected)
+            if verified.jti != jti:
+                raise SetRejected("invalid_request", "the SET's jti differs from its key in sets")
+            outcomes.append(verified)
+        except SetRejected as exc:
+            outcomes.append(exc)
+    return outcomes
 
 
 def _reject_all(engine: Engine, rejected: list[tuple[str, str, SetRejected]]) -> None:
