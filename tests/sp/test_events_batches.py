@@ -182,3 +182,32 @@ def test_a_uuid_key_is_the_uuid_in_canonical_text_or_refused(value: Any) -> None
         assert uuid_key(value, "leer_id_uuid") == expected
     except set_verify.SetRejected as exc:
         assert expected is None and exc.err == "invalid_request"
+
+
+@given(
+    st.integers(min_value=0, max_value=2**62),
+    st.text(),
+    st.text(),
+    st.text(),
+    st.none() | st.text(),
+    st.text(),
+    st.text(),
+)
+def test_a_log_entry_is_hashed_over_its_canonical_json(
+    seq: int, at: str, actor: str, action: str, key: str | None, purpose: str, detail: str
+) -> None:
+    """Art. 6: the chained hash of a privacy-log entry covers exactly ``canonical`` of its
+    fields, whatever the text (quotes, control characters, any Unicode): the batch path
+    writes the same text as the one ``leerid sp log verify`` recomputes."""
+    fields = {
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "action": action,
+        "pupil_key": key,
+        "purpose": purpose,
+        "detail": detail,
+    }
+    assert privacy_log.entry_body(seq, at, actor, action, key, purpose, detail) == (
+        privacy_log.canonical(fields)
+    )

@@ -165,3 +165,32 @@ def test_the_max_age_setting_moves_the_window(days: int, back: int) -> None:
         assert back <= days
     except SetRejected:
         assert back > days
+
+
+_HEADERS = st.sampled_from(
+    [
+        {"alg": "RS256"},
+        {"alg": "RS256", "typ": "secevent+jwt", "kid": "dov-1"},
+        {"alg": "RS256", "typ": "secevent+jwt", "kid": "dov-1", "crit": ["b64"], "b64": False},
+        {"alg": ["RS256"], "typ": "secevent+jwt"},
+        [1, 2],
+        "text",
+    ]
+)
+
+
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.binary(max_size=40).map(b64), min_size=1, max_size=4).map(".".join),
+        st.tuples(_HEADERS, st.binary(max_size=60), st.binary(max_size=300)).map(
+            lambda t: ".".join([b64(json.dumps(t[0]).encode()), b64(t[1]), b64(t[2])])
+        ),
+    )
+)
+def test_any_token_is_verified_or_refused_with_a_code(token: str) -> None:
+    """Whatever comes in ``sets`` (bytes, broken JSON, odd headers, no signature), the kit
+    answers with an RFC 8935 code (``setErrs``), never with an exception of its own."""
+    with pytest.raises(SetRejected) as caught:
+        verify_set(token, PUBLIC, EXPECTED)
+    assert caught.value.err in {"invalid_request", "invalid_key"}

@@ -33,6 +33,9 @@ RUN_TYPES = frozenset({PUPILS_MERGED, ACCOUNT_DELETED, ACCOUNT_PURGED})
 """The event types applied per run; any other SET is applied on its own."""
 
 _RECORDS = cast(Table, PupilRecord.__table__)
+_NO_SYNC = {"synchronize_session": False}
+"""The run's statements leave the session's objects alone: the caller expires them after the
+run (``events_apply``); the ORM's default would fetch every deleted or updated key back."""
 _FIELDS = ("key_kind", "account_uuid", "given_name", "family_name", "orgcodes", "last_login_at")
 
 
@@ -65,7 +68,8 @@ def _move(session: Session, moved: Mapping[str, str]) -> None:
         for start in range(0, len(olds), bulk.CHUNK):
             part = olds[start : start + bulk.CHUNK]
             new_key = case({old: moved[old] for old in part}, value=column)
-            session.execute(update(table).where(column.in_(part)).values(pupil_key=new_key))
+            stmt = update(table).where(column.in_(part)).values(pupil_key=new_key)
+            session.execute(stmt, execution_options=_NO_SYNC)
 
 
 def _pairs(events: Sequence[Event]) -> list[tuple[str, str]]:
@@ -152,7 +156,7 @@ def _merge(session: Session, pairs: list[tuple[str, str]]) -> list[tuple[str, st
     _move(session, {old: new for new, olds in holds.items() for old in olds if old != new})
     gone = sorted(k for k, v in state.items() if v is None)
     for condition in bulk.keys_in(session, PupilRecord.pupil_key, gone):
-        session.execute(delete(PupilRecord).where(condition))
+        session.execute(delete(PupilRecord).where(condition), execution_options=_NO_SYNC)
     return done
 
 
@@ -167,7 +171,8 @@ def _write(
     for row in changed:
         key = row["pupil_key"]
         values = {f: row[f] for f in _FIELDS}
-        session.execute(update(PupilRecord).where(PupilRecord.pupil_key == key).values(values))
+        stmt = update(PupilRecord).where(PupilRecord.pupil_key == key).values(values)
+        session.execute(stmt, execution_options=_NO_SYNC)
 
 
 def _delete(session: Session, per_set: list[list[str]]) -> list[list[str]]:
@@ -178,7 +183,7 @@ def _delete(session: Session, per_set: list[list[str]]) -> list[list[str]]:
     gone = sorted(present)
     for table in (DossierEntry, QualityReport, PupilRecord):
         for condition in bulk.keys_in(session, table.pupil_key, gone):
-            session.execute(delete(table).where(condition))
+            session.execute(delete(table).where(condition), execution_options=_NO_SYNC)
     removed: list[list[str]] = []
     for keys in per_set:
         removed.append([k for k in dict.fromkeys(keys) if k in present])

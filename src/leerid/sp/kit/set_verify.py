@@ -15,7 +15,6 @@ error code the recipient returns in ``setErrs``):
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import json
 from collections.abc import Mapping
@@ -96,24 +95,19 @@ class VerifiedSet:
     claims: Mapping[str, Any]
 
 
-def unverified_header(token: str) -> dict[str, Any]:
-    """The JOSE header, read without trusting it (for the checks of step 1)."""
-    try:
-        header = json.loads(_b64decode(token.split(".")[0]))
-    except (ValueError, IndexError):
-        raise SetRejected("invalid_request", "the SET is not a compact JWS") from None
-    if not isinstance(header, dict):
-        raise SetRejected("invalid_request", "the SET's header is not a JSON object")
-    return header
-
-
-def _b64decode(part: str) -> bytes:
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+_REGISTRY = jws.JWSRegistry(algorithms=list(ALLOWED_ALGS))
+"""joserfc's registry of the allowed algorithms, built once (per call it cost a few µs)."""
 
 
 def verify_set(token: str, keys: KeySet, expected: Expected) -> VerifiedSet:
-    """Every check of the module's docstring, in that order; :class:`SetRejected` otherwise."""
-    header = unverified_header(token)
+    """Every check of the module's docstring, in that order; :class:`SetRejected` otherwise.
+    The compact JWS is taken apart once (joserfc's ``extract_compact``), its header checked,
+    then its signature (``validate_compact``)."""
+    try:
+        compact = jws.extract_compact(token.encode("ascii"), registry=_REGISTRY)
+        header = compact.headers()
+    except (JoseError, ValueError, UnicodeError, TypeError):
+        raise SetRejected("invalid_request", "the SET is not a compact JWS") from None
     if header.get("alg") not in ALLOWED_ALGS:
         raise SetRejected("invalid_key", f"algorithm {header.get('alg')!r} is not accepted")
     if header.get("typ") != SET_TYP:
@@ -122,7 +116,8 @@ def verify_set(token: str, keys: KeySet, expected: Expected) -> VerifiedSet:
     if kid is not None and not any(k.kid == kid for k in keys.keys):
         raise UnknownKey(kid)
     try:
-        compact = jws.deserialize_compact(token, keys, algorithms=list(ALLOWED_ALGS))
+        if not jws.validate_compact(compact, keys, registry=_REGISTRY):
+            raise BadSignatureError()
         claims = json.loads(compact.payload)
     except BadSignatureError:
         raise SetRejected("invalid_key", "the signature does not verify") from None
