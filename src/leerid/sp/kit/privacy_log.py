@@ -46,7 +46,7 @@ def canonical(data: Mapping[str, Any]) -> str:
 def entry_hash(
     prev_hash: str,
     seq: int,
-    at: dt.datetime,
+    at: dt.datetime | str,
     actor: str,
     action: str,
     pupil_key: str | None,
@@ -54,8 +54,10 @@ def entry_hash(
     detail: str,
 ) -> str:
     """The chained hash of one entry: SHA-256 of ``prev_hash|`` and the entry's canonical
-    JSON (``canonical`` of its seven fields)."""
-    return _chained(prev_hash, seq, _iso(at), actor, action, pupil_key, purpose, detail)
+    JSON (``canonical`` of its seven fields); ``at`` as a moment or its ``_iso`` text."""
+    moment = at if isinstance(at, str) else _iso(at)
+    body = entry_body(seq, moment, actor, action, pupil_key, purpose, detail)
+    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 _text = json.encoder.encode_basestring  # a str as JSON, as json.dumps(ensure_ascii=False)
@@ -71,20 +73,6 @@ def entry_body(
         f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(at)},'
         f'"detail":{_text(detail)},"pupil_key":{key},"purpose":{_text(purpose)},"seq":{seq:d}}}'
     )
-
-
-def _chained(
-    prev_hash: str,
-    seq: int,
-    at: str,
-    actor: str,
-    action: str,
-    pupil_key: str | None,
-    purpose: str,
-    detail: str,
-) -> str:
-    body = entry_body(seq, at, actor, action, pupil_key, purpose, detail)
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
 
 
 def hash_key(key: str) -> str:
@@ -141,7 +129,7 @@ def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
         text = canonical(dict(entry.get("detail") or {}))
         actor, action, purpose = entry["actor"], entry["action"], entry["purpose"]
         pupil_key = entry.get("pupil_key")
-        digest = _chained(prev, seq, at_text, actor, action, pupil_key, purpose, text)
+        digest = entry_hash(prev, seq, at_text, actor, action, pupil_key, purpose, text)
         rows.append(
             {
                 "seq": seq,
