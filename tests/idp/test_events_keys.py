@@ -20,6 +20,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from joserfc.jws import extract_compact
 from sqlalchemy import Engine, event, insert, inspect, select
 from sqlalchemy.orm import Session
 
@@ -31,7 +32,6 @@ from leerid.idp.store.keys import KeyRing, ensure_keys, rotate_keys
 from leerid.idp.store.models import IdpSigningKey
 from leerid.registry.changes import Change, ChangeKind, record_change
 from leerid.schema import alembic_config, load_all_models, upgrade
-from leerid.sp.kit.set_verify import unverified_header
 from leerid.store.base import Base
 from leerid.store.engine import make_engine
 
@@ -55,7 +55,7 @@ def _published_set(engine: Engine, ring: KeyRing) -> tuple[str, str, str]:
         jti, jws, kid = conn.execute(
             select(SecurityEvent.jti, SecurityEvent.jws, SecurityEvent.kid)
         ).one()
-    assert kid is not None and unverified_header(jws)["kid"] == kid  # the key it signs with
+    assert kid is not None and extract_compact(jws.encode()).headers()["kid"] == kid  # its key
     return client.client_id, jti, kid
 
 
