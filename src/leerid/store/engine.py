@@ -39,9 +39,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _binary_arrays(dbapi_connection: Any, _record: Any) -> None:
-    """Python lists (the arrays of ``store.bulk``) go to PostgreSQL in binary: the text
-    format quotes each element with a regular expression, 3.4 ms for 500 keys against
-    0.5 ms (this machine; lists are passed nowhere else)."""
+    """Python lists go to PostgreSQL in binary: the text format quotes each element with a
+    regular expression, 3.4 ms for 500 keys against 0.5 ms on this machine. Lists are the
+    arrays of ``store.bulk`` and the registry importer's ``= ANY(%s)`` keys."""
     dbapi_connection.adapters.register_dumper(list, ListBinaryDumper)
 
 
