@@ -114,16 +114,15 @@ _T = SecurityEvent.__table__
 
 
 def pending_sets(
-    conn: Connection, client_id: str, limit: int, now: dt.datetime | None = None
+    conn: Connection, client_id: str, limit: int, now: dt.datetime
 ) -> tuple[list[Any], bool]:
     """RFC 8936 §2.4: the client's oldest ``limit`` unacknowledged SETs that may be delivered
-    at ``now`` (never delivered, or their ``redeliver_at`` passed; None: all of them), and
-    whether more wait."""
+    at ``now`` (never delivered, or their ``redeliver_at`` passed), and whether more wait."""
     stmt = select(_T.c.id, _T.c.jti, _T.c.jws).where(
-        _T.c.client_id == client_id, _T.c.state == PENDING
+        _T.c.client_id == client_id,
+        _T.c.state == PENDING,
+        or_(_T.c.redeliver_at.is_(None), _T.c.redeliver_at <= now),
     )
-    if now is not None:
-        stmt = stmt.where(or_(_T.c.redeliver_at.is_(None), _T.c.redeliver_at <= now))
     rows = conn.execute(stmt.order_by(_T.c.id).limit(limit + 1)).all()
     return list(rows[:limit]), len(rows) > limit
 
