@@ -100,6 +100,11 @@ class StaffAccount(SPBase):
     created_at: Mapped[dt.datetime] = mapped_column(Moment)
     confidentiality_signed_on: Mapped[dt.date | None] = mapped_column(Date)
     awareness_trained_on: Mapped[dt.date | None] = mapped_column(Date)
+    # Art. 4, second indent: the function profile (``[profiles.*]`` in the configuration)
+    # says which disclosed attributes this person needs; ``schools`` (comma-separated
+    # instellingsnummers) which pupils: those of the schools their CLB serves.
+    function_profile: Mapped[str | None] = mapped_column(String(40))
+    schools: Mapped[str] = mapped_column(String(2000), default="", server_default="")
 
 
 class PrivacyLogEntry(SPBase):
@@ -304,3 +309,53 @@ class EventsState(SPBase):
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_error: Mapped[str | None] = mapped_column(String(400))
+
+
+class OnwardRecipient(SPBase):
+    """Art. 4: a party we may pass data on to, once DOV was notified beforehand; never
+    another LeerID service provider (DOV's client registry decides, by KBO number)."""
+
+    __tablename__ = "sp_onward_recipient"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kbo: Mapped[str] = mapped_column(String(12), unique=True)  # 0123.456.789
+    purpose: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(Moment)
+    notice_id: Mapped[int | None] = mapped_column(Integer)  # sp_notice.id of the notice
+    notified_at: Mapped[dt.datetime | None] = mapped_column(Moment)  # DOV received it
+    leerid_service_provider: Mapped[bool | None] = mapped_column(Boolean)  # DOV's answer
+    checked_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+
+
+class OnwardExport(SPBase):
+    """Art. 4: one export to an onward recipient: who, when, how many pupils, which fields."""
+
+    __tablename__ = "sp_onward_export"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recipient_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("sp_onward_recipient.id"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(Moment)
+    actor: Mapped[str] = mapped_column(String(80))
+    pupils: Mapped[int] = mapped_column(Integer)
+    attributes: Mapped[str] = mapped_column(String(400))  # comma-separated attribute keys
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class RiskAssessment(SPBase):
+    """Art. 6: "werd een risico-inschatting gemaakt. Voor elk risico werd een gepaste ...
+    maatregel genomen": one assessed risk, its measures, the date and the owner."""
+
+    __tablename__ = "sp_risk_assessment"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    risk: Mapped[str] = mapped_column(Text)
+    measures: Mapped[str] = mapped_column(Text)
+    assessed_on: Mapped[dt.date] = mapped_column(Date)
+    owner: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(80))
+    recorded_at: Mapped[dt.datetime] = mapped_column(Moment)

@@ -124,6 +124,11 @@ def _matches(stored_hash: str, password: str) -> bool:
         return False
 
 
+def school_scope(account: StaffAccount) -> frozenset[str]:
+    """Art. 4, second indent: the instellingsnummers whose pupils this person may see."""
+    return frozenset(code for code in (account.schools or "").split(",") if code)
+
+
 def get_staff(engine: Engine, username: str) -> StaffAccount | None:
     with session_scope(engine) as session:
         account = session.get(StaffAccount, username)
