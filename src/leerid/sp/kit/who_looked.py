@@ -1,0 +1,85 @@
+"""Who looked at a pupil's file: the function and the moment, never the name.
+
+GDPR art. 15 (the pupil's own page) and the DPO's answer to an access request both need the
+staff acts on one pupil's file from the privacy log (art. 6). An entry written when a member
+of staff opens, adds to or reports on a file carries ``detail.functie``: the label of their
+function profile at that moment (art. 4, second indent). Older entries without it fall back
+to the label of the actor's role today, and otherwise to "medewerker".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leerid.sp.kit.models import PrivacyLogEntry, StaffAccount
+
+STAFF_ACTS = {
+    "leerling_bekeken": "bekeek het dossier",
+    "dossier_aangevuld": "voegde een activiteit toe",
+    "melding_gegevenskwaliteit": "meldde foutieve gegevens",
+}
+"""The privacy-log actions that are a member of staff working on one pupil's file."""
+
+FUNCTION = "functie"
+"""The key of ``PrivacyLogEntry.detail`` that holds the function label (art. 4)."""
+
+UNKNOWN_FUNCTION = "medewerker"
+
+
+@dataclass(frozen=True)
+class Look:
+    """One staff act on a pupil's file: when, in which function, what (no name)."""
+
+    at: dt.datetime
+    function: str
+    act: str
+    action: str
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _function(detail: str) -> str | None:
+    try:
+        data = json.loads(detail or "{}")
+    except ValueError:
+        return None
+    value = data.get(FUNCTION) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def looks_at(
+    session: Session, pupil_key: str, role_labels: Mapping[str, str] | None = None
+) -> list[Look]:
+    """The staff acts on ``pupil_key``'s file, oldest first (art. 6 privacy log)."""
+    rows = session.execute(
+        select(
+            PrivacyLogEntry.at,
+            PrivacyLogEntry.action,
+            PrivacyLogEntry.detail,
+            StaffAccount.role,
+        )
+        .outerjoin(StaffAccount, StaffAccount.username == PrivacyLogEntry.actor)
+        .where(
+            PrivacyLogEntry.pupil_key == pupil_key,
+            PrivacyLogEntry.action.in_(tuple(STAFF_ACTS)),
+        )
+        .order_by(PrivacyLogEntry.seq)
+    ).all()
+    labels = role_labels or {}
+    return [
+        Look(
+            _aware(at),
+            _function(detail) or labels.get(role or "", UNKNOWN_FUNCTION),
+            STAFF_ACTS[action],
+            action,
+        )
+        for at, action, detail, role in rows
+    ]
