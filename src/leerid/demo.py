@@ -194,7 +194,7 @@ def _register_lars(
     jwks = json.loads(write_client_key(lars_dir).read_text(encoding="utf-8"))
     client_id, _ = register_client(
         engine,
-        name="LARS (demo)",
+        name="LARS via de app GLCE (demo)",  # the seed's title: LARS "via de app van GLCE"
         protocol_id=protocol_id,
         redirect_uris=[f"{lars_url}/callback"],
         post_logout_redirect_uris=[f"{lars_url}/"],

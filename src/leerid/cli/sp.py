@@ -37,6 +37,7 @@ CONFIG = typer.Option(
 
 
 EVIDENCE_OUT = typer.Option(..., "--out", help="The HTML file to write.")
+REGISTER_OUT = typer.Option(None, "--out", help="Write here instead of stdout.")
 KEY_OUT = typer.Option(..., "--out", help="Folder for client-key.jwk and client-jwks.json.")
 
 
@@ -114,6 +115,27 @@ def evidence(
     out.print(
         f"evidence for {len(provider.protocol.security_measures)} measures written to {out_file}"
     )
+
+
+@app.command()
+def register(
+    config: Path | None = CONFIG,
+    fmt: str = typer.Option("md", "--format", help="md, csv or json."),
+    out_file: Path | None = REGISTER_OUT,
+) -> None:
+    """Art. 6 (m-register): our register entry, with our processors (the app's operator
+    among them) and the onward recipients DOV was notified of (art. 4)."""
+    from leerid.protocol.register import RegisterFormat
+    from leerid.sp.kit.recipient_register import recipient_register
+
+    if fmt not in {f.value for f in RegisterFormat}:
+        raise LeeridError(f"--format {fmt!r}: use md, csv or json")
+    text = recipient_register(_provider(config), fmt)
+    if out_file is None:
+        sys.stdout.write(text)
+        return
+    out_file.write_text(text, encoding="utf-8")
+    out.print(f"register written to {out_file}")
 
 
 @app.command()

@@ -65,8 +65,29 @@ def _data_categories(protocol: Protocol) -> tuple[str, ...]:
     return tuple(rows)
 
 
-def processing_record(protocol: Protocol, party: PartyRole, at: dt.datetime) -> ProcessingRecord:
+@dataclass(frozen=True)
+class OwnRecipients:
+    """What only the party itself knows: its processors and, for the recipient, the onward
+    recipients DOV was told of (art. 4); GDPR art. 4.9 counts both as recipients."""
+
+    processors: tuple[str, ...] = ()
+    onward: tuple[str, ...] = ()
+
+
+ONWARD_RULE = (
+    "verdere mededeling enkel na voorafgaande melding aan DOV; nooit aan andere "
+    "dienstenleveranciers die (willen) aansluiten op LeerID (art. 4)"
+)
+
+
+def processing_record(
+    protocol: Protocol,
+    party: PartyRole,
+    at: dt.datetime,
+    own_recipients: OwnRecipients | None = None,
+) -> ProcessingRecord:
     """The register entry for ``protocol`` in the register of ``party``."""
+    known = own_recipients or OwnRecipients()
     discloser, recipient = protocol.parties.discloser, protocol.parties.recipient
     own = recipient if party is PartyRole.RECIPIENT else discloser
     dpo = own.dpo
@@ -82,7 +103,9 @@ def processing_record(protocol: Protocol, party: PartyRole, at: dt.datetime) -> 
                 for r in protocol.recipients.roles
                 if r.sees_pupil_data
             ),
-            "geen verdere mededeling; nooit aan andere dienstenleveranciers (art. 4)",
+            *(f"verwerker: {p}" for p in known.processors),
+            *(f"verdere mededeling (art. 4): {o}" for o in known.onward),
+            ONWARD_RULE,
         )
         retention_text = (
             f"{retention.period} ({retention.period.dutch()})"
@@ -97,7 +120,10 @@ def processing_record(protocol: Protocol, party: PartyRole, at: dt.datetime) -> 
             f"{protocol.legal_frame.article} van het {protocol.legal_frame.decree} "
             f"(protocol van {protocol.date.isoformat()})"
         )
-        recipients = (f"{recipient.name} (KBO {recipient.enterprise_number})",)
+        recipients = (
+            f"{recipient.name} (KBO {recipient.enterprise_number})",
+            *(f"verwerker: {p}" for p in known.processors),
+        )
         retention_text = (
             f"bij de ontvanger: {retention.period} ({retention.period.dutch()}); "
             f"bij {discloser.short_name}: {NOT_STATED}"
@@ -117,7 +143,7 @@ def processing_record(protocol: Protocol, party: PartyRole, at: dt.datetime) -> 
         data_categories=_data_categories(protocol),
         recipients=recipients,
         transfers="geen doorgifte aan derde landen of internationale organisaties vermeld in "
-        "het protocol; geen verdere mededeling (art. 4)",
+        "het protocol (art. 4: verdere mededeling enkel na melding aan DOV)",
         retention=retention_text,
         security_measures=tuple(
             f"{m.id}: {m.text}" for m in protocol.security.measures if party in m.applies_to
@@ -180,10 +206,14 @@ def _csv(records: list[ProcessingRecord]) -> str:
 
 
 def render_register(
-    protocols: list[Protocol], fmt: RegisterFormat | str, party: PartyRole, at: dt.datetime
+    protocols: list[Protocol],
+    fmt: RegisterFormat | str,
+    party: PartyRole,
+    at: dt.datetime,
+    own_recipients: OwnRecipients | None = None,
 ) -> str:
     """The register of ``party`` for ``protocols`` as Markdown, CSV or JSON."""
-    records = [processing_record(p, party, at) for p in protocols]
+    records = [processing_record(p, party, at, own_recipients) for p in protocols]
     fmt = RegisterFormat(fmt)
     if fmt is RegisterFormat.MD:
         return _md(records, party)

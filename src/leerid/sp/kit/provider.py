@@ -23,6 +23,7 @@ from leerid.sp.kit.keys import ProviderSecrets, load_or_create_secrets
 from leerid.sp.kit.last_login import LoginOutcome, record_login
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.pupil_app import check_operator
 from leerid.sp.kit.settings import SPSettings
 from leerid.sp.kit.signed_protocol import ProtocolState, SignedVersion, judge
 from leerid.sp.kit.staff import Permissions, permissions
@@ -98,6 +99,12 @@ class ServiceProvider:
         # Art. 11: the local file only names the protocol and is compared with the version
         # both parties signed, as the Department announced it (``signed_protocol``).
         self.local_protocol: Protocol = load_protocol(settings.protocol_file)
+        check_operator(  # art. 6 (m-verwerkers): an app run by another party is a processor
+            settings.app,
+            self.local_protocol.parties.recipient.name,
+            settings.processor_list,
+            settings.path,
+        )
         self._versions: dict[tuple[str, int], SignedVersion] = {}
         self._state: tuple[float, ProtocolState] | None = None
         self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)

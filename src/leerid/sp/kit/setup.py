@@ -70,6 +70,9 @@ name = "LARS"
 public_url = "{url}"
 secret_file = "secret.json"
 
+[app]
+name = "GLCE"
+
 [mail]
 smtp_host = "127.0.0.1"
 smtp_port = {smtp_port}
