@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
+from tests.idp_server import SeededPupil
 from tests.sp.lars_world import lars_world
 from tests.sp.test_browser import PHONE, no_horizontal_scroll, screenshot
 
@@ -20,10 +21,12 @@ pytestmark = [
 MOST_TABS = 40  # the page's focus stops before the form: links, copy folds, buttons
 
 
-def log_in(page: Page, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/aanmelden")
-    page.fill("#username", username)
-    page.fill("#password", password)
+def log_in(page: Page, url: str, pupil: SeededPupil) -> None:
+    """From the home page through LeerID's form to the pupil's page."""
+    page.goto(url)
+    page.get_by_role("link", name="Aanmelden met LeerID").click()
+    for field, value in (("#username", pupil.username), ("#password", pupil.password)):
+        page.locator(field).fill(value)
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/mijn-gegevens")
 
@@ -53,7 +56,7 @@ def test_the_pupils_page_by_keyboard_and_without_axe_violations(
         pupil = lars.idp.pupil
         context = browser.new_context(accept_downloads=True)
         page = context.new_page()
-        log_in(page, lars.url, pupil.username, pupil.password)
+        log_in(page, lars.url, pupil)
         check_widths(page, found)  # the pupil's own page
         page.set_viewport_size(PHONE)
         assert no_horizontal_scroll(page)

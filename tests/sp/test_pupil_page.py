@@ -94,6 +94,7 @@ def test_three_logins_are_three_lines_and_the_file_names_no_one(
             assert SPOKEN.search(line), line
             assert "LARS kreeg" in line and "je voornaam" in line
             assert "het nummer van je school" in line and "je leerlingennummer bij LeerID" in line
+            assert line.count("je accountnummer bij LeerID") == 1  # sub is the same number
         assert "je rijksregisternummer" not in page.text  # LARS never receives the INSZ
         assert "Niemand bij LARS bekeek je dossier." in page.text
         # what LARS keeps: the last login, and how long (art. 3)

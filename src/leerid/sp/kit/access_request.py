@@ -26,7 +26,16 @@ from leerid.sp.kit.provider import PupilSnapshot, ServiceProvider
 from leerid.sp.kit.who_looked import Look, looks_at
 from leerid.store.engine import session_scope
 
-__all__ = ["FORMATS", "LoginLine", "OwnReport", "build", "group_logins", "request_copy"]
+__all__ = [
+    "FORMATS",
+    "LoginLine",
+    "OwnReport",
+    "as_text",
+    "build",
+    "group_logins",
+    "in_words",
+    "request_copy",
+]
 
 FORMATS = ("html", "json")
 """The download's formats (PDF left out: see docs/service-provider.md, GDPR art. 15)."""
@@ -64,7 +73,7 @@ class OwnReport:
                 {
                     "tijd": _iso(line.at),
                     "doorgegeven": line.released,
-                    "gegevens": [names.get(c, c) for c in line.claims],
+                    "gegevens": in_words(line.claims, names),
                 }
                 for line in self.logins
             ],
@@ -88,6 +97,14 @@ class OwnReport:
                 for code, attr, p, s in pupil.reports
             ],
         }
+
+
+def in_words(claims: Iterable[str], names: Mapping[str, str]) -> list[str]:
+    """The claims in ``names``'s words and order, each word once (``sub`` and the
+    Account_uuid are the same number to a pupil)."""
+    order = {claim: n for n, claim in enumerate(names)}
+    ranked = sorted(claims, key=lambda c: (order.get(c, len(order)), c))
+    return list(dict.fromkeys(names.get(c, c) for c in ranked))
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

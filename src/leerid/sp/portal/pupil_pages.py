@@ -128,7 +128,8 @@ async def _disclosures(portal: Portal, access_token: str) -> list[dict[str, Any]
 
 def _words(portal: Portal) -> dict[str, str]:
     """Each claim in the pupil's own words (GDPR art. 15: plain language for a child)."""
-    return {**portal.names, **page_texts.PUPIL_WORDS}
+    others = {c: w for c, w in portal.names.items() if c not in page_texts.PUPIL_WORDS}
+    return {**page_texts.PUPIL_WORDS, **others}
 
 
 def _choices(portal: Portal, report: OwnReport) -> list[tuple[str, str]]:
@@ -162,6 +163,7 @@ async def my_data(request: Request, portal: PortalDep, session: Session) -> Resp
         report=report,
         pupil=report.pupil,
         words=_words(portal),
+        in_words=access_request.in_words,
         choices=_choices(portal, report),
         problems=page_texts.PUPIL_PROBLEMS,
         limit=page_texts.PUPIL_REPORT_LIMIT,
@@ -215,6 +217,7 @@ def _standalone(portal: Portal, report: OwnReport, words: dict[str, str]) -> str
         report=report,
         pupil=report.pupil,
         words=words,
+        in_words=access_request.in_words,
         statuses=page_texts.REPORT_STATUS,
         made=spoken(dt.datetime.now(dt.UTC)),
     )
