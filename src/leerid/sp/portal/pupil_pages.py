@@ -169,6 +169,7 @@ async def my_data(request: Request, portal: PortalDep, session: Session) -> Resp
         limit=page_texts.PUPIL_REPORT_LIMIT,
         statuses=page_texts.REPORT_STATUS,
         merged=request.query_params.get("gekoppeld") == "1",
+        current=MY_DATA,
     )
 
 
