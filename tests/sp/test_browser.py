@@ -43,8 +43,8 @@ def test_pupil_on_a_phone_and_staff_by_role(
         assert page.get_by_role("heading", level=1).inner_text() == "Mijn gegevens bij LARS"
         assert pupil.voornaam in page.get_by_role("main").inner_text()
         assert page.get_by_role("navigation", name="Hoofdmenu").count() == 1
-        disclosures = page.get_by_role("list", name="Doorgiften, nieuwste eerst")
-        assert "School (instellingsnummer)" in disclosures.inner_text()  # the disclosures
+        logins = page.get_by_role("list", name="Je aanmeldingen, de nieuwste eerst")
+        assert "het nummer van je school" in logins.inner_text()  # the disclosures
         assert no_horizontal_scroll(page)
         page.close()
 

@@ -28,6 +28,7 @@ from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import write_config
 from tests.sp.test_lars_flow import PASSWORD, staff_login
+from tests.test_page_words import pupil_cookie
 
 INSZ = "05.08.12-123.45"
 PUPIL = "0f8e2c4a-1b2c-4d5e-8f90-123456789abc"
@@ -52,6 +53,10 @@ VALID = {
             "probleem": "foutief",
             "toelichting": "Naam verkeerd gespeld",
         },
+    ),
+    "/mijn-gegevens/melding": (  # art. 7: the pupil's own report
+        "leerling",
+        {"gegeven": "given_name", "probleem": "foutief", "uitleg": "Mijn voornaam is fout"},
     ),
     "/personeel/datalekken": (
         "dpo",
@@ -121,10 +126,12 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
     )
     with serve_portal(provider, port) as url:
         browsers = {role: staff_login(url, role) for role in ("toegangscontrole", "dpo")}
+        browsers["leerling"] = httpx.Client(cookies={"sp_sessie": pupil_cookie(provider)})
         for action, field in sorted(fields):
             role, valid = VALID[action]
             browser: httpx.Client = browsers[role]
-            csrf = hidden_fields(browser.get(f"{url}/personeel").text)["csrf"]
+            home = "/mijn-gegevens" if role == "leerling" else "/personeel"
+            csrf = hidden_fields(browser.get(url + home).text)["csrf"]
             target = url + action.replace("{{ v.breach.id }}", str(breach))
             answer = browser.post(
                 target, data={**valid, field: f"{valid[field]} {INSZ}", "csrf": csrf}

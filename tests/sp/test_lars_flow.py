@@ -53,7 +53,7 @@ def test_lars_end_to_end(
         assert str(page.url).endswith("/mijn-gegevens")
         assert pupil.voornaam in page.text and pupil.leer_id_uuid in page.text
         # the disclosures made to LARS, from the provider's disclosure log, for this pupil
-        assert "School (instellingsnummer)" in page.text and "doorgegeven" in page.text
+        assert "het nummer van je school" in page.text and "LARS kreeg" in page.text
         assert page.headers["cache-control"] == "no-store"
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         cookie = next(c for c in browser.http.cookies.jar if c.name == "sp_sessie")
@@ -64,7 +64,7 @@ def test_lars_end_to_end(
             f"{lars.url}/mijn-gegevens/inzage", data={"csrf": hidden_fields(page.text)["csrf"]}
         )
         assert export.status_code == 200
-        assert json.loads(export.text)["sleutel"] == pupil.leer_id_uuid
+        assert json.loads(export.text)["bewaard"]["sleutel"] == pupil.leer_id_uuid
         # RP-initiated logout: through the provider, back to LARS, session gone
         bye = browser.http.post(
             f"{lars.url}/afmelden", data={"csrf": hidden_fields(page.text)["csrf"]}

@@ -19,6 +19,7 @@ ROUTES = {
     ("GET", "/callback"),
     ("GET", "/mijn-gegevens"),
     ("POST", "/mijn-gegevens/inzage"),
+    ("POST", "/mijn-gegevens/melding"),  # art. 7: the pupil's own report, to DOV only
     ("POST", "/afmelden"),
     ("GET", "/personeel/aanmelden"),
     ("POST", "/personeel/aanmelden"),
@@ -67,6 +68,7 @@ def test_anonymous_visitors_get_nothing(provider: ServiceProvider) -> None:
             assert response.headers["location"] == "/personeel/aanmelden"
         assert http.get(f"{url}/mijn-gegevens").headers["location"] == "/"
         assert http.post(f"{url}/mijn-gegevens/inzage").status_code == 403
+        assert http.post(f"{url}/mijn-gegevens/melding").status_code == 403
         assert http.post(f"{url}/afmelden").status_code == 403  # no CSRF token
         assert http.post(f"{url}/personeel/afmelden").status_code == 403
         forged = http.post(

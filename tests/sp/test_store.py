@@ -11,7 +11,7 @@ from sqlalchemy import Engine, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from leerid.errors import LeeridError
-from leerid.sp.kit import privacy_log
+from leerid.sp.kit import access_request, privacy_log
 from leerid.sp.kit.last_login import record_login
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import (
@@ -289,8 +289,10 @@ def test_access_request_is_the_pupils_own_and_logged(provider: ServiceProvider) 
     """GDPR art. 15, the only way data leaves the provider (art. 4)."""
     pupil = login()
     provider.admit(pupil, NOW)
-    data = json.loads(provider.access_request(pupil.pupil_key))
-    assert data["sleutel"] == pupil.pupil_key and data["voornaam"] == "Lotte"
+    report = access_request.request_copy(provider, pupil.pupil_key, None, "json")
+    data = json.loads(access_request.as_text(report, {}))
+    assert data["bewaard"]["sleutel"] == pupil.pupil_key and data["bewaard"]["voornaam"] == "Lotte"
+    assert data["logins"] is None  # LeerID was not asked: said, not left empty
     with session_scope(provider.engine) as session:
         head = session.get(PrivacyLogHead, 1)
         last = session.get(PrivacyLogEntry, head.seq if head else 0)

@@ -13,6 +13,21 @@ from zoneinfo import ZoneInfo
 from leerid.protocol.model import PartyRole, Protocol, StatusChangeKind
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
+MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+"""The months in Dutch, for the dates people read on the pupils' pages."""
 
 
 def brussels(moment: dt.datetime) -> dt.datetime:

@@ -33,27 +33,13 @@ from leerid.idp.store.report_directions import TooManyReportsError
 from leerid.idp.web.i18n import TEXTS
 from leerid.idp.web.login import Refusal, client_address, form_fields, verify_credentials
 from leerid.insz_text import looks_like_insz
-from leerid.protocol.lifecycle import BRUSSELS
+from leerid.protocol.lifecycle import BRUSSELS, MONTHS
 
 __all__ = ["CLAIM_WORDS", "router"]
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-MONTHS = [
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-]
 CLAIM_WORDS = {
     "sub": "je accountnummer bij LeerID (een code)",
     "given_name": "je voornaam",

@@ -7,7 +7,6 @@ privacy log in the same transaction as the access itself.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -56,28 +55,6 @@ class PupilSnapshot:
     last_login_at: dt.datetime
     dossier: tuple[tuple[dt.datetime, str, str], ...]
     reports: tuple[tuple[str, str, str, str], ...]  # (code, attribute, problem, status)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "sleutel": self.pupil_key,
-            "soort_sleutel": self.key_kind,
-            "account_uuid": self.account_uuid,
-            "voornaam": self.given_name,
-            "naam": self.family_name,
-            "instellingsnummers": list(self.orgcodes),
-            "laatste_aanmelding": _aware(self.last_login_at).isoformat(),
-            "dossier": [
-                {"tijd": _aware(at).isoformat(), "auteur": author, "tekst": text}
-                for at, author, text in self.dossier
-            ],
-            "meldingen_gegevenskwaliteit": [
-                {"nr": n, "attribuut": a, "probleem": p, "status": s} for n, a, p, s in self.reports
-            ],
-        }
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class ServiceProvider:
@@ -185,6 +162,11 @@ class ServiceProvider:
         with session_scope(self.engine) as session:
             return self._snapshot(session, pupil_key)
 
+    def snapshot_in(self, session: Any, pupil_key: str) -> PupilSnapshot | None:
+        """The snapshot inside the caller's transaction (the pupil's access request logs in
+        the same one: ``access_request.request_copy``)."""
+        return self._snapshot(session, pupil_key)
+
     def _snapshot(self, session: Any, pupil_key: str) -> PupilSnapshot | None:
         record = session.get(PupilRecord, pupil_key)
         if record is None:
@@ -216,22 +198,6 @@ class ServiceProvider:
             dossier,
             reports,
         )
-
-    def access_request(self, pupil_key: str) -> str:
-        """GDPR art. 15: the pupil's own data, for the pupil alone; the request is logged.
-        This is the one way data leaves the provider (art. 4 forbids any other)."""
-        with session_scope(self.engine) as session:
-            snapshot = self._snapshot(session, pupil_key)
-            if snapshot is None:
-                raise NotFoundError("no data is held under this key")
-            privacy_log.append(
-                session,
-                actor="leerling",
-                action="inzageverzoek",
-                purpose="AVG art. 15: inzage door de leerling zelf",
-                pupil_key=pupil_key,
-            )
-            return json.dumps(snapshot.as_json(), ensure_ascii=False, indent=2)
 
     # -- what staff see -------------------------------------------------------------------
 

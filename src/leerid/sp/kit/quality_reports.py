@@ -11,7 +11,8 @@ import asyncio
 import datetime as dt
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit import privacy_log
@@ -24,6 +25,19 @@ from leerid.store.engine import session_scope
 # Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"
 PROBLEMS = ("foutief", "onnauwkeurig", "onvolledig", "ontbrekend", "verouderd", "overtollig")
 COMMENT_LIMIT = 2000
+CLOSED = ("gesloten", "geweigerd")
+
+# Art. 7, a report by the pupil (the data subject) on the portal
+PUPIL_ACTOR = "leerling"
+PUPIL_ACTION = "melding_door_leerling"
+PUPIL_PREFIX = "Gemeld door de leerling zelf: "
+PUPIL_OPEN_LIMIT = 3
+"""A pupil has at most this many open reports: one per wrong data item is what art. 7 asks,
+and a page that anyone logged in can post to must not flood the Department's DPO."""
+PUPIL_LIMIT_TEXT = (
+    f"Je hebt al {PUPIL_OPEN_LIMIT} meldingen die nog niet afgehandeld zijn. Wacht tot het "
+    "Departement die bekeken heeft; daarna kun je opnieuw iets melden."
+)
 
 
 class ReportRefusedError(LeeridError):
@@ -70,6 +84,8 @@ def _create(
     attribute: str,
     problem: str,
     comment: str,
+    *,
+    by_pupil: bool = False,
 ) -> int:
     claims = {str(a.claim.value) for a in provider.protocol.data.attributes}
     if attribute not in claims:  # art. 3: only the data the protocol lists
@@ -85,10 +101,13 @@ def _create(
     refuse_insz(comment, "comment")  # art. 3: one check for every free-text field
     now = dt.datetime.now(dt.UTC)
     with session_scope(provider.engine) as session:
-        if session.get(PupilRecord, pupil_key) is None:
+        # the record is locked: a pupil's reports are counted one request at a time
+        if session.get(PupilRecord, pupil_key, with_for_update=by_pupil) is None:
             raise ReportRefusedError(
                 "LARS kent geen leerling met deze sleutel; open de leerling uit de lijst.", 404
             )
+        if by_pupil and _open_own_reports(session, pupil_key) >= PUPIL_OPEN_LIMIT:
+            raise ReportRefusedError(PUPIL_LIMIT_TEXT, 429)
         report = QualityReport(
             pupil_key=pupil_key,
             attribute=attribute,
@@ -104,7 +123,8 @@ def _create(
         privacy_log.append(
             session,
             actor=actor,
-            action="melding_gegevenskwaliteit",
+            # the pupil's own report is no staff act on the file (``who_looked``)
+            action=PUPIL_ACTION if by_pupil else "melding_gegevenskwaliteit",
             purpose="art. 7: foutieve gegevens melden aan DOV",
             pupil_key=pupil_key,
             detail={"melding": report.id, "attribuut": attribute, "probleem": problem},
@@ -170,6 +190,43 @@ async def report_wrong_data(
         _create, provider, actor, pupil_key, attribute, problem, comment
     )
     return await send_report(provider, rp, report_id)
+
+
+async def report_own_data(
+    provider: ServiceProvider,
+    rp: RelyingParty,
+    *,
+    pupil_key: str,
+    attribute: str,
+    problem: str,
+    comment: str,
+) -> str:
+    """Art. 7 ("al dan niet op basis van een mededeling van betrokkene(n)"): the pupil's own
+    report, recorded (at most ``PUPIL_OPEN_LIMIT`` open) and sent at once; returns its code.
+
+    The Department's API has no ``source`` for a provider's report: the comment says that the
+    pupil wrote it."""
+    refuse_insz(comment, "comment")  # checked before the prefix, so the error names the field
+    text = PUPIL_PREFIX + comment.strip()
+    report_id = await asyncio.to_thread(
+        _create, provider, PUPIL_ACTOR, pupil_key, attribute, problem, text, by_pupil=True
+    )
+    return await send_report(provider, rp, report_id)
+
+
+def _open_own_reports(session: Session, pupil_key: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(QualityReport)
+            .where(
+                QualityReport.pupil_key == pupil_key,
+                QualityReport.created_by == PUPIL_ACTOR,
+                QualityReport.status.not_in(CLOSED),
+            )
+        )
+        or 0
+    )
 
 
 async def refresh_statuses(provider: ServiceProvider, rp: RelyingParty) -> int:

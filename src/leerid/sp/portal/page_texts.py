@@ -37,6 +37,7 @@ ACTIONS = {
     "inzageverzoek": "Leerling downloadde eigen gegevens",
     "leerling_bekeken": "Leerling bekeken",
     "melding_gegevenskwaliteit": "Foutieve gegevens gemeld",
+    "melding_door_leerling": "Leerling meldde zelf foutieve gegevens",
     "overzicht_bekeken": "Lijst van leerlingen bekeken",
     "personeel_bijgewerkt": "Datums van een medewerker bijgewerkt",
     "toegang_geweigerd": "Toegang geweigerd",
@@ -57,15 +58,50 @@ ATTRIBUTES = {
 # Art. 7: a report's status on the pages (the Department answers "open" or "gesloten")
 REPORT_STATUS = {"niet_verzonden": "nog niet verzonden", "open": "open", "gesloten": "gesloten"}
 
-# Art. 5: how LeerID passed data on, for the pupil's history (the provider's endpoint names)
-DISCLOSURE_WAYS = {
-    "login": "bij het aanmelden",
-    "token": "bij het aanmelden",
-    "userinfo": "toen de toepassing je gegevens opvroeg",
-    "introspect": "bij een controle van je aanmelding",
-}
 REPORT_NOT_SENT = (
     "De melding is bewaard, maar het Departement heeft ze niet ontvangen (LeerID was niet "
     "bereikbaar of weigerde ze). Probeer het later opnieuw; blijft het mislukken, verwittig "
     "dan de beheerder van LARS."
 )
+
+# GDPR art. 15 for a 12-year-old: the data LARS received, in the pupil's own words
+PUPIL_WORDS = {
+    "given_name": "je voornaam",
+    "family_name": "je familienaam",
+    "ov_leerid_uuid": "je leerlingennummer bij LeerID",
+    "ov_account_uuid": "je accountnummer bij LeerID",
+    "sub": "je accountnummer bij LeerID",
+    "ov_historiek_account_uuid": "je vroegere accountnummers bij LeerID",
+    "ov_orgcode": "het nummer van je school",
+    "rrn": "je rijksregisternummer",
+}
+
+# Art. 7: what is wrong with a data item, in words a 12-year-old uses (the protocol's word)
+PUPIL_PROBLEMS = {
+    "foutief": "Het is fout",
+    "onnauwkeurig": "Het is niet helemaal juist",
+    "onvolledig": "Er ontbreekt een stukje",
+    "ontbrekend": "Het staat er niet",
+    "verouderd": "Het was vroeger juist, nu niet meer",
+    "overtollig": "Het hoort er niet bij",
+}
+PUPIL_REPORT_LIMIT = 1000  # characters the pupil may write (the Department takes 2000)
+PUPIL_REPORT_EMPTY = "Schrijf kort wat er niet klopt. Zo weet LeerID wat het moet nakijken."
+PUPIL_REPORT_TOO_LONG = (
+    f"Je uitleg is langer dan {PUPIL_REPORT_LIMIT} tekens. Maak hem korter en verstuur opnieuw."
+)
+PUPIL_REPORT_INSZ = (
+    "In je uitleg staat een nummer dat op een rijksregisternummer lijkt. Laat dat nummer weg "
+    "en verstuur opnieuw. LARS mag dat nummer niet bewaren, en LeerID weet al wie je bent."
+)
+PUPIL_REPORT_SENT = (
+    "Je melding heeft de code {code}. LARS stuurde ze meteen naar LeerID (het Departement "
+    "Onderwijs en Vorming). Daar kijken ze je gegevens na en verbeteren ze wat fout is. Bij je "
+    "volgende aanmelding krijgt LARS dan de juiste gegevens. Op je pagina zie je of je melding "
+    "nog open is. Noteer de code als je er later iets over wilt vragen."
+)
+PUPIL_REPORT_NOT_SENT = (
+    "Je melding is bewaard bij LARS, maar LeerID kon ze nu niet ontvangen. Op je pagina staat "
+    "ze als 'nog niet verzonden'. De medewerkers van LARS zien ze in hun lijst van meldingen."
+)
+PUPIL_REPORT_REFUSED = "LeerID nam je melding niet aan: {reason}"

@@ -1,26 +1,39 @@
-"""The pupil's pages: the home page, the login through LeerID, my data (art. 3), the logout."""
+"""The pupil's pages: the home page, the login through LeerID, my data (art. 3, GDPR art. 15),
+the report of wrong data (art. 7), the logout.
+
+These pages are the app GLCE of the protocol's title ("via de app GLCE"): the pupil-facing app
+through which LARS authenticates pupils (/aanmelden → /callback → /mijn-gegevens)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from leerid.sp.kit import quality_reports
+from leerid.errors import LeeridError, NotFoundError
+from leerid.protocol.attributes import Condition
+from leerid.sp.kit import access_request, quality_reports
+from leerid.sp.kit.access_request import OwnReport
+from leerid.sp.kit.free_text import InszInFreeTextError
 from leerid.sp.kit.login_claims import ClaimError, read_login
 from leerid.sp.kit.relying_party import LoginError, PendingLogin
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.following import PROTOCOL_REASONS, before_login
 from leerid.sp.portal.guard import PortalDep, PupilPost, Session, SignedPost
 from leerid.sp.portal.state import PAGE_HEADERS, Portal
+from leerid.sp.portal.templating import render, spoken
 
 log = logging.getLogger("leerid.sp.portal")
 
 router = APIRouter()
+
+MY_DATA = "/mijn-gegevens"
+REPORT_FORM = "/mijn-gegevens#melden"
 
 REFUSAL_TEXT = {
     "no_enrolment": "Je bent op dit moment in geen enkele school ingeschreven.",
@@ -107,47 +120,143 @@ async def _disclosures(portal: Portal, access_token: str) -> list[dict[str, Any]
         url = await quality_reports.endpoint(portal.rp, "disclosures") + "/mine"
         response = await portal.rp.get_bearer(url, access_token)
         if response.status_code == 200:
-            disclosures = [
-                portal.readable_disclosure(d) for d in response.json().get("disclosures", [])
-            ]
+            disclosures = list(response.json().get("disclosures", []))
     except Exception as exc:  # the page still shows what we hold
         log.warning("disclosures could not be fetched (%s)", type(exc).__name__)
     return disclosures
 
 
+def _words(portal: Portal) -> dict[str, str]:
+    """Each claim in the pupil's own words (GDPR art. 15: plain language for a child)."""
+    others = {c: w for c, w in portal.names.items() if c not in page_texts.PUPIL_WORDS}
+    return {**page_texts.PUPIL_WORDS, **others}
+
+
+def _choices(portal: Portal, report: OwnReport) -> list[tuple[str, str]]:
+    """Art. 7: the data a pupil may report, among the data LARS received (art. 3; without
+    the logins, the protocol's attributes that need no decretal basis, which LARS lacks)."""
+    received = {c for line in report.logins or () for c in line.claims}
+    words = _words(portal)
+    return [
+        (str(a.claim.value), words[str(a.claim.value)])
+        for a in portal.provider.protocol.data.attributes
+        if (str(a.claim.value) in received)
+        or (not received and Condition.DECRETAL_BASIS not in a.conditions)
+    ]
+
+
 @router.get("/mijn-gegevens", response_class=HTMLResponse)
 async def my_data(request: Request, portal: PortalDep, session: Session) -> Response:
+    """GDPR art. 15: the pupil's own page, in words a 12-year-old reads."""
     key = session.get("pupil")
     if not key:
         return RedirectResponse("/", 303)
-    snapshot = await asyncio.to_thread(portal.provider.snapshot, key)
-    if snapshot is None:
+    disclosures = await _disclosures(portal, session["at"])
+    report = await asyncio.to_thread(access_request.build, portal.provider, key, disclosures)
+    if report is None:
         return portal.message(
             {}, "Geen gegevens", "Er zijn geen gegevens (meer) over jou bewaard.", 404
         )
     return portal.page(
         "pupil.html",
         session,
-        snapshot=snapshot,
-        pupil=snapshot,
-        disclosures=await _disclosures(portal, session["at"]),
+        report=report,
+        pupil=report.pupil,
+        words=_words(portal),
+        in_words=access_request.in_words,
+        choices=_choices(portal, report),
+        problems=page_texts.PUPIL_PROBLEMS,
+        limit=page_texts.PUPIL_REPORT_LIMIT,
+        statuses=page_texts.REPORT_STATUS,
         merged=request.query_params.get("gekoppeld") == "1",
-        retention=portal.provider.retention_period.dutch(),
+        current=MY_DATA,
     )
 
 
 @router.post("/mijn-gegevens/inzage")
-async def access_request(portal: PortalDep, posted: PupilPost) -> Response:
-    """GDPR art. 15: the pupil's own data as a file (the only route that sends pupil data)."""
-    body = await asyncio.to_thread(portal.provider.access_request, posted.session["pupil"])
+async def download(portal: PortalDep, posted: PupilPost) -> Response:
+    """GDPR art. 15: the pupil's own data as a file, a web page (HTML) or JSON; the only
+    route that sends pupil data, and only the logged-in pupil's own (art. 4)."""
+    form = posted.form.get("formaat", "json")
+    if form not in access_request.FORMATS:
+        text = "Kies een webpagina (HTML) of een bestand voor computers (JSON)."
+        return portal.message(posted.session, "Niet gelukt", text, 400, back=MY_DATA)
+    disclosures = await _disclosures(portal, posted.session["at"])
+    try:
+        report = await asyncio.to_thread(
+            access_request.request_copy,
+            portal.provider,
+            posted.session["pupil"],
+            disclosures,
+            form,
+        )
+    except NotFoundError:
+        text = "Er zijn geen gegevens (meer) over jou bewaard."
+        return portal.message(posted.session, "Geen gegevens", text, 404)
+    words = _words(portal)
+    if form == "json":
+        body, media = access_request.as_text(report, words), "application/json"
+    else:
+        body, media = _standalone(portal, report, words), "text/html; charset=utf-8"
     return Response(
         body,
-        media_type="application/json",
+        media_type=media,
         headers={
-            "Content-Disposition": 'attachment; filename="mijn-gegevens.json"',
+            "Content-Disposition": f'attachment; filename="mijn-gegevens.{form}"',
             **PAGE_HEADERS,
         },
     )
+
+
+def _standalone(portal: Portal, report: OwnReport, words: dict[str, str]) -> str:
+    """The page's content as one HTML file: the style inside, no script, no links out."""
+    return render(
+        "pupil_download.html",
+        site=portal.site,
+        nav=[],
+        standalone=True,
+        report=report,
+        pupil=report.pupil,
+        words=words,
+        in_words=access_request.in_words,
+        statuses=page_texts.REPORT_STATUS,
+        made=spoken(dt.datetime.now(dt.UTC)),
+    )
+
+
+@router.post("/mijn-gegevens/melding", response_class=HTMLResponse)
+async def report_error(portal: PortalDep, posted: PupilPost) -> Response:
+    """Art. 7: the pupil reports wrong data; LARS keeps the report and sends it to the
+    Department at once ("meldt zij dat onmiddellijk schriftelijk")."""
+    session, form = posted.session, posted.form
+    heading = "Melding niet verstuurd"
+    comment = form.get("uitleg", "").strip()
+    problem = None
+    if not comment:
+        problem = page_texts.PUPIL_REPORT_EMPTY
+    elif len(comment) > page_texts.PUPIL_REPORT_LIMIT:
+        problem = page_texts.PUPIL_REPORT_TOO_LONG
+    if problem is not None:
+        return portal.message(session, heading, problem, 400, back=REPORT_FORM)
+    try:
+        code = await quality_reports.report_own_data(
+            portal.provider,
+            portal.rp,
+            pupil_key=session["pupil"],
+            attribute=form.get("gegeven", ""),
+            problem=form.get("probleem", ""),
+            comment=comment,
+        )
+    except InszInFreeTextError:
+        return portal.message(session, heading, page_texts.PUPIL_REPORT_INSZ, 400, back=REPORT_FORM)
+    except quality_reports.ReportRefusedError as exc:  # bad input or the cap: what to do
+        return portal.message(session, heading, exc.message, exc.status, back=REPORT_FORM)
+    except LeeridError as exc:
+        log.warning("pupil report not sent: %s", type(exc).__name__)
+        text = page_texts.PUPIL_REPORT_NOT_SENT
+        return portal.message(session, "Melding bewaard", text, 502, back=MY_DATA)
+    text = page_texts.PUPIL_REPORT_SENT.format(code=code)
+    return portal.message(session, "Melding verstuurd", text, 200, back=MY_DATA)
 
 
 @router.post("/afmelden")

@@ -109,16 +109,6 @@ class Portal:
         self.sealer.write(response, {**session, "flash": flash, "flash_bad": bad})
         return response
 
-    def readable_disclosure(self, item: dict[str, Any]) -> dict[str, Any]:
-        """One disclosure of the identity provider's list, in the pupil's words."""
-        try:
-            at: dt.datetime | None = dt.datetime.fromisoformat(str(item.get("at")))
-        except ValueError:
-            at = None
-        claims = [self.names.get(str(c), str(c)) for c in item.get("claims", [])]
-        way = page_texts.DISCLOSURE_WAYS.get(str(item.get("endpoint")), "via LeerID")
-        return {**item, "at": at, "claims": sorted(set(claims)), "endpoint": way}
-
     def attribute_choices(self) -> list[tuple[str, str]]:
         """The attributes a data-quality report may name (art. 7), in plain Dutch."""
         return [

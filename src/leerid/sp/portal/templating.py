@@ -7,9 +7,9 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from leerid.sp.kit.moments import when
+from leerid.sp.kit.moments import spoken, spoken_day, when
 
-__all__ = ["ENV", "TEMPLATES", "render", "when"]
+__all__ = ["ENV", "TEMPLATES", "render", "spoken", "when"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -21,6 +21,8 @@ ENV = Environment(
     lstrip_blocks=True,
 )
 ENV.filters["when"] = when
+ENV.filters["spoken"] = spoken  # the pupil's pages: "maandag 3 maart 2025 om 14.05 uur"
+ENV.filters["spoken_day"] = spoken_day
 
 
 def render(name: str, **context: Any) -> str:
