@@ -87,7 +87,7 @@ async def ask_dov(rp: RelyingParty, kbo: str) -> bool:
         url = await endpoint(rp, "service-providers") + "/lookup"
         response = await rp.post_authenticated(url, {"kbo": kbo})
         data = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, LeeridError) as exc:  # LeeridError: no discovery
         raise DovUnreachableError(
             f"DOV cannot be reached to say whether KBO {kbo} is a LeerID service provider "
             f"({type(exc).__name__}); nothing is passed on without its answer (art. 4): "
