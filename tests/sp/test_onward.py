@@ -10,6 +10,7 @@ them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -28,8 +29,10 @@ from stdnum.be import vat
 from leerid.errors import LeeridError
 from leerid.idp.store.notices import list_notices
 from leerid.sp.kit.models import OnwardExport, PrivacyLogEntry, PupilRecord, StaffAccount
-from leerid.sp.kit.onward import kbo_option, list_recipients
+from leerid.sp.kit.notices import attempt_delivery
+from leerid.sp.kit.onward import _keep, _keep_notice, kbo_option, list_recipients, recipient_by_kbo
 from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
@@ -308,3 +311,34 @@ def test_a_wrong_check_is_refused(prefix: int, check: int) -> None:
         return
     with pytest.raises(LeeridError, match="--kbo"):
         kbo_option(digits)
+
+
+def test_a_notice_that_was_only_mailed_counts_and_resend_posts_it(
+    world: World, leerid: Leerid
+) -> None:
+    """The issue: "delivered to DOV [...] or by e-mail to DOV's DPO": the e-mail notifies."""
+    w, number = world, kbo(7000001)
+    recipient = _keep(w.lars, "Gemeente Aalst", number, "Vervoer", "Decreet", "dpo")
+    notice_id = _keep_notice(w.lars, recipient, "dpo")
+    offline = ServiceProvider(load_settings(w.dead_config))  # DOV down, its DPO's mail up
+
+    async def attempt() -> list[str]:
+        rp = RelyingParty(offline.settings)
+        try:
+            return (await attempt_delivery(offline, rp, notice_id))[1]
+        finally:
+            await rp.aclose()
+
+    problems = asyncio.run(attempt())
+    offline.engine.dispose()
+    assert len(problems) == 1 and "cannot" in problems[0]
+    assert f"Gemeente Aalst (KBO {number})" in w.inbox.messages[-1].get_payload()
+    assert recipient_by_kbo(w.lars, number).notified_at is not None
+    code, err = leerid(
+        ["sp", "notices", "resend", str(notice_id), "--config", str(w.config)], w.env
+    )
+    assert code == 0, err
+    engine = make_engine(w.idp.database_url)
+    kbos = [n.onward_recipient and n.onward_recipient["kbo"] for n in list_notices(engine)]
+    engine.dispose()
+    assert number in kbos
