@@ -182,7 +182,21 @@ ENDPOINTS = {
         },
         _client,
     ),
+    "notices-doorgifte": Endpoint(
+        ("POST",),
+        "/v1/notices",
+        lambda t: {
+            "kind": "doorgifte",
+            "text": "Voorafgaande melding\nart. 4",
+            "onward_recipient": '{"name": "Stad Gent", "kbo": "0207.451.227", '
+            '"purpose": "vervoer", "legal_basis": "decreet"}',
+        },
+        _client,
+    ),
     "notices-processors": Endpoint(("POST",), "/v1/notices/processors", auth=_client),
+    "service-providers-lookup": Endpoint(
+        ("POST",), "/v1/service-providers/lookup", lambda t: {"kbo": "BE0473721472"}, _client
+    ),
     "mijn-gegevens": Endpoint(("GET",), "/v1/mijn-gegevens", lambda t: {"melding": "DQ-7K3M"}),
     "mijn-gegevens-aanmelden": Endpoint(
         ("POST",),

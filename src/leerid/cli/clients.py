@@ -49,6 +49,13 @@ def add(
         str | None, typer.Option(help="URL of the key set (private_key_jwt).")
     ] = None,
     id_token_alg: Annotated[str, typer.Option(help="RS256 | ES256 | PS256")] = "RS256",  # noqa: S107
+    kbo: Annotated[
+        str | None,
+        typer.Option(
+            help="The organisation's KBO number (0123.456.789); default: the protocol's "
+            "recipient (art. 4: who is a LeerID service provider)."
+        ),
+    ] = None,
 ) -> None:
     """Register a client; prints its id (and its secret, once)."""
     from leerid.idp.store.event_publisher import welcome_client
@@ -57,11 +64,13 @@ def add(
 
     engine = get_engine(config.database_url())
     with session_scope(engine) as session:
-        if current_protocol(session, protocol) is None:
+        stored = current_protocol(session, protocol)
+        if stored is None:
             raise LeeridError(
                 f"--protocol {protocol!r} is not stored; add it first with "
                 "`leerid protocol add FILE` (`leerid protocol list` shows the stored ones)"
             )
+        kbo = kbo or stored.protocol.parties.recipient.enterprise_number
     client, secret = add_client(
         engine,
         name=name,
@@ -72,6 +81,7 @@ def add(
         jwks=_read_jwks(jwks) if jwks else None,
         jwks_uri=jwks_uri,
         id_token_alg=id_token_alg,
+        kbo=kbo,
     )
     with session_scope(engine) as session:  # art. 11: the client learns its version first
         welcome_client(session, client.client_id, protocol, dt.datetime.now(dt.UTC))
@@ -83,10 +93,11 @@ def add(
 
 @app.command("list")
 def list_() -> None:
-    """Every client: id, name, protocol, authentication, state."""
+    """Every client: id, name, KBO, protocol, authentication, state."""
     for c in list_clients(get_engine(config.database_url(), create=False)):
         state = "disabled" if c.disabled else "active"
-        typer.echo(f"{c.client_id}  {c.name}  {c.protocol_id}  {c.auth_method}  {state}")
+        kbo = f"KBO {c.kbo}" if c.kbo else "KBO unknown"
+        typer.echo(f"{c.client_id}  {c.name}  {kbo}  {c.protocol_id}  {c.auth_method}  {state}")
 
 
 @app.command()

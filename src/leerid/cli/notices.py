@@ -1,5 +1,6 @@
-"""``leerid notices``: the recipients' notices to the Department (art. 9) and processor lists
-(art. 6): list and acknowledge notices, ask a recipient for its current processor list."""
+"""``leerid notices``: the recipients' notices to the Department (art. 9, and art. 4's prior
+notice of an onward disclosure) and processor lists (art. 6): list and acknowledge notices,
+ask a recipient for its current processor list."""
 
 from __future__ import annotations
 
@@ -23,6 +24,14 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console(highlight=False, soft_wrap=True)
+
+
+def _recipient(onward: dict[str, str]) -> str:
+    """Art. 4: the onward recipient a ``doorgifte`` notice announces."""
+    return (
+        f"{onward['name']} (KBO {onward['kbo']}): {onward['purpose']}; "
+        f"legal basis: {onward['legal_basis']}"
+    )
 
 
 @app.command("list")
@@ -51,7 +60,15 @@ def list_command(
         }
         out.print(json.dumps(data, ensure_ascii=False, indent=2))
         return
-    table = Table("notice", "received", "client", "kind", "text", "processors", "acknowledged")
+    table = Table(
+        "notice",
+        "received",
+        "client",
+        "kind",
+        "text",
+        "processors / onward recipient",
+        "acknowledged",
+    )
     for n in notices:
         table.add_row(
             str(n.id),
@@ -59,7 +76,9 @@ def list_command(
             n.client_id,
             n.kind,
             n.text,
-            "; ".join(f"{p['name']} ({p['location']})" for p in n.processors or []),
+            _recipient(n.onward_recipient)
+            if n.onward_recipient
+            else "; ".join(f"{p['name']} ({p['location']})" for p in n.processors or []),
             f"{n.acknowledged_at:%Y-%m-%d %H:%M} by {n.acknowledged_by}"
             if n.acknowledged_at
             else "pending",

@@ -40,6 +40,7 @@ from leerid.idp.web import (
     parameters,
     quality_reports,
     revocation,
+    service_providers,
     token,
     userinfo,
 )
@@ -65,6 +66,7 @@ ROUTERS: list[APIRouter] = [
     activation.router,
     quality_reports.router,
     notices.router,
+    service_providers.router,
     my_data.router,
     disclosures.router,
     events.router,

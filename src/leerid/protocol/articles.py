@@ -41,13 +41,26 @@ class RecipientRole(ProtocolModel):
 
 
 class OnwardDisclosure(ProtocolModel):
-    """Art. 4: no onward disclosure; never to other LeerID service providers."""
+    """Art. 4: "Elke eventuele mededeling [...] moet voorafgaandelijk aan DOV worden gemeld";
+    "niet toegelaten [...] aan andere dienstenleveranciers die (willen) aansluiten op Leer_ID".
+
+    The recipient may not pass the data on freely (``permitted: false``): each disclosure to
+    a third party needs a prior notice to the discloser and must comply with data-protection
+    law, and a disclosure to another (would-be) LeerID service provider is never allowed.
+    """
 
     permitted: Literal[False] = Field(
-        description="Whether the recipient may pass the data on (always false)."
+        description="Whether the recipient may pass the data on freely, without a prior "
+        "notice (always false: art. 4 allows a disclosure only once notified beforehand)."
     )
-    prior_notice_to_discloser: bool
-    forbidden_to_other_service_providers: Literal[True]
+    prior_notice_to_discloser: bool = Field(
+        description="Whether each onward disclosure must be notified to the discloser "
+        "beforehand ('voorafgaandelijk aan DOV worden gemeld')."
+    )
+    forbidden_to_other_service_providers: Literal[True] = Field(
+        description="Never to other service providers that are or want to be connected to "
+        "LeerID ('die (willen) aansluiten op Leer_ID')."
+    )
     text: Text
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "Moment",
     "ProtocolModel",
     "Text",
+    "enterprise_number",
 ]
 
 
@@ -68,6 +69,14 @@ def _valid_establishment(digits: str) -> str:
 
 EnterpriseNumber = Annotated[str, BeforeValidator(_kbo_digits), AfterValidator(_valid_enterprise)]
 """A KBO enterprise number ``0xxx.xxx.xxx``, checked with its mod-97 check digits."""
+
+
+def enterprise_number(value: str) -> str:
+    """A KBO enterprise number as ``0123.456.789`` from ``0123.456.789``, ``0123456789`` or
+    ``BE0123456789`` (the VAT form); ``ValueError`` saying what is wrong otherwise."""
+    digits = _kbo_digits(value.strip().upper().removeprefix("BE"))
+    return _valid_enterprise(digits)
+
 
 EstablishmentNumber = Annotated[
     str, BeforeValidator(_kbo_digits), AfterValidator(_valid_establishment)

@@ -25,6 +25,7 @@ from leerid.edge import is_clean
 from leerid.errors import LeeridError, NotFoundError
 from leerid.idp.store.keys import SIGNING_ALGORITHMS
 from leerid.idp.store.models import IdpClient
+from leerid.protocol.fields import enterprise_number
 
 __all__ = [
     "AUTH_METHODS",
@@ -57,6 +58,7 @@ class Client:
     id_token_alg: str
     created_at: dt.datetime
     disabled: bool
+    kbo: str | None = None  # art. 4: the client's organisation, by KBO number
 
     def public_view(self) -> dict[str, Any]:
         """Everything but the secret's hash, for ``leerid clients show``."""
@@ -72,6 +74,7 @@ class Client:
             "id_token_signed_response_alg": self.id_token_alg,
             "created_at": self.created_at.isoformat(),
             "disabled": self.disabled,
+            "kbo": self.kbo,
         }
 
 
@@ -118,6 +121,7 @@ def _row_to_client(row: Any) -> Client:
         id_token_alg=row.id_token_alg,
         created_at=created,
         disabled=row.disabled_at is not None,
+        kbo=row.kbo,
     )
 
 
@@ -150,8 +154,11 @@ def add_client(
     jwks_uri: str | None = None,
     id_token_alg: str = "RS256",  # noqa: S107 (an algorithm name, not a password)
     client_id: str | None = None,
+    kbo: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Register a client; returns it and its secret (shown once; None for private_key_jwt)."""
+    """Register a client; returns it and its secret (shown once; None for private_key_jwt).
+    ``kbo``: the organisation's enterprise number (art. 4: which parties are LeerID service
+    providers)."""
     if auth_method not in AUTH_METHODS:
         raise LeeridError(
             f"--auth {auth_method!r} is not supported; use one of {', '.join(AUTH_METHODS)}"
@@ -167,6 +174,11 @@ def add_client(
         _check_uri(uri, "--redirect-uri")
     for uri in post_logout_redirect_uris or []:
         _check_uri(uri, "--post-logout-redirect-uri")
+    if kbo is not None:
+        try:
+            kbo = enterprise_number(kbo)
+        except ValueError as exc:
+            raise LeeridError(f"--kbo {kbo!r}: {exc}") from None
     secret = _secret_or_keys(auth_method, jwks, jwks_uri)
     new_id = client_id or str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC)
@@ -185,6 +197,7 @@ def add_client(
                 id_token_alg=id_token_alg,
                 created_at=now,
                 disabled_at=None,
+                kbo=kbo,
             )
         )
     return get_client(engine, new_id), secret

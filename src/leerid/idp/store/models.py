@@ -38,6 +38,9 @@ class IdpClient(Base):
     id_token_alg: Mapped[str] = mapped_column(String(8), default="RS256")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Art. 4: the client's organisation (KBO 0123.456.789); "niet toegelaten [...] aan andere
+    # dienstenleveranciers die (willen) aansluiten op Leer_ID" is decided by this number.
+    kbo: Mapped[str | None] = mapped_column(String(12), index=True)
 
 
 class IdpSigningKey(Base):

@@ -8,6 +8,9 @@ acknowledges it (``leerid notices list|ack``), and the acknowledgement reaches t
 a ``notice-acknowledged`` change. Art. 6: "Partijen bezorgen elkaar een overzicht van de
 verwerkers": DOV asks a recipient for its list (``leerid notices request-processors``, a
 ``processor-list-requested`` change); the next ``verwerkers`` notice of that client answers it.
+Art. 4: "Elke eventuele mededeling van de gevraagde persoonsgegevens door de
+Dienstenleverancier moet voorafgaandelijk aan DOV worden gemeld": a ``doorgifte`` notice
+carries the onward recipient (name, KBO number, purpose, legal basis).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.idp.store.models import IdpClient
+from leerid.idp.store.service_providers import kbo_parameter
 from leerid.insz_text import looks_like_insz
 from leerid.processors import parse_processors
 from leerid.registry.changes import Change, ChangeKind, record_change
@@ -40,9 +44,12 @@ __all__ = [
     "store_notice",
 ]
 
-KINDS = ("wetgeving", "verwerkers")
-"""Art. 9: a change in law with impact on the protocol; a change of processors."""
+KINDS = ("wetgeving", "verwerkers", "doorgifte")
+"""Art. 9: a change in law with impact on the protocol; a change of processors; art. 4: an
+onward disclosure, announced beforehand."""
 TEXT_LIMIT = 4000
+ONWARD_FIELDS = {"name": 200, "kbo": 16, "purpose": 2000, "legal_basis": 2000}
+"""Art. 4: the fields of a ``doorgifte`` notice's ``onward_recipient`` and their limits."""
 
 
 class NoticeRow(Base):
@@ -55,6 +62,7 @@ class NoticeRow(Base):
     kind: Mapped[str] = mapped_column(String(12))
     text: Mapped[str] = mapped_column(Text)
     processors: Mapped[str | None] = mapped_column(Text)  # JSON list (verwerkers)
+    onward_recipient: Mapped[str | None] = mapped_column(Text)  # JSON object (doorgifte)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
@@ -86,6 +94,7 @@ class NoticeView:
     received_at: dt.datetime
     acknowledged_at: dt.datetime | None
     acknowledged_by: str | None
+    onward_recipient: dict[str, str] | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -94,6 +103,7 @@ class NoticeView:
             "kind": self.kind,
             "text": self.text,
             "processors": self.processors,
+            "onward_recipient": self.onward_recipient,
             "received_at": self.received_at.isoformat(),
             "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
             "acknowledged_by": self.acknowledged_by,
@@ -121,10 +131,41 @@ def _notice(row: NoticeRow) -> NoticeView:
         received,
         _aware(row.acknowledged_at),
         row.acknowledged_by,
+        json.loads(row.onward_recipient) if row.onward_recipient is not None else None,
     )
 
 
-def check_notice(kind: str, text: str, processors: Any) -> str | None:
+def check_onward(onward: Any) -> str | None:
+    """Art. 4: what is wrong with a ``doorgifte`` notice's ``onward_recipient``, or None."""
+    if not isinstance(onward, dict):
+        return "a doorgifte notice carries onward_recipient: a JSON object of " + ", ".join(
+            ONWARD_FIELDS
+        )
+    unknown = sorted(set(onward) - set(ONWARD_FIELDS))
+    if unknown:
+        return f"onward_recipient.{unknown[0]} is not a field; use " + ", ".join(ONWARD_FIELDS)
+    for name, limit in ONWARD_FIELDS.items():
+        value = onward.get(name)
+        if not isinstance(value, str) or not value.strip():
+            return f"onward_recipient.{name} is required (a non-empty text)"
+        if len(value) > limit:
+            return f"onward_recipient.{name} is longer than {limit} characters"
+        if looks_like_insz(value):  # art. 3: no INSZ in free text
+            return f"onward_recipient.{name} contains what looks like a national register number"
+    try:
+        kbo_parameter(onward["kbo"], "onward_recipient.kbo")
+    except LeeridError as exc:
+        return exc.message
+    return None
+
+
+def _onward_json(onward: Any) -> str:
+    checked = {k: str(onward[k]).strip() for k in ONWARD_FIELDS}
+    checked["kbo"] = kbo_parameter(checked["kbo"])
+    return json.dumps(checked, ensure_ascii=False)
+
+
+def check_notice(kind: str, text: str, processors: Any, onward: Any = None) -> str | None:
     """What is wrong with a notice (for a 400 answer), or None."""
     if kind not in KINDS:
         return "kind must be one of " + ", ".join(KINDS)
@@ -143,15 +184,19 @@ def check_notice(kind: str, text: str, processors: Any) -> str | None:
             return exc.message
     elif processors is not None:
         return "only a verwerkers notice carries a processor list"
+    if kind == "doorgifte":
+        return check_onward(onward)
+    if onward is not None:
+        return "only a doorgifte notice carries an onward_recipient"
     return None
 
 
 def store_notice(
-    engine: Engine, client_id: str, kind: str, text: str, processors: Any
+    engine: Engine, client_id: str, kind: str, text: str, processors: Any, onward: Any = None
 ) -> tuple[NoticeView, int]:
     """Art. 9: store a checked notice; a ``verwerkers`` one answers the client's open requests
     for the list (art. 6). Returns the notice and how many requests it answered."""
-    wrong = check_notice(kind, text, processors)
+    wrong = check_notice(kind, text, processors, onward)
     if wrong is not None:
         raise LeeridError(wrong)
     listed = None
@@ -163,6 +208,7 @@ def store_notice(
             kind=kind,
             text=text.strip(),
             processors=listed,
+            onward_recipient=_onward_json(onward) if kind == "doorgifte" else None,
             received_at=dt.datetime.now(dt.UTC),
         )
         session.add(row)

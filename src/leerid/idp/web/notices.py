@@ -32,6 +32,12 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
+_JSON_FIELDS = {
+    "processors": "a JSON list of name, purpose, location, since",
+    "onward_recipient": "a JSON object of name, kbo, purpose, legal_basis",
+}
+
+
 def _bad(description: str, status: int = 400) -> Response:
     return JSONResponse({"error": "invalid_request", "error_description": description}, status)
 
@@ -44,18 +50,19 @@ async def receive_notice(request: Request) -> Response:
         return auth
     client_id, form = auth
     kind, text = form.get("kind", "").strip(), form.get("text", "")
-    processors: Any = None
-    if form.get("processors"):
+    parsed: dict[str, Any] = {}
+    for name, shape in _JSON_FIELDS.items():
         try:
-            processors = json.loads(form["processors"])
+            parsed[name] = json.loads(form[name]) if form.get(name) else None
         except ValueError:
-            return _bad("processors must be a JSON list of name, purpose, location, since")
-    wrong = check_notice(kind, text, processors)
+            return _bad(f"{name} must be {shape}")
+    processors, onward = parsed["processors"], parsed["onward_recipient"]
+    wrong = check_notice(kind, text, processors, onward)
     if wrong is not None:
         return _bad(wrong)
     engine = get_context(request).engine
     notice, answered = await asyncio.to_thread(
-        store_notice, engine, client_id, kind, text, processors
+        store_notice, engine, client_id, kind, text, processors, onward
     )
     log.info("notice received client=%s kind=%s id=%s", client_id, kind, notice.id)
     return JSONResponse(

@@ -6,7 +6,7 @@ identifiers RFC 6749 Appendix A defines as ``VSCHAR`` must be printable ASCII. T
 documented in docs/identity-provider.md (*Parameters*). A refusal is the endpoint's normal error:
 
 - ``/v1/token``, ``/v1/introspect``, ``/v1/revoke``, ``/v1/quality-reports…``,
-  ``/v1/notices…``: JSON
+  ``/v1/notices…``, ``/v1/service-providers…``: JSON
   ``invalid_request`` (RFC 6749 §5.2), 400 (413 for an oversized body);
 - ``/v1/userinfo``, ``/v1/disclosures/mine``: a Bearer ``invalid_request`` (RFC 6750 §3.1);
 - ``/v1/auth``: checked by its handler, which needs the client first (RFC 6749 §4.1.2.1);
@@ -90,6 +90,8 @@ RULES = Rules(
         "ids": Rule(4096),
         "text": Rule(4000, free_text=True),  # a notice, an answer, a pupil's report
         "processors": Rule(32768),  # a verwerkers notice's list (compact JSON)
+        "onward_recipient": Rule(8192),  # a doorgifte notice's recipient (compact JSON)
+        "kbo": Rule(16),  # art. 4: an enterprise number, 0123.456.789 or BE0123456789
         "kind": Rule(32),
         "status": Rule(32),
     },
@@ -102,7 +104,14 @@ _LOGIN_FORM = RULES.with_rules({"request": Rule(SEALED_LIMIT)})
 AUTHORIZATION = RULES
 """The authorization endpoint's table (checked by its handler)."""
 
-_JSON_PATHS = ("/v1/token", "/v1/introspect", "/v1/revoke", "/v1/quality-reports", "/v1/notices")
+_JSON_PATHS = (
+    "/v1/token",
+    "/v1/introspect",
+    "/v1/revoke",
+    "/v1/quality-reports",
+    "/v1/notices",
+    "/v1/service-providers",
+)
 _BEARER_PATHS = ("/v1/userinfo", "/v1/disclosures/mine")
 
 

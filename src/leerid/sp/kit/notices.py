@@ -8,7 +8,10 @@ DPO (``[dov] dpo_email``); a ``verwerkers`` notice carries our ``[[processors]]`
 DOV's open requests for the list. Art. 6: "Partijen bezorgen elkaar een overzicht van de
 verwerkers": DOV's request arrives as a ``processor-list-requested`` SET
 (``apply_processor_request``), its acknowledgement of a notice as ``notice-acknowledged``
-(``apply_notice_ack``); we ask for DOV's list with ``dov_processors``.
+(``apply_notice_ack``); we ask for DOV's list with ``dov_processors``. Art. 4: "Elke eventuele
+mededeling [...] moet voorafgaandelijk aan DOV worden gemeld": a ``doorgifte`` notice (kept by
+``leerid sp onward notify``, see ``onward``) carries the onward recipient; once DOV received
+it or its DPO was e-mailed, the recipient counts as notified.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit.breaches import MailError, send_mail
 from leerid.sp.kit.free_text import refuse_insz
-from leerid.sp.kit.models import ProcessorRequest, SentNotice
+from leerid.sp.kit.models import OnwardRecipient, ProcessorRequest, SentNotice
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.quality_reports import endpoint
 from leerid.sp.kit.relying_party import RelyingParty
@@ -36,10 +39,12 @@ from leerid.store.engine import session_scope
 __all__ = [
     "KINDS",
     "NOTICE_ACK_EVENT",
+    "ONWARD_KIND",
     "PROCESSOR_REQUEST_EVENT",
     "Delivery",
     "apply_notice_ack",
     "apply_processor_request",
+    "attempt_delivery",
     "deliver",
     "dov_processors",
     "list_notices",
@@ -47,12 +52,15 @@ __all__ = [
 ]
 
 KINDS = ("wetgeving", "verwerkers")
+"""What ``notices send`` sends; a ``doorgifte`` notice is sent by ``onward notify`` only."""
+ONWARD_KIND = "doorgifte"
 PROCESSOR_REQUEST_EVENT = "urn:leerid:event:processor-list-requested"
 NOTICE_ACK_EVENT = "urn:leerid:event:notice-acknowledged"
 TEXT_LIMIT = 4000
 _SUBJECTS = {
     "wetgeving": "Melding wijziging wetgeving met impact op het protocol (art. 9)",
     "verwerkers": "Melding wijziging verwerkers (art. 9, art. 6)",
+    ONWARD_KIND: "Voorafgaande melding van een mededeling aan een derde (art. 4)",
 }
 
 
@@ -103,7 +111,22 @@ def _keep(provider: ServiceProvider, kind: str, text: str, actor: str) -> int:
         return notice.id
 
 
-def _body(notice: SentNotice, client_id: str) -> str:
+def onward_recipient(session: Session, notice_id: int) -> dict[str, str] | None:
+    """Art. 4: the recipient a ``doorgifte`` notice announces (name, kbo, purpose, basis)."""
+    row = session.scalars(
+        select(OnwardRecipient).where(OnwardRecipient.notice_id == notice_id)
+    ).first()
+    if row is None:
+        return None
+    return {
+        "name": row.name,
+        "kbo": row.kbo,
+        "purpose": row.purpose,
+        "legal_basis": row.legal_basis,
+    }
+
+
+def _body(notice: SentNotice, client_id: str, onward: dict[str, str] | None) -> str:
     lines = [
         _SUBJECTS[notice.kind],
         f"Van: {client_id} (dienstenleverancier), melding nr. {notice.id}",
@@ -113,13 +136,24 @@ def _body(notice: SentNotice, client_id: str) -> str:
     ]
     for p in json.loads(notice.processors) if notice.processors is not None else []:
         lines.append(f"- {p['name']}: {p['purpose']} ({p['location']}, sinds {p['since']})")
+    if onward is not None:
+        lines += [
+            "",
+            f"Ontvanger: {onward['name']} (KBO {onward['kbo']})",
+            f"Doel: {onward['purpose']}",
+            f"Rechtsgrond: {onward['legal_basis']}",
+        ]
     return "\n".join(lines) + "\n"
 
 
-async def _post(rp: RelyingParty, notice: SentNotice) -> dict[str, Any]:
+async def _post(
+    rp: RelyingParty, notice: SentNotice, onward: dict[str, str] | None
+) -> dict[str, Any]:
     form = {"kind": notice.kind, "text": notice.text}
     if notice.processors is not None:
         form["processors"] = notice.processors
+    if onward is not None:
+        form["onward_recipient"] = json.dumps(onward, ensure_ascii=False)
     try:
         response = await rp.post_authenticated(await endpoint(rp, "notices"), form)
     except httpx.HTTPError as exc:
@@ -134,10 +168,18 @@ async def _post(rp: RelyingParty, notice: SentNotice) -> dict[str, Any]:
     return data
 
 
-def _sent(provider: ServiceProvider, notice_id: int, answers: bool, **values: Any) -> None:
-    """Record a delivery; a ``verwerkers`` notice that reached DOV answers its requests."""
+def _sent(
+    provider: ServiceProvider, notice_id: int, answers: bool, at: dt.datetime, **values: Any
+) -> None:
+    """Record a delivery; a ``verwerkers`` notice that reached DOV answers its requests; the
+    recipient of a ``doorgifte`` notice is notified from the first delivery (art. 4)."""
     with session_scope(provider.engine) as session:
         session.execute(update(SentNotice).where(SentNotice.id == notice_id).values(**values))
+        session.execute(
+            update(OnwardRecipient)
+            .where(OnwardRecipient.notice_id == notice_id, OnwardRecipient.notified_at.is_(None))
+            .values(notified_at=at)
+        )
         if answers:
             session.execute(
                 update(ProcessorRequest)
@@ -146,23 +188,31 @@ def _sent(provider: ServiceProvider, notice_id: int, answers: bool, **values: An
             )
 
 
-async def deliver(provider: ServiceProvider, rp: RelyingParty, notice_id: int) -> Delivery:
-    """Post the notice to DOV and e-mail DOV's DPO, whichever is still to do (art. 9: both)."""
+def _load(provider: ServiceProvider, notice_id: int) -> tuple[SentNotice, dict[str, str] | None]:
     with session_scope(provider.engine) as session:
         notice = session.get(SentNotice, notice_id)
         if notice is None:
             raise NotFoundError(f"no notice {notice_id}; `leerid sp notices list` shows them")
         session.expunge(notice)
+        return notice, onward_recipient(session, notice_id)
+
+
+async def attempt_delivery(
+    provider: ServiceProvider, rp: RelyingParty, notice_id: int
+) -> tuple[Delivery, list[str]]:
+    """Post the notice to DOV and e-mail DOV's DPO, whichever is still to do (art. 9: both);
+    what was delivered, and what went wrong (nothing when both are done)."""
+    notice, onward = await asyncio.to_thread(_load, provider, notice_id)
     problems, answered = [], 0
     remote_id = notice.remote_id
     if remote_id is None:
         try:
-            data = await _post(rp, notice)
+            data = await _post(rp, notice, onward)
             remote_id, answered = str(data["id"]), int(data.get("answered_requests", 0))
             now = dt.datetime.now(dt.UTC)
             answers = notice.kind == "verwerkers"
             await asyncio.to_thread(
-                _sent, provider, notice_id, answers, remote_id=remote_id, sent_at=now
+                _sent, provider, notice_id, answers, now, remote_id=remote_id, sent_at=now
             )
         except LeeridError as exc:
             problems.append(exc.message)
@@ -172,21 +222,27 @@ async def deliver(provider: ServiceProvider, rp: RelyingParty, notice_id: int) -
         try:
             if not to:
                 raise MailError(f"{provider.settings.path}: set [dov] dpo_email")
-            body = _body(notice, provider.settings.client_id)
+            body = _body(notice, provider.settings.client_id, onward)
             mail = provider.settings.mail
             await asyncio.to_thread(send_mail, mail, _SUBJECTS[notice.kind], body, to)
             now = dt.datetime.now(dt.UTC)
-            await asyncio.to_thread(_sent, provider, notice_id, False, mailed_at=now)
+            await asyncio.to_thread(_sent, provider, notice_id, False, now, mailed_at=now)
             mailed = True
         except MailError as exc:
             problems.append(f"the e-mail to DOV's DPO failed: {exc.message}")
+    return Delivery(notice_id, remote_id, mailed, answered), problems
+
+
+async def deliver(provider: ServiceProvider, rp: RelyingParty, notice_id: int) -> Delivery:
+    """``attempt_delivery``; an error saying what failed and how to re-send, unless both went."""
+    delivery, problems = await attempt_delivery(provider, rp, notice_id)
     if problems:
         raise LeeridError(
             f"notice {notice_id} was kept but not fully delivered: "
             + "; ".join(problems)
             + f"; fix it and run `leerid sp notices resend {notice_id}`"
         )
-    return Delivery(notice_id, remote_id, mailed, answered)
+    return delivery
 
 
 async def send_notice(
