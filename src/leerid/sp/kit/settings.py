@@ -20,6 +20,7 @@ from leerid import config
 from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
+from leerid.sp.kit.dossier_settings import DossierSettings, parse_dossier
 from leerid.sp.kit.orgcode import normalise_orgcode
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -134,6 +135,7 @@ class SPSettings:
     mail: MailSettings = field(default_factory=MailSettings)
     staff_login: StaffLoginSettings = field(default_factory=StaffLoginSettings)
     events: EventsSettings = field(default_factory=EventsSettings)
+    dossier: DossierSettings = field(default_factory=DossierSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -333,4 +335,5 @@ def load_settings(path: Path | str) -> SPSettings:
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
         mail=_mail(data.get("mail", {}), f"{path} [mail]"),
         events=_events(data.get("events", {}), f"{path} [events]"),
+        dossier=parse_dossier(data.get("dossier", {}), path),
     )
