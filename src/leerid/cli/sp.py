@@ -96,6 +96,11 @@ def purge(
         f"{verb} {result.count} pupil(s) whose last login is before "
         f"{_when(result.cutoff)} ({provider.retention_period}); {result.batches} batch(es)"
     )
+    if not dry_run:  # art. 3: the CLB's own dossier is not the disclosed data
+        out.print(
+            f"kept {result.dossiers_kept} dossier(s) and {result.reports_kept} report(s) "
+            "without the LeerID key (see `leerid sp dossier purge`)"
+        )
     if not dry_run:
         spent = purge_spent(provider.engine)
         out.print(f"deleted {spent} spent staff login throttle row(s)")
@@ -157,10 +162,12 @@ def log_show(
     limit: int = typer.Option(50, help="Newest N entries."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """The newest entries (who, when, what, which pupil key, why)."""
-    from leerid.sp.kit.privacy_log import recent
+    """The newest entries (who, when, what, which pupil, why); art. 4: the DPO reads a pupil
+    as a keyed pseudonym, never the key itself."""
+    from leerid.sp.kit.dpo_log import recent_for_dpo
 
-    entries = recent(_provider(config).engine, limit)
+    provider = _provider(config)
+    entries = recent_for_dpo(provider.engine, provider.secrets, limit)
     if as_json:
         out.print(
             json.dumps(
@@ -170,9 +177,9 @@ def log_show(
                         "at": _when(e.at),
                         "actor": e.actor,
                         "action": e.action,
-                        "pupil_key": e.pupil_key,
+                        "pupil": e.pupil,
                         "purpose": e.purpose,
-                        "detail": json.loads(e.detail),
+                        "detail": e.detail,
                     }
                     for e in entries
                 ],
@@ -181,9 +188,9 @@ def log_show(
             )
         )
         return
-    table = Table("nr", "time", "who", "action", "pupil key", "purpose")
+    table = Table("nr", "time", "who", "action", "pupil (pseudonym)", "purpose")
     for e in entries:
-        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil_key or "—", e.purpose)
+        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil or "—", e.purpose)
     print_table(out, table)
 
 

@@ -42,9 +42,7 @@ def upgrade() -> None:
     with op.batch_alter_table("sp_dossier_entry") as batch:
         batch.add_column(sa.Column("dossier_key", sa.String(36), nullable=True))
         batch.add_column(
-            sa.Column(
-                "record_type", sa.String(40), nullable=False, server_default="activiteit"
-            )
+            sa.Column("record_type", sa.String(40), nullable=False, server_default="activiteit")
         )
     _backfill()
     with op.batch_alter_table("sp_dossier_entry") as batch:
