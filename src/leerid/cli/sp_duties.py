@@ -48,9 +48,10 @@ def dossier_purge(
     for kind, count in result.deleted.items():
         retention = settings.retention_of(kind)
         rule = f" ({retention.keep} from the last entry; {retention.rule})" if retention else ""
-        out.print(f"{kind}: {verb} {count}{rule}")
+        out.print(f"{kind}: {verb} {count}{rule}", markup=False)
     for kind, count in result.unconfigured.items():
-        out.print(f"{kind}: {count} kept: {NO_RETENTION} ([dossier.retention.{kind}])")
+        where = f"[dossier.retention.{kind}]"
+        out.print(f"{kind}: {count} kept: {NO_RETENTION} ({where})", markup=False)
     if not dry_run:
         out.print(f"{result.dossiers} dossier(s) gone, {result.batches} batch(es)")
 

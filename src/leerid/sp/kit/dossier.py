@@ -177,11 +177,8 @@ def _purge_type(
 
 def _present(session: Session) -> dict[str, int]:
     """How many entries (or reports) of each record type are held now."""
-    counts = dict(
-        session.execute(
-            select(DossierEntry.record_type, func.count()).group_by(DossierEntry.record_type)
-        ).tuples()
-    )
+    grouped = select(DossierEntry.record_type, func.count()).group_by(DossierEntry.record_type)
+    counts = {kind: count for kind, count in session.execute(grouped).all()}
     counts["kwaliteitsmelding"] = session.scalar(select(func.count(QualityReport.id))) or 0
     counts["dov_melding"] = session.scalar(select(func.count(DovReport.id))) or 0
     return {k: int(v) for k, v in counts.items() if v}
