@@ -158,7 +158,7 @@ def test_the_dpo_looks_up_who_looked_at_a_pupil_on_the_web(
     assert "Belgische tijd" in found.text and looked not in found.text
     assert privacy_log.pseudonym(provider.secrets, looked) in found.text
     bad = dpo.post(f"{url}/personeel/privacylog/inzage", data={"sleutel": "Jan", "csrf": csrf})
-    assert bad.status_code == 400 and "geen Leer_id_uuid of Account_uuid" in bad.text
+    assert bad.status_code == 400 and "geen leerlingensleutel of accountnummer" in bad.text
     # staff without the DPO's role may not look it up
     clb = staff_login(url, "clb.een")
     clb_csrf = hidden_fields(clb.get(f"{url}/personeel").text)["csrf"]

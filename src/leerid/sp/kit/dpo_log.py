@@ -46,7 +46,7 @@ class NotAPupilKeyError(LeeridError):
             "the access request, e.g. 3f2a6c1e-8b7d-4e0f-9a51-2c6d8e4b7a90"
         )
         self.dutch = (
-            "Dat is geen Leer_id_uuid of Account_uuid. Neem de sleutel over uit het "
+            "Dat is geen leerlingensleutel of accountnummer. Neem de sleutel over uit het "
             "inzageverzoek: 36 tekens, zoals 3f2a6c1e-8b7d-4e0f-9a51-2c6d8e4b7a90."
         )
 
