@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -154,44 +153,6 @@ def log_verify(config: Path | None = CONFIG) -> None:
     for problem in result.problems:
         out.print(f"[red]✗[/] {problem}")
     raise typer.Exit(1)
-
-
-@log_app.command("show")
-def log_show(
-    config: Path | None = CONFIG,
-    limit: int = typer.Option(50, help="Newest N entries."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """The newest entries (who, when, what, which pupil, why); art. 4: the DPO reads a pupil
-    as a keyed pseudonym, never the key itself."""
-    from leerid.sp.kit.dpo_log import recent_for_dpo
-
-    provider = _provider(config)
-    entries = recent_for_dpo(provider.engine, provider.secrets, limit)
-    if as_json:
-        out.print(
-            json.dumps(
-                [
-                    {
-                        "seq": e.seq,
-                        "at": _when(e.at),
-                        "actor": e.actor,
-                        "action": e.action,
-                        "pupil": e.pupil,
-                        "purpose": e.purpose,
-                        "detail": e.detail,
-                    }
-                    for e in entries
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    table = Table("nr", "time", "who", "action", "pupil (pseudonym)", "purpose")
-    for e in entries:
-        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil or "—", e.purpose)
-    print_table(out, table)
 
 
 @log_app.command("prune")

@@ -1,9 +1,10 @@
-"""``leerid sp dossier``, ``leerid sp risk`` and ``leerid sp log who-looked``.
+"""``leerid sp dossier``, ``leerid sp risk``, ``leerid sp log show`` and ``log who-looked``.
 
 ``dossier purge``: the CLB's own dossier after its own retention (art. 3 binds only the
 disclosed data). ``risk add|list``: the risk assessment of art. 6, each risk with its
 measure. ``log who-looked``: for a pupil's access request, who looked at the file, when and in
-which function (the DPO's lookup, logged with a pseudonym).
+which function (the DPO's lookup, logged with a pseudonym); ``log show`` shows every pupil
+as a keyed pseudonym (art. 4: the DPO is no recipient of the data).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from leerid.cli.sp import CONFIG, _provider
+from leerid.cli.sp import CONFIG, _provider, _when
 from leerid.cli.tables import print_table
 
 dossier_app = typer.Typer(
@@ -29,7 +30,40 @@ def register(sp_app: typer.Typer, log_app: typer.Typer) -> None:
     """Hang these commands under ``leerid sp`` and ``leerid sp log``."""
     sp_app.add_typer(dossier_app, name="dossier")
     sp_app.add_typer(risk_app, name="risk")
+    log_app.command("show")(log_show)
     log_app.command("who-looked")(who_looked)
+
+
+def log_show(
+    config: Path | None = CONFIG,
+    limit: int = typer.Option(50, help="Newest N entries."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The newest entries (who, when, what, which pupil, why); art. 4: the DPO reads a pupil
+    as a keyed pseudonym, never the key itself."""
+    from leerid.sp.kit.dpo_log import recent_for_dpo
+
+    provider = _provider(config)
+    entries = recent_for_dpo(provider.engine, provider.secrets, limit)
+    if as_json:
+        rows = [
+            {
+                "seq": e.seq,
+                "at": _when(e.at),
+                "actor": e.actor,
+                "action": e.action,
+                "pupil": e.pupil,
+                "purpose": e.purpose,
+                "detail": e.detail,
+            }
+            for e in entries
+        ]
+        out.print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("nr", "time", "who", "action", "pupil (pseudonym)", "purpose")
+    for e in entries:
+        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil or "—", e.purpose)
+    print_table(out, table)
 
 
 @dossier_app.command("purge")

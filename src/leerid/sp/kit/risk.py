@@ -76,7 +76,7 @@ def add_risk(
     engine: Engine, *, risk: str, measures: str, day: dt.date, owner: str, actor: str
 ) -> int:
     """Art. 6: record one risk with its measures (refused without a measure); logged."""
-    risk_text = refuse_insz(_text(risk, "--risk", "het risico", MAX_TEXT), "text")
+    risk_text = refuse_insz(_text(risk, "--risk", "het risico", MAX_TEXT), "risk")
     if not measures.strip():
         raise RiskRefusedError(
             "--measures is required: the protocol (art. 6) takes a measure for each risk; "
@@ -85,7 +85,7 @@ def add_risk(
             "technische, organisatorische of juridische maatregel.",
         )
     measure_text = refuse_insz(_text(measures, "--measures", "de maatregel", MAX_TEXT), "measures")
-    owner_text = _text(owner, "--owner", "de eigenaar", MAX_OWNER)
+    owner_text = refuse_insz(_text(owner, "--owner", "de eigenaar", MAX_OWNER), "owner")
     with session_scope(engine) as session:
         row = RiskAssessment(
             risk=risk_text,
