@@ -36,7 +36,10 @@ _FORM = re.compile(r'<form[^>]*action="([^"]+)"(.*?)</form>', re.S)
 _FIELD = re.compile(r"<(input|textarea)\b([^>]*)>")
 
 # Fields a person types that are not stored as text: never part of the rule.
-NOT_FREE_TEXT = {("/personeel/aanmelden", "gebruikersnaam"): "a login name, only compared"}
+NOT_FREE_TEXT = {
+    ("/personeel/aanmelden", "gebruikersnaam"): "a login name, only compared",
+    ("/personeel/privacylog/inzage", "sleutel"): "a pupil key, checked as a UUID, not stored",
+}
 
 # action → (role of the staff member who posts it, valid values for every field)
 VALID = {
@@ -66,6 +69,15 @@ VALID = {
             "categorieen": "naam",
             "aantal": "2",
             "maatregelen": "Ontvanger gevraagd te wissen",
+        },
+    ),
+    "/personeel/bewijs/risico": (
+        "dpo",
+        {
+            "risico": "Inzage zonder reden",
+            "maatregelen": "Doel verplicht",
+            "datum": "2026-03-01",
+            "eigenaar": "DPO",
         },
     ),
     "/personeel/datalekken/{{ v.breach.id }}": (

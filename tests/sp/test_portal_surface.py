@@ -30,12 +30,16 @@ ROUTES = {
     ("POST", "/personeel/leerlingen/dossier"),
     ("POST", "/personeel/leerlingen/melding"),
     ("GET", "/personeel/privacylog"),
+    ("GET", "/personeel/privacylog/inzage"),  # GDPR art. 15: who looked, for the DPO
+    ("POST", "/personeel/privacylog/inzage"),
     ("GET", "/personeel/meldingen"),
     ("POST", "/personeel/meldingen/vernieuwen"),
     ("GET", "/personeel/datalekken"),
     ("POST", "/personeel/datalekken"),
     ("POST", "/personeel/datalekken/{number}"),
     ("GET", "/personeel/bewijs"),
+    ("GET", "/personeel/bewijs/risico"),  # art. 6: the risk assessment
+    ("POST", "/personeel/bewijs/risico"),
     ("GET", "/personeel/opleiding"),  # art. 6: the DPO sets training/pledge dates
     ("POST", "/personeel/opleiding"),
     ("GET", "/static/portal.css"),

@@ -26,6 +26,7 @@ from leerid.cli import registry as registry_cli
 from leerid.cli import reports as reports_cli
 from leerid.cli import retention as retention_cli
 from leerid.cli import sp as sp_cli
+from leerid.cli import sp_duties as sp_duties_cli
 from leerid.cli import sp_onward as sp_onward_cli
 from leerid.cli import sp_reports as sp_reports_cli
 from leerid.errors import LeeridError
@@ -66,6 +67,7 @@ sp_cli.app.add_typer(sp_reports_cli.reports_app, name="reports")
 sp_cli.app.add_typer(sp_reports_cli.notices_app, name="notices")
 sp_cli.app.add_typer(sp_onward_cli.onward_app, name="onward")
 sp_cli.app.command("sync")(sp_events.sync)
+sp_duties_cli.register(sp_cli.app, sp_cli.log_app)
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(events_cli.app, name="events")

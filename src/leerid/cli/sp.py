@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 
@@ -97,6 +96,11 @@ def purge(
         f"{verb} {result.count} pupil(s) whose last login is before "
         f"{_when(result.cutoff)} ({provider.retention_period}); {result.batches} batch(es)"
     )
+    if not dry_run:  # art. 3: the CLB's own dossier is not the disclosed data
+        out.print(
+            f"kept {result.dossiers_kept} dossier(s) and {result.reports_kept} report(s) "
+            "without the LeerID key (see `leerid sp dossier purge`)"
+        )
     if not dry_run:
         spent = purge_spent(provider.engine)
         out.print(f"deleted {spent} spent staff login throttle row(s)")
@@ -171,42 +175,6 @@ def log_verify(config: Path | None = CONFIG) -> None:
     for problem in result.problems:
         out.print(f"[red]✗[/] {problem}")
     raise typer.Exit(1)
-
-
-@log_app.command("show")
-def log_show(
-    config: Path | None = CONFIG,
-    limit: int = typer.Option(50, help="Newest N entries."),
-    as_json: bool = typer.Option(False, "--json"),
-) -> None:
-    """The newest entries (who, when, what, which pupil key, why)."""
-    from leerid.sp.kit.privacy_log import recent
-
-    entries = recent(_provider(config).engine, limit)
-    if as_json:
-        out.print(
-            json.dumps(
-                [
-                    {
-                        "seq": e.seq,
-                        "at": _when(e.at),
-                        "actor": e.actor,
-                        "action": e.action,
-                        "pupil_key": e.pupil_key,
-                        "purpose": e.purpose,
-                        "detail": json.loads(e.detail),
-                    }
-                    for e in entries
-                ],
-                ensure_ascii=False,
-                indent=2,
-            )
-        )
-        return
-    table = Table("nr", "time", "who", "action", "pupil key", "purpose")
-    for e in entries:
-        table.add_row(str(e.seq), _when(e.at), e.actor, e.action, e.pupil_key or "—", e.purpose)
-    print_table(out, table)
 
 
 @log_app.command("prune")

@@ -80,24 +80,24 @@ ONWARD_RULE = (
 )
 
 
-def processing_record(
-    protocol: Protocol,
-    party: PartyRole,
-    at: dt.datetime,
-    own_recipients: OwnRecipients | None = None,
-) -> ProcessingRecord:
-    """The register entry for ``protocol`` in the register of ``party``."""
-    known = own_recipients or OwnRecipients()
-    discloser, recipient = protocol.parties.discloser, protocol.parties.recipient
-    own = recipient if party is PartyRole.RECIPIENT else discloser
-    dpo = own.dpo
-    dpo_text = ", ".join(x for x in (dpo.name, dpo.contact) if x) or NOT_STATED
+@dataclass(frozen=True)
+class _Side:
+    """The headings that differ between the recipient's and the discloser's register."""
+
+    activity: str
+    purposes: str
+    legal_basis: str
+    recipients: tuple[str, ...]
+    retention: str
+
+
+def _recipient_side(protocol: Protocol, known: OwnRecipients) -> _Side:
     retention = protocol.data.retention
-    if party is PartyRole.RECIPIENT:
-        activity = f"Ontvangst en verwerking van gegevens uit LeerID ({protocol.id})"
-        purposes = protocol.purposes.recipient
-        legal_basis = f"AVG art. {protocol.legal_basis.gdpr_article}: {protocol.legal_basis.text}"
-        recipients = (
+    return _Side(
+        activity=f"Ontvangst en verwerking van gegevens uit LeerID ({protocol.id})",
+        purposes=protocol.purposes.recipient,
+        legal_basis=f"AVG art. {protocol.legal_basis.gdpr_article}: {protocol.legal_basis.text}",
+        recipients=(
             *(
                 f"{r.label} (rol {r.id}, {r.article})"
                 for r in protocol.recipients.roles
@@ -106,45 +106,66 @@ def processing_record(
             *(f"verwerker: {p}" for p in known.processors),
             *(f"verdere mededeling (art. 4): {o}" for o in known.onward),
             ONWARD_RULE,
-        )
-        retention_text = (
+        ),
+        retention=(
             f"{retention.period} ({retention.period.dutch()})"
             + ("; enkel de gegevens van de laatste aanmelding" if retention.last_login_only else "")
             + f"; inactieve accounts verwijderd na {retention.inactive_account_deletion}"
             + "; zonder inschrijving geen toegang (art. 3)"
-        )
-    else:
-        activity = f"Mededeling van gegevens via LeerID aan {recipient.name} ({protocol.id})"
-        purposes = protocol.purposes.discloser
-        legal_basis = (
+        ),
+    )
+
+
+def _discloser_side(protocol: Protocol, known: OwnRecipients) -> _Side:
+    discloser, recipient = protocol.parties.discloser, protocol.parties.recipient
+    period = protocol.data.retention.period
+    return _Side(
+        activity=f"Mededeling van gegevens via LeerID aan {recipient.name} ({protocol.id})",
+        purposes=protocol.purposes.discloser,
+        legal_basis=(
             f"{protocol.legal_frame.article} van het {protocol.legal_frame.decree} "
             f"(protocol van {protocol.date.isoformat()})"
-        )
-        recipients = (
+        ),
+        recipients=(
             f"{recipient.name} (KBO {recipient.enterprise_number})",
             *(f"verwerker: {p}" for p in known.processors),
-        )
-        retention_text = (
-            f"bij de ontvanger: {retention.period} ({retention.period.dutch()}); "
+        ),
+        retention=(
+            f"bij de ontvanger: {period} ({period.dutch()}); "
             f"bij {discloser.short_name}: {NOT_STATED}"
-        )
+        ),
+    )
+
+
+def processing_record(
+    protocol: Protocol,
+    party: PartyRole,
+    at: dt.datetime,
+    own_recipients: OwnRecipients | None = None,
+) -> ProcessingRecord:
+    """The register entry for ``protocol`` in the register of ``party``."""
+    known = own_recipients or OwnRecipients()
+    is_recipient = party is PartyRole.RECIPIENT
+    own = protocol.parties.recipient if is_recipient else protocol.parties.discloser
+    dpo_text = ", ".join(x for x in (own.dpo.name, own.dpo.contact) if x) or NOT_STATED
+    side = (_recipient_side if is_recipient else _discloser_side)(protocol, known)
     return ProcessingRecord(
         protocol_id=protocol.id,
         protocol_version=protocol.version,
         content_hash=content_hash(protocol),
         status=status(protocol, at).value,
-        activity=activity,
+        activity=side.activity,
         controller=f"{own.name} (KBO {own.enterprise_number}), {own.address}",
         controller_representative=", ".join(r.name for r in own.representatives),
         dpo=dpo_text,
-        purposes=purposes,
-        legal_basis=legal_basis,
+        purposes=side.purposes,
+        legal_basis=side.legal_basis,
         data_subjects=protocol.data_subjects,
         data_categories=_data_categories(protocol),
-        recipients=recipients,
+        recipients=side.recipients,
         transfers="geen doorgifte aan derde landen of internationale organisaties vermeld in "
         "het protocol (art. 4: verdere mededeling enkel na melding aan DOV)",
-        retention=retention_text,
+        retention=side.retention,
         security_measures=tuple(
             f"{m.id}: {m.text}" for m in protocol.security.measures if party in m.applies_to
         ),

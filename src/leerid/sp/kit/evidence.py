@@ -18,9 +18,11 @@ from leerid.protocol import content_hash
 from leerid.protocol.lifecycle import STATUS_DUTCH
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.breaches import list_breaches
+from leerid.sp.kit.dossier_settings import REPORT_TYPES
 from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PupilRecord, StaffAccount
 from leerid.sp.kit.moments import when
 from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.risk import list_risks
 from leerid.store.engine import session_scope
 
 
@@ -120,7 +122,22 @@ def _acm(p: ServiceProvider, e: Evidence) -> None:
     e.ok = True
 
 
+def _risks(p: ServiceProvider, e: Evidence) -> None:
+    """Art. 6: "Voor elk risico werd een gepaste ... maatregel genomen": the recorded risks."""
+    risks = list_risks(p.engine)
+    if not risks:
+        e.facts.append(("Risico-inschatting", "niet aangetoond: nog geen risico geregistreerd"))
+        e.ok = False
+        return
+    e.facts.append(("Geregistreerde risico's (elk met maatregel)", str(len(risks))))
+    e.facts.append(("Laatste inschatting", str(max(r.assessed_on for r in risks))))
+    for r in risks:
+        e.facts.append((f"Risico {r.id} ({r.assessed_on}, {r.owner})", f"{r.risk} — {r.measures}"))
+    e.ok = True
+
+
 CHECKS: dict[str, Callable[[ServiceProvider, Evidence], None]] = {
+    "m-risico": _risks,
     "m-dpo": _dpo,
     "m-sensibilisering": _trained,
     "m-vertrouwelijkheid": _confidential,
@@ -130,6 +147,20 @@ CHECKS: dict[str, Callable[[ServiceProvider, Evidence], None]] = {
     "m-privacylog": _privacylog,
     "m-acm": _acm,
 }
+
+
+def _dossier_retention(provider: ServiceProvider) -> str:
+    """The dossier's own retention per record type, with its cited rule (or its absence)."""
+    settings = provider.settings.dossier
+    parts = []
+    for kind in (*settings.record_types, *REPORT_TYPES):
+        retention = settings.retention_of(kind)
+        parts.append(
+            f"{kind}: {retention.keep} vanaf de laatste registratie ({retention.rule})"
+            if retention
+            else f"{kind}: geen bewaartermijn ingesteld (bewaard)"
+        )
+    return "; ".join(parts)
 
 
 def collect(provider: ServiceProvider) -> dict[str, Any]:
@@ -175,6 +206,7 @@ def collect(provider: ServiceProvider) -> dict[str, Any]:
                 f"{runs} batches, {deleted} leerlingen verwijderd; laatste {_fmt(last_run)}",
             ),
             ("Art. 3: leerlingen bewaard", f"{pupils}; oudste laatste aanmelding {_fmt(oldest)}"),
+            ("Art. 3: eigen dossier (niet de meegedeelde gegevens)", _dossier_retention(provider)),
             ("Preambule D: geweigerde aanmeldingen", f"{refusals}; laatste {_fmt(last_refusal)}"),
             ("Art. 4: personeel per rol", ", ".join(f"{k}: {v}" for k, v in roles.items())),
             (

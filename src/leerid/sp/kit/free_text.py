@@ -22,6 +22,8 @@ FIELDS = {
     "measures": ("de genomen maatregelen", "--measures"),
     "update": ("de update", "the update text"),
     "text": ("de tekst", "--text"),
+    "risk": ("het risico", "--risk"),
+    "owner": ("de eigenaar", "--owner"),
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.dossier import unify
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
 
@@ -109,6 +110,7 @@ def rekey(
         )
         session.delete(old)
     session.flush()
+    unify(session, [key])  # two dossiers met: one pupil, one dossier (its oldest entry's key)
     return tuple(sorted(o.pupil_key for o in olds))
 
 

@@ -7,6 +7,7 @@ Department's schema (``leerid.store.base.Base``). Migrations live in ``sp/migrat
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 
 from sqlalchemy import (
@@ -56,14 +57,26 @@ class PupilRecord(SPBase):
     last_login_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
 
 
+def _new_dossier_key() -> str:
+    """A new dossier's internal key: random, never derived from a LeerID key (art. 3)."""
+    return str(uuid.uuid4())
+
+
 class DossierEntry(SPBase):
-    """What the application links to a pupil (LARS: an activity note); moves on identification."""
+    """What the CLB records about a pupil (LARS: an activity note); moves on identification.
+
+    Art. 3: the dossier is the CLB's own record, not the disclosed data: ``dossier_key`` (a
+    random UUID per pupil, never derived from a LeerID key) keeps it together after the
+    three-year purge sets ``pupil_key`` to NULL; its own retention runs per ``record_type``.
+    """
 
     __tablename__ = "sp_dossier_entry"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pupil_key: Mapped[str] = mapped_column(
-        String(36), ForeignKey("sp_pupil.pupil_key", ondelete="CASCADE"), index=True
+    pupil_key: Mapped[str | None] = mapped_column(String(36), index=True)
+    dossier_key: Mapped[str] = mapped_column(String(36), index=True, default=_new_dossier_key)
+    record_type: Mapped[str] = mapped_column(
+        String(40), default="activiteit", server_default="activiteit"
     )
     created_at: Mapped[dt.datetime] = mapped_column(Moment)
     author: Mapped[str] = mapped_column(String(80))
@@ -77,7 +90,7 @@ class QualityReport(SPBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     remote_id: Mapped[str | None] = mapped_column(String(36), unique=True)
-    pupil_key: Mapped[str] = mapped_column(String(36), index=True)
+    pupil_key: Mapped[str | None] = mapped_column(String(36), index=True)  # NULL after art. 3
     attribute: Mapped[str] = mapped_column(String(40))
     problem: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text)
@@ -199,7 +212,7 @@ class DovReport(SPBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)  # DOV's code, e.g. DQ-7K3M2P
-    pupil_key: Mapped[str] = mapped_column(String(36), index=True)
+    pupil_key: Mapped[str | None] = mapped_column(String(36), index=True)  # NULL after art. 3
     attribute: Mapped[str] = mapped_column(String(40))
     problem: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str] = mapped_column(Text)

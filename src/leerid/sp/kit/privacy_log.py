@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +79,18 @@ def entry_body(
 def hash_key(key: str) -> str:
     """A pupil key as it appears in a deletion receipt: SHA-256, so the key itself is gone."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+PSEUDONYM_CONTEXT = b"leerid.sp.privacylog-pseudonym.v1"
+PSEUDONYM_HEX = 16
+
+
+def pseudonym(secrets: ProviderSecrets, key: str) -> str:
+    """Art. 4 (the DPO is no recipient of the data): a pupil key as the DPO sees it, a keyed
+    HMAC-SHA-256 (its key derived from the provider's secret), 16 hex digits: stable, so one
+    pupil can be followed across entries, and not reversible without the secret."""
+    derived = hmac.new(secrets.session_key, PSEUDONYM_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(derived, key.lower().encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX]
 
 
 def append(

@@ -16,6 +16,8 @@ from sqlalchemy import Engine, func, select, text
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
 from leerid.protocol import IsoDuration, Protocol, load_protocol, status
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.dossier import dossier_key_for
+from leerid.sp.kit.dossier_settings import DEFAULT_TYPE
 from leerid.sp.kit.enrolment_gate import GateDecision, enrolment_gate
 from leerid.sp.kit.free_text import refuse_insz
 from leerid.sp.kit.keys import ProviderSecrets, load_or_create_secrets
@@ -26,6 +28,7 @@ from leerid.sp.kit.pupil_app import check_operator
 from leerid.sp.kit.settings import SPSettings
 from leerid.sp.kit.signed_protocol import ProtocolState, SignedVersion, judge
 from leerid.sp.kit.staff import Permissions, permissions
+from leerid.sp.kit.who_looked import function_label
 from leerid.store.engine import get_engine, session_scope
 
 NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
@@ -252,26 +255,40 @@ class ServiceProvider:
             )
             return snapshot
 
-    def add_dossier_entry(self, actor: str, role: str, pupil_key: str, text: str) -> None:
+    def add_dossier_entry(
+        self, actor: str, role: str, pupil_key: str, text: str, record_type: str = DEFAULT_TYPE
+    ) -> None:
+        """Art. 3: an entry in the CLB's own dossier, under the pupil's internal dossier key
+        (assigned at the first entry); art. 6: logged with the author's function."""
         self._require(role, pupil_data=True)
         refuse_insz(text, "dossier")
+        types = self.settings.dossier.record_types
+        if record_type not in types:
+            raise LeeridError(
+                f"record type {record_type!r} is not configured; use one of {', '.join(types)} "
+                f"([dossier] record_types in {self.settings.path})"
+            )
         with session_scope(self.engine) as session:
             if session.get(PupilRecord, pupil_key) is None:
                 raise NotFoundError("no pupil under this key")
             session.add(
                 DossierEntry(
                     pupil_key=pupil_key,
+                    dossier_key=dossier_key_for(session, pupil_key),
+                    record_type=record_type,
                     created_at=dt.datetime.now(dt.UTC),
                     author=actor,
                     text=text,
                 )
             )
+            labels = {r.id: r.label for r in self.protocol.roles}
             privacy_log.append(
                 session,
                 actor=actor,
                 action="dossier_aangevuld",
                 purpose="LARS: activiteit geregistreerd",
                 pupil_key=pupil_key,
+                detail={"functie": function_label(session, actor, labels), "soort": record_type},
             )
 
     def counts(self) -> dict[str, int]:

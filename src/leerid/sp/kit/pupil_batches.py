@@ -21,6 +21,7 @@ from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.dossier import unify
 from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
 from leerid.sp.kit.pupil_events import deleted_entry, merged_entry, uuid_key, uuid_keys
 from leerid.sp.kit.set_verify import ACCOUNT_DELETED, ACCOUNT_PURGED, PUPILS_MERGED, VerifiedSet
@@ -58,7 +59,8 @@ def _records(session: Session, keys: set[str]) -> dict[str, dict[str, Any]]:
 
 def _move(session: Session, moved: Mapping[str, str]) -> None:
     """Dossier entries and reports under each old key now belong to its new key (read first:
-    most pupils have none, and a CASE over every moved key costs more than the read)."""
+    most pupils have none, and a CASE over every moved key costs more than the read); where
+    two dossiers meet, the entries take the key of the pupil's oldest entry (``unify``)."""
     for table in (DossierEntry, QualityReport):
         column = table.pupil_key
         held: set[str] = set()
@@ -70,6 +72,7 @@ def _move(session: Session, moved: Mapping[str, str]) -> None:
             new_key = case({old: moved[old] for old in part}, value=column)
             stmt = update(table).where(column.in_(part)).values(pupil_key=new_key)
             session.execute(stmt, execution_options=_NO_SYNC)
+    unify(session, set(moved.values()))  # entries keep their dossier, one per pupil
 
 
 def _pairs(events: Sequence[Event]) -> list[tuple[str, str]]:

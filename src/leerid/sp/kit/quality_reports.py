@@ -148,6 +148,11 @@ async def send_report(provider: ServiceProvider, rp: RelyingParty, report_id: in
         report = session.get(QualityReport, report_id)
         if report is None:
             raise NotFoundError(f"no report {report_id}")
+        if report.pupil_key is None:  # art. 3: the disclosed data was purged, the key with it
+            raise LeeridError(
+                f"report {report_id} can no longer be sent: the pupil's LeerID data was deleted "
+                "after the retention period (art. 3)"
+            )
         form = {
             "pupil_key": report.pupil_key,
             "attribute": report.attribute,

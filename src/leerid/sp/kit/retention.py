@@ -1,4 +1,9 @@
-"""Retention: inactive pupils are deleted after the protocol's period, in small batches."""
+"""Retention: what DOV disclosed about inactive pupils is deleted after the protocol's period,
+in small batches; the CLB's own dossier is kept under its internal key (``dossier``).
+
+Art. 3: "De meegedeelde gegevens zullen door de Dienstenleverancier gedurende 3 jaar worden
+bewaard [...] Het inactieve account wordt verwijderd na een periode van 3 jaar."
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from sqlalchemy import Engine, delete, func, select
 
 from leerid.protocol import IsoDuration
 from leerid.sp.kit import privacy_log
-from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.dossier import detach
+from leerid.sp.kit.models import PupilRecord
 from leerid.store.engine import session_scope
 
 BATCH = 1000  # rows per transaction, so that logins never wait behind a long lock
@@ -21,6 +27,8 @@ class PurgeResult:
     count: int
     batches: int
     dry_run: bool
+    dossiers_kept: int = 0
+    reports_kept: int = 0
 
 
 def retention_cutoff(period: IsoDuration, now: dt.datetime) -> dt.datetime:
@@ -36,8 +44,9 @@ def purge(
     dry_run: bool = False,
     batch: int = BATCH,
 ) -> PurgeResult:
-    """Art. 3: delete inactive pupils (and all linked to them) after the period, at most
-    ``batch`` rows per transaction; each batch writes a deletion receipt to the privacy log."""
+    """Art. 3: delete the disclosed data of inactive pupils after the period, at most ``batch``
+    per transaction; their dossiers and reports lose the LeerID key in the same transaction
+    and are kept. Each batch writes a receipt (with how many dossiers were kept)."""
     now = now or dt.datetime.now(dt.UTC)
     cutoff = retention_cutoff(period, now)
     if dry_run:
@@ -48,7 +57,7 @@ def purge(
                 .where(PupilRecord.last_login_at < cutoff)
             )
         return PurgeResult(cutoff, int(count or 0), 0, True)
-    total = batches = 0
+    total = batches = dossiers = reports = 0
     while True:
         with session_scope(engine) as session:
             keys = list(
@@ -61,11 +70,12 @@ def purge(
             )
             if not keys:
                 break
-            session.execute(delete(DossierEntry).where(DossierEntry.pupil_key.in_(keys)))
-            session.execute(delete(QualityReport).where(QualityReport.pupil_key.in_(keys)))
+            kept = detach(session, keys)
             session.execute(delete(PupilRecord).where(PupilRecord.pupil_key.in_(keys)))
             batches += 1
             total += len(keys)
+            dossiers += kept.dossiers
+            reports += kept.reports
             privacy_log.append(
                 session,
                 actor="systeem",
@@ -76,8 +86,10 @@ def purge(
                     "grens": cutoff.isoformat(),
                     "periode": str(period),
                     "sleutels_sha256": sorted(privacy_log.hash_key(k) for k in keys),
+                    "dossiers_bewaard": kept.dossiers,
+                    "meldingen_bewaard": kept.reports,
                 },
             )
         if len(keys) < batch:
             break
-    return PurgeResult(cutoff, total, batches, False)
+    return PurgeResult(cutoff, total, batches, False, dossiers, reports)

@@ -20,6 +20,7 @@ from leerid import config
 from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
+from leerid.sp.kit.dossier_settings import DossierSettings, parse_dossier
 from leerid.sp.kit.orgcode import normalise_orgcode
 from leerid.sp.kit.pupil_app import PupilApp, parse_app
 
@@ -137,6 +138,7 @@ class SPSettings:
     events: EventsSettings = field(default_factory=EventsSettings)
     app: PupilApp | None = None
     """Title and preamble: the pupil-facing app (``[app]``, e.g. GLCE), and who runs it."""
+    dossier: DossierSettings = field(default_factory=DossierSettings)
 
     @property
     def secure_cookies(self) -> bool:
@@ -337,4 +339,5 @@ def load_settings(path: Path | str) -> SPSettings:
         mail=_mail(data.get("mail", {}), f"{path} [mail]"),
         events=_events(data.get("events", {}), f"{path} [events]"),
         app=parse_app(data.get("app"), path),
+        dossier=parse_dossier(data.get("dossier", {}), path),
     )

@@ -40,6 +40,7 @@ class Look:
     function: str
     act: str
     action: str
+    actor: str = ""  # the staff username: for the DPO's answer only, never the pupil's page
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -65,6 +66,7 @@ def looks_at(
             PrivacyLogEntry.action,
             PrivacyLogEntry.detail,
             StaffAccount.role,
+            PrivacyLogEntry.actor,
         )
         .outerjoin(StaffAccount, StaffAccount.username == PrivacyLogEntry.actor)
         .where(
@@ -80,6 +82,16 @@ def looks_at(
             _function(detail) or labels.get(role or "", UNKNOWN_FUNCTION),
             STAFF_ACTS[action],
             action,
+            actor,
         )
-        for at, action, detail, role in rows
+        for at, action, detail, role, actor in rows
     ]
+
+
+def function_label(session: Session, actor: str, role_labels: Mapping[str, str]) -> str:
+    """Art. 4: what ``detail.functie`` of a staff act holds: the actor's function profile,
+    else the label of their role, else "medewerker"."""
+    account = session.get(StaffAccount, actor)
+    if account is None:
+        return UNKNOWN_FUNCTION
+    return account.function_profile or role_labels.get(account.role, UNKNOWN_FUNCTION)

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
 from leerid.edge import EdgeGuard
-from leerid.sp.kit import privacy_log, retention
+from leerid.sp.kit import dossier, privacy_log, retention
 from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
@@ -49,21 +49,26 @@ def _origin(url: str) -> str:
 
 
 async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None:
-    """Art. 3 and 6: the retention purge and the privacy-log pruning, once a day; and the
-    staff login throttle's spent rows (issue 8 §5)."""
+    """Art. 3 and 6: the retention purge of the disclosed data, then the dossier's own
+    retention, and the privacy-log pruning, once a day; and the staff login throttle's spent
+    rows (issue 8 §5)."""
     while True:
         try:
             result = await asyncio.to_thread(
                 retention.purge, provider.engine, provider.retention_period
             )
+            own = await asyncio.to_thread(dossier.purge, provider.engine, provider.settings.dossier)
             cutoff = provider.privacy_log_keep.before(dt.datetime.now(dt.UTC))
             pruned = await asyncio.to_thread(
                 privacy_log.prune, provider.engine, provider.secrets, cutoff
             )
             forgotten = await asyncio.to_thread(purge_spent, provider.engine)
             log.info(
-                "daily duties: %d pupils purged, %d log entries pruned, %d throttle rows purged",
+                "daily duties: %d pupils purged (%d dossiers kept), %d dossier entries past "
+                "their own retention deleted, %d log entries pruned, %d throttle rows purged",
                 result.count,
+                result.dossiers_kept,
+                sum(own.deleted.values()),
                 pruned.count,
                 forgotten,
             )

@@ -1,4 +1,5 @@
-"""The DPO's pages: privacy log, data-quality reports, breaches, evidence, training (art. 6-9).
+"""The DPO's pages: privacy log (on pseudonyms, art. 4) and the access-request lookup, data-quality
+reports, breaches, evidence, the risk assessment, training (art. 6-9).
 
 Every page here needs a role that sees the privacy log (in the LARS protocol: the DPO).
 """
@@ -16,8 +17,10 @@ from starlette.responses import HTMLResponse, Response
 from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import breaches, privacy_log, quality_reports
+from leerid.sp.kit.dpo_log import NotAPupilKeyError, recent_for_dpo, who_looked
 from leerid.sp.kit.evidence import collect
 from leerid.sp.kit.free_text import dutch_message
+from leerid.sp.kit.risk import add_risk, assessed_on, list_risks
 from leerid.sp.kit.staff import list_staff
 from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
 from leerid.sp.portal import page_texts
@@ -27,25 +30,88 @@ log = logging.getLogger("leerid.sp.portal")
 
 router = APIRouter()
 
+LOG = "/personeel/privacylog"
+LOOKUP = "/personeel/privacylog/inzage"
+RISKS = "/personeel/bewijs/risico"
 REPORTS = "/personeel/meldingen"
 BREACHES = "/personeel/datalekken"
 TRAINING = "/personeel/opleiding"
 
 
-@router.get("/personeel/privacylog", response_class=HTMLResponse)
+@router.get(LOG, response_class=HTMLResponse)
 async def staff_log(portal: PortalDep, who: DpoStaff) -> Response:
     """Art. 6: the privacy log, its hash chain verified on every view."""
     provider = portal.provider
     check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
-    entries = await asyncio.to_thread(privacy_log.recent, provider.engine)
+    entries = await asyncio.to_thread(recent_for_dpo, provider.engine, provider.secrets)
     return portal.page(
         "staff_log.html",
         who.session,
         check=check,
         entries=entries,
         actions=page_texts.ACTIONS,
-        current="/personeel/privacylog",
+        current=LOG,
     )
+
+
+@router.get(LOOKUP, response_class=HTMLResponse)
+async def staff_log_lookup(portal: PortalDep, who: DpoStaff) -> Response:
+    """GDPR art. 15: the DPO enters the identifier of a pupil's access request."""
+    return portal.page("staff_lookup.html", who.session, lookup=None, current=LOG)
+
+
+@router.post(LOOKUP, response_class=HTMLResponse)
+async def staff_log_lookup_run(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """GDPR art. 15, art. 4: who looked at this pupil's file, when, in which function (the
+    DPO sees the pseudonym, not the key); the lookup is logged."""
+    provider = portal.provider
+    labels = {r.id: r.label for r in provider.protocol.roles}
+    try:
+        found = await asyncio.to_thread(
+            lambda: who_looked(
+                provider.engine,
+                provider.secrets,
+                posted.form.get("sleutel", ""),
+                actor=posted.username,
+                role_labels=labels,
+            )
+        )
+    except NotAPupilKeyError as exc:
+        return portal.page(
+            "staff_lookup.html", posted.session, 400, lookup=None, error=exc.dutch, current=LOG
+        )
+    return portal.page("staff_lookup.html", posted.session, lookup=found, current=LOG)
+
+
+@router.get(RISKS, response_class=HTMLResponse)
+async def staff_risks(portal: PortalDep, who: DpoStaff) -> Response:
+    """Art. 6: the risk assessment, each risk with its measure."""
+    risks = await asyncio.to_thread(list_risks, portal.provider.engine)
+    today = dt.date.today().isoformat()
+    return portal.page(
+        "staff_risks.html", who.session, risks=risks, today=today, current="/personeel/bewijs"
+    )
+
+
+@router.post(RISKS)
+async def staff_risk_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """Art. 6: the DPO records a risk with its measure (refused without one); logged."""
+    form = posted.form
+    try:
+        number = await asyncio.to_thread(
+            lambda: add_risk(
+                portal.provider.engine,
+                risk=form.get("risico", ""),
+                measures=form.get("maatregelen", ""),
+                day=assessed_on(form.get("datum", "")),
+                owner=form.get("eigenaar", ""),
+                actor=posted.username,
+            )
+        )
+    except LeeridError as exc:
+        text = getattr(exc, "dutch", None) or dutch_message(exc)
+        return portal.redirect_with(posted.session, RISKS, f"Niet bewaard: {text}", bad=True)
+    return portal.redirect_with(posted.session, RISKS, f"Risico {number} bewaard.")
 
 
 @router.get(REPORTS, response_class=HTMLResponse)

@@ -41,6 +41,9 @@ ACTIONS = {
     "overzicht_bekeken": "Lijst van leerlingen bekeken",
     "personeel_bijgewerkt": "Datums van een medewerker bijgewerkt",
     "toegang_geweigerd": "Toegang geweigerd",
+    "dossier_bewaartermijn_verwijdering": "Dossier verwijderd na zijn eigen bewaartermijn",
+    "inzage_dpo": "DPO zocht op wie een dossier bekeek (inzageverzoek)",
+    "risico_geregistreerd": "Risico met maatregel geregistreerd",
 }
 
 # Art. 3: the attributes in words a pupil and a CLB counsellor use

@@ -39,6 +39,9 @@ RULES = Rules(
         "wat": _AREA,
         "categorieen": Rule(1000),
         "maatregelen": _AREA,
+        "risico": _AREA,
+        "datum": Rule(32),
+        "eigenaar": Rule(200),
         "status": Rule(32),
         "gekoppeld": Rule(8),
         # the authorization response at /callback (RFC 6749 §4.1.2, Appendix A; RFC 9207)
