@@ -21,6 +21,7 @@ from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
 from leerid.sp.kit.orgcode import normalise_orgcode
+from leerid.sp.kit.profiles import Profile, parse_profiles
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
@@ -134,6 +135,8 @@ class SPSettings:
     mail: MailSettings = field(default_factory=MailSettings)
     staff_login: StaffLoginSettings = field(default_factory=StaffLoginSettings)
     events: EventsSettings = field(default_factory=EventsSettings)
+    profiles: tuple[Profile, ...] = ()
+    """Art. 4, second indent: ``[profiles.ID]``, the functions and what each sees."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -333,4 +336,5 @@ def load_settings(path: Path | str) -> SPSettings:
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
         mail=_mail(data.get("mail", {}), f"{path} [mail]"),
         events=_events(data.get("events", {}), f"{path} [events]"),
+        profiles=parse_profiles(data.get("profiles"), path),
     )
