@@ -35,8 +35,9 @@ ROUTES = {
     ("POST", "/personeel/datalekken"),
     ("POST", "/personeel/datalekken/{number}"),
     ("GET", "/personeel/bewijs"),
-    ("GET", "/personeel/opleiding"),  # art. 6: the DPO sets training/pledge dates
-    ("POST", "/personeel/opleiding"),
+    ("GET", "/personeel/opleiding"),  # the former dates page: a redirect to the next two
+    ("GET", "/personeel/medewerkers"),  # art. 4, 6: function, schools, pledge/training dates
+    ("POST", "/personeel/medewerkers/{action}"),
     ("GET", "/static/portal.css"),
     ("GET", "/static/copy.js"),
     ("GET", "/healthz"),

@@ -38,7 +38,11 @@ ACTIONS = {
     "leerling_bekeken": "Leerling bekeken",
     "melding_gegevenskwaliteit": "Foutieve gegevens gemeld",
     "overzicht_bekeken": "Lijst van leerlingen bekeken",
-    "personeel_bijgewerkt": "Datums van een medewerker bijgewerkt",
+    "leerlingen_gezocht": "Leerlingen gezocht (binnen de eigen scholen)",
+    "personeel_bijgewerkt": "Medewerker bijgewerkt (functie, scholen of datums)",
+    "personeel_toegevoegd": "Medewerker toegevoegd",
+    "personeel_uitgeschakeld": "Medewerker uitgeschakeld",
+    "toegang_buiten_scope": "Leerling buiten de eigen scholen geweigerd",
     "toegang_geweigerd": "Toegang geweigerd",
 }
 

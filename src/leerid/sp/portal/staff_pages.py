@@ -82,7 +82,9 @@ async def staff_login(request: Request, portal: PortalDep, session: Session) -> 
         )
     await asyncio.to_thread(portal.throttle.succeeded, name)
     response = RedirectResponse("/personeel", 303)
-    portal.sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
+    manages = await asyncio.to_thread(may_manage, portal.provider, account)
+    session = {"staff": account.username, "role": account.role, "manages": manages, "exp": None}
+    portal.sealer.write(response, session)
     return response
 
 
@@ -180,7 +182,7 @@ def _pupil_key(portal: Portal, who: Staff, form: Mapping[str, str]) -> str:
     return portal.provider.open_ref(who.username, form.get("sleutel", "")) or ""
 
 
-NOT_FOUND = "Geen leerling gevonden binnen je scholen."
+NOT_FOUND = "Geen leerling gevonden binnen je scholen; open de leerling opnieuw uit de lijst."
 
 
 @router.post("/personeel/leerlingen/open", response_class=HTMLResponse)

@@ -17,8 +17,6 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
-from leerid.sp.kit.staff import get_staff
-from leerid.sp.kit.staff_admin import may_manage
 from leerid.sp.kit.throttle import StaffLoginThrottle
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.browser_session import SessionSealer
@@ -65,8 +63,7 @@ class Portal:
         nav = [("/personeel", "Overzicht")]
         if perms.sees_pupil_data:
             nav.append(("/personeel/leerlingen", "Leerlingen"))
-        account = get_staff(self.provider.engine, session["staff"])
-        if account is not None and may_manage(self.provider, account):
+        if session.get("manages"):  # set at login; the page itself checks again
             nav.append(("/personeel/medewerkers", "Medewerkers"))
         if perms.sees_privacy_log:
             nav += [
