@@ -59,6 +59,7 @@ def write_config(
     public_url: str = "http://127.0.0.1:9",
     purge_interval_hours: float = 0,
     poll_interval: float = 30,
+    extra: str = "",
 ) -> Path:
     """A provider configuration in ``folder`` (paths absolute, secret file inside folder)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -100,7 +101,8 @@ smtp_host = "127.0.0.1"
 smtp_port = {smtp_port}
 sender = "dpo@lars.example"
 other_party_dpo = "dpo@ond.example"
-""",
+"""
+        + extra,
         encoding="utf-8",
     )
     return path
