@@ -27,6 +27,7 @@ from leerid.cli import reports as reports_cli
 from leerid.cli import retention as retention_cli
 from leerid.cli import sp as sp_cli
 from leerid.cli import sp_reports as sp_reports_cli
+from leerid.cli import sp_staff as sp_staff_cli
 from leerid.errors import LeeridError
 from leerid.store.engine import allow_creating_databases
 
@@ -63,6 +64,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(disclosures_cli.app, name="disclosures")
 sp_cli.app.add_typer(sp_reports_cli.reports_app, name="reports")
 sp_cli.app.add_typer(sp_reports_cli.notices_app, name="notices")
+sp_cli.app.add_typer(sp_staff_cli.staff_app, name="staff")
 sp_cli.app.command("sync")(sp_events.sync)
 app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")

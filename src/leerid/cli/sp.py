@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import typer
@@ -21,10 +20,8 @@ app = typer.Typer(
 )
 log_app = typer.Typer(help="The privacy log (art. 6): verify, show, prune.", no_args_is_help=True)
 breaches_app = typer.Typer(help="The breach register (art. 9).", no_args_is_help=True)
-staff_app = typer.Typer(help="Staff accounts and roles (art. 4).", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(breaches_app, name="breaches")
-app.add_typer(staff_app, name="staff")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -299,131 +296,3 @@ def breaches_update(
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))
-
-
-# -- staff ---------------------------------------------------------------------------------
-
-
-CONFIDENTIALITY = typer.Option(
-    "",
-    "--confidentiality",
-    "--confidentiality-signed",
-    help="Art. 6: day the confidentiality pledge was signed (YYYY-MM-DD).",
-)
-TRAINING = typer.Option(
-    "", "--training", "--awareness-trained", help="Art. 6: day of the awareness training."
-)
-PROFILE = typer.Option("", "--profile", help="A function profile ([profiles.ID], art. 4).")
-SCHOOLS = typer.Option(
-    [], "--school", help="An instellingsnummer whose pupils this person sees (repeatable)."
-)
-
-
-def _change(  # type: ignore[no-untyped-def]
-    provider, profile: str, role: str, schools: list[str], confidentiality: str, training: str
-):
-    from leerid.sp.kit.staff_admin import StaffChange, check_schools, resolve_function
-    from leerid.sp.kit.staff_evidence import parse_day
-
-    return StaffChange(
-        function=resolve_function(provider, profile, role) if profile or role else None,
-        schools=check_schools(provider, schools) if schools else None,
-        confidentiality_signed_on=parse_day(confidentiality, "--confidentiality"),
-        awareness_trained_on=parse_day(training, "--training"),
-    )
-
-
-@staff_app.command("add")
-def staff_add(
-    username: str = typer.Argument(...),
-    config: Path | None = CONFIG,
-    profile: str = PROFILE,
-    role: str = typer.Option("", help="A recipient role of the protocol, without a profile."),
-    school: list[str] = SCHOOLS,
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input."
-    ),
-    confidentiality: str = CONFIDENTIALITY,
-    training: str = TRAINING,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
-) -> None:
-    """Create a staff account (Argon2id) with a function profile and schools (art. 4)."""
-    from leerid.sp.kit.staff_admin import create_staff
-
-    provider = _provider(config, create=True)
-    change = _change(provider, profile, role, school, confidentiality, training)
-    if change.function is None:
-        raise LeeridError("give --profile (a function profile) or --role (a protocol role)")
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
-    create_staff(provider, actor, username, password, change)
-    out.print(f"staff account {username} ({profile or change.function.role}) created")
-
-
-@staff_app.command("update")
-def staff_update(
-    username: str = typer.Argument(...),
-    config: Path | None = CONFIG,
-    profile: str = PROFILE,
-    role: str = typer.Option("", help="A recipient role of the protocol, without a profile."),
-    school: list[str] = SCHOOLS,
-    confidentiality: str = CONFIDENTIALITY,
-    training: str = TRAINING,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
-) -> None:
-    """Change an account's profile, schools (replaced as a whole) or art. 6 dates."""
-    from leerid.sp.kit.staff_admin import update_staff
-
-    provider = _provider(config)
-    change = _change(provider, profile, role, school, confidentiality, training)
-    update_staff(provider, actor, username, change)
-    out.print(f"staff account {username} updated")
-
-
-@staff_app.command("list")
-def staff_list(config: Path | None = CONFIG) -> None:
-    """Staff accounts: function, schools, what they may see, the art. 6 dates."""
-    from leerid.sp.kit.staff import list_staff, school_scope
-
-    provider = _provider(config)
-    table = Table(
-        "username",
-        "role",
-        "profile",
-        "schools",
-        "active",
-        "pupil data",
-        "privacy log",
-        "confidentiality",
-        "awareness",
-    )
-    for s in list_staff(provider.engine):
-        perms = provider.permissions(s.role)
-        table.add_row(
-            s.username,
-            s.role,
-            s.function_profile or "—",
-            ", ".join(sorted(school_scope(s))) or "—",
-            "yes" if s.active else "no",
-            "yes" if perms.sees_pupil_data else "no",
-            "yes" if perms.sees_privacy_log else "no",
-            str(s.confidentiality_signed_on or "—"),
-            str(s.awareness_trained_on or "—"),
-        )
-    print_table(out, table)
-
-
-@staff_app.command("disable")
-def staff_disable(
-    username: str = typer.Argument(...),
-    config: Path | None = CONFIG,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
-) -> None:
-    """Disable a staff account (it can no longer log in); logged."""
-    from leerid.sp.kit.staff_admin import disable
-
-    disable(_provider(config), actor, username)
-    out.print(f"staff account {username} disabled")
