@@ -31,6 +31,8 @@ TRAINING = typer.Option(
     "", "--training", "--awareness-trained", help="Art. 6: day of the awareness training."
 )
 PROFILE = typer.Option("", "--profile", help="A function profile ([profiles.ID], art. 4).")
+ROLE = typer.Option("", help="A recipient role of the protocol, without a profile.")
+BY = typer.Option("dpo", "--by", help="Who records it (for the privacy log).")
 SCHOOLS = typer.Option(
     [], "--school", help="An instellingsnummer whose pupils this person sees (repeatable)."
 )
@@ -55,14 +57,14 @@ def staff_add(
     username: str = typer.Argument(...),
     config: Path | None = CONFIG,
     profile: str = PROFILE,
-    role: str = typer.Option("", help="A recipient role of the protocol, without a profile."),
+    role: str = ROLE,
     school: list[str] = SCHOOLS,
     password_stdin: bool = typer.Option(
         False, "--password-stdin", help="Read the password from standard input."
     ),
     confidentiality: str = CONFIDENTIALITY,
     training: str = TRAINING,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
+    actor: str = BY,
 ) -> None:
     """Create a staff account (Argon2id) with a function profile and schools (art. 4)."""
     from leerid.sp.kit.staff_admin import create_staff
@@ -85,11 +87,11 @@ def staff_update(
     username: str = typer.Argument(...),
     config: Path | None = CONFIG,
     profile: str = PROFILE,
-    role: str = typer.Option("", help="A recipient role of the protocol, without a profile."),
+    role: str = ROLE,
     school: list[str] = SCHOOLS,
     confidentiality: str = CONFIDENTIALITY,
     training: str = TRAINING,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
+    actor: str = BY,
 ) -> None:
     """Change an account's profile, schools (replaced as a whole) or art. 6 dates."""
     from leerid.sp.kit.staff_admin import update_staff
@@ -137,7 +139,7 @@ def staff_list(config: Path | None = CONFIG) -> None:
 def staff_disable(
     username: str = typer.Argument(...),
     config: Path | None = CONFIG,
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
+    actor: str = BY,
 ) -> None:
     """Disable a staff account (it can no longer log in); logged."""
     from leerid.sp.kit.staff_admin import disable
