@@ -231,3 +231,20 @@ def test_staff_add_and_update_with_a_profile_and_schools_on_the_command_line(
     assert logged(provider, "personeel_uitgeschakeld") == [{"personeelslid": "arts.een"}]
     provider.engine.dispose()
     dispose_engines()
+
+
+def test_a_search_the_page_cannot_read_says_which_field_to_correct(
+    portal: tuple[ServiceProvider, str],
+) -> None:
+    provider, url = portal
+    add_bound_staff(provider, "kim", PASSWORD, profile="sleutels")
+    kim = staff_login(url, "kim")
+    cases = {  # the query → what the page says
+        "school=abc": "School: geef een instellingsnummer van hoogstens zes cijfers.",
+        "van=31-12-2025": "Laatste aanmelding vanaf: schrijf een datum als JJJJ-MM-DD.",
+        "naam=lotte": "Je functieprofiel toont geen namen: zoek op school of datum.",
+    }
+    for query, words in cases.items():
+        page = kim.get(f"{url}/personeel/leerlingen?{query}")
+        assert page.status_code == 400 and words in page.text, query
+    assert logged(provider, "leerlingen_gezocht") == []

@@ -105,6 +105,7 @@ async def staff_accounts(portal: PortalDep, who: StaffManager) -> Response:
         accounts=accounts,
         me=who.username,
         current_function=current,
+        labels=dict(functions(portal)),
         schools={a.username: ", ".join(sorted(school_scope(a))) for a in accounts},
         functions=functions(portal),
         partners=", ".join(sorted(portal.provider.settings.partner_schools)),
