@@ -53,7 +53,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sp_onward_export")),
     )
-    op.create_index(op.f("ix_sp_onward_export_recipient_id"), "sp_onward_export", ["recipient_id"])
+    op.create_index(
+        op.f("ix_sp_onward_export_recipient_id"), "sp_onward_export", ["recipient_id"]
+    )
     op.create_table(
         "sp_risk_assessment",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
