@@ -34,7 +34,7 @@ from tests.idp_server import seed_idp
 from tests.login.live_server import live_idp
 from tests.login.oidc_flow import authorization_url, pkce_pair
 from tests.registry_seed import TODAY, add_pupil
-from tests.sp.conftest import PROTOCOL, write_config
+from tests.sp.conftest import PROTOCOL, add_bound_staff, ref_for, write_config
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 PUPIL = "0f8e2c4a-1b2c-4d5e-8f90-123456789abc"
@@ -147,8 +147,10 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"], "family_name": "Claes"}))
-    provider.add_dossier_entry("clb", "toegangscontrole", PUPIL, "Gesprek")
-    provider.list_pupils("clb", "toegangscontrole", "controle")
+    add_bound_staff(provider, "toegangscontrole", PASSWORD)
+    add_staff(provider.engine, provider.protocol, "dpo", PASSWORD, "dpo")
+    provider.add_dossier_entry("toegangscontrole", "toegangscontrole", PUPIL, "Gesprek")
+    provider.list_pupils("toegangscontrole", "toegangscontrole", "controle")
     with session_scope(provider.engine) as session:
         now = dt.datetime.now(dt.UTC)
         session.add(
@@ -163,8 +165,6 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
                 updated_at=now,
             )
         )
-    for role in ("toegangscontrole", "dpo"):
-        add_staff(provider.engine, provider.protocol, role, PASSWORD, role)
     pages: dict[str, str] = {}
     with serve_portal(provider, port) as url:
         anonymous = httpx.Client()
@@ -179,18 +179,26 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         csrf = hidden_fields(pages["pupils"])["csrf"]
         opened = clb.post(
             f"{url}/personeel/leerlingen/open",
-            data={"csrf": csrf, "sleutel": PUPIL, "doel": "vraag van de leerling"},
+            data={
+                "csrf": csrf,
+                "sleutel": ref_for(provider, "toegangscontrole", PUPIL),
+                "doel": "vraag van de leerling",
+            },
         )
         pages["pupil for staff"] = opened.text
         pages["purpose with INSZ"] = clb.post(
             f"{url}/personeel/leerlingen/open",
-            data={"csrf": csrf, "sleutel": PUPIL, "doel": "rrn 05081212345"},
+            data={
+                "csrf": csrf,
+                "sleutel": ref_for(provider, "toegangscontrole", PUPIL),
+                "doel": "rrn 05081212345",
+            },
         ).text
         pages["report not sent"] = clb.post(
             f"{url}/personeel/leerlingen/melding",
             data={
                 "csrf": csrf,
-                "sleutel": PUPIL,
+                "sleutel": ref_for(provider, "toegangscontrole", PUPIL),
                 "attribuut": "family_name",
                 "probleem": "foutief",
                 "toelichting": "",
@@ -198,7 +206,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         ).text
         pages["no access"] = clb.get(f"{url}/personeel/privacylog").text
         dpo = staff_login(url, "dpo")
-        for path in ("privacylog", "meldingen", "datalekken", "bewijs", "opleiding"):
+        for path in ("privacylog", "meldingen", "datalekken", "bewijs", "medewerkers"):
             pages[path] = dpo.get(f"{url}/personeel/{path}").text
         dpo.post(
             f"{url}/personeel/datalekken",
@@ -215,7 +223,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         pages["log with entries"] = dpo.get(f"{url}/personeel/privacylog").text
     pages["evidence file"] = evidence_html(provider)
     provider.engine.dispose()
-    assert "Lijst van leerlingen bekeken" in pages["log with entries"]
+    assert "Leerlingen gezocht (binnen de eigen scholen)" in pages["log with entries"]
     assert "Belgische tijd" in pages["breach mail failed"]
     for name, html in pages.items():
         assert '<html lang="nl">' in html, name

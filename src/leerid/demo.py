@@ -80,7 +80,7 @@ class DemoWorld:
 
 
 STAFF = (
-    StaffSeed("toegang.lars", "toegangscontrole", "Toegang-Demo-2024"),
+    StaffSeed("toegang.lars", "toegangscontrole", "Toegang-Demo-2024", dt.date(2024, 3, 1)),
     StaffSeed("medewerker.lars", "medewerker", "Medewerker-Demo-2024"),
     StaffSeed("dpo.lars", "dpo", "Dpo-Demo-2024-LARS"),
 )

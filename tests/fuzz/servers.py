@@ -25,6 +25,7 @@ from leerid.testing.servers import free_port, start_portal
 from tests.fuzz.requests import ServerLog
 from tests.idp.flow import RelyingParty, full_login
 from tests.idp_server import RunningIdp, running_idp
+from tests.sp.conftest import add_bound_staff, ref_for
 from tests.sp.lars_world import FAST_HASH, provider_for_portal
 
 STAFF_PASSWORD = "fuzz-wachtwoord-lang-genoeg"
@@ -115,8 +116,8 @@ def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iter
     portal_url = f"http://127.0.0.1:{port_hint}"
     with provider_for_portal(idp_database, folder, portal_url, portal_database) as (idp, config):
         provider = ServiceProvider(load_settings(config))
-        for name, role in (("clb.fuzz", "toegangscontrole"), ("dpo.fuzz", "dpo")):
-            add_staff(provider.engine, provider.protocol, name, STAFF_PASSWORD, role)
+        add_bound_staff(provider, "clb.fuzz", STAFF_PASSWORD)  # art. 4, 6: bound, schools
+        add_staff(provider.engine, provider.protocol, "dpo.fuzz", STAFF_PASSWORD, "dpo")
         provider.engine.dispose()
         portal = start_portal(config, port=port_hint)
         url = portal.base_url
@@ -130,6 +131,8 @@ def portal_target(idp_database: str, portal_database: str, folder: Path) -> Iter
                 "dpo": _staff(url, "dpo.fuzz"),
             }
             log = ServerLog(portal.log_path)  # type: ignore[arg-type]
-            yield PortalTarget(url, idp.issuer, log, sessions, idp.pupil.leer_id_uuid)
+            # staff pages name a pupil by a reference sealed for one member of staff (art. 4)
+            ref = ref_for(provider, "clb.fuzz", idp.pupil.leer_id_uuid)
+            yield PortalTarget(url, idp.issuer, log, sessions, ref)
         finally:
             portal.stop(10)

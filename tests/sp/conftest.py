@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from leerid.sp.kit.need_to_know import seal_ref
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
+from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import dispose_engines
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL = ROOT / "protocols" / "dov-lars-glce-2024.yaml"
 PARTNER = "012345"
+BOUND_ON = dt.date(2024, 3, 1)
+"""The day test staff signed the confidentiality pledge and followed the training (art. 6)."""
+
+
+def add_bound_staff(
+    provider: ServiceProvider,
+    username: str,
+    password: str,
+    role: str = "toegangscontrole",
+    *,
+    schools: tuple[str, ...] = (PARTNER,),
+    profile: str | None = None,
+) -> None:
+    """A member of staff bound by confidentiality and trained (art. 6), serving ``schools``
+    (art. 4): the one who may see pupils' data."""
+    add_staff(
+        provider.engine,
+        provider.protocol,
+        username,
+        password,
+        role,
+        confidentiality_signed_on=BOUND_ON,
+        awareness_trained_on=BOUND_ON,
+        function_profile=profile,
+        schools=schools,
+    )
 
 
 def write_config(
@@ -30,6 +59,7 @@ def write_config(
     public_url: str = "http://127.0.0.1:9",
     purge_interval_hours: float = 0,
     poll_interval: float = 30,
+    extra: str = "",
 ) -> Path:
     """A provider configuration in ``folder`` (paths absolute, secret file inside folder)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -71,10 +101,16 @@ smtp_host = "127.0.0.1"
 smtp_port = {smtp_port}
 sender = "dpo@lars.example"
 other_party_dpo = "dpo@ond.example"
-""",
+"""
+        + extra,
         encoding="utf-8",
     )
     return path
+
+
+def ref_for(provider: ServiceProvider, username: str, pupil_key: str) -> str:
+    """What a staff page posts for a pupil: a reference sealed for ``username`` (art. 4)."""
+    return seal_ref(provider.secrets.session_key, username, pupil_key)
 
 
 @pytest.fixture

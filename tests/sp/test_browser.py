@@ -11,6 +11,7 @@ from playwright.sync_api import Browser, Page
 from leerid.sp.kit.staff import add_staff
 from tests.axe import check_widths
 from tests.conftest import BACKENDS, run_leerid
+from tests.sp.conftest import add_bound_staff
 from tests.sp.lars_world import lars_world, move_to_school
 from tests.test_page_words import check
 
@@ -103,8 +104,8 @@ def test_every_page_of_lars_has_no_axe_violations_at_desktop_and_phone_width(
         check_widths(refused, found)  # refused at the enrolment gate
         refused.context.close()
 
-        for username, role in (("toegang.lars", "toegangscontrole"), ("dpo.lars", "dpo")):
-            add_staff(lars.provider.engine, lars.provider.protocol, username, PASSWORD, role)
+        add_bound_staff(lars.provider, "toegang.lars", PASSWORD)  # art. 4, 6
+        add_staff(lars.provider.engine, lars.provider.protocol, "dpo.lars", PASSWORD, "dpo")
         staff = browser.new_context().new_page()
         staff.goto(f"{lars.url}/personeel/aanmelden")
         check_widths(staff, found)
@@ -146,8 +147,8 @@ def test_the_privacy_log_and_the_pupil_list_are_usable_on_a_phone(
         pupil_page.keyboard.press("Enter")
         pupil_page.wait_for_url(f"{lars.url}/mijn-gegevens")
         pupil_page.close()
-        for username, role in (("toegang.lars", "toegangscontrole"), ("dpo.lars", "dpo")):
-            add_staff(lars.provider.engine, lars.provider.protocol, username, PASSWORD, role)
+        add_bound_staff(lars.provider, "toegang.lars", PASSWORD)  # art. 4, 6
+        add_staff(lars.provider.engine, lars.provider.protocol, "dpo.lars", PASSWORD, "dpo")
 
         staff = browser.new_page(viewport=PHONE)
         staff_login(staff, lars.url, "toegang.lars", PASSWORD)
@@ -237,13 +238,7 @@ def test_the_protocol_refusal_and_banner_have_no_axe_violations(
         check("refused after the end", page.content())
         check_widths(page, found)  # the pupil's refusal page
         page.context.close()
-        add_staff(
-            lars.provider.engine,
-            lars.provider.protocol,
-            "toegang.lars",
-            PASSWORD,
-            "toegangscontrole",
-        )
+        add_bound_staff(lars.provider, "toegang.lars", PASSWORD)  # art. 4, 6
         staff = browser.new_context().new_page()
         staff_login(staff, lars.url, "toegang.lars", PASSWORD)
         assert "Art. 4 geschonden" in staff.get_by_role("main").inner_text()

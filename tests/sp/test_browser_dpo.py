@@ -58,8 +58,16 @@ def test_the_dpo_pages_are_accessible_and_show_no_key(
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)
     for name, role in (("clb.een", "toegangscontrole"), ("dpo.lars", "dpo")):
-        dates = {"confidentiality_signed_on": DAY, "awareness_trained_on": DAY}
-        add_staff(provider.engine, provider.protocol, name, PASSWORD, role, **dates)
+        add_staff(
+            provider.engine,
+            provider.protocol,
+            name,
+            PASSWORD,
+            role,
+            confidentiality_signed_on=DAY,
+            awareness_trained_on=DAY,
+            schools=(PARTNER,),  # art. 4: the pupils of the schools this person serves
+        )
     key = looked_at_pupil(provider)
     found: list[str] = []
     with serve_portal(provider, port) as url:

@@ -35,7 +35,7 @@ from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import make_engine, session_scope
 from leerid.store.runner import upgrade
 from leerid.testing.protocol_confirmation import apply_department_event, confirm_local_protocol
-from tests.sp.conftest import PARTNER, write_config
+from tests.sp.conftest import PARTNER, add_bound_staff, write_config
 
 NOW = dt.datetime.now(dt.UTC)
 YEAR = dt.timedelta(days=366)
@@ -59,6 +59,7 @@ def configured(database_url: str, tmp_path: Path, extra: str = RETENTION) -> Ser
     path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
     provider = ServiceProvider(load_settings(path))
     confirm_local_protocol(provider)
+    add_bound_staff(provider, "clb", "een-lang-wachtwoord")  # art. 4, 6: may write a dossier
     return provider
 
 

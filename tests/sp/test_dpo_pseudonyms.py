@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 
 from leerid.cli.main import app
 from leerid.errors import LeeridError
+from leerid.insz_text import looks_like_insz
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.dpo_log import mask, pupil_key
 from leerid.sp.kit.keys import ProviderSecrets
@@ -57,6 +58,14 @@ def attributes(key: str, *, temporary: bool = False, historiek: tuple[str, ...] 
     )
 
 
+def _key() -> str:
+    """A random key that does not, by chance, hold a digit run shaped like an INSZ (a purpose
+    below quotes one, and art. 3 refuses INSZ-like text)."""
+    while looks_like_insz(key := str(uuid.uuid4())):
+        pass
+    return key
+
+
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
     """A provider with staff acts on two pupils, an identification and a purge, served."""
@@ -74,8 +83,9 @@ def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, 
             role,
             confidentiality_signed_on=DAY,
             awareness_trained_on=DAY,
+            schools=(PARTNER,),  # art. 4: the pupils of the schools this person serves
         )
-    looked, temporary, other, old = (str(uuid.uuid4()) for _ in range(4))
+    looked, temporary, other, old = (_key() for _ in range(4))
     GIVEN.update((looked, temporary, other, old))
     with session_scope(provider.engine) as session:
         record_login(session, attributes(temporary, temporary=True), NOW)

@@ -23,7 +23,7 @@ from leerid.store.engine import make_engine, session_scope
 from leerid.testing.browser import Browser
 from leerid.testing.servers import free_port, serve_portal
 from tests.conftest import fresh_database, run_leerid
-from tests.sp.conftest import PROTOCOL
+from tests.sp.conftest import PROTOCOL, add_bound_staff
 from tests.sp.lars_world import lars_world, provider_for_portal, seed_pupil
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
@@ -116,8 +116,8 @@ def test_a_termination_stops_logins_and_staff_access_within_one_poll_interval(
     ):
         pupil = lars.idp.pupil
         assert Browser().lars_login(lars.url, pupil.username, pupil.password).status_code == 200
-        for name, role in (("tom", "toegangscontrole"), ("dora", "dpo")):
-            add_staff(lars.provider.engine, lars.provider.protocol, name, PASSWORD, role)
+        add_bound_staff(lars.provider, "tom", PASSWORD)  # art. 4, 6
+        add_staff(lars.provider.engine, lars.provider.protocol, "dora", PASSWORD, "dpo")
         tom, dora = staff_login(lars.url, "tom"), staff_login(lars.url, "dora")
         assert tom.get(f"{lars.url}/personeel/leerlingen").status_code == 200
         leerid(
@@ -152,6 +152,7 @@ def test_a_merge_at_dov_rekeys_lars(
         absorbed = seed_pupil(database_url, voornaam="Bram")
         for who in (kept, absorbed):  # both disclosed to LARS (so LARS hears of them)
             assert Browser().lars_login(lars.url, who.username, who.password).status_code == 200
+        add_bound_staff(lars.provider, "tom", PASSWORD)  # art. 4, 6
         lars.provider.add_dossier_entry("tom", "toegangscontrole", absorbed.leer_id_uuid, "Gesprek")
         leerid(
             leerid_env,

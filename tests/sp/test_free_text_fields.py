@@ -26,7 +26,7 @@ from leerid.store.engine import session_scope
 from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
-from tests.sp.conftest import write_config
+from tests.sp.conftest import add_bound_staff, ref_for, write_config
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 from tests.test_page_words import pupil_cookie
 
@@ -39,6 +39,11 @@ _FIELD = re.compile(r"<(input|textarea)\b([^>]*)>")
 NOT_FREE_TEXT = {
     ("/personeel/aanmelden", "gebruikersnaam"): "a login name, only compared",
     ("/personeel/privacylog/inzage", "sleutel"): "a pupil key, checked as a UUID, not stored",
+    ("/personeel/leerlingen", "naam"): "a search (GET), never stored nor logged (art. 4)",
+    ("/personeel/leerlingen", "school"): "a search (GET): six digits or refused",
+    ("/personeel/medewerkers/toevoegen", "gebruikersnaam"): "an account name: a pattern",
+    ("/personeel/medewerkers/toevoegen", "scholen"): "partner schools' numbers, or refused",
+    ("/personeel/medewerkers/bijwerken", "scholen"): "partner schools' numbers, or refused",
 }
 
 # action → (role of the staff member who posts it, valid values for every field)
@@ -123,8 +128,9 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
     provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"]}))
-    for role in ("toegangscontrole", "dpo"):
-        add_staff(provider.engine, provider.protocol, role, PASSWORD, role)
+    add_bound_staff(provider, "toegangscontrole", PASSWORD)  # art. 4, 6
+    add_staff(provider.engine, provider.protocol, "dpo", PASSWORD, "dpo")
+    ref = ref_for(provider, "toegangscontrole", PUPIL)
     breach = add_breach(
         provider.engine,
         provider.settings.mail,
@@ -141,6 +147,7 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
         browsers["leerling"] = httpx.Client(cookies={"sp_sessie": pupil_cookie(provider)})
         for action, field in sorted(fields):
             role, valid = VALID[action]
+            valid = {k: ref if v == PUPIL else v for k, v in valid.items()}
             browser: httpx.Client = browsers[role]
             home = "/mijn-gegevens" if role == "leerling" else "/personeel"
             csrf = hidden_fields(browser.get(url + home).text)["csrf"]

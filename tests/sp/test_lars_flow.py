@@ -21,6 +21,7 @@ from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
 from leerid.testing.browser import Browser, hidden_fields
 from tests.conftest import BACKENDS, run_leerid
+from tests.sp.conftest import add_bound_staff, ref_for
 from tests.sp.lars_world import (
     Lars,
     identify,
@@ -98,19 +99,18 @@ def test_lars_end_to_end(
         assert actions.count("toegang_geweigerd") == 1 and "identificatie" in actions
 
         # -- art. 4 and 7: staff by role; a data-quality report both sides keep --------------
-        add_staff(
-            lars.provider.engine, lars.provider.protocol, "clb.een", PASSWORD, "toegangscontrole"
-        )
+        add_bound_staff(lars.provider, "clb.een", PASSWORD)  # art. 6: bound; art. 4: schools
         add_staff(lars.provider.engine, lars.provider.protocol, "dpo.lars", PASSWORD, "dpo")
         clb = staff_login(lars.url, "clb.een")
         listing = clb.get(f"{lars.url}/personeel/leerlingen")
         assert listing.status_code == 200 and pupil.leer_id_uuid in listing.text
-        assert pupil.voornaam not in listing.text  # the list shows keys only
+        assert pupil.voornaam in listing.text  # no profile: every attribute held (art. 3)
+        ref = ref_for(lars.provider, "clb.een", pupil.leer_id_uuid)
         opened = clb.post(
             f"{lars.url}/personeel/leerlingen/open",
             data={
                 "csrf": hidden_fields(listing.text)["csrf"],
-                "sleutel": pupil.leer_id_uuid,
+                "sleutel": ref,
                 "doel": "vraag van de school",
             },
         )
@@ -119,7 +119,7 @@ def test_lars_end_to_end(
             f"{lars.url}/personeel/leerlingen/melding",
             data={
                 "csrf": hidden_fields(opened.text)["csrf"],
-                "sleutel": pupil.leer_id_uuid,
+                "sleutel": ref,
                 "attribuut": "family_name",
                 "probleem": "verouderd",
                 "toelichting": "naam gewijzigd",
@@ -134,7 +134,7 @@ def test_lars_end_to_end(
             f"{lars.url}/personeel/leerlingen/dossier",
             data={
                 "csrf": hidden_fields(opened.text)["csrf"],
-                "sleutel": pupil.leer_id_uuid,
+                "sleutel": ref,
                 "tekst": "Gesprek met CLB",
             },
         )

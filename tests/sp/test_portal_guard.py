@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -51,7 +52,16 @@ def accounts(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
     def get_staff(_engine: object, username: str) -> StaffAccount | None:
         role = table.get(username)
-        return None if role is None else StaffAccount(username=username, role=role, active=True)
+        if role is None:
+            return None
+        bound = dt.date(2024, 3, 1)  # art. 6: pledge signed and training followed
+        return StaffAccount(
+            username=username,
+            role=role,
+            active=True,
+            confidentiality_signed_on=bound,
+            awareness_trained_on=bound,
+        )
 
     monkeypatch.setattr(guard, "get_staff", get_staff)
     return table

@@ -40,8 +40,9 @@ ROUTES = {
     ("GET", "/personeel/bewijs"),
     ("GET", "/personeel/bewijs/risico"),  # art. 6: the risk assessment
     ("POST", "/personeel/bewijs/risico"),
-    ("GET", "/personeel/opleiding"),  # art. 6: the DPO sets training/pledge dates
-    ("POST", "/personeel/opleiding"),
+    ("GET", "/personeel/opleiding"),  # the former dates page: a redirect to the next two
+    ("GET", "/personeel/medewerkers"),  # art. 4, 6: function, schools, pledge/training dates
+    ("POST", "/personeel/medewerkers/{action}"),
     ("GET", "/static/portal.css"),
     ("GET", "/static/copy.js"),
     ("GET", "/healthz"),

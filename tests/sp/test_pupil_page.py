@@ -20,10 +20,10 @@ from leerid.sp.kit.access_request import group_logins
 from leerid.sp.kit.models import PrivacyLogEntry, QualityReport
 from leerid.sp.kit.moments import spoken
 from leerid.sp.kit.quality_reports import PUPIL_OPEN_LIMIT
-from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
 from leerid.testing.browser import Browser, hidden_fields
 from tests.conftest import fresh_database, run_leerid
+from tests.sp.conftest import add_bound_staff
 from tests.sp.lars_world import Lars, lars_world
 
 PASSWORD = "een-lang-wachtwoord"
@@ -100,7 +100,9 @@ def test_three_logins_are_three_lines_and_the_file_names_no_one(
         # what LARS keeps: the last login, and how long (art. 3)
         assert pupil.voornaam in page.text and "3 jaar lang niet aan" in page.text
 
-        add_staff(lars.provider.engine, lars.provider.protocol, STAFF, PASSWORD, "toegangscontrole")
+        add_bound_staff(
+            lars.provider, STAFF, PASSWORD, schools=tuple(lars.provider.settings.partner_schools)
+        )
         key = pupil.leer_id_uuid
         lars.provider.view_pupil(STAFF, "toegangscontrole", key, "vraag van de school")
         lars.provider.add_dossier_entry(
@@ -174,7 +176,9 @@ def test_the_downloads_are_readable_and_logged(database_url: str, tmp_path: Path
         Browser().lars_login(lars.url, pupil.username, pupil.password)
         browser = Browser()
         page = browser.lars_login(lars.url, pupil.username, pupil.password)
-        add_staff(lars.provider.engine, lars.provider.protocol, STAFF, PASSWORD, "toegangscontrole")
+        add_bound_staff(
+            lars.provider, STAFF, PASSWORD, schools=tuple(lars.provider.settings.partner_schools)
+        )
         lars.provider.view_pupil(STAFF, "toegangscontrole", pupil.leer_id_uuid, "vraag")
         csrf = hidden_fields(page.text)["csrf"]
         url = f"{lars.url}/mijn-gegevens/inzage"

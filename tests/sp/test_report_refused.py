@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from leerid.sp.kit.models import PupilRecord, QualityReport
-from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
 from leerid.testing.browser import hidden_fields
+from tests.sp.conftest import add_bound_staff, ref_for
 from tests.sp.lars_world import lars_world
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 
@@ -27,23 +27,22 @@ def test_an_invalid_report_gets_a_dutch_page_that_says_what_to_correct(
 ) -> None:
     with lars_world(f"sqlite:///{tmp_path / 'leerid.db'}", tmp_path) as lars:
         with session_scope(lars.provider.engine) as session:
-            session.add(
-                PupilRecord(
-                    pupil_key=NOT_A_LEERID_KEY,
-                    key_kind="leer_id_uuid",
-                    account_uuid=NOT_A_LEERID_KEY,
-                    orgcodes="012345",
-                    last_login_at=dt.datetime.now(dt.UTC),
+            for key in (NOT_A_LEERID_KEY, lars.idp.pupil.leer_id_uuid):  # held by LARS (art. 4)
+                session.add(
+                    PupilRecord(
+                        pupil_key=key,
+                        key_kind="leer_id_uuid",
+                        account_uuid=key,
+                        orgcodes="012345",
+                        last_login_at=dt.datetime.now(dt.UTC),
+                    )
                 )
-            )
-        add_staff(
-            lars.provider.engine, lars.provider.protocol, "clb.een", PASSWORD, "toegangscontrole"
-        )
+        add_bound_staff(lars.provider, "clb.een", PASSWORD)  # art. 4, 6
         clb = staff_login(lars.url, "clb.een")
         csrf = hidden_fields(clb.get(f"{lars.url}/personeel/leerlingen").text)["csrf"]
         good = {
             "csrf": csrf,
-            "sleutel": lars.idp.pupil.leer_id_uuid,
+            "sleutel": ref_for(lars.provider, "clb.een", lars.idp.pupil.leer_id_uuid),
             "attribuut": "family_name",
             "probleem": "verouderd",
             "toelichting": "naam gewijzigd",
@@ -61,7 +60,7 @@ def test_an_invalid_report_gets_a_dutch_page_that_says_what_to_correct(
         # the provider refuses it (its key is not a LeerID key): 422, said in Dutch, not a 502
         refused = clb.post(
             f"{lars.url}/personeel/leerlingen/melding",
-            data={**good, "sleutel": NOT_A_LEERID_KEY},
+            data={**good, "sleutel": ref_for(lars.provider, "clb.een", NOT_A_LEERID_KEY)},
         )
         assert refused.status_code == 422, refused.text
         text = _alert(refused.text)

@@ -13,11 +13,11 @@ from sqlalchemy.exc import DBAPIError
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import LoginError, PendingLogin, RelyingParty
 from leerid.sp.kit.settings import load_settings
-from leerid.sp.kit.staff import add_staff, disable_staff
+from leerid.sp.kit.staff import disable_staff
 from leerid.store.engine import dispose_engines
 from leerid.testing.browser import hidden_fields
 from leerid.testing.servers import free_port, serve_portal
-from tests.sp.conftest import write_config
+from tests.sp.conftest import add_bound_staff, write_config
 from tests.sp.test_relying_party_spec import CLIENT, ISSUER, Issuer
 
 PASSWORD = "een-lang-wachtwoord"
@@ -27,7 +27,7 @@ PASSWORD = "een-lang-wachtwoord"
 def test_a_disabled_staff_account_loses_access_at_once(provider: ServiceProvider) -> None:
     """Art. 4: only staff in charge of access control see pupil data — not a former one whose
     sealed session cookie is still valid for hours."""
-    add_staff(provider.engine, provider.protocol, "clb.review", PASSWORD, "toegangscontrole")
+    add_bound_staff(provider, "clb.review", PASSWORD)  # art. 4, 6
     with serve_portal(provider, free_port()) as url, httpx.Client() as http:
         form = http.get(f"{url}/personeel/aanmelden")
         done = http.post(

@@ -2,7 +2,8 @@
 
 Art. 6 evidence (m-sensibilisering, m-vertrouwelijkheid) was "NIET in orde" for every
 account created without the dates, with no way to add them. ``leerid sp staff update``
-and the DPO's page ``/personeel/opleiding`` set them; each change is privacy-logged.
+and the staff management page ``/personeel/medewerkers`` (formerly ``/personeel/opleiding``)
+set them; each change is privacy-logged.
 """
 
 from __future__ import annotations
@@ -102,34 +103,35 @@ def test_the_dpo_sets_the_dates_on_the_portal(database_url: str, tmp_path: Path)
     with serve_portal(provider, port) as url:
         dpo = staff_login(url, "dpo.lars")
         evidence = dpo.get(f"{url}/personeel/bewijs").text
-        assert 'href="/personeel/opleiding"' in evidence
-        page = dpo.get(f"{url}/personeel/opleiding")
+        assert 'href="/personeel/medewerkers"' in evidence
+        moved = dpo.get(f"{url}/personeel/opleiding", follow_redirects=False)
+        assert moved.status_code == 308 and moved.headers["location"] == "/personeel/medewerkers"
+        page = dpo.get(f"{url}/personeel/medewerkers")
         assert page.status_code == 200 and "clb.een" in page.text
+        target = f"{url}/personeel/medewerkers/bijwerken"
         form = {
             "gebruiker": "clb.een",
+            "functie": "rol:toegangscontrole",
             "vertrouwelijkheid": "2026-01-05",
             "sensibilisering": "2026-01-06",
         }
         # CSRF: a form without this session's token changes nothing
-        assert dpo.post(f"{url}/personeel/opleiding", data=form).status_code == 403
+        assert dpo.post(target, data=form).status_code == 403
         # Art. 4: a role without the DPO's rights may not set them
         clb = staff_login(url, "clb.een")
         clb_csrf = hidden_fields(clb.get(f"{url}/personeel").text)["csrf"]
-        refused = clb.post(f"{url}/personeel/opleiding", data={**form, "csrf": clb_csrf})
+        refused = clb.post(target, data={**form, "csrf": clb_csrf})
         assert refused.status_code == 403
         assert verdicts(provider)["m-sensibilisering"] is False and not logged_updates(provider)
 
         csrf = hidden_fields(page.text)["csrf"]
-        saved = dpo.post(f"{url}/personeel/opleiding", data={**form, "csrf": csrf})
+        saved = dpo.post(target, data={**form, "csrf": csrf})
         assert saved.status_code == 303
-        assert "Datums van clb.een bewaard" in dpo.get(f"{url}/personeel/opleiding").text
+        assert "Medewerker clb.een bijgewerkt" in dpo.get(f"{url}/personeel/medewerkers").text
         tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
-        future = dpo.post(
-            f"{url}/personeel/opleiding",
-            data={**form, "sensibilisering": tomorrow, "csrf": csrf},
-        )
+        future = dpo.post(target, data={**form, "sensibilisering": tomorrow, "csrf": csrf})
         assert future.status_code == 303
-        shown = dpo.get(f"{url}/personeel/opleiding").text
+        shown = dpo.get(f"{url}/personeel/medewerkers").text
         assert 'class="notice bad"' in shown and "niet in de toekomst" in shown
     by_account = {s.username: s for s in list_staff(provider.engine)}
     assert by_account["clb.een"].confidentiality_signed_on == dt.date(2026, 1, 5)

@@ -27,7 +27,7 @@ from leerid.sp.kit.set_verify import PROTOCOL_ENDED
 from leerid.sp.kit.staff import add_staff, authenticate
 from leerid.store.engine import session_scope
 from leerid.testing.protocol_confirmation import apply_department_event
-from tests.sp.conftest import PARTNER
+from tests.sp.conftest import PARTNER, add_bound_staff
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -127,6 +127,7 @@ def test_identification_moves_the_unidentified_record_and_its_links(
     transaction, and is gone."""
     temporary = login(account=str(uuid.uuid4()), given="Tijdelijk")
     provider.admit(temporary, NOW - dt.timedelta(days=30))
+    add_bound_staff(provider, "clb1", "lang-genoeg-wachtwoord")
     provider.add_dossier_entry("clb1", "toegangscontrole", temporary.pupil_key, "gesprek")
     leer_id = str(uuid.uuid4())
     identified = login(leer_id=leer_id, historiek=(temporary.account_uuid,))
@@ -144,6 +145,7 @@ def test_merge_is_all_or_nothing(provider: ServiceProvider) -> None:
     """Art. 3: when the merge fails half-way, nothing of it stays."""
     temporary = login()
     provider.admit(temporary, NOW)
+    add_bound_staff(provider, "clb1", "lang-genoeg-wachtwoord")
     provider.add_dossier_entry("clb1", "toegangscontrole", temporary.pupil_key, "notitie")
     from leerid.sp.kit import last_login
 
@@ -259,9 +261,7 @@ def test_staff_roles_come_from_the_protocol_and_views_are_logged(
     is in the privacy log with who, which pupil and why."""
     with pytest.raises(LeeridError, match="not a recipient role"):
         add_staff(provider.engine, provider.protocol, "x1", "lang-genoeg-wachtwoord", "admin")
-    add_staff(
-        provider.engine, provider.protocol, "clb1", "lang-genoeg-wachtwoord", "toegangscontrole"
-    )
+    add_bound_staff(provider, "clb1", "lang-genoeg-wachtwoord")
     add_staff(provider.engine, provider.protocol, "dpo1", "lang-genoeg-wachtwoord", "dpo")
     account = authenticate(provider.engine, "clb1", "lang-genoeg-wachtwoord")
     assert account is not None and account.password_hash.startswith("$argon2id$")
@@ -272,7 +272,7 @@ def test_staff_roles_come_from_the_protocol_and_views_are_logged(
     with pytest.raises(PermissionError):
         provider.view_pupil("dpo1", "dpo", pupil.pupil_key, "nieuwsgierig")
     snapshot = provider.view_pupil("clb1", "toegangscontrole", pupil.pupil_key, "vraag leerling")
-    assert snapshot.given_name == "Lotte"
+    assert snapshot.get("voornaam") == "Lotte"
     with session_scope(provider.engine) as session:
         entry = session.scalars(
             select(PrivacyLogEntry).where(PrivacyLogEntry.action == "leerling_bekeken")

@@ -29,6 +29,7 @@ from leerid.cli import sp as sp_cli
 from leerid.cli import sp_duties as sp_duties_cli
 from leerid.cli import sp_onward as sp_onward_cli
 from leerid.cli import sp_reports as sp_reports_cli
+from leerid.cli import sp_staff as sp_staff_cli
 from leerid.errors import LeeridError
 from leerid.store.engine import allow_creating_databases
 
@@ -66,6 +67,7 @@ app.add_typer(disclosures_cli.app, name="disclosures")
 sp_cli.app.add_typer(sp_reports_cli.reports_app, name="reports")
 sp_cli.app.add_typer(sp_reports_cli.notices_app, name="notices")
 sp_cli.app.add_typer(sp_onward_cli.onward_app, name="onward")
+sp_cli.app.add_typer(sp_staff_cli.staff_app, name="staff")
 sp_cli.app.command("sync")(sp_events.sync)
 sp_duties_cli.register(sp_cli.app, sp_cli.log_app)
 app.add_typer(sp_cli.app, name="sp")

@@ -20,10 +20,8 @@ app = typer.Typer(
 )
 log_app = typer.Typer(help="The privacy log (art. 6): verify, show, prune.", no_args_is_help=True)
 breaches_app = typer.Typer(help="The breach register (art. 9).", no_args_is_help=True)
-staff_app = typer.Typer(help="Staff accounts and roles (art. 4).", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(breaches_app, name="breaches")
-app.add_typer(staff_app, name="staff")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -289,97 +287,3 @@ def breaches_update(
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))
-
-
-# -- staff ---------------------------------------------------------------------------------
-
-
-@staff_app.command("add")
-def staff_add(
-    username: str = typer.Argument(...),
-    config: Path | None = CONFIG,
-    role: str = typer.Option(..., help="A recipient role of the protocol (art. 4)."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from standard input."
-    ),
-    confidentiality_signed: str = typer.Option(
-        "", help="Date the confidentiality pledge was signed."
-    ),
-    awareness_trained: str = typer.Option("", help="Date of the awareness training."),
-) -> None:
-    """Create a staff account (Argon2id)."""
-    from leerid.sp.kit.staff import add_staff
-    from leerid.sp.kit.staff_evidence import parse_day
-
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
-
-    provider = _provider(config, create=True)
-    add_staff(
-        provider.engine,
-        provider.protocol,
-        username,
-        password,
-        role,
-        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
-        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
-    )
-    out.print(f"staff account {username} ({role}) created")
-
-
-@staff_app.command("update")
-def staff_update(
-    username: str = typer.Argument(...),
-    config: Path | None = CONFIG,
-    confidentiality_signed: str = typer.Option(
-        "", help="Date the confidentiality pledge was signed (YYYY-MM-DD)."
-    ),
-    awareness_trained: str = typer.Option("", help="Date of the awareness training."),
-    actor: str = typer.Option("dpo", "--by", help="Who records it (for the privacy log)."),
-) -> None:
-    """Record the confidentiality and training dates of an account (art. 6 evidence)."""
-    from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
-
-    update_staff_dates(
-        _provider(config).engine,
-        username,
-        actor=actor,
-        confidentiality_signed_on=parse_day(confidentiality_signed, "--confidentiality-signed"),
-        awareness_trained_on=parse_day(awareness_trained, "--awareness-trained"),
-    )
-    out.print(f"staff account {username} updated")
-
-
-@staff_app.command("list")
-def staff_list(config: Path | None = CONFIG) -> None:
-    """Staff accounts, roles and what each role may see."""
-    from leerid.sp.kit.staff import list_staff
-
-    provider = _provider(config)
-    table = Table(
-        "username", "role", "active", "pupil data", "privacy log", "confidentiality", "awareness"
-    )
-    for s in list_staff(provider.engine):
-        perms = provider.permissions(s.role)
-        table.add_row(
-            s.username,
-            s.role,
-            "yes" if s.active else "no",
-            "yes" if perms.sees_pupil_data else "no",
-            "yes" if perms.sees_privacy_log else "no",
-            str(s.confidentiality_signed_on or "—"),
-            str(s.awareness_trained_on or "—"),
-        )
-    print_table(out, table)
-
-
-@staff_app.command("disable")
-def staff_disable(username: str = typer.Argument(...), config: Path | None = CONFIG) -> None:
-    """Disable a staff account (it can no longer log in)."""
-    from leerid.sp.kit.staff import disable_staff
-
-    disable_staff(_provider(config).engine, username)
-    out.print(f"staff account {username} disabled")

@@ -24,14 +24,28 @@ from leerid.sp.kit.keys import ProviderSecrets, load_or_create_secrets
 from leerid.sp.kit.last_login import LoginOutcome, record_login
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import MIGRATIONS, DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.need_to_know import (
+    Clearance,
+    PupilSearch,
+    SearchPage,
+    SeenPupil,
+    clearance,
+    held_attributes,
+    open_ref,
+    seal_ref,
+    search,
+    shown,
+)
+from leerid.sp.kit.profiles import check_profiles
 from leerid.sp.kit.pupil_app import check_operator
 from leerid.sp.kit.settings import SPSettings
 from leerid.sp.kit.signed_protocol import ProtocolState, SignedVersion, judge
 from leerid.sp.kit.staff import Permissions, permissions
-from leerid.sp.kit.who_looked import function_label
+from leerid.sp.kit.who_looked import FUNCTION
 from leerid.store.engine import get_engine, session_scope
 
 NOT_SENT = "nog niet verzonden"  # a report has its code once the Department received it
+SEARCH_PURPOSE = "art. 4: leerlingen zoeken binnen de eigen scholen"
 STATE_SECONDS = 1.0  # how long a process keeps the protocol's state before reading it again
 
 
@@ -85,6 +99,7 @@ class ServiceProvider:
             settings.processor_list,
             settings.path,
         )
+        check_profiles(settings.profiles, self.local_protocol, settings.path)  # art. 3, 4
         self._versions: dict[tuple[str, int], SignedVersion] = {}
         self._state: tuple[float, ProtocolState] | None = None
         self.secrets: ProviderSecrets = load_or_create_secrets(settings.secret_file)
@@ -204,7 +219,11 @@ class ServiceProvider:
 
     # -- what staff see -------------------------------------------------------------------
 
-    def _require(self, role: str, *, pupil_data: bool = False, log: bool = False) -> None:
+    def _require(
+        self, role: str, *, pupil_data: bool = False, log: bool = False, actor: str | None = None
+    ) -> Clearance | None:
+        """Art. 8, 11 (the protocol in force), art. 4 (the role), and for pupil data art. 6
+        (bound by confidentiality and trained) and art. 4 (the person's clearance)."""
         if pupil_data and self.protocol_state().ended(dt.datetime.now(dt.UTC)):
             raise ProtocolClosedError(
                 "the protocol has ended: no access to the disclosed data (art. 8, 11)"
@@ -212,39 +231,86 @@ class ServiceProvider:
         perms = self.permissions(role)
         if (pupil_data and not perms.sees_pupil_data) or (log and not perms.sees_privacy_log):
             raise PermissionError(f"role {role} may not see this (art. 4)")
-
-    def list_pupils(self, actor: str, role: str, purpose: str, limit: int = 200) -> list[Any]:
-        """Art. 4: only a role that may see pupils' data; the view is logged (art. 6)."""
-        self._require(role, pupil_data=True)
+        if not pupil_data:
+            return None
+        if actor is None:
+            raise PermissionError("pupil data only for a named member of staff (art. 4, 6)")
         with session_scope(self.engine) as session:
-            rows = session.execute(
-                select(
-                    PupilRecord.pupil_key,
-                    PupilRecord.key_kind,
-                    PupilRecord.orgcodes,
-                    PupilRecord.last_login_at,
-                )
-                .order_by(PupilRecord.last_login_at.desc())
-                .limit(limit)
-            ).all()
+            return clearance(session, self.settings.profiles, self.protocol, actor, role)
+
+    def _cleared(self, actor: str, role: str) -> Clearance:
+        cleared = self._require(role, pupil_data=True, actor=actor)
+        assert cleared is not None  # pupil_data=True always answers a clearance
+        return cleared
+
+    def open_ref(self, actor: str, ref: str) -> str | None:
+        """The pupil key behind a page's reference (made for ``actor`` only), or None."""
+        return open_ref(self.secrets.session_key, actor, ref)
+
+    def search_pupils(
+        self, actor: str, role: str, query: PupilSearch, purpose: str = SEARCH_PURPOSE
+    ) -> SearchPage:
+        """Art. 4: the pupils of the person's schools, their profile's attributes only; every
+        search is logged with the criteria used (not the name typed) and the count (art. 6)."""
+        cleared = self._cleared(actor, role)
+        if query.name.strip() and not (cleared.sees("naam") or cleared.sees("voornaam")):
+            raise LeeridError("your function profile shows no names: search by school or date")
+        with session_scope(self.engine) as session:
+            found = search(session, cleared, query, self.secrets.session_key)
             privacy_log.append(
                 session,
                 actor=actor,
-                action="overzicht_bekeken",
+                action="leerlingen_gezocht",
                 purpose=purpose,
-                detail={"aantal": len(rows)},
+                detail={
+                    FUNCTION: cleared.function,
+                    "criteria": found.criteria,
+                    "pagina": found.page,
+                    "aantal": len(found.pupils),
+                },
             )
-            return list(rows)
+            return found
 
-    def view_pupil(self, actor: str, role: str, pupil_key: str, purpose: str) -> PupilSnapshot:
-        """Art. 4 and 6: who saw which pupil, when and why, is written to the privacy log."""
-        self._require(role, pupil_data=True)
+    def list_pupils(self, actor: str, role: str, purpose: str) -> list[SeenPupil]:
+        """Art. 4: the first page of the person's pupils, newest login first (logged)."""
+        return list(self.search_pupils(actor, role, PupilSearch(), purpose).pupils)
+
+    def _check_scope(self, cleared: Clearance, pupil_key: str, act: str) -> None:
+        """Art. 4: the pupil must be of the person's schools; outside them the refusal is
+        logged and answered as "not found" (no one learns which keys exist)."""
+        with session_scope(self.engine) as session:
+            record = session.get(PupilRecord, pupil_key)
+            outside = record is not None and not cleared.in_scope(record.orgcodes)
+            if outside:
+                privacy_log.append(
+                    session,
+                    actor=cleared.username,
+                    action="toegang_buiten_scope",
+                    purpose=f"art. 4: {act} buiten de eigen scholen geweigerd",
+                    detail={FUNCTION: cleared.function},
+                    pupil_key=pupil_key,
+                )
+        if record is None or outside:
+            raise NotFoundError("no pupil under this key")
+
+    def check_access(self, actor: str, role: str, pupil_key: str, act: str) -> str:
+        """Art. 4 and 6: the function label of ``actor`` if they may act on this pupil (bound,
+        the pupil of their schools); otherwise PermissionError or NotFoundError."""
+        cleared = self._cleared(actor, role)
+        self._check_scope(cleared, pupil_key, act)
+        return cleared.function
+
+    def view_pupil(self, actor: str, role: str, pupil_key: str, purpose: str) -> SeenPupil:
+        """Art. 4 and 6: who saw which pupil, when, why and in which function is logged."""
+        cleared = self._cleared(actor, role)
         if not purpose.strip():
             raise LeeridError("give the purpose of this view")
         refuse_insz(purpose, "purpose")
+        self._check_scope(cleared, pupil_key, "inzage")
         with session_scope(self.engine) as session:
+            record = session.get(PupilRecord, pupil_key)
             snapshot = self._snapshot(session, pupil_key)
-            if snapshot is None:
+            if record is None or snapshot is None:  # purged in between
                 raise NotFoundError("no pupil under this key")
             privacy_log.append(
                 session,
@@ -252,15 +318,31 @@ class ServiceProvider:
                 action="leerling_bekeken",
                 purpose=purpose.strip()[:200],
                 pupil_key=pupil_key,
+                detail={FUNCTION: cleared.function},
             )
-            return snapshot
+            held = held_attributes(
+                record.pupil_key,
+                record.key_kind,
+                record.account_uuid,
+                (record.given_name, record.family_name),
+                record.orgcodes,
+            )
+            return SeenPupil(
+                seal_ref(self.secrets.session_key, actor, pupil_key),
+                shown(cleared, held),
+                snapshot.last_login_at,
+                snapshot.dossier,
+                snapshot.reports,
+            )
 
     def add_dossier_entry(
         self, actor: str, role: str, pupil_key: str, text: str, record_type: str = DEFAULT_TYPE
     ) -> None:
         """Art. 3: an entry in the CLB's own dossier, under the pupil's internal dossier key
-        (assigned at the first entry); art. 6: logged with the author's function."""
-        self._require(role, pupil_data=True)
+        (assigned at the first entry); art. 4, 6: by a bound person of the pupil's schools,
+        logged with the author's function."""
+        cleared = self._cleared(actor, role)
+        self._check_scope(cleared, pupil_key, "dossier")
         refuse_insz(text, "dossier")
         types = self.settings.dossier.record_types
         if record_type not in types:
@@ -281,14 +363,13 @@ class ServiceProvider:
                     text=text,
                 )
             )
-            labels = {r.id: r.label for r in self.protocol.roles}
             privacy_log.append(
                 session,
                 actor=actor,
                 action="dossier_aangevuld",
                 purpose="LARS: activiteit geregistreerd",
                 pupil_key=pupil_key,
-                detail={"functie": function_label(session, actor, labels), "soort": record_type},
+                detail={FUNCTION: cleared.function, "soort": record_type},
             )
 
     def counts(self) -> dict[str, int]:

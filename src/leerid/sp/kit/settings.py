@@ -22,6 +22,7 @@ from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
 from leerid.sp.kit.dossier_settings import DossierSettings, parse_dossier
 from leerid.sp.kit.orgcode import normalise_orgcode
+from leerid.sp.kit.profiles import Profile, parse_profiles
 from leerid.sp.kit.pupil_app import PupilApp, parse_app
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -139,6 +140,8 @@ class SPSettings:
     app: PupilApp | None = None
     """Title and preamble: the pupil-facing app (``[app]``, e.g. GLCE), and who runs it."""
     dossier: DossierSettings = field(default_factory=DossierSettings)
+    profiles: tuple[Profile, ...] = ()
+    """Art. 4, second indent: ``[profiles.ID]``, the functions and what each sees."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -340,4 +343,5 @@ def load_settings(path: Path | str) -> SPSettings:
         events=_events(data.get("events", {}), f"{path} [events]"),
         app=parse_app(data.get("app"), path),
         dossier=parse_dossier(data.get("dossier", {}), path),
+        profiles=parse_profiles(data.get("profiles"), path),
     )

@@ -7,6 +7,7 @@ registration): this kit never reaches into the identity provider's database.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ class StaffSeed:
     username: str
     role: str
     password: str
+    bound_on: dt.date | None = None
+    """Art. 6: the day the pledge was signed and the training followed (the demo's: today)."""
 
 
 def write_client_key(folder: Path) -> Path:
@@ -90,7 +93,14 @@ def add_staff_accounts(config: Path, staff: list[StaffSeed]) -> None:
     try:
         for member in staff:
             add_staff(
-                provider.engine, provider.protocol, member.username, member.password, member.role
+                provider.engine,
+                provider.protocol,
+                member.username,
+                member.password,
+                member.role,
+                confidentiality_signed_on=member.bound_on,
+                awareness_trained_on=member.bound_on,
+                schools=provider.settings.partner_schools,  # art. 4: every school served
             )
     finally:
         provider.engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
@@ -55,8 +56,11 @@ def add_staff(
     *,
     confidentiality_signed_on: dt.date | None = None,
     awareness_trained_on: dt.date | None = None,
+    function_profile: str | None = None,
+    schools: Iterable[str] = (),
 ) -> None:
-    """Create a staff account with an Argon2id password hash and a role of the protocol."""
+    """Create a staff account with an Argon2id password hash and a role of the protocol
+    (the profile and the schools are checked by ``staff_admin``, which calls this)."""
     if protocol.role(role) is None:
         raise LeeridError(
             f"role {role!r} is not a recipient role of protocol {protocol.id}; use one of "
@@ -81,6 +85,8 @@ def add_staff(
                 created_at=dt.datetime.now(dt.UTC),
                 confidentiality_signed_on=confidentiality_signed_on,
                 awareness_trained_on=awareness_trained_on,
+                function_profile=function_profile,
+                schools=",".join(sorted(set(schools))),
             )
         )
 

@@ -25,7 +25,13 @@ from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
-from leerid.sp.portal import dpo_pages, parameters, pupil_pages, staff_pages
+from leerid.sp.portal import (
+    dpo_pages,
+    parameters,
+    pupil_pages,
+    staff_admin_pages,
+    staff_pages,
+)
 from leerid.sp.portal.browser_session import SessionSealer
 from leerid.sp.portal.following import poller
 from leerid.sp.portal.guard import PortalDep, Refused, not_here, refused
@@ -214,6 +220,12 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
     app.middleware("http")(_headers(csp, settings.secure_cookies))
     app.add_exception_handler(Refused, refused)
     app.add_exception_handler(HTTPException, not_here)  # an HTML page, never JSON
-    for router in (pupil_pages.router, staff_pages.router, dpo_pages.router, plain):
+    for router in (
+        pupil_pages.router,
+        staff_pages.router,
+        staff_admin_pages.router,
+        dpo_pages.router,
+        plain,
+    ):
         _add_routes(app, router)
     return app

@@ -1,5 +1,6 @@
 """The DPO's pages: privacy log (on pseudonyms, art. 4) and the access-request lookup, data-quality
-reports, breaches, evidence, the risk assessment, training (art. 6-9).
+reports, breaches, evidence, the risk assessment (art. 6-9); the training and confidentiality
+dates are on the staff management page (``staff_admin_pages``).
 
 Every page here needs a role that sees the privacy log (in the LARS protocol: the DPO).
 """
@@ -14,15 +15,13 @@ import httpx
 from fastapi import APIRouter
 from starlette.responses import HTMLResponse, Response
 
-from leerid.errors import LeeridError, NotFoundError
+from leerid.errors import LeeridError
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import breaches, privacy_log, quality_reports
 from leerid.sp.kit.dpo_log import NotAPupilKeyError, recent_for_dpo, who_looked
 from leerid.sp.kit.evidence import collect
 from leerid.sp.kit.free_text import dutch_message
 from leerid.sp.kit.risk import add_risk, assessed_on, list_risks
-from leerid.sp.kit.staff import list_staff
-from leerid.sp.kit.staff_evidence import parse_day, update_staff_dates
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.guard import DpoStaff, DpoStaffPost, PortalDep
 
@@ -35,7 +34,6 @@ LOOKUP = "/personeel/privacylog/inzage"
 RISKS = "/personeel/bewijs/risico"
 REPORTS = "/personeel/meldingen"
 BREACHES = "/personeel/datalekken"
-TRAINING = "/personeel/opleiding"
 
 
 @router.get(LOG, response_class=HTMLResponse)
@@ -218,38 +216,3 @@ async def staff_evidence(portal: PortalDep, who: DpoStaff) -> Response:
     """Art. 6: the live evidence per security measure."""
     data = await asyncio.to_thread(collect, portal.provider)
     return portal.page("evidence.html", who.session, current="/personeel/bewijs", **data)
-
-
-@router.get(TRAINING, response_class=HTMLResponse)
-async def staff_training(portal: PortalDep, who: DpoStaff) -> Response:
-    return portal.page(
-        "staff_training.html",
-        who.session,
-        staff=await asyncio.to_thread(list_staff, portal.provider.engine),
-        labels={r.id: r.label for r in portal.provider.protocol.roles},
-        today=dt.date.today().isoformat(),
-        current="/personeel/bewijs",
-    )
-
-
-@router.post(TRAINING)
-async def staff_training_update(portal: PortalDep, posted: DpoStaffPost) -> Response:
-    """Art. 4 and 6: the DPO records the confidentiality pledge and the awareness training."""
-    session, form = posted.session, posted.form
-    name = form.get("gebruiker", "")
-    try:
-        await asyncio.to_thread(
-            lambda: update_staff_dates(
-                portal.provider.engine,
-                name,
-                actor=posted.username,
-                confidentiality_signed_on=parse_day(form.get("vertrouwelijkheid", ""), "-"),
-                awareness_trained_on=parse_day(form.get("sensibilisering", ""), "-"),
-            )
-        )
-    except NotFoundError:
-        return portal.redirect_with(session, TRAINING, "Onbekend personeelslid.", True)
-    except LeeridError:
-        text = "Niet bewaard: vul minstens één datum in, niet in de toekomst."
-        return portal.redirect_with(session, TRAINING, text, bad=True)
-    return portal.redirect_with(session, TRAINING, f"Datums van {name} bewaard.")

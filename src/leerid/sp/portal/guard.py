@@ -3,7 +3,8 @@
 Every check is a FastAPI dependency. A refusal raises :class:`Refused`, which carries the
 page or redirect to answer; ``create_portal`` installs the handler that sends it. The order
 of the checks for a staff form is: a staff session, the account still active and its role
-read from the database (not from the cookie), the role's rights, then the CSRF token.
+read from the database (not from the cookie), the role's rights, for pupil data the art. 6
+dates, then the CSRF token.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from leerid.sp.kit.need_to_know import missing_bonds
 from leerid.sp.kit.staff import get_staff
+from leerid.sp.kit.staff_admin import may_manage
 from leerid.sp.portal.state import Portal, portal_of
 
 __all__ = [
@@ -35,6 +38,8 @@ __all__ = [
     "Session",
     "SignedPost",
     "Staff",
+    "StaffManager",
+    "StaffManagerPost",
     "StaffPost",
     "Visitor",
     "form_with_csrf",
@@ -122,7 +127,12 @@ async def form_with_csrf(request: Request, session: dict[str, Any]) -> dict[str,
 
 
 def check_staff(
-    portal: Portal, session: dict[str, Any], *, pupil_data: bool, log_access: bool
+    portal: Portal,
+    session: dict[str, Any],
+    *,
+    pupil_data: bool,
+    log_access: bool,
+    manage: bool = False,
 ) -> Staff:
     """The staff member of ``session`` with the rights asked for, or :class:`Refused`."""
     who = (
@@ -148,27 +158,36 @@ def check_staff(
     if (pupil_data and not perms.sees_pupil_data) or (log_access and not perms.sees_privacy_log):
         text = "Je rol geeft geen toegang tot deze pagina (protocol art. 4)."
         raise Refused(portal.message(session, "Geen toegang", text, 403, back="/personeel"))
+    missing = missing_bonds(account) if pupil_data else ()
+    if missing:  # art. 6: bound by confidentiality and made aware before any pupil data
+        raise Refused(portal.page("staff_unbound.html", session, 403, missing=missing))
+    if manage and not may_manage(portal.provider, account):
+        text = "Enkel de DPO of een beheerder van het personeel beheert medewerkers."
+        raise Refused(portal.message(session, "Geen toegang", text, 403, back="/personeel"))
     return Staff(session, account.username, account.role)
 
 
 def staff(
-    *, pupil_data: bool = False, log_access: bool = False
+    *, pupil_data: bool = False, log_access: bool = False, manage: bool = False
 ) -> Callable[[Request], Awaitable[Staff]]:
-    """A dependency: a staff member (any role, or one that sees pupil data or the log)."""
+    """A dependency: a staff member (any role, or one that sees pupil data or the log, or
+    manages staff)."""
 
     async def dependency(request: Request) -> Staff:
         portal = portal_of(request)
         session = portal.sealer.read(request)
-        return check_staff(portal, session, pupil_data=pupil_data, log_access=log_access)
+        return check_staff(
+            portal, session, pupil_data=pupil_data, log_access=log_access, manage=manage
+        )
 
     return dependency
 
 
 def staff_post(
-    *, pupil_data: bool = False, log_access: bool = False
+    *, pupil_data: bool = False, log_access: bool = False, manage: bool = False
 ) -> Callable[[Request], Awaitable[StaffPost]]:
     """A dependency: a staff member's form post, role checked (art. 4), CSRF token checked."""
-    member = staff(pupil_data=pupil_data, log_access=log_access)
+    member = staff(pupil_data=pupil_data, log_access=log_access, manage=manage)
 
     async def dependency(request: Request) -> StaffPost:
         who = await member(request)
@@ -209,5 +228,7 @@ PupilDataStaff = Annotated[Staff, Depends(staff(pupil_data=True))]
 DpoStaff = Annotated[Staff, Depends(staff(log_access=True))]
 PupilDataStaffPost = Annotated[StaffPost, Depends(staff_post(pupil_data=True))]
 DpoStaffPost = Annotated[StaffPost, Depends(staff_post(log_access=True))]
+StaffManager = Annotated[Staff, Depends(staff(manage=True))]
+StaffManagerPost = Annotated[StaffPost, Depends(staff_post(manage=True))]
 PupilPost = Annotated[Visitor, Depends(pupil_post)]
 SignedPost = Annotated[Visitor, Depends(signed_post)]

@@ -29,7 +29,7 @@ RULES = Rules(
         "gebruikersnaam": Rule(80),
         "wachtwoord": Rule(1024),
         "doel": Rule(500),
-        "sleutel": Rule(64),
+        "sleutel": Rule(128),  # a pupil reference sealed for one member of staff (art. 4)
         "tekst": _AREA,
         "attribuut": Rule(64),
         "probleem": Rule(64),

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -11,15 +15,20 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit import events_state, quality_reports
 from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
-from leerid.sp.kit.staff import authenticate
+from leerid.sp.kit.need_to_know import PupilSearch, missing_bonds
+from leerid.sp.kit.orgcode import normalise_orgcode
+from leerid.sp.kit.staff import authenticate, get_staff
+from leerid.sp.kit.staff_admin import may_manage
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.guard import (
     AnyStaff,
+    Portal,
     PortalDep,
     PupilDataStaff,
     PupilDataStaffPost,
     Session,
     SignedPost,
+    Staff,
     form_with_csrf,
 )
 
@@ -73,7 +82,9 @@ async def staff_login(request: Request, portal: PortalDep, session: Session) -> 
         )
     await asyncio.to_thread(portal.throttle.succeeded, name)
     response = RedirectResponse("/personeel", 303)
-    portal.sealer.write(response, {"staff": account.username, "role": account.role, "exp": None})
+    manages = await asyncio.to_thread(may_manage, portal.provider, account)
+    session = {"staff": account.username, "role": account.role, "manages": manages, "exp": None}
+    portal.sealer.write(response, session)
     return response
 
 
@@ -88,6 +99,9 @@ async def staff_logout(portal: PortalDep, _posted: SignedPost) -> Response:
 async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
     counts = await asyncio.to_thread(portal.provider.counts)
     perms = portal.provider.permissions(who.role)
+    account = await asyncio.to_thread(get_staff, portal.provider.engine, who.username)
+    missing = missing_bonds(account) if account is not None and perms.sees_pupil_data else ()
+    manages = account is not None and may_manage(portal.provider, account)
     sync = (
         await asyncio.to_thread(events_state.sync_status, portal.provider.engine)
         if perms.sees_privacy_log
@@ -100,19 +114,75 @@ async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
         perms=perms,
         counts=counts,
         sync=sync,
+        missing=missing,
+        manages=manages,
         state=portal.provider.protocol_state(),
     )
 
 
-@router.get(PUPILS, response_class=HTMLResponse)
-async def staff_pupils(portal: PortalDep, who: PupilDataStaff) -> Response:
-    rows = await asyncio.to_thread(
-        portal.provider.list_pupils,
-        who.username,
-        who.role,
-        "art. 4: overzicht voor de toegangscontrole",
+SHOWN = {
+    "voornaam": "Voornaam",
+    "naam": "Naam",
+    "leer_id_uuid": "Leerlingensleutel",
+    "account_uuid": "Accountnummer",
+    "instellingsnummer": "Scholen",
+}
+"""Art. 3 attributes as a staff page names them (only those of the person's profile show)."""
+
+
+def _day(params: Mapping[str, str], name: str, label: str) -> dt.date | None:
+    text = params.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{label}: schrijf een datum als JJJJ-MM-DD.") from None
+
+
+def search_query(params: Mapping[str, str]) -> PupilSearch:
+    """The search form's fields as a search; ValueError with a Dutch message per field."""
+    school_text = params.get("school", "").strip()
+    school = normalise_orgcode(school_text) if school_text else None
+    if school_text and school is None:
+        raise ValueError("School: geef een instellingsnummer van hoogstens zes cijfers.")
+    page = params.get("pagina", "1")
+    return PupilSearch(
+        name=params.get("naam", "")[:100],
+        school=school,
+        login_from=_day(params, "van", "Laatste aanmelding vanaf"),
+        login_to=_day(params, "tot", "Laatste aanmelding tot en met"),
+        page=int(page) if page.isdigit() and 0 < int(page) < 100000 else 1,
     )
-    return portal.page("staff_pupils.html", who.session, rows=rows, current=PUPILS)
+
+
+@router.get(PUPILS, response_class=HTMLResponse)
+async def staff_pupils(request: Request, portal: PortalDep, who: PupilDataStaff) -> Response:
+    """Art. 4: search the pupils of one's own schools (each search is in the privacy log)."""
+    params = dict(request.query_params)
+    context: dict[str, Any] = {"params": params, "shown": SHOWN, "current": PUPILS}
+    try:
+        query = search_query(params)
+        found = await asyncio.to_thread(
+            portal.provider.search_pupils, who.username, who.role, query
+        )
+    except ValueError as exc:
+        return portal.page("staff_pupils.html", who.session, 400, error=str(exc), **context)
+    except LeeridError:
+        text = "Je functieprofiel toont geen namen: zoek op school of datum."
+        return portal.page("staff_pupils.html", who.session, 400, error=text, **context)
+    more = {**params, "pagina": str(found.page + 1)}
+    return portal.page(
+        "staff_pupils.html", who.session, found=found, next_query=urlencode(more), **context
+    )
+
+
+def _pupil_key(portal: Portal, who: Staff, form: Mapping[str, str]) -> str:
+    """The pupil behind the page's reference (sealed for this person only), or ""."""
+    return portal.provider.open_ref(who.username, form.get("sleutel", "")) or ""
+
+
+NOT_FOUND = "Geen leerling gevonden binnen je scholen; open de leerling opnieuw uit de lijst."
 
 
 @router.post("/personeel/leerlingen/open", response_class=HTMLResponse)
@@ -129,23 +199,22 @@ async def staff_pupil(portal: PortalDep, posted: PupilDataStaffPost) -> Response
             back=PUPILS,
         )
     try:
-        snapshot = await asyncio.to_thread(
+        pupil = await asyncio.to_thread(
             portal.provider.view_pupil,
             posted.username,
             posted.role,
-            form.get("sleutel", ""),
+            _pupil_key(portal, posted, form),
             purpose,
         )
     except NotFoundError:
-        return portal.message(
-            session, "Niet gevonden", "Geen leerling met deze sleutel.", 404, back=PUPILS
-        )
+        return portal.message(session, "Niet gevonden", NOT_FOUND, 404, back=PUPILS)
     except LeeridError as exc:
         return portal.message(session, "Niet toegestaan", dutch_message(exc), 400, back=PUPILS)
     return portal.page(
         "staff_pupil.html",
         session,
-        pupil=snapshot,
+        pupil=pupil,
+        shown=SHOWN,
         purpose=purpose,
         names=portal.names,
         statuses=page_texts.REPORT_STATUS,
@@ -167,13 +236,11 @@ async def staff_dossier(request: Request, portal: PortalDep, who: PupilDataStaff
             portal.provider.add_dossier_entry,
             who.username,
             who.role,
-            form.get("sleutel", ""),
+            _pupil_key(portal, who, form),
             form["tekst"].strip()[:2000],
         )
     except NotFoundError:
-        return portal.message(
-            session, "Niet gevonden", "Geen leerling met deze sleutel.", 404, back=PUPILS
-        )
+        return portal.message(session, "Niet gevonden", NOT_FOUND, 404, back=PUPILS)
     except LeeridError as exc:
         return portal.message(session, "Niet bewaard", dutch_message(exc), 400, back=PUPILS)
     return portal.redirect_with(session, PUPILS, "Activiteit geregistreerd.")
@@ -184,13 +251,20 @@ async def staff_report(portal: PortalDep, posted: PupilDataStaffPost) -> Respons
     """Art. 7: a data-quality report to the Department about one attribute of a pupil."""
     session, form = posted.session, posted.form
     heading = "Melding niet verzonden"
+    pupil_key = _pupil_key(portal, posted, form)
+    try:  # art. 4, 6: bound, and a pupil of one's own schools
+        await asyncio.to_thread(
+            portal.provider.check_access, posted.username, posted.role, pupil_key, "melding"
+        )
+    except NotFoundError:
+        return portal.message(session, heading, NOT_FOUND, 404, back=PUPILS)
     try:
         code = await quality_reports.report_wrong_data(
             portal.provider,
             portal.rp,
             actor=posted.username,
             role=posted.role,
-            pupil_key=form.get("sleutel", ""),
+            pupil_key=pupil_key,
             attribute=form.get("attribuut", ""),
             problem=form.get("probleem", ""),
             comment=form.get("toelichting", ""),

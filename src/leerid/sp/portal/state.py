@@ -63,6 +63,8 @@ class Portal:
         nav = [("/personeel", "Overzicht")]
         if perms.sees_pupil_data:
             nav.append(("/personeel/leerlingen", "Leerlingen"))
+        if session.get("manages"):  # set at login; the page itself checks again
+            nav.append(("/personeel/medewerkers", "Medewerkers"))
         if perms.sees_privacy_log:
             nav += [
                 ("/personeel/privacylog", "Privacylog"),

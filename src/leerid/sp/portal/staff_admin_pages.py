@@ -1,0 +1,164 @@
+"""Staff management on the web (issue 11 point 7): the DPO, or a member of staff whose
+function profile has ``manages_staff``, adds, updates and disables accounts.
+
+Art. 4 (function profile and schools) and art. 6 (the confidentiality and training dates:
+"Elke Partij zal erop toezien dat personeelsleden ... enkel toegang verkrijgen tot
+persoonsgegevens nadat ze behoorlijk gebonden zijn door een ... vertrouwelijkheidsverplichting").
+Every change is in the privacy log; nobody changes or disables their own account.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+from collections.abc import Mapping
+
+from fastapi import APIRouter
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from leerid.errors import LeeridError, NotFoundError
+from leerid.passwords_unicode import normalise_password
+from leerid.sp.kit import staff_admin
+from leerid.sp.kit.staff import MIN_PASSWORD, list_staff, school_scope
+from leerid.sp.kit.staff_admin import Function, StaffChange, StaffRefusedError
+from leerid.sp.kit.staff_evidence import parse_day
+from leerid.sp.portal.guard import PortalDep, StaffManager, StaffManagerPost
+from leerid.sp.portal.state import Portal
+
+router = APIRouter()
+
+STAFF = "/personeel/medewerkers"
+OLD_TRAINING = "/personeel/opleiding"
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+
+
+class FormError(ValueError):
+    """A field the manager must correct (Dutch, naming the field)."""
+
+
+def functions(portal: Portal) -> list[tuple[str, str]]:
+    """The choices of the function field: the profiles, then the protocol's roles as such."""
+    profiles = [(f"profiel:{p.id}", p.label) for p in portal.provider.settings.profiles]
+    roles = [(f"rol:{r.id}", f"{r.label} (zonder profiel)") for r in portal.provider.protocol.roles]
+    return profiles + roles
+
+
+def _function(portal: Portal, value: str) -> Function:
+    kind, _, name = value.partition(":")
+    try:
+        if kind == "profiel":
+            return staff_admin.resolve_function(portal.provider, name, None)
+        if kind == "rol":
+            return staff_admin.resolve_function(portal.provider, None, name)
+    except LeeridError:
+        pass
+    raise FormError("Functie: kies een functieprofiel of rol uit de lijst.")
+
+
+def _day(form: Mapping[str, str], name: str, label: str) -> dt.date | None:
+    try:
+        return parse_day(form.get(name, ""), label)
+    except LeeridError:
+        text = f"{label}: geef de dag waarop het gebeurde als JJJJ-MM-DD, niet in de toekomst."
+        raise FormError(text) from None
+
+
+def _change(portal: Portal, form: Mapping[str, str]) -> StaffChange:
+    """The form's fields as a change; schools as typed, separated by commas or spaces."""
+    schools = [s for s in re.split(r"[\s,;]+", form.get("scholen", "")) if s]
+    try:
+        checked = staff_admin.check_schools(portal.provider, schools)
+    except StaffRefusedError as exc:
+        raise FormError(f"Scholen: {exc.dutch}") from None
+    return StaffChange(
+        function=_function(portal, form.get("functie", "")),
+        schools=checked,
+        confidentiality_signed_on=_day(form, "vertrouwelijkheid", "Vertrouwelijkheid ondertekend"),
+        awareness_trained_on=_day(form, "sensibilisering", "Sensibilisering gevolgd"),
+    )
+
+
+def _new_account(form: Mapping[str, str]) -> tuple[str, str]:
+    username = form.get("gebruikersnaam", "").strip()
+    if not _USERNAME.match(username):
+        raise FormError(
+            "Gebruikersnaam: 2 tot 80 kleine letters, cijfers, '.', '_' of '-', zonder spaties."
+        )
+    password = form.get("wachtwoord", "")
+    if len(normalise_password(password)) < MIN_PASSWORD:
+        raise FormError(f"Wachtwoord: minstens {MIN_PASSWORD} tekens.")
+    return username, password
+
+
+@router.get(STAFF, response_class=HTMLResponse)
+async def staff_accounts(portal: PortalDep, who: StaffManager) -> Response:
+    """Point 7: every account with its function, schools, art. 6 dates and state."""
+    accounts = await asyncio.to_thread(list_staff, portal.provider.engine)
+    current = {
+        a.username: f"profiel:{a.function_profile}" if a.function_profile else f"rol:{a.role}"
+        for a in accounts
+    }
+    return portal.page(
+        "staff_accounts.html",
+        who.session,
+        accounts=accounts,
+        me=who.username,
+        current_function=current,
+        labels=dict(functions(portal)),
+        schools={a.username: ", ".join(sorted(school_scope(a))) for a in accounts},
+        functions=functions(portal),
+        partners=", ".join(sorted(portal.provider.settings.partner_schools)),
+        min_password=MIN_PASSWORD,
+        today=dt.date.today().isoformat(),
+        current=STAFF,
+    )
+
+
+async def _apply(portal: Portal, posted: StaffManagerPost, action: str) -> str:
+    """One change by ``action`` (toevoegen, bijwerken, uitschakelen); the notice to show."""
+    form, provider, actor = posted.form, portal.provider, posted.username
+    name = form.get("gebruiker", "")
+    if action == "toevoegen":
+        username, password = _new_account(form)
+        change = _change(portal, form)
+        await asyncio.to_thread(
+            staff_admin.create_staff, provider, actor, username, password, change, posted.role
+        )
+        return f"Medewerker {username} toegevoegd."
+    if action == "bijwerken":
+        change = _change(portal, form)
+        await asyncio.to_thread(
+            staff_admin.update_staff, provider, actor, name, change, posted.role
+        )
+        return f"Medewerker {name} bijgewerkt."
+    await asyncio.to_thread(staff_admin.disable, provider, actor, name)
+    return f"Medewerker {name} uitgeschakeld; die kan niet meer aanmelden."
+
+
+@router.post(STAFF + "/{action}")
+async def staff_account_change(
+    portal: PortalDep, posted: StaffManagerPost, action: str
+) -> Response:
+    """Point 7: add, update or disable an account (each change in the privacy log)."""
+    session = posted.session
+    if action not in ("toevoegen", "bijwerken", "uitschakelen"):
+        return portal.message(session, "Niet gevonden", "Deze pagina bestaat niet.", 404)
+    try:
+        text = await _apply(portal, posted, action)
+    except FormError as exc:
+        return portal.redirect_with(session, STAFF, f"Niet bewaard. {exc}", bad=True)
+    except StaffRefusedError as exc:
+        return portal.redirect_with(session, STAFF, f"Niet bewaard. {exc.dutch}", bad=True)
+    except NotFoundError:
+        return portal.redirect_with(session, STAFF, "Onbekend personeelslid.", bad=True)
+    except LeeridError:  # the name is taken (add_staff checked the rest above)
+        text = "Niet bewaard. Die gebruikersnaam bestaat al; kies een andere."
+        return portal.redirect_with(session, STAFF, text, bad=True)
+    return portal.redirect_with(session, STAFF, text)
+
+
+@router.get(OLD_TRAINING)
+async def staff_training(_who: StaffManager) -> Response:
+    """The former page for the art. 6 dates lives on in the staff management page."""
+    return RedirectResponse(STAFF, 308)
