@@ -9,7 +9,9 @@ informatie nodig hebben": the actor is an active member of staff whose role sees
 data, each school is in their scope (``staff.school_scope``), each attribute is one art. 3
 lists and LARS holds (``exportable_attributes``). A refusal is written to the privacy log
 (``doorgifte_geweigerd``, with the reason and the recipient's KBO number, never a name); an
-export writes the file, a row of ``sp_onward_export`` and one ``doorgifte`` entry together.
+export writes the file, a row of ``sp_onward_export``, one ``doorgifte`` entry and, per pupil
+passed on, a ``doorgegeven`` entry with the pupil's key (GDPR art. 15(1)(c): the pupil's page
+names the recipients, ``passed_on``), all together.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from leerid.protocol.attributes import AttributeKey
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.models import OnwardExport, OnwardRecipient, PupilRecord, StaffAccount
 from leerid.sp.kit.onward import DovUnreachableError, ask_dov, kbo_option, record_answer
+from leerid.sp.kit.passed_on import PASSED_ON
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.staff import school_scope
@@ -179,19 +182,23 @@ def _check(
         _refuse(provider, actor, kbo, exc.reason, exc.message)
 
 
-def _document(session: Session, checked: _Checked, name: str, at: dt.datetime) -> tuple[bytes, int]:
-    """The export's JSON: the pupils of the schools, the chosen attributes only."""
+def _document(
+    session: Session, checked: _Checked, name: str, at: dt.datetime
+) -> tuple[bytes, list[str]]:
+    """The export's JSON (the pupils of the schools, the chosen attributes only) and the keys
+    of the pupils in it."""
     wanted = set(checked.schools)
     rows = session.scalars(
         select(PupilRecord)
         .where(or_(*(PupilRecord.orgcodes.contains(s) for s in checked.schools)))
         .order_by(PupilRecord.pupil_key)
     )
-    pupils = []
+    pupils, keys = [], []
     for row in rows:
         codes = [c for c in row.orgcodes.split(",") if c in wanted]
         if not codes:
             continue
+        keys.append(row.pupil_key)
         pupils.append(
             {
                 key: codes
@@ -208,50 +215,61 @@ def _document(session: Session, checked: _Checked, name: str, at: dt.datetime) -
         "attributen": list(checked.attributes),
         "leerlingen": pupils,
     }
-    return json.dumps(body, ensure_ascii=False, indent=2).encode(), len(pupils)
+    return json.dumps(body, ensure_ascii=False, indent=2).encode(), keys
+
+
+def _entries(
+    checked: _Checked, actor: str, export_id: int, digest: str, keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Art. 6: the export's ``doorgifte`` entry, then one ``doorgegeven`` per pupil (its key,
+    the recipient's KBO number, the export and the attributes; never a name)."""
+    common = {"functie": checked.function, "ontvanger_kbo": checked.kbo}
+    attributes = list(checked.attributes)
+    summary = {**common, "aantal": len(keys), "attributen": attributes, "sha256": digest}
+    each = {**common, "export": export_id, "attributen": attributes}
+    return [
+        {"actor": actor, "action": "doorgifte", "purpose": PURPOSE, "detail": summary},
+        *(
+            {
+                "actor": actor,
+                "action": PASSED_ON,
+                "purpose": PURPOSE,
+                "pupil_key": k,
+                "detail": each,
+            }
+            for k in keys
+        ),
+    ]
 
 
 def _write(provider: ServiceProvider, checked: _Checked, actor: str, out: Path) -> Export:
-    """File, row and log entry together: the file appears only once the log holds it."""
+    """File, row and log entries together: the file appears only once the log holds it."""
     temporary = out.with_name(f".{out.name}.{os.getpid()}.part")
     at = dt.datetime.now(dt.UTC)
     try:
         with session_scope(provider.engine) as session:
             recipient = session.get(OnwardRecipient, checked.recipient_id)
             assert recipient is not None
-            content, count = _document(session, checked, recipient.name, at)
+            content, keys = _document(session, checked, recipient.name, at)
             digest = hashlib.sha256(content).hexdigest()
             temporary.write_bytes(content)
-            session.add(
-                OnwardExport(
-                    recipient_id=checked.recipient_id,
-                    at=at,
-                    actor=actor,
-                    pupils=count,
-                    attributes=",".join(checked.attributes),
-                    content_sha256=digest,
-                )
-            )
-            privacy_log.append(
-                session,
-                actor=actor,
-                action="doorgifte",
-                purpose=PURPOSE,
-                detail={
-                    "functie": checked.function,
-                    "ontvanger_kbo": checked.kbo,
-                    "aantal": count,
-                    "attributen": list(checked.attributes),
-                    "sha256": digest,
-                },
+            row = OnwardExport(
+                recipient_id=checked.recipient_id,
                 at=at,
+                actor=actor,
+                pupils=len(keys),
+                attributes=",".join(checked.attributes),
+                content_sha256=digest,
             )
+            session.add(row)
+            session.flush()  # the export's id, for each pupil's entry
+            privacy_log.append_many(session, _entries(checked, actor, row.id, digest, keys))
         os.replace(temporary, out)
     except OSError as exc:
         raise LeeridError(f"cannot write --out {out}: {exc.strerror}") from None
     finally:
         temporary.unlink(missing_ok=True)
-    return Export(out, count, checked.attributes, digest)
+    return Export(out, len(keys), checked.attributes, digest)
 
 
 async def export(
