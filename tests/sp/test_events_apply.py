@@ -28,6 +28,7 @@ from leerid.sp.kit.set_verify import Expected, check_claims
 from leerid.store.engine import session_scope
 from leerid.testing.protocol_confirmation import apply_department_event, version_in_force_event
 from tests.sp.conftest import PARTNER, PROTOCOL
+from tests.sp.test_dossier_retention import every_value, reports_for
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -129,11 +130,14 @@ def test_an_identification_links_the_temporary_record(provider: ServiceProvider)
     assert "identificatie" in actions(provider)
 
 
-def test_an_account_deleted_or_purged_at_dov_is_deleted_here(provider: ServiceProvider) -> None:
-    """Art. 3: what the three-year purge deletes (record, dossier, reports) goes now."""
+def test_an_account_deleted_or_purged_at_dov_keeps_only_the_clbs_own_dossier(
+    provider: ServiceProvider,
+) -> None:
+    """Art. 3: as the three-year purge, the disclosed record goes; the dossier and reports
+    stay under their internal key only (the dossier's own retention deletes them later)."""
     gone, purged, stays = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
     for key in (gone, purged, stays):
-        pupil(provider, key, note="x")
+        pupil(provider, key, note=f"gesprek {key[:4]}")
     report(provider, gone)
     deleted = {"leer_id_uuid": gone, "account_uuids": [], "reason": "dubbel"}
     apply_department_event(provider, set_verify.ACCOUNT_DELETED, deleted)
@@ -143,12 +147,22 @@ def test_an_account_deleted_or_purged_at_dov_is_deleted_here(provider: ServicePr
     assert record(provider, gone) is None and record(provider, purged) is None
     assert record(provider, stays) is not None and notes(provider, gone) == []
     with session_scope(provider.engine) as session:
-        assert session.scalar(select(func.count()).select_from(QualityReport)) == 0
+        kept = session.execute(
+            select(DossierEntry.text, DossierEntry.dossier_key).where(
+                DossierEntry.pupil_key.is_(None)
+            )
+        ).all()
+        (kept_report,) = session.scalars(select(QualityReport)).all()
         details = session.scalars(
             select(PrivacyLogEntry.detail).where(
                 PrivacyLogEntry.action == "verwijderd_bij_departement"
             )
         ).all()
+    assert sorted(text for text, _ in kept) == sorted(
+        [f"gesprek {gone[:4]}", f"gesprek {purged[:4]}"]
+    )
+    assert all(key not in (gone, purged) for _, key in kept)  # an internal key, not LeerID's
+    assert kept_report.pupil_key is None
     assert len(details) == 2 and all(gone not in d and purged not in d for d in details)
 
 
@@ -272,3 +286,37 @@ def test_a_version_out_of_step_refuses_logins_until_a_matching_one_comes(
     assert state.refusal(NOW) is None and state.signed is not None and state.signed.version == 4
     assert state.local_stale  # the local file still says P3Y: staff and the DPO see it
     assert provider.retention_period == IsoDuration.parse("P2Y")  # judged from the signed one
+
+
+def test_after_a_deletion_no_table_but_the_privacy_log_holds_the_key_or_name(
+    provider: ServiceProvider,
+) -> None:
+    """Art. 3: a deletion by DOV removes what DOV disclosed, alone or in a batch of SETs:
+    every column of every table but the privacy log is free of the keys and the names."""
+    alone, batched, merged, stays = (str(uuid.uuid4()) for _ in range(4))
+    names = {alone: "Vandevelde", batched: "Wouters", merged: "Maes", stays: "Goossens"}
+    for key, name in names.items():
+        pupil(provider, key, name=name, note="gesprek")
+        report(provider, key)
+        reports_for(provider, key, NOW)
+    apply_department_event(
+        provider, set_verify.ACCOUNT_DELETED, {"leer_id_uuid": alone, "account_uuids": []}
+    )
+    merge = {"kept_leer_id_uuid": batched, "absorbed_leer_id_uuid": merged, "merged_at": "x"}
+    batch = [
+        verified(provider, set_verify.PUPILS_MERGED, merge, "f" * 32),
+        verified(
+            provider, set_verify.ACCOUNT_PURGED, {"leer_id_uuid": batched, "account_uuids": []},
+            "0" * 32,
+        ),
+    ]  # fmt: skip
+    assert apply_sets(provider.engine, batch).applied == 2
+    held = every_value(provider, skip=("sp_privacy_log",))
+    for gone in (alone, batched, merged, "Vandevelde", "Wouters", "Maes"):
+        assert gone not in held, gone
+    assert stays in held and "Goossens" in held
+    with session_scope(provider.engine) as session:
+        detached = session.scalar(
+            select(func.count()).select_from(DossierEntry).where(DossierEntry.pupil_key.is_(None))
+        )
+    assert detached == 3  # the CLB's own dossiers are kept, under their internal key

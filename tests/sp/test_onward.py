@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -18,30 +19,37 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import select
 from stdnum.be import vat
 
 from leerid.errors import LeeridError
 from leerid.idp.store.notices import list_notices
-from leerid.sp.kit.models import OnwardExport, PrivacyLogEntry, PupilRecord, StaffAccount
+from leerid.sp.kit import privacy_log
+from leerid.sp.kit.dpo_log import for_dpo
+from leerid.sp.kit.models import OnwardExport, PrivacyLogEntry, PupilRecord
+from leerid.sp.kit.need_to_know import Clearance
 from leerid.sp.kit.notices import attempt_delivery
 from leerid.sp.kit.onward import _keep, _keep_notice, kbo_option, list_recipients, recipient_by_kbo
+from leerid.sp.kit.onward_export import exportable_attributes
+from leerid.sp.kit.passed_on import passed_on
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
+from leerid.sp.kit.who_looked import looks_at
 from leerid.store.engine import make_engine, session_scope
 from leerid.testing import seeding
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port
 from tests.conftest import BACKENDS, Leerid, fresh_database
 from tests.idp_server import REDIRECT_URI, RunningIdp, running_idp
-from tests.sp.conftest import write_config
+from tests.sp.conftest import add_bound_staff, write_config
 from tests.sp.test_breaches_mail import Inbox
 
 SECRET_ENV = "LARS_TEST_SECRET"
@@ -114,12 +122,13 @@ def world(
 
 
 def _staff_and_pupils(lars: ServiceProvider) -> None:
-    """A counsellor serving one school, a colleague whose role sees no pupils, three pupils."""
-    add_staff(lars.engine, lars.protocol, "an", PASSWORD, "toegangscontrole")
+    """A counsellor serving one school, one not yet bound by confidentiality (art. 6), a
+    colleague whose role sees no pupils, three pupils."""
+    add_bound_staff(lars, "an", PASSWORD, schools=(IN_SCOPE,))
+    add_staff(lars.engine, lars.protocol, "bo", PASSWORD, "toegangscontrole", schools=(IN_SCOPE,))
     add_staff(lars.engine, lars.protocol, "mo", PASSWORD, "medewerker")
     now = dt.datetime.now(dt.UTC)
     with session_scope(lars.engine) as session:
-        session.execute(update(StaffAccount).values(schools=IN_SCOPE))
         for family, school in (("Peeters", IN_SCOPE), ("Claes", IN_SCOPE), ("Jacobs", "099999")):
             session.add(
                 PupilRecord(
@@ -204,6 +213,49 @@ def test_a_notified_recipient_reaches_dov_and_an_export_to_it_is_written_and_log
         "sha256": digest,
     }
     assert "Peeters" not in json.dumps(_log(w, "doorgifte"))  # never a name in the log
+    _each_pupil_passed_on_is_logged(w, row.id, number, body)
+
+
+def _each_pupil_passed_on_is_logged(
+    w: World, export_id: int, number: str, body: dict[str, Any]
+) -> None:
+    """GDPR art. 15(1)(c): per pupil in the file, an entry under the pupil's key, written with
+    the export (its seq follows the ``doorgifte`` entry); the DPO sees a pseudonym only, and
+    ``who_looked`` does not count an export as a look at the file."""
+    with session_scope(w.lars.engine) as session:
+        summary = session.scalars(
+            select(PrivacyLogEntry)
+            .where(PrivacyLogEntry.action == "doorgifte")
+            .order_by(PrivacyLogEntry.seq.desc())
+        ).first()
+        assert summary is not None
+        each = session.scalars(
+            select(PrivacyLogEntry)
+            .where(PrivacyLogEntry.seq > summary.seq)
+            .order_by(PrivacyLogEntry.seq)
+        ).all()
+        keys = [p["leer_id_uuid"] for p in body["leerlingen"]]
+        assert [e.action for e in each] == ["doorgegeven"] * len(keys)
+        assert sorted(e.pupil_key or "" for e in each) == sorted(keys)
+        assert [e.seq for e in each] == list(range(summary.seq + 1, summary.seq + 1 + len(keys)))
+        for entry in each:
+            assert json.loads(entry.detail) == {
+                "functie": "Medewerkers belast met de toegangscontrole",
+                "ontvanger_kbo": number,
+                "export": export_id,
+                "attributen": ["naam", "leer_id_uuid"],
+            }
+            masked = for_dpo(entry, w.lars.secrets)
+            assert masked.pupil == privacy_log.pseudonym(w.lars.secrets, entry.pupil_key or "")
+            assert entry.pupil_key not in repr(masked) and "Peeters" not in entry.detail
+            assert looks_at(session, entry.pupil_key or "") == []
+        (line,) = passed_on(session, keys[0], {"naam": "family_name"})
+    assert (line.recipient, line.kbo, line.purpose) == (
+        "Stad Gent",
+        number,
+        "Leerlingenvervoer plannen",
+    )
+    assert line.claims == ("family_name", "leer_id_uuid")
 
 
 def test_refused_exports_are_logged_and_write_no_file(
@@ -216,6 +268,7 @@ def test_refused_exports_are_logged_and_write_no_file(
         (unknown, ["--actor", "an", "--school", IN_SCOPE], "niet_gemeld", "not notified"),
         (notified, ["--actor", "an", "--school", OTHER_SCHOOL], "buiten_bereik", "outside"),
         (notified, ["--actor", "mo", "--school", IN_SCOPE], "geen_toegang", "may not see"),
+        (notified, ["--actor", "bo", "--school", IN_SCOPE], "niet_gebonden", "art. 6"),
         (notified, ["--actor", "zoe", "--school", IN_SCOPE], "geen_toegang", "no active staff"),
         (
             notified,
@@ -342,3 +395,12 @@ def test_a_notice_that_was_only_mailed_counts_and_resend_posts_it(
     kbos = [n.onward_recipient and n.onward_recipient["kbo"] for n in list_notices(engine)]
     engine.dispose()
     assert number in kbos
+
+
+def test_a_function_profile_narrows_what_may_be_passed_on(world: World) -> None:
+    """Art. 4, second indent: only the attributes the person's function profile shows."""
+    cleared = Clearance("an", "toegangscontrole", "Onthaal", frozenset({IN_SCOPE}), None)
+    everything = exportable_attributes(world.lars, cleared)
+    assert everything == ["naam", "voornaam", "leer_id_uuid", "account_uuid", "instellingsnummer"]
+    onthaal = dataclasses.replace(cleared, attributes=frozenset({"voornaam", "instellingsnummer"}))
+    assert exportable_attributes(world.lars, onthaal) == ["voornaam", "instellingsnummer"]

@@ -3,6 +3,7 @@ with LARS's database on the same backend as the provider's."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -16,10 +17,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from leerid.protocol.lifecycle import BRUSSELS
+from leerid.sp.kit import onward, onward_export
 from leerid.sp.kit.access_request import group_logins
-from leerid.sp.kit.models import PrivacyLogEntry, QualityReport
+from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord, QualityReport
 from leerid.sp.kit.moments import spoken
 from leerid.sp.kit.quality_reports import PUPIL_OPEN_LIMIT
+from leerid.sp.kit.relying_party import RelyingParty
 from leerid.store.engine import session_scope
 from leerid.testing.browser import Browser, hidden_fields
 from tests.conftest import fresh_database, run_leerid
@@ -27,6 +30,8 @@ from tests.sp.conftest import add_bound_staff
 from tests.sp.lars_world import Lars, lars_world
 
 PASSWORD = "een-lang-wachtwoord"
+CITY = "0207.451.227"  # a KBO number with valid check digits, no LeerID client
+CITY_PURPOSE = "Leerlingenvervoer naar de school plannen"
 STAFF = "clb.jansens"
 ROLE_LABEL = "Medewerkers belast met de toegangscontrole"  # the protocol's role, art. 4
 SPOKEN = re.compile(
@@ -34,7 +39,7 @@ SPOKEN = re.compile(
     r"(januari|februari|maart|april|mei|juni|juli|augustus|september|oktober|november|december)"
     r" \d{4} om \d{2}\.\d{2} uur"
 )
-SECTIONS = {"logins", "bewaard", "dossier", "wie_keek", "meldingen"}
+SECTIONS = {"logins", "bewaard", "dossier", "wie_keek", "doorgegeven_aan", "meldingen"}
 
 
 @contextmanager
@@ -208,6 +213,70 @@ def test_the_downloads_are_readable_and_logged(database_url: str, tmp_path: Path
         formats = [json.loads(e.detail)["formaat"] for e in log_entries(lars, "inzageverzoek")]
         assert formats == ["html", "json"]
         assert all(e.actor == "leerling" for e in log_entries(lars, "inzageverzoek"))
+
+
+def passed_on_to_the_city(lars: Lars, tmp_path: Path) -> None:
+    """Art. 4: a counsellor of the pupil's school passes names on to a recipient notified to
+    DOV beforehand, through the kit as ``leerid sp onward`` does."""
+    with session_scope(lars.provider.engine) as session:
+        (school,) = session.scalars(select(PupilRecord.orgcodes)).all()
+    add_bound_staff(lars.provider, STAFF, PASSWORD, schools=(school,))
+
+    async def notify_and_export() -> None:
+        rp = RelyingParty(lars.provider.settings)
+        try:
+            await onward.notify(
+                lars.provider,
+                rp,
+                name="Stad Gent",
+                kbo=CITY,
+                purpose=CITY_PURPOSE,
+                legal_basis="Decreet basisonderwijs",
+                actor=STAFF,
+            )
+            await onward_export.export(
+                lars.provider,
+                rp,
+                kbo=CITY,
+                actor=STAFF,
+                schools=[school],
+                out=tmp_path / "gent.json",
+                attributes=["voornaam", "naam"],
+            )
+        finally:
+            await rp.aclose()
+
+    asyncio.run(notify_and_export())
+
+
+def test_the_pupil_sees_to_whom_lars_passed_the_data_on(database_url: str, tmp_path: Path) -> None:
+    """GDPR art. 15(1)(c) and art. 4: the recipient's name, the day, which data and why, on
+    the page and in both downloads; "Niemand." before any export."""
+    with lars_on_backend(database_url, tmp_path) as lars:
+        pupil = lars.idp.pupil
+        browser = Browser()
+        page = browser.lars_login(lars.url, pupil.username, pupil.password)
+        assert "Aan wie gaf LARS je gegevens door?" in page.text
+        assert re.search(r'id="doorgegeven">.*?<p>Niemand\.</p>', page.text, re.S)
+        passed_on_to_the_city(lars, tmp_path)
+        page = browser.http.get(f"{lars.url}/mijn-gegevens")
+        found = re.search(r'<ul class="passed-on">(.*?)</ul>', page.text, re.S)
+        assert found, page.text
+        (line,) = re.findall(r"<li>(.*?)</li>", found.group(1), re.S)
+        today = dt.datetime.now(BRUSSELS)
+        assert str(today.year) in line and "je voornaam en je familienaam aan Stad Gent" in line
+        assert CITY_PURPOSE in line and STAFF not in page.text
+
+        csrf = hidden_fields(page.text)["csrf"]
+        url = f"{lars.url}/mijn-gegevens/inzage"
+        html = browser.http.post(url, data={"csrf": csrf, "formaat": "html"})
+        assert "Stad Gent" in html.text and CITY_PURPOSE in html.text
+        data = json.loads(browser.http.post(url, data={"csrf": csrf, "formaat": "json"}).text)
+        ((given),) = data["doorgegeven_aan"]
+        assert given["ontvanger"] == "Stad Gent" and given["kbo"] == CITY
+        assert given["gegevens"] == ["je voornaam", "je familienaam"]
+        assert given["waarom"] == CITY_PURPOSE and given["datum"].startswith(str(today.year))
+        assert data["wie_keek"] == []  # an export is no look at the file (``passed_on``)
 
 
 def _rows(logins_spec: list[tuple[int, int]]) -> list[dict[str, object]]:

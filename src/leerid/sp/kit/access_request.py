@@ -4,7 +4,8 @@ What a pupil sees of themselves at LARS, in sections: each login and what LARS r
 LeerID at it (art. 5: "telkens de leerling inlogt"), what LARS keeps now (art. 3: "Enkel de
 gegevens op het moment van de laatste aanmelding door de leerling worden bewaard") and for how
 long, the dossier the CLB wrote, who at LARS looked at the file (function and date, never a
-name: ``who_looked``) and the pupil's reports of wrong data (art. 7).
+name: ``who_looked``), to whom LARS passed the data on (GDPR art. 15(1)(c), art. 4:
+``passed_on``) and the pupil's reports of wrong data (art. 7).
 
 The logins come from the Department's disclosure list (``GET /op/v1/disclosures/mine``), which
 has a row per release: the ID token at the code exchange (``token``), then the userinfo the
@@ -22,6 +23,7 @@ from typing import Any
 
 from leerid.errors import NotFoundError
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.passed_on import PassedOn, passed_on
 from leerid.sp.kit.provider import PupilSnapshot, ServiceProvider
 from leerid.sp.kit.who_looked import Look, looks_at
 from leerid.store.engine import session_scope
@@ -62,6 +64,7 @@ class OwnReport:
     logins: tuple[LoginLine, ...] | None
     looks: tuple[Look, ...]
     retention: str
+    passed_on: tuple[PassedOn, ...] = ()
 
     def as_json(self, names: Mapping[str, str]) -> dict[str, Any]:
         """The sections with Dutch keys; ``names`` gives each claim's word."""
@@ -91,6 +94,16 @@ class OwnReport:
             "wie_keek": [
                 {"functie": look.function, "datum": _iso(look.at), "wat": look.act}
                 for look in self.looks
+            ],
+            "doorgegeven_aan": [
+                {
+                    "ontvanger": line.recipient,
+                    "kbo": line.kbo,
+                    "datum": _iso(line.at),
+                    "gegevens": in_words(line.claims, names),
+                    "waarom": line.purpose,
+                }
+                for line in self.passed_on
             ],
             "meldingen": [
                 {"code": code, "gegeven": names.get(attr, attr), "probleem": p, "status": s}
@@ -152,11 +165,13 @@ def _assemble(
     if snapshot is None:
         return None
     labels = {r.id: r.label for r in provider.protocol.roles}
+    claim_of = {a.key.value: str(a.claim.value) for a in provider.protocol.data.attributes}
     return OwnReport(
         snapshot,
         None if disclosures is None else group_logins(disclosures),
         tuple(looks_at(session, pupil_key, labels)),
         provider.retention_period.dutch(),
+        tuple(passed_on(session, pupil_key, claim_of)),
     )
 
 

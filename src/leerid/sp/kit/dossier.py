@@ -28,6 +28,9 @@ from leerid.store.engine import session_scope
 BATCH = 1000
 NO_RETENTION = "no retention configured"
 _NO_SYNC = {"synchronize_session": False}
+KEYED = (DossierEntry, QualityReport, DovReport)
+"""The CLB's own records under a pupil's LeerID key: they move along at a merge or an
+identification and lose the key at a deletion (art. 3)."""
 
 
 def dossier_key_for(session: Session, pupil_key: str) -> str:

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
-from leerid.sp.kit.dossier import unify
+from leerid.sp.kit.dossier import KEYED, unify
 from leerid.sp.kit.login_claims import LoginAttributes
-from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.models import PupilRecord
 
 
 @dataclass(frozen=True)
@@ -98,16 +98,10 @@ def rekey(
         target.last_login_at = newest.last_login_at
     session.flush()
     for old in olds:
-        session.execute(
-            update(DossierEntry)
-            .where(DossierEntry.pupil_key == old.pupil_key)
-            .values(pupil_key=key)
-        )
-        session.execute(
-            update(QualityReport)
-            .where(QualityReport.pupil_key == old.pupil_key)
-            .values(pupil_key=key)
-        )
+        for table in KEYED:  # the dossier and both kinds of report move along
+            session.execute(
+                update(table).where(table.pupil_key == old.pupil_key).values(pupil_key=key)
+            )
         session.delete(old)
     session.flush()
     unify(session, [key])  # two dossiers met: one pupil, one dossier (its oldest entry's key)

@@ -9,7 +9,9 @@ informatie nodig hebben": the actor is an active member of staff whose role sees
 data, each school is in their scope (``staff.school_scope``), each attribute is one art. 3
 lists and LARS holds (``exportable_attributes``). A refusal is written to the privacy log
 (``doorgifte_geweigerd``, with the reason and the recipient's KBO number, never a name); an
-export writes the file, a row of ``sp_onward_export`` and one ``doorgifte`` entry together.
+export writes the file, a row of ``sp_onward_export``, one ``doorgifte`` entry and, per pupil
+passed on, a ``doorgegeven`` entry with the pupil's key (GDPR art. 15(1)(c): the pupil's page
+names the recipients, ``passed_on``), all together.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from leerid.errors import LeeridError
 from leerid.protocol.attributes import AttributeKey
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.models import OnwardExport, OnwardRecipient, PupilRecord, StaffAccount
+from leerid.sp.kit.need_to_know import Clearance, UnboundStaffError, clearance
 from leerid.sp.kit.onward import DovUnreachableError, ask_dov, kbo_option, record_answer
+from leerid.sp.kit.passed_on import PASSED_ON
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.staff import school_scope
@@ -79,10 +83,15 @@ class _Checked:
     attributes: tuple[str, ...]
 
 
-def exportable_attributes(provider: ServiceProvider, account: StaffAccount) -> list[str]:
-    """Art. 3 and art. 4 (second indent): the attributes ``account`` may pass on: those the
-    protocol lists and LARS holds, in the protocol's order."""
-    return [a.key.value for a in provider.protocol.data.attributes if a.key in HELD]
+def exportable_attributes(provider: ServiceProvider, cleared: Clearance) -> list[str]:
+    """Art. 3 and art. 4 (second indent): the attributes a person may pass on: those the
+    protocol lists, LARS holds and their function profile lets them see, in the protocol's
+    order."""
+    return [
+        a.key.value
+        for a in provider.protocol.data.attributes
+        if a.key in HELD and cleared.sees(a.key.value)
+    ]
 
 
 def _refuse(provider: ServiceProvider, actor: str, kbo: str, reason: str, message: str) -> NoReturn:
@@ -98,8 +107,11 @@ def _refuse(provider: ServiceProvider, actor: str, kbo: str, reason: str, messag
     raise ExportRefusedError(message, reason)
 
 
-def _staff(provider: ServiceProvider, session: Session, actor: str) -> tuple[StaffAccount, str]:
-    """The active account ``actor`` whose role sees pupils' data, and its function label."""
+def _staff(
+    provider: ServiceProvider, session: Session, actor: str
+) -> tuple[StaffAccount, Clearance]:
+    """The active account ``actor`` whose role sees pupils' data (art. 4), bound by
+    confidentiality and trained (art. 6), and what its function profile lets it see."""
     account = session.get(StaffAccount, actor)
     if account is None or not account.active:
         raise ExportRefusedError(
@@ -111,7 +123,13 @@ def _staff(provider: ServiceProvider, session: Session, actor: str) -> tuple[Sta
             f"--actor {actor!r} has role {account.role}, which may not see pupils' data (art. 4)",
             "geen_toegang",
         )
-    return account, account.function_profile or perms.label
+    try:
+        cleared = clearance(
+            session, provider.settings.profiles, provider.protocol, actor, account.role
+        )
+    except UnboundStaffError as exc:
+        raise ExportRefusedError(f"--actor {actor!r}: {exc}", "niet_gebonden") from None
+    return account, cleared
 
 
 def _recipient(session: Session, kbo: str) -> OnwardRecipient:
@@ -171,27 +189,31 @@ def _check(
             )
         with session_scope(provider.engine) as session:
             recipient = _recipient(session, kbo)
-            account, function = _staff(provider, session, actor)
+            account, cleared = _staff(provider, session, actor)
             chosen = _scope(account, schools)
-            attributes = _attributes(exportable_attributes(provider, account), asked)
-            return _Checked(recipient.id, kbo, function, chosen, attributes)
+            attributes = _attributes(exportable_attributes(provider, cleared), asked)
+            return _Checked(recipient.id, kbo, cleared.function, chosen, attributes)
     except ExportRefusedError as exc:
         _refuse(provider, actor, kbo, exc.reason, exc.message)
 
 
-def _document(session: Session, checked: _Checked, name: str, at: dt.datetime) -> tuple[bytes, int]:
-    """The export's JSON: the pupils of the schools, the chosen attributes only."""
+def _document(
+    session: Session, checked: _Checked, name: str, at: dt.datetime
+) -> tuple[bytes, list[str]]:
+    """The export's JSON (the pupils of the schools, the chosen attributes only) and the keys
+    of the pupils in it."""
     wanted = set(checked.schools)
     rows = session.scalars(
         select(PupilRecord)
         .where(or_(*(PupilRecord.orgcodes.contains(s) for s in checked.schools)))
         .order_by(PupilRecord.pupil_key)
     )
-    pupils = []
+    pupils, keys = [], []
     for row in rows:
         codes = [c for c in row.orgcodes.split(",") if c in wanted]
         if not codes:
             continue
+        keys.append(row.pupil_key)
         pupils.append(
             {
                 key: codes
@@ -208,50 +230,61 @@ def _document(session: Session, checked: _Checked, name: str, at: dt.datetime) -
         "attributen": list(checked.attributes),
         "leerlingen": pupils,
     }
-    return json.dumps(body, ensure_ascii=False, indent=2).encode(), len(pupils)
+    return json.dumps(body, ensure_ascii=False, indent=2).encode(), keys
+
+
+def _entries(
+    checked: _Checked, actor: str, export_id: int, digest: str, keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Art. 6: the export's ``doorgifte`` entry, then one ``doorgegeven`` per pupil (its key,
+    the recipient's KBO number, the export and the attributes; never a name)."""
+    common = {"functie": checked.function, "ontvanger_kbo": checked.kbo}
+    attributes = list(checked.attributes)
+    summary = {**common, "aantal": len(keys), "attributen": attributes, "sha256": digest}
+    each = {**common, "export": export_id, "attributen": attributes}
+    return [
+        {"actor": actor, "action": "doorgifte", "purpose": PURPOSE, "detail": summary},
+        *(
+            {
+                "actor": actor,
+                "action": PASSED_ON,
+                "purpose": PURPOSE,
+                "pupil_key": k,
+                "detail": each,
+            }
+            for k in keys
+        ),
+    ]
 
 
 def _write(provider: ServiceProvider, checked: _Checked, actor: str, out: Path) -> Export:
-    """File, row and log entry together: the file appears only once the log holds it."""
+    """File, row and log entries together: the file appears only once the log holds it."""
     temporary = out.with_name(f".{out.name}.{os.getpid()}.part")
     at = dt.datetime.now(dt.UTC)
     try:
         with session_scope(provider.engine) as session:
             recipient = session.get(OnwardRecipient, checked.recipient_id)
             assert recipient is not None
-            content, count = _document(session, checked, recipient.name, at)
+            content, keys = _document(session, checked, recipient.name, at)
             digest = hashlib.sha256(content).hexdigest()
             temporary.write_bytes(content)
-            session.add(
-                OnwardExport(
-                    recipient_id=checked.recipient_id,
-                    at=at,
-                    actor=actor,
-                    pupils=count,
-                    attributes=",".join(checked.attributes),
-                    content_sha256=digest,
-                )
-            )
-            privacy_log.append(
-                session,
-                actor=actor,
-                action="doorgifte",
-                purpose=PURPOSE,
-                detail={
-                    "functie": checked.function,
-                    "ontvanger_kbo": checked.kbo,
-                    "aantal": count,
-                    "attributen": list(checked.attributes),
-                    "sha256": digest,
-                },
+            row = OnwardExport(
+                recipient_id=checked.recipient_id,
                 at=at,
+                actor=actor,
+                pupils=len(keys),
+                attributes=",".join(checked.attributes),
+                content_sha256=digest,
             )
+            session.add(row)
+            session.flush()  # the export's id, for each pupil's entry
+            privacy_log.append_many(session, _entries(checked, actor, row.id, digest, keys))
         os.replace(temporary, out)
     except OSError as exc:
         raise LeeridError(f"cannot write --out {out}: {exc.strerror}") from None
     finally:
         temporary.unlink(missing_ok=True)
-    return Export(out, count, checked.attributes, digest)
+    return Export(out, len(keys), checked.attributes, digest)
 
 
 async def export(

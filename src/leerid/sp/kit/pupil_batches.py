@@ -21,8 +21,8 @@ from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
-from leerid.sp.kit.dossier import unify
-from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.dossier import KEYED, detach, unify
+from leerid.sp.kit.models import PupilRecord
 from leerid.sp.kit.pupil_events import deleted_entry, merged_entry, uuid_key, uuid_keys
 from leerid.sp.kit.set_verify import ACCOUNT_DELETED, ACCOUNT_PURGED, PUPILS_MERGED, VerifiedSet
 from leerid.store import bulk
@@ -58,10 +58,11 @@ def _records(session: Session, keys: set[str]) -> dict[str, dict[str, Any]]:
 
 
 def _move(session: Session, moved: Mapping[str, str]) -> None:
-    """Dossier entries and reports under each old key now belong to its new key (read first:
-    most pupils have none, and a CASE over every moved key costs more than the read); where
-    two dossiers meet, the entries take the key of the pupil's oldest entry (``unify``)."""
-    for table in (DossierEntry, QualityReport):
+    """Dossier entries and reports (ours and DOV's, ``KEYED``) under each old key now belong
+    to its new key (read first: most pupils have none, and a CASE over every moved key costs
+    more than the read); where two dossiers meet, the entries take the key of the pupil's
+    oldest entry (``unify``)."""
+    for table in KEYED:
         column = table.pupil_key
         held: set[str] = set()
         for condition in bulk.keys_in(session, column, sorted(moved)):
@@ -179,14 +180,15 @@ def _write(
 
 
 def _delete(session: Session, per_set: list[list[str]]) -> list[list[str]]:
-    """Deletions in order, as ``pupil_events.account_deleted``: the keys each removed."""
+    """Deletions in order, as ``pupil_events.account_deleted`` (the records go, their dossiers
+    and reports are detached, each with one statement per chunk): the keys each removed."""
     if not per_set:
         return []
     present = set(_records(session, {k for keys in per_set for k in keys}))
     gone = sorted(present)
-    for table in (DossierEntry, QualityReport, PupilRecord):
-        for condition in bulk.keys_in(session, table.pupil_key, gone):
-            session.execute(delete(table).where(condition), execution_options=_NO_SYNC)
+    detach(session, gone)  # art. 3: the CLB's own dossier and reports stay, without the key
+    for condition in bulk.keys_in(session, PupilRecord.pupil_key, gone):
+        session.execute(delete(PupilRecord).where(condition), execution_options=_NO_SYNC)
     removed: list[list[str]] = []
     for keys in per_set:
         removed.append([k for k in dict.fromkeys(keys) if k in present])

@@ -17,8 +17,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.dossier import detach
 from leerid.sp.kit.last_login import link_temporary, rekey
-from leerid.sp.kit.models import DossierEntry, PupilRecord, QualityReport
+from leerid.sp.kit.models import PupilRecord, QualityReport
 from leerid.sp.kit.set_verify import SetRejected
 
 REPORT_STATUSES = ("open", "gesloten", "geweigerd")
@@ -81,8 +82,10 @@ def merged_entry(kept: str, absorbed: str, moved: int) -> dict[str, Any]:
 
 
 def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[str, Any]) -> None:
-    """Art. 3: the pupil's account is gone at DOV (deleted, or purged by its retention):
-    its records here go as the retention purge deletes them (dossier, reports, record)."""
+    """Art. 3: the pupil's account is gone at DOV (deleted, or purged by its retention): as
+    the retention purge, the disclosed record goes and the CLB's own dossier and reports lose
+    the key (``dossier.detach``), in this transaction; the dossier's own retention deletes
+    them later."""
     leer_id = event.get("leer_id_uuid")
     keys = uuid_keys(event.get("account_uuids", []), "account_uuids")
     if leer_id is not None:
@@ -91,8 +94,7 @@ def account_deleted(session: Session, claims: Mapping[str, Any], event: Mapping[
         session.scalars(select(PupilRecord.pupil_key).where(PupilRecord.pupil_key.in_(keys)))
     )
     if present:
-        session.execute(delete(DossierEntry).where(DossierEntry.pupil_key.in_(present)))
-        session.execute(delete(QualityReport).where(QualityReport.pupil_key.in_(present)))
+        detach(session, present)
         session.execute(delete(PupilRecord).where(PupilRecord.pupil_key.in_(present)))
     log_deleted(session, claims, present)
 
@@ -109,7 +111,7 @@ def deleted_entry(claims: Mapping[str, Any], present: list[str]) -> dict[str, An
         "action": "verwijderd_bij_departement",
         "purpose": "art. 3: account bij het Departement "
         + ("opgeruimd na zijn bewaartermijn" if purged else "verwijderd")
-        + "; gegevens hier gewist",
+        + "; meegedeelde gegevens hier gewist, eigen dossier zonder sleutel bewaard",
         "detail": {
             "aantal": len(present),
             "sleutels_sha256": sorted(map(privacy_log.hash_key, present)),

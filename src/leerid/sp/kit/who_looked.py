@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,12 +48,17 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _function(detail: str) -> str | None:
+def detail_of(text: str) -> dict[str, Any]:
+    """A privacy-log entry's detail as a dict (empty when it is no JSON object)."""
     try:
-        data = json.loads(detail or "{}")
+        data = json.loads(text or "{}")
     except ValueError:
-        return None
-    value = data.get(FUNCTION) if isinstance(data, dict) else None
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _function(detail: str) -> str | None:
+    value = detail_of(detail).get(FUNCTION)
     return value if isinstance(value, str) and value else None
 
 

@@ -48,6 +48,9 @@ ACTIONS = {
     "dossier_bewaartermijn_verwijdering": "Dossier verwijderd na zijn eigen bewaartermijn",
     "inzage_dpo": "DPO zocht op wie een dossier bekeek (inzageverzoek)",
     "risico_geregistreerd": "Risico met maatregel geregistreerd",
+    "doorgifte": "Gegevens doorgegeven aan een vooraf bij het Departement gemelde ontvanger",
+    "doorgifte_geweigerd": "Doorgifte aan een ontvanger geweigerd",
+    "doorgegeven": "Gegevens van deze leerling doorgegeven aan een gemelde ontvanger",
 }
 
 # Art. 3: the attributes in words a pupil and a CLB counsellor use
