@@ -8,6 +8,7 @@ pupils of the schools in their scope and only the attributes of their function p
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -21,9 +22,11 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
-from leerid.sp.kit.models import DossierEntry, PrivacyLogEntry, PupilRecord
+from leerid.sp.kit.models import DossierEntry, PrivacyLogEntry, PupilRecord, QualityReport
 from leerid.sp.kit.need_to_know import PAGE_SIZE, PupilSearch, UnboundStaffError
 from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.quality_reports import report_wrong_data
+from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import dispose_engines, session_scope
@@ -314,8 +317,19 @@ def test_views_carry_the_function_and_acts_outside_the_scope_are_refused_and_log
     assert json.loads(viewed.detail) == {"functie": "Schoolarts"}
     with pytest.raises(NotFoundError):
         lars.add_dossier_entry("arts.een", "toegangscontrole", other.key, "notitie")
-    with pytest.raises(NotFoundError):
-        lars.check_access("arts.een", "toegangscontrole", other.key, "melding")
+    with pytest.raises(NotFoundError):  # the kit's own report, not only the portal's page
+        asyncio.run(
+            report_wrong_data(
+                lars,
+                RelyingParty(lars.settings),
+                actor="arts.een",
+                role="toegangscontrole",
+                pupil_key=other.key,
+                attribute="naam",
+                problem="foutief",
+                comment="klopt niet",
+            )
+        )
     nobody = str(uuid.uuid4())
     with pytest.raises(NotFoundError):  # the same answer for a key that does not exist
         lars.view_pupil("arts.een", "toegangscontrole", nobody, "consult")
@@ -326,6 +340,7 @@ def test_views_carry_the_function_and_acts_outside_the_scope_are_refused_and_log
     ]
     with session_scope(lars.engine) as session:
         assert session.scalars(select(DossierEntry)).all() == []
+        assert session.scalars(select(QualityReport)).all() == []
 
 
 # -- art. 6: bound before access ---------------------------------------------------------------

@@ -8,10 +8,12 @@ import datetime as dt
 import unicodedata
 
 import httpx
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from leerid.errors import LeeridError
 from leerid.sp.kit.models import StaffAccount
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.staff import HASHER, add_staff, authenticate, check_password
@@ -82,3 +84,11 @@ def test_an_account_hashed_before_normalisation_still_logs_in(
     assert stored is not None and check_password(stored, nfd) == (True, None)  # replaced
     with serve_portal(provider, free_port()) as url:
         assert login(url, "clb.oud", unicodedata.normalize("NFC", CAFE)).status_code == 303
+
+
+@pytest.mark.parametrize("name", ["leerling", "systeem"])
+def test_the_logs_own_actors_are_no_staff_names(provider: ServiceProvider, name: str) -> None:
+    """Art. 6: "leerling" and "systeem" act in the privacy log; no account may take the name."""
+    with pytest.raises(LeeridError) as refused:
+        add_staff(provider.engine, provider.protocol, name, "een-lang-wachtwoord", "dpo")
+    assert "reserved" in refused.value.message

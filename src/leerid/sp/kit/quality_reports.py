@@ -20,6 +20,7 @@ from leerid.sp.kit.free_text import refuse_insz
 from leerid.sp.kit.models import PupilRecord, QualityReport
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
+from leerid.sp.kit.who_looked import FUNCTION
 from leerid.store.engine import session_scope
 
 # Art. 7: "foutieve, onnauwkeurige, onvolledige, ontbrekende, verouderde of overtollige"
@@ -86,6 +87,7 @@ def _create(
     comment: str,
     *,
     by_pupil: bool = False,
+    function: str | None = None,
 ) -> int:
     claims = {str(a.claim.value) for a in provider.protocol.data.attributes}
     if attribute not in claims:  # art. 3: only the data the protocol lists
@@ -127,7 +129,12 @@ def _create(
             action=PUPIL_ACTION if by_pupil else "melding_gegevenskwaliteit",
             purpose="art. 7: foutieve gegevens melden aan DOV",
             pupil_key=pupil_key,
-            detail={"melding": report.id, "attribuut": attribute, "probleem": problem},
+            detail={
+                "melding": report.id,
+                "attribuut": attribute,
+                "probleem": problem,
+                **({FUNCTION: function} if function else {}),
+            },
         )
         return report.id
 
@@ -188,11 +195,11 @@ async def report_wrong_data(
     problem: str,
     comment: str,
 ) -> str:
-    """Art. 7: record the report, then send it to the Department at once; returns its code."""
-    if not provider.permissions(role).sees_pupil_data:
-        raise PermissionError(f"role {role} may not see pupils' data (art. 4)")
+    """Art. 7: record the report, then send it to the Department at once; returns its code.
+    Art. 4, 6: only a bound person, about a pupil of their own schools (else NotFoundError)."""
+    function = await asyncio.to_thread(provider.check_access, actor, role, pupil_key, "melding")
     report_id = await asyncio.to_thread(
-        _create, provider, actor, pupil_key, attribute, problem, comment
+        _create, provider, actor, pupil_key, attribute, problem, comment, function=function
     )
     return await send_report(provider, rp, report_id)
 

@@ -26,6 +26,8 @@ PASSWORD_CHECKS = Counter(
 HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 _DUMMY = HASHER.hash("niet-bestaand-account")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
+RESERVED = frozenset({"leerling", "systeem"})
+"""Art. 6: the privacy log's actors that are no member of staff (the pupil, the system)."""
 MIN_PASSWORD = 12
 
 
@@ -70,6 +72,8 @@ def add_staff(
         raise LeeridError(
             f"username {username!r}: use 2-80 lower-case letters, digits, '.', '_' or '-'"
         )
+    if username in RESERVED:  # else a staff act would read as the pupil's or the system's
+        raise LeeridError(f"username {username!r} is reserved for the privacy log; pick another")
     password = normalise_password(password)  # NIST SP 800-63B §5.1.1.2 (issue 8 §9)
     if len(password) < MIN_PASSWORD:
         raise LeeridError(f"the password must have at least {MIN_PASSWORD} characters")

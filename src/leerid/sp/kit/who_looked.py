@@ -92,12 +92,3 @@ def looks_at(
         )
         for at, action, detail, role, actor in rows
     ]
-
-
-def function_label(session: Session, actor: str, role_labels: Mapping[str, str]) -> str:
-    """Art. 4: what ``detail.functie`` of a staff act holds: the actor's function profile,
-    else the label of their role, else "medewerker"."""
-    account = session.get(StaffAccount, actor)
-    if account is None:
-        return UNKNOWN_FUNCTION
-    return account.function_profile or role_labels.get(account.role, UNKNOWN_FUNCTION)
