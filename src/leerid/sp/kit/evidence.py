@@ -79,13 +79,24 @@ def _confidential(p: ServiceProvider, e: Evidence) -> None:
     bound = [s for s in staff if s.confidentiality_signed_on]
     e.facts.append(("Personeel met toegang tot leerlingengegevens", str(len(staff))))
     e.facts.append(("Met ondertekende vertrouwelijkheidsverklaring", str(len(bound))))
+    e.facts.append(  # art. 6: "enkel toegang [...] nadat ze behoorlijk gebonden zijn"
+        (
+            "Zonder verklaring en sensibilisering",
+            "geen toegang tot leerlingengegevens (afgedwongen)",
+        )
+    )
     e.ok = len(bound) == len(staff)
 
 
 def _register(p: ServiceProvider, e: Evidence) -> None:
     e.facts.append(("Protocol", f"{p.protocol.id} versie {p.protocol.version}"))
     e.facts.append(("Inhoudshash (SHA-256)", content_hash(p.protocol)))
-    e.facts.append(("Register van verwerkingen", "leerid protocol register DIR, uit dit protocol"))
+    e.facts.append(
+        (
+            "Register van verwerkingen",
+            "leerid sp register: dit protocol, onze verwerkers en ontvangers",
+        )
+    )
     e.ok = True
 
 
