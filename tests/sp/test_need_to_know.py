@@ -19,17 +19,24 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 
 from leerid.errors import ConfigurationError, LeeridError, NotFoundError
-from leerid.sp.kit.models import DossierEntry, PrivacyLogEntry, PupilRecord, QualityReport
+from leerid.sp.kit.models import (
+    MIGRATIONS,
+    DossierEntry,
+    PrivacyLogEntry,
+    PupilRecord,
+    QualityReport,
+)
 from leerid.sp.kit.need_to_know import PAGE_SIZE, PupilSearch, UnboundStaffError
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.quality_reports import report_wrong_data
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
-from leerid.store.engine import dispose_engines, session_scope
+from leerid.store.engine import dispose_engines, make_engine, session_scope
+from leerid.store.runner import upgrade
 from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
@@ -444,3 +451,25 @@ def test_the_example_configuration_has_the_four_profiles() -> None:
     profiles = load_settings(root / "examples" / "lars.toml").profiles
     assert [p.id for p in profiles] == ["onthaal", "trajectbegeleider", "arts", "administratie"]
     assert [p.id for p in profiles if p.manages_staff] == ["administratie"]
+
+
+def test_the_migration_folds_the_names_of_existing_records(database_url: str) -> None:
+    """0009: records stored before the search column get their folded names, so the search
+    finds them as it finds new ones."""
+    engine = make_engine(database_url)
+    upgrade(engine, "0008_sp_dossier_retention", migrations=MIGRATIONS)
+    with engine.begin() as conn:
+        for key, given, family in (("a", "Céline", "Ó Súilleabháin"), ("b", None, None)):
+            conn.execute(
+                text(
+                    "INSERT INTO sp_pupil (pupil_key, key_kind, account_uuid, given_name, "
+                    "family_name, orgcodes, last_login_at) "
+                    "VALUES (:k, 'leer_id_uuid', :k, :g, :f, '012345', :at)"
+                ),
+                {"k": key, "g": given, "f": family, "at": NOW},
+            )
+    upgrade(engine, "heads", migrations=MIGRATIONS)
+    with engine.begin() as conn:
+        folded = dict(conn.execute(text("SELECT pupil_key, search_name FROM sp_pupil")).all())
+    assert folded == {"a": "celine o suilleabhain", "b": None}
+    engine.dispose()

@@ -20,8 +20,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from leerid.sp.kit.name_search import name_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -55,6 +58,16 @@ class PupilRecord(SPBase):
     family_name: Mapped[str | None] = mapped_column(String(200))
     orgcodes: Mapped[str] = mapped_column(String(400))  # comma-separated instellingsnummers
     last_login_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
+    # Art. 4: the names folded for the staff's search (``name_search``), kept in step below
+    search_name: Mapped[str | None] = mapped_column(String(420))
+
+
+@event.listens_for(PupilRecord, "before_insert")
+@event.listens_for(PupilRecord, "before_update")
+def _fold_names(_mapper: object, _connection: object, record: PupilRecord) -> None:
+    """Every record the ORM writes carries its folded names (the Core copies in
+    ``pupil_batches`` move ``search_name`` along with the names)."""
+    record.search_name = name_key(record.given_name, record.family_name)
 
 
 def _new_dossier_key() -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from leerid.protocol import Protocol
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit.models import PupilRecord, StaffAccount
+from leerid.sp.kit.name_search import fold
 from leerid.sp.kit.profiles import Profile, profile_of
 from leerid.sp.kit.staff import school_scope
 
@@ -162,12 +162,6 @@ def shown(clearance: Clearance, held: dict[str, str]) -> dict[str, str]:
 # -- the search ----------------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Case- and accent-free: "Céline" and "CELINE" both become "celine"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-
-
 @dataclass(frozen=True)
 class PupilSearch:
     """A search within the scope: a name, a school, a range of last-login days, a page."""
@@ -220,6 +214,8 @@ def _statement(clearance: Clearance, query: PupilSearch) -> Any:
     if query.school is not None:
         inside = clearance.schools & {query.school}
         statement = statement.where(_scope_clause(inside))
+    for word in fold(query.name).split():  # the names folded at login (``name_search``)
+        statement = statement.where(PupilRecord.search_name.contains(word, autoescape=True))
     if query.login_from is not None:
         statement = statement.where(PupilRecord.last_login_at >= _day_start(query.login_from))
     if query.login_to is not None:
@@ -228,27 +224,20 @@ def _statement(clearance: Clearance, query: PupilSearch) -> Any:
     return statement.order_by(PupilRecord.last_login_at.desc(), PupilRecord.pupil_key)
 
 
-def _matches(words: list[str], given: str | None, family: str | None) -> bool:
-    whole = fold(f"{given or ''} {family or ''}")
-    return all(word in whole for word in words)
-
-
 def search(session: Session, clearance: Clearance, query: PupilSearch, key: bytes) -> SearchPage:
     """Art. 4: the pupils of the scope that match, newest login first, ``PAGE_SIZE`` a page;
     the name (given or family, any part, any case or accent) matched on the stored names."""
-    words = fold(query.name).split()
-    skip, found = (query.page - 1) * PAGE_SIZE, []
-    rows = session.execute(_statement(clearance, query).execution_options(yield_per=500))
-    for key_, kind, account, given, family, orgcodes, at in rows:
-        if words and not _matches(words, given, family):
-            continue
-        if skip:
-            skip -= 1
-            continue
-        held = held_attributes(key_, kind, account, (given, family), orgcodes)
-        found.append(SeenPupil(seal_ref(key, clearance.username, key_), shown(clearance, held), at))
-        if len(found) > PAGE_SIZE:
-            break
+    statement = _statement(clearance, query).offset((query.page - 1) * PAGE_SIZE)
+    found = [
+        SeenPupil(
+            seal_ref(key, clearance.username, key_),
+            shown(clearance, held_attributes(key_, kind, account, (given, family), orgcodes)),
+            at,
+        )
+        for key_, kind, account, given, family, orgcodes, at in session.execute(
+            statement.limit(PAGE_SIZE + 1)  # one more: is there a next page?
+        )
+    ]
     return SearchPage(
         tuple(found[:PAGE_SIZE]), query.page, len(found) > PAGE_SIZE, query.criteria()
     )

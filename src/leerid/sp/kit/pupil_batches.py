@@ -37,7 +37,15 @@ _RECORDS = cast(Table, PupilRecord.__table__)
 _NO_SYNC = {"synchronize_session": False}
 """The run's statements leave the session's objects alone: the caller expires them after the
 run (``events_apply``); the ORM's default would fetch every deleted or updated key back."""
-_FIELDS = ("key_kind", "account_uuid", "given_name", "family_name", "orgcodes", "last_login_at")
+_FIELDS = (
+    "key_kind",
+    "account_uuid",
+    "given_name",
+    "family_name",
+    "search_name",
+    "orgcodes",
+    "last_login_at",
+)
 
 
 def _aware(moment: dt.datetime | None) -> dt.datetime:
