@@ -34,8 +34,11 @@ from leerid.sp.kit.retention import purge
 from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import make_engine, session_scope
 from leerid.store.runner import upgrade
+from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import apply_department_event, confirm_local_protocol
-from tests.sp.conftest import PARTNER, add_bound_staff, write_config
+from leerid.testing.servers import free_port, serve_portal
+from tests.sp.conftest import PARTNER, add_bound_staff, ref_for, write_config
+from tests.sp.test_lars_flow import PASSWORD, staff_login
 
 NOW = dt.datetime.now(dt.UTC)
 YEAR = dt.timedelta(days=366)
@@ -361,3 +364,38 @@ def test_the_migration_gives_each_pupils_entries_one_new_dossier_key(database_ur
     assert not set(keys.values()) & {one, two} and {r[2] for r in rows} == {"activiteit"}
     assert left == 3  # deleting the disclosed data no longer cascades into the dossier
     engine.dispose()
+
+
+def test_staff_pick_the_record_type_on_the_pupils_page(database_url: str, tmp_path: Path) -> None:
+    """Art. 3: with more than one record type configured, the web form asks which one, and
+    the entry is kept under that type's own retention."""
+    port = free_port()
+    path = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
+    path.write_text(path.read_text(encoding="utf-8") + RETENTION, encoding="utf-8")
+    provider = ServiceProvider(load_settings(path))
+    confirm_local_protocol(provider)
+    add_bound_staff(provider, "clb.een", PASSWORD)
+    key = str(uuid.uuid4())
+    admit(provider, login(key), NOW)
+    with serve_portal(provider, port) as url:
+        browser = staff_login(url, "clb.een")
+        csrf = hidden_fields(browser.get(f"{url}/personeel").text)["csrf"]
+        ref = ref_for(provider, "clb.een", key)
+        page = browser.post(
+            f"{url}/personeel/leerlingen/open", data={"csrf": csrf, "sleutel": ref, "doel": "x"}
+        )
+        assert '<option value="verslag">' in page.text
+        done = browser.post(
+            f"{url}/personeel/leerlingen/dossier",
+            data={"csrf": csrf, "sleutel": ref, "tekst": "Verslag", "soort": "verslag"},
+        )
+        assert done.status_code == 303
+        wrong = browser.post(
+            f"{url}/personeel/leerlingen/dossier",
+            data={"csrf": csrf, "sleutel": ref, "tekst": "x", "soort": "geheim"},
+        )
+        assert wrong.status_code == 400 and "verslag" in wrong.text
+    with session_scope(provider.engine) as session:
+        kinds = session.scalars(select(DossierEntry.record_type)).all()
+    assert kinds == ["verslag"]
+    provider.engine.dispose()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from leerid.sp.kit.models import (
 )
 from leerid.sp.kit.need_to_know import PAGE_SIZE, PupilSearch, UnboundStaffError
 from leerid.sp.kit.provider import ServiceProvider
-from leerid.sp.kit.quality_reports import report_wrong_data
+from leerid.sp.kit.quality_reports import PROBLEMS, report_wrong_data
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
@@ -73,6 +74,13 @@ attributes = []
 manages_staff = true
 """
 SEEING = ("onthaal", "trajectbegeleider", "arts", "sleutels")
+CLAIMS = {
+    "voornaam": "given_name",
+    "naam": "family_name",
+    "leer_id_uuid": "ov_leerid_uuid",
+    "account_uuid": "ov_account_uuid",
+    "instellingsnummer": "ov_orgcode",
+}
 
 
 def profiled_config(folder: Path, database_url: str, **more: object) -> Path:
@@ -251,6 +259,10 @@ def test_the_portal_html_shows_only_the_scope_and_the_profile(
             assert opened.status_code == (200 if visible else 404)
             for attribute, value in pupil.values().items():
                 assert (value in opened.text) == (bool(visible) and attribute in allowed)
+            if visible:  # art. 7 report: only what the person sees, never the INSZ
+                offered = set(re.findall(r'<option value="([a-z_]+)"', opened.text))
+                assert "rrn" not in offered
+                assert offered - set(PROBLEMS) == {CLAIMS[a] for a in allowed}
 
     with serve_portal(provider, port) as url:
         check()

@@ -33,6 +33,7 @@ RULES = Rules(
         "tekst": _AREA,
         "attribuut": Rule(64),
         "probleem": Rule(64),
+        "soort": Rule(64),  # a dossier entry's record type ([dossier] record_types)
         "toelichting": Rule(2000, free_text=True),
         "vastgesteld": Rule(32),
         "aantal": Rule(9),  # a whole number that fits the database's integer

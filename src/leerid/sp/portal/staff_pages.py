@@ -218,7 +218,8 @@ async def staff_pupil(portal: PortalDep, posted: PupilDataStaffPost) -> Response
         purpose=purpose,
         names=portal.names,
         statuses=page_texts.REPORT_STATUS,
-        attributes=portal.attribute_choices(),
+        attributes=portal.attribute_choices(pupil.attributes),
+        record_types=portal.provider.settings.dossier.record_types,
         problems=quality_reports.PROBLEMS,
     )
 
@@ -238,6 +239,7 @@ async def staff_dossier(request: Request, portal: PortalDep, who: PupilDataStaff
             who.role,
             _pupil_key(portal, who, form),
             form["tekst"].strip()[:2000],
+            form.get("soort") or portal.provider.settings.dossier.record_types[0],
         )
     except NotFoundError:
         return portal.message(session, "Niet gevonden", NOT_FOUND, 404, back=PUPILS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,11 +112,14 @@ class Portal:
         self.sealer.write(response, {**session, "flash": flash, "flash_bad": bad})
         return response
 
-    def attribute_choices(self) -> list[tuple[str, str]]:
-        """The attributes a data-quality report may name (art. 7), in plain Dutch."""
+    def attribute_choices(self, seen: Iterable[str]) -> list[tuple[str, str]]:
+        """The attributes a data-quality report may name (art. 7), in plain Dutch: those the
+        person sees of this pupil (art. 4, second indent; never the INSZ LARS never gets)."""
+        keys = set(seen)
         return [
             (str(a.claim.value), self.names[str(a.claim.value)])
             for a in self.provider.protocol.data.attributes
+            if a.key.value in keys
         ]
 
     def protocol_refused(self, reason: str) -> HTMLResponse:
