@@ -29,7 +29,7 @@ from leerid.sp.kit.dpo_log import mask, pupil_key
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.last_login import record_login
 from leerid.sp.kit.login_claims import LoginAttributes
-from leerid.sp.kit.models import PrivacyLogEntry, PupilRecord
+from leerid.sp.kit.models import DovReport, PrivacyLogEntry, PupilRecord, QualityReport
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.retention import purge
 from leerid.sp.kit.settings import load_settings
@@ -95,10 +95,42 @@ def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, 
     provider.view_pupil("clb.een", "toegangscontrole", looked, f"vraag over {other}")
     provider.add_dossier_entry("clb.een", "toegangscontrole", looked, "Gesprek")
     provider.view_pupil("clb.een", "toegangscontrole", other, "vraag van de school")
+    reports_about(provider, (looked, old))  # art. 7, both ways; the one on ``old`` detached
     purge(provider.engine, provider.retention_period)
     with serve_portal(provider, port) as url:
         yield provider, url
     provider.engine.dispose()
+
+
+def reports_about(provider: ServiceProvider, keys: tuple[str, ...]) -> None:
+    """A report LARS sent DOV and one DOV sent LARS (art. 7) about each of ``keys``."""
+    with session_scope(provider.engine) as session:
+        for n, key in enumerate(keys):
+            session.add(
+                QualityReport(
+                    remote_id=f"DQ-TEST{n}",
+                    pupil_key=key,
+                    attribute="family_name",
+                    problem="foutief",
+                    comment="de naam",
+                    status="ontvangen",
+                    created_by="clb.een",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+            )
+            session.add(
+                DovReport(
+                    code=f"DQ-DOV{n}",
+                    pupil_key=key,
+                    attribute="given_name",
+                    problem="foutief",
+                    comment="de voornaam",
+                    source="dov",
+                    reported_at=NOW,
+                    received_at=NOW,
+                )
+            )
 
 
 def stored_keys(provider: ServiceProvider) -> set[str]:
@@ -134,6 +166,7 @@ def test_the_dpo_pages_show_no_pupil_key(world: tuple[ServiceProvider, str]) -> 
             "/personeel/bewijs",
             "/personeel/bewijs/risico",
             "/personeel/privacylog/inzage",
+            "/personeel/meldingen",
         )
     }
     for path, page in pages.items():
@@ -145,6 +178,8 @@ def test_the_dpo_pages_show_no_pupil_key(world: tuple[ServiceProvider, str]) -> 
     # one pupil, one pseudonym: the identification, the view and the dossier entry
     assert pages["/personeel/privacylog"].text.count(f'value="{name}"') == 3
     assert "vraag over psn-" in pages["/personeel/privacylog"].text  # a key in a purpose, too
+    reports = pages["/personeel/meldingen"].text  # the report on the purged pupil: detached
+    assert f'value="{name}"' in reports and "verwijderd (art. 3)" in reports
 
 
 def test_the_dpo_looks_up_who_looked_at_a_pupil_on_the_web(
@@ -200,6 +235,9 @@ def test_the_log_commands_show_no_pupil_key(world: tuple[ServiceProvider, str]) 
         shown = run.invoke(app, ["sp", "log", "show", "--limit", "100", "--config", config, *args])
         assert shown.exit_code == 0, shown.output
         assert not [k for k in keys if k in shown.output]
+    listed = run.invoke(app, ["sp", "reports", "list", "--config", config])  # DOV's reports
+    assert listed.exit_code == 0 and "DQ-DOV0" in listed.output, listed.output
+    assert not [k for k in keys if k in listed.output] and "removed (art. 3)" in listed.output
     entries = json.loads(
         run.invoke(app, ["sp", "log", "show", "--json", "--config", config]).output
     )

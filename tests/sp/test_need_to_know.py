@@ -32,7 +32,7 @@ from leerid.sp.kit.models import (
 )
 from leerid.sp.kit.need_to_know import PAGE_SIZE, PupilSearch, UnboundStaffError
 from leerid.sp.kit.provider import ServiceProvider
-from leerid.sp.kit.quality_reports import PROBLEMS, report_wrong_data
+from leerid.sp.kit.quality_reports import PROBLEMS, ReportRefusedError, report_wrong_data
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff
@@ -143,6 +143,22 @@ def hold(
             )
         )
     return pupil
+
+
+def report(provider: ServiceProvider, actor: str, pupil_key: str, claim: str) -> str:
+    """Art. 7: a member of staff's report through the kit (as the portal sends it)."""
+    return asyncio.run(
+        report_wrong_data(
+            provider,
+            RelyingParty(provider.settings),
+            actor=actor,
+            role="toegangscontrole",
+            pupil_key=pupil_key,
+            attribute=claim,
+            problem="foutief",
+            comment="klopt niet",
+        )
+    )
 
 
 def log_entries(provider: ServiceProvider, action: str) -> list[PrivacyLogEntry]:
@@ -295,7 +311,7 @@ def test_search_by_name_ignores_case_and_accents_and_logs_no_name(lars: ServiceP
 
 
 def test_search_by_last_login_pages_of_fifty(lars: ServiceProvider) -> None:
-    add_bound_staff(lars, "ina", PASSWORD, schools=SCHOOLS[:1])
+    add_bound_staff(lars, "ina", PASSWORD, schools=SCHOOLS[:1], profile="arts")
     for n in range(PAGE_SIZE * 2 + 5):
         hold(lars, SCHOOLS[:1], at=NOW - dt.timedelta(hours=n))
     old = hold(lars, SCHOOLS[:1], at=NOW - dt.timedelta(days=400))
@@ -318,8 +334,10 @@ def test_search_by_last_login_pages_of_fifty(lars: ServiceProvider) -> None:
 def test_a_profile_without_names_cannot_search_by_name(lars: ServiceProvider) -> None:
     add_bound_staff(lars, "kim", PASSWORD, profile="sleutels")
     hold(lars, SCHOOLS[:1], given="Lotte")
-    with pytest.raises(LeeridError, match="no names"):
+    with pytest.raises(LeeridError, match="both names"):
         lars.search_pupils("kim", "toegangscontrole", PupilSearch("lotte"))
+    with pytest.raises(LeeridError, match="no school"):  # else a key's school would show
+        lars.search_pupils("kim", "toegangscontrole", PupilSearch(school=SCHOOLS[0]))
     assert log_entries(lars, "leerlingen_gezocht") == []
 
 
@@ -337,18 +355,7 @@ def test_views_carry_the_function_and_acts_outside_the_scope_are_refused_and_log
     with pytest.raises(NotFoundError):
         lars.add_dossier_entry("arts.een", "toegangscontrole", other.key, "notitie")
     with pytest.raises(NotFoundError):  # the kit's own report, not only the portal's page
-        asyncio.run(
-            report_wrong_data(
-                lars,
-                RelyingParty(lars.settings),
-                actor="arts.een",
-                role="toegangscontrole",
-                pupil_key=other.key,
-                attribute="naam",
-                problem="foutief",
-                comment="klopt niet",
-            )
-        )
+        report(lars, "arts.een", other.key, "family_name")
     nobody = str(uuid.uuid4())
     with pytest.raises(NotFoundError):  # the same answer for a key that does not exist
         lars.view_pupil("arts.een", "toegangscontrole", nobody, "consult")
@@ -357,6 +364,9 @@ def test_views_carry_the_function_and_acts_outside_the_scope_are_refused_and_log
         (other.key, "Schoolarts"),
         (other.key, "Schoolarts"),
     ]
+    add_bound_staff(lars, "onthaal.een", PASSWORD, schools=SCHOOLS[:1], profile="onthaal")
+    with pytest.raises(ReportRefusedError, match="enkel die gegevens zie je"):
+        report(lars, "onthaal.een", mine.key, "ov_leerid_uuid")  # a key onthaal does not see
     with session_scope(lars.engine) as session:
         assert session.scalars(select(DossierEntry)).all() == []
         assert session.scalars(select(QualityReport)).all() == []

@@ -18,7 +18,8 @@ from typer.testing import CliRunner
 
 from leerid.cli.main import app
 from leerid.errors import LeeridError
-from leerid.sp.kit.models import PrivacyLogEntry
+from leerid.sp.kit.models import PrivacyLogEntry, StaffAccount
+from leerid.sp.kit.need_to_know import PupilSearch
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.staff import add_staff, authenticate, list_staff, school_scope
@@ -71,7 +72,13 @@ def test_the_gate_page_says_what_is_missing_and_who_records_it(
 ) -> None:
     provider, url = portal
     add_staff(
-        provider.engine, provider.protocol, "nieuw", PASSWORD, "toegangscontrole", schools=SCHOOLS
+        provider.engine,
+        provider.protocol,
+        "nieuw",
+        PASSWORD,
+        "toegangscontrole",
+        schools=SCHOOLS,
+        function_profile="onthaal",
     )
     hold(provider, SCHOOLS[:1], given="Lotte")
     nieuw = staff_login(url, "nieuw")
@@ -85,7 +92,7 @@ def test_the_gate_page_says_what_is_missing_and_who_records_it(
     assert 'href="/personeel/leerlingen"' not in home.text.split("<main", 1)[1]
 
     dpo = staff_login(url, "dpo.lars")
-    signed = {"gebruiker": "nieuw", "functie": "rol:toegangscontrole", "scholen": SCHOOLS[0]}
+    signed = {"gebruiker": "nieuw", "functie": "profiel:onthaal", "scholen": SCHOOLS[0]}
     post(dpo, url, "bijwerken", **signed, vertrouwelijkheid=str(BOUND_ON))
     still = nieuw.get(f"{url}/personeel/leerlingen")
     assert still.status_code == 403 and "sensibilisering" in still.text
@@ -174,6 +181,45 @@ def test_an_administrator_manages_staff_but_raises_no_rights(
     assert accounts["clb.een"].role == "toegangscontrole" and accounts["anna"].active
     assert accounts["anna"].function_profile == "administratie"
 
+    # a manager grants no more than a plain profile within their own schools, and touches
+    # no DPO nor another manager (art. 4): no second account with more rights than one has
+    dates = {"vertrouwelijkheid": str(BOUND_ON), "sensibilisering": str(BOUND_ON)}
+    for name, function, schools in (
+        ("x.rol", "rol:toegangscontrole", SCHOOLS[0]),  # a role without profile: everything
+        ("x.beheer", "profiel:administratie", SCHOOLS[0]),  # another manager
+        ("x.elders", "profiel:onthaal", SCHOOLS[1]),  # a school anna does not serve
+    ):
+        fields = {"gebruikersnaam": name, "wachtwoord": PASSWORD, "functie": function}
+        post(anna, url, "toevoegen", **fields, scholen=schools, **dates)
+        assert "Als beheerder van personeel" in notice(anna, url), name
+    for action in ("uitschakelen", "bijwerken"):
+        fields = {"functie": "profiel:onthaal", "scholen": SCHOOLS[0]}
+        post(anna, url, action, gebruiker="dpo.lars", **fields)
+        assert "Als beheerder van personeel" in notice(anna, url)
+    fields = {"gebruikersnaam": "x.ok", "wachtwoord": PASSWORD, "functie": "profiel:onthaal"}
+    post(anna, url, "toevoegen", **fields, scholen=SCHOOLS[0], **dates)
+    assert "toegevoegd" in notice(anna, url)
+    accounts = {s.username: s for s in list_staff(provider.engine)}
+    assert not {"x.rol", "x.beheer", "x.elders"} & set(accounts)
+    assert accounts["dpo.lars"].active and accounts["x.ok"].function_profile == "onthaal"
+
+
+def test_a_profile_no_longer_configured_opens_nothing(
+    portal: tuple[ServiceProvider, str],
+) -> None:
+    """Art. 4, second indent, fail closed: an account whose profile was renamed or removed
+    from the configuration sees no pupil, in the kit and in the portal."""
+    provider, url = portal
+    add_bound_staff(provider, "oud", PASSWORD, schools=SCHOOLS[:1], profile="onthaal")
+    hold(provider, SCHOOLS[:1], given="Lotte")
+    with session_scope(provider.engine) as session:
+        session.get(StaffAccount, "oud").function_profile = "verdwenen"  # type: ignore[union-attr]
+    with pytest.raises(PermissionError, match="no configured function profile"):
+        provider.search_pupils("oud", "toegangscontrole", PupilSearch())
+    page = staff_login(url, "oud").get(f"{url}/personeel/leerlingen")
+    assert page.status_code == 403 and "geen functieprofiel" in page.text
+    assert "Lotte" not in page.text
+
 
 # -- the command line ---------------------------------------------------------------------
 
@@ -242,7 +288,10 @@ def test_a_search_the_page_cannot_read_says_which_field_to_correct(
     cases = {  # the query → what the page says
         "school=abc": "School: geef een instellingsnummer van hoogstens zes cijfers.",
         "van=31-12-2025": "Laatste aanmelding vanaf: schrijf een datum als JJJJ-MM-DD.",
-        "naam=lotte": "Je functieprofiel toont geen namen: zoek op school of datum.",
+        "naam=lotte": "Je functieprofiel toont niet beide namen: zoek op datum.",
+        "school=012345": "Je functieprofiel toont geen school: zoek op naam of datum.",
+        "tot=9999-12-31": "Laatste aanmelding tot en met: kies een dag tussen 2000-01-01",
+        "van=0001-01-01": "Laatste aanmelding vanaf: kies een dag tussen 2000-01-01",
     }
     for query, words in cases.items():
         page = kim.get(f"{url}/personeel/leerlingen?{query}")

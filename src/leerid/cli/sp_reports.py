@@ -59,15 +59,18 @@ def _with_rp(config: Path | None, call: Callable[..., Awaitable[T]]) -> T:
 def reports_list(config: Path | None = CONFIG) -> None:
     """The reports DOV sent us, newest first, with our answer."""
     from leerid.sp.kit.dov_reports import list_dov_reports
+    from leerid.sp.kit.privacy_log import pseudonym
 
-    table = Table("report", "received", "from", "pupil key", "attribute", "problem", "answer")
-    for r in list_dov_reports(_provider(config, create=True)):
+    provider = _provider(config, create=True)
+    table = Table("report", "received", "from", "pupil", "attribute", "problem", "answer")
+    for r in list_dov_reports(provider):
         answer = f"{r.answer_status} ({_when(r.answered_at)})" if r.answer_status else "open"
         table.add_row(
             r.code,
             _when(r.received_at),
             "pupil, via DOV" if r.source == "pupil" else "DOV",
-            r.pupil_key,
+            # art. 4: a pseudonym (the DPO answers here); none once art. 3 detached it
+            pseudonym(provider.secrets, r.pupil_key) if r.pupil_key else "removed (art. 3)",
             r.attribute,
             r.problem,
             answer,

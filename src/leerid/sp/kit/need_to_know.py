@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ColumnElement, false, literal, or_, select
 from sqlalchemy.orm import Session
 
+from leerid.errors import LeeridError
 from leerid.protocol import Protocol
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit.models import PupilRecord, StaffAccount
@@ -75,6 +76,37 @@ class Clearance:
         return bool(self.schools & {c for c in orgcodes.split(",") if c})
 
 
+class SearchRefusedError(LeeridError):
+    """Art. 4, second indent: a search that would reveal what the profile does not show."""
+
+    def __init__(self, message: str, dutch: str) -> None:
+        super().__init__(message)
+        self.dutch = dutch
+
+
+def refuse_revealing_search(clearance: Clearance, query: PupilSearch) -> None:
+    """A search is no way to learn what the profile does not show: the folded names hold
+    both names, and a school filter tells the school of a key."""
+    if query.name.strip() and not (clearance.sees("naam") and clearance.sees("voornaam")):
+        raise SearchRefusedError(
+            "your function profile does not show both names: search by date",
+            "Je functieprofiel toont niet beide namen: zoek op datum.",
+        )
+    if query.school is not None and not clearance.sees("instellingsnummer"):
+        raise SearchRefusedError(
+            "your function profile shows no school: search by name or date",
+            "Je functieprofiel toont geen school: zoek op naam of datum.",
+        )
+
+
+def profile_missing(profiles: tuple[Profile, ...], account: StaffAccount) -> bool:
+    """Art. 4, second indent, fail closed: a profile no longer configured, or none where LARS
+    configured profiles, opens nothing (never "every attribute")."""
+    return profile_of(profiles, account.function_profile) is None and bool(
+        account.function_profile or profiles
+    )
+
+
 def clearance(
     session: Session, profiles: tuple[Profile, ...], protocol: Protocol, actor: str, role: str
 ) -> Clearance:
@@ -85,6 +117,11 @@ def clearance(
     missing = missing_bonds(account)
     if missing:
         raise UnboundStaffError(missing)
+    if profile_missing(profiles, account):
+        raise PermissionError(
+            f"art. 4: {actor} has no configured function profile "
+            f"({account.function_profile or 'none'}); the DPO gives one"
+        )
     profile = profile_of(profiles, account.function_profile)
     recipient = protocol.role(role)
     label = profile.label if profile else (recipient.label if recipient else role)
@@ -133,6 +170,10 @@ class SeenPupil:
 
     def get(self, attribute: str) -> str | None:
         return self.attributes.get(attribute)
+
+
+HELD_KEYS = ("voornaam", "naam", "leer_id_uuid", "account_uuid", "instellingsnummer")
+"""Art. 3: the attributes LARS keeps of a pupil (never the INSZ, which it does not receive)."""
 
 
 def held_attributes(

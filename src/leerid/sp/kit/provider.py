@@ -32,6 +32,7 @@ from leerid.sp.kit.need_to_know import (
     clearance,
     held_attributes,
     open_ref,
+    refuse_revealing_search,
     seal_ref,
     search,
     shown,
@@ -253,8 +254,7 @@ class ServiceProvider:
         """Art. 4: the pupils of the person's schools, their profile's attributes only; every
         search is logged with the criteria used (not the name typed) and the count (art. 6)."""
         cleared = self._cleared(actor, role)
-        if query.name.strip() and not (cleared.sees("naam") or cleared.sees("voornaam")):
-            raise LeeridError("your function profile shows no names: search by school or date")
+        refuse_revealing_search(cleared, query)  # art. 4, second indent
         with session_scope(self.engine) as session:
             found = search(session, cleared, query, self.secrets.session_key)
             privacy_log.append(
@@ -293,12 +293,12 @@ class ServiceProvider:
         if record is None or outside:
             raise NotFoundError("no pupil under this key")
 
-    def check_access(self, actor: str, role: str, pupil_key: str, act: str) -> str:
-        """Art. 4 and 6: the function label of ``actor`` if they may act on this pupil (bound,
-        the pupil of their schools); otherwise PermissionError or NotFoundError."""
+    def check_access(self, actor: str, role: str, pupil_key: str, act: str) -> Clearance:
+        """Art. 4 and 6: the clearance of ``actor`` if they may act on this pupil (bound, the
+        pupil of their schools); otherwise PermissionError or NotFoundError."""
         cleared = self._cleared(actor, role)
         self._check_scope(cleared, pupil_key, act)
-        return cleared.function
+        return cleared
 
     def view_pupil(self, actor: str, role: str, pupil_key: str, purpose: str) -> SeenPupil:
         """Art. 4 and 6: who saw which pupil, when, why and in which function is logged."""
@@ -351,7 +351,8 @@ class ServiceProvider:
                 f"([dossier] record_types in {self.settings.path})"
             )
         with session_scope(self.engine) as session:
-            if session.get(PupilRecord, pupil_key) is None:
+            # locked: a purge running now cannot delete the record under the new entry (art. 3)
+            if session.get(PupilRecord, pupil_key, with_for_update=True) is None:
                 raise NotFoundError("no pupil under this key")
             session.add(
                 DossierEntry(

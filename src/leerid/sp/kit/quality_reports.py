@@ -18,6 +18,7 @@ from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.free_text import refuse_insz
 from leerid.sp.kit.models import PupilRecord, QualityReport
+from leerid.sp.kit.need_to_know import HELD_KEYS
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.who_looked import FUNCTION
@@ -197,9 +198,16 @@ async def report_wrong_data(
 ) -> str:
     """Art. 7: record the report, then send it to the Department at once; returns its code.
     Art. 4, 6: only a bound person, about a pupil of their own schools (else NotFoundError)."""
-    function = await asyncio.to_thread(provider.check_access, actor, role, pupil_key, "melding")
+    cleared = await asyncio.to_thread(provider.check_access, actor, role, pupil_key, "melding")
+    seen = {  # art. 4, second indent: only an attribute the person sees of the pupil
+        str(a.claim.value)
+        for a in provider.protocol.data.attributes
+        if a.key.value in HELD_KEYS and cleared.sees(a.key.value)
+    }
+    if attribute not in seen:
+        raise ReportRefusedError("Kies een gegeven uit de lijst: enkel die gegevens zie je.")
     report_id = await asyncio.to_thread(
-        _create, provider, actor, pupil_key, attribute, problem, comment, function=function
+        _create, provider, actor, pupil_key, attribute, problem, comment, function=cleared.function
     )
     return await send_report(provider, rp, report_id)
 

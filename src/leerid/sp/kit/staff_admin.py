@@ -132,6 +132,47 @@ def _may_grant(provider: ServiceProvider, actor_role: str | None, function: Func
         )
 
 
+MANAGER_LIMIT = (
+    "Als beheerder van personeel geef je enkel een functieprofiel zonder personeelsbeheer en "
+    "scholen uit je eigen scholen, en wijzig je geen DPO of andere beheerder; de rest doet de "
+    "DPO."
+)
+
+
+def _check_manager(
+    provider: ServiceProvider,
+    session: Session,
+    actor: str,
+    actor_role: str | None,
+    change: StaffChange | None,
+    target: StaffAccount | None,
+) -> None:
+    """Art. 4, 6: a staff manager who is not the DPO grants no more than a function profile
+    without staff management and schools of their own scope, touches no DPO or other
+    manager, and is bound by confidentiality themselves (``actor_role`` None: the CLI)."""
+    if actor_role is None or provider.permissions(actor_role).sees_privacy_log:
+        return
+    manager = session.get(StaffAccount, actor)
+    if manager is None or not (manager.confidentiality_signed_on and manager.awareness_trained_on):
+        raise StaffRefusedError(
+            f"{actor} is not bound by confidentiality and trained (art. 6)",
+            "Eerst je eigen vertrouwelijkheidsverklaring en sensibilisering (art. 6).",
+        )
+    function = change.function if change is not None else None
+    profile = profile_of(provider.settings.profiles, function.profile) if function else None
+    too_much = (
+        (function is not None and (profile is None or profile.manages_staff))
+        or (change is not None and not set(change.schools or ()) <= school_scope(manager))
+        or (target is not None and may_manage(provider, target))
+    )
+    if too_much:
+        raise StaffRefusedError(
+            "a staff manager gives profiles without staff management and schools of their own "
+            "scope, and changes no DPO or other manager; ask the DPO",
+            MANAGER_LIMIT,
+        )
+
+
 def create_staff(
     provider: ServiceProvider,
     actor: str,
@@ -144,6 +185,8 @@ def create_staff(
     if change.function is None:
         raise LeeridError("give a function profile or a role")
     _may_grant(provider, actor_role, change.function)
+    with session_scope(provider.engine) as session:
+        _check_manager(provider, session, actor, actor_role, change, None)
     add_staff(
         provider.engine,
         provider.protocol,
@@ -181,6 +224,7 @@ def update_staff(
         account = session.get(StaffAccount, username)
         if account is None:
             raise NotFoundError(f"no staff account {username!r}; see `leerid sp staff list`")
+        _check_manager(provider, session, actor, actor_role, change, account)
         if change.function is not None:
             account.role, account.function_profile = change.function.role, change.function.profile
         if change.schools is not None:
@@ -194,7 +238,9 @@ def update_staff(
         )
 
 
-def disable(provider: ServiceProvider, actor: str, username: str) -> None:
+def disable(
+    provider: ServiceProvider, actor: str, username: str, actor_role: str | None = None
+) -> None:
     """An account that can no longer log in (logged); never one's own."""
     if actor == username:
         raise StaffRefusedError("you cannot disable your own account; ask the DPO", OWN_ACCOUNT)
@@ -202,6 +248,7 @@ def disable(provider: ServiceProvider, actor: str, username: str) -> None:
         account = session.get(StaffAccount, username)
         if account is None:
             raise NotFoundError(f"no staff account {username!r}; see `leerid sp staff list`")
+        _check_manager(provider, session, actor, actor_role, None, account)
         account.active = False
         privacy_log.append(
             session,

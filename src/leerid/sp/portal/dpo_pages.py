@@ -115,10 +115,13 @@ async def staff_risk_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
 @router.get(REPORTS, response_class=HTMLResponse)
 async def staff_reports(portal: PortalDep, who: DpoStaff) -> Response:
     reports = await asyncio.to_thread(quality_reports.list_reports, portal.provider)
+    secrets = portal.provider.secrets
     return portal.page(
         "staff_reports.html",
         who.session,
         reports=reports,
+        # art. 4: the DPO sees a pupil as a pseudonym; none once art. 3 detached the report
+        pupils={r.id: r.pupil_key and privacy_log.pseudonym(secrets, r.pupil_key) for r in reports},
         names=portal.names,
         statuses=page_texts.REPORT_STATUS,
         current=REPORTS,

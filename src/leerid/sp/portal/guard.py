@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from leerid.sp.kit.need_to_know import missing_bonds
+from leerid.sp.kit.need_to_know import missing_bonds, profile_missing
 from leerid.sp.kit.staff import get_staff
 from leerid.sp.kit.staff_admin import may_manage
 from leerid.sp.portal.state import Portal, portal_of
@@ -161,6 +161,12 @@ def check_staff(
     missing = missing_bonds(account) if pupil_data else ()
     if missing:  # art. 6: bound by confidentiality and made aware before any pupil data
         raise Refused(portal.page("staff_unbound.html", session, 403, missing=missing))
+    if pupil_data and profile_missing(portal.provider.settings.profiles, account):
+        text = (  # art. 4, second indent: what one sees follows from one's function profile
+            "Je account heeft geen functieprofiel dat LARS kent, dus zie je geen "
+            "leerlingengegevens. De DPO of een beheerder van het personeel geeft je er een."
+        )
+        raise Refused(portal.message(session, "Geen functieprofiel", text, 403, back="/personeel"))
     if manage and not may_manage(portal.provider, account):
         text = "Enkel de DPO of een beheerder van het personeel beheert medewerkers."
         raise Refused(portal.message(session, "Geen toegang", text, 403, back="/personeel"))

@@ -132,7 +132,7 @@ async def _apply(portal: Portal, posted: StaffManagerPost, action: str) -> str:
             staff_admin.update_staff, provider, actor, name, change, posted.role
         )
         return f"Medewerker {name} bijgewerkt."
-    await asyncio.to_thread(staff_admin.disable, provider, actor, name)
+    await asyncio.to_thread(staff_admin.disable, provider, actor, name, posted.role)
     return f"Medewerker {name} uitgeschakeld; die kan niet meer aanmelden."
 
 

@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit import events_state, quality_reports
 from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
-from leerid.sp.kit.need_to_know import PupilSearch, missing_bonds
+from leerid.sp.kit.need_to_know import PupilSearch, SearchRefusedError, missing_bonds
 from leerid.sp.kit.orgcode import normalise_orgcode
 from leerid.sp.kit.staff import authenticate, get_staff
 from leerid.sp.kit.staff_admin import may_manage
@@ -130,14 +130,21 @@ SHOWN = {
 """Art. 3 attributes as a staff page names them (only those of the person's profile show)."""
 
 
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+"""The days a last-login search accepts (LeerID started long after the first)."""
+
+
 def _day(params: Mapping[str, str], name: str, label: str) -> dt.date | None:
     text = params.get(name, "").strip()
     if not text:
         return None
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise ValueError(f"{label}: schrijf een datum als JJJJ-MM-DD.") from None
+    if not FIRST_DAY <= day <= LAST_DAY:  # a moment in Belgian time must exist for the day
+        raise ValueError(f"{label}: kies een dag tussen {FIRST_DAY} en {LAST_DAY}.")
+    return day
 
 
 def search_query(params: Mapping[str, str]) -> PupilSearch:
@@ -168,9 +175,8 @@ async def staff_pupils(request: Request, portal: PortalDep, who: PupilDataStaff)
         )
     except ValueError as exc:
         return portal.page("staff_pupils.html", who.session, 400, error=str(exc), **context)
-    except LeeridError:
-        text = "Je functieprofiel toont geen namen: zoek op school of datum."
-        return portal.page("staff_pupils.html", who.session, 400, error=text, **context)
+    except SearchRefusedError as exc:
+        return portal.page("staff_pupils.html", who.session, 400, error=exc.dutch, **context)
     more = {**params, "pagina": str(found.page + 1)}
     return portal.page(
         "staff_pupils.html", who.session, found=found, next_query=urlencode(more), **context
