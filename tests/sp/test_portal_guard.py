@@ -38,7 +38,7 @@ def portal() -> Portal:
         engine=None,
         protocol=protocol,
         protocol_state=lambda: state,
-        settings=SimpleNamespace(name="LARS"),
+        settings=SimpleNamespace(name="LARS", profiles=()),
         permissions=lambda role: permissions(protocol, role),
     )
     sealer = SessionSealer(b"k" * 32, secure=False)
