@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
@@ -33,7 +34,7 @@ from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.retention import purge
 from leerid.sp.kit.settings import load_settings
 from leerid.store.engine import make_engine, session_scope
-from leerid.store.runner import upgrade
+from leerid.store.runner import alembic_config, upgrade
 from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import apply_department_event, confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
@@ -399,3 +400,28 @@ def test_staff_pick_the_record_type_on_the_pupils_page(database_url: str, tmp_pa
         kinds = session.scalars(select(DossierEntry.record_type)).all()
     assert kinds == ["verslag"]
     provider.engine.dispose()
+
+
+def test_a_downgrade_below_0008_is_refused_while_dossiers_are_kept_without_a_key(
+    database_url: str,
+) -> None:
+    """Art. 3: the older schema cannot hold a detached dossier; the downgrade says so and
+    deletes nothing (it would leave no receipt)."""
+    engine = make_engine(database_url)
+    upgrade(engine, "0008_sp_dossier_retention", migrations=MIGRATIONS)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO sp_dossier_entry (pupil_key, dossier_key, record_type, created_at, "
+                "author, text) VALUES (NULL, :d, 'activiteit', :at, 'clb', 'gesprek')"
+            ),
+            {"d": str(uuid.uuid4()), "at": NOW},
+        )
+    config = alembic_config(engine, MIGRATIONS)
+    with pytest.raises(RuntimeError, match="sp_dossier_entry: 1"):
+        command.downgrade(config, "0006_sp_recipient_duties")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM sp_dossier_entry")).scalar_one() == 1
+        conn.execute(text("DELETE FROM sp_dossier_entry"))
+    command.downgrade(config, "0006_sp_recipient_duties")  # nothing kept: it goes through
+    engine.dispose()

@@ -11,6 +11,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from prometheus_client import Counter
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.passwords_unicode import normalise_password, password_forms
@@ -60,9 +61,11 @@ def add_staff(
     awareness_trained_on: dt.date | None = None,
     function_profile: str | None = None,
     schools: Iterable[str] = (),
+    session: Session | None = None,
 ) -> None:
     """Create a staff account with an Argon2id password hash and a role of the protocol
-    (the profile and the schools are checked by ``staff_admin``, which calls this)."""
+    (the profile and the schools are checked by ``staff_admin``, which calls this); in
+    ``session`` when given, so that its privacy-log entry commits with it (art. 6)."""
     if protocol.role(role) is None:
         raise LeeridError(
             f"role {role!r} is not a recipient role of protocol {protocol.id}; use one of "
@@ -77,22 +80,29 @@ def add_staff(
     password = normalise_password(password)  # NIST SP 800-63B §5.1.1.2 (issue 8 §9)
     if len(password) < MIN_PASSWORD:
         raise LeeridError(f"the password must have at least {MIN_PASSWORD} characters")
-    with session_scope(engine) as session:
-        if session.get(StaffAccount, username) is not None:
-            raise LeeridError(f"staff account {username!r} exists already")
-        session.add(
-            StaffAccount(
-                username=username,
-                password_hash=HASHER.hash(password),
-                role=role,
-                active=True,
-                created_at=dt.datetime.now(dt.UTC),
-                confidentiality_signed_on=confidentiality_signed_on,
-                awareness_trained_on=awareness_trained_on,
-                function_profile=function_profile,
-                schools=",".join(sorted(set(schools))),
-            )
-        )
+    account = StaffAccount(
+        username=username,
+        password_hash=HASHER.hash(password),
+        role=role,
+        active=True,
+        created_at=dt.datetime.now(dt.UTC),
+        confidentiality_signed_on=confidentiality_signed_on,
+        awareness_trained_on=awareness_trained_on,
+        function_profile=function_profile,
+        schools=",".join(sorted(set(schools))),
+    )
+    if session is not None:
+        _insert(session, account)
+        return
+    with session_scope(engine) as own:
+        _insert(own, account)
+
+
+def _insert(session: Session, account: StaffAccount) -> None:
+    if session.get(StaffAccount, account.username) is not None:
+        raise LeeridError(f"staff account {account.username!r} exists already")
+    session.add(account)
+    session.flush()
 
 
 def authenticate(engine: Engine, username: str, password: str) -> StaffAccount | None:

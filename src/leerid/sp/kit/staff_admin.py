@@ -185,22 +185,23 @@ def create_staff(
     if change.function is None:
         raise LeeridError("give a function profile or a role")
     _may_grant(provider, actor_role, change.function)
-    with session_scope(provider.engine) as session:
+    with session_scope(provider.engine) as session:  # the account and its log entry together
         _check_manager(provider, session, actor, actor_role, change, None)
-    add_staff(
-        provider.engine,
-        provider.protocol,
-        username,
-        password,
-        change.function.role,
-        confidentiality_signed_on=change.confidentiality_signed_on,
-        awareness_trained_on=change.awareness_trained_on,
-        function_profile=change.function.profile,
-        schools=change.schools or (),
-    )
-    with session_scope(provider.engine) as session:
+        add_staff(
+            provider.engine,
+            provider.protocol,
+            username,
+            password,
+            change.function.role,
+            confidentiality_signed_on=change.confidentiality_signed_on,
+            awareness_trained_on=change.awareness_trained_on,
+            function_profile=change.function.profile,
+            schools=change.schools or (),
+            session=session,
+        )
         account = session.get(StaffAccount, username)
-        assert account is not None  # just added
+        if account is None:  # added just above, in this session
+            raise NotFoundError(f"staff account {username!r} was not stored")
         _log(session, actor, "personeel_toegevoegd", "art. 4, 6: nieuw personeelslid", account)
 
 

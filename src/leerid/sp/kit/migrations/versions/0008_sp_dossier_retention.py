@@ -56,9 +56,22 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refused while the CLB keeps dossiers or reports without a LeerID key (art. 3): the
+    older schema cannot hold them, and deleting them here would leave no receipt."""
     conn = op.get_bind()
-    for table in ("sp_quality_report", "sp_dov_report", "sp_dossier_entry"):
-        conn.execute(sa.text(f"DELETE FROM {table} WHERE pupil_key IS NULL"))  # noqa: S608
+    kept = {
+        table: conn.execute(
+            sa.text(f"SELECT count(*) FROM {table} WHERE pupil_key IS NULL")  # noqa: S608
+        ).scalar_one()
+        for table in ("sp_quality_report", "sp_dov_report", "sp_dossier_entry")
+    }
+    if any(kept.values()):
+        counts = ", ".join(f"{table}: {count}" for table, count in kept.items() if count)
+        raise RuntimeError(
+            f"cannot downgrade below 0008_sp_dossier_retention: rows kept without a LeerID key "
+            f"({counts}) do not fit the older schema; let their own retention delete them "
+            "(`leerid sp dossier purge`) or keep this version"
+        )
     for table in ("sp_quality_report", "sp_dov_report"):
         with op.batch_alter_table(table) as batch:
             batch.alter_column("pupil_key", existing_type=sa.String(36), nullable=False)
