@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.carried_history import carry
 from leerid.sp.kit.dossier import KEYED, unify
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.models import PupilRecord
@@ -105,6 +106,7 @@ def rekey(
         session.delete(old)
     session.flush()
     unify(session, [key])  # two dossiers met: one pupil, one dossier (its oldest entry's key)
+    carry(session, {o.pupil_key: key for o in olds})  # GDPR art. 15: the history follows
     return tuple(sorted(o.pupil_key for o in olds))
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leerid.sp.kit.carried_history import of_pupil
 from leerid.sp.kit.models import OnwardRecipient, PrivacyLogEntry
 from leerid.sp.kit.who_looked import detail_of
 
@@ -46,7 +47,7 @@ def passed_on(session: Session, pupil_key: str, claim_of: Mapping[str, str]) -> 
     attribute (``naam``) to its claim (``family_name``), the words the pupil's page uses."""
     rows = session.execute(
         select(PrivacyLogEntry.at, PrivacyLogEntry.detail)
-        .where(PrivacyLogEntry.pupil_key == pupil_key, PrivacyLogEntry.action == PASSED_ON)
+        .where(of_pupil(session, pupil_key), PrivacyLogEntry.action == PASSED_ON)
         .order_by(PrivacyLogEntry.seq)
     ).all()
     details = [(at, detail_of(text)) for at, text in rows]

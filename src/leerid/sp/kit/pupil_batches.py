@@ -21,6 +21,7 @@ from sqlalchemy import Table, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit import privacy_log
+from leerid.sp.kit.carried_history import carry
 from leerid.sp.kit.dossier import KEYED, detach, unify
 from leerid.sp.kit.models import PupilRecord
 from leerid.sp.kit.pupil_events import deleted_entry, merged_entry, uuid_key, uuid_keys
@@ -82,6 +83,7 @@ def _move(session: Session, moved: Mapping[str, str]) -> None:
             stmt = update(table).where(column.in_(part)).values(pupil_key=new_key)
             session.execute(stmt, execution_options=_NO_SYNC)
     unify(session, set(moved.values()))  # entries keep their dossier, one per pupil
+    carry(session, moved)  # GDPR art. 15: the pupil's history follows the new key
 
 
 def _pairs(events: Sequence[Event]) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from leerid.sp.kit.carried_history import of_pupil
 from leerid.sp.kit.models import PrivacyLogEntry, StaffAccount
 
 STAFF_ACTS = {
@@ -75,8 +76,8 @@ def looks_at(
             PrivacyLogEntry.actor,
         )
         .outerjoin(StaffAccount, StaffAccount.username == PrivacyLogEntry.actor)
-        .where(
-            PrivacyLogEntry.pupil_key == pupil_key,
+        .where(  # also what was logged under an earlier key (a merge, an identification)
+            of_pupil(session, pupil_key),
             PrivacyLogEntry.action.in_(tuple(STAFF_ACTS)),
         )
         .order_by(PrivacyLogEntry.seq)

@@ -21,6 +21,7 @@ BREACH_NO_DPO_ADDRESS = (
 # the log itself and in `leerid sp log show`)
 ACTIONS = {
     "bewaartermijn_verwijdering": "Verwijderd na de bewaartermijn",
+    "geschiedenis_overgenomen": "Geschiedenis van het dossier overgenomen na samenvoeging",
     "gebeurtenis_geweigerd": "Bericht van het Departement geweigerd (niet toegepast)",
     "gebeurtenis_ontvangen": "Bericht van het Departement ontvangen",
     "leerlingen_samengevoegd": "Twee leerlingen samengevoegd door het Departement",
