@@ -15,7 +15,6 @@ from leerid.sp.kit.last_login import record_login
 from leerid.sp.kit.login_claims import LoginAttributes
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
-from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
@@ -23,6 +22,7 @@ from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.sp.conftest import PARTNER, write_config
 from tests.sp.test_browser import PASSWORD, PHONE, no_horizontal_scroll, screenshot, staff_login
+from tests.sp.test_dpo_pseudonyms import counsellor_and_dpo
 from tests.test_page_words import check
 
 pytestmark = [
@@ -57,17 +57,7 @@ def test_the_dpo_pages_are_accessible_and_show_no_key(
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)
-    for name, role in (("clb.een", "toegangscontrole"), ("dpo.lars", "dpo")):
-        add_staff(
-            provider.engine,
-            provider.protocol,
-            name,
-            PASSWORD,
-            role,
-            confidentiality_signed_on=DAY,
-            awareness_trained_on=DAY,
-            schools=(PARTNER,),  # art. 4: the pupils of the schools this person serves
-        )
+    counsellor_and_dpo(provider)
     key = looked_at_pupil(provider)
     found: list[str] = []
     with serve_portal(provider, port) as url:

@@ -66,14 +66,8 @@ def _key() -> str:
     return key
 
 
-@pytest.fixture
-def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
-    """A provider with staff acts on two pupils, an identification and a purge, served."""
-    GIVEN.clear()
-    port = free_port()
-    config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
-    provider = ServiceProvider(load_settings(config))
-    confirm_local_protocol(provider)
+def counsellor_and_dpo(provider: ServiceProvider) -> None:
+    """A counsellor of the partner school and the DPO, both bound and trained (art. 6)."""
     for name, role in (("clb.een", "toegangscontrole"), ("dpo.lars", "dpo")):
         add_staff(
             provider.engine,
@@ -85,6 +79,17 @@ def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, 
             awareness_trained_on=DAY,
             schools=(PARTNER,),  # art. 4: the pupils of the schools this person serves
         )
+
+
+@pytest.fixture
+def world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
+    """A provider with staff acts on two pupils, an identification and a purge, served."""
+    GIVEN.clear()
+    port = free_port()
+    config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
+    provider = ServiceProvider(load_settings(config))
+    confirm_local_protocol(provider)
+    counsellor_and_dpo(provider)
     looked, temporary, other, old = (_key() for _ in range(4))
     GIVEN.update((looked, temporary, other, old))
     with session_scope(provider.engine) as session:

@@ -13,7 +13,6 @@ those entries along too, so a chain of merges resolves in one step.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 
 from sqlalchemy import or_, select
@@ -70,11 +69,7 @@ def carry(session: Session, moved: Mapping[str, str]) -> None:
 
 
 def _carried(detail: str) -> list[int]:
-    try:
-        data = json.loads(detail or "{}")
-    except ValueError:
-        return []
-    numbers = data.get("volgnummers", []) if isinstance(data, dict) else []
+    numbers = privacy_log.detail_of(detail).get("volgnummers", [])
     return [n for n in numbers if isinstance(n, int)] if isinstance(numbers, list) else []
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from leerid.sp.kit.carried_history import of_pupil
 from leerid.sp.kit.models import OnwardRecipient, PrivacyLogEntry
-from leerid.sp.kit.who_looked import detail_of
+from leerid.sp.kit.privacy_log import detail_of
 
 __all__ = ["PASSED_ON", "PassedOn", "passed_on"]
 

@@ -76,6 +76,15 @@ def entry_body(
     )
 
 
+def detail_of(text: str) -> dict[str, Any]:
+    """An entry's detail as a dict (empty when it is no JSON object)."""
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def hash_key(key: str) -> str:
     """A pupil key as it appears in a deletion receipt: SHA-256, so the key itself is gone."""
     return hashlib.sha256(key.encode()).hexdigest()

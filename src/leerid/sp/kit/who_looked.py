@@ -10,16 +10,15 @@ to the label of the actor's role today, and otherwise to "medewerker".
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from leerid.sp.kit.carried_history import of_pupil
 from leerid.sp.kit.models import PrivacyLogEntry, StaffAccount
+from leerid.sp.kit.privacy_log import detail_of
 
 STAFF_ACTS = {
     "leerling_bekeken": "bekeek het dossier",
@@ -47,15 +46,6 @@ class Look:
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def detail_of(text: str) -> dict[str, Any]:
-    """A privacy-log entry's detail as a dict (empty when it is no JSON object)."""
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _function(detail: str) -> str | None:
