@@ -14,6 +14,7 @@ import leerid.idp.store.models
 import leerid.idp.store.notices
 import leerid.idp.store.protocols
 import leerid.idp.store.quality_reports
+import leerid.idp.store.tlog.tables
 import leerid.registry.changes
 import leerid.registry.models  # noqa: F401 - the imports above complete Base.metadata
 from leerid.store import engine as _engine

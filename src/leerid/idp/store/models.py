@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leerid.store.base import Base
@@ -147,3 +147,5 @@ class Disclosure(Base):
     endpoint: Mapped[str] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))  # released | refused
     reason: Mapped[str | None] = mapped_column(String(200))
+    # Issue 12: the leaf hash of this record's transparency-log entry (the pupil's "bewijs").
+    log_leaf: Mapped[bytes | None] = mapped_column(LargeBinary(32))
