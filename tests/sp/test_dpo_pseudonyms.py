@@ -44,7 +44,7 @@ from tests.sp.test_lars_flow import PASSWORD, staff_login
 NOW = dt.datetime.now(dt.UTC)
 DAY = dt.date(2026, 1, 5)
 GIVEN: set[str] = set()
-SECRETS = ProviderSecrets(session_key=b"k" * 32, signing_key=None)  # type: ignore[arg-type]
+SECRETS = ProviderSecrets(session_key=b"k" * 32, signing_key=None, witness_key=None)  # type: ignore[arg-type]
 
 
 def attributes(key: str, *, temporary: bool = False, historiek: tuple[str, ...] = ()) -> Any:
@@ -282,6 +282,6 @@ def test_a_key_anywhere_in_a_text_shows_as_its_pseudonym(
 
 def test_the_pseudonym_depends_on_the_providers_secret() -> None:
     key = str(uuid.uuid4())
-    other = ProviderSecrets(session_key=b"o" * 32, signing_key=None)  # type: ignore[arg-type]
+    other = ProviderSecrets(session_key=b"o" * 32, signing_key=None, witness_key=None)  # type: ignore[arg-type]
     assert privacy_log.pseudonym(SECRETS, key) != privacy_log.pseudonym(other, key)
     assert privacy_log.pseudonym(SECRETS, key) != privacy_log.hash_key(key)[:16]

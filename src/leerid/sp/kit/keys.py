@@ -1,8 +1,11 @@
-"""The provider's own keys: the session key, the log-signing key, the client's JWT key.
+"""The provider's own keys: the session key, the log-signing key, the witness key, the
+client's JWT key.
 
 The session key encrypts the portal's cookies; the Ed25519 key signs records of pruned
-privacy-log entries (art. 6, log management); the RSA key authenticates the client at the
-identity provider (``private_key_jwt``, RFC 7523 section 2.2).
+privacy-log entries (art. 6, log management); a second Ed25519 key cosigns the checkpoints of
+DOV's transparency log (issue 12 §3; C2SP tlog-cosignature: a cosigner has a key of its own,
+used for nothing else); the RSA key authenticates the client at the identity provider
+(``private_key_jwt``, RFC 7523 section 2.2).
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from leerid.errors import ConfigurationError
 class ProviderSecrets:
     session_key: bytes
     signing_key: Ed25519PrivateKey
+    witness_key: Ed25519PrivateKey
+    """C2SP tlog-cosignature: the key that cosigns DOV's log checkpoints, and only those."""
 
     def sign(self, message: bytes) -> str:
         return base64.urlsafe_b64encode(self.signing_key.sign(message)).decode()
@@ -48,37 +53,54 @@ class ProviderSecrets:
         return True
 
 
+def _raw(key: Ed25519PrivateKey) -> str:
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _write_new(path: Path, data: dict[str, str]) -> None:
+    """Write ``data`` to ``path`` (mode 0600) through a new file moved into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh = path.with_name(path.name + ".new")
+    fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(fresh, path)
+
+
 def load_or_create_secrets(path: Path) -> ProviderSecrets:
-    """The secrets in ``path``; created (mode 0600) on first use."""
+    """The secrets in ``path``; created (mode 0600) on first use. A file written before the
+    witness key existed gets one added (the other secrets unchanged)."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        raw = key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
+        _write_new(
+            path,
+            {
+                "session_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+                "log_signing_key": _raw(Ed25519PrivateKey.generate()),
+                "witness_key": _raw(Ed25519PrivateKey.generate()),
+            },
         )
-        data = {
-            "session_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-            "log_signing_key": base64.urlsafe_b64encode(raw).decode(),
-        }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if "witness_key" not in data:
+            data["witness_key"] = _raw(Ed25519PrivateKey.generate())
+            _write_new(path, data)
         session_key = base64.urlsafe_b64decode(data["session_key"])
-        signing = Ed25519PrivateKey.from_private_bytes(
-            base64.urlsafe_b64decode(data["log_signing_key"])
+        signing, witness = (
+            Ed25519PrivateKey.from_private_bytes(base64.urlsafe_b64decode(data[name]))
+            for name in ("log_signing_key", "witness_key")
         )
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigurationError(
             f"{path}: the provider's secret file is unreadable or damaged ({exc}); restore it "
-            "from backup (a new one would invalidate sessions and prune signatures)"
+            "from backup (a new one would invalidate sessions, prune signatures and the "
+            "witness key DOV registered)"
         ) from None
     if len(session_key) != 32:
         raise ConfigurationError(f"{path}: session_key must be 32 bytes (base64url)")
-    return ProviderSecrets(session_key=session_key, signing_key=signing)
+    return ProviderSecrets(session_key=session_key, signing_key=signing, witness_key=witness)
 
 
 def generate_client_key(private_path: Path, public_path: Path) -> str:

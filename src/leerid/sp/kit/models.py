@@ -13,37 +13,20 @@ from pathlib import Path
 from sqlalchemy import (
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from leerid.sp.kit import log_tables  # noqa: F401  (the log's tables, on the same metadata)
+from leerid.sp.kit.model_base import Moment, SPBase
 from leerid.sp.kit.name_search import name_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class SPBase(DeclarativeBase):
-    """Base of the service provider's tables (its own metadata, its own database)."""
-
-    metadata = MetaData(naming_convention=NAMING)
-
-
-Moment = DateTime(timezone=True)
 
 
 class PupilRecord(SPBase):

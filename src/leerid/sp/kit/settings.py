@@ -21,6 +21,7 @@ from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
 from leerid.sp.kit.dossier_settings import DossierSettings, parse_dossier
+from leerid.sp.kit.log_settings import LogSettings, parse_log
 from leerid.sp.kit.orgcode import normalise_orgcode
 from leerid.sp.kit.profiles import Profile, parse_profiles
 from leerid.sp.kit.pupil_app import PupilApp, parse_app
@@ -142,6 +143,8 @@ class SPSettings:
     dossier: DossierSettings = field(default_factory=DossierSettings)
     profiles: tuple[Profile, ...] = ()
     """Art. 4, second indent: ``[profiles.ID]``, the functions and what each sees."""
+    log: LogSettings = field(default_factory=LogSettings)
+    """Issue 12 §3: ``[log]``, witnessing DOV's transparency log."""
 
     @property
     def secure_cookies(self) -> bool:
@@ -313,6 +316,8 @@ def load_settings(path: Path | str) -> SPSettings:
 
     provider = data.get("provider", {})
     auth = _auth(provider, f"{path} [provider]", rel)
+    client = _client(provider, f"{path} [provider]", rel)
+    mail = _mail(data.get("mail", {}), f"{path} [mail]")
     schools = _partner_schools(data.get("partner_schools", {}), path)
     portal = data.get("portal", {})
     home = config.leerid_home()
@@ -320,7 +325,7 @@ def load_settings(path: Path | str) -> SPSettings:
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "sp"
     return SPSettings(
         path=path,
-        **_client(provider, f"{path} [provider]", rel),
+        **client,
         **auth,
         protocol_file=rel(_get(data.get("protocol", {}), "file", str, f"{path} [protocol]")),
         partner_schools=schools,
@@ -339,9 +344,10 @@ def load_settings(path: Path | str) -> SPSettings:
         dov_dpo_email=_get(data.get("dov", {}), "dpo_email", str, f"{path} [dov]")
         or _get(data.get("mail", {}), "other_party_dpo", str, f"{path} [mail]"),
         staff_login=_staff_login(data.get("staff_login", {}), f"{path} [staff_login]"),
-        mail=_mail(data.get("mail", {}), f"{path} [mail]"),
+        mail=mail,
         events=_events(data.get("events", {}), f"{path} [events]"),
         app=parse_app(data.get("app"), path),
         dossier=parse_dossier(data.get("dossier", {}), path),
         profiles=parse_profiles(data.get("profiles"), path),
+        log=parse_log(data.get("log", {}), path, client["client_id"], mail.sender),
     )
