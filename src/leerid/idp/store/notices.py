@@ -44,9 +44,9 @@ __all__ = [
     "store_notice",
 ]
 
-KINDS = ("wetgeving", "verwerkers", "doorgifte")
+KINDS = ("wetgeving", "verwerkers", "doorgifte", "logboek")
 """Art. 9: a change in law with impact on the protocol; a change of processors; art. 4: an
-onward disclosure, announced beforehand."""
+onward disclosure, announced beforehand; issue 12: the recipient's alert about the log."""
 TEXT_LIMIT = 4000
 ONWARD_FIELDS = {"name": 200, "kbo": 16, "purpose": 2000, "legal_basis": 2000}
 """Art. 4: the fields of a ``doorgifte`` notice's ``onward_recipient`` and their limits."""

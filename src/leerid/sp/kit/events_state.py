@@ -1,5 +1,6 @@
 """Who polls the Department now, and when the last sync succeeded (one row, shared by every
-portal process and ``leerid sp sync``).
+portal process and ``leerid sp sync``); the witness of DOV's log holds its rounds the same
+way, on a row of its own (``log_tables.WitnessState``).
 
 A poll holds a lease: a conditional UPDATE that succeeds for one process only, so two
 workers never fetch and apply the same batch at once (the ``jti`` table's unique key is the
@@ -11,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, or_, update
+from sqlalchemy import Engine, or_, select, update
 
+from leerid.sp.kit.log_tables import WitnessState
 from leerid.sp.kit.models import EventsState
 from leerid.store.engine import session_scope
 
 LEASE = dt.timedelta(minutes=5)
+State = type[EventsState] | type[WitnessState]
+"""A table of one lease row (id 1): the events poll's or the log witness's."""
 
 
 def _now() -> dt.datetime:
@@ -29,18 +33,20 @@ def _aware(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.UTC)  # SQLite keeps no offset; we write UTC
 
 
-def take_lease(engine: Engine, holder: str, now: dt.datetime | None = None) -> bool:
+def take_lease(
+    engine: Engine, holder: str, now: dt.datetime | None = None, state: State = EventsState
+) -> bool:
     """True when ``holder`` may poll now (no other holder's lease is running)."""
     now = now or _now()
     with session_scope(engine) as session:
         taken = session.execute(
-            update(EventsState)
+            update(state)
             .where(
-                EventsState.id == 1,
+                state.id == 1,
                 or_(
-                    EventsState.lease_until.is_(None),
-                    EventsState.lease_until < now,
-                    EventsState.lease_holder == holder,
+                    state.lease_until.is_(None),
+                    state.lease_until < now,
+                    state.lease_holder == holder,
                 ),
             )
             .values(lease_holder=holder, lease_until=now + LEASE, last_attempt_at=now)
@@ -48,7 +54,7 @@ def take_lease(engine: Engine, holder: str, now: dt.datetime | None = None) -> b
         return bool(getattr(taken, "rowcount", 0))
 
 
-def release(engine: Engine, holder: str, *, error: str | None) -> None:
+def release(engine: Engine, holder: str, *, error: str | None, state: State = EventsState) -> None:
     """End ``holder``'s lease; record the success (its time) or the failure (its reason,
     which names no pupil)."""
     values: dict[str, object] = {"lease_holder": None, "lease_until": None}
@@ -58,9 +64,7 @@ def release(engine: Engine, holder: str, *, error: str | None) -> None:
         values["last_error"] = error[:400]
     with session_scope(engine) as session:
         session.execute(
-            update(EventsState)
-            .where(EventsState.id == 1, EventsState.lease_holder == holder)
-            .values(**values)
+            update(state).where(state.id == 1, state.lease_holder == holder).values(**values)
         )
 
 
@@ -71,10 +75,14 @@ class SyncStatus:
     last_error: str | None
 
 
-def sync_status(engine: Engine) -> SyncStatus:
+def sync_status(engine: Engine, state: State = EventsState) -> SyncStatus:
     """The last attempt, the last success and the last failure's reason."""
     with session_scope(engine) as session:
-        row = session.get(EventsState, 1)
+        row = session.execute(
+            select(state.last_attempt_at, state.last_success_at, state.last_error).where(
+                state.id == 1
+            )
+        ).first()
         if row is None:
             return SyncStatus(None, None, None)
-        return SyncStatus(_aware(row.last_attempt_at), _aware(row.last_success_at), row.last_error)
+        return SyncStatus(_aware(row[0]), _aware(row[1]), row[2])

@@ -88,6 +88,6 @@ class WitnessState(SPBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     lease_holder: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[dt.datetime | None] = mapped_column(Moment)
-    last_round_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    last_attempt_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_error: Mapped[str | None] = mapped_column(String(400))

@@ -38,6 +38,7 @@ from leerid.store.engine import session_scope
 
 __all__ = [
     "KINDS",
+    "LOG_KIND",
     "NOTICE_ACK_EVENT",
     "ONWARD_KIND",
     "PROCESSOR_REQUEST_EVENT",
@@ -52,8 +53,10 @@ __all__ = [
 ]
 
 KINDS = ("wetgeving", "verwerkers")
-"""What ``notices send`` sends; a ``doorgifte`` notice is sent by ``onward notify`` only."""
+"""What ``notices send`` sends; a ``doorgifte`` notice is sent by ``onward notify`` only, a
+``logboek`` notice by the witness of DOV's transparency log (``log_alerts``)."""
 ONWARD_KIND = "doorgifte"
+LOG_KIND = "logboek"
 PROCESSOR_REQUEST_EVENT = "urn:leerid:event:processor-list-requested"
 NOTICE_ACK_EVENT = "urn:leerid:event:notice-acknowledged"
 TEXT_LIMIT = 4000
@@ -61,6 +64,7 @@ _SUBJECTS = {
     "wetgeving": "Melding wijziging wetgeving met impact op het protocol (art. 9)",
     "verwerkers": "Melding wijziging verwerkers (art. 9, art. 6)",
     ONWARD_KIND: "Voorafgaande melding van een mededeling aan een derde (art. 4)",
+    LOG_KIND: "Alarm over het transparantielogboek van het Departement (art. 9)",
 }
 
 

@@ -15,6 +15,7 @@ discovery (ACM/IDM included) works.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import logging
 import re
@@ -34,6 +35,13 @@ from joserfc.jwk import KeySet
 from leerid.errors import LeeridError
 from leerid.sp.kit._authlib import AsyncOAuth2Client
 from leerid.sp.kit.keys import load_client_key
+from leerid.sp.kit.log_received import (
+    LEAF_HEADER,
+    LEAF_MEMBER,
+    Received,
+    received_id_token,
+    received_userinfo,
+)
 from leerid.sp.kit.settings import SPSettings
 
 log = logging.getLogger("leerid.sp.login")
@@ -75,6 +83,8 @@ class LoginResult:
     claims: dict[str, Any]
     access_token: str
     id_token: str
+    received: tuple[Received, ...] = ()
+    """Issue 12 §3: each disclosure of this login, with the leaf hash DOV named for it."""
 
 
 ASSERTION_LIFETIME = 60  # seconds; ACM/IDM and this provider refuse more than 5 minutes
@@ -216,9 +226,12 @@ class RelyingParty:
         if not access_token or not id_token:
             raise LoginError("token_error", "the token response lacks access_token or id_token")
         claims = await self.validate_id_token(id_token, pending.nonce, access_token)
-        userinfo = await self.userinfo(access_token, claims["sub"])
+        received = [received_id_token(claims, token.get(LEAF_MEMBER), dt.datetime.now(dt.UTC))]
+        userinfo, leaf = await self._userinfo(access_token, claims["sub"])
+        if userinfo:
+            received.append(received_userinfo(userinfo, leaf, dt.datetime.now(dt.UTC)))
         merged = {**userinfo, **{k: v for k, v in claims.items() if k not in userinfo}}
-        return LoginResult(claims=merged, access_token=access_token, id_token=id_token)
+        return LoginResult(merged, access_token, id_token, tuple(received))
 
     async def validate_id_token(
         self, id_token: str, nonce: str, access_token: str | None = None
@@ -247,10 +260,15 @@ class RelyingParty:
         return dict(decoded.claims)
 
     async def userinfo(self, access_token: str, sub: str) -> dict[str, Any]:
+        """OIDC Core §5.3: the claims of the userinfo endpoint (empty when there is none)."""
+        return (await self._userinfo(access_token, sub))[0]
+
+    async def _userinfo(self, access_token: str, sub: str) -> tuple[dict[str, Any], str | None]:
+        """The userinfo claims and the ``LeerID-Log-Leaf`` header DOV sent with them."""
         meta = await self.metadata()
         endpoint = meta.get("userinfo_endpoint")
         if not endpoint:
-            return {}
+            return {}, None
         try:
             response = await self._http.get(
                 endpoint, headers={"Authorization": f"Bearer {access_token}"}
@@ -261,7 +279,7 @@ class RelyingParty:
             raise LoginError("userinfo_error", f"userinfo failed: {exc}") from None
         if not isinstance(data, dict) or data.get("sub") != sub:  # OIDC Core 5.3.2
             raise LoginError("userinfo_error", "userinfo's sub differs from the ID token's")
-        return data
+        return data, response.headers.get(LEAF_HEADER)
 
     async def logout_url(self, id_token: str | None) -> str | None:
         """RP-initiated logout at the provider, when it publishes an end-session endpoint."""
@@ -307,6 +325,12 @@ class RelyingParty:
         """POST a JSON body with ``Authorization: Bearer`` (the events poll, RFC 8936)."""
         headers = {"Authorization": f"Bearer {access_token}"}
         return await self._http.post(url, json=dict(body), headers=headers)
+
+    async def get_public(
+        self, url: str, params: Mapping[str, str | int] | None = None
+    ) -> httpx.Response:
+        """GET a public resource of the provider (its transparency log, issue 12)."""
+        return await self._http.get(url, params=dict(params or {}))
 
     async def get_bearer(self, url: str, access_token: str) -> httpx.Response:
         return await self._http.get(url, headers={"Authorization": f"Bearer {access_token}"})

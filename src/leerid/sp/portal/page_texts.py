@@ -52,6 +52,7 @@ ACTIONS = {
     "doorgifte": "Gegevens doorgegeven aan een vooraf bij het Departement gemelde ontvanger",
     "doorgifte_geweigerd": "Doorgifte aan een ontvanger geweigerd",
     "doorgegeven": "Gegevens van deze leerling doorgegeven aan een gemelde ontvanger",
+    "logboek_alarm": "Alarm over het logboek van het Departement (bewijs bewaard)",
 }
 
 # Art. 3: the attributes in words a pupil and a CLB counsellor use

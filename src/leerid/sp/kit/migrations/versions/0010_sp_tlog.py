@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("lease_holder", sa.String(64), nullable=True),
         sa.Column("lease_until", MOMENT, nullable=True),
-        sa.Column("last_round_at", MOMENT, nullable=True),
+        sa.Column("last_attempt_at", MOMENT, nullable=True),
         sa.Column("last_success_at", MOMENT, nullable=True),
         sa.Column("last_error", sa.String(400), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sp_tlog_state")),

@@ -1,0 +1,242 @@
+"""The disclosures the kit received, and the inclusion proof of each (issue 12, point 3).
+
+"For each disclosure it received the kit asks an inclusion proof and keeps it." The relying
+party hands every disclosure of a login (``log_received.Received``: endpoint, claim names,
+time, the leaf hash DOV named) to ``record_received``; the witness round later asks DOV for
+the inclusion proof of each one older than ``[log] grace`` against the checkpoint it holds
+(RFC 9162 §2.1.3.2), checks that DOV's entry hashes to that leaf and says what we received
+(``log_received.differences``), and keeps index, size, proof and entry as evidence.
+
+A disclosure is due once it was received ``grace`` seconds before the held checkpoint was
+fetched: an entry DOV integrates within that time is in that checkpoint, so a 404 then
+means the entry is missing. A disclosure for which DOV named no leaf is missing as well.
+Nothing here names a pupil (art. 3: the kit keeps no history of a pupil's logins).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from leerid.errors import LeeridError
+from leerid.sp.kit.log_alerts import keep_alert
+from leerid.sp.kit.log_client import Inclusion, LogClient, b64url, unb64url
+from leerid.sp.kit.log_received import Received, differences
+from leerid.sp.kit.log_tables import ReceivedDisclosure
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.store.engine import session_scope
+from leerid.transparency.entries import EntryError, decode_entry
+from leerid.transparency.rfc9162 import ProofError, leaf_hash, verify_inclusion
+
+__all__ = [
+    "PENDING",
+    "PROVEN",
+    "HeldCheckpoint",
+    "ReceiptRound",
+    "check_receipts",
+    "receipts",
+    "record_received",
+]
+
+PENDING, PROVEN = "pending", "proven"
+BATCH = 200
+"""Disclosures checked per round at most (the rest wait for the next round)."""
+
+
+@dataclass(frozen=True)
+class HeldCheckpoint:
+    """The checkpoint the witness verified last: proofs are checked against its root."""
+
+    size: int
+    root: bytes
+    note: str
+    fetched_at: dt.datetime
+
+
+@dataclass
+class ReceiptRound:
+    """What checking the due disclosures did."""
+
+    proven: int = 0
+    alerts: list[int] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def record_received(provider: ServiceProvider, received: Iterable[Received]) -> int:
+    """Keep each disclosure of a login for its inclusion proof (only while ``[log] vkey`` is
+    set: without DOV's key the kit cannot check anything); how many were kept."""
+    if not provider.settings.log.enabled:
+        return 0
+    rows = [
+        ReceivedDisclosure(
+            leaf_hash=r.leaf_hash,
+            received_at=r.at,
+            client_id=provider.settings.client_id,
+            endpoint=r.endpoint,
+            claims=" ".join(r.claims),
+            status=PENDING,
+        )
+        for r in received
+    ]
+    with session_scope(provider.engine) as session:
+        session.add_all(rows)
+    return len(rows)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _as_received(row: ReceivedDisclosure) -> Received:
+    claims = tuple(row.claims.split()) if row.claims else ()
+    return Received(row.endpoint, claims, _aware(row.received_at), row.leaf_hash)
+
+
+def _due(engine: Engine, until: dt.datetime) -> list[tuple[int, Received]]:
+    with session_scope(engine) as session:
+        rows = session.scalars(
+            select(ReceivedDisclosure)
+            .where(ReceivedDisclosure.status == PENDING, ReceivedDisclosure.received_at <= until)
+            .order_by(ReceivedDisclosure.id)
+            .limit(BATCH)
+        ).all()
+        return [(row.id, _as_received(row)) for row in rows]
+
+
+def _received_json(received: Received) -> dict[str, Any]:
+    return {
+        "endpoint": received.endpoint,
+        "claims": list(received.claims),
+        "received_at": received.at.isoformat(),
+        "leaf_hash": received.leaf_hash,
+    }
+
+
+def _judge(
+    answer: Inclusion, received: Received, held: HeldCheckpoint, client_id: str
+) -> tuple[str, str] | None:
+    """The alert kind and reason when DOV's answer does not prove our disclosure; None when
+    it does (RFC 9162 §2.1.3.2, then the entry compared with what we received)."""
+    expected = received.leaf_hash
+    if b64url(answer.leaf_hash) != expected or leaf_hash(answer.entry) != answer.leaf_hash:
+        return "ontbrekend", "DOV answered with another leaf or an entry of another hash"
+    if answer.size != held.size:
+        return "ontbrekend", f"DOV proved size {answer.size}; we asked size {held.size}"
+    try:
+        verify_inclusion(answer.leaf_hash, answer.index, held.size, answer.proof, held.root)
+        entry = decode_entry(answer.entry)
+    except ProofError as exc:
+        return "ontbrekend", f"the inclusion proof fails: {exc.message}"
+    except EntryError as exc:
+        return "afwijkend", f"the entry is not in the documented form: {exc.message}"
+    found = differences(entry, received, client_id)
+    if found:
+        return "afwijkend", "DOV's entry differs from what we received: " + "; ".join(found)
+    return None
+
+
+def _alert(
+    engine: Engine, receipt_id: int, kind: str, reason: str, evidence: dict[str, Any]
+) -> int:
+    """Keep the alert about one received disclosure, and mark the disclosure with it."""
+    summary = (
+        f"Mededeling nr. {receipt_id} die we ontvingen ({evidence['received']['endpoint']}, "
+        f"{evidence['received']['received_at']}): {reason}."
+    )
+    with session_scope(engine) as session:
+        alert_id, _ = keep_alert(session, kind, f"receipt {receipt_id}", summary, evidence)
+        row = session.get(ReceivedDisclosure, receipt_id)
+        assert row is not None
+        row.status, row.alert_id = kind, alert_id
+        row.checked_at = dt.datetime.now(dt.UTC)
+        return alert_id
+
+
+def _proven(engine: Engine, receipt_id: int, answer: Inclusion) -> None:
+    with session_scope(engine) as session:
+        row = session.get(ReceivedDisclosure, receipt_id)
+        assert row is not None
+        row.status = PROVEN
+        row.log_index, row.tree_size = answer.index, answer.size
+        row.proof = json.dumps([b64url(h) for h in answer.proof])
+        row.entry = b64url(answer.entry)
+        row.checked_at = dt.datetime.now(dt.UTC)
+
+
+async def _check_one(
+    provider: ServiceProvider, log: LogClient, held: HeldCheckpoint, due: tuple[int, Received]
+) -> tuple[bool, int | None]:
+    """Ask and verify one inclusion proof: (proven, the alert raised or None)."""
+    receipt_id, received = due
+    evidence: dict[str, Any] = {"received": _received_json(received), "checkpoint": held.note}
+    engine, client_id = provider.engine, provider.settings.client_id
+    if received.leaf_hash is None:
+        reason = "DOV named no log entry for it (no leerid_log_leaf / LeerID-Log-Leaf)"
+        return False, await asyncio.to_thread(
+            _alert, engine, receipt_id, "ontbrekend", reason, evidence
+        )
+    answer = await log.inclusion(received.leaf_hash, held.size)
+    if answer is None:
+        reason = f"its entry is not in DOV's checkpoint of size {held.size}"
+        return False, await asyncio.to_thread(
+            _alert, engine, receipt_id, "ontbrekend", reason, evidence
+        )
+    verdict = _judge(answer, received, held, client_id)
+    if verdict is None:
+        await asyncio.to_thread(_proven, engine, receipt_id, answer)
+        return True, None
+    evidence["answer"] = {
+        "index": answer.index,
+        "size": answer.size,
+        "leaf_hash": b64url(answer.leaf_hash),
+        "entry": b64url(answer.entry),
+        "proof": [b64url(h) for h in answer.proof],
+    }
+    kind, reason = verdict
+    return False, await asyncio.to_thread(_alert, engine, receipt_id, kind, reason, evidence)
+
+
+async def check_receipts(
+    provider: ServiceProvider, log: LogClient, held: HeldCheckpoint
+) -> ReceiptRound:
+    """Issue 12 §3: the inclusion proof of every due disclosure, verified against ``held``;
+    each failure an alert. Stops (the rest wait) when DOV's log cannot answer."""
+    grace = dt.timedelta(seconds=provider.settings.log.grace)
+    result = ReceiptRound()
+    for due in await asyncio.to_thread(_due, provider.engine, held.fetched_at - grace):
+        try:
+            proven, alert = await _check_one(provider, log, held, due)
+        except LeeridError as exc:
+            result.problems.append(f"inclusion proofs: {exc.message}")
+            break
+        result.proven += proven
+        result.alerts += [alert] if alert is not None else []
+    return result
+
+
+def receipts(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
+    """The disclosures received, with their proof once verified (the DPO's export)."""
+    with session_scope(engine) as session:
+        query = select(ReceivedDisclosure).order_by(ReceivedDisclosure.id)
+        if status is not None:
+            query = query.where(ReceivedDisclosure.status == status)
+        return [
+            {
+                "id": row.id,
+                **_received_json(_as_received(row)),
+                "status": row.status,
+                "index": row.log_index,
+                "size": row.tree_size,
+                "proof": json.loads(row.proof) if row.proof else None,
+                "entry": row.entry,
+                "entry_text": unb64url(row.entry).decode("ascii") if row.entry else None,
+                "alert": row.alert_id,
+            }
+            for row in session.scalars(query)
+        ]
