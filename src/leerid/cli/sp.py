@@ -18,7 +18,10 @@ app = typer.Typer(
     help="The service provider (LARS): portal, retention, privacy log, breaches.",
     no_args_is_help=True,
 )
-log_app = typer.Typer(help="The privacy log (art. 6): verify, show, prune.", no_args_is_help=True)
+log_app = typer.Typer(
+    help="The privacy log (art. 6): verify, show, prune; the witness of DOV's log (issue 12).",
+    no_args_is_help=True,
+)
 breaches_app = typer.Typer(help="The breach register (art. 9).", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(breaches_app, name="breaches")

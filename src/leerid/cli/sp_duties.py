@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli import sp_log
 from leerid.cli.sp import CONFIG, _provider, _when
 from leerid.cli.tables import print_table
 
@@ -32,6 +33,7 @@ def register(sp_app: typer.Typer, log_app: typer.Typer) -> None:
     sp_app.add_typer(risk_app, name="risk")
     log_app.command("show")(log_show)
     log_app.command("who-looked")(who_looked)
+    sp_log.register(log_app)  # the witness of DOV's transparency log (issue 12)
 
 
 def log_show(

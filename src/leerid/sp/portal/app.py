@@ -33,7 +33,7 @@ from leerid.sp.portal import (
     staff_pages,
 )
 from leerid.sp.portal.browser_session import SessionSealer
-from leerid.sp.portal.following import poller
+from leerid.sp.portal.following import poller, witness_loop
 from leerid.sp.portal.guard import PortalDep, Refused, not_here, refused
 from leerid.sp.portal.state import PAGE_HEADERS, Portal, claim_names
 from leerid.sp.portal.templating import TEMPLATES, render
@@ -160,7 +160,8 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
 
 
 def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
-    """The portal's background work: the daily duties and the events poller (issue 10)."""
+    """The portal's background work: the daily duties, the events poller (issue 10) and the
+    witness of DOV's log (issue 12, once ``[log] vkey`` is set)."""
     provider, settings = portal.provider, portal.provider.settings
 
     @contextlib.asynccontextmanager
@@ -171,6 +172,8 @@ def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncCon
         if settings.events.poll_interval > 0:
             interval = settings.events.poll_interval
             tasks.append(asyncio.create_task(poller(portal.events, provider, interval)))
+        if settings.log.enabled:
+            tasks.append(asyncio.create_task(witness_loop(provider, portal.rp)))
         yield
         for task in tasks:
             task.cancel()

@@ -11,7 +11,7 @@ import logging
 from leerid.sp.kit.events_client import EventsClient, EventsUnavailableError, SyncResult
 from leerid.sp.kit.moments import when
 from leerid.sp.kit.provider import ServiceProvider
-from leerid.sp.kit.relying_party import LoginError
+from leerid.sp.kit.relying_party import LoginError, RelyingParty
 from leerid.sp.kit.signed_protocol import ProtocolState
 
 log = logging.getLogger("leerid.sp.events")
@@ -135,4 +135,28 @@ async def poller(client: EventsClient, provider: ServiceProvider, interval: floa
             log.warning("events poll failed: %s", exc.message)
         except Exception as exc:  # the poller must survive; retried at the next interval
             log.warning("events poll failed (%s)", type(exc).__name__)
+        await asyncio.sleep(interval)
+
+
+WITNESS_AT_LEAST = 24 * 3600.0
+"""Issue 12 §3: with ``[log] interval = 0`` the portal still witnesses once a day."""
+
+
+async def witness_loop(provider: ServiceProvider, rp: RelyingParty) -> None:
+    """``leerid sp serve``: a witness round of DOV's log every ``[log] interval`` seconds (at
+    least daily); what failed is logged (no personal data) and tried again next round."""
+    from leerid.sp.kit.log_witness import WitnessBusyError, witness_round
+
+    interval = provider.settings.log.interval or WITNESS_AT_LEAST
+    while True:
+        try:
+            report = await witness_round(provider, rp)
+            if report.alerts:
+                log.warning("log witness: alerts %s (see `leerid sp log alerts`)", report.alerts)
+            for problem in report.problems:
+                log.warning("log witness: %s", problem)
+        except WitnessBusyError:
+            pass  # `leerid sp log witness` or another portal process runs one now
+        except Exception as exc:  # the loop must survive; retried at the next interval
+            log.warning("log witness round failed (%s)", type(exc).__name__)
         await asyncio.sleep(interval)

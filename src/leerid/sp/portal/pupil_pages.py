@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.attributes import Condition
-from leerid.sp.kit import access_request, quality_reports
+from leerid.sp.kit import access_request, log_receipts, quality_reports
 from leerid.sp.kit.access_request import OwnReport
 from leerid.sp.kit.free_text import InszInFreeTextError
 from leerid.sp.kit.login_claims import ClaimError, read_login
@@ -84,6 +84,8 @@ async def callback(request: Request, portal: PortalDep, session: Session) -> Res
         )
     try:
         result = await portal.rp.finish(dict(request.query_params), PendingLogin(**pending_data))
+        # issue 12 §3: what DOV disclosed waits for its inclusion proof, admitted or not
+        await asyncio.to_thread(log_receipts.record_received, portal.provider, result.received)
         login = read_login(result.claims)
     except (LoginError, ClaimError) as exc:
         log.warning("login failed: %s", getattr(exc, "code", "claims"))

@@ -1,0 +1,140 @@
+"""Issue 12 §3, the witness's rules without a server: what counts as the disclosure we
+received, the leaf hash DOV names, and the ``[log]`` settings."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from leerid.errors import ConfigurationError
+from leerid.sp.kit.log_received import (
+    TIME_SLACK,
+    Received,
+    differences,
+    leaf_text,
+    received_id_token,
+    received_userinfo,
+)
+from leerid.sp.kit.settings import load_settings
+from leerid.transparency.entries import disclosure_entry, event_entry
+from tests.sp.conftest import write_config
+
+CLIENT = "lars-test"
+NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+CLAIM = st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True)
+CLAIMS = st.lists(CLAIM, min_size=1, max_size=8, unique=True).map(lambda c: tuple(sorted(c)))
+
+
+def entry_for(received: Received, **change: object) -> bytes:
+    fields: dict[str, object] = {
+        "at": received.at,
+        "client_id": CLIENT,
+        "endpoint": received.endpoint,
+        "protocol_id": "dov-lars",
+        "protocol_hash": "abc",
+        "claims": received.claims,
+        "outcome": "released",
+        "reason": None,
+        "pupil": "pseudonym",
+    }
+    fields.update(change)
+    return disclosure_entry(**fields).encode()  # type: ignore[arg-type]
+
+
+def decoded(data: bytes):  # type: ignore[no-untyped-def]
+    from leerid.transparency.entries import decode_entry
+
+    return decode_entry(data)
+
+
+@given(CLAIMS, st.sampled_from(["token", "userinfo"]), st.integers(-300, 300))
+def test_an_entry_of_what_we_received_matches(
+    claims: tuple[str, ...], endpoint: str, skew: int
+) -> None:
+    """DOV's own entry of our disclosure, logged within five minutes, has no difference."""
+    received = Received(endpoint, claims, NOW, None)
+    logged = decoded(entry_for(received, at=NOW + dt.timedelta(seconds=skew)))
+    assert differences(logged, received, CLIENT) == []
+
+
+@given(CLAIMS, CLAIM)
+def test_a_claim_more_or_less_is_a_difference(claims: tuple[str, ...], other: str) -> None:
+    received = Received("token", claims, NOW, None)
+    changed = tuple(sorted(set(claims) ^ {other}))
+    found = differences(decoded(entry_for(received, claims=changed)), received, CLIENT)
+    assert found and "claims" in found[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        ({"client_id": "someone-else"}, "client"),
+        ({"endpoint": "introspection"}, "endpoint"),
+        ({"outcome": "refused", "reason": "no_enrolment"}, "outcome"),
+        ({"at": NOW + TIME_SLACK + dt.timedelta(seconds=1)}, "time"),
+    ],
+)
+def test_each_field_that_differs_is_named(change: dict[str, object], word: str) -> None:
+    received = Received("userinfo", ("sub",), NOW, None)
+    (found,) = differences(decoded(entry_for(received, **change)), received, CLIENT)
+    assert found.startswith(word)
+
+
+def test_an_event_entry_is_no_disclosure() -> None:
+    received = Received("token", ("sub",), NOW, None)
+    event = event_entry(
+        at=NOW, client_id=CLIENT, event="merge", jti="j1", protocol_id=None, pupils=[]
+    )
+    assert differences(event, received, CLIENT) == [
+        "the entry is a 'event' entry, not a disclosure"
+    ]
+
+
+def test_the_id_token_counts_released_claims_only() -> None:
+    """OIDC Core §2: iss, aud, exp, nonce, at_hash … are about the token, not released data."""
+    claims = {
+        "iss": "x",
+        "aud": CLIENT,
+        "exp": 1,
+        "iat": 1,
+        "auth_time": 1,
+        "nonce": "n",
+        "at_hash": "h",
+        "acr": "a",
+        "sid": "s",
+        "sub": "p",
+        "ov_account_uuid": "u",
+        "given_name": "g",
+    }
+    leaf = base64.urlsafe_b64encode(hashlib.sha256(b"e").digest()).rstrip(b"=").decode()
+    got = received_id_token(claims, leaf, NOW)
+    assert got == Received("token", ("given_name", "ov_account_uuid", "sub"), NOW, leaf)
+    assert received_userinfo({"sub": "p", "iss": "x"}, None, NOW).claims == ("iss", "sub")
+
+
+@given(st.binary(min_size=0, max_size=40))
+def test_a_leaf_hash_is_32_bytes_of_unpadded_base64url(raw: bytes) -> None:
+    text = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    assert leaf_text(text) == (text if len(raw) == 32 else None)
+    assert leaf_text(text + "=") is None
+    assert leaf_text(None) is None and leaf_text(32) is None
+
+
+def test_log_settings(database_url: str, tmp_path: Path) -> None:
+    """``[log]``: off without a vkey; the witness name defaults to the client id."""
+    plain = load_settings(write_config(tmp_path / "a", database_url))
+    assert not plain.log.enabled and plain.log.witness_name == "lars-test"
+    assert plain.log.alert_to == "dpo@lars.example" and plain.log.grace == 300
+    for table, word in [
+        ('[log]\nvkey = "not-a-key"\n', "vkey"),
+        ('[log]\nwitness_name = "two words"\n', "witness_name"),
+        ("[log]\ngrace = -1\n", "grace"),
+    ]:
+        with pytest.raises(ConfigurationError, match=word):
+            load_settings(write_config(tmp_path / word, database_url, extra=table))
