@@ -138,3 +138,24 @@ def test_log_settings(database_url: str, tmp_path: Path) -> None:
     ]:
         with pytest.raises(ConfigurationError, match=word):
             load_settings(write_config(tmp_path / word, database_url, extra=table))
+
+
+def test_an_older_secret_file_gets_a_witness_key_and_keeps_the_rest(tmp_path: Path) -> None:
+    """C2SP tlog-cosignature: a key of its own; the session and signing keys stay."""
+    import json
+
+    from leerid.sp.kit.keys import load_or_create_secrets
+
+    path = tmp_path / "secret.json"
+    first = load_or_create_secrets(path)
+    data = json.loads(path.read_text())
+    del data["witness_key"]
+    path.write_text(json.dumps(data))
+    again = load_or_create_secrets(path)
+    assert again.session_key == first.session_key
+    assert again.public_key_text() == first.public_key_text()
+    assert "witness_key" in json.loads(path.read_text())
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert load_or_create_secrets(path).witness_key.private_bytes_raw() == (
+        again.witness_key.private_bytes_raw()
+    )

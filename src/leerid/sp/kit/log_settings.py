@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from leerid.errors import ConfigurationError
+from leerid.transparency.note import NoteError, Verifier
 
 KEY_NAME = re.compile(r"[^\s+]{1,255}")
 """C2SP signed-note: a key name is non-empty and holds no whitespace and no plus sign."""
@@ -98,8 +99,6 @@ def parse_log(table: Any, path: Path, client_id: str, sender: str) -> LogSetting
 
 def check_vkey(vkey: str, where: str) -> None:
     """C2SP signed-note: ``name+keyid+base64(type ‖ key)``, an Ed25519 key (type 0x01)."""
-    from leerid.transparency.note import NoteError, Verifier
-
     try:
         Verifier.from_vkey(vkey)
     except NoteError as exc:

@@ -23,7 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leerid.sp.kit import log_tables  # noqa: F401  (the log's tables, on the same metadata)
-from leerid.sp.kit.model_base import Moment, SPBase
+from leerid.sp.kit.model_base import Moment
+from leerid.sp.kit.model_base import SPBase as SPBase  # its home before model_base
 from leerid.sp.kit.name_search import name_key
 
 MIGRATIONS = Path(__file__).with_name("migrations")

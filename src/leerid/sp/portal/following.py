@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 
 from leerid.sp.kit.events_client import EventsClient, EventsUnavailableError, SyncResult
+from leerid.sp.kit.log_witness import WitnessBusyError, witness_round
 from leerid.sp.kit.moments import when
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import LoginError, RelyingParty
@@ -145,8 +146,6 @@ WITNESS_AT_LEAST = 24 * 3600.0
 async def witness_loop(provider: ServiceProvider, rp: RelyingParty) -> None:
     """``leerid sp serve``: a witness round of DOV's log every ``[log] interval`` seconds (at
     least daily); what failed is logged (no personal data) and tried again next round."""
-    from leerid.sp.kit.log_witness import WitnessBusyError, witness_round
-
     interval = provider.settings.log.interval or WITNESS_AT_LEAST
     while True:
         try:
