@@ -6,6 +6,8 @@ provider's kit (``leerid.sp.kit``) witnesses it, and ``leerid log check-receipt`
 receipt offline, all with these functions. See docs/transparency-log.md.
 """
 
+from leerid.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from leerid.transparency.cosignature import Cosigner, verify_cosignature
 from leerid.transparency.entries import (
     KINDS,
     EntryError,
@@ -15,6 +17,14 @@ from leerid.transparency.entries import (
     event_entry,
     protocol_entry,
     pupil_pseudonym,
+)
+from leerid.transparency.note import (
+    Ed25519Signer,
+    Note,
+    NoteError,
+    Signature,
+    Verifier,
+    open_note,
 )
 from leerid.transparency.rfc9162 import (
     EMPTY_ROOT,
@@ -46,12 +56,19 @@ __all__ = [
     "KINDS",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "Checkpoint",
+    "Cosigner",
+    "Ed25519Signer",
     "EntryError",
     "LogEntry",
+    "Note",
+    "NoteError",
     "ProofError",
     "ReadTiles",
+    "Signature",
     "TileKey",
     "TiledTree",
+    "Verifier",
     "append_leaves",
     "consistency_path",
     "decode_entry",
@@ -60,12 +77,16 @@ __all__ = [
     "inclusion_path",
     "leaf_hash",
     "node_hash",
+    "open_checkpoint",
+    "open_note",
     "protocol_entry",
     "pupil_pseudonym",
     "right_edge",
     "root_from_leaves",
+    "sign_checkpoint",
     "tile_path",
     "tile_width",
     "verify_consistency",
+    "verify_cosignature",
     "verify_inclusion",
 ]
