@@ -33,6 +33,7 @@ __all__ = [
     "SETS_PUBLISHED",
     "SET_ERRORS",
     "SSO_LOGINS",
+    "TLOG_APPEND_FAILURES",
     "TLOG_CHECKPOINT_AGE",
     "TLOG_INTEGRATED",
     "TLOG_INTEGRATIONS",
@@ -73,6 +74,11 @@ SETS_DELIVERED = Counter(
 SETS_ACKNOWLEDGED = Counter("leerid_sets_acknowledged_total", "SETs acknowledged by recipients")
 SET_ERRORS = Counter(
     "leerid_set_errors_total", "SETs recipients rejected (setErrs, RFC 8936 §2.4.3)", ["err"]
+)
+TLOG_APPEND_FAILURES = Counter(
+    "leerid_tlog_append_failures_total",
+    "Writes refused because their transparency-log entry could not be appended (issue 12 "
+    "§1: fail closed, nothing was released)",
 )
 
 # Issue 12: the transparency log. Every node's integrator loop sets the gauges once per round
