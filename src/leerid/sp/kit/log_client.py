@@ -3,8 +3,9 @@
 ``GET /op/v1/log/checkpoint`` (a C2SP signed note), ``/proof/consistency?first=&second=``
 and ``/proof/inclusion?hash=&size=`` (RFC 9162 §2.1.3-2.1.4, hashes in base64url), and
 ``POST /op/v1/log/cosignature?size=S`` with our C2SP cosignature line (the form parameter
-``cosignature``, client-authenticated as at the token endpoint). The endpoints hang
-under the discovery member ``log_endpoint`` (default ``{issuer}/v1/log``).
+``cosignature``, client-authenticated as at the token endpoint). Each endpoint is read from
+its discovery member (``leerid_log_checkpoint_endpoint``, …; OpenID Discovery §3 allows
+extra members), else derived from the issuer (``{issuer}/v1/log/checkpoint``, …).
 
 What DOV answers is only read here, never trusted: the witness verifies every note and
 proof (``log_witness``, ``log_receipts``). An answer DOV cannot give now (unreachable, 5xx,
@@ -21,7 +22,6 @@ from typing import Any
 import httpx
 
 from leerid.errors import LeeridError
-from leerid.sp.kit.quality_reports import endpoint
 from leerid.sp.kit.relying_party import RelyingParty
 
 __all__ = [
@@ -94,7 +94,10 @@ class LogClient:
         self.rp = rp
 
     async def _url(self, path: str) -> str:
-        return await endpoint(self.rp, "log") + path
+        """The endpoint of ``path`` (e.g. ``/proof/inclusion``): discovery's, or derived."""
+        meta = await self.rp.metadata()
+        member = "leerid_log_" + path.strip("/").split("/")[-1] + "_endpoint"
+        return str(meta.get(member) or f"{self.rp.settings.issuer}/v1/log{path}")
 
     async def _get(self, path: str, params: dict[str, str | int]) -> httpx.Response:
         url = await self._url(path)
