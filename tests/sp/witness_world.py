@@ -13,10 +13,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
-from typing import Any
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -36,24 +34,11 @@ from leerid.transparency.note import Note
 from tests.conftest import fresh_database
 from tests.idp_server import RunningIdp
 from tests.sp.lars_world import provider_for_portal
+from tests.sp.test_breaches_mail import Inbox
 
 ORIGIN = "dov.leerid.test/log"
 PATIENCE = 60.0
 """Seconds a test waits for DOV's integrator or the portal's own round (never asserted)."""
-
-
-class Inbox:
-    """What the local SMTP server received."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def to(self, address: str) -> list[Message]:
-        return [m for m in self.messages if m["To"] == address]
 
 
 @dataclass
@@ -64,6 +49,10 @@ class World:
     url: str
     inbox: Inbox
     dov_vkey: str
+
+    def mail_to(self, address: str) -> list[Message]:
+        """The e-mails the local SMTP server received for ``address``."""
+        return [m for m in self.inbox.messages if m["To"] == address]
 
     def round(self) -> RoundReport:
         """One witness round, as `leerid sp log witness` runs it (after the portal's own)."""
