@@ -7,13 +7,15 @@ proof once DOV integrated them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
+import httpx
 from sqlalchemy import select
 
 from leerid.sp.kit.log_client import unb64url
-from leerid.sp.kit.log_receipts import receipts
+from leerid.sp.kit.log_receipts import prune_proofs, receipts
 from leerid.sp.kit.log_tables import ReceivedDisclosure, WitnessedCheckpoint
 from leerid.sp.kit.log_witness import witness_vkey
 from leerid.store.engine import session_scope
@@ -66,10 +68,15 @@ def test_a_round_cosigns_and_dov_serves_our_cosignature(database_url: str, tmp_p
 
         # the proofs kept verify against the held checkpoint, and the entries are ours
         for row in receipts(world.provider.engine, "proven"):
-            entry = unb64url(row["entry"])
-            assert leaf_hash(entry) == unb64url(row["leaf_hash"])
+            index = row["index"]
             proof = [unb64url(h) for h in row["proof"]]
-            verify_inclusion(leaf_hash(entry), row["index"], row["size"], proof, served.root)
+            leaf = unb64url(row["leaf_hash"])
+            verify_inclusion(leaf, index, row["size"], proof, served.root)
+            served_entries = httpx.get(
+                f"{world.idp.issuer}/v1/log/entries", params={"start": index, "end": index + 1}
+            ).json()["entries"]
+            entry = unb64url(served_entries[0]["entry"])  # not kept by LARS (art. 3)
+            assert leaf_hash(entry) == leaf
             assert decode_entry(entry).fields["client"] == world.idp.client_id
 
         again = world.round()
@@ -96,6 +103,11 @@ def test_the_next_checkpoint_extends_the_held_one(database_url: str, tmp_path: P
             ]
         assert sizes[0] == (first.size, None, False)
         assert sizes[-1][0] == second.size and sizes[-1][1] is not None and sizes[-1][2]
+        # the daily job, past [privacy_log] keep: proofs go, the newest checkpoint stays
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+        assert prune_proofs(world.provider.engine, later) == (4, len(sizes) - 1)
+        assert receipts(world.provider.engine) == []
+        assert world.round().problems == []
 
 
 def test_the_witness_commands(

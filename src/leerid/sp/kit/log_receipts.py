@@ -5,7 +5,12 @@ party hands every disclosure of a login (``log_received.Received``: endpoint, cl
 time, the leaf hash DOV named) to ``record_received``; the witness round later asks DOV for
 the inclusion proof of each one older than ``[log] grace`` against the checkpoint it holds
 (RFC 9162 §2.1.3.2), checks that DOV's entry hashes to that leaf and says what we received
-(``log_received.differences``), and keeps index, size, proof and entry as evidence.
+(``log_received.differences``), and keeps index, size and proof as evidence. It does not
+keep the entry: the entry names the pupil by DOV's pseudonym, the same at each login, so
+kept entries would be a history of a pupil's logins, which art. 3 rules out ("Enkel de
+gegevens op het moment van de laatste aanmelding"). The leaf hash proves which entry it was
+and DOV serves it by its index (``/op/v1/log/entries``); an alert keeps the entry it is
+about as evidence.
 
 A disclosure is due once it was received ``grace`` seconds before the held checkpoint was
 fetched: an entry DOV integrates within that time is in that checkpoint, so a 404 then
@@ -22,13 +27,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, func, select
 
 from leerid.errors import LeeridError
 from leerid.sp.kit.log_alerts import keep_alert
-from leerid.sp.kit.log_client import Inclusion, LogClient, b64url, unb64url
+from leerid.sp.kit.log_client import Inclusion, LogClient, b64url
 from leerid.sp.kit.log_received import Received, differences
-from leerid.sp.kit.log_tables import ReceivedDisclosure
+from leerid.sp.kit.log_tables import ReceivedDisclosure, WitnessedCheckpoint
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.store.engine import session_scope
 from leerid.transparency.entries import EntryError, decode_entry
@@ -40,6 +45,7 @@ __all__ = [
     "HeldCheckpoint",
     "ReceiptRound",
     "check_receipts",
+    "prune_proofs",
     "receipts",
     "record_received",
 ]
@@ -165,7 +171,6 @@ def _proven(engine: Engine, receipt_id: int, answer: Inclusion) -> None:
         row.status = PROVEN
         row.log_index, row.tree_size = answer.index, answer.size
         row.proof = json.dumps([b64url(h) for h in answer.proof])
-        row.entry = b64url(answer.entry)
         row.checked_at = dt.datetime.now(dt.UTC)
 
 
@@ -234,9 +239,29 @@ def receipts(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
                 "index": row.log_index,
                 "size": row.tree_size,
                 "proof": json.loads(row.proof) if row.proof else None,
-                "entry": row.entry,
-                "entry_text": unb64url(row.entry).decode("ascii") if row.entry else None,
                 "alert": row.alert_id,
             }
             for row in session.scalars(query)
         ]
+
+
+def prune_proofs(engine: Engine, before: dt.datetime) -> tuple[int, int]:
+    """The daily job (``[privacy_log] keep``): proven disclosures received and checkpoints
+    fetched before ``before`` go, the newest checkpoint always stays (a round compares with
+    it); disclosures with an alert stay, as evidence. How many of each were deleted.
+
+    A proof kept longer adds little: every later checkpoint the witness cosigned extends the
+    one it was proven against, so DOV can always prove it again from its log."""
+    with session_scope(engine) as session:
+        gone = session.execute(
+            delete(ReceivedDisclosure).where(
+                ReceivedDisclosure.status == PROVEN, ReceivedDisclosure.received_at < before
+            )
+        )
+        newest = session.scalar(select(func.max(WitnessedCheckpoint.size)))
+        old = session.execute(
+            delete(WitnessedCheckpoint).where(
+                WitnessedCheckpoint.fetched_at < before, WitnessedCheckpoint.size != newest
+            )
+        )
+        return int(getattr(gone, "rowcount", 0)), int(getattr(old, "rowcount", 0))

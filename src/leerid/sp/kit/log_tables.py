@@ -41,7 +41,9 @@ class WitnessedCheckpoint(SPBase):
 
 class ReceivedDisclosure(SPBase):
     """Issue 12 §3: one disclosure the kit received (token response or userinfo), the leaf
-    hash DOV named for it, and once verified its inclusion proof (RFC 9162 §2.1.3)."""
+    hash DOV named for it, and once verified its inclusion proof (RFC 9162 §2.1.3). Not the
+    entry itself: it names the pupil by DOV's pseudonym, the same at every login, so kept
+    entries would be a history of a pupil's logins (art. 3); DOV serves it by its index."""
 
     __tablename__ = "sp_tlog_receipt"
 
@@ -55,7 +57,6 @@ class ReceivedDisclosure(SPBase):
     log_index: Mapped[int | None] = mapped_column(BigInteger)
     tree_size: Mapped[int | None] = mapped_column(BigInteger)
     proof: Mapped[str | None] = mapped_column(Text)  # JSON list, base64url
-    entry: Mapped[str | None] = mapped_column(Text)  # the entry's bytes, base64url
     checked_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     alert_id: Mapped[int | None] = mapped_column(Integer)
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
 from leerid.edge import EdgeGuard
-from leerid.sp.kit import dossier, privacy_log, retention
+from leerid.sp.kit import dossier, log_receipts, privacy_log, retention
 from leerid.sp.kit.events_client import EventsClient
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
@@ -56,8 +56,8 @@ def _origin(url: str) -> str:
 
 async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None:
     """Art. 3 and 6: the retention purge of the disclosed data, then the dossier's own
-    retention, and the privacy-log pruning, once a day; and the staff login throttle's spent
-    rows (issue 8 §5)."""
+    retention, and the privacy-log pruning, once a day; the staff login throttle's spent
+    rows (issue 8 §5); the witness's proofs as old as the pruned log (issue 12)."""
     while True:
         try:
             result = await asyncio.to_thread(
@@ -69,6 +69,7 @@ async def daily_duties(provider: ServiceProvider, interval_hours: float) -> None
                 privacy_log.prune, provider.engine, provider.secrets, cutoff
             )
             forgotten = await asyncio.to_thread(purge_spent, provider.engine)
+            await asyncio.to_thread(log_receipts.prune_proofs, provider.engine, cutoff)
             log.info(
                 "daily duties: %d pupils purged (%d dossiers kept), %d dossier entries past "
                 "their own retention deleted, %d log entries pruned, %d throttle rows purged",

@@ -50,7 +50,6 @@ def upgrade() -> None:
         sa.Column("log_index", sa.BigInteger(), nullable=True),
         sa.Column("tree_size", sa.BigInteger(), nullable=True),
         sa.Column("proof", sa.Text(), nullable=True),
-        sa.Column("entry", sa.Text(), nullable=True),
         sa.Column("checked_at", MOMENT, nullable=True),
         sa.Column("alert_id", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sp_tlog_receipt")),
