@@ -11,8 +11,8 @@ while the integrator dies.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import itertools
+import os
 import threading
 import time
 
