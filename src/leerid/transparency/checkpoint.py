@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 
 from leerid.transparency.note import (
+    TYPE_ED25519,
     Ed25519Signer,
     Note,
     NoteError,
@@ -95,5 +96,10 @@ def sign_checkpoint(checkpoint: Checkpoint, signer: Ed25519Signer) -> str:
 def open_checkpoint(note_text: str | bytes, verifier: Verifier) -> tuple[Checkpoint, Note]:
     """A checkpoint note signed by the log's key ``verifier`` (other signatures, such as
     witness cosignatures, are kept in the note but not checked here)."""
+    if verifier.key_type != TYPE_ED25519:
+        raise NoteError(
+            f"verifier key {verifier.name} is a witness key (type 0x04); a log signs its "
+            "checkpoints with an Ed25519 note key (type 0x01)"
+        )
     note = open_note(note_text, [verifier])
     return Checkpoint.parse(note.text), note
