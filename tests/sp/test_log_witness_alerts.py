@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -22,6 +23,7 @@ from leerid.idp.store.tlog.tables import TlogCheckpoint, TlogCosignature, TlogTi
 from leerid.sp.kit.log_alerts import get_alert, list_alerts
 from leerid.sp.kit.log_receipts import receipts
 from leerid.sp.kit.log_tables import ReceivedDisclosure, WitnessedCheckpoint
+from leerid.sp.kit.provider import ServiceProvider
 from leerid.store.engine import session_scope
 from leerid.testing.browser import Browser
 from leerid.transparency.checkpoint import Checkpoint, sign_checkpoint
@@ -88,7 +90,7 @@ def test_a_bad_signature_and_a_fork_at_the_same_size(database_url: str, tmp_path
         # met again: one alert, counted, not sent again
         assert world.round().alerts == [fork_alert]
         assert get_alert(world.provider.engine, fork_alert).times_seen == 2
-        assert our_cosignatures(world) == [good.size]  # only the checkpoint that held
+        assert our_cosignatures(world) == [size for size, _ in before]  # only sound ones
         assert len(world.mail_to(OUR_DPO)) == 2
         notices = [n for n in list_notices(world.dov) if n.kind == "logboek"]
         assert len(notices) == 2 and all(n.client_id == world.idp.client_id for n in notices)
@@ -108,6 +110,7 @@ def test_a_tile_changed_before_the_next_checkpoint(database_url: str, tmp_path: 
         login(world)
         first = world.integrated()
         world.round()
+        before = held(world)  # the portal's own first round may have kept a smaller one
         with world.dov.begin() as conn:
             hashes = conn.scalar(select(TlogTile.hashes).where(TlogTile.level == 0))
             assert hashes is not None
@@ -125,44 +128,53 @@ def test_a_tile_changed_before_the_next_checkpoint(database_url: str, tmp_path: 
         assert alert.kind == "inconsistent" and alert.evidence["proof"]
         assert f"\n{second.size}\n" in alert.evidence["new"]
         assert f"\n{first.size}\n" in alert.evidence["held"]
-        assert not report.cosigned and [s for s, _ in held(world)] == [first.size]
-        assert our_cosignatures(world) == [first.size]
+        assert not report.cosigned and held(world) == before
+        assert our_cosignatures(world) == [size for size, _ in before]
         assert [a.id for a in list_alerts(world.provider.engine)] == [alert_id]
         assert "leerid sp breaches add" in _mail_text(world, alert_id)
 
 
 def test_disclosures_the_log_does_not_show_as_received(database_url: str, tmp_path: Path) -> None:
-    """An entry that names other claims than we received: "afwijkend"; a leaf DOV does not
-    have, or no leaf at all: "ontbrekend"; what DOV logged right is proven all the same."""
+    """While DOV's log stands still: a leaf DOV does not have, or none at all: "ontbrekend";
+    a leaf whose entry names other claims than we received: "afwijkend"."""
     with witness_world(database_url, tmp_path) as world:
         login(world)
         world.integrated()
-        now = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+        assert world.round().proven == 2
         with session_scope(world.provider.engine) as session:
             token = session.scalars(
                 select(ReceivedDisclosure).where(ReceivedDisclosure.endpoint == "token")
             ).one()
-            token.claims = " ".join(sorted([*token.claims.split(), "insz"]))
             stranger = base64.urlsafe_b64encode(hashlib.sha256(b"x").digest()).rstrip(b"=")
-            for leaf in (stranger.decode(), None):
+            more = " ".join(sorted([*token.claims.split(), "insz"]))
+            for leaf, claims in (
+                (stranger.decode(), "sub"),
+                (None, "sub"),
+                (token.leaf_hash, more),
+            ):
                 session.add(
                     ReceivedDisclosure(
                         leaf_hash=leaf,
-                        received_at=now,
+                        received_at=dt.datetime.now(dt.UTC),
                         client_id=world.idp.client_id,
-                        endpoint="userinfo",
-                        claims="sub",
+                        endpoint="token",
+                        claims=claims,
                         status="pending",
                     )
                 )
-        report = world.round()
-        assert report.proven == 1 and len(report.alerts) == 3 and report.problems == []
-        kinds = {a.id: a for a in list_alerts(world.provider.engine)}
+        report = world.round()  # DOV signed nothing new: the held checkpoint was seen again
+        assert not report.new_checkpoint and report.problems == []
+        assert report.proven == 0 and len(report.alerts) == 3
         statuses = [r["status"] for r in receipts(world.provider.engine)]
-        assert statuses == ["afwijkend", "proven", "ontbrekend", "ontbrekend"]
-        differs = next(a for a in kinds.values() if a.kind == "afwijkend")
-        assert "insz" in differs.summary and differs.evidence["answer"]["proof"] is not None
-        assert sorted(a.kind for a in kinds.values()) == ["afwijkend", "ontbrekend", "ontbrekend"]
+        assert statuses == ["proven", "proven", "ontbrekend", "ontbrekend", "afwijkend"]
+        found = {a.kind: a for a in list_alerts(world.provider.engine)}
+        assert sorted(a.kind for a in list_alerts(world.provider.engine)) == [
+            "afwijkend",
+            "ontbrekend",
+            "ontbrekend",
+        ]
+        assert "insz" in found["afwijkend"].summary
+        assert found["afwijkend"].evidence["answer"]["entry"]  # the entry, kept as evidence
         assert len(world.mail_to(OUR_DPO)) == 3
         assert world.round().alerts == []  # a disclosure is judged once
 
@@ -174,7 +186,7 @@ def test_a_disclosure_waits_for_its_grace(database_url: str, tmp_path: Path) -> 
         world.integrated()
         report = world.round()
         assert report.cosigned and report.proven == 0 and report.alerts == []
-        later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)  # as if fetched two hours on
-        with session_scope(world.provider.engine) as session:
-            session.execute(update(WitnessedCheckpoint).values(fetched_at=later))
+        settings = world.provider.settings  # the grace over: as if an hour went by
+        shorter = replace(settings, log=replace(settings.log, grace=0))
+        world.provider = ServiceProvider(shorter, world.provider.engine)
         assert world.round().proven == 2

@@ -12,9 +12,11 @@ gegevens op het moment van de laatste aanmelding"). The leaf hash proves which e
 and DOV serves it by its index (``/op/v1/log/entries``); an alert keeps the entry it is
 about as evidence.
 
-A disclosure is due once it was received ``grace`` seconds before the held checkpoint was
-fetched: an entry DOV integrates within that time is in that checkpoint, so a 404 then
-means the entry is missing. A disclosure for which DOV named no leaf is missing as well.
+A disclosure is due once it was received ``grace`` seconds before the witness last saw the
+held checkpoint as DOV's newest: an entry DOV integrates within that time is in that
+checkpoint, so a 404 then means the entry is missing. (Not the moment it was first
+fetched: a DOV that drops our entry and so signs no new checkpoint must not make the
+disclosure wait for ever.) A disclosure for which DOV named no leaf is missing as well.
 Nothing here names a pupil (art. 3: the kit keeps no history of a pupil's logins).
 """
 
@@ -62,7 +64,8 @@ class HeldCheckpoint:
     size: int
     root: bytes
     note: str
-    fetched_at: dt.datetime
+    seen_at: dt.datetime
+    """When a round last fetched it as DOV's newest checkpoint."""
 
 
 @dataclass
@@ -214,7 +217,7 @@ async def check_receipts(
     each failure an alert. Stops (the rest wait) when DOV's log cannot answer."""
     grace = dt.timedelta(seconds=provider.settings.log.grace)
     result = ReceiptRound()
-    for due in await asyncio.to_thread(_due, provider.engine, held.fetched_at - grace):
+    for due in await asyncio.to_thread(_due, provider.engine, held.seen_at - grace):
         try:
             proven, alert = await _check_one(provider, log, held, due)
         except LeeridError as exc:
@@ -247,7 +250,7 @@ def receipts(engine: Engine, status: str | None = None) -> list[dict[str, Any]]:
 
 def prune_proofs(engine: Engine, before: dt.datetime) -> tuple[int, int]:
     """The daily job (``[privacy_log] keep``): proven disclosures received and checkpoints
-    fetched before ``before`` go, the newest checkpoint always stays (a round compares with
+    seen before ``before`` go, the newest checkpoint always stays (a round compares with
     it); disclosures with an alert stay, as evidence. How many of each were deleted.
 
     A proof kept longer adds little: every later checkpoint the witness cosigned extends the
@@ -261,7 +264,7 @@ def prune_proofs(engine: Engine, before: dt.datetime) -> tuple[int, int]:
         newest = session.scalar(select(func.max(WitnessedCheckpoint.size)))
         old = session.execute(
             delete(WitnessedCheckpoint).where(
-                WitnessedCheckpoint.fetched_at < before, WitnessedCheckpoint.size != newest
+                WitnessedCheckpoint.seen_at < before, WitnessedCheckpoint.size != newest
             )
         )
         return int(getattr(gone, "rowcount", 0)), int(getattr(old, "rowcount", 0))

@@ -31,6 +31,7 @@ class WitnessedCheckpoint(SPBase):
     root: Mapped[str] = mapped_column(String(HASH_TEXT))
     note: Mapped[str] = mapped_column(Text)  # DOV's signed note, as fetched
     fetched_at: Mapped[dt.datetime] = mapped_column(Moment)
+    seen_at: Mapped[dt.datetime] = mapped_column(Moment)  # last fetched as DOV's newest
     from_size: Mapped[int | None] = mapped_column(BigInteger)
     consistency_proof: Mapped[str | None] = mapped_column(Text)  # JSON list, base64url
     cosignature: Mapped[str | None] = mapped_column(Text)  # our C2SP cosignature line

@@ -107,7 +107,7 @@ def _held(engine: Engine) -> _Held | None:
         ).first()
         if row is None:
             return None
-        held = HeldCheckpoint(row.size, unb64url(row.root), row.note, _aware(row.fetched_at))
+        held = HeldCheckpoint(row.size, unb64url(row.root), row.note, _aware(row.seen_at))
         return _Held(held, row.cosignature, row.delivered_at is not None)
 
 
@@ -183,7 +183,12 @@ async def _judge(
 
 
 def _keep(
-    engine: Engine, note: str, checkpoint: Checkpoint, proof: list[bytes], held: _Held | None
+    engine: Engine,
+    note: str,
+    checkpoint: Checkpoint,
+    proof: list[bytes],
+    held: _Held | None,
+    now: dt.datetime,
 ) -> None:
     with session_scope(engine) as session:
         session.add(
@@ -192,11 +197,20 @@ def _keep(
                 origin=checkpoint.origin,
                 root=b64url(checkpoint.root),
                 note=note,
-                fetched_at=dt.datetime.now(dt.UTC),
+                fetched_at=now,
+                seen_at=now,
                 from_size=held.checkpoint.size if held is not None else None,
                 consistency_proof=json.dumps([b64url(h) for h in proof]),
             )
         )
+
+
+def _seen(engine: Engine, size: int, now: dt.datetime) -> None:
+    """The held checkpoint was DOV's newest again at ``now``."""
+    with session_scope(engine) as session:
+        row = session.get(WitnessedCheckpoint, size)
+        assert row is not None
+        row.seen_at = now
 
 
 def _cosign(provider: ServiceProvider, checkpoint: Checkpoint) -> str:
@@ -241,10 +255,13 @@ async def _checkpoint_step(provider: ServiceProvider, log: LogClient, report: Ro
     """Steps 1-3: fetch, verify, keep and cosign DOV's newest checkpoint (or raise its alert)."""
     engine = provider.engine
     held = await asyncio.to_thread(_held, engine)
+    asked = dt.datetime.now(dt.UTC)  # DOV's newest at this moment (for the receipts' grace)
     note = await log.checkpoint()
     verdict = await _judge(provider, log, note, held)
-    if verdict is None:  # nothing new: hand over a cosignature DOV did not take yet
-        if held is not None and held.cosignature and not held.delivered:
+    if verdict is None:  # nothing new: seen again; hand over a cosignature DOV did not take
+        assert held is not None
+        await asyncio.to_thread(_seen, engine, held.checkpoint.size, asked)
+        if held.cosignature and not held.delivered:
             await _hand_over(provider, log, held.checkpoint.size, held.cosignature, report)
         return
     if verdict.alert is not None:
@@ -253,7 +270,7 @@ async def _checkpoint_step(provider: ServiceProvider, log: LogClient, report: Ro
         report.alerts.append(alert_id)
         return
     assert verdict.checkpoint is not None and verdict.proof is not None
-    await asyncio.to_thread(_keep, engine, note, verdict.checkpoint, verdict.proof, held)
+    await asyncio.to_thread(_keep, engine, note, verdict.checkpoint, verdict.proof, held, asked)
     report.new_checkpoint = True
     line = await asyncio.to_thread(_cosign, provider, verdict.checkpoint)
     report.cosigned = True

@@ -145,9 +145,11 @@ WITNESS_AT_LEAST = 24 * 3600.0
 
 async def witness_loop(provider: ServiceProvider, rp: RelyingParty) -> None:
     """``leerid sp serve``: a witness round of DOV's log every ``[log] interval`` seconds (at
-    least daily); what failed is logged (no personal data) and tried again next round."""
+    least daily), the first one interval after the start; what failed is logged (no personal
+    data) and tried again next round."""
     interval = provider.settings.log.interval or WITNESS_AT_LEAST
     while True:
+        await asyncio.sleep(interval)
         try:
             report = await witness_round(provider, rp)
             if report.alerts:
@@ -158,4 +160,3 @@ async def witness_loop(provider: ServiceProvider, rp: RelyingParty) -> None:
             pass  # `leerid sp log witness` or another portal process runs one now
         except Exception as exc:  # the loop must survive; retried at the next interval
             log.warning("log witness round failed (%s)", type(exc).__name__)
-        await asyncio.sleep(interval)

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("root", HASH, nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("fetched_at", MOMENT, nullable=False),
+        sa.Column("seen_at", MOMENT, nullable=False),
         sa.Column("from_size", sa.BigInteger(), nullable=True),
         sa.Column("consistency_proof", sa.Text(), nullable=True),
         sa.Column("cosignature", sa.Text(), nullable=True),
