@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from leerid.errors import NotFoundError
@@ -164,7 +164,7 @@ def _text(alert: AlertView, client_id: str) -> str:
     return "\n".join(lines)[:TEXT_LIMIT]
 
 
-def _undelivered(engine: Any) -> list[tuple[AlertView, SentNotice | None]]:
+def _undelivered(engine: Engine) -> list[tuple[AlertView, SentNotice | None]]:
     with session_scope(engine) as session:
         rows = session.execute(
             select(LogAlert, SentNotice)
@@ -249,14 +249,14 @@ async def deliver_alerts(provider: ServiceProvider, rp: RelyingParty) -> list[st
     return problems
 
 
-def list_alerts(engine: Any) -> list[AlertView]:
+def list_alerts(engine: Engine) -> list[AlertView]:
     """Every alert, newest first."""
     with session_scope(engine) as session:
         rows = session.scalars(select(LogAlert).order_by(LogAlert.id.desc())).all()
         return [_view(row) for row in rows]
 
 
-def get_alert(engine: Any, alert_id: int) -> AlertView:
+def get_alert(engine: Engine, alert_id: int) -> AlertView:
     with session_scope(engine) as session:
         row = session.get(LogAlert, alert_id)
         if row is None:

@@ -134,19 +134,28 @@ def _judge(
     it does (RFC 9162 §2.1.3.2, then the entry compared with what we received)."""
     expected = received.leaf_hash
     if b64url(answer.leaf_hash) != expected or leaf_hash(answer.entry) != answer.leaf_hash:
-        return "ontbrekend", "DOV answered with another leaf or an entry of another hash"
+        return (
+            "ontbrekend",
+            "het Departement antwoordde met een ander blad of een entry met een andere hash",
+        )
     if answer.size != held.size:
-        return "ontbrekend", f"DOV proved size {answer.size}; we asked size {held.size}"
+        return (
+            "ontbrekend",
+            f"het Departement bewees grootte {answer.size}; we vroegen grootte {held.size}",
+        )
     try:
         verify_inclusion(answer.leaf_hash, answer.index, held.size, answer.proof, held.root)
         entry = decode_entry(answer.entry)
     except ProofError as exc:
-        return "ontbrekend", f"the inclusion proof fails: {exc.message}"
+        return "ontbrekend", f"het bewijs van opname klopt niet ({exc.message})"
     except EntryError as exc:
-        return "afwijkend", f"the entry is not in the documented form: {exc.message}"
+        return "afwijkend", f"de entry heeft niet de beschreven vorm ({exc.message})"
     found = differences(entry, received, client_id)
     if found:
-        return "afwijkend", "DOV's entry differs from what we received: " + "; ".join(found)
+        return (
+            "afwijkend",
+            "de entry van het Departement wijkt af van wat we ontvingen: " + "; ".join(found),
+        )
     return None
 
 
@@ -185,13 +194,16 @@ async def _check_one(
     evidence: dict[str, Any] = {"received": _received_json(received), "checkpoint": held.note}
     engine, client_id = provider.engine, provider.settings.client_id
     if received.leaf_hash is None:
-        reason = "DOV named no log entry for it (no leerid_log_leaf / LeerID-Log-Leaf)"
+        reason = (
+            "het Departement noemde er geen entry in het logboek voor (geen leerid_log_leaf "
+            "of LeerID-Log-Leaf)"
+        )
         return False, await asyncio.to_thread(
             _alert, engine, receipt_id, "ontbrekend", reason, evidence
         )
     answer = await log.inclusion(received.leaf_hash, held.size)
     if answer is None:
-        reason = f"its entry is not in DOV's checkpoint of size {held.size}"
+        reason = f"de entry staat niet in het checkpoint van grootte {held.size}"
         return False, await asyncio.to_thread(
             _alert, engine, receipt_id, "ontbrekend", reason, evidence
         )

@@ -141,7 +141,9 @@ def _opened(provider: ServiceProvider, note: str) -> Checkpoint | _Verdict:
     try:
         checkpoint, _ = open_checkpoint(note, Verifier.from_vkey(settings.vkey))
     except NoteError as exc:
-        summary = f"Het checkpoint draagt geen geldige handtekening van het Departement: {exc}"
+        summary = (
+            f"Het checkpoint draagt geen geldige handtekening van het Departement: {exc.message}"
+        )
         return _Verdict(alert=("handtekening", summary, {"note": note}))
     expected = settings.expected_origin
     if expected is not None and checkpoint.origin != expected:
@@ -295,8 +297,8 @@ async def _round(provider: ServiceProvider, rp: RelyingParty) -> RoundReport:
 
 
 async def witness_round(provider: ServiceProvider, rp: RelyingParty) -> RoundReport:
-    """Issue 12 §3: one witness round (``leerid sp log witness``, the portal's loop, the
-    daily job); ``WitnessBusyError`` while another process runs one."""
+    """Issue 12 §3: one witness round (``leerid sp log witness``, the portal's witness loop);
+    ``WitnessBusyError`` while another process runs one."""
     if not provider.settings.log.enabled:
         raise ConfigurationError(
             f"{provider.settings.path}: the witness needs DOV's log key: {HOW_TO_PIN}"
