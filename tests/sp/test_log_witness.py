@@ -17,7 +17,7 @@ from sqlalchemy import select
 from leerid.sp.kit.log_client import unb64url
 from leerid.sp.kit.log_receipts import prune_proofs, receipts
 from leerid.sp.kit.log_tables import ReceivedDisclosure, WitnessedCheckpoint
-from leerid.sp.kit.log_witness import witness_vkey
+from leerid.sp.kit.log_witness import witness_facts, witness_vkey
 from leerid.store.engine import session_scope
 from leerid.testing.browser import Browser
 from leerid.transparency.cosignature import verify_cosignature
@@ -81,6 +81,12 @@ def test_a_round_cosigns_and_dov_serves_our_cosignature(database_url: str, tmp_p
 
         again = world.round()
         assert not again.new_checkpoint and not again.cosigned and again.problems == []
+        facts = dict(witness_facts(world.provider))  # art. 6: in `leerid sp evidence`
+        assert (
+            f"medeondertekend tot grootte {checkpoint.size}"
+            in facts["Transparantielogboek van het Departement"]
+        )
+        assert facts["Bewijzen van opname van ontvangen mededelingen"] == "2"
 
 
 def test_the_next_checkpoint_extends_the_held_one(database_url: str, tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from leerid.protocol.lifecycle import STATUS_DUTCH
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.breaches import list_breaches
 from leerid.sp.kit.dossier_settings import REPORT_TYPES
+from leerid.sp.kit.log_witness import witness_facts
 from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PupilRecord, StaffAccount
 from leerid.sp.kit.moments import when
 from leerid.sp.kit.provider import ServiceProvider
@@ -130,6 +131,7 @@ def _acm(p: ServiceProvider, e: Evidence) -> None:
     e.facts.append(("Identiteitsprovider (issuer)", s.issuer))
     e.facts.append(("Clientauthenticatie", s.auth_method))
     e.facts.append(("Controles", "PKCE S256, state, nonce, iss (RFC 9207), handtekening ID-token"))
+    e.facts += witness_facts(p)  # issue 12: what the Department disclosed is in its log
     e.ok = True
 
 

@@ -29,15 +29,20 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from leerid.errors import ConfigurationError, LeeridError
 from leerid.sp.kit import events_state
 from leerid.sp.kit.log_alerts import deliver_alerts, keep_alert
 from leerid.sp.kit.log_client import LogClient, b64url, unb64url
-from leerid.sp.kit.log_receipts import HeldCheckpoint, check_receipts
+from leerid.sp.kit.log_receipts import PROVEN, HeldCheckpoint, check_receipts
 from leerid.sp.kit.log_settings import HOW_TO_PIN
-from leerid.sp.kit.log_tables import WitnessedCheckpoint, WitnessState
+from leerid.sp.kit.log_tables import (
+    LogAlert,
+    ReceivedDisclosure,
+    WitnessedCheckpoint,
+    WitnessState,
+)
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.store.engine import session_scope
@@ -46,7 +51,13 @@ from leerid.transparency.cosignature import Cosigner
 from leerid.transparency.note import NoteError, Verifier
 from leerid.transparency.rfc9162 import ProofError, verify_consistency
 
-__all__ = ["RoundReport", "WitnessBusyError", "witness_round", "witness_vkey"]
+__all__ = [
+    "RoundReport",
+    "WitnessBusyError",
+    "witness_facts",
+    "witness_round",
+    "witness_vkey",
+]
 
 
 class WitnessBusyError(LeeridError):
@@ -319,3 +330,22 @@ async def witness_round(provider: ServiceProvider, rp: RelyingParty) -> RoundRep
         await asyncio.to_thread(
             events_state.release, engine, holder, error=error, state=WitnessState
         )
+
+
+def witness_facts(provider: ServiceProvider) -> list[tuple[str, str]]:
+    """Art. 6 (evidence): what the witness of DOV's log holds, in the DPO's words."""
+    if not provider.settings.log.enabled:
+        return [("Transparantielogboek van het Departement", "niet gecontroleerd ([log] vkey)")]
+    held = _held(provider.engine)
+    with session_scope(provider.engine) as session:
+        alerts = session.scalar(select(func.count()).select_from(LogAlert)) or 0
+        proven = session.scalar(select(func.count()).where(ReceivedDisclosure.status == PROVEN))
+    state = "nog geen checkpoint gezien"
+    if held is not None:
+        seen = held.checkpoint.seen_at.isoformat(timespec="minutes")
+        state = f"gecontroleerd en medeondertekend tot grootte {held.checkpoint.size} ({seen})"
+    return [
+        ("Transparantielogboek van het Departement", state),
+        ("Bewijzen van opname van ontvangen mededelingen", str(proven or 0)),
+        ("Alarmen over het logboek", f"{alerts} (`leerid sp log alerts`)"),
+    ]
