@@ -226,3 +226,28 @@ def test_check_receipt_refuses_what_is_not_a_receipt_without_a_traceback(
     assert code == 1 and "is not a receipt" in err and "Traceback" not in err
     code, _, err = cli("log", "check-receipt", str(tmp_path / "missing.json"))
     assert code == 1 and "cannot read" in err
+
+
+def test_check_receipt_says_valid_or_not(log: Engine, cli: Cli, tmp_path: Path) -> None:
+    """Issue 12 §5: a receipt of entry 5 checks offline (exit 0); with a changed entry it
+    does not (exit 1), and the line that fails says so."""
+    from leerid.idp.store.tlog.checkpoints import cosigned_note
+    from leerid.idp.store.tlog.proofs import inclusion_by_index
+    from leerid.transparency.receipt import b64url, make_receipt
+
+    _, vkey, _ = cli("log", "key")
+    with log.connect() as conn:
+        found = inclusion_by_index(conn, 5)
+        note = cosigned_note(conn)
+    assert note is not None
+    receipt = make_receipt(found.entry, 5, found.proof, note, vkey.strip())
+    good = tmp_path / "bewijs-good.json"
+    good.write_text(json.dumps(receipt), encoding="utf-8")
+    code, out, err = cli("log", "check-receipt", str(good), "--key", vkey.strip())
+    assert code == 0, out + err
+    assert "this receipt is valid" in out and "✗" not in out
+    changed = found.entry.replace(b"released", b"refused!")
+    bad = tmp_path / "bewijs-bad.json"
+    bad.write_text(json.dumps({**receipt, "entry": b64url(changed)}), encoding="utf-8")
+    code, out, err = cli("log", "check-receipt", str(bad))
+    assert code == 1 and "✗" in out and "does NOT prove" in err

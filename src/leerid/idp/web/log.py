@@ -31,7 +31,6 @@ from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.store.tlog import proofs
 from leerid.idp.store.tlog.checkpoints import cosigned_note, log_signer
-from leerid.idp.store.tlog.proofs import b64url
 from leerid.idp.store.tlog.witnesses import CosignatureRefusedError, accept_cosignature
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.log_params import (
@@ -40,6 +39,7 @@ from leerid.idp.web.log_params import (
     tile_request,
     whole,
 )
+from leerid.transparency.receipt import b64url
 
 __all__ = ["log_metadata", "router"]
 
