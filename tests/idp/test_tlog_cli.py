@@ -134,6 +134,16 @@ def _gap(engine: Engine, idx: int) -> None:
         conn.execute(text("UPDATE idp_tlog_entry SET idx = 100000 WHERE idx = :i"), {"i": idx})
 
 
+def _checkpoint_beyond(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO idp_tlog_checkpoint (size, root, note, signed_at) "
+                "SELECT 9999, root, note, signed_at FROM idp_tlog_checkpoint WHERE size = 600"
+            )
+        )
+
+
 TAMPERINGS: dict[str, tuple[Callable[[Engine], None], str]] = {
     "body": (lambda e: _tamper_entry(e, 42, "body"), "index 42: the entry's body was changed"),
     "leaf hash": (
@@ -151,6 +161,10 @@ TAMPERINGS: dict[str, tuple[Callable[[Engine], None], str]] = {
     "checkpoint root": (
         lambda e: _tamper_checkpoint_root(e, 300),
         "checkpoint 300: the stored size or root is not the one in its signed note",
+    ),
+    "checkpoint beyond the tree": (
+        _checkpoint_beyond,
+        "checkpoint 9999: is beyond the integrated tree (600 entries)",
     ),
     "gap in the indexes": (
         lambda e: _gap(e, 77),
