@@ -46,12 +46,12 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.
 
 def _log_key(engine: Engine) -> Ed25519Signer:
     """The log key under the log's origin (the stored checkpoints', else the configured)."""
-    from leerid.idp.settings import IdpSettings, explicit_issuer, tlog_origin_from_env
+    from leerid.idp.settings import IdpSettings
     from leerid.idp.store.tlog.checkpoints import log_origin, log_signer
 
-    configured = IdpSettings.from_env().tlog_origin
-    explicit = bool(tlog_origin_from_env() or explicit_issuer())
-    return log_signer(engine, log_origin(engine, configured, explicit=explicit))
+    settings = IdpSettings.from_env()
+    origin = log_origin(engine, settings.tlog_origin, explicit=settings.tlog_origin_set)
+    return log_signer(engine, origin)
 
 
 def _checkpoint_json(engine: Engine) -> dict[str, Any]:
