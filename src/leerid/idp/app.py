@@ -38,6 +38,7 @@ from leerid.idp.web import (
     my_data,
     notices,
     parameters,
+    protocol_text,
     quality_reports,
     revocation,
     service_providers,
@@ -68,6 +69,7 @@ ROUTERS: list[APIRouter] = [
     notices.router,
     service_providers.router,
     my_data.router,
+    protocol_text.router,
     disclosures.router,
     events.router,
 ]
