@@ -1,6 +1,7 @@
-"""Issue 4 §7: a password login writes five rows, counted by the database itself (row
-triggers, see ``tests.login.write_log``): three for the flow and two for the throttle's
-reservation, which issue 8 §5 requires before the password is checked."""
+"""Issue 4 §7: a password login writes six rows, counted by the database itself (row
+triggers, see ``tests.login.write_log``): four for the flow (the disclosure's transparency-log
+entry among them, issue 12 §1) and two for the throttle's reservation, which issue 8 §5
+requires before the password is checked."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from tests.login.oidc_flow import exchange, password_login, userinfo
 from tests.login.write_log import install_write_log, take_writes
 
 
-def test_a_password_login_writes_five_rows(database_url: str) -> None:
-    """Authorize, log in with the password, redeem the code: five rows.
+def test_a_password_login_writes_six_rows(database_url: str) -> None:
+    """Authorize, log in with the password, redeem the code: six rows.
 
     The grant (the code) at login, the same row when it becomes an access token, one
-    disclosure record for the ID token; userinfo is a release of its own and adds exactly
-    its disclosure record (issue 4 §5). The throttle reserves the attempt on the account's
+    disclosure record for the ID token and its transparency-log entry (issue 12 §1);
+    userinfo is a release of its own and adds exactly its disclosure record and entry. The throttle reserves the attempt on the account's
     row before the hash (one INSERT) and drops the row after the good password (one
     DELETE): a burst of guesses cannot all be checked (issue 8 §5).
     """
@@ -49,6 +50,7 @@ def test_a_password_login_writes_five_rows(database_url: str) -> None:
             "INSERT idp_grant": 1,
             "UPDATE idp_grant": 1,
             "INSERT idp_disclosure": 1,
+            "INSERT idp_tlog_entry": 1,
         }
     ), login_writes
-    assert userinfo_writes == Counter({"INSERT idp_disclosure": 1})
+    assert userinfo_writes == Counter({"INSERT idp_disclosure": 1, "INSERT idp_tlog_entry": 1})

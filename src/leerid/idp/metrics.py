@@ -32,6 +32,7 @@ __all__ = [
     "SETS_PUBLISHED",
     "SET_ERRORS",
     "SSO_LOGINS",
+    "TLOG_APPEND_FAILURES",
     "TOKENS",
     "TOKEN_LATENCY",
     "USERINFO_LATENCY",
@@ -67,6 +68,11 @@ SETS_DELIVERED = Counter(
 SETS_ACKNOWLEDGED = Counter("leerid_sets_acknowledged_total", "SETs acknowledged by recipients")
 SET_ERRORS = Counter(
     "leerid_set_errors_total", "SETs recipients rejected (setErrs, RFC 8936 §2.4.3)", ["err"]
+)
+TLOG_APPEND_FAILURES = Counter(
+    "leerid_tlog_append_failures_total",
+    "Writes refused because their transparency-log entry could not be appended (issue 12 "
+    "§1: fail closed, nothing was released)",
 )
 
 # The hot path's labelled children, bound once (a ``labels()`` lookup per request costs a lock

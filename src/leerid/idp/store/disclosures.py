@@ -2,32 +2,40 @@
 
 One record per release (ID token, userinfo, introspection that returns claims) and per
 refusal, with the claim *names* only, never their values: it answers a pupil's GDPR art. 15
-question "who received my data, when, which attributes".
+question "who received my data, when, which attributes". Issue 12 §1: each record is written
+with its transparency-log entry, in one statement or one transaction, and keeps the entry's
+leaf hash (``log_leaf``); no record without its entry, no entry without its record.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, false, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, false, insert, or_, select
 from sqlalchemy.orm import Session
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.models import Disclosure
+from leerid.idp.store.tlog.append import append_row, entry_row, fail_closed, pupil_of, pupil_secret
+from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
+from leerid.transparency.entries import LogEntry, disclosure_entry
 
 __all__ = [
     "DisclosureEntry",
     "DisclosureRecord",
+    "DisclosureRows",
+    "entry_params",
     "insert_disclosure",
     "list_disclosures",
     "pupil_history",
     "pupil_keys",
     "received_claims",
     "record_disclosure",
+    "write_disclosure",
 ]
 
 
@@ -55,6 +63,21 @@ class DisclosureRecord:
 
 
 @dataclass(frozen=True)
+class DisclosureRows:
+    """A record and its log entry, made together so that they say the same (issue 12 §1)."""
+
+    record: dict[str, Any]
+    """The ``idp_disclosure`` column values, ``log_leaf`` included."""
+    entry: dict[str, Any]
+    """The ``idp_tlog_entry`` column values (``entry_row``)."""
+
+    @property
+    def leaf(self) -> bytes:
+        """The RFC 9162 leaf hash of the entry (the record's ``log_leaf``)."""
+        return bytes(self.entry["leaf_hash"])
+
+
+@dataclass(frozen=True)
 class DisclosureEntry:
     """One record to write: a release or a refusal, with the claim names only."""
 
@@ -69,33 +92,91 @@ class DisclosureEntry:
     reason: str | None = None
     at: dt.datetime | None = None
 
-    def values(self) -> dict[str, Any]:
-        """The column values of the record (claim names sorted, space-separated)."""
-        return {
-            "at": self.at or dt.datetime.now(dt.UTC),
+    def log_entry(self, secret: bytes, at: dt.datetime) -> LogEntry:
+        """Issue 12 §1: the record as a log entry: claim names, the pupil as a pseudonym
+        keyed with ``secret`` (``pupil_secret``), no identifier in clear."""
+        return disclosure_entry(
+            at=at,
+            client_id=self.client_id,
+            endpoint=self.endpoint,
+            protocol_id=self.protocol_id,
+            protocol_hash=self.protocol_hash,
+            claims=self.claims,
+            outcome=self.outcome,
+            reason=self.reason,
+            pupil=pupil_of(secret, self.account_uuid, self.leer_id_uuid),
+        )
+
+    def rows(self, secret: bytes) -> DisclosureRows:
+        """The record's column values (claim names sorted, space-separated) and its entry's,
+        with one moment for both. ``EntryError`` when the entry cannot be made."""
+        at = self.at or dt.datetime.now(dt.UTC)
+        claims = sorted(set(self.claims))
+        entry = entry_row(replace(self, claims=claims).log_entry(secret, at))
+        record = {
+            "at": at,
             "client_id": self.client_id,
             "protocol_id": self.protocol_id,
             "protocol_hash": self.protocol_hash,
             "leer_id_uuid": self.leer_id_uuid,
             "account_uuid": self.account_uuid,
-            "claims": " ".join(sorted(self.claims)),
+            "claims": " ".join(claims),
             "endpoint": self.endpoint,
             "outcome": self.outcome,
             "reason": self.reason,
+            "log_leaf": entry["leaf_hash"],
         }
+        return DisclosureRows(record, entry)
 
 
 _INSERT = HotStatement(insert(Disclosure))
+_ENTRY_PARAMS = {"leaf_hash": "e_leaf_hash", "body": "e_body"}
+_INSERT_WITH_ENTRY = HotStatement(  # PostgreSQL only: SQLite has no data-modifying WITH
+    insert(Disclosure).add_cte(
+        insert(TlogEntry)
+        .values({column: bindparam(name) for column, name in _ENTRY_PARAMS.items()})
+        .cte("entry")
+    )
+)
 
 
-def insert_disclosure(conn: Connection, entry: DisclosureEntry) -> None:
-    """Write one record on ``conn`` (the caller commits, or ``conn`` autocommits)."""
-    _INSERT(conn, entry.values())
+def entry_params(rows: DisclosureRows) -> dict[str, Any]:
+    """The entry's values as the bind parameters of a statement that writes both rows."""
+    return {name: rows.entry[column] for column, name in _ENTRY_PARAMS.items()}
 
 
-def record_disclosure(conn: Connection, **fields: Any) -> None:
-    """Write one record of ``DisclosureEntry(**fields)`` on ``conn`` (the caller commits)."""
-    insert_disclosure(conn, DisclosureEntry(**fields))
+def insert_disclosure(conn: Connection, entry: DisclosureEntry, secret: bytes) -> bytes:
+    """Write one record and its log entry on ``conn``, in the caller's transaction (two
+    INSERTs; the caller commits): the entry's leaf hash."""
+    rows = entry.rows(secret)
+    append_row(conn, rows.entry)
+    _INSERT(conn, rows.record)
+    return rows.leaf
+
+
+def write_disclosure(
+    conn: Connection, engine: Engine, entry: DisclosureEntry, secret: bytes
+) -> bytes:
+    """Issue 12 §1: one record and its log entry, both or neither, fail closed.
+
+    On PostgreSQL one statement on the autocommit ``conn`` (``WITH entry AS (INSERT INTO
+    idp_tlog_entry …) INSERT INTO idp_disclosure …``: one round trip, atomic); elsewhere one
+    transaction on ``engine``. The entry's leaf hash; ``LogAppendError`` when refused.
+    """
+    with fail_closed(f"the {entry.endpoint} disclosure record"):
+        rows = entry.rows(secret)
+        if conn.dialect.name == "postgresql":
+            _INSERT_WITH_ENTRY(conn, {**rows.record, **entry_params(rows)})
+        else:
+            with engine.begin() as tx:
+                append_row(tx, rows.entry)
+                _INSERT(tx, rows.record)
+    return rows.leaf
+
+
+def record_disclosure(conn: Connection, **fields: Any) -> bytes:
+    """Write ``DisclosureEntry(**fields)`` and its entry on ``conn`` (the caller commits)."""
+    return insert_disclosure(conn, DisclosureEntry(**fields), pupil_secret(conn.engine))
 
 
 def list_disclosures(

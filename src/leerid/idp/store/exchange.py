@@ -1,10 +1,16 @@
 """The token endpoint's writes: a code or refresh token consumed, tokens stored, disclosed.
 
 All or nothing (RFC 6749 §4.1.2 and §10.5: a code is single use; OAuth 2.0 Security BCP
-§4.14.2: refresh tokens are single use and rotated). The disclosure record is written with
-the tokens, through ``exchange_code`` / ``rotate_refresh_token`` only. On PostgreSQL an
-exchange without a refresh token is one atomic statement in autocommit (the private fast
-path, ``_consume_and_record``); everywhere else it is one transaction.
+§4.14.2: refresh tokens are single use and rotated). The disclosure record and its
+transparency-log entry (issue 12 §1) are written with the tokens, through ``exchange_code`` /
+``rotate_refresh_token`` only. On PostgreSQL an exchange without a refresh token is one
+atomic statement in autocommit (the private fast path, ``_consume_and_record``); everywhere
+else it is one transaction.
+
+Fail closed (issue 12 §1): when the entry cannot be appended the whole write rolls back,
+``LogAppendError`` is raised and nothing is released. The code (or refresh token) stays
+unused, so the client may present it again once the log accepts entries: RFC 6749 §4.1.2
+forbids a second *use*, and a rolled-back exchange was none.
 """
 
 from __future__ import annotations
@@ -14,12 +20,24 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Executable, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Executable,
+    Insert,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from leerid.idp.store._fast_path import HotStatement
-from leerid.idp.store.disclosures import DisclosureEntry, insert_disclosure
+from leerid.idp.store.disclosures import DisclosureEntry, entry_params, insert_disclosure
 from leerid.idp.store.grants import CodeGrant, G, R, RefreshGrant, token_hash
 from leerid.idp.store.models import Disclosure
+from leerid.idp.store.tlog.append import fail_closed
+from leerid.idp.store.tlog.tables import TlogEntry
 
 __all__ = ["CodeExchange", "RefreshRotation", "exchange_code", "rotate_refresh_token"]
 
@@ -70,15 +88,29 @@ def exchange_code(
     grant: CodeGrant,
     exchange: CodeExchange,
     disclosure: DisclosureEntry,
-) -> bool:
-    """Consume the code, store its tokens and the disclosure record: all or nothing.
+    secret: bytes,
+) -> bytes | None:
+    """Consume the code, store its tokens, the disclosure record and its log entry: all or
+    nothing. The entry's leaf hash; None when another request used the code first (then
+    nothing is written); ``LogAppendError`` when the log refused the entry (nothing either).
 
     ``conn`` is an autocommit connection (the PostgreSQL fast path runs on it), ``engine``
-    gives the transaction otherwise. False when another request used the code first (then
-    nothing is written).
+    gives the transaction otherwise; ``secret`` keys the pupil's pseudonym (``pupil_secret``).
     """
-    if exchange.refresh_token is None and conn.dialect.name == "postgresql":
-        return _consume_code_recording(conn, grant.grant_id, exchange, disclosure)
+    with fail_closed("the token exchange"):
+        if exchange.refresh_token is None and conn.dialect.name == "postgresql":
+            return _consume_code_recording(conn, grant.grant_id, exchange, disclosure, secret)
+        return _exchange_in_transaction(engine, grant, exchange, disclosure, secret)
+
+
+def _exchange_in_transaction(
+    engine: Engine,
+    grant: CodeGrant,
+    exchange: CodeExchange,
+    disclosure: DisclosureEntry,
+    secret: bytes,
+) -> bytes | None:
+    """``exchange_code`` as one transaction (SQLite, or a code that gives a refresh token)."""
     try:
         with engine.begin() as tx:
             if not _consume_code(tx, grant.grant_id, exchange):
@@ -95,10 +127,9 @@ def exchange_code(
                     lifetime=exchange.refresh_lifetime,
                     now=exchange.now,
                 )
-            insert_disclosure(tx, disclosure)
+            return insert_disclosure(tx, disclosure, secret)
     except _RacedError:
-        return False
-    return True
+        return None
 
 
 def rotate_refresh_token(
@@ -106,13 +137,15 @@ def rotate_refresh_token(
     found: RefreshGrant,
     rotation: RefreshRotation,
     disclosure: DisclosureEntry,
-) -> bool:
+    secret: bytes,
+) -> bytes | None:
     """RFC 6749 §6: use up the presented token, store the next one of its family, a new
-    access token and the disclosure record, in one transaction. False when the token was
-    used or revoked meanwhile (then nothing is written)."""
+    access token, the disclosure record and its log entry, in one transaction. The entry's
+    leaf hash; None when the token was used or revoked meanwhile (then nothing is written);
+    ``LogAppendError`` when the log refused the entry (nothing either)."""
     now = rotation.now
     try:
-        with engine.begin() as conn:
+        with fail_closed("the refresh token rotation"), engine.begin() as conn:
             if not _consume_refresh_token(conn, rotation.presented, now):
                 raise _RacedError()
             _store_refresh_token(
@@ -137,26 +170,36 @@ def rotate_refresh_token(
                 expires_at=rotation.access_expires_at,
                 now=now,
             )
-            insert_disclosure(conn, disclosure)
+            return insert_disclosure(conn, disclosure, secret)
     except _RacedError:
-        return False
-    return True
+        return None
+
+
+def _from_consumed(table: Table, consumed: Any, names: list[str], prefix: str) -> Insert:
+    """``INSERT INTO table (names) SELECT :prefix_name… FROM consumed``: a row only when the
+    code was consumed."""
+    rows = select(
+        *[bindparam(f"{prefix}{name}", type_=table.c[name].type).label(name) for name in names]
+    ).select_from(consumed)
+    return insert(table).from_select(names, rows)
 
 
 def _consume_and_record() -> Executable:
-    """PostgreSQL: consume the code and write the disclosure record in one statement.
+    """PostgreSQL: consume the code, write the disclosure record and its log entry in one
+    statement.
 
-    ``WITH consumed AS (UPDATE … RETURNING id) INSERT INTO idp_disclosure SELECT … FROM
-    consumed``: one atomic statement in autocommit, no BEGIN/COMMIT round trips; when the
-    code was used already nothing is inserted either.
+    ``WITH consumed AS (UPDATE … RETURNING id), entry AS (INSERT INTO idp_tlog_entry SELECT …
+    FROM consumed) INSERT INTO idp_disclosure SELECT … FROM consumed``: one atomic statement
+    in autocommit, no BEGIN/COMMIT round trips (a data-modifying WITH runs to completion
+    whether or not the main statement reads it); when the code was used already nothing is
+    inserted either; when the entry is refused nothing is written at all.
     """
     consumed = _CONSUME_CODE.statement.returning(G.c.id).cte("consumed")  # type: ignore[attr-defined]
     table = cast(Table, Disclosure.__table__)
     names = [c.name for c in table.columns if c.name != "id"]
-    rows = select(
-        *[bindparam(f"d_{name}", type_=table.c[name].type).label(name) for name in names]
-    ).select_from(consumed)
-    return insert(table).from_select(names, rows).add_cte(consumed)
+    entry = _from_consumed(cast(Table, TlogEntry.__table__), consumed, ["leaf_hash", "body"], "e_")
+    record = _from_consumed(table, consumed, names, "d_")
+    return record.add_cte(consumed, entry.cte("entry"))
 
 
 _CONSUME_AND_RECORD = HotStatement(_consume_and_record())
@@ -181,12 +224,19 @@ def _consume_code(conn: Connection, grant_id: str, exchange: CodeExchange) -> bo
 
 
 def _consume_code_recording(
-    conn: Connection, grant_id: str, exchange: CodeExchange, disclosure: DisclosureEntry
-) -> bool:
-    """``_consume_code`` and the disclosure record as one statement (PostgreSQL only)."""
+    conn: Connection,
+    grant_id: str,
+    exchange: CodeExchange,
+    disclosure: DisclosureEntry,
+    secret: bytes,
+) -> bytes | None:
+    """``_consume_code``, the disclosure record and its entry as one statement (PostgreSQL
+    only): the entry's leaf hash, or None when the code was used already."""
+    rows = disclosure.rows(secret)
     params = _consume_params(grant_id, exchange)
-    params.update({f"d_{name}": value for name, value in disclosure.values().items()})
-    return bool(_CONSUME_AND_RECORD(conn, params).rowcount)
+    params.update({f"d_{name}": value for name, value in rows.record.items()})
+    params.update(entry_params(rows))
+    return rows.leaf if _CONSUME_AND_RECORD(conn, params).rowcount else None
 
 
 def _insert_access_token(

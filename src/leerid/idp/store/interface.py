@@ -16,9 +16,18 @@ from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
 from leerid.idp.store.my_data import MyDisclosure
 from leerid.idp.store.quality_reports import ReportView
+from leerid.idp.store.tlog.append import LogAppendError, leaf_text
 from leerid.protocol import PupilClaims
 
-__all__ = ["Credential", "FoundCode", "IdpStore", "NewCode", "StoreConnection"]
+__all__ = [
+    "Credential",
+    "FoundCode",
+    "IdpStore",
+    "LogAppendError",
+    "NewCode",
+    "StoreConnection",
+    "leaf_text",
+]
 
 FoundCode = tuple[CodeGrant, dt.datetime, bool]
 """A code's grant, its expiry and whether it was used."""
@@ -73,12 +82,15 @@ class StoreConnection(Protocol):
 
     def exchange_code(
         self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry
-    ) -> bool:
-        """Consume the code, store its tokens and the disclosure: all or nothing."""
+    ) -> bytes | None:
+        """Consume the code, store its tokens and the disclosure with its log entry: all or
+        nothing. The entry's leaf hash; None when the code was used meanwhile; issue 12 §1:
+        ``LogAppendError`` (nothing written) when the log refused the entry."""
         ...
 
-    def record_disclosure(self, entry: DisclosureEntry) -> None:
-        """Issue 4 §5: one record of the disclosure log."""
+    def record_disclosure(self, entry: DisclosureEntry) -> bytes:
+        """Issue 4 §5, issue 12 §1: one record of the disclosure log with its log entry,
+        both or neither: the entry's leaf hash, or ``LogAppendError``."""
         ...
 
 
@@ -93,8 +105,9 @@ class IdpStore(Protocol):
         """A connection of the pool for the authorization answer (code INSERT)."""
         ...
 
-    def record_disclosure(self, entry: DisclosureEntry) -> None:
-        """Issue 4 §5: one record of the disclosure log, on a connection of its own."""
+    def record_disclosure(self, entry: DisclosureEntry) -> bytes:
+        """Issue 4 §5, issue 12 §1: one record of the disclosure log with its log entry, on
+        a connection of its own: the entry's leaf hash, or ``LogAppendError``."""
         ...
 
     def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
@@ -107,8 +120,9 @@ class IdpStore(Protocol):
 
     def rotate_refresh_token(
         self, found: RefreshGrant, rotation: RefreshRotation, disclosure: DisclosureEntry
-    ) -> bool:
-        """RFC 6749 §6: the refresh grant's writes, all or nothing (False: raced)."""
+    ) -> bytes | None:
+        """RFC 6749 §6: the refresh grant's writes with the disclosure's log entry, all or
+        nothing: the entry's leaf hash (None: raced; ``LogAppendError``: log refused)."""
         ...
 
     def revoke_family(self, family_id: str, now: dt.datetime) -> None:

@@ -20,8 +20,8 @@ from leerid.idp.store.assertions import remember_jti
 from leerid.idp.store.disclosures import (
     DisclosureEntry,
     DisclosureRecord,
-    insert_disclosure,
     pupil_history,
+    write_disclosure,
 )
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
@@ -31,6 +31,7 @@ from leerid.idp.store.my_data import MyDisclosure, my_disclosures
 from leerid.idp.store.pupils import account_status, fetch_pupil, pupil_from_row
 from leerid.idp.store.quality_reports import ReportView
 from leerid.idp.store.report_directions import add_pupil_report
+from leerid.idp.store.tlog.append import LogAppendError, pupil_secret
 from leerid.protocol import PupilClaims
 from leerid.registry.models import Account, Pupil
 from leerid.registry.models import Credential as CredentialRow
@@ -51,9 +52,10 @@ _ENDED = HotStatement(select(IdpEndedSession.sid).where(IdpEndedSession.sid == b
 class SqlConnection:
     """``StoreConnection`` on one SQLAlchemy connection (autocommit)."""
 
-    def __init__(self, conn: Connection, engine: Engine) -> None:
+    def __init__(self, conn: Connection, engine: Engine, secret: bytes) -> None:
         self._conn = conn
         self._engine = engine  # for the transactions of an exchange off PostgreSQL
+        self._secret = secret  # the pupils' pseudonyms in log entries (issue 12 §1)
 
     def insert_code(
         self,
@@ -108,13 +110,16 @@ class SqlConnection:
 
     def exchange_code(
         self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry
-    ) -> bool:
+    ) -> bytes | None:
         """See ``leerid.idp.store.exchange.exchange_code``."""
-        return _exchange.exchange_code(self._conn, self._engine, grant, exchange, disclosure)
+        return _exchange.exchange_code(
+            self._conn, self._engine, grant, exchange, disclosure, self._secret
+        )
 
-    def record_disclosure(self, entry: DisclosureEntry) -> None:
-        """One INSERT on this connection."""
-        insert_disclosure(self._conn, entry)
+    def record_disclosure(self, entry: DisclosureEntry) -> bytes:
+        """The record and its entry: one statement on this connection (PostgreSQL), else
+        one transaction (see ``write_disclosure``)."""
+        return write_disclosure(self._conn, self._engine, entry, self._secret)
 
 
 class SqlStore:
@@ -124,23 +129,25 @@ class SqlStore:
         self.engine = engine
         self.autocommit = autocommit
         self.codes = codes
+        self.pupil_secret = pupil_secret(engine)
+        """Issue 12 §1: the key of the pupils' pseudonyms, read once per process."""
 
     @contextmanager
     def connect(self) -> Iterator[SqlConnection]:
         """An autocommit connection for reads and single-statement writes."""
         with self.autocommit.connect() as conn:
-            yield SqlConnection(conn, self.engine)
+            yield SqlConnection(conn, self.engine, self.pupil_secret)
 
     @contextmanager
     def connect_codes(self) -> Iterator[SqlConnection]:
         """A connection of the codes' pool (asynchronous commit on PostgreSQL)."""
         with self.codes.connect() as conn:
-            yield SqlConnection(conn, self.engine)
+            yield SqlConnection(conn, self.engine, self.pupil_secret)
 
-    def record_disclosure(self, entry: DisclosureEntry) -> None:
-        """One INSERT in autocommit."""
+    def record_disclosure(self, entry: DisclosureEntry) -> bytes:
+        """The record and its entry on an autocommit connection (see ``write_disclosure``)."""
         with self.autocommit.connect() as conn:
-            insert_disclosure(conn, entry)
+            return write_disclosure(conn, self.engine, entry, self.pupil_secret)
 
     def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
         """RFC 6749 §4.1.2: revoke the tokens issued from a code used twice."""
@@ -154,9 +161,11 @@ class SqlStore:
 
     def rotate_refresh_token(
         self, found: RefreshGrant, rotation: RefreshRotation, disclosure: DisclosureEntry
-    ) -> bool:
+    ) -> bytes | None:
         """See ``leerid.idp.store.exchange.rotate_refresh_token``."""
-        return _exchange.rotate_refresh_token(self.engine, found, rotation, disclosure)
+        return _exchange.rotate_refresh_token(
+            self.engine, found, rotation, disclosure, self.pupil_secret
+        )
 
     def revoke_family(self, family_id: str, now: dt.datetime) -> None:
         """Revoke every token of a refresh family."""
@@ -253,8 +262,13 @@ class SqlStore:
     def publish_events(
         self, signing_key: Callable[[], SigningKey], issuer: str, *, limit: int, wait: bool
     ) -> event_publisher.Published:
-        """See ``leerid.idp.store.event_publisher.publish``."""
-        return event_publisher.publish(self.engine, signing_key, issuer, limit=limit, wait=wait)
+        """See ``leerid.idp.store.event_publisher.publish``. Issue 12 §1: when the log
+        refuses the SETs' entries nothing is published (counted and logged there); a poll
+        still delivers what was published before."""
+        try:
+            return event_publisher.publish(self.engine, signing_key, issuer, limit=limit, wait=wait)
+        except LogAppendError:
+            return event_publisher.Published(0, 0)
 
     def poll_events(
         self,

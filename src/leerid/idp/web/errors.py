@@ -10,11 +10,13 @@ from __future__ import annotations
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from leerid.idp.oauth.errors import NO_STORE, OAuthError, add_query
+from leerid.store.outage import RETRY_AFTER
 
 __all__ = [
     "authorization_error_redirect",
     "bearer_challenge",
     "bearer_error",
+    "log_unavailable",
     "token_error_response",
 ]
 
@@ -59,4 +61,19 @@ def bearer_error(error: str, description: str, status_code: int = 401) -> Respon
         {"error": error, "error_description": description},
         status_code,
         headers={**NO_STORE, "WWW-Authenticate": challenge},
+    )
+
+
+def log_unavailable() -> Response:
+    """Issue 12 §1, fail closed: the transparency log refused the entry, nothing was
+    released; 503 ``temporarily_unavailable`` (the code of RFC 6749 §4.1.2.1) with
+    ``Retry-After`` (RFC 9110 §10.2.3), as during a database outage."""
+    return JSONResponse(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "the provider cannot record this disclosure in its "
+            "transparency log right now, so it releases nothing; try again in a minute",
+        },
+        503,
+        headers={**NO_STORE, "Retry-After": str(RETRY_AFTER)},
     )

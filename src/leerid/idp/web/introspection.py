@@ -2,7 +2,9 @@
 
 RFC 7662 §2.2 lets the server limit what it reveals: a client learns about its own tokens
 only; any other token is ``{"active": false}``. The answer names the pupil (``sub``), so it
-is a release and is recorded in the disclosure log.
+is a release and is recorded in the disclosure log, with its transparency-log entry (issue
+12 §1), named in the header ``LeerID-Log-Leaf``; when the log refuses the entry nothing is
+released: 503 ``temporarily_unavailable``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from leerid.idp.context import IdpContext
 from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
+from leerid.idp.store.interface import LogAppendError, leaf_text
 from leerid.idp.web.client_auth import token_request
+from leerid.idp.web.errors import log_unavailable
+from leerid.idp.web.userinfo import LOG_LEAF_HEADER
 
 __all__ = ["router"]
 
@@ -30,13 +35,22 @@ async def introspect(request: Request) -> Response:
     asked = await token_request(request)
     if isinstance(asked, Response):
         return asked
-    body = await asked.ctx.run(_introspect, asked.ctx, asked.client, asked.form, asked.token)
-    return JSONResponse(body, headers=NO_STORE)
+    try:
+        body, leaf = await asked.ctx.run(
+            _introspect, asked.ctx, asked.client, asked.form, asked.token
+        )
+    except LogAppendError:
+        return log_unavailable()  # issue 12 §1: fail closed
+    headers = dict(NO_STORE)
+    if leaf is not None:
+        headers[LOG_LEAF_HEADER] = leaf_text(leaf)
+    return JSONResponse(body, headers=headers)
 
 
 def _introspect(
     ctx: IdpContext, client: Client, form: dict[str, str], token: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bytes | None]:
+    """The answer, and the leaf hash of its disclosure entry when it names a pupil."""
     now = dt.datetime.now(dt.UTC)
     hint = form.get("token_type_hint")
     access = None if hint == "refresh_token" else ctx.store.find_access_token(token, now)
@@ -53,20 +67,21 @@ def _introspect(
         }
     else:
         body = _refresh_body(ctx, client, token, now)
-    if body["active"]:
-        protocol = ctx.protocols.get(client.protocol_id)
-        ctx.store.record_disclosure(
-            DisclosureEntry(
-                client_id=client.client_id,
-                endpoint="introspect",
-                claims=("sub",),
-                protocol_id=client.protocol_id,
-                protocol_hash=protocol.content_hash if protocol else None,
-                leer_id_uuid=None,
-                account_uuid=body["sub"],
-            )
+    if not body["active"]:
+        return body, None
+    protocol = ctx.protocols.get(client.protocol_id)
+    leaf = ctx.store.record_disclosure(
+        DisclosureEntry(
+            client_id=client.client_id,
+            endpoint="introspect",
+            claims=("sub",),
+            protocol_id=client.protocol_id,
+            protocol_hash=protocol.content_hash if protocol else None,
+            leer_id_uuid=None,
+            account_uuid=body["sub"],
         )
-    return body
+    )
+    return body, leaf
 
 
 def _refresh_body(ctx: IdpContext, client: Client, token: str, now: dt.datetime) -> dict[str, Any]:

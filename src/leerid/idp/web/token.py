@@ -3,8 +3,12 @@
 Written by hand for the same reason as the authorization endpoint. One transaction per
 exchange: the code is consumed and becomes the access token's row, the refresh token (only
 with ``offline_access``, and only when the client's protocol allows disclosure without a
-login, art. 5) is stored, and the disclosure is recorded — all or nothing. Under a protocol
-that does not allow it, the refresh grant is refused with ``invalid_grant``.
+login, art. 5) is stored, and the disclosure is recorded with its transparency-log entry —
+all or nothing. Under a protocol that does not allow it, the refresh grant is refused with
+``invalid_grant``. Issue 12 §1: the answer carries ``leerid_log_leaf`` (RFC 6749 §5.1 allows
+more members), the base64url leaf hash of the ID token's disclosure entry, for the
+recipient to ask its inclusion proof; when the log refuses the entry nothing is released:
+503 ``temporarily_unavailable`` and the code or refresh token stays unused.
 Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
 Security BCP §4.14.2). The client credentials grant (§4.4) gives a confidential client a
 5-minute JWT access token for DOV's events endpoint (``oauth/client_credentials``), nothing
@@ -43,13 +47,16 @@ from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
-from leerid.idp.store.interface import FoundCode
+from leerid.idp.store.interface import FoundCode, LogAppendError, leaf_text
 from leerid.idp.web.bearer import events_audience
 from leerid.idp.web.client_auth import authenticate_client, read_form
-from leerid.idp.web.errors import token_error_response
+from leerid.idp.web.errors import log_unavailable, token_error_response
 from leerid.protocol import OFFLINE_ACCESS, PupilClaims
 
-__all__ = ["router"]
+__all__ = ["LOG_LEAF_MEMBER", "router"]
+
+LOG_LEAF_MEMBER = "leerid_log_leaf"
+"""Issue 12 §1: the token response member with the disclosure entry's leaf hash."""
 
 router = APIRouter()
 
@@ -65,6 +72,9 @@ async def token(request: Request) -> Response:
     except OAuthError as exc:
         metrics.TOKEN_ERRORS.labels(exc.error).inc()
         return token_error_response(exc, basic_auth_attempted=basic)
+    except LogAppendError:  # issue 12 §1: fail closed (counted where it was refused)
+        metrics.TOKEN_ERRORS.labels("temporarily_unavailable").inc()
+        return log_unavailable()
     metrics.TOKEN_LATENCY.observe(time.perf_counter() - started)
     return JSONResponse(body, headers=NO_STORE)
 
@@ -145,7 +155,8 @@ def _offline(protocol: BoundProtocol | None, scope: str) -> bool:
 def _refuse(
     ctx: IdpContext, client: Client, protocol: BoundProtocol | None, account_uuid: str, reason: str
 ) -> OAuthError:
-    """Issue 4 §5: a refused release is recorded with its reason."""
+    """Issue 4 §5: a refused release is recorded with its reason (issue 12 §1: with its log
+    entry; when the log refuses it, ``LogAppendError`` answers 503 instead)."""
     ctx.store.record_disclosure(
         _entry(client, protocol, (), None, account_uuid, outcome="refused", reason=reason)
     )
@@ -243,9 +254,11 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
             now=now,
         )
         body = _code_body(ctx, client, grant, release, exchange)
-        if not db.exchange_code(grant, exchange, _released(client, protocol, release)):
+        leaf = db.exchange_code(grant, exchange, _released(client, protocol, release))
+        if leaf is None:
             ctx.store.revoke_code_tokens(grant, now)
             raise OAuthError("invalid_grant", CODE_REUSED)
+    body[LOG_LEAF_MEMBER] = leaf_text(leaf)
     metrics.CODE_ACCESS_TOKENS.inc()
     metrics.CODE_ID_TOKENS.inc()
     if exchange.refresh_token is not None:
@@ -333,9 +346,11 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
         nonce=None,
         sid=None,
     )
-    if not ctx.store.rotate_refresh_token(found, rotation, _released(client, protocol, release)):
+    leaf = ctx.store.rotate_refresh_token(found, rotation, _released(client, protocol, release))
+    if leaf is None:
         ctx.store.revoke_family(found.family_id, now)
         raise OAuthError("invalid_grant", REFRESH_REUSED)
+    body[LOG_LEAF_MEMBER] = leaf_text(leaf)
     metrics.TOKENS.labels("access_token", "refresh_token").inc()
     metrics.TOKENS.labels("refresh_token", "refresh_token").inc()
     return body

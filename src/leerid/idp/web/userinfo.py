@@ -2,7 +2,10 @@
 
 The bearer token comes in the ``Authorization`` header (RFC 6750 §2.1) or, with POST, in the
 form body (§2.2). Art. 5: the pupil's data is fetched now; the claims are those of the ID
-token, decided by the protocol; every answer is one disclosure record.
+token, decided by the protocol; every answer is one disclosure record. Issue 12 §1: the
+record is written with its transparency-log entry (one statement on PostgreSQL) and the
+answer names the entry in the header ``LeerID-Log-Leaf`` (base64url leaf hash); when the log
+refuses the entry nothing is released: 503 ``temporarily_unavailable``.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.release import decide
 from leerid.idp.store.disclosures import DisclosureEntry
-from leerid.idp.web.errors import bearer_challenge, bearer_error
+from leerid.idp.store.interface import LogAppendError, leaf_text
+from leerid.idp.web.errors import bearer_challenge, bearer_error, log_unavailable
 
-__all__ = ["TwoTokensError", "bearer_token", "router"]
+__all__ = ["LOG_LEAF_HEADER", "TwoTokensError", "bearer_token", "router"]
+
+LOG_LEAF_HEADER = "LeerID-Log-Leaf"
+"""Issue 12 §1: the header with the leaf hash of the answer's disclosure entry."""
 
 router = APIRouter()
 
@@ -58,25 +65,30 @@ def _userinfo(ctx: IdpContext, token: str) -> Response:
             return bearer_error("invalid_token", "the client of this token is disabled")
         protocol = ctx.protocols.get(client.protocol_id)
         release = decide(protocol, grant.scope.split(), pupil, now)
-        db.record_disclosure(  # one INSERT (autocommit)
-            DisclosureEntry(
-                client_id=client.client_id,
-                endpoint="userinfo",
-                claims=release.claims.keys(),
-                protocol_id=client.protocol_id,
-                protocol_hash=protocol.content_hash if protocol else None,
-                leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
-                account_uuid=grant.account_uuid,
-                outcome="refused" if release.refused else "released",
-                reason=release.refused,
-            )
+        entry = DisclosureEntry(
+            client_id=client.client_id,
+            endpoint="userinfo",
+            claims=release.claims.keys(),
+            protocol_id=client.protocol_id,
+            protocol_hash=protocol.content_hash if protocol else None,
+            leer_id_uuid=release.pupil.leer_id_uuid if release.pupil else None,
+            account_uuid=grant.account_uuid,
+            outcome="refused" if release.refused else "released",
+            reason=release.refused,
         )
+        try:
+            leaf = db.record_disclosure(entry)  # one statement (PostgreSQL, autocommit)
+        except LogAppendError:
+            return log_unavailable()  # issue 12 §1: fail closed
     if release.refused is not None or "sub" not in release.claims:
         metrics.LOGIN_FAILURES.labels(release.refused or "protocol_releases_no_sub").inc()
-        return bearer_error(
+        answer = bearer_error(
             "invalid_token", f"no data may be released to this client ({release.refused})", 401
         )
-    return JSONResponse(release.claims, headers=NO_STORE)
+    else:
+        answer = JSONResponse(release.claims, headers=NO_STORE)
+    answer.headers[LOG_LEAF_HEADER] = leaf_text(leaf)
+    return answer
 
 
 async def userinfo(request: Request) -> Response:
