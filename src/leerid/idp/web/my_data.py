@@ -14,7 +14,6 @@ throttled per pupil. No name, key or text of the pupil goes in a log line.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hmac
 import logging
@@ -33,6 +32,7 @@ from leerid.idp.store.my_data import READY, MyDisclosure
 from leerid.idp.store.quality_reports import ATTRIBUTES, PROBLEMS
 from leerid.idp.store.report_codes import normalise_code
 from leerid.idp.store.report_directions import TooManyReportsError
+from leerid.idp.store.tlog.append import leaf_text
 from leerid.idp.web.i18n import TEXTS
 from leerid.idp.web.login import Refusal, client_address, form_fields, verify_credentials
 from leerid.idp.web.protocol_text import protocol_path
@@ -176,7 +176,7 @@ def _csrf_cookie(request: Request) -> str:
 
 def receipt_path(ctx: IdpContext, leaf: bytes) -> str:
     """Where the receipt of the entry with leaf hash ``leaf`` is downloaded (base64url)."""
-    return f"{_path(ctx)}/bewijs/{base64.urlsafe_b64encode(leaf).rstrip(b'=').decode()}"
+    return f"{_path(ctx)}/bewijs/{leaf_text(leaf)}"
 
 
 def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
