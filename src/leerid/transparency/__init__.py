@@ -6,6 +6,8 @@ provider's kit (``leerid.sp.kit``) witnesses it, and ``leerid log check-receipt`
 receipt offline, all with these functions. See docs/transparency-log.md.
 """
 
+from leerid.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from leerid.transparency.cosignature import Cosigner, verify_cosignature
 from leerid.transparency.entries import (
     KINDS,
     EntryError,
@@ -15,6 +17,23 @@ from leerid.transparency.entries import (
     event_entry,
     protocol_entry,
     pupil_pseudonym,
+)
+from leerid.transparency.note import (
+    Ed25519Signer,
+    Note,
+    NoteError,
+    Signature,
+    Verifier,
+    open_note,
+)
+from leerid.transparency.receipt import (
+    RECEIPT_FORMAT,
+    ReceiptCheck,
+    b64url,
+    check_receipt,
+    describe_entry,
+    from_b64url,
+    make_receipt,
 )
 from leerid.transparency.rfc9162 import (
     EMPTY_ROOT,
@@ -44,28 +63,46 @@ __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "KINDS",
+    "RECEIPT_FORMAT",
     "TILE_HEIGHT",
     "TILE_WIDTH",
+    "Checkpoint",
+    "Cosigner",
+    "Ed25519Signer",
     "EntryError",
     "LogEntry",
+    "Note",
+    "NoteError",
     "ProofError",
     "ReadTiles",
+    "ReceiptCheck",
+    "Signature",
     "TileKey",
     "TiledTree",
+    "Verifier",
     "append_leaves",
+    "b64url",
+    "check_receipt",
     "consistency_path",
     "decode_entry",
+    "describe_entry",
     "disclosure_entry",
     "event_entry",
+    "from_b64url",
     "inclusion_path",
     "leaf_hash",
+    "make_receipt",
     "node_hash",
+    "open_checkpoint",
+    "open_note",
     "protocol_entry",
     "pupil_pseudonym",
     "right_edge",
     "root_from_leaves",
+    "sign_checkpoint",
     "tile_path",
     "tile_width",
     "verify_consistency",
+    "verify_cosignature",
     "verify_inclusion",
 ]
