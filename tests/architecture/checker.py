@@ -17,7 +17,17 @@ from pathlib import Path
 PACKAGE = "leerid"
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-DOMAIN = ("idp", "registry", "sp", "protocol", "cli", "testing", "demo", "schema")
+DOMAIN = (
+    "idp",
+    "registry",
+    "sp",
+    "protocol",
+    "transparency",
+    "cli",
+    "testing",
+    "demo",
+    "schema",
+)
 NO_IO_LIBRARIES = ("sqlalchemy", "httpx", "starlette", "fastapi")
 SETTINGS_MODULES = ("leerid.config", "leerid.idp.settings", "leerid.sp.kit.settings")
 KIT = "leerid.testing"
@@ -222,6 +232,14 @@ BOUNDARIES = (
         # csv_safe, like errors, imports nothing of leerid: the register's CSV form (art. 30)
         # needs the one formula-safe CSV writer, and a copy of it here would be a second one
         allowed=("leerid.errors", "leerid.csv_safe"),
+    ),
+    Boundary(
+        "transparency-pure",
+        ("leerid.transparency",),
+        (PACKAGE, *NO_IO_LIBRARIES),
+        "The transparency log's math and formats are pure (both parties and an offline "
+        "checker use them): read and write in idp/store/tlog or sp/kit, pass bytes in.",
+        allowed=("leerid.errors", "leerid.insz_text"),
     ),
     Boundary(
         "store-no-domain",

@@ -44,6 +44,14 @@ BOUNDARY_CASES = {
         },
         {("protocol/rules.py", 4), ("protocol/late.py", 2)},
     ),
+    "transparency-pure": (  # the two leaves are allowed; the log's storage is not
+        {
+            "transparency/entries.py": "from leerid.insz_text import looks_like_insz\n",
+            "transparency/tiles.py": "from leerid.errors import LeeridError\nimport sqlalchemy\n",
+            "transparency/note.py": "from leerid.idp.store.tlog import tables\n",
+        },
+        {("transparency/tiles.py", 2), ("transparency/note.py", 1)},
+    ),
     "store-no-domain": (  # a relative import is resolved before it is judged
         {
             "store/base.py": "import sqlalchemy\nfrom ..idp import models\n",

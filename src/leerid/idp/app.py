@@ -6,7 +6,9 @@ theirs to that list. ``/healthz`` and ``/metrics`` sit at the root.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -26,6 +28,7 @@ from leerid.idp.store.protocols import ProtocolCache
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.sql import SqlStore, renew_together
 from leerid.idp.store.throttle import LoginThrottle
+from leerid.idp.store.tlog.integrator import Integrator
 from leerid.idp.web import (
     activation,
     authorization,
@@ -33,6 +36,7 @@ from leerid.idp.web import (
     discovery,
     events,
     introspection,
+    log,
     login,
     logout,
     my_data,
@@ -72,6 +76,7 @@ ROUTERS: list[APIRouter] = [
     protocol_text.router,
     disclosures.router,
     events.router,
+    log.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 
@@ -174,6 +179,7 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
+        lifespan=_lifespan(ctx),
     )
     app.state.idp = ctx
     for router in ROUTERS:
@@ -188,6 +194,24 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app
+
+
+def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Issue 12 §6: this process's transparency-log integrator runs while the app serves."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        s = ctx.settings
+        integrator = Integrator(
+            ctx.engine, s.tlog_origin, interval=s.tlog_interval, lease=s.tlog_lease
+        )
+        integrator.start()
+        try:
+            yield
+        finally:
+            integrator.stop()
+
+    return lifespan
 
 
 def _context(settings: IdpSettings) -> IdpContext:

@@ -77,6 +77,9 @@ KINDS: dict[str, dict[str, tuple[type, ...]]] = {
 }
 """Each kind's own fields and their JSON types (besides ``v``, ``kind``, ``id``, ``at``)."""
 
+_KEYS = frozenset({"client", "jti", "key", "protocol_hash", "pupil", "pupils"})
+"""Fields of random ids, hashes and pseudonyms: a run of 11 digits there is chance (a hex
+``jti`` has one in a few percent), not an INSZ; refusing it would refuse the disclosure."""
 _PSEUDONYM_LABEL = b"leerid-tlog-pupil/v1\n"
 _SAFE_TEXT = re.compile(r"[\x20-\x7e]{0,300}")
 
@@ -219,7 +222,8 @@ def _check(document: Mapping[str, Any], size: int) -> None:
         for text in texts:
             if isinstance(value, list) and not isinstance(text, str):
                 raise EntryError(f"{kind} entry: field {name!r} holds a non-text item")
-            if isinstance(text, str) and (not _SAFE_TEXT.fullmatch(text) or looks_like_insz(text)):
+            insz = isinstance(text, str) and name not in _KEYS and looks_like_insz(text)
+            if isinstance(text, str) and (not _SAFE_TEXT.fullmatch(text) or insz):
                 raise EntryError(
                     f"{kind} entry: field {name!r} must be printable ASCII of at most 300 "
                     "characters and hold no INSZ"

@@ -3,6 +3,9 @@
 One row per protocol id, never changed: an end is final (a new protocol is a new id). The
 row says who recorded it, when, why and from when it counts; ``notified_at`` stays empty
 until the notice to the recipient is published (the events of issue 10, point 3, set it).
+Recording an end appends a ``protocol_ending`` entry to the transparency log in the same
+transaction (issue 12 §1): the protocol, the cause (kind and ground) and from when; the
+reason and the operator stay in the row (free text may name people).
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError
 from leerid.idp.store._fast_path import HotStatement
+from leerid.idp.store.tlog.append import append_recorded
 from leerid.protocol.parties import PartyRole
 from leerid.protocol.status_changes import EndGround, StatusChange, StatusChangeKind
 from leerid.store.base import Base
+from leerid.transparency.entries import protocol_entry
 
 __all__ = ["ProtocolEnding", "RecordedEnding", "find_ending", "read_ending", "record_ending"]
 
@@ -113,6 +118,14 @@ def record_ending(session: Session, ending: RecordedEnding) -> RecordedEnding:
             f"another process recorded the end of protocol {ending.protocol_id} at the same "
             "moment; see it with: leerid protocol list"
         ) from None
+    entry = protocol_entry(
+        "protocol_ending",
+        at=row.recorded_at,
+        protocol=row.protocol_id,
+        cause=f"{row.kind}/{row.ground}",
+        effective=row.effective_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    )
+    append_recorded(session, f"the end of protocol {row.protocol_id}", entry)
     return _recorded(row)
 
 

@@ -4,8 +4,11 @@ In one transaction: take the feed's lock (PostgreSQL: the advisory ``FEED_LOCK``
 change still being written is passed; both backends: the cursor row, so two provider nodes
 never publish the same change), read the changes after the cursor in ``id`` order (a bounded
 batch), find each one's recipients, sign a SET for each (RFC 8417, ``idp/oauth/rfc8417``),
-insert them in the outbox, mark the protocol endings as notified, and move the cursor. A
-client registered without ever hearing which protocol version binds it is sent it first.
+insert them in the outbox with one transparency-log ``event`` entry each (issue 12 §1: its
+type, ``jti``, client and protocol, and the pupils it names as pseudonyms), mark the protocol
+endings as notified, and move the cursor. A client registered without ever hearing which
+protocol version binds it is sent it first. When the log refuses the entries nothing is
+published (``LogAppendError``; the transaction rolls back).
 
 Who receives a change (issue 10, point 3):
 
@@ -42,6 +45,7 @@ from leerid.idp.store.events import (
 from leerid.idp.store.models import Disclosure, IdpClient
 from leerid.idp.store.protocols import StoredProtocol, bound_version, protocol_versions
 from leerid.idp.store.signatures import judged_signatures
+from leerid.idp.store.tlog.append import append_entries, fail_closed, pupil_secret
 from leerid.protocol.lifecycle import in_force_from, status
 from leerid.registry.changes import (
     REMOVALS,
@@ -51,6 +55,7 @@ from leerid.registry.changes import (
     feed_lock_sql,
     record_change,
 )
+from leerid.transparency.entries import LogEntry, event_entry, pupil_pseudonym
 
 __all__ = ["Published", "is_behind", "publish", "welcome_client"]
 
@@ -181,7 +186,7 @@ class _FanOut:
             if c in self.clients and (removal or self.bound_in_force(self.clients[c], at))
         )
 
-    def _keys(self, row: DovChange) -> tuple[set[str], list[str]]:
+    def keys(self, row: DovChange) -> tuple[set[str], list[str]]:
         """The pupil's Leer_id_uuids (for a merge both pupils) and Account_uuids."""
         leer_ids = {row.leer_id_uuid} if row.leer_id_uuid else set()
         if row.kind == ChangeKind.PUPILS_MERGED.value:
@@ -196,7 +201,7 @@ class _FanOut:
         wanted: tuple[set[str], set[str]] = (set(), set())
         for row in rows:
             if row.client_id is None and row.protocol_id is None:
-                leer_ids, accounts = self._keys(row)
+                leer_ids, accounts = self.keys(row)
                 wanted[0].update(leer_ids)
                 wanted[1].update(accounts)
         columns = (Disclosure.leer_id_uuid, Disclosure.account_uuid)
@@ -216,7 +221,7 @@ class _FanOut:
 
     def _received(self, row: DovChange) -> set[str]:
         """Art. 3: the clients the pupil's data was released to (the disclosure log)."""
-        leer_ids, accounts = self._keys(row)
+        leer_ids, accounts = self.keys(row)
         found: set[str] = set()
         for keys, seen in zip((leer_ids, accounts), self._disclosed, strict=True):
             for key in keys:
@@ -262,11 +267,33 @@ def _subject(row: DovChange) -> str | None:
     return row.leer_id_uuid or (accounts[0] if accounts else None)
 
 
+def _logged(
+    fan: _FanOut, row: DovChange, client_id: str, jti: str, now: dt.datetime, secret: bytes
+) -> LogEntry:
+    """Issue 12 §1: the log entry of one SET: the pupils it names (every Leer_id_uuid and
+    Account_uuid of the change) as pseudonyms keyed with ``secret``."""
+    leer_ids, accounts = fan.keys(row)
+    return event_entry(
+        at=now,
+        client_id=client_id,
+        event=event_type(row.kind),
+        jti=jti,
+        protocol_id=fan.clients[client_id],
+        pupils=[pupil_pseudonym(secret, key) for key in sorted(leer_ids) + accounts],
+    )
+
+
 def _sets(
-    fan: _FanOut, rows: list[DovChange], key: SigningKey, issuer: str, now: dt.datetime
-) -> list[dict[str, Any]]:
-    """The outbox rows of ``rows``: one signed SET per recipient."""
+    fan: _FanOut,
+    rows: list[DovChange],
+    key: SigningKey,
+    issuer: str,
+    now: dt.datetime,
+    secret: bytes,
+) -> tuple[list[dict[str, Any]], list[LogEntry]]:
+    """The outbox rows of ``rows`` (one signed SET per recipient) and their log entries."""
     values: list[dict[str, Any]] = []
+    entries: list[LogEntry] = []
     iat = int(now.timestamp())
     for row in rows:
         recipients = fan.recipients(row)
@@ -298,7 +325,8 @@ def _sets(
                     "created_at": now,
                 }
             )
-    return values
+            entries.append(_logged(fan, row, client_id, jti, now, secret))
+    return values, entries
 
 
 def publish(
@@ -312,6 +340,7 @@ def publish(
     """Publish up to ``limit`` changes after the cursor, in one transaction."""
     now = dt.datetime.now(dt.UTC)
     key = signing_key()  # read before the transaction (the key ring has its own connection)
+    secret = pupil_secret(engine)  # likewise: the first reader creates it
     with Session(engine) as session, session.begin():
         cursor = _lock(session, wait, now)
         if cursor is None:
@@ -326,9 +355,11 @@ def publish(
             return Published(0, 0)
         fan = _FanOut(session)
         fan.read_disclosures(rows)
-        values = _sets(fan, rows, key, issuer, now)
+        values, entries = _sets(fan, rows, key, issuer, now, secret)
         if values:
             session.execute(insert(SecurityEvent), values)
+            with fail_closed("the publication of security events"):
+                append_entries(session.connection(), entries)
         ended = [r.protocol_id for r in rows if r.kind == ChangeKind.PROTOCOL_ENDED.value]
         if ended:  # art. 8: the notice is sent (published for the recipient to fetch)
             session.execute(

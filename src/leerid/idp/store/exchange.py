@@ -97,10 +97,10 @@ def exchange_code(
     ``conn`` is an autocommit connection (the PostgreSQL fast path runs on it), ``engine``
     gives the transaction otherwise; ``secret`` keys the pupil's pseudonym (``pupil_secret``).
     """
-    with fail_closed("the token exchange"):
-        if exchange.refresh_token is None and conn.dialect.name == "postgresql":
+    if exchange.refresh_token is None and conn.dialect.name == "postgresql":
+        with fail_closed("the token exchange"):  # one statement: the entry's fails it all
             return _consume_code_recording(conn, grant.grant_id, exchange, disclosure, secret)
-        return _exchange_in_transaction(engine, grant, exchange, disclosure, secret)
+    return _exchange_in_transaction(engine, grant, exchange, disclosure, secret)
 
 
 def _exchange_in_transaction(
@@ -127,7 +127,8 @@ def _exchange_in_transaction(
                     lifetime=exchange.refresh_lifetime,
                     now=exchange.now,
                 )
-            return insert_disclosure(tx, disclosure, secret)
+            with fail_closed("the token exchange"):
+                return insert_disclosure(tx, disclosure, secret)
     except _RacedError:
         return None
 
@@ -145,7 +146,7 @@ def rotate_refresh_token(
     ``LogAppendError`` when the log refused the entry (nothing either)."""
     now = rotation.now
     try:
-        with fail_closed("the refresh token rotation"), engine.begin() as conn:
+        with engine.begin() as conn:
             if not _consume_refresh_token(conn, rotation.presented, now):
                 raise _RacedError()
             _store_refresh_token(
@@ -170,7 +171,8 @@ def rotate_refresh_token(
                 expires_at=rotation.access_expires_at,
                 now=now,
             )
-            return insert_disclosure(conn, disclosure, secret)
+            with fail_closed("the refresh token rotation"):
+                return insert_disclosure(conn, disclosure, secret)
     except _RacedError:
         return None
 

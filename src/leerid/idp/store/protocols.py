@@ -2,7 +2,8 @@
 
 Each version is kept with its content hash (SHA-256 of the canonical JSON form), so every
 later disclosure can name the exact version it was made under. Adding the same content again
-returns the existing row; adding changed content makes the next version.
+returns the existing row; adding changed content makes the next version, and appends a
+``protocol_version`` entry to the transparency log in the same transaction (issue 12 §1).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from leerid.errors import StorageError
 from leerid.idp.release import BoundProtocol
 from leerid.idp.store.endings import RecordedEnding, find_ending, read_ending
 from leerid.idp.store.signatures import Judged, judged_signatures, record
+from leerid.idp.store.tlog.append import append_recorded
 from leerid.protocol import Protocol, content_hash
 from leerid.protocol.canonical import canonical_json, from_canonical_json
 from leerid.protocol.lifecycle import in_force_from, status
@@ -27,6 +29,7 @@ from leerid.protocol.model import PartyRole
 from leerid.protocol.parties import Signature
 from leerid.protocol.status_changes import with_ending
 from leerid.store.base import Base
+from leerid.transparency.entries import protocol_entry
 
 
 def _utcnow() -> dt.datetime:
@@ -115,6 +118,14 @@ def add_protocol(
             f"another process stored a version of protocol {protocol.id} at the same moment; "
             "run the command again"
         ) from None
+    entry = protocol_entry(
+        "protocol_version",
+        at=row.added_at,
+        protocol=row.protocol_id,
+        protocol_hash=digest,
+        version=row.version,
+    )
+    append_recorded(session, f"version {row.version} of protocol {row.protocol_id}", entry)
     return _stored(row)
 
 

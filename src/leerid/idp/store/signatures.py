@@ -3,7 +3,9 @@
 A signature is either a compact JWS made with ``leerid protocol sign`` (verified against
 the registered key of its party each time it is judged) or an attestation of a signature
 made outside leerid (the 2024 PDF), recorded by a named operator. Both are bound to the
-content hash of the version they were recorded against; nothing is ever overwritten.
+content hash of the version they were recorded against; nothing is ever overwritten. Each
+recorded signature appends a ``protocol_signature`` entry to the transparency log in the
+same transaction (issue 12 §1): the party, the method and the key id, never the signer's name.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from sqlalchemy import Boolean, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from leerid.errors import LeeridError
+from leerid.idp.store.tlog.append import append_recorded
 from leerid.protocol.lifecycle import brussels, start_of_day
 from leerid.protocol.signing import Expected, Verdict, algorithm_for, thumbprint, verify_signature
 from leerid.store.base import Base
+from leerid.transparency.entries import protocol_entry
 
 
 def _utcnow() -> dt.datetime:
@@ -128,11 +132,22 @@ def expectation(
 
 
 def record(session: Session, **values: Any) -> ProtocolSignature:
-    """Store one signature or attestation as given (the caller checked the version)."""
+    """Store one signature or attestation as given (the caller checked the version), with
+    its log entry (issue 12 §1)."""
     values["signed_at"] = values["signed_at"].astimezone(dt.UTC)  # SQLite keeps no offset
     row = ProtocolSignature(recorded_at=_utcnow(), **values)
     session.add(row)
     session.flush()
+    entry = protocol_entry(
+        "protocol_signature",
+        at=row.recorded_at,
+        protocol=row.protocol_id,
+        protocol_hash=row.content_hash,
+        party=row.party,
+        method=row.kind,
+        key=row.kid,
+    )
+    append_recorded(session, f"the {row.party}'s signature of {row.protocol_id}", entry)
     return row
 
 

@@ -29,6 +29,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from leerid.errors import StorageError
 from leerid.idp import metrics
@@ -44,6 +45,7 @@ __all__ = [
     "LogAppendError",
     "append_entries",
     "append_entry",
+    "append_recorded",
     "append_row",
     "entry_row",
     "fail_closed",
@@ -110,6 +112,13 @@ def append_row(conn: Connection, row: dict[str, Any]) -> None:
     _INSERT(conn, row)
 
 
+def append_recorded(session: Session, what: str, entry: LogEntry) -> bytes:
+    """Issue 12 §1: append the entry of ``what`` (a protocol version, signature, ending) in
+    the session's transaction, fail closed; its leaf hash."""
+    with fail_closed(what):
+        return append_entry(session.connection(), entry)
+
+
 def append_entries(conn: Connection, entries: Iterable[LogEntry]) -> list[bytes]:
     """Append several entries on ``conn`` (one executemany); their leaf hashes, in order."""
     rows = [entry_row(entry) for entry in entries]
@@ -123,8 +132,9 @@ def fail_closed(what: str) -> Iterator[None]:
     """Issue 12 §1: a failure to write ``what`` with its log entry is counted and raised as
     ``LogAppendError`` (an outage as it came, for the ``DatabaseOutage`` middleware).
 
-    Wrap the whole statement or transaction that carries the entry, so that the rollback
-    has happened when the error reaches the caller."""
+    Wrap the statement that writes the entry (on PostgreSQL's fast path the one statement
+    that writes everything): raised inside a transaction, the error rolls it back on its
+    way out, so nothing of it is written."""
     try:
         yield
     except (EntryError, DBAPIError, psycopg.Error, sqlite3.Error) as exc:

@@ -1,0 +1,210 @@
+"""Issue 12 §1 at the provider: every disclosure is appended to the transparency log with
+its record, and nothing is released when the log refuses the entry (fail closed).
+
+A real provider on loopback (``leerid idp serve``), the kit's relying party (Authlib) and
+browser, both backends. The log's refusal is the database's own: a trigger that raises on
+every INSERT into ``idp_tlog_entry`` (``tlog_append_kit.refusing_log``).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import Engine, func, select
+
+from leerid.idp.store.models import Disclosure
+from leerid.store.engine import make_engine
+from leerid.testing.relying_party import token_form
+from leerid.transparency.entries import LogEntry, pupil_pseudonym
+from tests.idp.flow import Browser, RelyingParty, full_login, query
+from tests.idp.tlog_append_kit import failures, log_entries, orphans, pupil_key, refusing_log
+from tests.idp_server import RunningIdp, offline_client
+
+
+@pytest.fixture
+def observer(idp: RunningIdp) -> Iterator[Engine]:
+    """The test's own engine on the provider's database."""
+    engine = make_engine(idp.database_url)
+    yield engine
+    engine.dispose()
+
+
+def _leaf(text: str) -> bytes:
+    """A base64url leaf hash without padding, as the provider sends it."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _entry(engine: Engine, text: str) -> LogEntry:
+    leaf = _leaf(text)
+    assert len(leaf) == 32
+    return log_entries(engine)[leaf]
+
+
+def _records(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(Disclosure)) or 0)
+
+
+def _introspect(idp: RunningIdp, token: str) -> httpx.Response:
+    return httpx.post(
+        f"{idp.issuer}/v1/introspect",
+        data={"token": token},
+        auth=(idp.client_id, idp.client_secret),
+        timeout=10,
+    )
+
+
+def _unavailable(answer: httpx.Response) -> None:
+    """Issue 12 §1: 503 temporarily_unavailable, not cached, no token, no claim, no leaf."""
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"] == "temporarily_unavailable"
+    assert "transparency log" in answer.json()["error_description"]
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["retry-after"]
+    assert "LeerID-Log-Leaf" not in answer.headers
+    assert not {"access_token", "id_token", "sub"} & set(answer.json())
+
+
+def test_every_release_names_its_entry_and_the_entry_names_no_one(
+    idp: RunningIdp, observer: Engine
+) -> None:
+    rp, _, auth, location = full_login(idp)
+    token = rp.fetch_token(location, auth.verifier)
+    _header, claims = rp.verify_id_token(token["id_token"], auth.nonce)
+    entry = _entry(observer, token["leerid_log_leaf"])  # RFC 6749 §5.1: an extra member
+    pupil = pupil_pseudonym(pupil_key(observer), idp.pupil.account_uuid)
+    with observer.connect() as conn:
+        record = conn.execute(
+            select(Disclosure).where(Disclosure.log_leaf == _leaf(token["leerid_log_leaf"]))
+        ).one()
+    assert entry.kind == "disclosure"
+    assert entry.fields["endpoint"] == "token" and entry.fields["outcome"] == "released"
+    assert entry.fields["client"] == idp.client_id == record.client_id
+    assert entry.fields["protocol"] == idp.seed.protocol_id
+    assert entry.fields["protocol_hash"] == record.protocol_hash is not None
+    assert entry.fields["claims"] == record.claims.split() == sorted(claims.keys() - _JWT)
+    assert entry.fields["pupil"] == pupil and record.account_uuid == idp.pupil.account_uuid
+    assert entry.at == record.at.replace(tzinfo=entry.at.tzinfo)
+
+    info = rp.userinfo(token["access_token"])
+    assert info.status_code == 200
+    seen = _entry(observer, info.headers["LeerID-Log-Leaf"])
+    assert (seen.fields["endpoint"], seen.fields["pupil"]) == ("userinfo", pupil)
+    assert seen.fields["claims"] == sorted(info.json())
+
+    answer = _introspect(idp, token["access_token"])
+    assert answer.status_code == 200 and answer.json()["active"] is True
+    seen = _entry(observer, answer.headers["LeerID-Log-Leaf"])
+    assert (seen.fields["endpoint"], seen.fields["claims"]) == ("introspect", ["sub"])
+    assert seen.fields["pupil"] == pupil
+    assert orphans(observer)[0] == 0
+
+
+_JWT = {"iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "sid", "azp"}
+"""The ID token's own claims, which are not the pupil's data."""
+
+
+def test_a_refused_entry_releases_nothing_and_the_same_code_works_afterwards(
+    idp: RunningIdp, observer: Engine
+) -> None:
+    """Fail closed at the token endpoint; the exchange rolled back, so the code is unused
+    (RFC 6749 §4.1.2 forbids a second use, and there was no first) and works later."""
+    rp, _, auth, location = full_login(idp)
+    before, counted = _records(observer), failures(idp.base_url)
+    with refusing_log(observer):
+        answer = httpx.post(
+            rp.discovery["token_endpoint"],
+            data=token_form(query(location)["code"], idp.redirect_uri, auth.verifier),
+            auth=(idp.client_id, idp.client_secret),
+            timeout=10,
+        )
+        _unavailable(answer)
+        with pytest.raises(httpx.HTTPStatusError) as refused:  # the relying party (Authlib)
+            rp.fetch_token(location, auth.verifier)
+        _unavailable(refused.value.response)
+        assert _records(observer) == before
+        assert failures(idp.base_url) == counted + 2
+    token = rp.fetch_token(location, auth.verifier)
+    assert rp.verify_id_token(token["id_token"], auth.nonce)[1]["sub"]
+    assert _entry(observer, token["leerid_log_leaf"]).fields["endpoint"] == "token"
+    assert _records(observer) == before + 1
+    assert orphans(observer)[0] == 0
+
+
+def test_userinfo_and_introspection_release_nothing_without_their_entry(
+    idp: RunningIdp, observer: Engine
+) -> None:
+    rp, _, auth, location = full_login(idp)
+    access = rp.fetch_token(location, auth.verifier)["access_token"]
+    before, counted = _records(observer), failures(idp.base_url)
+    with refusing_log(observer):
+        _unavailable(rp.userinfo(access))
+        _unavailable(_introspect(idp, access))
+        assert failures(idp.base_url) == counted + 2
+    assert _records(observer) == before
+    info = rp.userinfo(access)
+    assert info.status_code == 200 and info.json()["sub"] == idp.pupil.account_uuid
+    assert _introspect(idp, access).headers["LeerID-Log-Leaf"]
+    assert orphans(observer) == (0, before + 2)
+
+
+def test_a_refused_login_is_recorded_with_its_entry_or_not_at_all(
+    idp: RunningIdp, observer: Engine
+) -> None:
+    """Issue 4 §5: a wrong password is recorded (after the answer is sent); the log refusing
+    its entry leaves the count, no record without entry, and the same page for the pupil."""
+    rp = RelyingParty(idp)
+    counted = failures(idp.base_url)
+    with refusing_log(observer):
+        browser = Browser()
+        page = browser.provider_login(browser.open(rp.authorization().url), idp.username, "no")
+        assert page.status_code == 200 and 'name="password"' in page.text
+        for _ in range(100):  # the record is written in the background, after the answer
+            if failures(idp.base_url) > counted:
+                break
+            httpx.get(f"{idp.base_url}/healthz", timeout=10)
+        assert failures(idp.base_url) == counted + 1
+    browser = Browser()
+    page = browser.provider_login(browser.open(rp.authorization().url), idp.username, "no")
+    assert page.status_code == 200
+    for _ in range(100):
+        with observer.connect() as conn:
+            logins = conn.execute(
+                select(Disclosure.log_leaf).where(Disclosure.endpoint == "login")
+            ).all()
+        if logins:
+            break
+        httpx.get(f"{idp.base_url}/healthz", timeout=10)
+    assert len(logins) == 1 and logins[0][0] is not None
+    assert log_entries(observer)[logins[0][0]].fields["reason"] == "wrong_password"
+    assert orphans(observer)[0] == 0
+
+
+def test_a_refresh_rotation_fails_closed_and_the_refresh_token_stays_usable(
+    idp: RunningIdp, observer: Engine
+) -> None:
+    """RFC 6749 §6 in one transaction with the entry: refused, nothing rotated."""
+    client_id, secret = offline_client(idp.database_url)
+    rp = RelyingParty(
+        idp, client_id=client_id, client_secret=secret, scope="openid ov_leerling offline_access"
+    )
+    rp, _, auth, location = full_login(idp, rp)
+    first = rp.fetch_token(location, auth.verifier)  # a transaction on both backends
+    assert _entry(observer, first["leerid_log_leaf"]).fields["client"] == client_id
+    form = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+    with refusing_log(observer):
+        answer = httpx.post(
+            rp.discovery["token_endpoint"], data=form, auth=(client_id, secret), timeout=10
+        )
+        _unavailable(answer)
+    again = httpx.post(
+        rp.discovery["token_endpoint"], data=form, auth=(client_id, secret), timeout=10
+    )
+    assert again.status_code == 200, again.text  # not a reuse: the refused one was undone
+    body = again.json()
+    assert body["refresh_token"] != first["refresh_token"]
+    assert _entry(observer, body["leerid_log_leaf"]).fields["endpoint"] == "token"
+    assert orphans(observer)[0] == 0
