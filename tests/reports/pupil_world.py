@@ -33,8 +33,10 @@ class PupilWorld:
 
 
 @contextmanager
-def pupil_world(database_url: str) -> Iterator[PupilWorld]:
-    with running_idp(database_url, more_env={"LEERID_ARGON2_MEMORY_KIB": "1024"}) as idp:
+def pupil_world(database_url: str, more_env: dict[str, str] | None = None) -> Iterator[PupilWorld]:
+    """The world above; ``more_env`` goes to the provider (e.g. its log's interval)."""
+    env = {"LEERID_ARGON2_MEMORY_KIB": "1024", **(more_env or {})}
+    with running_idp(database_url, more_env=env) as idp:
         engine = make_engine(database_url)
         clients = [
             seeding.register_client(

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 from leerid.idp.store.disclosures import pupil_keys
 from leerid.idp.store.models import Disclosure, IdpClient
 from leerid.idp.store.protocols import ProtocolVersion
-from leerid.idp.store.tlog.tables import TlogCheckpoint, TlogEntry
+from leerid.idp.store.tlog.tables import TlogEntry
+from leerid.idp.store.tlog.tree import newest_checkpoint_size
 
 __all__ = ["BEFORE_LOG", "PENDING", "READY", "MyDisclosure", "ProofState", "my_disclosures"]
 
@@ -64,11 +65,6 @@ def _mine(session: Session, account_uuid: str) -> ColumnElement[bool]:
 
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def newest_checkpoint_size(session: Session) -> int:
-    """The size of the newest signed checkpoint (0 before the first)."""
-    return int(session.scalar(select(func.max(TlogCheckpoint.size))) or 0)
 
 
 def _indexes(session: Session, leaves: Iterable[bytes]) -> dict[bytes, int]:
@@ -121,7 +117,7 @@ def my_disclosures(engine: Engine, account_uuid: str, limit: int = 500) -> list[
             ).all()
         }
         indexes = _indexes(session, (r.log_leaf for r in rows if r.log_leaf))
-        size = newest_checkpoint_size(session) if indexes else 0
+        size = newest_checkpoint_size(session.connection()) if indexes else 0
     return [
         MyDisclosure(
             at=_utc(r.at),
