@@ -9,6 +9,7 @@ the two published vkeys; other witnesses' lines are unknown keys and are ignored
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -17,6 +18,8 @@ from hypothesis import strategies as st
 from leerid.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from leerid.transparency.cosignature import Cosigner, verify_cosignature
 from leerid.transparency.note import Ed25519Signer, Note, NoteError, Verifier, open_note
+from leerid.transparency.rfc9162 import leaf_hash
+from leerid.transparency.tiles import append_leaves
 
 ARCHE_VKEY = (
     "arche2025h1.staging.ct.transparency.dev+ba2f06c0+AU0vHmlGCS/PdN8b2OaGmKprLI8HKM+dJ472xgFYh15f"
@@ -154,3 +157,22 @@ def test_a_checkpoint_is_made_only_of_valid_parts() -> None:
         Checkpoint("o", 1, ROOT, ("",))
     with pytest.raises(NoteError, match="no control characters"):
         Checkpoint("o\x01", 1, ROOT)
+
+
+def test_the_documented_example_is_what_the_code_makes() -> None:
+    """docs/transparency-log.md shows a checkpoint of five entries, signed and cosigned with
+    the example seeds 0x11… and 0x22…: it must be byte for byte what the code makes."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "transparency-log.md").read_text(
+        encoding="utf-8"
+    )
+    leaves = [leaf_hash(b"entry %d" % i) for i in range(4)]
+    entry = doc.split('```\n{"at":"2025-03-12T10:15:02.123456Z","claims"', 1)[1].split("\n")[0]
+    leaves.append(leaf_hash(('{"at":"2025-03-12T10:15:02.123456Z","claims"' + entry).encode()))
+    _, root = append_leaves(0, {}, leaves)
+    body = Checkpoint("leerid.example/dov-log", 5, root).body()
+    log = Ed25519Signer("leerid.example/dov-log", b"\x11" * 32)
+    witness = Cosigner("lars.example/witness", b"\x22" * 32)
+    note = sign_checkpoint(Checkpoint.parse(body), log)
+    note += witness.cosign(body, 1741774503).line() + "\n"
+    assert "```\n" + note + "```" in doc
+    assert log.vkey in doc and witness.vkey in doc

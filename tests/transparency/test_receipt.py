@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 
 from leerid.transparency.checkpoint import Checkpoint, sign_checkpoint
 from leerid.transparency.cosignature import Cosigner
-from leerid.transparency.entries import disclosure_entry, event_entry
+from leerid.transparency.entries import disclosure_entry, event_entry, protocol_entry
 from leerid.transparency.note import Ed25519Signer, NoteError
 from leerid.transparency.receipt import (
     RECEIPT_FORMAT,
     b64url,
     check_receipt,
+    describe_entry,
     from_b64url,
     make_receipt,
 )
@@ -83,7 +84,7 @@ def test_a_good_receipt_passes_every_check() -> None:
     assert check.entry is not None and check.entry.fields["client"] == "lars-app"
     texts = [text for _, text in check.lines]
     assert any("12-03-2025 10:15 UTC vroeg lars-app given_name, school" in t for t in texts)
-    assert any("op plaats 4 van 7" in t for t in texts)
+    assert any("als nummer 4 van de 7 regels" in t for t in texts)
     assert any("Getuige lars.example/witness" in t and "12-03-2025 10:15" in t for t in texts)
     assert check_receipt(json.dumps(receipt), LOG.vkey).ok
     assert check_receipt(json.dumps(receipt).encode(), LOG.vkey).ok
@@ -208,3 +209,14 @@ def test_base64url_round_trips(data: bytes) -> None:
 def test_base64url_refuses_other_spellings(text: str) -> None:
     with pytest.raises(ValueError, match="value is not base64url"):
         from_b64url(text, "value")
+
+
+def test_each_kind_of_entry_reads_as_one_dutch_sentence() -> None:
+    version = protocol_entry(
+        "protocol_version", at=AT, protocol="P-1", protocol_hash="h", version=2
+    )
+    assert describe_entry(version) == "op 12-03-2025 10:15 UTC: een nieuwe versie van protocol P-1"
+    event = event_entry(
+        at=AT, client_id="lars-app", event="merge", jti="j", protocol_id=None, pupils=[]
+    )
+    assert "stuurde LeerID lars-app het bericht merge" in describe_entry(event)

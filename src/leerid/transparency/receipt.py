@@ -39,6 +39,11 @@ __all__ = [
 
 RECEIPT_FORMAT = "leerid-receipt/v1"
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
+_PROTOCOL_KINDS = {
+    "protocol_version": "een nieuwe versie",
+    "protocol_signature": "een handtekening",
+    "protocol_ending": "het einde",
+}
 
 
 def b64url(data: bytes) -> str:
@@ -229,7 +234,8 @@ def describe_entry(entry: LogEntry) -> str:
         return f"op {when} vroeg {fields['client']} {claims}; uitkomst: {result}"
     if entry.kind == "event":
         return f"op {when} stuurde LeerID {fields['client']} het bericht {fields['event']}"
-    return f"op {when}: {entry.kind} van protocol {fields['protocol']}"
+    what = _PROTOCOL_KINDS.get(entry.kind, entry.kind)
+    return f"op {when}: {what} van protocol {fields['protocol']}"
 
 
 def _log_key(check: ReceiptCheck, receipt: _Receipt, trusted: str | None) -> Verifier:
@@ -300,8 +306,8 @@ def _check_inclusion(check: ReceiptCheck, receipt: _Receipt, checkpoint: Checkpo
         return
     check.add(
         True,
-        f"Je regel staat in het logboek, op plaats {receipt.index} van {checkpoint.size} "
-        "(inclusion proof valid).",
+        f"Je regel staat in het logboek, als nummer {receipt.index} van de "
+        f"{checkpoint.size} regels (we tellen vanaf 0) (inclusion proof valid).",
     )
 
 

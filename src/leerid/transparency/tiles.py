@@ -16,6 +16,7 @@ most four tiles and computes a few hundred SHA-256 hashes, never the tree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -95,6 +96,19 @@ def _hash_row(row: bytes) -> bytes:
     return hashes[0]
 
 
+@functools.lru_cache(maxsize=256)
+def _tile_levels(data: bytes) -> tuple[tuple[bytes, ...], ...]:
+    """Every complete node of a tile above its stored row (heights 1..8 within the tile),
+    remembered by the tile's content: a tile of a level above 0 or a partial tile is read
+    by most proofs, and its bytes say exactly what its nodes are (pure memoisation)."""
+    row = [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+    levels: list[tuple[bytes, ...]] = []
+    while len(row) > 1:
+        row = [_sha256(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row) - 1, 2)]
+        levels.append(tuple(row))
+    return tuple(levels)
+
+
 def _fold(hashes: Sequence[bytes]) -> bytes:
     """RFC 9162 §2.1.1: MTH of a range from its perfect subtrees, left to right (each
     smaller than the one before), combined from the right."""
@@ -147,11 +161,17 @@ class _Hasher:
         self.memo: dict[_Node, bytes] = {}
 
     def node(self, node: _Node) -> bytes:
-        """MTH of one perfect subtree: one stored hash, or the root of its 2^r hashes."""
+        """MTH of one perfect subtree: one stored hash, or the root of its 2^r hashes (from
+        the remembered nodes of a hot tile: above level 0, or partial)."""
         found = self.memo.get(node)
         if found is None:
             key, first, last = _tile_slice(node)
-            found = _hash_row(self.tiles[key][first * HASH_SIZE : last * HASH_SIZE])
+            data = self.tiles[key]
+            rest = node[0] % TILE_HEIGHT
+            if rest and (key[0] > 0 or len(data) < _TILE_BYTES):
+                found = _tile_levels(data)[rest - 1][first >> rest]
+            else:
+                found = _hash_row(data[first * HASH_SIZE : last * HASH_SIZE])
             self.memo[node] = found
         return found
 
