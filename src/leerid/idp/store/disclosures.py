@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, false, insert, or_, select
@@ -92,6 +92,11 @@ class DisclosureEntry:
     reason: str | None = None
     at: dt.datetime | None = None
 
+    def __post_init__(self) -> None:
+        # Each name once, sorted, kept as a tuple: the claims may come as a one-time iterable
+        # (a view, a generator) and are read for the record and for its entry.
+        object.__setattr__(self, "claims", tuple(sorted(set(self.claims))))
+
     def log_entry(self, secret: bytes, at: dt.datetime) -> LogEntry:
         """Issue 12 §1: the record as a log entry: claim names, the pupil as a pseudonym
         keyed with ``secret`` (``pupil_secret``), no identifier in clear."""
@@ -111,8 +116,7 @@ class DisclosureEntry:
         """The record's column values (claim names sorted, space-separated) and its entry's,
         with one moment for both. ``EntryError`` when the entry cannot be made."""
         at = self.at or dt.datetime.now(dt.UTC)
-        claims = sorted(set(self.claims))
-        entry = entry_row(replace(self, claims=claims).log_entry(secret, at))
+        entry = entry_row(self.log_entry(secret, at))
         record = {
             "at": at,
             "client_id": self.client_id,
@@ -120,7 +124,7 @@ class DisclosureEntry:
             "protocol_hash": self.protocol_hash,
             "leer_id_uuid": self.leer_id_uuid,
             "account_uuid": self.account_uuid,
-            "claims": " ".join(claims),
+            "claims": " ".join(self.claims),
             "endpoint": self.endpoint,
             "outcome": self.outcome,
             "reason": self.reason,
