@@ -127,6 +127,8 @@ def test_the_pupil_downloads_receipts_that_anyone_checks_offline(
     assert "checkpoint" in leerid(["log", "integrate"], env)
     witness_vkey = cosign_newest(world, env)
     log_vkey = leerid(["log", "key"], env).strip()
+    discovery = httpx.get(f"{world.idp.issuer}/.well-known/openid-configuration").json()
+    assert discovery["leerid_log_vkey"] == log_vkey  # where a checker finds the key to pin
     page = browser.open(f"{world.idp.issuer}/v1/mijn-gegevens")
     links = [unescape(href) for href in _RECEIPT_LINK.findall(page.text)]
     assert len(links) == 2 and "over enkele seconden klaar" not in page.text
