@@ -4,8 +4,10 @@ Art. 7 ("al dan niet op basis van een mededeling van betrokkene(n)") and GDPR ar
 LeerID login (the SSO session of the browser; without one, the login form, then back here)
 the pupil sees every release of their data to every service provider, under all their
 accounts: which service, when (Brussels time), which data (in plain Dutch), under which
-protocol version. A form reports an error in their own data: stored at DOV (source
-``pupil``) and passed on to each service provider that received that data item.
+protocol version (linked to its text, ``protocol_text``), and, issue 12 §5, its "bewijs":
+the download of its transparency-log receipt (``receipts``) once its entry is in a
+checkpoint. A form reports an error in their own data: stored at DOV (source ``pupil``)
+and passed on to each service provider that received that data item.
 
 The forms are bound to this browser: the CSRF cookie, the form's field and the sealed form
 state must agree, and the sealed state names the SSO session it was made for. Reports are
@@ -39,7 +41,7 @@ from leerid.idp.web.protocol_text import protocol_path
 from leerid.insz_text import looks_like_insz
 from leerid.protocol.lifecycle import BRUSSELS, MONTHS
 
-__all__ = ["CLAIM_WORDS", "login_page", "receipt_path", "router", "when"]
+__all__ = ["CLAIM_WORDS", "login_page", "router"]
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -77,7 +79,7 @@ def _path(ctx: IdpContext) -> str:
     return f"{ctx.settings.path}/v1/mijn-gegevens"
 
 
-def when(moment: dt.datetime) -> str:
+def _when(moment: dt.datetime) -> str:
     """A moment in Brussels time, as a pupil reads it: "3 maart 2026 om 09:30"."""
     local = moment.astimezone(BRUSSELS)
     return f"{local.day} {MONTHS[local.month - 1]} {local.year} om {local:%H:%M}"
@@ -174,7 +176,7 @@ def _csrf_cookie(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE, "")
 
 
-def receipt_path(ctx: IdpContext, leaf: bytes) -> str:
+def _receipt_path(ctx: IdpContext, leaf: bytes) -> str:
     """Where the receipt of the entry with leaf hash ``leaf`` is downloaded (base64url)."""
     return f"{_path(ctx)}/bewijs/{leaf_text(leaf)}"
 
@@ -185,13 +187,13 @@ def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
     pid, version = d.protocol_id, d.protocol_version
     return {
         "service": d.client_name,
-        "when": when(d.at),
+        "when": _when(d.at),
         "iso": d.at.isoformat(),
         "data": [CLAIM_WORDS.get(c, c) for c in d.claims],
         "protocol": f"{pid}, versie {version}" if pid and version else pid or "onbekend",
         "protocol_url": protocol_path(ctx.settings.path, pid, version) if pid and version else None,
         "proof": d.proof,
-        "receipt_url": receipt_path(ctx, d.log_leaf) if d.proof == READY and d.log_leaf else None,
+        "receipt_url": _receipt_path(ctx, d.log_leaf) if d.proof == READY and d.log_leaf else None,
     }
 
 
