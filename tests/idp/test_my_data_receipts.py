@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import select, update
 
 from leerid.idp.store.models import Disclosure
+from leerid.idp.store.tlog.tables import TlogTile
 from leerid.store.engine import make_engine
 from leerid.testing.browser import Browser
 from leerid.transparency.checkpoint import Checkpoint
@@ -223,3 +224,24 @@ def test_only_the_pupils_own_leaves_give_a_receipt(world: PupilWorld, tmp_path: 
     nobody = httpx.get(receipt_url(world, leaf))
     assert nobody.status_code == 200 and 'name="password"' in nobody.text
     assert "Content-Disposition" not in nobody.headers
+
+
+def test_a_tampered_tree_gives_no_receipt(world: PupilWorld, tmp_path: Path) -> None:
+    """A receipt is checked before it leaves: tiles edited in the database give none."""
+    leerid(["log", "integrate"], cli_env(world, tmp_path))
+    engine = make_engine(world.idp.database_url)
+    with engine.begin() as conn:
+        (hashes,) = conn.execute(
+            select(TlogTile.hashes).where(TlogTile.level == 0, TlogTile.idx == 0)
+        ).one()
+        forged = bytes(b ^ 0xFF for b in hashes)
+        conn.execute(
+            update(TlogTile).where(TlogTile.level == 0, TlogTile.idx == 0).values(hashes=forged)
+        )
+    engine.dispose()
+    browser, page = logged_in(world)
+    (href, *_) = _RECEIPT_LINK.findall(page.text)
+    answer = browser.http.get(str(httpx.URL(str(page.url)).join(unescape(href))))
+    assert answer.status_code == 500 and "kan dit bewijs nu niet maken" in answer.text
+    assert "Content-Disposition" not in answer.headers
+    assert "receipt not made" in world.idp.server.log_text()
