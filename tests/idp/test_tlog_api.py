@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from leerid.idp.store.tlog.witnesses import add_witness
 from leerid.store.engine import make_engine
@@ -69,10 +69,16 @@ def checkpoint_with(idp: RunningIdp, size: int) -> str:
 
 @pytest.fixture(scope="module")
 def bodies(idp: RunningIdp, db: Engine) -> list[bytes]:
-    """300 entries, integrated and in a checkpoint."""
-    written = tlog_kit.append(db, 300)
-    checkpoint_with(idp, 300)
-    return written
+    """Every entry's bytes by index, 300 of ours after the provider's own (the seeded
+    protocol's version), all in a checkpoint."""
+    tlog_kit.append(db, 300)
+    with db.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM idp_tlog_entry")).scalar_one()
+    checkpoint_with(idp, total)
+    with db.connect() as conn:
+        rows = conn.execute(text("SELECT idx, body FROM idp_tlog_entry ORDER BY idx")).all()
+    assert [i for i, _ in rows] == list(range(total))
+    return [bytes(body) for _, body in rows]
 
 
 def test_the_checkpoint_is_a_signed_note_served_as_text(
@@ -92,8 +98,8 @@ def test_inclusion_by_index_and_by_hash_verify_against_the_checkpoint(
     idp: RunningIdp, bodies: list[bytes]
 ) -> None:
     """RFC 9162 §2.1.3: the proof from the tiles gives the signed root."""
-    checkpoint, _ = open_checkpoint(checkpoint_with(idp, 300), log_key(idp))
-    for index in (0, 1, 150, 299):
+    checkpoint, _ = open_checkpoint(checkpoint_with(idp, len(bodies)), log_key(idp))
+    for index in (0, 1, 150, len(bodies) - 1):
         got = httpx.get(f"{idp.issuer}/v1/log/proof/inclusion", params={"index": index}).json()
         assert (got["index"], got["size"]) == (index, checkpoint.size)
         entry = unb64url(got["entry"])
@@ -230,7 +236,7 @@ def test_the_tiles_and_entry_bundles_of_c2sp_tlog_tiles(
 ) -> None:
     """C2SP tlog-tiles: a full tile, a partial one (a prefix of the stored row), the level
     above, an entry bundle (uint16 length-prefixed entries); immutable, octet-stream."""
-    leaves = [leaf_hash(b) for b in bodies]
+    leaves = [leaf_hash(b) for b in bodies]  # at least 300
     full = httpx.get(f"{idp.issuer}/v1/log/tile/0/000")
     assert full.status_code == 200 and full.content == b"".join(leaves[:256])
     assert full.headers["content-type"] == "application/octet-stream"

@@ -211,7 +211,11 @@ def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncCo
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         s = ctx.settings
         integrator = Integrator(
-            ctx.engine, s.tlog_origin, interval=s.tlog_interval, lease=s.tlog_lease
+            ctx.engine,
+            s.tlog_origin,
+            origin_set=s.tlog_origin_set,
+            interval=s.tlog_interval,
+            lease=s.tlog_lease,
         )
         integrator.start()
         try:
