@@ -134,6 +134,16 @@ def _gap(engine: Engine, idx: int) -> None:
         conn.execute(text("UPDATE idp_tlog_entry SET idx = 100000 WHERE idx = :i"), {"i": idx})
 
 
+def _checkpoint_beyond(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO idp_tlog_checkpoint (size, root, note, signed_at) "
+                "SELECT 9999, root, note, signed_at FROM idp_tlog_checkpoint WHERE size = 600"
+            )
+        )
+
+
 TAMPERINGS: dict[str, tuple[Callable[[Engine], None], str]] = {
     "body": (lambda e: _tamper_entry(e, 42, "body"), "index 42: the entry's body was changed"),
     "leaf hash": (
@@ -151,6 +161,10 @@ TAMPERINGS: dict[str, tuple[Callable[[Engine], None], str]] = {
     "checkpoint root": (
         lambda e: _tamper_checkpoint_root(e, 300),
         "checkpoint 300: the stored size or root is not the one in its signed note",
+    ),
+    "checkpoint beyond the tree": (
+        _checkpoint_beyond,
+        "checkpoint 9999: is beyond the integrated tree (600 entries)",
     ),
     "gap in the indexes": (
         lambda e: _gap(e, 77),
@@ -226,3 +240,28 @@ def test_check_receipt_refuses_what_is_not_a_receipt_without_a_traceback(
     assert code == 1 and "is not a receipt" in err and "Traceback" not in err
     code, _, err = cli("log", "check-receipt", str(tmp_path / "missing.json"))
     assert code == 1 and "cannot read" in err
+
+
+def test_check_receipt_says_valid_or_not(log: Engine, cli: Cli, tmp_path: Path) -> None:
+    """Issue 12 §5: a receipt of entry 5 checks offline (exit 0); with a changed entry it
+    does not (exit 1), and the line that fails says so."""
+    from leerid.idp.store.tlog.checkpoints import cosigned_note
+    from leerid.idp.store.tlog.proofs import inclusion_by_index
+    from leerid.transparency.receipt import b64url, make_receipt
+
+    _, vkey, _ = cli("log", "key")
+    with log.connect() as conn:
+        found = inclusion_by_index(conn, 5)
+        note = cosigned_note(conn)
+    assert note is not None
+    receipt = make_receipt(found.entry, 5, found.proof, note, vkey.strip())
+    good = tmp_path / "bewijs-good.json"
+    good.write_text(json.dumps(receipt), encoding="utf-8")
+    code, out, err = cli("log", "check-receipt", str(good), "--key", vkey.strip())
+    assert code == 0, out + err
+    assert "this receipt is valid" in out and "✗" not in out
+    changed = found.entry.replace(b"released", b"refused!")
+    bad = tmp_path / "bewijs-bad.json"
+    bad.write_text(json.dumps({**receipt, "entry": b64url(changed)}), encoding="utf-8")
+    code, out, err = cli("log", "check-receipt", str(bad))
+    assert code == 1 and "✗" in out and "does NOT prove" in err

@@ -180,3 +180,26 @@ def test_right_edge_tiles_are_all_stored(engine: Engine, size: int) -> None:
             for level, idx in conn.execute(select(TlogTile.level, TlogTile.idx))
         }
     assert right_edge(size) <= keys
+
+
+def test_the_loop_of_two_nodes_one_integrates_the_other_stands_by(engine: Engine) -> None:
+    """Issue 12 §6: each node's round; the holder integrates and sets the gauges, the other
+    stands by until the holder stops and gives the lease up."""
+    from prometheus_client import REGISTRY
+
+    from leerid.idp.store.tlog.integrator import Integrator
+
+    one = Integrator(engine, tlog_kit.ORIGIN, interval=0.05, lease=30)
+    two = Integrator(engine, tlog_kit.ORIGIN, interval=0.05, lease=30)
+    tlog_kit.append(engine, 10)
+    assert one.round() == "integrated"
+    assert two.round() == "standby"
+    assert one.round() == "idle"
+    one._gauges()
+    assert REGISTRY.get_sample_value("leerid_tlog_size") == 10
+    assert REGISTRY.get_sample_value("leerid_tlog_pending") == 0
+    one.stop()  # never started: gives the lease up all the same
+    tlog_kit.append(engine, 1)
+    assert two.round() == "integrated"
+    with engine.connect() as conn:
+        assert newest_checkpoint(conn) is not None

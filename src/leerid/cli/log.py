@@ -28,6 +28,7 @@ from leerid.cli.tables import print_table
 from leerid.errors import LeeridError
 from leerid.schema import get_engine
 from leerid.transparency.note import Ed25519Signer
+from leerid.transparency.receipt import b64url
 
 app = typer.Typer(
     help="DOV's transparency log: checkpoints, proofs, the audit, witnesses, receipts.",
@@ -43,20 +44,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
-def _b64url(data: bytes) -> str:
-    from leerid.idp.store.tlog.proofs import b64url
-
-    return b64url(data)
-
-
 def _log_key(engine: Engine) -> Ed25519Signer:
     """The log key under the log's origin (the stored checkpoints', else the configured)."""
-    from leerid.idp.settings import IdpSettings, explicit_issuer, tlog_origin_from_env
+    from leerid.idp.settings import IdpSettings
     from leerid.idp.store.tlog.checkpoints import log_origin, log_signer
 
-    configured = IdpSettings.from_env().tlog_origin
-    explicit = bool(tlog_origin_from_env() or explicit_issuer())
-    return log_signer(engine, log_origin(engine, configured, explicit=explicit))
+    settings = IdpSettings.from_env()
+    origin = log_origin(engine, settings.tlog_origin, explicit=settings.tlog_origin_set)
+    return log_signer(engine, origin)
 
 
 def _checkpoint_json(engine: Engine) -> dict[str, Any]:
@@ -77,7 +72,7 @@ def _checkpoint_json(engine: Engine) -> dict[str, Any]:
         "checkpoint": {
             "origin": newest.origin,
             "size": newest.size,
-            "root": _b64url(newest.root),
+            "root": b64url(newest.root),
             "signed_at": newest.signed_at.isoformat(),
             "age_seconds": round(max(0.0, age), 3),
             "cosignatures": [{"witness": c.witness, "timestamp": c.timestamp} for c in cosigned],
@@ -140,11 +135,11 @@ def prove_command(
         out.print(json.dumps(body, indent=2), markup=False)
         return
     out.print(f"entry {found.index}: {found.entry.decode('ascii')}", markup=False)
-    out.print(f"leaf hash {_b64url(found.leaf_hash)}")
+    out.print(f"leaf hash {b64url(found.leaf_hash)}")
     out.print(f"inclusion proof in the tree of {found.size} entries ({len(found.proof)} hashes):")
     for step in found.proof:
-        out.print(f"  {_b64url(step)}")
-    out.print(f"verified against checkpoint {found.size}, root {_b64url(signed.root)}, signed by")
+        out.print(f"  {b64url(step)}")
+    out.print(f"verified against checkpoint {found.size}, root {b64url(signed.root)}, signed by")
     out.print(f"the log key {escape(signed.origin)}: the entry is in the log")
 
 

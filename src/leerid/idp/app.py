@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -42,7 +43,9 @@ from leerid.idp.web import (
     my_data,
     notices,
     parameters,
+    protocol_text,
     quality_reports,
+    receipts,
     revocation,
     service_providers,
     token,
@@ -72,6 +75,8 @@ ROUTERS: list[APIRouter] = [
     notices.router,
     service_providers.router,
     my_data.router,
+    receipts.router,
+    protocol_text.router,
     disclosures.router,
     events.router,
     log.router,
@@ -104,14 +109,19 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+_RECEIPT_LEAF = re.compile(r"(/mijn-gegevens/bewijs/)[^/]*")
+
+
 class _PathOnly(logging.Filter):
     """Issue 4 §5: the access log keeps the path, never the query string, which may carry an
-    ``id_token_hint`` (an ID token with the pupil's name), a ``login_hint`` or a ``state``."""
+    ``id_token_hint`` (an ID token with the pupil's name), a ``login_hint`` or a ``state``;
+    nor the leaf hash of a pupil's receipt download (issue 12 §5)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            path = _RECEIPT_LEAF.sub(r"\1-", args[2].split("?", 1)[0])
+            record.args = (*args[:2], path, *args[3:])
         return True
 
 
@@ -201,7 +211,11 @@ def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncCo
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         s = ctx.settings
         integrator = Integrator(
-            ctx.engine, s.tlog_origin, interval=s.tlog_interval, lease=s.tlog_lease
+            ctx.engine,
+            s.tlog_origin,
+            origin_set=s.tlog_origin_set,
+            interval=s.tlog_interval,
+            lease=s.tlog_lease,
         )
         integrator.start()
         try:

@@ -243,6 +243,9 @@ class IdpSettings:
     """Issue 12: the transparency log's checkpoint origin and key name (C2SP tlog-checkpoint),
     ``LEERID_TLOG_ORIGIN``; "" = the issuer without its scheme, plus ``/log``. A log's origin
     never changes: a new origin is a new log."""
+    tlog_origin_set: bool = field(init=False, default=False)
+    """Whether the origin was given (``LEERID_TLOG_ORIGIN``) rather than derived: a given
+    origin that is not the stored checkpoints' is refused, a derived one yields to them."""
     tlog_interval: float = field(
         default_factory=lambda: _env_seconds("LEERID_TLOG_INTERVAL", 1.0, least=0.05)
     )
@@ -268,6 +271,7 @@ class IdpSettings:
             )
         if self.issuer.endswith("/"):
             object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+        object.__setattr__(self, "tlog_origin_set", bool(self.tlog_origin))
         if not self.tlog_origin:
             object.__setattr__(self, "tlog_origin", default_tlog_origin(self.issuer))
         if not _ORIGIN.fullmatch(self.tlog_origin):

@@ -26,12 +26,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from leerid.errors import LeeridError
+from leerid.errors import ConfigurationError, LeeridError
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.errors import NO_STORE, OAuthError
 from leerid.idp.store.tlog import proofs
-from leerid.idp.store.tlog.checkpoints import cosigned_note, log_signer
-from leerid.idp.store.tlog.proofs import b64url
+from leerid.idp.store.tlog.checkpoints import cosigned_note, log_origin, log_signer
 from leerid.idp.store.tlog.witnesses import CosignatureRefusedError, accept_cosignature
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.log_params import (
@@ -40,6 +39,7 @@ from leerid.idp.web.log_params import (
     tile_request,
     whole,
 )
+from leerid.transparency.receipt import b64url
 
 __all__ = ["log_metadata", "router"]
 
@@ -78,10 +78,15 @@ def log_metadata(ctx: IdpContext) -> dict[str, str]:
     s = ctx.settings
     cached = (id(ctx.engine), s.tlog_origin)
     if cached not in _VKEYS:  # the key never changes: read once per process
-        _VKEYS[cached] = log_signer(ctx.engine, s.tlog_origin).vkey
+        try:
+            origin = log_origin(ctx.engine, s.tlog_origin, explicit=s.tlog_origin_set)
+        except ConfigurationError:  # the integrator logs it and signs nothing
+            origin = s.tlog_origin
+        _VKEYS[cached] = log_signer(ctx.engine, origin).vkey
+    vkey = _VKEYS[cached]
     return {
-        "leerid_log_origin": s.tlog_origin,
-        "leerid_log_vkey": _VKEYS[cached],
+        "leerid_log_origin": vkey.split("+", 1)[0],
+        "leerid_log_vkey": vkey,
         "leerid_log_checkpoint_endpoint": s.endpoint("v1/log/checkpoint"),
         "leerid_log_inclusion_endpoint": s.endpoint("v1/log/proof/inclusion"),
         "leerid_log_consistency_endpoint": s.endpoint("v1/log/proof/consistency"),

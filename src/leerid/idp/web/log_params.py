@@ -8,13 +8,12 @@ outside a signed note. A parameter given twice is refused, not guessed at.
 
 from __future__ import annotations
 
-import base64
 import re
 
 from starlette.datastructures import QueryParams
 
 from leerid.errors import LeeridError
-from leerid.idp.store.tlog.proofs import b64url
+from leerid.transparency.receipt import from_b64url
 
 __all__ = ["ParameterError", "leaf_hash_param", "tile_request", "whole"]
 
@@ -61,10 +60,10 @@ def leaf_hash_param(params: QueryParams, name: str = "hash") -> bytes | None:
             f"parameter {name} must be a SHA-256 leaf hash in base64url without padding "
             "(43 characters of A-Z a-z 0-9 - _), such as the LeerID-Log-Leaf header"
         )
-    decoded = base64.urlsafe_b64decode(raw + "=")
-    if b64url(decoded) != raw:  # the last character carries bits beyond the 256th
-        raise ParameterError(f"parameter {name} is not a canonical base64url hash")
-    return decoded
+    try:
+        return from_b64url(raw, f"parameter {name}")
+    except ValueError as exc:  # the last character carries bits beyond the 256th
+        raise ParameterError(f"{exc}: a hash has one spelling") from None
 
 
 _LEVEL = re.compile(r"0|[1-9][0-9]?")

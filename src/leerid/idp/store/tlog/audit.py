@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from leerid.idp.store.tlog.tables import TlogCheckpoint, TlogEntry, TlogState
 from leerid.idp.store.tlog.tree import read_tiles
@@ -71,28 +71,33 @@ class _FoundError(Exception):
 
 
 def _checkpoints(conn: Connection, size: int) -> Iterator[tuple[int, bytes, str]]:
-    """The stored checkpoints up to ``size``, by size, a page at a time."""
+    """The stored checkpoints up to ``size``, by size, a page at a time, then ``(size, b"",
+    "")`` to close the stream."""
     after = -1
     while True:
         page = conn.execute(
             select(TlogCheckpoint.size, TlogCheckpoint.root, TlogCheckpoint.note)
-            .where(TlogCheckpoint.size > after)
+            .where(TlogCheckpoint.size > after, TlogCheckpoint.size <= size)
             .order_by(TlogCheckpoint.size)
             .limit(1000)
         ).all()
         for row in page:
-            if row.size > size:
-                raise _FoundError(
-                    LogProblem(
-                        f"checkpoint {row.size}",
-                        f"is beyond the integrated tree ({size} entries)",
-                        checkpoint=int(row.size),
-                    )
-                )
             yield int(row.size), bytes(row.root), str(row.note)
         if len(page) < 1000:
+            yield size, b"", ""
             return
         after = int(page[-1].size)
+
+
+def _integrated_size(conn: Connection) -> int:
+    """The integrated size; a checkpoint beyond it is a problem. The newest checkpoint is
+    read first: the state only grows, so a checkpoint signed meanwhile is not taken for one."""
+    newest = conn.execute(select(func.max(TlogCheckpoint.size))).scalar()
+    size = int(conn.execute(select(TlogState.size).where(TlogState.id == 1)).scalar_one())
+    if newest is not None and newest > size:
+        what = f"is beyond the integrated tree ({size} entries)"
+        raise _FoundError(LogProblem(f"checkpoint {newest}", what, checkpoint=int(newest)))
+    return size
 
 
 def _tile_problem(key: TileKey, computed: bytes, stored: bytes | None) -> LogProblem:
@@ -186,11 +191,12 @@ def _entry_rows(conn: Connection, start: int, end: int) -> list[tuple[int, bytes
 def audit_log(conn: Connection, key: Verifier) -> Audit:
     """Recompute the log from its entries and compare everything stored (module docstring);
     ``key`` verifies the checkpoints' signatures."""
-    audit = Audit(size=int(conn.execute(select(TlogState.size).where(TlogState.id == 1)).one()[0]))
+    audit = Audit()
     edge: dict[TileKey, bytes] = {}
     position = 0
     try:
-        for stop, root, note in [*_checkpoints(conn, audit.size), (audit.size, b"", "")]:
+        audit.size = _integrated_size(conn)
+        for stop, root, note in _checkpoints(conn, audit.size):
             while position < stop:
                 end = min(stop, position + _CHUNK)
                 leaves = _check_entries(conn, position, _entry_rows(conn, position, end))

@@ -147,9 +147,10 @@ def cosigned_note(conn: Connection, size: int | None = None) -> str | None:
 
 
 def log_origin(engine: Engine, configured: str, *, explicit: bool) -> str:
-    """The log's origin: the stored checkpoints' (a log's origin never changes) or, before
-    the first, ``configured``. A ``configured`` origin set on purpose (``explicit``) that is
-    not the stored one is refused: signing under it would start another log."""
+    """The log's origin: the stored checkpoints' (a log's origin never changes, even when
+    the issuer it was derived from does) or, before the first, ``configured``. A
+    ``configured`` origin given on purpose (``explicit``: ``LEERID_TLOG_ORIGIN``) that is not
+    the stored one is refused: signing under it would start another log."""
     with engine.connect() as conn:
         newest = newest_checkpoint(conn)
     if newest is None or newest.origin == configured:

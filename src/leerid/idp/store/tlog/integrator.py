@@ -34,10 +34,17 @@ class Integrator:
     """One node's integrator loop (``start`` / ``stop``; ``round`` for one round by hand)."""
 
     def __init__(
-        self, engine: Engine, origin: str, *, interval: float = 1.0, lease: float = 5.0
+        self,
+        engine: Engine,
+        origin: str,
+        *,
+        origin_set: bool = True,
+        interval: float = 1.0,
+        lease: float = 5.0,
     ) -> None:
         self.engine = engine
         self.origin = origin
+        self.origin_set = origin_set
         self.interval = interval
         self.lease = lease
         self.me = node_name()
@@ -49,7 +56,7 @@ class Integrator:
     def signer(self) -> Ed25519Signer:
         """The log key, loaded once (the origin checked against the stored checkpoints)."""
         if self._signer is None:
-            origin = log_origin(self.engine, self.origin, explicit=True)
+            origin = log_origin(self.engine, self.origin, explicit=self.origin_set)
             self._signer = log_signer(self.engine, origin)
         return self._signer
 

@@ -10,7 +10,6 @@ for an entry that is not in a checkpoint (yet).
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy import Connection, select
 from leerid.errors import LeeridError, NotFoundError
 from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.idp.store.tlog.tree import newest_checkpoint_size, read_tiles, stored_tree
+from leerid.transparency.receipt import b64url
 from leerid.transparency.rfc9162 import HASH_SIZE, ProofError
 from leerid.transparency.tiles import TILE_HEIGHT, TILE_WIDTH, tile_path
 
@@ -28,7 +28,6 @@ __all__ = [
     "Inclusion",
     "LogRequestError",
     "NotInCheckpointError",
-    "b64url",
     "consistency",
     "entries_between",
     "entry_bundle",
@@ -47,11 +46,6 @@ class LogRequestError(LeeridError):
 
 class NotInCheckpointError(NotFoundError):
     """An entry that is not in the log's newest checkpoint, or not yet (HTTP 404)."""
-
-
-def b64url(data: bytes) -> str:
-    """Every hash leerid writes outside a signed note: RFC 4648 §5 base64url, no padding."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 @dataclass(frozen=True)
