@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from leerid.store.engine import make_engine
 from leerid.testing import seeding
@@ -16,6 +17,9 @@ from leerid.testing.discimus import Enrolled, RegistryPupil, import_pupils
 from tests.idp_server import REDIRECT_URI, SCHOOL, RunningIdp, running_idp
 from tests.registry_seed import valid_insz
 from tests.reports.helpers import log_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 PASSWORD = "groene kikker springt ver"
 BORN = dt.date(2013, 4, 2)
@@ -33,8 +37,10 @@ class PupilWorld:
 
 
 @contextmanager
-def pupil_world(database_url: str) -> Iterator[PupilWorld]:
-    with running_idp(database_url, more_env={"LEERID_ARGON2_MEMORY_KIB": "1024"}) as idp:
+def pupil_world(database_url: str, more_env: dict[str, str] | None = None) -> Iterator[PupilWorld]:
+    """The world above; ``more_env`` goes to the provider (e.g. its log's interval)."""
+    env = {"LEERID_ARGON2_MEMORY_KIB": "1024", **(more_env or {})}
+    with running_idp(database_url, more_env=env) as idp:
         engine = make_engine(database_url)
         clients = [
             seeding.register_client(
@@ -64,3 +70,13 @@ def pupil_world(database_url: str) -> Iterator[PupilWorld]:
         engine.dispose()
         assert view.leer_id_uuid is not None
         yield PupilWorld(idp, other_id, never_id, username, temporary, permanent, view.leer_id_uuid)
+
+
+def sign_in_on_page(page: Page, world: PupilWorld) -> None:
+    """In a browser showing the LeerID login form of the pupil's page: the pupil logs in and
+    lands on "Mijn gegevens"."""
+    page.get_by_label("Gebruikersnaam").fill(world.username)
+    page.get_by_label("Wachtwoord").fill(PASSWORD)
+    page.get_by_role("button", name="Aanmelden").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", level=1).inner_text() == "Mijn gegevens"

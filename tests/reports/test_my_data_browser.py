@@ -13,7 +13,7 @@ from leerid.store.engine import make_engine
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
 from tests.reports.helpers import changes
-from tests.reports.pupil_world import PASSWORD, PupilWorld, pupil_world
+from tests.reports.pupil_world import PupilWorld, pupil_world, sign_in_on_page
 from tests.test_page_words import FORBIDDEN
 
 # The page does not depend on the backend: one run, on PostgreSQL when it is configured.
@@ -37,11 +37,7 @@ def test_the_pupil_logs_in_sees_and_reports_in_a_browser(
     page.goto(f"{world.idp.issuer}/v1/mijn-gegevens")
     assert page.get_by_role("heading", level=1).inner_text() == "Aanmelden met LeerID"
     check_widths(page, found)
-    page.get_by_label("Gebruikersnaam").fill(world.username)
-    page.get_by_label("Wachtwoord").fill(PASSWORD)
-    page.get_by_role("button", name="Aanmelden").click()
-    page.wait_for_load_state()
-    assert page.get_by_role("heading", level=1).inner_text() == "Mijn gegevens"
+    sign_in_on_page(page, world)
     services = page.locator(".disclosures h3").all_inner_texts()
     assert sorted(services) == ["LARS (test)", "Rekenplatform"]  # temporary account included
     visible = page.locator("main").inner_text()

@@ -20,6 +20,7 @@ from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import events as events_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
+from leerid.cli import log as log_cli
 from leerid.cli import notices as notices_cli
 from leerid.cli import protocol as protocol_cli
 from leerid.cli import registry as registry_cli
@@ -74,6 +75,7 @@ app.add_typer(sp_cli.app, name="sp")
 app.add_typer(reports_cli.app, name="reports")
 app.add_typer(events_cli.app, name="events")
 app.add_typer(notices_cli.app, name="notices")
+app.add_typer(log_cli.app, name="log")
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

@@ -6,7 +6,10 @@ theirs to that list. ``/healthz`` and ``/metrics`` sit at the root.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -26,6 +29,7 @@ from leerid.idp.store.protocols import ProtocolCache
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.sql import SqlStore, renew_together
 from leerid.idp.store.throttle import LoginThrottle
+from leerid.idp.store.tlog.integrator import Integrator
 from leerid.idp.web import (
     activation,
     authorization,
@@ -33,12 +37,15 @@ from leerid.idp.web import (
     discovery,
     events,
     introspection,
+    log,
     login,
     logout,
     my_data,
     notices,
     parameters,
+    protocol_text,
     quality_reports,
+    receipts,
     revocation,
     service_providers,
     token,
@@ -68,8 +75,11 @@ ROUTERS: list[APIRouter] = [
     notices.router,
     service_providers.router,
     my_data.router,
+    receipts.router,
+    protocol_text.router,
     disclosures.router,
     events.router,
+    log.router,
 ]
 """Every router of the provider, mounted under the issuer path (``/op``)."""
 
@@ -99,14 +109,19 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+_RECEIPT_LEAF = re.compile(r"(/mijn-gegevens/bewijs/)[^/]*")
+
+
 class _PathOnly(logging.Filter):
     """Issue 4 §5: the access log keeps the path, never the query string, which may carry an
-    ``id_token_hint`` (an ID token with the pupil's name), a ``login_hint`` or a ``state``."""
+    ``id_token_hint`` (an ID token with the pupil's name), a ``login_hint`` or a ``state``;
+    nor the leaf hash of a pupil's receipt download (issue 12 §5)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
-            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+            path = _RECEIPT_LEAF.sub(r"\1-", args[2].split("?", 1)[0])
+            record.args = (*args[:2], path, *args[3:])
         return True
 
 
@@ -172,6 +187,7 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         redirect_slashes=False,  # its redirect is built from the Host header (issue 8)
+        lifespan=_lifespan(ctx),
     )
     app.state.idp = ctx
     for router in ROUTERS:
@@ -186,6 +202,28 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, https=settings.secure_cookies)
     return app
+
+
+def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """Issue 12 §6: this process's transparency-log integrator runs while the app serves."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        s = ctx.settings
+        integrator = Integrator(
+            ctx.engine,
+            s.tlog_origin,
+            origin_set=s.tlog_origin_set,
+            interval=s.tlog_interval,
+            lease=s.tlog_lease,
+        )
+        integrator.start()
+        try:
+            yield
+        finally:
+            integrator.stop()
+
+    return lifespan
 
 
 def _context(settings: IdpSettings) -> IdpContext:

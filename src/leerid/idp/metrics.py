@@ -11,6 +11,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -33,6 +34,11 @@ __all__ = [
     "SET_ERRORS",
     "SSO_LOGINS",
     "TLOG_APPEND_FAILURES",
+    "TLOG_CHECKPOINT_AGE",
+    "TLOG_INTEGRATED",
+    "TLOG_INTEGRATIONS",
+    "TLOG_PENDING",
+    "TLOG_SIZE",
     "TOKENS",
     "TOKEN_LATENCY",
     "USERINFO_LATENCY",
@@ -74,6 +80,30 @@ TLOG_APPEND_FAILURES = Counter(
     "Writes refused because their transparency-log entry could not be appended (issue 12 "
     "§1: fail closed, nothing was released)",
 )
+
+# Issue 12: the transparency log. Every node's integrator loop sets the gauges once per round
+# from the database (the values are the log's, not the node's: ``mostrecent`` over workers).
+TLOG_SIZE = Gauge(
+    "leerid_tlog_size", "Entries integrated into the log's tree", multiprocess_mode="mostrecent"
+)
+TLOG_PENDING = Gauge(
+    "leerid_tlog_pending",
+    "Entries appended and not yet integrated (given an index)",
+    multiprocess_mode="mostrecent",
+)
+TLOG_CHECKPOINT_AGE = Gauge(
+    "leerid_tlog_checkpoint_age_seconds",
+    "Age of the newest signed checkpoint (grows while the log is idle; alert on it together "
+    "with leerid_tlog_pending > 0)",
+    multiprocess_mode="mostrecent",
+)
+TLOG_INTEGRATIONS = Counter(
+    "leerid_tlog_integrations_total",
+    "Integration rounds, by outcome (integrated: the tree grew; idle: nothing pending; "
+    "standby: another node holds the lease; failed: an error, logged)",
+    ["outcome"],
+)
+TLOG_INTEGRATED = Counter("leerid_tlog_integrated_total", "Entries given an index by this node")
 
 # The hot path's labelled children, bound once (a ``labels()`` lookup per request costs a lock
 # and a dictionary search; the counts are the same).

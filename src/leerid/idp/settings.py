@@ -3,13 +3,14 @@
 ``IdpSettings.from_env`` (and the defaults of ``IdpSettings``) read ``LEERID_ISSUER``,
 ``LEERID_CACHE_SECONDS``, ``LEERID_THROTTLE_*``, ``LEERID_ARGON2_*``,
 ``LEERID_HASH_CONCURRENCY``, ``LEERID_ACR``, ``LEERID_DB_THREADS``, ``LEERID_LOG_LEVEL``,
-``LEERID_DOV_PROCESSORS_FILE`` and ``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from
-``leerid.config``.
+``LEERID_DOV_PROCESSORS_FILE``, ``LEERID_TLOG_*`` (the transparency log) and
+``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from ``leerid.config``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ __all__ = [
     "IdpSettings",
     "argon2_from_env",
     "default_issuer",
+    "default_tlog_origin",
     "explicit_issuer",
     "hash_concurrency_from_env",
     "hash_concurrency_per_worker",
@@ -32,12 +34,15 @@ __all__ = [
     "log_level_from_env",
     "metrics_dir_from_env",
     "throttle_policy_from_env",
+    "tlog_origin_from_env",
 ]
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
 DEFAULT_ACR = "urn:be:vlaanderen:leerid:authmech:password"
 """The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
 configurable through ``LEERID_ACR``."""
+_ORIGIN = re.compile(r"[\x21-\x2a\x2c-\x7e]{1,200}")
+"""C2SP signed-note: a key name is non-empty printable ASCII without spaces or '+'."""
 _ARGON2 = ("LEERID_ARGON2_MEMORY_KIB", "LEERID_ARGON2_TIME_COST", "LEERID_ARGON2_PARALLELISM")
 OWASP_ARGON2 = (19456, 2, 1)
 """OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 degree of
@@ -57,6 +62,22 @@ def _env_int(name: str, default: int, least: int = 1) -> int:
         ) from None
     if value < least:
         raise ConfigurationError(f"{name}={value} must be at least {least}")
+    return value
+
+
+def _env_seconds(name: str, default: float, least: float) -> float:
+    """``$name`` as a number of seconds of at least ``least``, or ``default`` when unset."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(
+            f"{name}={raw!r} is not a number of seconds; unset it or give one such as {default}"
+        ) from None
+    if not value >= least:  # also refuses nan
+        raise ConfigurationError(f"{name}={raw} must be at least {least} seconds")
     return value
 
 
@@ -111,6 +132,18 @@ def hash_concurrency_per_worker(workers: int) -> int:
 def explicit_issuer() -> str:
     """``$LEERID_ISSUER`` as set ("" when unset: ``idp serve`` then derives one)."""
     return os.environ.get("LEERID_ISSUER", "").strip()
+
+
+def tlog_origin_from_env() -> str:
+    """``$LEERID_TLOG_ORIGIN`` as set ("" when unset: derived from the issuer)."""
+    return os.environ.get("LEERID_TLOG_ORIGIN", "").strip()
+
+
+def default_tlog_origin(issuer: str) -> str:
+    """C2SP tlog-tiles: the checkpoint origin is the log's URL prefix without the scheme and
+    without a trailing slash: ``https://leerid.example/op`` gives ``leerid.example/op/log``."""
+    parts = urlsplit(issuer)
+    return f"{parts.netloc}{parts.path.rstrip('/')}/log"
 
 
 def log_level_from_env() -> str:
@@ -206,6 +239,23 @@ class IdpSettings:
     )
     """Art. 6: ``LEERID_DOV_PROCESSORS_FILE``, the TOML or JSON file of DOV's processors that
     ``POST /op/v1/notices/processors`` answers a recipient with ("" = none published)."""
+    tlog_origin: str = field(default_factory=tlog_origin_from_env)
+    """Issue 12: the transparency log's checkpoint origin and key name (C2SP tlog-checkpoint),
+    ``LEERID_TLOG_ORIGIN``; "" = the issuer without its scheme, plus ``/log``. A log's origin
+    never changes: a new origin is a new log."""
+    tlog_origin_set: bool = field(init=False, default=False)
+    """Whether the origin was given (``LEERID_TLOG_ORIGIN``) rather than derived: a given
+    origin that is not the stored checkpoints' is refused, a derived one yields to them."""
+    tlog_interval: float = field(
+        default_factory=lambda: _env_seconds("LEERID_TLOG_INTERVAL", 1.0, least=0.05)
+    )
+    """Issue 12 §2 and §6: seconds between two integrations of pending entries (a checkpoint
+    is signed after each one that grew the tree), ``LEERID_TLOG_INTERVAL``, default 1."""
+    tlog_lease: float = field(
+        default_factory=lambda: _env_seconds("LEERID_TLOG_LEASE", 5.0, least=0.1)
+    )
+    """Issue 12 §6: seconds the elected integrator holds its lease without renewing it (the
+    others take over after that), ``LEERID_TLOG_LEASE``, default 5."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)
@@ -221,6 +271,21 @@ class IdpSettings:
             )
         if self.issuer.endswith("/"):
             object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+        object.__setattr__(self, "tlog_origin_set", bool(self.tlog_origin))
+        if not self.tlog_origin:
+            object.__setattr__(self, "tlog_origin", default_tlog_origin(self.issuer))
+        if not _ORIGIN.fullmatch(self.tlog_origin):
+            raise ConfigurationError(
+                f"LEERID_TLOG_ORIGIN={self.tlog_origin!r} is not a log origin: use the log's "
+                "URL without scheme, printable ASCII without spaces or '+', such as "
+                "leerid.example/op/log (C2SP tlog-checkpoint, signed-note key names)"
+            )
+        if self.tlog_lease <= self.tlog_interval:
+            raise ConfigurationError(
+                f"LEERID_TLOG_LEASE ({self.tlog_lease} s) must be longer than "
+                f"LEERID_TLOG_INTERVAL ({self.tlog_interval} s): the integrator renews its "
+                "lease once per interval"
+            )
 
     @property
     def secure_cookies(self) -> bool:

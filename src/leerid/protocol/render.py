@@ -1,7 +1,8 @@
 """Rendering a protocol back into its publication text (decree 2008, art. 8 §1: both parties
 publish it): Dutch, with the structure of the signed protocol, as HTML or Markdown.
 
-The templates ship in ``leerid/protocol/templates``; HTML is autoescaped. The text is made
+The templates ship in ``leerid/protocol/templates`` (``protocol_text.html`` is the text
+itself, ``protocol.html`` the standalone page around it); HTML is autoescaped. The text is made
 from the protocol file alone, so the same file always gives the same page.
 """
 
@@ -130,3 +131,16 @@ def render(protocol: Protocol, fmt: RenderFormat | str) -> str:
     fmt = RenderFormat(fmt)
     template = "protocol.html" if fmt is RenderFormat.HTML else "protocol.md.txt"
     return _environment(fmt).get_template(template).render(context(protocol))
+
+
+def render_text(protocol: Protocol, content_hash: str | None = None) -> Markup:
+    """The publication text of ``protocol`` as an HTML fragment: what the standalone page
+    holds in its ``<main>``, for a page with its own frame and stylesheet (DOV's site).
+
+    ``content_hash``: the hash the version was stored under, when ``protocol`` carries the
+    recorded signatures or end instead of its file's (the hash disclosures name)."""
+    values = context(protocol)
+    if content_hash is not None:
+        values["content_hash"] = content_hash
+    html = _environment(RenderFormat.HTML).get_template("protocol_text.html").render(values)
+    return Markup(html)  # noqa: S704 - an autoescaped template

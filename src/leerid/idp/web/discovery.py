@@ -17,6 +17,7 @@ from leerid.idp.oauth.rfc7523 import ASSERTION_ALGORITHMS
 from leerid.idp.oauth.rfc7636 import CHALLENGE_METHODS
 from leerid.idp.oauth.rfc8417 import event_type
 from leerid.idp.store.keys import SIGNING_ALGORITHMS
+from leerid.idp.web.log import log_metadata
 
 __all__ = ["discovery_document", "router", "ssf_configuration"]
 
@@ -99,6 +100,7 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,
         "leerid_events_endpoint": s.endpoint("v1/events"),
+        **log_metadata(ctx),
     }
 
 

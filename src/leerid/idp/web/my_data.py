@@ -4,8 +4,10 @@ Art. 7 ("al dan niet op basis van een mededeling van betrokkene(n)") and GDPR ar
 LeerID login (the SSO session of the browser; without one, the login form, then back here)
 the pupil sees every release of their data to every service provider, under all their
 accounts: which service, when (Brussels time), which data (in plain Dutch), under which
-protocol version. A form reports an error in their own data: stored at DOV (source
-``pupil``) and passed on to each service provider that received that data item.
+protocol version (linked to its text, ``protocol_text``), and, issue 12 §5, its "bewijs":
+the download of its transparency-log receipt (``receipts``) once its entry is in a
+checkpoint. A form reports an error in their own data: stored at DOV (source ``pupil``)
+and passed on to each service provider that received that data item.
 
 The forms are bound to this browser: the CSRF cookie, the form's field and the sealed form
 state must agree, and the sealed state names the SSO session it was made for. Reports are
@@ -19,6 +21,7 @@ import hmac
 import logging
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -27,15 +30,18 @@ from leerid.errors import LeeridError
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
 from leerid.idp.oauth.errors import NO_STORE
 from leerid.idp.release import today
+from leerid.idp.store.my_data import READY, MyDisclosure
 from leerid.idp.store.quality_reports import ATTRIBUTES, PROBLEMS
 from leerid.idp.store.report_codes import normalise_code
 from leerid.idp.store.report_directions import TooManyReportsError
+from leerid.idp.store.tlog.append import leaf_text
 from leerid.idp.web.i18n import TEXTS
 from leerid.idp.web.login import Refusal, client_address, form_fields, verify_credentials
+from leerid.idp.web.protocol_text import protocol_path
 from leerid.insz_text import looks_like_insz
 from leerid.protocol.lifecycle import BRUSSELS, MONTHS
 
-__all__ = ["CLAIM_WORDS", "router"]
+__all__ = ["CLAIM_WORDS", "login_page", "router"]
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -95,7 +101,7 @@ def _same(*values: str) -> bool:
     return bool(first) and all(hmac.compare_digest(first, v.encode()) for v in values[1:])
 
 
-def _login_page(
+def login_page(
     ctx: IdpContext,
     request: Request,
     errors: dict[str, str] | None = None,
@@ -126,7 +132,7 @@ async def my_data(request: Request) -> Response:
     ctx = get_context(request)
     session = await ctx.run(ctx.read_session, request)
     if session is None:
-        return _login_page(ctx, request)
+        return login_page(ctx, request)
     done = normalise_code(request.query_params.get("melding", ""))
     return await _page(ctx, request, session, done=done)
 
@@ -138,7 +144,7 @@ async def my_data_login(request: Request) -> Response:
     field = await form_fields(request)
     sealed = ctx.sealer.open(_LOGIN, field.get("request"))
     if sealed is None:
-        return _login_page(ctx, request, {"username": EXPIRED})
+        return login_page(ctx, request, {"username": EXPIRED})
     if not _same(str(sealed.get("csrf", "")), field.get("csrf_token", ""), _csrf_cookie(request)):
         return ctx.pages.error("nl", FOREIGN, 403)
     t = TEXTS["nl"]
@@ -150,14 +156,14 @@ async def my_data_login(request: Request) -> Response:
             errors["username"] = t["error_username_missing"]
         if not password:
             errors["password"] = t["error_password_missing"]
-        return _login_page(ctx, request, errors, username)
+        return login_page(ctx, request, errors, username)
     checked = await verify_credentials(ctx, username, password, client_address(request))
     if isinstance(checked, Refusal):
         log.info("own page login refused reason=%s", checked.reason)
         if checked.throttled_until is not None:
             text = t["error_throttled"].format(time=checked.throttled_until)
-            return _login_page(ctx, request, {"username": text}, username, 429)
-        return _login_page(ctx, request, {"username": t["error_credentials"]}, username)
+            return login_page(ctx, request, {"username": text}, username, 429)
+        return login_page(ctx, request, {"username": t["error_credentials"]}, username)
     session = SsoSession(secrets.token_hex(16), checked, int(time.time()))
     response = RedirectResponse(_path(ctx), status_code=303, headers=NO_STORE)
     ctx.set_cookie(
@@ -168,6 +174,27 @@ async def my_data_login(request: Request) -> Response:
 
 def _csrf_cookie(request: Request) -> str:
     return request.cookies.get(CSRF_COOKIE, "")
+
+
+def _receipt_path(ctx: IdpContext, leaf: bytes) -> str:
+    """Where the receipt of the entry with leaf hash ``leaf`` is downloaded (base64url)."""
+    return f"{_path(ctx)}/bewijs/{leaf_text(leaf)}"
+
+
+def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
+    """One line of the page: which service, when, which data, under which protocol (with a
+    link to its text), and its "bewijs" (issue 12 §5)."""
+    pid, version = d.protocol_id, d.protocol_version
+    return {
+        "service": d.client_name,
+        "when": _when(d.at),
+        "iso": d.at.isoformat(),
+        "data": [CLAIM_WORDS.get(c, c) for c in d.claims],
+        "protocol": f"{pid}, versie {version}" if pid and version else pid or "onbekend",
+        "protocol_url": protocol_path(ctx.settings.path, pid, version) if pid and version else None,
+        "proof": d.proof,
+        "receipt_url": _receipt_path(ctx, d.log_leaf) if d.proof == READY and d.log_leaf else None,
+    }
 
 
 async def _page(
@@ -184,18 +211,7 @@ async def _page(
     found = await ctx.run(ctx.store.my_disclosures, session.account_uuid)
     csrf = _csrf(request)
     state = ctx.sealer.seal(_FORM, {"csrf": csrf, "sid": session.sid}, 3600)
-    rows = [
-        {
-            "service": d.client_name,
-            "when": _when(d.at),
-            "iso": d.at.isoformat(),
-            "data": [CLAIM_WORDS.get(c, c) for c in d.claims],
-            "protocol": f"{d.protocol_id}, versie {d.protocol_version}"
-            if d.protocol_version
-            else d.protocol_id or "onbekend",
-        }
-        for d in found
-    ]
+    rows = [_row(ctx, d) for d in found]
     response = ctx.pages.render(
         "my_data.html",
         "nl",
@@ -239,7 +255,7 @@ async def report_error(request: Request) -> Response:
     ctx = get_context(request)
     session = await ctx.run(ctx.read_session, request)
     if session is None:
-        return _login_page(ctx, request)
+        return login_page(ctx, request)
     field = await form_fields(request)
     sealed = ctx.sealer.open(_FORM, field.get("form_state")) or {}
     if not (
@@ -257,7 +273,7 @@ async def report_error(request: Request) -> Response:
         ctx.store.fetch_pupil, session.account_uuid, today(dt.datetime.now(dt.UTC))
     )
     if pupil is None:  # the account was retired since the login
-        return _login_page(ctx, request)
+        return login_page(ctx, request)
     key = pupil.leer_id_uuid or pupil.account_uuid
     try:
         view = await ctx.run(

@@ -6,7 +6,7 @@ identifiers RFC 6749 Appendix A defines as ``VSCHAR`` must be printable ASCII. T
 documented in docs/identity-provider.md (*Parameters*). A refusal is the endpoint's normal error:
 
 - ``/v1/token``, ``/v1/introspect``, ``/v1/revoke``, ``/v1/quality-reports…``,
-  ``/v1/notices…``, ``/v1/service-providers…``: JSON
+  ``/v1/notices…``, ``/v1/service-providers…``, ``/v1/log/…``: JSON
   ``invalid_request`` (RFC 6749 §5.2), 400 (413 for an oversized body);
 - ``/v1/userinfo``, ``/v1/disclosures/mine``: a Bearer ``invalid_request`` (RFC 6750 §3.1);
 - ``/v1/auth``: checked by its handler, which needs the client first (RFC 6749 §4.1.2.1);
@@ -111,6 +111,7 @@ _JSON_PATHS = (
     "/v1/quality-reports",
     "/v1/notices",
     "/v1/service-providers",
+    "/v1/log/",
 )
 _BEARER_PATHS = ("/v1/userinfo", "/v1/disclosures/mine")
 
