@@ -8,7 +8,6 @@ every INSERT into ``idp_tlog_entry`` (``tlog_append_kit.refusing_log``).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 
 import httpx
@@ -19,6 +18,7 @@ from leerid.idp.store.models import Disclosure
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import token_form
 from leerid.transparency.entries import LogEntry, pupil_pseudonym
+from leerid.transparency.receipt import from_b64url
 from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp.tlog_append_kit import failures, log_entries, orphans, pupil_key, refusing_log
 from tests.idp_server import RunningIdp, offline_client
@@ -34,7 +34,7 @@ def observer(idp: RunningIdp) -> Iterator[Engine]:
 
 def _leaf(text: str) -> bytes:
     """A base64url leaf hash without padding, as the provider sends it."""
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return from_b64url(text, "leaf hash")
 
 
 def _entry(engine: Engine, text: str) -> LogEntry:

@@ -21,9 +21,10 @@ def test_a_password_login_writes_six_rows(database_url: str) -> None:
 
     The grant (the code) at login, the same row when it becomes an access token, one
     disclosure record for the ID token and its transparency-log entry (issue 12 §1);
-    userinfo is a release of its own and adds exactly its disclosure record and entry. The throttle reserves the attempt on the account's
-    row before the hash (one INSERT) and drops the row after the good password (one
-    DELETE): a burst of guesses cannot all be checked (issue 8 §5).
+    userinfo is a release of its own and adds exactly its disclosure record and entry. The
+    throttle reserves the attempt on the account's row before the hash (one INSERT) and
+    drops the row after the good password (one DELETE): a burst of guesses cannot all be
+    checked (issue 8 §5).
     """
     seed = seed_idp(database_url)
     pupil, rp_args = seed.pupil, (seed.client_id, seed.client_secret, seed.redirect_uri)

@@ -17,7 +17,6 @@ The pupil of an entry is a keyed pseudonym (``pupil_pseudonym``) with the server
 
 from __future__ import annotations
 
-import base64
 import logging
 import sqlite3
 import threading
@@ -38,6 +37,7 @@ from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.store.outage import outage_class
 from leerid.transparency.entries import EntryError, LogEntry, pupil_pseudonym
+from leerid.transparency.receipt import b64url
 from leerid.transparency.rfc9162 import leaf_hash
 
 __all__ = [
@@ -90,7 +90,7 @@ def pupil_of(secret: bytes, account_uuid: str | None, leer_id_uuid: str | None) 
 
 def leaf_text(leaf: bytes) -> str:
     """A leaf hash as leerid writes it outside a note: base64url without padding."""
-    return base64.urlsafe_b64encode(leaf).rstrip(b"=").decode()
+    return b64url(leaf)
 
 
 def entry_row(entry: LogEntry) -> dict[str, Any]:
