@@ -37,11 +37,17 @@ from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError
 from leerid.idp.login.passwords import PasswordHasher
+from leerid.idp.settings import default_tlog_origin
+from leerid.idp.store.tlog.checkpoints import log_signer
+from leerid.idp.store.tlog.witnesses import add_witness
 from leerid.registry.importer import ImportSummary, import_registry
 from leerid.registry.insz import insz_check_digits
 from leerid.registry.lookup import PupilView, active_on, find_pupil
 from leerid.registry.models import Enrolment, Pupil, Registration
 from leerid.schema import get_engine
+from leerid.sp.kit.log_witness import witness_vkey
+from leerid.sp.kit.provider import ServiceProvider
+from leerid.sp.kit.settings import load_settings
 from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key, write_config
 from leerid.store.engine import dispose_engines
 from leerid.testing.browser import Browser
@@ -211,7 +217,19 @@ def _register_lars(
         database_url=f"sqlite:///{home / 'lars.db'}",
     )
     add_staff_accounts(lars_config, list(STAFF))
+    _witness_log(engine, issuer, lars_config, client_id)
     return issuer, lars_url, lars_config
+
+
+def _witness_log(engine: Engine, issuer: str, lars_config: Path, client_id: str) -> None:
+    """Issue 12 §3: LARS pins DOV's log key and DOV registers LARS as a witness of its log."""
+    dov_key = log_signer(engine, default_tlog_origin(issuer)).vkey
+    with lars_config.open("a", encoding="utf-8") as config:
+        config.write(f'\n[log]\nvkey = "{dov_key}"\nwitness_name = "lars.demo/witness"\n')
+        config.write("interval = 10\n")  # a round every ten seconds, to watch it happen
+    provider = ServiceProvider(load_settings(lars_config))
+    add_witness(engine, None, client_id, witness_vkey(provider))
+    provider.engine.dispose()
 
 
 def prepare(

@@ -23,6 +23,7 @@ from leerid.idp.store.tlog.checkpoints import log_origin, log_signer
 from leerid.idp.store.tlog.integrate import BATCH, integrate_once
 from leerid.idp.store.tlog.lease import node_name, release_lease, take_lease
 from leerid.idp.store.tlog.status import log_status
+from leerid.store.outage import outage_class
 from leerid.transparency.note import Ed25519Signer
 
 __all__ = ["Integrator"]
@@ -94,10 +95,21 @@ class Integrator:
                 if exc.message != self._last_error:
                     log.error("transparency log not integrated: %s", exc.message)
                 self._last_error = exc.message
-            except Exception:  # the database is gone or refused: try again next round
+            except Exception as exc:  # the database is gone or refused: try again next round
                 outcome = "failed"
-                log.exception("transparency log integration round failed; retrying")
+                self._say_failed(exc)
             metrics.TLOG_INTEGRATIONS.labels(outcome).inc()
+
+    def _say_failed(self, exc: Exception) -> None:
+        """A lost database is one warning line until it is back (no traceback: it is not a
+        bug, ``store.outage`` answers the requests meanwhile); anything else a traceback."""
+        kind = outage_class(exc)
+        if kind is None:
+            log.exception("transparency log integration round failed; retrying")
+            return
+        if self._last_error != kind:
+            log.warning("transparency log not integrated: %s; retrying every round", kind)
+        self._last_error = kind
 
     def start(self) -> None:
         """Run the loop in a daemon thread."""
