@@ -189,7 +189,8 @@ def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
         "service": d.client_name,
         "when": _when(d.at),
         "iso": d.at.isoformat(),
-        "data": [CLAIM_WORDS.get(c, c) for c in d.claims],
+        # ``sub`` and ``ov_account_uuid`` read alike: a pupil sees each phrase once
+        "data": list(dict.fromkeys(CLAIM_WORDS.get(c, c) for c in d.claims)),
         "protocol": f"{pid}, versie {version}" if pid and version else pid or "onbekend",
         "protocol_url": protocol_path(ctx.settings.path, pid, version) if pid and version else None,
         "proof": d.proof,
