@@ -21,7 +21,8 @@ from leerid.idp.store.notices import list_notices
 from leerid.idp.store.tlog.checkpoints import log_signer
 from leerid.idp.store.tlog.tables import TlogCheckpoint, TlogCosignature, TlogTile
 from leerid.sp.kit.log_alerts import get_alert, list_alerts
-from leerid.sp.kit.log_receipts import receipts
+from leerid.sp.kit.log_receipts import receipts, record_received
+from leerid.sp.kit.log_received import Received
 from leerid.sp.kit.log_tables import ReceivedDisclosure, WitnessedCheckpoint
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.store.engine import session_scope
@@ -136,46 +137,46 @@ def test_a_tile_changed_before_the_next_checkpoint(database_url: str, tmp_path: 
 
 def test_disclosures_the_log_does_not_show_as_received(database_url: str, tmp_path: Path) -> None:
     """While DOV's log stands still: a leaf DOV does not have, or none at all: "ontbrekend";
-    a leaf whose entry names other claims than we received: "afwijkend"."""
+    an entry that names other claims than we received, or a leaf DOV already named for
+    another disclosure (one entry for two logins): "afwijkend". One alert for the round,
+    listing each disclosure with its evidence: one mail, not four."""
     with witness_world(database_url, tmp_path) as world:
         login(world)
         world.integrated()
         assert world.round().proven == 2
+        now = dt.datetime.now(dt.UTC)
         with session_scope(world.provider.engine) as session:
-            token = session.scalars(
-                select(ReceivedDisclosure).where(ReceivedDisclosure.endpoint == "token")
-            ).one()
+            token, userinfo = session.scalars(
+                select(ReceivedDisclosure).order_by(ReceivedDisclosure.id)
+            ).all()
             stranger = base64.urlsafe_b64encode(hashlib.sha256(b"x").digest()).rstrip(b"=")
-            more = " ".join(sorted([*token.claims.split(), "insz"]))
-            for leaf, claims in (
-                (stranger.decode(), "sub"),
-                (None, "sub"),
-                (token.leaf_hash, more),
-            ):
-                session.add(
-                    ReceivedDisclosure(
-                        leaf_hash=leaf,
-                        received_at=dt.datetime.now(dt.UTC),
-                        client_id=world.idp.client_id,
-                        endpoint="token",
-                        claims=claims,
-                        status="pending",
-                    )
-                )
+            token.claims = " ".join(sorted([*token.claims.split(), "insz"]))
+            token.status = "pending"
+            again = Received("userinfo", tuple(userinfo.claims.split()), now, userinfo.leaf_hash)
+        # DOV names the userinfo's leaf for a later login too: kept as its duplicate
+        assert record_received(world.provider, [again]) == 1
+        for leaf in (stranger.decode(), None):
+            assert record_received(world.provider, [Received("token", ("sub",), now, leaf)])
         report = world.round()  # DOV signed nothing new: the held checkpoint was seen again
         assert not report.new_checkpoint and report.problems == []
-        assert report.proven == 0 and len(report.alerts) == 3
-        statuses = [r["status"] for r in receipts(world.provider.engine)]
-        assert statuses == ["proven", "proven", "ontbrekend", "ontbrekend", "afwijkend"]
-        found = {a.kind: a for a in list_alerts(world.provider.engine)}
-        assert sorted(a.kind for a in list_alerts(world.provider.engine)) == [
+        assert report.proven == 0 and len(report.alerts) == 1
+        kept = receipts(world.provider.engine)
+        assert [r["status"] for r in kept] == [
+            "afwijkend",
+            "proven",
             "afwijkend",
             "ontbrekend",
             "ontbrekend",
         ]
-        assert "insz" in found["afwijkend"].summary
-        assert found["afwijkend"].evidence["answer"]["entry"]  # the entry, kept as evidence
-        assert len(world.mail_to(OUR_DPO)) == 3
+        assert kept[2]["duplicate_of"] == kept[1]["id"] and kept[2]["leaf_hash"] is None
+        (alert,) = list_alerts(world.provider.engine)
+        assert alert.kind == "ontbrekend" and alert.id == report.alerts[0]
+        assert {r["alert"] for r in kept if r["status"] != "proven"} == {alert.id}
+        assert "insz" in alert.summary and f"nr. {kept[1]['id']}" in alert.summary
+        listed = alert.evidence["disclosures"]
+        assert [d["receipt"] for d in listed] == [kept[i]["id"] for i in (0, 2, 3, 4)]
+        assert listed[0]["answer"]["entry"]  # the entry, kept as evidence
+        assert len(world.mail_to(OUR_DPO)) == 1
         assert world.round().alerts == []  # a disclosure is judged once
 
 

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from leerid.errors import ConfigurationError
 from leerid.sp.kit.log_received import (
     TIME_SLACK,
+    Binding,
     Received,
     differences,
     leaf_text,
@@ -26,6 +27,7 @@ from leerid.transparency.entries import disclosure_entry, event_entry
 from tests.sp.conftest import write_config
 
 CLIENT = "lars-test"
+BOUND = Binding(CLIENT, "dov-lars", {"abc", "older"})
 NOW = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
 CLAIM = st.from_regex(r"[a-z][a-z_]{0,20}", fullmatch=True)
 CLAIMS = st.lists(CLAIM, min_size=1, max_size=8, unique=True).map(lambda c: tuple(sorted(c)))
@@ -60,14 +62,14 @@ def test_an_entry_of_what_we_received_matches(
     """DOV's own entry of our disclosure, logged within five minutes, has no difference."""
     received = Received(endpoint, claims, NOW, None)
     logged = decoded(entry_for(received, at=NOW + dt.timedelta(seconds=skew)))
-    assert differences(logged, received, CLIENT) == []
+    assert differences(logged, received, BOUND) == []
 
 
 @given(CLAIMS, CLAIM)
 def test_a_claim_more_or_less_is_a_difference(claims: tuple[str, ...], other: str) -> None:
     received = Received("token", claims, NOW, None)
     changed = tuple(sorted(set(claims) ^ {other}))
-    found = differences(decoded(entry_for(received, claims=changed)), received, CLIENT)
+    found = differences(decoded(entry_for(received, claims=changed)), received, BOUND)
     assert found and "claims" in found[0]
 
 
@@ -78,11 +80,14 @@ def test_a_claim_more_or_less_is_a_difference(claims: tuple[str, ...], other: st
         ({"endpoint": "introspection"}, "endpoint"),
         ({"outcome": "refused", "reason": "no_enrolment"}, "outcome"),
         ({"at": NOW + TIME_SLACK + dt.timedelta(seconds=1)}, "time"),
+        ({"protocol_id": "dov-other"}, "protocol"),
+        ({"protocol_hash": "unsigned"}, "protocol_hash"),
+        ({"protocol_hash": None}, "protocol_hash"),
     ],
 )
 def test_each_field_that_differs_is_named(change: dict[str, object], word: str) -> None:
     received = Received("userinfo", ("sub",), NOW, None)
-    (found,) = differences(decoded(entry_for(received, **change)), received, CLIENT)
+    (found,) = differences(decoded(entry_for(received, **change)), received, BOUND)
     assert found.startswith(word)
 
 
@@ -91,9 +96,7 @@ def test_an_event_entry_is_no_disclosure() -> None:
     event = event_entry(
         at=NOW, client_id=CLIENT, event="merge", jti="j1", protocol_id=None, pupils=[]
     )
-    assert differences(event, received, CLIENT) == [
-        "the entry is a 'event' entry, not a disclosure"
-    ]
+    assert differences(event, received, BOUND) == ["the entry is a 'event' entry, not a disclosure"]
 
 
 def test_the_id_token_counts_released_claims_only() -> None:
@@ -159,3 +162,21 @@ def test_an_older_secret_file_gets_a_witness_key_and_keeps_the_rest(tmp_path: Pa
     assert load_or_create_secrets(path).witness_key.private_bytes_raw() == (
         again.witness_key.private_bytes_raw()
     )
+
+
+def test_a_cosigner_key_is_refused_as_dovs_log_key(database_url: str, tmp_path: Path) -> None:
+    """C2SP tlog-cosignature: a type 0x04 key verifies witnesses, never DOV's checkpoints;
+    the error names the file, the line and what to put instead."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from leerid.transparency.cosignature import Cosigner
+
+    cosigner = Cosigner("lars.test/w", Ed25519PrivateKey.generate()).vkey
+    table = f'[log]\ngrace = 10\nvkey = "{cosigner}"\n'
+    path = write_config(tmp_path, database_url, extra=table)
+    line = path.read_text().splitlines().index(f'vkey = "{cosigner}"') + 1
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(path)
+    message = caught.value.message
+    assert f"{path}, line {line}" in message and "type 0x04" in message
+    assert "leerid log key" in message

@@ -50,6 +50,7 @@ KINDS = {
     "inconsistent": "het logboek bouwt niet verder op het checkpoint dat we eerder zagen",
     "ontbrekend": "een mededeling die we ontvingen staat niet (bewijsbaar) in het logboek",
     "afwijkend": "het logboek beschrijft een mededeling anders dan we ze ontvingen",
+    "onbereikbaar": "het logboek antwoordt langer dan [log] stale niet volledig",
 }
 """Issue 12 §3: what the witness can find wrong, in the words the DPOs read."""
 

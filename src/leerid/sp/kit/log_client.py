@@ -8,8 +8,11 @@ its discovery member (``leerid_log_checkpoint_endpoint``, …; OpenID Discovery 
 extra members), else derived from the issuer (``{issuer}/v1/log/checkpoint``, …).
 
 What DOV answers is only read here, never trusted: the witness verifies every note and
-proof (``log_witness``, ``log_receipts``). An answer DOV cannot give now (unreachable, 5xx,
-not JSON) is ``LogUnavailableError``: the round stops and says so, no alert is raised for it.
+proof (``log_witness``, ``log_inclusion``). An answer DOV cannot give now (unreachable, 5xx)
+is ``LogUnavailableError``: perhaps an outage, the witness alerts only when it lasts
+(``[log] stale``). An answer DOV gives but that is no answer (4xx, not JSON, a malformed
+hash, over the size limit) is ``LogRefusedError``, with what was wrong. Every answer is read
+as it streams and given up past its limit (``MAX_NOTE``, ``MAX_ANSWER``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 import httpx
 
 from leerid.errors import LeeridError
-from leerid.sp.kit.relying_party import RelyingParty
+from leerid.sp.kit.relying_party import AnswerTooLargeError, PublicAnswer, RelyingParty
 
 __all__ = [
     "Inclusion",
@@ -34,6 +37,9 @@ __all__ = [
 ]
 
 MAX_NOTE = 64 * 1024
+"""Bytes of a checkpoint note at most (C2SP: a note is a few hundred bytes)."""
+MAX_ANSWER = 256 * 1024
+"""Bytes of a JSON answer at most (a proof is at most 64 hashes, an entry a few KB)."""
 
 
 class LogUnavailableError(LeeridError):
@@ -56,16 +62,16 @@ def unb64url(text: str) -> bytes:
 
 def _unb64url(text: Any, what: str) -> bytes:
     if not isinstance(text, str):
-        raise LogUnavailableError(f"DOV's answer holds no base64url text for {what}")
+        raise LogRefusedError(f"DOV's answer holds no base64url text for {what}")
     try:
         return unb64url(text)
     except (binascii.Error, ValueError):
-        raise LogUnavailableError(f"DOV's answer: {what} is not base64url") from None
+        raise LogRefusedError(f"DOV's answer: {what} is not base64url") from None
 
 
 def _hashes(values: Any, what: str) -> list[bytes]:
     if not isinstance(values, list):
-        raise LogUnavailableError(f"DOV's answer: {what} is not a list of hashes")
+        raise LogRefusedError(f"DOV's answer: {what} is not a list of hashes")
     return [_unb64url(v, what) for v in values]
 
 
@@ -83,7 +89,7 @@ class Inclusion:
 def _integer(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise LogUnavailableError(f"DOV's answer: {key} is not a whole number")
+        raise LogRefusedError(f"DOV's answer: {key} is not a whole number")
     return value
 
 
@@ -99,28 +105,32 @@ class LogClient:
         member = "leerid_log_" + path.strip("/").split("/")[-1] + "_endpoint"
         return str(meta.get(member) or f"{self.rp.settings.issuer}/v1/log{path}")
 
-    async def _get(self, path: str, params: dict[str, str | int]) -> httpx.Response:
+    async def _get(
+        self, path: str, params: dict[str, str | int], limit: int = MAX_ANSWER
+    ) -> PublicAnswer:
         url = await self._url(path)
         try:
-            response = await self.rp.get_public(url, params)
+            response = await self.rp.get_public(url, params, limit)
         except httpx.HTTPError as exc:
             raise LogUnavailableError(f"DOV's log at {url} cannot be reached ({exc})") from None
+        except AnswerTooLargeError as exc:
+            raise LogRefusedError(f"DOV's log: {exc.message}") from None
         if response.status_code >= 500:
             raise LogUnavailableError(f"DOV's log at {url} answered {response.status_code}")
         return response
 
     @staticmethod
-    def _json(response: httpx.Response) -> dict[str, Any]:
+    def _json(response: PublicAnswer) -> dict[str, Any]:
         try:
             data = response.json()
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise LogUnavailableError(f"DOV's answer at {response.url} is not a JSON object")
+            raise LogRefusedError(f"DOV's answer at {response.url} is not a JSON object")
         return data
 
     @classmethod
-    def _refused(cls, response: httpx.Response) -> LogRefusedError:
+    def _refused(cls, response: PublicAnswer | httpx.Response) -> LogRefusedError:
         try:
             data = response.json()
             reason = str(data.get("error_description") or data.get("error") or "")
@@ -130,12 +140,13 @@ class LogClient:
 
     async def checkpoint(self) -> str:
         """The newest checkpoint note, as DOV serves it (signatures not yet checked)."""
-        response = await self._get("/checkpoint", {})
+        response = await self._get("/checkpoint", {}, MAX_NOTE)
         if response.status_code != 200:
             raise self._refused(response)
-        if len(response.content) > MAX_NOTE:
-            raise LogUnavailableError(f"DOV's checkpoint is over {MAX_NOTE} bytes")
-        return response.text
+        try:
+            return response.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise LogRefusedError(f"DOV's checkpoint at {response.url} is not UTF-8") from None
 
     async def consistency(self, first: int, second: int) -> list[bytes]:
         """RFC 9162 §2.1.4: DOV's consistency proof between two tree sizes (unverified)."""

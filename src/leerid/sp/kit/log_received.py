@@ -5,7 +5,9 @@ it." DOV names the leaf hash (RFC 9162 §2.1.1) of the entry that records each d
 the token response member ``leerid_log_leaf`` and the userinfo header ``LeerID-Log-Leaf``
 (base64url). The kit keeps that hash with what it saw itself (endpoint, claim names, time)
 and, once DOV proves the entry is in the log, compares the entry with it: our client id,
-the same endpoint and claim names, the outcome ``released``, a time within a few minutes.
+the protocol we are bound to (its id, and the content hash of a version both parties signed,
+art. 11), the same endpoint and claim names, the outcome ``released``, a time within a few
+minutes. The entry's pupil pseudonym is not compared (DOV may make it differ per entry).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ __all__ = [
     "LEAF_MEMBER",
     "OIDC_MEMBERS",
     "TIME_SLACK",
+    "Binding",
     "Received",
     "differences",
     "leaf_text",
@@ -82,18 +85,44 @@ def received_userinfo(claims: Mapping[str, Any], leaf: Any, at: dt.datetime) -> 
     return Received("userinfo", tuple(sorted(claims)), at, leaf_text(leaf))
 
 
+@dataclass(frozen=True)
+class Binding:
+    """What DOV must name in our entries (art. 11): our client id, the protocol we are bound
+    to, and the content hashes (SHA-256, hex) of its versions both parties signed."""
+
+    client_id: str
+    protocol_id: str
+    protocol_hashes: Collection[str]
+
+
 def _names(values: Iterable[Any]) -> list[str]:
     return sorted(str(v) for v in values)
 
 
-def differences(entry: LogEntry, received: Received, client_id: str) -> list[str]:
+def _protocol(fields: Mapping[str, Any], binding: Binding) -> list[str]:
+    """Art. 11: the entry names our protocol and a version of it both parties signed."""
+    found = []
+    if fields.get("protocol") != binding.protocol_id:
+        found.append(
+            f"protocol {fields.get('protocol')!r}, we are bound to {binding.protocol_id!r}"
+        )
+    if fields.get("protocol_hash") not in binding.protocol_hashes:
+        found.append(
+            f"protocol_hash {fields.get('protocol_hash')!r} is no version of "
+            f"{binding.protocol_id!r} both parties signed that we hold"
+        )
+    return found
+
+
+def differences(entry: LogEntry, received: Received, binding: Binding) -> list[str]:
     """How DOV's entry differs from what we received (empty: it records our disclosure)."""
     if entry.kind != "disclosure":
         return [f"the entry is a {entry.kind!r} entry, not a disclosure"]
     fields = entry.fields
     found = []
-    if fields.get("client") != client_id:
-        found.append(f"client {fields.get('client')!r}, we are {client_id!r}")
+    if fields.get("client") != binding.client_id:
+        found.append(f"client {fields.get('client')!r}, we are {binding.client_id!r}")
+    found += _protocol(fields, binding)
     if fields.get("endpoint") != received.endpoint:
         found.append(f"endpoint {fields.get('endpoint')!r}, we used {received.endpoint!r}")
     if fields.get("outcome") != "released":

@@ -3,7 +3,9 @@
     [log]
     vkey = "leerid.dov.example/log+1a2b3c4d+AQ..."   # DOV's log key, pinned (`leerid log key`)
     witness_name = "lars.example/witness"             # default: the client id
-    grace = 300       # seconds before a disclosure without an inclusion proof is an alert
+    grace = 300       # seconds DOV has to put a disclosure in a checkpoint
+    stale = 3600      # seconds DOV may fail to answer before "onbereikbaar" (and the margin
+                      # after grace before a disclosure without a proof is "ontbrekend")
     interval = 60     # seconds between two witness rounds of `leerid sp serve` (0: none)
     alert_to = "dpo@lars.example"                     # our DPO (default: [mail] sender)
 
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from leerid.errors import ConfigurationError
-from leerid.transparency.note import NoteError, Verifier
+from leerid.transparency.note import TYPE_ED25519, NoteError, Verifier
 
 KEY_NAME = re.compile(r"[^\s+]{1,255}")
 """C2SP signed-note: a key name is non-empty and holds no whitespace and no plus sign."""
@@ -41,6 +43,10 @@ class LogSettings:
     """The checkpoint origin expected (default: the name of ``vkey``)."""
     witness_name: str = ""
     grace: float = 300.0
+    stale: float = 3600.0
+    """Seconds DOV's log may stay silent (no checkpoint, a failing proof) before the alert
+    ``onbereikbaar``; also the margin after ``grace`` before a disclosure without a verified
+    inclusion proof is ``ontbrekend`` whatever DOV answers."""
     interval: float = 60.0
     alert_to: str | None = None
 
@@ -80,7 +86,7 @@ def parse_log(table: Any, path: Path, client_id: str, sender: str) -> LogSetting
         raise ConfigurationError(f"{where}: [log] must be a table")
     vkey = _text(table, "vkey", where)
     if vkey is not None:
-        check_vkey(vkey, where)
+        check_vkey(vkey, f"{path}, line {_line_of(path, 'vkey')} [log]")
     name = _text(table, "witness_name", where) or client_id
     if not KEY_NAME.fullmatch(name):
         raise ConfigurationError(
@@ -92,16 +98,42 @@ def parse_log(table: Any, path: Path, client_id: str, sender: str) -> LogSetting
         origin=_text(table, "origin", where),
         witness_name=name,
         grace=_seconds(table, "grace", where, 300.0),
+        stale=_seconds(table, "stale", where, 3600.0),
         interval=_seconds(table, "interval", where, 60.0),
         alert_to=_text(table, "alert_to", where) or sender,
     )
 
 
-def check_vkey(vkey: str, where: str) -> None:
-    """C2SP signed-note: ``name+keyid+base64(type ‖ key)``, an Ed25519 key (type 0x01)."""
+def _line_of(path: Path, key: str) -> str:
+    """The line of ``key = …`` in the ``[log]`` table of the file at ``path`` ("?" if the
+    file cannot be read again), so that an error points at it."""
     try:
-        Verifier.from_vkey(vkey)
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return "?"
+    table = ""
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if text.startswith("["):
+            table = text
+        elif table == "[log]" and re.match(rf"{key}\s*=", text):
+            return str(number)
+    return "?"
+
+
+def check_vkey(vkey: str, where: str) -> None:
+    """C2SP signed-note: ``name+keyid+base64(type ‖ key)``, an Ed25519 key (type 0x01). A
+    cosigner's key (type 0x04, C2SP tlog-cosignature) verifies witnesses, never DOV's
+    checkpoints: refused with what to put instead."""
+    try:
+        verifier = Verifier.from_vkey(vkey)
     except NoteError as exc:
         raise ConfigurationError(
             f"{where}: vkey is not DOV's log key ({exc}); {HOW_TO_PIN}"
         ) from None
+    if verifier.key_type != TYPE_ED25519:
+        raise ConfigurationError(
+            f"{where}: vkey {verifier.name!r} is a witness's cosigner key (type 0x04, C2SP "
+            "tlog-cosignature; e.g. our own `leerid sp log witness-key`), not DOV's log key "
+            f"(type 0x01) that signs the checkpoints; {HOW_TO_PIN}"
+        )

@@ -49,7 +49,10 @@ class ReceivedDisclosure(SPBase):
     __tablename__ = "sp_tlog_receipt"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    leaf_hash: Mapped[str | None] = mapped_column(String(HASH_TEXT), index=True)
+    leaf_hash: Mapped[str | None] = mapped_column(String(HASH_TEXT), index=True, unique=True)
+    """One leaf, one disclosure: a leaf DOV names a second time is kept on the later
+    disclosure's ``duplicate_of`` instead (RFC 9162 §2.1.1: one entry, one leaf)."""
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
     received_at: Mapped[dt.datetime] = mapped_column(Moment, index=True)
     client_id: Mapped[str] = mapped_column(String(255))
     endpoint: Mapped[str] = mapped_column(String(20))
@@ -60,6 +63,7 @@ class ReceivedDisclosure(SPBase):
     proof: Mapped[str | None] = mapped_column(Text)  # JSON list, base64url
     checked_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     alert_id: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(400))  # DOV's last refusal, if any
 
 
 class LogAlert(SPBase):
@@ -93,3 +97,10 @@ class WitnessState(SPBase):
     last_attempt_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_success_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     last_error: Mapped[str | None] = mapped_column(String(400))
+    held_size: Mapped[int | None] = mapped_column(BigInteger)
+    """The newest held checkpoint's size: a round keeps a checkpoint only by moving it from
+    the size its consistency proof started at (compare-and-set)."""
+    silent_since: Mapped[dt.datetime | None] = mapped_column(Moment)
+    """Since when DOV's log has not answered a round in full (None: it did last round)."""
+    refused: Mapped[str | None] = mapped_column(String(100))
+    """``FIRST SECOND``: the consistency proof DOV refused once (a second refusal alerts)."""

@@ -5,16 +5,17 @@ co-signs it (C2SP tlog-cosignature) with its own key; DOV publishes checkpoints 
 recipient's cosignature." A round, in this order (C2SP tlog-witness: a witness cosigns only
 a checkpoint it verified, and never one that does not extend the one it holds):
 
-1. fetch DOV's newest checkpoint note and open it with DOV's pinned key (``[log] vkey``;
-   C2SP signed-note) and the expected origin (C2SP tlog-checkpoint): bad or missing →
-   alert ``handtekening``;
-2. against the held checkpoint: a smaller size, another root at the same size, or a
-   consistency proof (RFC 9162 §2.1.4.2) that fails → alert ``inconsistent``, with both notes
-   and the proof; the held checkpoint stays;
-3. a verified newer checkpoint is kept with its proof, cosigned with the witness key
-   (``keys.ProviderSecrets.witness_key``) and the cosignature handed to DOV;
-4. the inclusion proof of each received disclosure now due (``log_receipts``);
-5. every alert not yet with both DPOs is delivered (``log_alerts``).
+1. fetch DOV's newest checkpoint note and judge it against the held one
+   (``log_consistency``): a bad signature is the alert ``handtekening``, a fork
+   ``inconsistent``, a stale copy nothing;
+2. a verified newer checkpoint is kept with its proof, if no other round kept another
+   first (``log_held.keep``: compare-and-set);
+3. the newest held checkpoint is cosigned if it is not yet, with the witness key
+   (``keys.ProviderSecrets.witness_key``), and the cosignature handed to DOV until it takes it;
+4. DOV's silence: a round where DOV did not answer in full starts or continues it; past
+   ``[log] stale`` it is the alert ``onbereikbaar``;
+5. the inclusion proof of each received disclosure now due (``log_inclusion``);
+6. every alert not yet with both DPOs is delivered (``log_alerts``).
 
 A step DOV cannot answer now stops that step only; the round says what it could not do.
 The first checkpoint the kit sees is trusted as it is (nothing held to compare with).
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,24 +32,19 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from leerid.errors import ConfigurationError, LeeridError
-from leerid.sp.kit import events_state
+from leerid.sp.kit import events_state, log_held
 from leerid.sp.kit.log_alerts import deliver_alerts, keep_alert
-from leerid.sp.kit.log_client import LogClient, b64url, unb64url
-from leerid.sp.kit.log_receipts import PROVEN, HeldCheckpoint, check_receipts
+from leerid.sp.kit.log_client import LogClient, b64url
+from leerid.sp.kit.log_consistency import Verdict, judge
+from leerid.sp.kit.log_held import Held
+from leerid.sp.kit.log_inclusion import check_receipts
+from leerid.sp.kit.log_receipts import PROVEN
 from leerid.sp.kit.log_settings import HOW_TO_PIN
-from leerid.sp.kit.log_tables import (
-    LogAlert,
-    ReceivedDisclosure,
-    WitnessedCheckpoint,
-    WitnessState,
-)
+from leerid.sp.kit.log_tables import LogAlert, ReceivedDisclosure, WitnessState
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.store.engine import session_scope
-from leerid.transparency.checkpoint import Checkpoint, open_checkpoint
 from leerid.transparency.cosignature import Cosigner
-from leerid.transparency.note import NoteError, Verifier
-from leerid.transparency.rfc9162 import ProofError, verify_consistency
 
 __all__ = [
     "RoundReport",
@@ -89,13 +84,6 @@ class RoundReport:
         }
 
 
-@dataclass(frozen=True)
-class _Held:
-    checkpoint: HeldCheckpoint
-    cosignature: str | None
-    delivered: bool
-
-
 def witness_vkey(provider: ServiceProvider) -> str:
     """C2SP tlog-cosignature: the witness's verifier key, for DOV to register
     (``leerid log witness add --client ID --key VKEY``)."""
@@ -106,23 +94,7 @@ def _cosigner(provider: ServiceProvider) -> Cosigner:
     return Cosigner(provider.settings.log.witness_name, provider.secrets.witness_key)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _held(engine: Engine) -> _Held | None:
-    """The newest checkpoint the witness verified, or None before the first."""
-    with session_scope(engine) as session:
-        row = session.scalars(
-            select(WitnessedCheckpoint).order_by(WitnessedCheckpoint.size.desc()).limit(1)
-        ).first()
-        if row is None:
-            return None
-        held = HeldCheckpoint(row.size, unb64url(row.root), row.note, _aware(row.seen_at))
-        return _Held(held, row.cosignature, row.delivered_at is not None)
-
-
-def _about(held: _Held | None) -> str:
+def _about(held: Held | None) -> str:
     """What an alert about a new checkpoint is about: the held one it fails against (so that
     a log that stays wrong gives one alert, seen again each round)."""
     if held is None:
@@ -135,122 +107,18 @@ def _alert(engine: Engine, kind: str, about: str, summary: str, evidence: dict[s
         return keep_alert(session, kind, about, summary, evidence)[0]
 
 
-@dataclass(frozen=True)
-class _Verdict:
-    """A verified checkpoint and its consistency proof, or the alert to raise."""
-
-    checkpoint: Checkpoint | None = None
-    proof: list[bytes] | None = None
-    alert: tuple[str, str, dict[str, Any]] | None = None  # kind, summary, evidence
-
-
-def _opened(provider: ServiceProvider, note: str) -> Checkpoint | _Verdict:
-    """C2SP signed-note and tlog-checkpoint: DOV's signature with the pinned key, and the
-    origin this log's checkpoints carry."""
-    settings = provider.settings.log
-    assert settings.vkey is not None
-    try:
-        checkpoint, _ = open_checkpoint(note, Verifier.from_vkey(settings.vkey))
-    except NoteError as exc:
-        summary = (
-            f"Het checkpoint draagt geen geldige handtekening van het Departement: {exc.message}"
-        )
-        return _Verdict(alert=("handtekening", summary, {"note": note}))
-    expected = settings.expected_origin
-    if expected is not None and checkpoint.origin != expected:
-        summary = (
-            f"Het checkpoint is van logboek {checkpoint.origin!r}, niet van {expected!r} "
-            "(de origin bij [log] vkey)"
-        )
-        return _Verdict(alert=("handtekening", summary, {"note": note}))
-    return checkpoint
-
-
-async def _judge(
-    provider: ServiceProvider, log: LogClient, note: str, held: _Held | None
-) -> _Verdict | None:
-    """The verdict on DOV's newest note against the held checkpoint (None: nothing new)."""
-    opened = _opened(provider, note)
-    if isinstance(opened, _Verdict):
-        return opened
-    if held is None:
-        return _Verdict(checkpoint=opened, proof=[])
-    old = held.checkpoint
-    if opened.size == old.size and opened.root == old.root:
-        return None
-    evidence: dict[str, Any] = {"held": old.note, "new": note}
-    proof: list[bytes] = []
-    if opened.size > old.size:
-        proof = await log.consistency(old.size, opened.size)
-        evidence["proof"] = [b64url(h) for h in proof]
-    try:
-        verify_consistency(old.size, opened.size, old.root, opened.root, proof)
-    except ProofError as exc:
-        summary = (
-            f"Het checkpoint van grootte {opened.size} bouwt niet verder op het checkpoint "
-            f"van grootte {old.size} dat we eerder zagen en medeondertekenden: {exc.message}. "
-            "Het Departement toont dus niet iedereen hetzelfde logboek, of herschreef het."
-        )
-        return _Verdict(alert=("inconsistent", summary, evidence))
-    return _Verdict(checkpoint=opened, proof=proof)
-
-
-def _keep(
-    engine: Engine,
-    note: str,
-    checkpoint: Checkpoint,
-    proof: list[bytes],
-    held: _Held | None,
-    now: dt.datetime,
+async def _cosign_and_hand_over(
+    provider: ServiceProvider, log: LogClient, report: RoundReport
 ) -> None:
-    with session_scope(engine) as session:
-        session.add(
-            WitnessedCheckpoint(
-                size=checkpoint.size,
-                origin=checkpoint.origin,
-                root=b64url(checkpoint.root),
-                note=note,
-                fetched_at=now,
-                seen_at=now,
-                from_size=held.checkpoint.size if held is not None else None,
-                consistency_proof=json.dumps([b64url(h) for h in proof]),
-            )
-        )
-
-
-def _seen(engine: Engine, size: int, now: dt.datetime) -> None:
-    """The held checkpoint was DOV's newest again at ``now``."""
-    with session_scope(engine) as session:
-        row = session.get(WitnessedCheckpoint, size)
-        assert row is not None
-        row.seen_at = now
-
-
-def _cosign(provider: ServiceProvider, checkpoint: Checkpoint) -> str:
-    """C2SP tlog-cosignature: our cosignature line of a verified checkpoint, kept."""
-    now = dt.datetime.now(dt.UTC)
-    line = _cosigner(provider).cosign(checkpoint.body(), int(now.timestamp())).line()
-    with session_scope(provider.engine) as session:
-        row = session.get(WitnessedCheckpoint, checkpoint.size)
-        assert row is not None
-        row.cosignature, row.cosigned_at = line, now
-    return line
-
-
-def _delivered(engine: Engine, size: int, error: str | None) -> None:
-    with session_scope(engine) as session:
-        row = session.get(WitnessedCheckpoint, size)
-        assert row is not None
-        if error is None:
-            row.delivered_at, row.delivery_error = dt.datetime.now(dt.UTC), None
-        else:
-            row.delivery_error = error[:400]
-
-
-async def _hand_over(
-    provider: ServiceProvider, log: LogClient, size: int, line: str, report: RoundReport
-) -> None:
-    """Hand DOV our cosignature; a refusal is kept and said (it is retried next round)."""
+    """Cosign the newest held checkpoint if it is not yet, and hand DOV our cosignature
+    until it takes it; a refusal is kept and said (it is retried next round)."""
+    engine = provider.engine
+    made = await asyncio.to_thread(log_held.cosign_newest, engine, _cosigner(provider))
+    newest = await asyncio.to_thread(log_held.held, engine)
+    if made is None or newest is None or newest.delivered:
+        return
+    size, line, now = made
+    report.cosigned = now
     try:
         await log.cosign(size, line)
     except LeeridError as exc:
@@ -258,51 +126,82 @@ async def _hand_over(
         report.problems.append(
             error + " (is this witness registered at DOV? `leerid sp log witness-key`)"
         )
-        await asyncio.to_thread(_delivered, provider.engine, size, error)
+        await asyncio.to_thread(log_held.delivered, engine, size, error)
         return
-    await asyncio.to_thread(_delivered, provider.engine, size, None)
+    await asyncio.to_thread(log_held.delivered, engine, size, None)
     report.delivered = True
 
 
-async def _checkpoint_step(provider: ServiceProvider, log: LogClient, report: RoundReport) -> None:
-    """Steps 1-3: fetch, verify, keep and cosign DOV's newest checkpoint (or raise its alert)."""
+async def _act(
+    provider: ServiceProvider,
+    verdict: Verdict | None,
+    held: Held | None,
+    note: str,
+    asked: dt.datetime,
+    report: RoundReport,
+) -> None:
+    """Do what the verdict on DOV's newest note says (it was answered)."""
     engine = provider.engine
-    held = await asyncio.to_thread(_held, engine)
-    asked = dt.datetime.now(dt.UTC)  # DOV's newest at this moment (for the receipts' grace)
-    note = await log.checkpoint()
-    verdict = await _judge(provider, log, note, held)
-    if verdict is None:  # nothing new: seen again; hand over a cosignature DOV did not take
+    if verdict is None:  # nothing new: seen again
         assert held is not None
-        await asyncio.to_thread(_seen, engine, held.checkpoint.size, asked)
-        if held.cosignature and not held.delivered:
-            await _hand_over(provider, log, held.checkpoint.size, held.cosignature, report)
-        return
-    if verdict.alert is not None:
+        await asyncio.to_thread(log_held.seen, engine, held.checkpoint.size, asked)
+    elif verdict.alert is not None:
         kind, summary, evidence = verdict.alert
         alert_id = await asyncio.to_thread(_alert, engine, kind, _about(held), summary, evidence)
         report.alerts.append(alert_id)
-        return
-    assert verdict.checkpoint is not None and verdict.proof is not None
-    await asyncio.to_thread(_keep, engine, note, verdict.checkpoint, verdict.proof, held, asked)
-    report.new_checkpoint = True
-    line = await asyncio.to_thread(_cosign, provider, verdict.checkpoint)
-    report.cosigned = True
-    await _hand_over(provider, log, verdict.checkpoint.size, line, report)
+    elif verdict.checkpoint is not None and verdict.proof is not None:
+        start = held.checkpoint if held is not None else None
+        kept = await asyncio.to_thread(
+            log_held.keep, engine, note, verdict.checkpoint, verdict.proof, start, asked
+        )
+        report.new_checkpoint = kept
+        if not kept:
+            report.problems.append(
+                f"another witness round kept a checkpoint after size "
+                f"{start.size if start else 0} first; this round's checkpoint of size "
+                f"{verdict.checkpoint.size} was dropped (not cosigned)"
+            )
+
+
+async def _checkpoint_step(provider: ServiceProvider, log: LogClient, report: RoundReport) -> bool:
+    """Steps 1-3: fetch and judge DOV's newest checkpoint, keep it, cosign the newest held.
+    True when DOV answered in full (a verdict was reached)."""
+    engine = provider.engine
+    held = await asyncio.to_thread(log_held.held, engine)
+    refused = await asyncio.to_thread(log_held.refused, engine)
+    asked = dt.datetime.now(dt.UTC)  # DOV's newest at this moment (for the receipts' grace)
+    note = await log.checkpoint()
+    start = held.checkpoint if held is not None else None
+    verdict = await judge(provider.settings.log, log, note, start, refused)
+    if verdict is not None and verdict.retry is not None:
+        await asyncio.to_thread(log_held.set_refused, engine, verdict.retry)
+        report.problems.append(verdict.problem or "DOV refused a consistency proof")
+        return False
+    if refused is not None:
+        await asyncio.to_thread(log_held.set_refused, engine, None)
+    await _act(provider, verdict, held, note, asked, report)
+    await _cosign_and_hand_over(provider, log, report)
+    return True
 
 
 async def _round(provider: ServiceProvider, rp: RelyingParty) -> RoundReport:
     report = RoundReport()
-    log = LogClient(rp)
+    log, engine, settings = LogClient(rp), provider.engine, provider.settings.log
     try:
-        await _checkpoint_step(provider, log, report)
+        answered = await _checkpoint_step(provider, log, report)
     except LeeridError as exc:
         report.problems.append(f"checkpoint: {exc.message}")
-    held = await asyncio.to_thread(_held, provider.engine)
-    if held is not None:
-        report.size = held.checkpoint.size
-        receipts = await check_receipts(provider, log, held.checkpoint)
-        report.proven, report.problems = receipts.proven, report.problems + receipts.problems
-        report.alerts += receipts.alerts
+        answered = False
+    now = dt.datetime.now(dt.UTC)
+    silent = await asyncio.to_thread(
+        log_held.silence, engine, answered, settings.stale, report.problems, now
+    )
+    report.alerts += [silent] if silent is not None else []
+    held = await asyncio.to_thread(log_held.held, engine)
+    report.size = held.checkpoint.size if held is not None else None
+    receipts = await check_receipts(provider, log, held.checkpoint if held else None)
+    report.proven, report.problems = receipts.proven, report.problems + receipts.problems
+    report.alerts += receipts.alerts
     report.problems += await deliver_alerts(provider, rp)
     return report
 
@@ -336,7 +235,7 @@ def witness_facts(provider: ServiceProvider) -> list[tuple[str, str]]:
     """Art. 6 (evidence): what the witness of DOV's log holds, in the DPO's words."""
     if not provider.settings.log.enabled:
         return [("Transparantielogboek van het Departement", "niet gecontroleerd ([log] vkey)")]
-    held = _held(provider.engine)
+    held = log_held.held(provider.engine)
     with session_scope(provider.engine) as session:
         alerts = session.scalar(select(func.count()).select_from(LogAlert)) or 0
         proven = session.scalar(select(func.count()).where(ReceivedDisclosure.status == PROVEN))

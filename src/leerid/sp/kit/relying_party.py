@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import json
 import logging
 import re
 import secrets
@@ -103,6 +104,27 @@ class ShortPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
                 expires_in=ASSERTION_LIFETIME,
             )
         )
+
+
+class AnswerTooLargeError(LeeridError):
+    """A public answer of the provider was larger than its caller allows."""
+
+
+@dataclass(frozen=True)
+class PublicAnswer:
+    """A public resource of the provider as read: where, its status and body."""
+
+    url: str
+    status_code: int
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (``ValueError`` when it is not)."""
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
 
 
 class RelyingParty:
@@ -327,10 +349,24 @@ class RelyingParty:
         return await self._http.post(url, json=dict(body), headers=headers)
 
     async def get_public(
-        self, url: str, params: Mapping[str, str | int] | None = None
-    ) -> httpx.Response:
-        """GET a public resource of the provider (its transparency log, issue 12)."""
-        return await self._http.get(url, params=dict(params or {}))
+        self, url: str, params: Mapping[str, str | int] | None, limit: int
+    ) -> PublicAnswer:
+        """GET a public resource of the provider (its transparency log, issue 12), read as
+        it streams and given up past ``limit`` bytes (``AnswerTooLargeError``): a log that
+        answers without end cannot fill the kit's memory. Asked without compression, so
+        the limit counts what is kept."""
+        headers = {"Accept-Encoding": "identity"}
+        async with self._http.stream(
+            "GET", url, params=dict(params or {}), headers=headers
+        ) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise AnswerTooLargeError(
+                        f"the answer at {response.url} is over {limit} bytes; not read further"
+                    )
+            return PublicAnswer(str(response.url), response.status_code, bytes(body))
 
     async def get_bearer(self, url: str, access_token: str) -> httpx.Response:
         return await self._http.get(url, headers={"Authorization": f"Bearer {access_token}"})

@@ -53,10 +53,17 @@ def upgrade() -> None:
         sa.Column("proof", sa.Text(), nullable=True),
         sa.Column("checked_at", MOMENT, nullable=True),
         sa.Column("alert_id", sa.Integer(), nullable=True),
+        sa.Column("duplicate_of", sa.Integer(), nullable=True),
+        sa.Column("error", sa.String(400), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sp_tlog_receipt")),
     )
     for column in ("leaf_hash", "received_at", "status"):
-        op.create_index(op.f(f"ix_sp_tlog_receipt_{column}"), "sp_tlog_receipt", [column])
+        op.create_index(
+            op.f(f"ix_sp_tlog_receipt_{column}"),
+            "sp_tlog_receipt",
+            [column],
+            unique=column == "leaf_hash",  # one leaf names one disclosure
+        )
     op.create_table(
         "sp_tlog_alert",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -81,6 +88,9 @@ def upgrade() -> None:
         sa.Column("last_attempt_at", MOMENT, nullable=True),
         sa.Column("last_success_at", MOMENT, nullable=True),
         sa.Column("last_error", sa.String(400), nullable=True),
+        sa.Column("held_size", sa.BigInteger(), nullable=True),
+        sa.Column("silent_since", MOMENT, nullable=True),
+        sa.Column("refused", sa.String(100), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sp_tlog_state")),
     )
     state = sa.table("sp_tlog_state", sa.column("id", sa.Integer()))
