@@ -3,7 +3,8 @@
 DOV runs ``leerid idp serve`` (its integrator signs a checkpoint every second while entries
 arrive) with the log origin ``ORIGIN``; LARS pins DOV's log key in ``[log] vkey`` and is
 registered at DOV as a witness (``add_witness``, as ``leerid log witness add`` does). Mail
-of both DPOs goes to a local SMTP server (aiosmtpd).
+of both DPOs goes to a local SMTP server (aiosmtpd). With ``proxied``, DOV's issuer is a
+real HTTP proxy in front of it (``log_proxy``) that a test tells to fail chosen paths.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -34,6 +35,7 @@ from leerid.transparency.note import Note
 from tests.conftest import fresh_database
 from tests.idp_server import RunningIdp
 from tests.sp.lars_world import provider_for_portal
+from tests.sp.log_proxy import LogProxy, log_proxy
 from tests.sp.test_breaches_mail import Inbox
 
 ORIGIN = "dov.leerid.test/log"
@@ -49,6 +51,7 @@ class World:
     url: str
     inbox: Inbox
     dov_vkey: str
+    proxy: LogProxy | None = None
 
     def mail_to(self, address: str) -> list[Message]:
         """The e-mails the local SMTP server received for ``address``."""
@@ -107,33 +110,40 @@ def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
 
 
 @contextmanager
-def witness_world(database_url: str, tmp_path: Path, grace: int = 0) -> Iterator[World]:
-    """DOV and a LARS portal that witnesses its log (LARS's database on the same backend)."""
+def witness_world(
+    database_url: str, tmp_path: Path, grace: int = 0, *, proxied: bool = False
+) -> Iterator[World]:
+    """DOV and a LARS portal that witnesses its log (LARS's database on the same backend);
+    with ``proxied``, everyone reaches DOV through ``World.proxy``."""
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with (
-        smtp_inbox() as (inbox, smtp_port),
-        fresh_database(backend, tmp_path, "lars.db") as lars_url,
-        provider_for_portal(
-            database_url,
-            tmp_path,
-            url,
-            lars_url,
-            idp_env={"LEERID_TLOG_ORIGIN": ORIGIN},
-            smtp_port=smtp_port,
-        ) as (idp, config),
-    ):
+    with ExitStack() as stack:
+        proxy, front = stack.enter_context(log_proxy()) if proxied else (None, "")
+        idp_env = {"LEERID_TLOG_ORIGIN": ORIGIN}
+        if front:
+            idp_env["LEERID_ISSUER"] = f"{front}/op"
+        inbox, smtp_port = stack.enter_context(smtp_inbox())
+        lars_url = stack.enter_context(fresh_database(backend, tmp_path, "lars.db"))
+        idp, config = stack.enter_context(
+            provider_for_portal(
+                database_url, tmp_path, url, lars_url, idp_env=idp_env, smtp_port=smtp_port
+            )
+        )
+        text = config.read_text()
+        if proxy is not None:
+            proxy.upstream = idp.base_url
+            text = text.replace(idp.issuer, f"{front}/op")
         dov = make_engine(database_url)
         dov_vkey = log_signer(dov, ORIGIN).vkey
         config.write_text(
-            config.read_text()
+            text
             + f'\n[log]\nvkey = "{dov_vkey}"\ngrace = {grace}\nwitness_name = "lars.test/w"\n'
             + "interval = 3600\n"  # the portal's own rounds stay out of the tests' way
         )
         provider = ServiceProvider(load_settings(config))
         add_witness(dov, None, idp.client_id, witness_vkey(provider))
         with serve_portal(provider, port):
-            yield World(idp, dov, provider, url, inbox, dov_vkey)
+            yield World(idp, dov, provider, url, inbox, dov_vkey, proxy)
         provider.engine.dispose()
         dov.dispose()
