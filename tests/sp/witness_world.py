@@ -73,6 +73,13 @@ class World:
         text = httpx.get(f"{self.idp.issuer}/v1/log/checkpoint").text
         return Checkpoint.parse(Note.parse(text).text), text
 
+    def checkpoint_when_integrated(self) -> tuple[Checkpoint, str]:
+        """DOV's checkpoint once it covers every entry written so far, and its note."""
+        wanted = self.integrated().size
+        checkpoint, note = self.checkpoint()
+        assert checkpoint.size == wanted, "DOV signed again before the note was read"
+        return checkpoint, note
+
     def entries(self) -> int:
         with self.dov.connect() as conn:
             return int(conn.scalar(select(func.count()).select_from(TlogEntry)) or 0)
