@@ -17,7 +17,7 @@ from sqlalchemy import Engine, func, select
 from leerid.idp.store.models import Disclosure
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import token_form
-from leerid.transparency.entries import LogEntry, pupil_pseudonym
+from leerid.transparency.entries import LogEntry, entry_concerns
 from leerid.transparency.receipt import from_b64url
 from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp.tlog_append_kit import failures, log_entries, orphans, pupil_key, refusing_log
@@ -75,7 +75,6 @@ def test_every_release_names_its_entry_and_the_entry_names_no_one(
     token = rp.fetch_token(location, auth.verifier)
     _header, claims = rp.verify_id_token(token["id_token"], auth.nonce)
     entry = _entry(observer, token["leerid_log_leaf"])  # RFC 6749 §5.1: an extra member
-    pupil = pupil_pseudonym(pupil_key(observer), idp.pupil.account_uuid)
     with observer.connect() as conn:
         record = conn.execute(
             select(Disclosure).where(Disclosure.log_leaf == _leaf(token["leerid_log_leaf"]))
@@ -86,20 +85,23 @@ def test_every_release_names_its_entry_and_the_entry_names_no_one(
     assert entry.fields["protocol"] == idp.seed.protocol_id
     assert entry.fields["protocol_hash"] == record.protocol_hash is not None
     assert entry.fields["claims"] == record.claims.split() == sorted(claims.keys() - _JWT)
-    assert entry.fields["pupil"] == pupil and record.account_uuid == idp.pupil.account_uuid
+    assert record.account_uuid == idp.pupil.account_uuid
+    secret, pupils = pupil_key(observer), [idp.pupil.account_uuid]
+    assert entry_concerns(secret, entry, pupils)
     assert entry.at == record.at.replace(tzinfo=entry.at.tzinfo)
 
     info = rp.userinfo(token["access_token"])
     assert info.status_code == 200
     seen = _entry(observer, info.headers["LeerID-Log-Leaf"])
-    assert (seen.fields["endpoint"], seen.fields["pupil"]) == ("userinfo", pupil)
+    assert seen.fields["endpoint"] == "userinfo" and entry_concerns(secret, seen, pupils)
+    assert seen.fields["pupil"] != entry.fields["pupil"]  # unlinkable without the secret
     assert seen.fields["claims"] == sorted(info.json())
 
     answer = _introspect(idp, token["access_token"])
     assert answer.status_code == 200 and answer.json()["active"] is True
     seen = _entry(observer, answer.headers["LeerID-Log-Leaf"])
     assert (seen.fields["endpoint"], seen.fields["claims"]) == ("introspect", ["sub"])
-    assert seen.fields["pupil"] == pupil
+    assert entry_concerns(secret, seen, pupils)
     assert orphans(observer)[0] == 0
 
 

@@ -46,11 +46,12 @@ def entries(size: int) -> list[bytes]:
                 claims=["given_name", "school"],
                 outcome="released",
                 reason=None,
-                pupil=f"pseudonym-{i}",
+                pupil_secret=b"k" * 32,
+                pupil_identifier=f"pupil-{i}",
             )
         else:
             entry = event_entry(
-                at=AT, client_id="lars-app", event="merge", jti=f"j{i}", protocol_id=None, pupils=[]
+                at=AT, client_id="lars-app", event="merge", jti=f"j{i}", protocol_id=None
             )
         made.append(entry.encode())
     return made
@@ -216,7 +217,5 @@ def test_each_kind_of_entry_reads_as_one_dutch_sentence() -> None:
         "protocol_version", at=AT, protocol="P-1", protocol_hash="h", version=2
     )
     assert describe_entry(version) == "op 12-03-2025 10:15 UTC: een nieuwe versie van protocol P-1"
-    event = event_entry(
-        at=AT, client_id="lars-app", event="merge", jti="j", protocol_id=None, pupils=[]
-    )
+    event = event_entry(at=AT, client_id="lars-app", event="merge", jti="j", protocol_id=None)
     assert "stuurde LeerID lars-app het bericht merge" in describe_entry(event)

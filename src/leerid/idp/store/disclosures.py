@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.models import Disclosure
-from leerid.idp.store.tlog.append import append_row, entry_row, fail_closed, pupil_of, pupil_secret
+from leerid.idp.store.tlog.append import (
+    append_row,
+    entry_row,
+    fail_closed,
+    pupil_identifier,
+    pupil_secret,
+)
 from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
 from leerid.transparency.entries import LogEntry, disclosure_entry
@@ -109,7 +115,8 @@ class DisclosureEntry:
             claims=self.claims,
             outcome=self.outcome,
             reason=self.reason,
-            pupil=pupil_of(secret, self.account_uuid, self.leer_id_uuid),
+            pupil_secret=secret,
+            pupil_identifier=pupil_identifier(self.account_uuid, self.leer_id_uuid),
         )
 
     def rows(self, secret: bytes) -> DisclosureRows:
