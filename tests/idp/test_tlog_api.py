@@ -231,6 +231,29 @@ def test_a_registered_witness_cosigns_and_the_checkpoint_carries_it(
     assert as_form.status_code == 204
 
 
+def test_twenty_witnesses_cosign_and_the_note_carries_the_first_fifteen(
+    idp: RunningIdp, db: Engine, bodies: list[bytes]
+) -> None:
+    """C2SP signed-note: a verifier must accept 16 signatures and may refuse more, so the
+    served note carries DOV's line and the 15 cosignatures received first, and opens."""
+    tlog_kit.append(db, 1)
+    before = int(httpx.get(f"{idp.issuer}/v1/log/checkpoint").text.split("\n")[1])
+    note = checkpoint_with(idp, before + 1)
+    size, body = int(note.split("\n")[1]), Note.parse(note).text
+    lines = []
+    for n in reversed(range(20)):  # received in the reverse order of their names
+        cosigner = Cosigner(f"witness-{n:02}.test", bytes([n + 100]) * 32)
+        add_witness(db, None, idp.client_id, cosigner.vkey)
+        lines.append(cosigner.cosign(body, int(time.time())).line())
+        assert post_cosignature(idp, size, lines[-1]).status_code == 204
+    served = httpx.get(f"{idp.issuer}/v1/log/checkpoint", params={"size": size}).text
+    parsed = Note.parse(served)  # would refuse a 17th signature
+    assert len(parsed.signatures) == 16
+    assert [line for line in served.split("\n") if line.startswith("— witness-")] == lines[:15]
+    open_checkpoint(served, log_key(idp))
+    assert httpx.get(f"{idp.issuer}/v1/log/checkpoint", params={"size": size}).text == served
+
+
 def test_the_tiles_and_entry_bundles_of_c2sp_tlog_tiles(
     idp: RunningIdp, bodies: list[bytes]
 ) -> None:
