@@ -218,6 +218,8 @@ def test_a_registered_witness_cosigns_and_the_checkpoint_carries_it(
     assert other.status_code == 400 and "does not verify" in other.text
     future = cosigner.cosign(body, int(time.time()) + 3600).line()
     assert "ahead" in post_cosignature(idp, size, future).text
+    far = post_cosignature(idp, size, cosigner.cosign(body, 2**62).line())  # beyond datetime
+    assert far.status_code == 400 and "ahead" in far.text
     assert "malformed" in post_cosignature(idp, size, "— lars.witness.test !!!").text
     assert post_cosignature(idp, size, line, secret="wrong").status_code == 401
     no_size = httpx.post(f"{idp.issuer}/v1/log/cosignature", content=line.encode())
@@ -275,3 +277,8 @@ def test_the_tiles_and_entry_bundles_of_c2sp_tlog_tiles(
         assert got.status_code == 400 and got.json()["error"] == "invalid_request", bad
     beyond = httpx.get(f"{idp.issuer}/v1/log/tile/0/x001/000")
     assert beyond.status_code == 404 and "not in the newest checkpoint" in beyond.text
+    widest = httpx.get(f"{idp.issuer}/v1/log/tile/0/{'x999/' * 6}999")
+    assert widest.status_code == 404 and "not in the newest checkpoint" in widest.text
+    for many in (8, 2000):  # thousands of digits would overflow int(): a 400, never a 500
+        got = httpx.get(f"{idp.issuer}/v1/log/tile/0/{'x123/' * (many - 1)}456")
+        assert got.status_code == 400 and "at most 7 3-digit elements" in got.text, many
