@@ -12,11 +12,13 @@ the public log, whose size would otherwise tell that a username exists.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, false, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from leerid.idp.store._fast_path import HotStatement
@@ -46,6 +48,8 @@ __all__ = [
     "write_disclosure",
     "write_private_record",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -197,8 +201,14 @@ def write_private_record(conn: Connection, entry: DisclosureEntry) -> None:
 
     Issue 12 §1 logs what is disclosed; a refused login discloses nothing, and its public
     entry (for a known username, none for an unknown one) would let anyone tell which
-    usernames exist by watching the log grow. One INSERT on the autocommit ``conn``."""
-    _INSERT(conn, entry.record(entry.at or dt.datetime.now(dt.UTC), None))
+    usernames exist by watching the log grow. One INSERT on the autocommit ``conn``; it is
+    written after the answer was sent, so a database that refuses it leaves a warning."""
+    try:
+        _INSERT(conn, entry.record(entry.at or dt.datetime.now(dt.UTC), None))
+    except SQLAlchemyError as exc:
+        log.warning(
+            "refused login of client=%s not recorded (%s)", entry.client_id, type(exc).__name__
+        )
 
 
 def record_disclosure(conn: Connection, **fields: Any) -> bytes:

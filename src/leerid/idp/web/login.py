@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
@@ -60,10 +59,7 @@ def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) ->
         outcome="refused",
         reason=reason,
     )
-    try:
-        ctx.store.record_refusal(entry)
-    except SQLAlchemyError as exc:
-        log.warning("refused login of client=%s not recorded (%s)", client_id, type(exc).__name__)
+    ctx.store.record_refusal(entry)
 
 
 async def form_fields(request: Request) -> dict[str, str]:
