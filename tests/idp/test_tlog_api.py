@@ -238,8 +238,8 @@ def test_twenty_witnesses_cosign_and_the_note_carries_the_first_fifteen(
 ) -> None:
     """C2SP signed-note: a verifier must accept 16 signatures and may refuse more, so the
     served note carries DOV's line and the 15 cosignatures received first, and opens."""
-    tlog_kit.append(db, 1)
     before = int(httpx.get(f"{idp.issuer}/v1/log/checkpoint").text.split("\n")[1])
+    tlog_kit.append(db, 1)  # after reading the size: a checkpoint that holds it is new
     note = checkpoint_with(idp, before + 1)
     size, body = int(note.split("\n")[1]), Note.parse(note).text
     lines = []
