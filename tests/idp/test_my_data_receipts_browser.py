@@ -1,13 +1,15 @@
 """Issue 12 §5 in a real headless Chromium: the pupil logs in at LeerID, sees each release
-with its "bewijs", downloads one (a Playwright download), and ``leerid log check-receipt``
-(the real command) says it is valid; a tampered copy is refused. The protocol link opens the
-version's text. axe-core finds nothing at 1280 and 375 px, and nothing scrolls sideways on a
-phone. With ``LEERID_SCREENSHOTS=DIR`` the pages are kept as PNGs."""
+with its "bewijs", downloads one (a Playwright download), and the command the page shows
+(``leerid log check-receipt`` with DOV's key pinned, as a pupil copies it) says it is
+valid; a tampered copy is refused. The protocol link opens the version's text. axe-core
+finds nothing at 1280 and 375 px, and nothing scrolls sideways on a phone. With
+``LEERID_SCREENSHOTS=DIR`` the pages are kept as PNGs."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +63,9 @@ def test_the_pupil_downloads_a_bewijs_and_checks_it(
     links = page.get_by_role("link", name=re.compile(r"^Bewijs downloaden van "))
     assert links.count() == 2
     assert page.get_by_role("heading", name="Wat is een bewijs?").is_visible()
-    assert "leerid log check-receipt" in page.locator("#proof ~ p code").inner_text()
+    command = page.locator("#proof ~ p code", has_text="check-receipt").inner_text()
+    key = leerid(["log", "key"], env).strip()
+    assert command == f"leerid log check-receipt bewijs.json --key '{key}'"  # pinned, to copy
     visible = page.locator("main").inner_text()
     assert not [word for word in FORBIDDEN if word in visible]
     assert fits_a_phone(page)
@@ -77,8 +81,8 @@ def test_the_pupil_downloads_a_bewijs_and_checks_it(
     )
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
-    key = leerid(["log", "key"], env).strip()
-    checked = leerid(["log", "check-receipt", str(saved), "--key", key], env)
+    copied = [str(saved) if arg == "bewijs.json" else arg for arg in shlex.split(command)]
+    checked = leerid(copied[1:], env)  # the page's command, as a pupil pastes it
     assert "this receipt is valid" in checked and "Rekenplatform" not in saved.read_text()
     receipt = json.loads(saved.read_text(encoding="utf-8"))
     receipt["checkpoint"] = receipt["checkpoint"].replace("\n\n", "\n\n\n", 1)

@@ -218,6 +218,8 @@ def test_a_registered_witness_cosigns_and_the_checkpoint_carries_it(
     assert other.status_code == 400 and "does not verify" in other.text
     future = cosigner.cosign(body, int(time.time()) + 3600).line()
     assert "ahead" in post_cosignature(idp, size, future).text
+    far = post_cosignature(idp, size, cosigner.cosign(body, 2**62).line())  # beyond datetime
+    assert far.status_code == 400 and "ahead" in far.text
     assert "malformed" in post_cosignature(idp, size, "— lars.witness.test !!!").text
     assert post_cosignature(idp, size, line, secret="wrong").status_code == 401
     no_size = httpx.post(f"{idp.issuer}/v1/log/cosignature", content=line.encode())
@@ -229,6 +231,29 @@ def test_a_registered_witness_cosigns_and_the_checkpoint_carries_it(
         auth=(idp.client_id, idp.client_secret),
     )
     assert as_form.status_code == 204
+
+
+def test_twenty_witnesses_cosign_and_the_note_carries_the_first_fifteen(
+    idp: RunningIdp, db: Engine, bodies: list[bytes]
+) -> None:
+    """C2SP signed-note: a verifier must accept 16 signatures and may refuse more, so the
+    served note carries DOV's line and the 15 cosignatures received first, and opens."""
+    before = int(httpx.get(f"{idp.issuer}/v1/log/checkpoint").text.split("\n")[1])
+    tlog_kit.append(db, 1)  # after reading the size: a checkpoint that holds it is new
+    note = checkpoint_with(idp, before + 1)
+    size, body = int(note.split("\n")[1]), Note.parse(note).text
+    lines = []
+    for n in reversed(range(20)):  # received in the reverse order of their names
+        cosigner = Cosigner(f"witness-{n:02}.test", bytes([n + 100]) * 32)
+        add_witness(db, None, idp.client_id, cosigner.vkey)
+        lines.append(cosigner.cosign(body, int(time.time())).line())
+        assert post_cosignature(idp, size, lines[-1]).status_code == 204
+    served = httpx.get(f"{idp.issuer}/v1/log/checkpoint", params={"size": size}).text
+    parsed = Note.parse(served)  # would refuse a 17th signature
+    assert len(parsed.signatures) == 16
+    assert [line for line in served.split("\n") if line.startswith("— witness-")] == lines[:15]
+    open_checkpoint(served, log_key(idp))
+    assert httpx.get(f"{idp.issuer}/v1/log/checkpoint", params={"size": size}).text == served
 
 
 def test_the_tiles_and_entry_bundles_of_c2sp_tlog_tiles(
@@ -252,3 +277,8 @@ def test_the_tiles_and_entry_bundles_of_c2sp_tlog_tiles(
         assert got.status_code == 400 and got.json()["error"] == "invalid_request", bad
     beyond = httpx.get(f"{idp.issuer}/v1/log/tile/0/x001/000")
     assert beyond.status_code == 404 and "not in the newest checkpoint" in beyond.text
+    widest = httpx.get(f"{idp.issuer}/v1/log/tile/0/{'x999/' * 6}999")
+    assert widest.status_code == 404 and "not in the newest checkpoint" in widest.text
+    for many in (8, 2000):  # thousands of digits would overflow int(): a 400, never a 500
+        got = httpx.get(f"{idp.issuer}/v1/log/tile/0/{'x123/' * (many - 1)}456")
+        assert got.status_code == 400 and "at most 7 3-digit elements" in got.text, many

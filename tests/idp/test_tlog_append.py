@@ -8,6 +8,7 @@ every INSERT into ``idp_tlog_entry`` (``tlog_append_kit.refusing_log``).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -15,9 +16,10 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from leerid.idp.store.models import Disclosure
+from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import token_form
-from leerid.transparency.entries import LogEntry, pupil_pseudonym
+from leerid.transparency.entries import LogEntry, entry_concerns
 from leerid.transparency.receipt import from_b64url
 from tests.idp.flow import Browser, RelyingParty, full_login, query
 from tests.idp.tlog_append_kit import failures, log_entries, orphans, pupil_key, refusing_log
@@ -75,7 +77,6 @@ def test_every_release_names_its_entry_and_the_entry_names_no_one(
     token = rp.fetch_token(location, auth.verifier)
     _header, claims = rp.verify_id_token(token["id_token"], auth.nonce)
     entry = _entry(observer, token["leerid_log_leaf"])  # RFC 6749 §5.1: an extra member
-    pupil = pupil_pseudonym(pupil_key(observer), idp.pupil.account_uuid)
     with observer.connect() as conn:
         record = conn.execute(
             select(Disclosure).where(Disclosure.log_leaf == _leaf(token["leerid_log_leaf"]))
@@ -86,20 +87,23 @@ def test_every_release_names_its_entry_and_the_entry_names_no_one(
     assert entry.fields["protocol"] == idp.seed.protocol_id
     assert entry.fields["protocol_hash"] == record.protocol_hash is not None
     assert entry.fields["claims"] == record.claims.split() == sorted(claims.keys() - _JWT)
-    assert entry.fields["pupil"] == pupil and record.account_uuid == idp.pupil.account_uuid
+    assert record.account_uuid == idp.pupil.account_uuid
+    secret, pupils = pupil_key(observer), [idp.pupil.account_uuid]
+    assert entry_concerns(secret, entry, pupils)
     assert entry.at == record.at.replace(tzinfo=entry.at.tzinfo)
 
     info = rp.userinfo(token["access_token"])
     assert info.status_code == 200
     seen = _entry(observer, info.headers["LeerID-Log-Leaf"])
-    assert (seen.fields["endpoint"], seen.fields["pupil"]) == ("userinfo", pupil)
+    assert seen.fields["endpoint"] == "userinfo" and entry_concerns(secret, seen, pupils)
+    assert seen.fields["pupil"] != entry.fields["pupil"]  # unlinkable without the secret
     assert seen.fields["claims"] == sorted(info.json())
 
     answer = _introspect(idp, token["access_token"])
     assert answer.status_code == 200 and answer.json()["active"] is True
     seen = _entry(observer, answer.headers["LeerID-Log-Leaf"])
     assert (seen.fields["endpoint"], seen.fields["claims"]) == ("introspect", ["sub"])
-    assert seen.fields["pupil"] == pupil
+    assert entry_concerns(secret, seen, pupils)
     assert orphans(observer)[0] == 0
 
 
@@ -151,35 +155,46 @@ def test_userinfo_and_introspection_release_nothing_without_their_entry(
     assert orphans(observer) == (0, before + 2)
 
 
-def test_a_refused_login_is_recorded_with_its_entry_or_not_at_all(
+def _log_counts(engine: Engine) -> tuple[int, int]:
+    """(entries in the log, entries appended and not yet integrated: leerid_tlog_pending)."""
+    with engine.connect() as conn:
+        total = conn.scalar(select(func.count()).select_from(TlogEntry))
+        pending = conn.scalar(
+            select(func.count()).select_from(TlogEntry).where(TlogEntry.idx.is_(None))
+        )
+    return int(total or 0), int(pending or 0)
+
+
+def test_a_refused_login_leaves_the_log_as_an_unknown_username_does(
     idp: RunningIdp, observer: Engine
 ) -> None:
-    """Issue 4 §5: a wrong password is recorded (after the answer is sent); the log refusing
-    its entry leaves the count, no record without entry, and the same page for the pupil."""
+    """Issue 12 §1 logs disclosures; a refused login releases nothing. Were a wrong password
+    logged and an unknown username not, anyone watching the public log would learn which
+    usernames exist. Both leave the log unchanged; the wrong password is kept in DOV's
+    private disclosure log only (issue 4 §5), without a leaf."""
     rp = RelyingParty(idp)
-    counted = failures(idp.base_url)
-    with refusing_log(observer):
+    for _ in range(400):  # what the seed appended, integrated first: nothing pending
+        before = _log_counts(observer)
+        if before[1] == 0:
+            break
+        time.sleep(0.05)
+    assert before[1] == 0
+    for username in ("nobody-by-this-name", idp.username):
         browser = Browser()
-        page = browser.provider_login(browser.open(rp.authorization().url), idp.username, "no")
+        page = browser.provider_login(browser.open(rp.authorization().url), username, "no")
         assert page.status_code == 200 and 'name="password"' in page.text
-        for _ in range(100):  # the record is written in the background, after the answer
-            if failures(idp.base_url) > counted:
-                break
-            httpx.get(f"{idp.base_url}/healthz", timeout=10)
-        assert failures(idp.base_url) == counted + 1
-    browser = Browser()
-    page = browser.provider_login(browser.open(rp.authorization().url), idp.username, "no")
-    assert page.status_code == 200
-    for _ in range(100):
+        if username == "nobody-by-this-name":
+            assert _log_counts(observer) == before
+    for _ in range(100):  # the record is written in the background, after the answer
         with observer.connect() as conn:
             logins = conn.execute(
-                select(Disclosure.log_leaf).where(Disclosure.endpoint == "login")
+                select(Disclosure.log_leaf, Disclosure.reason).where(Disclosure.endpoint == "login")
             ).all()
         if logins:
             break
         httpx.get(f"{idp.base_url}/healthz", timeout=10)
-    assert len(logins) == 1 and logins[0][0] is not None
-    assert log_entries(observer)[logins[0][0]].fields["reason"] == "wrong_password"
+    assert [tuple(row) for row in logins] == [(None, "wrong_password")]
+    assert _log_counts(observer) == before
     assert orphans(observer)[0] == 0
 
 

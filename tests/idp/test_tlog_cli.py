@@ -243,10 +243,12 @@ def test_check_receipt_refuses_what_is_not_a_receipt_without_a_traceback(
 
 
 def test_check_receipt_says_valid_or_not(log: Engine, cli: Cli, tmp_path: Path) -> None:
-    """Issue 12 §5: a receipt of entry 5 checks offline (exit 0); with a changed entry it
-    does not (exit 1), and the line that fails says so."""
+    """Issue 12 §5: a receipt of entry 5 checks offline (exit 0 with DOV's key pinned, 3
+    without: not declared valid); a pinned witness that did not cosign, or a changed entry,
+    fails (exit 1), and the line that fails says so."""
     from leerid.idp.store.tlog.checkpoints import cosigned_note
     from leerid.idp.store.tlog.proofs import inclusion_by_index
+    from leerid.transparency.cosignature import Cosigner
     from leerid.transparency.receipt import b64url, make_receipt
 
     _, vkey, _ = cli("log", "key")
@@ -260,6 +262,14 @@ def test_check_receipt_says_valid_or_not(log: Engine, cli: Cli, tmp_path: Path) 
     code, out, err = cli("log", "check-receipt", str(good), "--key", vkey.strip())
     assert code == 0, out + err
     assert "this receipt is valid" in out and "✗" not in out
+    code, out, err = cli("log", "check-receipt", str(good))  # DOV's key not compared
+    assert code == 3 and "✗" not in out and "receipt is valid" not in out, out + err
+    assert "not compared" in err and "--key" in err
+    absent = Cosigner("lars.example/witness", b"\x22" * 32).vkey
+    code, out, err = cli(
+        "log", "check-receipt", str(good), "--key", vkey.strip(), "--witness", absent
+    )
+    assert code == 1 and "✗ Getuige lars.example/witness heeft dit logboek niet" in out
     changed = found.entry.replace(b"released", b"refused!")
     bad = tmp_path / "bewijs-bad.json"
     bad.write_text(json.dumps({**receipt, "entry": b64url(changed)}), encoding="utf-8")

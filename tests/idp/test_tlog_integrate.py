@@ -203,3 +203,39 @@ def test_the_loop_of_two_nodes_one_integrates_the_other_stands_by(engine: Engine
     assert two.round() == "integrated"
     with engine.connect() as conn:
         assert newest_checkpoint(conn) is not None
+
+
+def test_a_node_loaded_under_another_origin_never_signs_a_second_log(engine: Engine) -> None:
+    """C2SP tlog-checkpoint: one log, one origin. Two nodes that loaded their key before the
+    first checkpoint, each with its own derived origin: the first signs, the other refuses
+    (under the state lock, nothing integrated), gives the lease up and, its origin derived,
+    signs under the log's origin from its next round; an explicit other origin is refused."""
+    from leerid.errors import ConfigurationError
+    from leerid.idp.store.tlog.integrate import OriginMismatchError
+    from leerid.idp.store.tlog.integrator import Integrator
+
+    other = Integrator(engine, "elsewhere.test/log", origin_set=False, interval=0, lease=30)
+    assert other.signer().name == "elsewhere.test/log"  # loaded before any checkpoint
+    pinned = Integrator(engine, "elsewhere.test/log", origin_set=True, interval=0, lease=30)
+    assert pinned.signer().name == "elsewhere.test/log"
+    tlog_kit.append(engine, 3)
+    integrate_once(engine, tlog_kit.signer(engine), checkpoint_every=0)  # the first node
+    tlog_kit.append(engine, 2)
+    with pytest.raises(OriginMismatchError, match="the log's checkpoints are of"):
+        integrate_once(engine, other.signer(), checkpoint_every=0)
+    assert tlog_kit.pending(engine) == 2  # rolled back with the refused checkpoint
+    with pytest.raises(OriginMismatchError):
+        pinned.round()
+    assert take_lease(engine, "a third node", 30)  # given up
+    release_lease(engine, "a third node")
+    with pytest.raises(ConfigurationError, match="origin never changes"):
+        pinned.round()  # an explicit origin stays refused
+    release_lease(engine, pinned.me)
+    with pytest.raises(OriginMismatchError):
+        other.round()  # its key was loaded under its own origin: refused, loaded again
+    assert other.round() == "integrated"  # derived: yields to the stored origin
+    with engine.connect() as conn:
+        newest = newest_checkpoint(conn)
+        origins = set(conn.execute(text("SELECT note FROM idp_tlog_checkpoint")).scalars())
+    assert newest is not None and newest.size == 5
+    assert {note.split("\n", 1)[0] for note in origins} == {tlog_kit.ORIGIN}

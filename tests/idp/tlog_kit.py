@@ -10,7 +10,7 @@ from sqlalchemy import Engine, insert, select, text
 
 from leerid.idp.store.tlog.checkpoints import log_signer
 from leerid.idp.store.tlog.tables import TlogEntry
-from leerid.transparency.entries import disclosure_entry, pupil_pseudonym
+from leerid.transparency.entries import disclosure_entry
 from leerid.transparency.note import Ed25519Signer
 
 ORIGIN = "leerid.test/op/log"
@@ -29,7 +29,8 @@ def entry_bodies(count: int) -> list[bytes]:
             claims=["ov_leerid_uuid", "sub"],
             outcome="released",
             reason=None,
-            pupil=pupil_pseudonym(secret, f"account-{n}"),
+            pupil_secret=secret,
+            pupil_identifier=f"account-{n}",
         ).encode()
         for n in range(count)
     ]

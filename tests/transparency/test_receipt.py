@@ -46,11 +46,12 @@ def entries(size: int) -> list[bytes]:
                 claims=["given_name", "school"],
                 outcome="released",
                 reason=None,
-                pupil=f"pseudonym-{i}",
+                pupil_secret=b"k" * 32,
+                pupil_identifier=f"pupil-{i}",
             )
         else:
             entry = event_entry(
-                at=AT, client_id="lars-app", event="merge", jti=f"j{i}", protocol_id=None, pupils=[]
+                at=AT, client_id="lars-app", event="merge", jti=f"j{i}", protocol_id=None
             )
         made.append(entry.encode())
     return made
@@ -79,8 +80,9 @@ def test_a_good_receipt_passes_every_check() -> None:
     assert receipt["format"] == RECEIPT_FORMAT
     assert receipt["log"] == {"origin": ORIGIN, "vkey": LOG.vkey}
     assert receipt["witnesses"] == [WITNESS.vkey]  # the absent witness did not cosign
-    check = check_receipt(receipt, LOG.vkey)
+    check = check_receipt(receipt, LOG.vkey, [WITNESS.vkey])
     assert check.ok and check.pinned, check.lines
+    assert check.witnessed == ["lars.example/witness"]
     assert check.entry is not None and check.entry.fields["client"] == "lars-app"
     texts = [text for _, text in check.lines]
     assert any("12-03-2025 10:15 UTC vroeg lars-app given_name, school" in t for t in texts)
@@ -110,6 +112,27 @@ def test_a_forgers_receipt_fails_against_the_pinned_key() -> None:
     failed = [text for ok, text in check.lines if not ok]
     assert any("differs from the pinned key" in t for t in failed)
     assert any("checkpoint signature invalid" in t for t in failed)
+
+
+def test_a_made_up_key_under_a_real_witness_name_is_not_counted() -> None:
+    """A DOV that shows a fork can sign it and add a cosignature by a key it made up under
+    the name of a real witness; only a key the reader pins counts (C2SP tlog-cosignature:
+    a cosignature means something only by a key the verifier trusts)."""
+    impostor = Cosigner(WITNESS.name, b"\x77" * 32)
+    receipt = receipt_for(4, witnesses=(impostor,))
+    receipt["witnesses"] = [impostor.vkey]
+    unpinned = check_receipt(receipt, LOG.vkey)
+    assert unpinned.ok and unpinned.witnessed == []
+    texts = [text for _, text in unpinned.lines]
+    assert any("niet nagekeken: sleutel niet opgegeven" in t for t in texts)
+    assert not any("zag hetzelfde logboek" in t for t in texts)
+    pinned = check_receipt(receipt, LOG.vkey, [WITNESS.vkey])
+    assert not pinned.ok and pinned.witnessed == []
+    failed = [text for ok, text in pinned.lines if not ok]
+    assert failed == [
+        f"Getuige {WITNESS.name} heeft dit logboek niet (geldig) mee ondertekend "
+        "(cosignature missing or invalid)."
+    ]
 
 
 def _tamper(receipt: dict[str, Any], how: str) -> None:
@@ -163,7 +186,8 @@ def _tamper(receipt: dict[str, Any], how: str) -> None:
 def test_every_tampering_is_refused_with_a_line(how: str, reason: str) -> None:
     receipt = copy.deepcopy(receipt_for(4))
     _tamper(receipt, how)
-    check = check_receipt(receipt, LOG.vkey)
+    pinned = [WITNESS.vkey, *([ABSENT.vkey] if how == "witness" else [])]
+    check = check_receipt(receipt, LOG.vkey, pinned)
     assert not check.ok
     assert any(reason in text for ok, text in check.lines if not ok), check.lines
 
@@ -216,7 +240,5 @@ def test_each_kind_of_entry_reads_as_one_dutch_sentence() -> None:
         "protocol_version", at=AT, protocol="P-1", protocol_hash="h", version=2
     )
     assert describe_entry(version) == "op 12-03-2025 10:15 UTC: een nieuwe versie van protocol P-1"
-    event = event_entry(
-        at=AT, client_id="lars-app", event="merge", jti="j", protocol_id=None, pupils=[]
-    )
+    event = event_entry(at=AT, client_id="lars-app", event="merge", jti="j", protocol_id=None)
     assert "stuurde LeerID lars-app het bericht merge" in describe_entry(event)

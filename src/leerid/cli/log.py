@@ -8,7 +8,9 @@ register of witnesses; ``check-receipt`` checks a pupil's receipt offline.
 
 Exit status: 0 all is well; 1 a check failed (``verify``, ``prove``, ``check-receipt``) or
 the input is wrong (an index beyond the tree, an unreadable file); 2 the configuration or
-the database is wrong (``LEERID_DATABASE_URL``, ``LEERID_TLOG_ORIGIN``).
+the database is wrong (``LEERID_DATABASE_URL``, ``LEERID_TLOG_ORIGIN``); 3
+``check-receipt`` without ``--key``: every check passed, but DOV's key was not compared, so
+the receipt is not declared valid.
 """
 
 from __future__ import annotations
@@ -261,13 +263,21 @@ def check_receipt_command(
     key: Annotated[
         str | None,
         typer.Option(
-            help="DOV's log verifier key to trust (`leerid log key`, or the "
-            "provider's discovery document); default: the key in the receipt."
+            help="DOV's log verifier key to trust (`leerid log key`, the pupil's page, or "
+            "the provider's discovery document). Without it nothing is declared valid."
+        ),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A witness's verifier key to trust, as the witness publishes it "
+            "(repeatable); only cosignatures by these keys count."
         ),
     ] = None,
 ) -> None:
-    """Check a pupil's receipt offline: the entry, its proof, DOV's and the witnesses'
-    signatures. Exit 0 when valid, 1 when not."""
+    """Check a pupil's receipt offline: the entry, its proof, DOV's signature and the
+    pinned witnesses' cosignatures. Exit 0 when valid, 1 when a check failed, 3 when every
+    check passed but --key was not given (DOV's key not compared)."""
     try:
         document = json.loads(file.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -278,10 +288,17 @@ def check_receipt_command(
         ) from None
     from leerid.transparency.receipt import check_receipt
 
-    checked = check_receipt(document, trusted_log_vkey=key)
+    checked = check_receipt(document, trusted_log_vkey=key, trusted_witnesses=witness or ())
     for ok, line in checked.lines:
         out.print(f"{'✓' if ok else '✗'} {line}", markup=False)
     if not checked.ok:
         err.print("[bold red]this receipt does NOT prove the entry[/]")
         raise typer.Exit(1)
+    if not checked.pinned:
+        err.print(
+            "DOV's key was not compared: the checks hold only against the key inside the "
+            "receipt, which DOV wrote itself. Run again with --key '<DOV's key>' (shown on "
+            "the pupil's page, or `leerid log key`); not declared valid."
+        )
+        raise typer.Exit(3)
     out.print("this receipt is valid")

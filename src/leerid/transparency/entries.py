@@ -2,8 +2,11 @@
 
 Issue 12, point 1: an entry holds no personal data. It says when, to which client, under
 which protocol (id and content hash), which claim *names*, the outcome, and the pupil as a
-keyed pseudonym (HMAC-SHA-256 with a secret only DOV holds), so that only DOV, or the pupil
-through DOV, can find a pupil's entries. Protocol versions, signatures, endings and the
+keyed pseudonym (HMAC-SHA-256 with a secret only DOV holds) of the entry's own random id
+and the pupil's identifier: a pupil's pseudonym differs from entry to entry, so that only
+DOV, or the pupil through DOV, can find a pupil's entries (``entry_concerns``), and a
+recipient that learns its pupil's pseudonym from its own entry cannot find that pupil's
+other entries. Protocol versions, signatures, endings and the
 events DOV sends its recipients are entries too.
 
 An entry is canonical JSON (keys sorted, no spaces, ASCII only, UTF-8): one meaning has one
@@ -35,6 +38,7 @@ __all__ = [
     "LogEntry",
     "decode_entry",
     "disclosure_entry",
+    "entry_concerns",
     "event_entry",
     "protocol_entry",
     "pupil_pseudonym",
@@ -80,7 +84,7 @@ KINDS: dict[str, dict[str, tuple[type, ...]]] = {
 _KEYS = frozenset({"client", "jti", "key", "protocol_hash", "pupil", "pupils"})
 """Fields of random ids, hashes and pseudonyms: a run of 11 digits there is chance (a hex
 ``jti`` has one in a few percent), not an INSZ; refusing it would refuse the disclosure."""
-_PSEUDONYM_LABEL = b"leerid-tlog-pupil/v1\n"
+_PSEUDONYM_LABEL = b"leerid-tlog-pupil/v2\n"
 _SAFE_TEXT = re.compile(r"[\x20-\x7e]{0,300}")
 
 
@@ -88,11 +92,35 @@ class EntryError(LeeridError):
     """A log entry that is not in the documented form."""
 
 
-def pupil_pseudonym(secret: bytes, identifier: str) -> str:
-    """Issue 12 §1: the pupil as a keyed pseudonym (HMAC-SHA-256 of an account_uuid or a
-    Leer_id_uuid with DOV's secret, base64url): unlinkable without the secret."""
-    mac = hmac.new(secret, _PSEUDONYM_LABEL + identifier.encode(), hashlib.sha256).digest()
+def pupil_pseudonym(secret: bytes, entry_id: str, identifier: str) -> str:
+    """Issue 12 §1: the pupil of one entry as a keyed pseudonym, base64url of
+    HMAC-SHA-256(secret, "leerid-tlog-pupil/v2\\n" ‖ entry id ‖ "\\n" ‖ identifier), the
+    identifier an account_uuid or a Leer_id_uuid. The entry's random id makes it differ
+    from entry to entry: without the secret two entries of one pupil cannot be linked."""
+    message = _PSEUDONYM_LABEL + entry_id.encode() + b"\n" + identifier.encode()
+    mac = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def _pseudonyms(secret: bytes | None, entry_id: str, identifiers: Iterable[str]) -> list[str]:
+    """The pseudonyms of ``identifiers`` in the entry ``entry_id``, sorted, each once."""
+    named = sorted(set(identifiers))
+    if named and secret is None:
+        raise EntryError("an entry that names a pupil needs the pseudonym secret")
+    return sorted({pupil_pseudonym(secret or b"", entry_id, name) for name in named})
+
+
+def entry_concerns(secret: bytes, entry: LogEntry, identifiers: Iterable[str]) -> bool:
+    """Whether ``entry`` names a pupil known by one of ``identifiers`` (account_uuids,
+    Leer_id_uuids): its ``pupil`` or one of its ``pupils`` is that identifier's pseudonym
+    in this entry. Only who holds ``secret`` (DOV) can tell."""
+    named = entry.fields.get("pupils") or [entry.fields.get("pupil")]
+    stored = {str(p) for p in named if isinstance(p, str)}
+    return any(
+        hmac.compare_digest(pupil_pseudonym(secret, entry.id, identifier), pseudonym)
+        for identifier in identifiers
+        for pseudonym in stored
+    )
 
 
 def _moment(at: dt.datetime) -> str:
@@ -149,13 +177,20 @@ def disclosure_entry(
     claims: Iterable[str],
     outcome: str,
     reason: str | None,
-    pupil: str | None,
+    pupil_secret: bytes | None = None,
+    pupil_identifier: str | None = None,
 ) -> LogEntry:
-    """Issue 12 §1: a release or refusal of a pupil's data; claim names only, the pupil as a
-    pseudonym (``pupil_pseudonym``), never a value."""
+    """Issue 12 §1: a release or refusal of a pupil's data; claim names only, the pupil
+    (``pupil_identifier``, when known) as this entry's pseudonym keyed with
+    ``pupil_secret`` (``pupil_pseudonym``), never a value."""
+    entry_id = _new_id()
+    named = _pseudonyms(
+        pupil_secret, entry_id, [] if pupil_identifier is None else [pupil_identifier]
+    )
     return LogEntry(
         kind="disclosure",
         at=at,
+        id=entry_id,
         fields={
             "client": client_id,
             "endpoint": endpoint,
@@ -164,7 +199,7 @@ def disclosure_entry(
             "claims": sorted(set(claims)),
             "outcome": outcome,
             "reason": reason,
-            "pupil": pupil,
+            "pupil": named[0] if named else None,
         },
     )
 
@@ -183,19 +218,23 @@ def event_entry(
     event: str,
     jti: str,
     protocol_id: str | None,
-    pupils: Iterable[str],
+    pupil_secret: bytes | None = None,
+    pupil_identifiers: Iterable[str] = (),
 ) -> LogEntry:
     """An event DOV sent a recipient (a merge, identification, deletion, ending): its type,
-    its ``jti`` and the pupils it names, as pseudonyms."""
+    its ``jti`` and the pupils it names (``pupil_identifiers``), as this entry's
+    pseudonyms keyed with ``pupil_secret``."""
+    entry_id = _new_id()
     return LogEntry(
         kind="event",
         at=at,
+        id=entry_id,
         fields={
             "client": client_id,
             "event": event,
             "jti": jti,
             "protocol": protocol_id,
-            "pupils": sorted(set(pupils)),
+            "pupils": _pseudonyms(pupil_secret, entry_id, pupil_identifiers),
         },
     )
 

@@ -5,6 +5,9 @@ inclusion proof (RFC 9162 §2.1.3), the checkpoint note it proves against (C2SP
 tlog-checkpoint, signed by DOV and cosigned by witnesses, C2SP tlog-cosignature) and the
 vkeys of the log and of those witnesses. ``check_receipt`` runs every check and says, line
 by line in plain Dutch (a short English tag in parentheses), what holds and what does not.
+The receipt's own keys prove nothing by themselves (DOV made the receipt): the log's key is
+compared with the one the reader pins, and only cosignatures by witness keys the reader pins
+count; a witness known only from the receipt is named as not checked.
 Hashes are base64url without padding; the checkpoint stays the note text, as signed.
 The format is documented in docs/transparency-log.md ("The pupil's receipt").
 """
@@ -105,12 +108,14 @@ def _cosigned_at(note: Note, vkey: str) -> int | None:
 
 @dataclass
 class ReceiptCheck:
-    """The outcome: one (ok, text) line per check, the entry if it could be read, and
-    whether the log's key was given (pinned) rather than taken from the receipt."""
+    """The outcome: one (ok, text) line per check, the entry if it could be read, whether
+    the log's key was given (pinned) rather than taken from the receipt, and the names of
+    the pinned witnesses whose valid cosignature is on the checkpoint."""
 
     lines: list[tuple[bool, str]] = field(default_factory=list)
     entry: LogEntry | None = None
     pinned: bool = False
+    witnessed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -138,11 +143,16 @@ class _Receipt:
 
 
 def check_receipt(
-    document: Mapping[str, Any] | str | bytes, trusted_log_vkey: str | None = None
+    document: Mapping[str, Any] | str | bytes,
+    trusted_log_vkey: str | None = None,
+    trusted_witnesses: Sequence[str] = (),
 ) -> ReceiptCheck:
     """Check a receipt offline: its form, its entry, the log's signature on the checkpoint
-    (against ``trusted_log_vkey`` if given, else the receipt's own key, said in a line),
-    the inclusion proof (RFC 9162 §2.1.3.2) and each witness's cosignature."""
+    (against ``trusted_log_vkey`` if given, else the receipt's own key, said in a line:
+    then ``pinned`` is False and the receipt is only consistent in itself), the inclusion
+    proof (RFC 9162 §2.1.3.2) and the cosignature of each witness in ``trusted_witnesses``
+    (C2SP tlog-cosignature); a witness the receipt lists but the caller did not pin is not
+    counted, whatever its name: DOV could make up a key under a real witness's name."""
     check = ReceiptCheck(pinned=trusted_log_vkey is not None)
     try:
         receipt = _read(document)
@@ -151,7 +161,7 @@ def check_receipt(
         verifier = _log_key(check, receipt, trusted_log_vkey)
         checkpoint, note = _check_checkpoint(check, receipt, verifier)
         _check_inclusion(check, receipt, checkpoint)
-        _check_witnesses(check, receipt, note)
+        _check_witnesses(check, receipt, note, trusted_witnesses)
     except _BlockingCheckError as stop:
         check.add(False, stop.message)
     return check
@@ -311,30 +321,56 @@ def _check_inclusion(check: ReceiptCheck, receipt: _Receipt, checkpoint: Checkpo
     )
 
 
-def _check_witnesses(check: ReceiptCheck, receipt: _Receipt, note: Note) -> None:
-    """Each listed witness's cosignature is on the note and valid (C2SP tlog-cosignature)."""
-    if not receipt.witnesses:
-        check.add(
-            True,
-            "Er tekende geen getuige mee: alleen DOV staat in voor dit logboek (no witnesses).",
-        )
+def _check_witnesses(
+    check: ReceiptCheck, receipt: _Receipt, note: Note, trusted: Sequence[str]
+) -> None:
+    """Each pinned witness's cosignature is on the note and valid (C2SP tlog-cosignature);
+    a witness listed in the receipt only is named as not checked."""
+    pinned = [vkey.strip() for vkey in trusted]
+    for vkey in pinned:
+        _check_pinned_witness(check, note, vkey)
     for vkey in receipt.witnesses:
+        if vkey in pinned:
+            continue
         try:
             name = Verifier.from_vkey(vkey).name
         except NoteError as exc:
             check.add(False, f"Een getuigensleutel is onleesbaar: {exc.message} (witness key).")
             continue
-        stamp = _cosigned_at(note, vkey)
-        if stamp is None:
-            check.add(
-                False,
-                f"Getuige {name} heeft dit logboek niet (geldig) mee ondertekend "
-                "(cosignature missing or invalid).",
-            )
-            continue
-        when = dt.datetime.fromtimestamp(min(stamp, 253402300799), dt.UTC)
         check.add(
             True,
-            f"Getuige {name} zag hetzelfde logboek en tekende op "
-            f"{when:%d-%m-%Y %H:%M} UTC (cosignature valid).",
+            f"Getuige {name}: niet nagekeken: sleutel niet opgegeven. Geef de sleutel die de "
+            "getuige zelf publiceert mee met --witness (witness key not pinned).",
         )
+    if not check.witnessed:
+        check.add(
+            True,
+            "Geen opgegeven getuige tekende mee: alleen DOV staat in voor dit logboek "
+            "(no pinned witnesses).",
+        )
+
+
+def _check_pinned_witness(check: ReceiptCheck, note: Note, vkey: str) -> None:
+    """One pinned witness: its valid cosignature on the note, or a failed line."""
+    try:
+        name = Verifier.from_vkey(vkey).name
+    except NoteError as exc:
+        check.add(
+            False, f"De opgegeven getuigensleutel is onleesbaar: {exc.message} (witness key)."
+        )
+        return
+    stamp = _cosigned_at(note, vkey)
+    if stamp is None:
+        check.add(
+            False,
+            f"Getuige {name} heeft dit logboek niet (geldig) mee ondertekend "
+            "(cosignature missing or invalid).",
+        )
+        return
+    check.witnessed.append(name)
+    when = dt.datetime.fromtimestamp(min(stamp, 253402300799), dt.UTC)
+    check.add(
+        True,
+        f"Getuige {name} zag hetzelfde logboek en tekende op "
+        f"{when:%d-%m-%Y %H:%M} UTC (cosignature valid).",
+    )

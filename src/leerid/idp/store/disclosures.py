@@ -5,21 +5,31 @@ refusal, with the claim *names* only, never their values: it answers a pupil's G
 question "who received my data, when, which attributes". Issue 12 §1: each record is written
 with its transparency-log entry, in one statement or one transaction, and keeps the entry's
 leaf hash (``log_leaf``); no record without its entry, no entry without its record.
+One exception: a refused login (``write_private_record``) released nothing and stays out of
+the public log, whose size would otherwise tell that a username exists.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, bindparam, false, insert, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.models import Disclosure
-from leerid.idp.store.tlog.append import append_row, entry_row, fail_closed, pupil_of, pupil_secret
+from leerid.idp.store.tlog.append import (
+    append_row,
+    entry_row,
+    fail_closed,
+    pupil_identifier,
+    pupil_secret,
+)
 from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.registry.lookup import pupil_identifiers, resolve_pupil_id
 from leerid.transparency.entries import LogEntry, disclosure_entry
@@ -36,7 +46,10 @@ __all__ = [
     "received_claims",
     "record_disclosure",
     "write_disclosure",
+    "write_private_record",
 ]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,8 @@ class DisclosureEntry:
             claims=self.claims,
             outcome=self.outcome,
             reason=self.reason,
-            pupil=pupil_of(secret, self.account_uuid, self.leer_id_uuid),
+            pupil_secret=secret,
+            pupil_identifier=pupil_identifier(self.account_uuid, self.leer_id_uuid),
         )
 
     def rows(self, secret: bytes) -> DisclosureRows:
@@ -117,7 +131,12 @@ class DisclosureEntry:
         with one moment for both. ``EntryError`` when the entry cannot be made."""
         at = self.at or dt.datetime.now(dt.UTC)
         entry = entry_row(self.log_entry(secret, at))
-        record = {
+        return DisclosureRows(self.record(at, entry["leaf_hash"]), entry)
+
+    def record(self, at: dt.datetime, leaf: bytes | None) -> dict[str, Any]:
+        """The ``idp_disclosure`` column values (claim names sorted, space-separated), with
+        the leaf hash of its log entry, or None for a record kept out of the log."""
+        return {
             "at": at,
             "client_id": self.client_id,
             "protocol_id": self.protocol_id,
@@ -128,9 +147,8 @@ class DisclosureEntry:
             "endpoint": self.endpoint,
             "outcome": self.outcome,
             "reason": self.reason,
-            "log_leaf": entry["leaf_hash"],
+            "log_leaf": leaf,
         }
-        return DisclosureRows(record, entry)
 
 
 _INSERT = HotStatement(insert(Disclosure))
@@ -176,6 +194,21 @@ def write_disclosure(
                 append_row(tx, rows.entry)
                 _INSERT(tx, rows.record)
     return rows.leaf
+
+
+def write_private_record(conn: Connection, entry: DisclosureEntry) -> None:
+    """Issue 4 §5: a refused login of a known account, in DOV's private disclosure log only.
+
+    Issue 12 §1 logs what is disclosed; a refused login discloses nothing, and its public
+    entry (for a known username, none for an unknown one) would let anyone tell which
+    usernames exist by watching the log grow. One INSERT on the autocommit ``conn``; it is
+    written after the answer was sent, so a database that refuses it leaves a warning."""
+    try:
+        _INSERT(conn, entry.record(entry.at or dt.datetime.now(dt.UTC), None))
+    except SQLAlchemyError as exc:
+        log.warning(
+            "refused login of client=%s not recorded (%s)", entry.client_id, type(exc).__name__
+        )
 
 
 def record_disclosure(conn: Connection, **fields: Any) -> bytes:

@@ -55,7 +55,7 @@ from leerid.registry.changes import (
     feed_lock_sql,
     record_change,
 )
-from leerid.transparency.entries import LogEntry, event_entry, pupil_pseudonym
+from leerid.transparency.entries import LogEntry, event_entry
 
 __all__ = ["Published", "is_behind", "publish", "welcome_client"]
 
@@ -279,7 +279,8 @@ def _logged(
         event=event_type(row.kind),
         jti=jti,
         protocol_id=fan.clients[client_id],
-        pupils=[pupil_pseudonym(secret, key) for key in sorted(leer_ids) + accounts],
+        pupil_secret=secret,
+        pupil_identifiers=[*leer_ids, *accounts],
     )
 
 

@@ -110,6 +110,11 @@ class IdpStore(Protocol):
         a connection of its own: the entry's leaf hash, or ``LogAppendError``."""
         ...
 
+    def record_refusal(self, entry: DisclosureEntry) -> None:
+        """Issue 4 §5: a refused login in the private disclosure log only, never in the
+        public transparency log (it releases nothing, and would reveal the username)."""
+        ...
+
     def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
         """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it."""
         ...

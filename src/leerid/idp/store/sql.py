@@ -22,6 +22,7 @@ from leerid.idp.store.disclosures import (
     DisclosureRecord,
     pupil_history,
     write_disclosure,
+    write_private_record,
 )
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
@@ -148,6 +149,11 @@ class SqlStore:
         """The record and its entry on an autocommit connection (see ``write_disclosure``)."""
         with self.autocommit.connect() as conn:
             return write_disclosure(conn, self.engine, entry, self.pupil_secret)
+
+    def record_refusal(self, entry: DisclosureEntry) -> None:
+        """A refused login, in the private record only (see ``write_private_record``)."""
+        with self.autocommit.connect() as conn:
+            write_private_record(conn, entry)
 
     def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
         """RFC 6749 §4.1.2: revoke the tokens issued from a code used twice."""

@@ -68,6 +68,8 @@ def leaf_hash_param(params: QueryParams, name: str = "hash") -> bytes | None:
 
 _LEVEL = re.compile(r"0|[1-9][0-9]?")
 _WIDTH = re.compile(r"[1-9][0-9]{0,2}")
+_MAX_ELEMENTS = 7
+"""C2SP tlog-tiles: a tile index is below 2**63 (19 digits), so 7 elements of 3 digits."""
 
 
 def tile_request(path: str) -> tuple[int | None, int, int | None]:
@@ -88,6 +90,11 @@ def tile_request(path: str) -> tuple[int | None, int, int | None]:
     else:
         raise ParameterError(f"tile level {head!r}: a number from 0 to 63, or 'entries'")
     elements = number.split("/")
+    if len(elements) > _MAX_ELEMENTS:
+        raise ParameterError(
+            f"tile index: at most {_MAX_ELEMENTS} 3-digit elements (C2SP tlog-tiles: an index "
+            f"below 2**63 needs no more); this one has {len(elements)}"
+        )
     if not all(re.fullmatch(r"x[0-9]{3}", e) for e in elements[:-1]) or not re.fullmatch(
         r"[0-9]{3}", elements[-1]
     ):

@@ -11,7 +11,6 @@ cookie.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 import secrets
@@ -29,7 +28,6 @@ from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.oauth.authorization_request import AuthorizationRequest
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
-from leerid.idp.store.interface import LogAppendError
 from leerid.idp.web.authorization import finish_authorization, protocol_refusal, render_login
 from leerid.idp.web.i18n import TEXTS
 from leerid.registry.models import AccountStatus
@@ -46,10 +44,10 @@ def client_address(request: Request) -> str:
 
 
 def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) -> None:
-    """Issue 4 §5: a refused login of a known account is recorded with its reason, and
-    issue 12 §1 its log entry with it (one statement on PostgreSQL). It released nothing,
-    so a log that refuses the entry leaves only the count and a warning (the answer is sent
-    already)."""
+    """Issue 4 §5: a refused login of a known account is recorded with its reason, in DOV's
+    private disclosure log only: it released nothing, and a public transparency-log entry
+    (issue 12) for a known username, none for an unknown one, would reveal which usernames
+    exist. A database that fails here leaves a warning (the answer is sent already)."""
     entry = DisclosureEntry(
         client_id=client_id,
         endpoint="login",
@@ -61,8 +59,7 @@ def _refused(ctx: IdpContext, client_id: str, account_uuid: str, reason: str) ->
         outcome="refused",
         reason=reason,
     )
-    with contextlib.suppress(LogAppendError):  # counted and logged where it was refused
-        ctx.store.record_disclosure(entry)
+    ctx.store.record_refusal(entry)
 
 
 async def form_fields(request: Request) -> dict[str, str]:

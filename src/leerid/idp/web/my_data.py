@@ -6,7 +6,9 @@ the pupil sees every release of their data to every service provider, under all 
 accounts: which service, when (Brussels time), which data (in plain Dutch), under which
 protocol version (linked to its text, ``protocol_text``), and, issue 12 §5, its "bewijs":
 the download of its transparency-log receipt (``receipts``) once its entry is in a
-checkpoint. A form reports an error in their own data: stored at DOV (source ``pupil``)
+checkpoint, and the command that checks a receipt with DOV's own log key pinned
+(``leerid log check-receipt FILE --key '<vkey>'``: without ``--key`` it declares nothing
+valid). A form reports an error in their own data: stored at DOV (source ``pupil``)
 and passed on to each service provider that received that data item.
 
 The forms are bound to this browser: the CSRF cookie, the form's field and the sealed form
@@ -36,6 +38,7 @@ from leerid.idp.store.report_codes import normalise_code
 from leerid.idp.store.report_directions import TooManyReportsError
 from leerid.idp.store.tlog.append import leaf_text
 from leerid.idp.web.i18n import TEXTS
+from leerid.idp.web.log import log_metadata
 from leerid.idp.web.login import Refusal, client_address, form_fields, verify_credentials
 from leerid.idp.web.protocol_text import protocol_path
 from leerid.insz_text import looks_like_insz
@@ -213,11 +216,13 @@ async def _page(
     csrf = _csrf(request)
     state = ctx.sealer.seal(_FORM, {"csrf": csrf, "sid": session.sid}, 3600)
     rows = [_row(ctx, d) for d in found]
+    vkey = log_metadata(ctx)["leerid_log_vkey"]  # read once per process
     response = ctx.pages.render(
         "my_data.html",
         "nl",
         status_code,
         rows=rows,
+        check_command=f"leerid log check-receipt bewijs.json --key '{vkey}'",
         action=f"{_path(ctx)}/melding",
         state=state,
         csrf_token=csrf,

@@ -43,8 +43,9 @@ class WitnessedCheckpoint(SPBase):
 class ReceivedDisclosure(SPBase):
     """Issue 12 §3: one disclosure the kit received (token response or userinfo), the leaf
     hash DOV named for it, and once verified its inclusion proof (RFC 9162 §2.1.3). Not the
-    entry itself: it names the pupil by DOV's pseudonym, the same at every login, so kept
-    entries would be a history of a pupil's logins (art. 3); DOV serves it by its index."""
+    entry itself: it names the pupil by a pseudonym DOV can tie to the pupil, so kept
+    entries would add up to a history of a pupil's logins (art. 3); DOV serves it by its
+    index."""
 
     __tablename__ = "sp_tlog_receipt"
 

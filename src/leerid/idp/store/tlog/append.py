@@ -11,8 +11,9 @@ releases nothing: the caller's transaction rolls back and the endpoint answers 5
 ``temporarily_unavailable``. A database that is gone is counted too and left to the
 ``DatabaseOutage`` middleware, which answers the same 503 with ``Retry-After``.
 
-The pupil of an entry is a keyed pseudonym (``pupil_pseudonym``) with the server secret
-``tlog-pupil``, shared by every node and loaded once per process and database.
+The pupil of an entry is a keyed pseudonym of the entry's own id and the pupil's identifier
+(``pupil_pseudonym``: it differs from entry to entry) with the server secret ``tlog-pupil``,
+shared by every node and loaded once per process and database.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.tlog.tables import TlogEntry
 from leerid.store.outage import outage_class
-from leerid.transparency.entries import EntryError, LogEntry, pupil_pseudonym
+from leerid.transparency.entries import EntryError, LogEntry
 from leerid.transparency.receipt import b64url
 from leerid.transparency.rfc9162 import leaf_hash
 
@@ -50,7 +51,7 @@ __all__ = [
     "entry_row",
     "fail_closed",
     "leaf_text",
-    "pupil_of",
+    "pupil_identifier",
     "pupil_secret",
 ]
 
@@ -81,11 +82,10 @@ def pupil_secret(engine: Engine) -> bytes:
     return secret
 
 
-def pupil_of(secret: bytes, account_uuid: str | None, leer_id_uuid: str | None) -> str | None:
-    """Issue 12 §1: the pupil of a disclosure as a pseudonym: of the Account_uuid when there
-    is one, else of the Leer_id_uuid, else None (a refusal before any account is known)."""
-    identifier = account_uuid or leer_id_uuid
-    return None if identifier is None else pupil_pseudonym(secret, identifier)
+def pupil_identifier(account_uuid: str | None, leer_id_uuid: str | None) -> str | None:
+    """Issue 12 §1: whom a disclosure's entry names (as its pseudonym): the Account_uuid
+    when there is one, else the Leer_id_uuid, else None (no account known yet)."""
+    return account_uuid or leer_id_uuid
 
 
 def leaf_text(leaf: bytes) -> str:

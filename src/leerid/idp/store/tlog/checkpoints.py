@@ -6,7 +6,8 @@ its key name is the log's origin (C2SP tlog-checkpoint: "the origin line … SHO
 key name"). A checkpoint body is ``origin\\nsize\\nbase64(root)\\n``. Every checkpoint is
 stored (``idp_tlog_checkpoint``), with DOV's signature line only; the witnesses'
 cosignatures (C2SP tlog-cosignature) are kept apart and added when a note is served
-(``cosigned_note``).
+(``cosigned_note``): at most ``MAX_COSIGNATURES``, so that a note never holds more than the
+16 signatures every C2SP signed-note verifier must accept.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from leerid.errors import ConfigurationError
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.tlog.tables import TlogCheckpoint, TlogCosignature
 from leerid.transparency.checkpoint import Checkpoint, sign_checkpoint
-from leerid.transparency.note import Ed25519Signer, Note, Signature
+from leerid.transparency.note import MAX_SIGNATURES, Ed25519Signer, Note, Signature
 
 __all__ = [
+    "MAX_COSIGNATURES",
     "SIGNING_SECRET",
     "ReceivedCosignature",
     "StoredCheckpoint",
@@ -40,6 +42,9 @@ __all__ = [
 
 SIGNING_SECRET = "tlog-signing"  # noqa: S105 - the name of a secret, not one
 """The name of the log key's seed among the provider's server secrets."""
+MAX_COSIGNATURES = MAX_SIGNATURES - 1
+"""C2SP signed-note: a verifier MUST accept 16 signatures and MAY refuse more; DOV's own
+line is one, so a served note carries at most 15 cosignatures."""
 
 
 @dataclass(frozen=True)
@@ -137,12 +142,15 @@ def cosignatures_of(conn: Connection, size: int) -> list[ReceivedCosignature]:
 
 def cosigned_note(conn: Connection, size: int | None = None) -> str | None:
     """C2SP tlog-cosignature: the note of checkpoint ``size`` (default the newest) with DOV's
-    signature and every cosignature received for it; None when there is no such checkpoint."""
+    signature and the cosignatures received for it, at most ``MAX_COSIGNATURES`` (C2SP
+    signed-note: 16 signatures in all), the oldest received first (ties by witness name):
+    a witness that cosigned keeps its place; None when there is no such checkpoint."""
     stored = newest_checkpoint(conn) if size is None else checkpoint_at(conn, size)
     if stored is None:
         return None
     note = Note.parse(stored.note)
-    extra = [Signature.parse_line(c.line) for c in cosignatures_of(conn, stored.size)]
+    received = sorted(cosignatures_of(conn, stored.size), key=lambda c: (c.received_at, c.witness))
+    extra = [Signature.parse_line(c.line) for c in received[:MAX_COSIGNATURES]]
     return Note(note.text, (*note.signatures, *extra)).render()
 
 

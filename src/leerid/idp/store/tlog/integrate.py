@@ -12,7 +12,11 @@ An append (``append.append_entry``) only inserts a row: ``seq`` comes from the d
    hashing, C2SP tlog-tiles layout), upserts them and updates the state;
 4. signs and stores a checkpoint of the new size (``checkpoints.store_checkpoint``) when the
    tree is larger than the newest checkpoint and that one is at least ``checkpoint_every``
-   seconds old (issue 12 §2: every second while entries arrive, none while idle).
+   seconds old (issue 12 §2: every second while entries arrive, none while idle), after
+   checking, under the same lock, that the newest checkpoint has this signer's origin: a
+   node that loaded its key before another node signed the first checkpoint under another
+   origin must not start a second log (C2SP tlog-checkpoint: the origin names one log).
+   Otherwise ``OriginMismatchError`` and the whole batch rolls back.
 
 Entries are in the tree in the order their transactions committed, not in ``seq`` order;
 ``idx`` is the order that counts.
@@ -26,14 +30,15 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from leerid.idp.store.tlog.checkpoints import due_checkpoint, store_checkpoint
+from leerid.errors import ConfigurationError
+from leerid.idp.store.tlog.checkpoints import due_checkpoint, newest_checkpoint, store_checkpoint
 from leerid.idp.store.tlog.lease import database_now
 from leerid.idp.store.tlog.tables import TlogEntry, TlogState, TlogTile
 from leerid.idp.store.tlog.tree import read_tiles
 from leerid.transparency.note import Ed25519Signer
 from leerid.transparency.tiles import TileKey, append_leaves, right_edge
 
-__all__ = ["BATCH", "Integration", "integrate_once", "integrate_pending"]
+__all__ = ["BATCH", "Integration", "OriginMismatchError", "integrate_once", "integrate_pending"]
 
 BATCH = 4096
 """Entries per transaction: a backlog is worked off in batches of this many."""
@@ -49,6 +54,22 @@ class Integration:
     root: bytes
     checkpoint: int | None
     """The size of the newest checkpoint signed on the way (None: none signed)."""
+
+
+class OriginMismatchError(ConfigurationError):
+    """This node would sign under another origin than the log's checkpoints have."""
+
+
+def _check_origin(conn: Connection, signer: Ed25519Signer) -> None:
+    """C2SP tlog-checkpoint: every checkpoint of a log has its origin; refuse another."""
+    newest = newest_checkpoint(conn)
+    if newest is not None and newest.origin != signer.name:
+        raise OriginMismatchError(
+            f"this node would sign checkpoints as {signer.name!r}, but the log's checkpoints "
+            f"are of {newest.origin!r}; nothing integrated or signed. A log's origin never "
+            "changes: give every node the same LEERID_ISSUER (or LEERID_TLOG_ORIGIN="
+            f"{newest.origin})"
+        )
 
 
 def _lock_state(conn: Connection) -> tuple[int, bytes]:
@@ -122,6 +143,7 @@ def integrate_once(
             )
         signed = None
         if due_checkpoint(conn, size, now, checkpoint_every):
+            _check_origin(conn, signer)  # raised: the batch's indexes roll back too
             store_checkpoint(conn, signer, size, bytes(root), now)
             signed = size
     return Integration(len(pending), size, bytes(root), signed)

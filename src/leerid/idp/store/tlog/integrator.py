@@ -6,7 +6,9 @@ entries batch by batch, renewing the lease between batches, and signs a checkpoi
 is due (``integrate.integrate_once``); the others wait, ready to take over when the lease
 runs out. Every node then sets the ``leerid_tlog_*`` gauges from the database. A stop gives
 the lease up; an error is logged (no personal data: an entry holds none) and counted, and
-the next round tries again.
+the next round tries again. A checkpoint under another origin than the log's is refused
+(``integrate.OriginMismatchError``): the node gives the lease up and loads its key again,
+so a derived origin yields to the stored one and an explicit other one is refused.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import Engine
 from leerid.errors import LeeridError
 from leerid.idp import metrics
 from leerid.idp.store.tlog.checkpoints import log_origin, log_signer
-from leerid.idp.store.tlog.integrate import BATCH, integrate_once
+from leerid.idp.store.tlog.integrate import BATCH, OriginMismatchError, integrate_once
 from leerid.idp.store.tlog.lease import node_name, release_lease, take_lease
 from leerid.idp.store.tlog.status import log_status
 from leerid.store.outage import outage_class
@@ -68,7 +70,14 @@ class Integrator:
             return "standby"
         signer, integrated = self.signer(), 0
         while not self._stopping.is_set():
-            done = integrate_once(self.engine, signer, batch=BATCH, checkpoint_every=self.interval)
+            try:
+                done = integrate_once(
+                    self.engine, signer, batch=BATCH, checkpoint_every=self.interval
+                )
+            except OriginMismatchError:  # loaded before another node's first checkpoint
+                self._signer = None
+                release_lease(self.engine, self.me)
+                raise
             integrated += done.integrated
             if done.integrated < BATCH or not take_lease(self.engine, self.me, self.lease):
                 break

@@ -178,7 +178,8 @@ def accept_cosignature(engine: Engine, client_id: str, size: int, line: str) -> 
                 f"the cosignature does not verify for the checkpoint of size {size} with the "
                 f"key registered for {witness.name}: {exc.message}"
             ) from None
-        if dt.datetime.fromtimestamp(timestamp, dt.UTC) > now + FUTURE_LIMIT:
+        # Integers: a validly signed time far ahead (2**62) has no datetime (OverflowError).
+        if timestamp > int(now.timestamp()) + int(FUTURE_LIMIT.total_seconds()):
             raise CosignatureRefusedError(
                 f"the cosignature's time {timestamp} is more than ten minutes ahead of DOV's "
                 "clock; check the witness's clock"
