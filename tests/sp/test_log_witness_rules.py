@@ -95,9 +95,7 @@ def test_each_field_that_differs_is_named(change: dict[str, object], word: str) 
 def test_an_event_entry_is_no_disclosure() -> None:
     received = Received("token", ("sub",), NOW, None)
     event = event_entry(at=NOW, client_id=CLIENT, event="merge", jti="j1", protocol_id=None)
-    assert differences(event, received, BOUND) == [
-        "the entry is a 'event' entry, not a disclosure"
-    ]
+    assert differences(event, received, BOUND) == ["the entry is a 'event' entry, not a disclosure"]
 
 
 def test_the_id_token_counts_released_claims_only() -> None:
