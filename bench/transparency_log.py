@@ -227,10 +227,9 @@ def seed_tree(url: str, size: int, indexes: list[int]) -> tuple[bytes, bytes, di
         state = text("UPDATE idp_tlog_state SET size = :s, root = :r WHERE id = 1")
         conn.execute(state, {"s": size, "r": root})
         store_checkpoint(conn, log_signer(engine, ORIGIN), size, root, database_now(conn))
-    built = time.perf_counter() - began
-    with make_engine(url, **AUTOCOMMIT).connect() as conn:
         conn.exec_driver_sql("ANALYZE idp_tlog_tile")
         mb = conn.exec_driver_sql("SELECT pg_total_relation_size('idp_tlog_tile') / 1e6").scalar()
+    built = time.perf_counter() - began
     print(
         f"   built {size:,} leaves: tiles of {mb:,.0f} MB in {built:.0f} s "
         f"({size / built:,.0f} leaves/s, written with COPY, then ANALYZE; {load()})"
@@ -286,14 +285,13 @@ def proofs_at_size(args: argparse.Namespace) -> None:
     indexes = chance.sample(range(size), args.proofs)
     olds = [chance.randint(1, size) for _ in indexes]
     root, first, leaves = seed_tree(url, size, indexes)
-    with make_engine(
-        url, **AUTOCOMMIT
-    ).connect() as conn:  # stored_tree(conn): what the endpoints call
+    with make_engine(url, **AUTOCOMMIT).connect() as conn:  # stored_tree: what endpoints call
         tree = functools.partial(stored_tree, conn)
         inc = [timed("stored_tree inclusion_proof", lambda i: tree().inclusion_proof(i), indexes)]
         con = [timed("stored_tree consistency_proof", lambda m: tree().consistency_proof(m), olds)]
-    env = {**flow.FAST_ARGON2, "LEERID_TLOG_ORIGIN": ORIGIN}
-    server = flow.start_server(url, args.workers, env)
+    server = flow.start_server(
+        url, args.workers, {**flow.FAST_ARGON2, "LEERID_TLOG_ORIGIN": ORIGIN}
+    )
     try:
         print(f"   over HTTP, leerid idp serve --workers {args.workers} ({load()}):")
         by_index, by_size = over_http(server.base_url, size)
@@ -333,32 +331,36 @@ def sso(args: argparse.Namespace) -> None:
     client_id, secret, usernames = flow.seed(url, 100, 1)
     engine = make_engine(url)
     server = flow.start_server(url, args.workers, flow.FAST_ARGON2)
-    site, rates = flow.Site(server.issuer, client_id, secret, usernames), {True: [], False: []}
+    site = flow.Site(server.issuer, client_id, secret, usernames)
+    runs: dict[bool, list[tuple[float, float]]] = {True: [], False: []}  # flows/s, CPU ms/flow
     measure = (args.clients, args.sso_duration, 3.0, "raw", server.process.pid)
     try:
         for run in range(1, args.runs + 1):
             for on in (True, False):
                 before, at_start = log_writing(engine, on), load()
                 r = asyncio.run(flow.run_scenario(site, "sso", *measure))
-                rates[on].append(r.rate)
+                cpu = (r.server_cpu or 0.0) + r.postgres_cpu  # seconds, server + every postgres
+                runs[on].append((r.rate, cpu * 1e3 / max(1, len(r.latencies))))
                 print(
                     f"   run {run} log {'on ' if on else 'off'}: {r.rate:6.1f} flows/s, p50/p99 "
-                    f"{r.percentile(50):.1f}/{r.percentile(99):.1f} ms, {len(r.errors)} errors, "
-                    f"{log_writing(engine, on) - before} entries; CPU ms/flow server "
-                    f"{r.per_flow(r.server_cpu)}, postgres {r.per_flow(r.postgres_cpu)}; {at_start}"
+                    f"{r.percentile(50):.0f}/{r.percentile(99):.0f} ms, {len(r.errors)} errors, "
+                    f"{log_writing(engine, on) - before} entries, {runs[on][-1][1]:.2f} CPU "
+                    f"ms/flow; {at_start}"
                 )
     finally:
         server.stop()
         log_writing(engine, True)
-    ratios = [on / off for on, off in zip(rates[True], rates[False], strict=True) if off]
-    median = statistics.median(ratios)
-    print(f"   on/off: {', '.join(f'{x:.3f}' for x in ratios)}; median {median:.3f}")
+    ratios = [a[0] / b[0] for a, b in zip(runs[True], runs[False], strict=True) if b[0]]
+    on, off = (statistics.median(x[1] for x in runs[key]) for key in (True, False))
+    ratio = statistics.median(ratios)
+    print(f"   flows/s on/off: {', '.join(f'{x:.3f}' for x in ratios)}; median {ratio:.3f}")
+    print(f"   CPU ms/flow, server + postgres, median: log on {on:.2f}, off {off:.2f}")
 
 
 OPTIONS: list[tuple[str, type, Any, str]] = [
     ("--parts", str, "appends,proofs,sso", "which parts, in this order"),
-    ("--writers", int, 3, "appending processes"),
-    ("--connections", int, 8, "autocommit connections per writer process (threads)"),
+    ("--writers", int, 2, "appending processes"),
+    ("--connections", int, 24, "autocommit connections per writer process (threads)"),
     ("--duration", float, 20.0, "seconds of appends"),
     ("--size", int, 10_000_000, "entries of the tree for the proofs"),
     ("--proofs", int, 10_000, "proofs of each kind"),
