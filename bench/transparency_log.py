@@ -317,9 +317,9 @@ OFF = (
 
 
 def log_writing(engine: Engine, on: bool) -> int:
-    """The log on, or writing nothing (a trigger that drops each row); the entries so far."""
+    """CHECKPOINT (none mid-run), the log on or writing nothing (a trigger); entries so far."""
     with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TRIGGER IF EXISTS bench_tlog_off ON idp_tlog_entry")
+        conn.exec_driver_sql("CHECKPOINT; DROP TRIGGER IF EXISTS bench_tlog_off ON idp_tlog_entry")
         if not on:
             conn.exec_driver_sql(OFF)
         return int(conn.exec_driver_sql("SELECT count(*) FROM idp_tlog_entry").scalar_one())
