@@ -63,6 +63,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/login_flow.py
 	$(BIN)/python bench/sp_retention.py
+	$(BIN)/python bench/tlog_tiles.py
+	$(BIN)/python bench/transparency_log.py
 
 clean:
 	rm -rf $(VENV) .leerid .pytest_cache .mypy_cache .ruff_cache
