@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic.config import Config
 from sqlalchemy import Engine, Table
 
+import leerid.idp.store.console_tables
 import leerid.idp.store.endings
 import leerid.idp.store.events
 import leerid.idp.store.login_tables

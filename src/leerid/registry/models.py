@@ -12,7 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from leerid.store.base import Base
@@ -150,3 +160,31 @@ class MergeRecord(Base):
     absorbed_leer_id_uuid: Mapped[str] = mapped_column(String(36), unique=True)
     operator: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str] = mapped_column(Text)
+
+
+class ImportRun(Base):
+    """Issue 13: one DISCIMUS import as the console shows it: when, how long, what it did,
+    and its rejects file (gzip, at most ``MAX_REJECTS_BYTES``; the lines and reasons the
+    importer wrote, never more than the files held)."""
+
+    __tablename__ = "registry_import_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    files: Mapped[str] = mapped_column(String(1000))  # the files' names, without folders
+    outcome: Mapped[str] = mapped_column(String(16))  # "imported" | "failed"
+    error: Mapped[str | None] = mapped_column(Text)  # the importer's message when it failed
+    registrations_created: Mapped[int] = mapped_column(Integer, default=0)
+    registrations_updated: Mapped[int] = mapped_column(Integer, default=0)
+    registrations_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    pupils_identified: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_created: Mapped[int] = mapped_column(Integer, default=0)
+    accounts_retired: Mapped[int] = mapped_column(Integer, default=0)
+    enrolments_written: Mapped[int] = mapped_column(Integer, default=0)
+    rejects: Mapped[int] = mapped_column(Integer, default=0)
+    rejects_gzip: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+MAX_REJECTS_BYTES = 8 * 1024 * 1024
+"""The largest gzip of a rejects file kept with an import run (larger: kept on disk only)."""

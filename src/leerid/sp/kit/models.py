@@ -172,6 +172,9 @@ class Breach(SPBase):
     status: Mapped[str] = mapped_column(String(20))
     other_party_notified_at: Mapped[dt.datetime | None] = mapped_column(Moment)
     authority_notified_at: Mapped[dt.datetime | None] = mapped_column(Moment)
+    # GDPR art. 33.1, 33.5: the supervisory authority's reference, or why it was not told
+    authority_reference: Mapped[str | None] = mapped_column(String(200))
+    authority_not_needed: Mapped[str | None] = mapped_column(Text)
 
 
 class BreachUpdate(SPBase):
