@@ -23,6 +23,7 @@ DOMAIN = (
     "sp",
     "protocol",
     "transparency",
+    "duties",
     "cli",
     "testing",
     "demo",
@@ -242,6 +243,14 @@ BOUNDARIES = (
         allowed=("leerid.errors", "leerid.insz_text"),
     ),
     Boundary(
+        "duties-shared",
+        ("leerid.duties",),
+        (PACKAGE,),
+        "duties/ is shared by DOV and the recipient: it may not know either party; pass "
+        "their tables, settings or callbacks in as arguments.",
+        allowed=("leerid.errors", "leerid.insz_text", "leerid.store", "leerid.csv_safe"),
+    ),
+    Boundary(
         "store-no-domain",
         ("leerid.store",),
         tuple(f"{PACKAGE}.{d}" for d in DOMAIN),
@@ -266,6 +275,12 @@ BOUNDARIES = (
         ("leerid.idp.web",),
         ("sqlalchemy",),
         "Add a method to the store interface (idp/store) and call that instead.",
+    ),
+    Boundary(
+        "console-no-sql",
+        ("leerid.idp.console",),
+        ("sqlalchemy",),
+        "The console's pages are handlers: put the query in idp/store/console and call it.",
     ),
 )
 

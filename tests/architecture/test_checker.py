@@ -52,6 +52,22 @@ BOUNDARY_CASES = {
         },
         {("transparency/tiles.py", 2), ("transparency/note.py", 1)},
     ),
+    "duties-shared": (  # shared by both parties: neither party's code, the store allowed
+        {
+            "duties/hash_chain.py": "from leerid.errors import LeeridError\n",
+            "duties/breach_register.py": "from leerid.store.engine import x\n",
+            "duties/mail.py": "from leerid.sp.kit import settings\n",
+            "duties/clock.py": "def f():\n    from leerid.idp.store import models\n",
+        },
+        {("duties/mail.py", 1), ("duties/clock.py", 2)},
+    ),
+    "console-no-sql": (
+        {
+            "idp/console/guard.py": "from sqlalchemy import select\n",
+            "idp/console/pages.py": "from leerid.idp.store.console import staff\n",
+        },
+        {("idp/console/guard.py", 1)},
+    ),
     "store-no-domain": (  # a relative import is resolved before it is judged
         {
             "store/base.py": "import sqlalchemy\nfrom ..idp import models\n",

@@ -25,7 +25,8 @@ def _holds(violations: list[Violation]) -> None:
 
 @pytest.mark.parametrize("rule", BOUNDARIES, ids=lambda b: b.rule)
 def test_rooms_import_only_what_they_may(rule: Boundary, modules: dict[str, Module]) -> None:
-    """protocol-pure, transparency-pure, store-no-domain, sp-apart, oauth-no-io, web-no-sql."""
+    """protocol-pure, transparency-pure, duties-shared, store-no-domain, sp-apart, oauth-no-io,
+    web-no-sql, console-no-sql."""
     _holds(rule.check(modules))
 
 

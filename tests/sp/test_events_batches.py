@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from leerid.duties import hash_chain
 from leerid.sp.kit import privacy_log, set_verify
 from leerid.sp.kit.events_apply import apply_sets
 from leerid.sp.kit.models import AppliedEvent, DossierEntry, PrivacyLogEntry, PupilRecord
@@ -208,6 +209,6 @@ def test_a_log_entry_is_hashed_over_its_canonical_json(
         "purpose": purpose,
         "detail": detail,
     }
-    assert privacy_log.entry_body(seq, at, actor, action, key, purpose, detail) == (
-        privacy_log.canonical(fields)
+    assert hash_chain.entry_body(seq, at, actor, action, key, purpose, detail) == (
+        hash_chain.canonical(fields)
     )

@@ -20,60 +20,18 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, delete, func, select
 from sqlalchemy.orm import Session
 
+from leerid.duties.hash_chain import GENESIS, canonical, entry_hash, iso
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
 from leerid.store import bulk
 from leerid.store.engine import session_scope
 
-GENESIS = "0" * 64
 _ENTRIES = cast(Table, PrivacyLogEntry.__table__)
 BATCH = 1000
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _iso(moment: dt.datetime) -> str:
-    if moment.tzinfo is None:  # SQLite returns naive values for aware columns
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
-
-
-def canonical(data: Mapping[str, Any]) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    at: dt.datetime | str,
-    actor: str,
-    action: str,
-    pupil_key: str | None,
-    purpose: str,
-    detail: str,
-) -> str:
-    """The chained hash of one entry: SHA-256 of ``prev_hash|`` and the entry's canonical
-    JSON (``canonical`` of its seven fields); ``at`` as a moment or its ``_iso`` text."""
-    moment = at if isinstance(at, str) else _iso(at)
-    body = entry_body(seq, moment, actor, action, pupil_key, purpose, detail)
-    return hashlib.sha256(f"{prev_hash}|{body}".encode()).hexdigest()
-
-
-_text = json.encoder.encode_basestring  # a str as JSON, as json.dumps(ensure_ascii=False)
-
-
-def entry_body(
-    seq: int, at: str, actor: str, action: str, pupil_key: str | None, purpose: str, detail: str
-) -> str:
-    """``canonical`` of an entry's fields, written out in its key order: the same text, with
-    no dict to build and sort per entry (a batch of events chains hundreds)."""
-    key = "null" if pupil_key is None else _text(pupil_key)
-    return (
-        f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(at)},'
-        f'"detail":{_text(detail)},"pupil_key":{key},"purpose":{_text(purpose)},"seq":{seq:d}}}'
-    )
 
 
 def detail_of(text: str) -> dict[str, Any]:
@@ -143,7 +101,7 @@ def append_many(session: Session, entries: Sequence[Mapping[str, Any]]) -> None:
         return
     head = _locked_head(session)
     at = _now()
-    at_text = _iso(at)  # one moment for the batch
+    at_text = iso(at)  # one moment for the batch
     seq, prev = head.seq, head.entry_hash
     rows: list[dict[str, Any]] = []
     for entry in entries:
@@ -201,7 +159,7 @@ def _prune_message(first: int, last: int, count: int, last_hash: str, at: dt.dat
             "last_seq": last,
             "count": count,
             "last_hash": last_hash,
-            "at": _iso(at),
+            "at": iso(at),
         }
     ).encode()
 
