@@ -29,11 +29,10 @@ from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import session_scope
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
-from tests.sp.conftest import PARTNER, write_config
+from tests.sp.conftest import add_bound_staff, write_config
 from tests.sp.test_lars_flow import PASSWORD, staff_login
 from tests.sp.test_store import drop_append_only_trigger
 
-DAY = dt.date(2026, 1, 5)
 PUPIL_A, PUPIL_B = str(uuid.UUID(int=0xA1)), str(uuid.UUID(int=0xB2))
 FIRST = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 LOOKED = 230  # views of pupil A by clb.een, with the function recorded: more than a page
@@ -45,21 +44,9 @@ LOG = "/personeel/privacylog"
 
 def _staff(provider: ServiceProvider) -> None:
     """Two counsellors and the DPO; clb.twee without the art. 6 dates (for the home page)."""
-    for name, role, bound in (
-        ("clb.een", "toegangscontrole", True),
-        ("clb.twee", "toegangscontrole", False),
-        ("dpo.lars", "dpo", True),
-    ):
-        add_staff(
-            provider.engine,
-            provider.protocol,
-            name,
-            PASSWORD,
-            role,
-            confidentiality_signed_on=DAY if bound else None,
-            awareness_trained_on=DAY if bound else None,
-            schools=(PARTNER,),
-        )
+    add_bound_staff(provider, "clb.een", PASSWORD)
+    add_bound_staff(provider, "dpo.lars", PASSWORD, "dpo")
+    add_staff(provider.engine, provider.protocol, "clb.twee", PASSWORD, "toegangscontrole")
 
 
 def _entries(provider: ServiceProvider) -> None:
