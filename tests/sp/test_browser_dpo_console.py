@@ -11,15 +11,10 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from leerid.sp.kit import privacy_log
-from leerid.sp.kit.provider import ServiceProvider
-from leerid.sp.kit.settings import load_settings
-from leerid.testing.protocol_confirmation import confirm_local_protocol
-from leerid.testing.servers import free_port, serve_portal
 from tests.axe import check_widths
 from tests.conftest import BACKENDS
-from tests.sp.conftest import write_config
 from tests.sp.test_browser import PASSWORD, PHONE, no_horizontal_scroll, screenshot, staff_login
-from tests.sp.test_dpo_console import PUPIL_A, _entries, _staff
+from tests.sp.test_dpo_console import PUPIL_A, console_world
 from tests.test_page_words import check
 
 pytestmark = [
@@ -38,15 +33,9 @@ def looked_at(page: Page, found: list[str], name: str) -> None:
 
 
 def test_the_dpo_console_by_keyboard(browser: Browser, database_url: str, tmp_path: Path) -> None:
-    port = free_port()
-    config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
-    provider = ServiceProvider(load_settings(config))
-    confirm_local_protocol(provider)
-    _staff(provider)
-    _entries(provider)
-    name = privacy_log.pseudonym(provider.secrets, PUPIL_A)
     found: list[str] = []
-    with serve_portal(provider, port) as url:
+    with console_world(database_url, tmp_path) as (provider, url):
+        name = privacy_log.pseudonym(provider.secrets, PUPIL_A)
         page = browser.new_page()
         staff_login(page, url, "dpo.lars", PASSWORD)
         page.goto(f"{url}/personeel")
@@ -88,5 +77,4 @@ def test_the_dpo_console_by_keyboard(browser: Browser, database_url: str, tmp_pa
         assert page.get_by_role("heading", name="clb.twee").is_visible()
         looked_at(page, found, "staff-filtered")
         page.close()
-    provider.engine.dispose()
     assert not found, "\n".join(found)

@@ -13,6 +13,7 @@ import re
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,9 @@ def _entries(provider: ServiceProvider) -> None:
         )
 
 
-@pytest.fixture
-def console(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
+@contextmanager
+def console_world(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
+    """The provider with the staff and the log above, its portal served on loopback."""
     port = free_port()
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
@@ -105,6 +107,12 @@ def console(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider
     with serve_portal(provider, port) as url:
         yield provider, url
     provider.engine.dispose()
+
+
+@pytest.fixture
+def console(database_url: str, tmp_path: Path) -> Iterator[tuple[ServiceProvider, str]]:
+    with console_world(database_url, tmp_path) as world:
+        yield world
 
 
 def seqs(html: str) -> list[int]:
