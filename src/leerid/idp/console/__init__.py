@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import home, registry, session
+from leerid.idp.console import clients, home, protocols, registry, session
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
@@ -18,6 +18,8 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     session.router,
     home.router,
     registry.router,
+    protocols.router,
+    clients.router,
 ]
 """Every router of the console, in the order they are matched."""
 
