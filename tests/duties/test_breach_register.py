@@ -221,3 +221,17 @@ def test_without_an_address_the_breach_stays_and_the_error_says_what_to_run(
     with pytest.raises(MailError, match="breaches update"):
         _add(party, engine, unreachable)
     assert len(register.list_breaches(engine, party)) == 2
+
+
+def test_each_dpo_gets_an_e_mail_of_their_own(
+    party_engine: tuple[Party, Engine, Log],
+    smtp: tuple[Inbox, int],  # noqa: F811 (the fixture)
+) -> None:
+    """Art. 9: several recipients' DPOs, one e-mail each (none sees the others' addresses)."""
+    party, engine, _ = party_engine
+    inbox, port = smtp
+    mail = MailSettings(smtp_port=port)
+    to = ["dpo@een.example", "dpo@twee.example", "dpo@een.example"]
+    number = _add(party, engine, mail, to=to)
+    assert [m["To"] for m in inbox.messages] == ["dpo@een.example", "dpo@twee.example"]
+    assert all(f"gegevenslek {number}]" in m["Subject"] for m in inbox.messages)

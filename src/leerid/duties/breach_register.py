@@ -9,7 +9,7 @@ Each party passes its own tables (same columns) and a callback writing its priva
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leerid.duties.breach_clock import STATUSES, BreachClock, Clocks, aware, breach_clock, clocks
-from leerid.duties.mail import MailSettings, send_mail
+from leerid.duties.mail import MailError, MailSettings, send_mail
 from leerid.errors import LeeridError, NotFoundError
 from leerid.insz_text import looks_like_insz
 from leerid.store.engine import session_scope
@@ -134,6 +134,22 @@ def _get(session: Session, party: Party, breach_id: int) -> Any:
     return row
 
 
+def _send_each(
+    mail: MailSettings, subject: str, body: str, to: str | Sequence[str] | None, resend: str
+) -> None:
+    """Art. 9: one e-mail per DPO (a recipient's DPO never learns which others were told);
+    every address is tried, then the first failure is raised (the breach stays unnotified)."""
+    addresses = [to] if to is None or isinstance(to, str) else list(dict.fromkeys(to))
+    failed: list[MailError] = []
+    for address in addresses or [None]:
+        try:
+            send_mail(mail, subject, body, address, resend=resend)
+        except MailError as exc:
+            failed.append(exc)
+    if failed:
+        raise failed[0]
+
+
 def add_breach(
     engine: Engine,
     party: Party,
@@ -147,7 +163,7 @@ def add_breach(
     measures: str,
     notify: bool = True,
     columns: Mapping[str, Any] | None = None,
-    to: str | None = None,
+    to: str | Sequence[str] | None = None,
 ) -> int:
     """Record a breach; notify the other DPO at once (art. 9). Returns the breach id.
     ``columns``: a party's own further columns (DOV: the clients concerned)."""
@@ -193,7 +209,7 @@ def notify_other_party(
     breach_id: int,
     *,
     actor: str,
-    to: str | None = None,
+    to: str | Sequence[str] | None = None,
 ) -> None:
     """Art. 9: send the breach as it stands now to the other party's DPO, and record it."""
     now = dt.datetime.now(dt.UTC)
@@ -202,7 +218,7 @@ def notify_other_party(
         updates = _updates(session, party, breach_id)
         subject = f"[{'Update ' if updates else ''}gegevenslek {row.id}] melding art. 9 protocol"
         body = _body(party, row, updates, now)
-    send_mail(mail, subject, body, to, resend=party.resend)
+    _send_each(mail, subject, body, to, party.resend)
     with session_scope(engine) as session:
         row = _get(session, party, breach_id)
         if row.other_party_notified_at is None:
@@ -282,7 +298,7 @@ def update_breach(
     status: str | None = None,
     authority: Authority | None = None,
     notify: bool = False,
-    to: str | None = None,
+    to: str | Sequence[str] | None = None,
 ) -> None:
     """GDPR art. 33.4: add information in phases; optionally send it to the other DPO."""
     if status is not None and status not in STATUSES:
