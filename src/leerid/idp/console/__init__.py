@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import home, session
+from leerid.idp.console import breach_pages, duty_pages, evidence_pages, home, session
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
 CONSOLE_ROUTERS: list[APIRouter] = [
     session.router,
     home.router,
+    duty_pages.router,
+    breach_pages.router,
+    evidence_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 
