@@ -10,13 +10,25 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import breach_pages, duty_pages, evidence_pages, home, session
+from leerid.idp.console import (
+    breach_pages,
+    clients,
+    duty_pages,
+    evidence_pages,
+    home,
+    protocols,
+    registry,
+    session,
+)
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
 CONSOLE_ROUTERS: list[APIRouter] = [
     session.router,
     home.router,
+    registry.router,
+    protocols.router,
+    clients.router,
     duty_pages.router,
     breach_pages.router,
     evidence_pages.router,
