@@ -300,3 +300,19 @@ def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_
     ]
     with pytest.raises(MailError, match="LEERID_MAIL_OTHER_PARTY_DPO"):
         breaches.recipient_dpos(engine, MailSettings(), [other])
+
+
+def test_every_duty_page_speaks_dutch(duty_site: DutySite) -> None:
+    """Issue 8 point 20 for the console: no code names (attributes, log actions) on a page."""
+    from tests.test_page_words import check
+
+    engine = make_engine(duty_site.idp.database_url)
+    pupil = duty_site.idp.seed.pupil.leer_id_uuid
+    store_report(engine, duty_site.idp.client_id, pupil, "given_name", "verouderd", "Oude naam")
+    engine.dispose()
+    for who in (OPERATOR, DPO):
+        with duty_site.browser(who) as browser:
+            for path in EXPECTED:
+                answer = browser.http.get(duty_site.url + path)
+                if answer.status_code == 200 and not path.endswith(".json"):
+                    check(f"console {who} {path}", answer.text)
