@@ -233,6 +233,9 @@ def test_the_evidence_as_a_page_and_as_json(duty_site: DutySite) -> None:
     verdicts = {m["id"]: m["verdict"] for m in data["measures"]}
     assert "m-privacylog" not in verdicts  # the recipient's measure, not DOV's
     assert verdicts["m-bewijs"] == "aangetoond"  # the staff log and the transparency log verify
+    (proof,) = [m for m in data["measures"] if m["id"] == "m-bewijs"]
+    log = {f["name"]: f["value"] for f in proof["facts"]}["Transparantielog van de mededelingen"]
+    assert "ondertekend en geldig" in log, log  # storing the protocol wrote the first entry
     assert verdicts["m-vertrouwelijkheid"] == "niet aangetoond"  # UNDATED has no dates
     assert verdicts["m-verwerkers"] == "niet aangetoond"  # no processors file in this test
     assert verdicts["m-risico"] == "organisatorisch"
@@ -261,9 +264,15 @@ def test_the_cli_keeps_the_same_register(
     )
     assert status == 1 and "not both" in err
     out = tmp_path_factory.mktemp("evidence") / "dov.json"
-    status, err = leerid(["evidence", "--out", str(out)], env)
+    status, err = leerid(["evidence", "--full", "--out", str(out)], env)
     assert status == 1  # m-verwerkers is not shown without a processors file
-    assert json.loads(out.read_text())["party"] == "DOV"
+    data = json.loads(out.read_text())
+    assert data["party"] == "DOV"
+    (proof,) = [m for m in data["measures"] if m["id"] == "m-bewijs"]
+    assert proof["verdict"] == "aangetoond"
+    facts = {f["name"]: f["value"] for f in proof["facts"]}
+    log = facts["Transparantielog van de mededelingen"]
+    assert "volledig herberekend" in log, log
 
 
 def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_path: Path) -> None:
