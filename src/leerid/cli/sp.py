@@ -5,11 +5,19 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.breach_options import (
+    AuthorityAt,
+    AuthorityNotNeeded,
+    AuthorityReference,
+    authority,
+    moment,
+)
 from leerid.cli.tables import print_table
 from leerid.errors import LeeridError
 from leerid.protocol import IsoDuration
@@ -204,21 +212,20 @@ def log_prune(
 # -- breaches ------------------------------------------------------------------------------
 
 
-def _moment(text: str, option: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LeeridError(f"{option} {text!r}: write an ISO time, e.g. 2026-11-28T09:30") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 @breaches_app.command("list")
 def breaches_list(config: Path | None = CONFIG) -> None:
-    """Every breach with its 72-hour clock."""
+    """Every breach with its clocks: the authority's 72 hours and the other DPO told."""
     from leerid.sp.kit.breaches import list_breaches
 
     table = Table(
-        "id", "discovered", "72 h deadline", "status", "pupils", "other DPO told", "updates"
+        "id",
+        "discovered",
+        "72 h deadline",
+        "authority",
+        "status",
+        "pupils",
+        "other DPO told",
+        "updates",
     )
     for v in list_breaches(_provider(config).engine):
         clock = "overdue" if v.clock.overdue else f"{v.clock.hours_left} h left"
@@ -226,12 +233,22 @@ def breaches_list(config: Path | None = CONFIG) -> None:
             str(v.breach.id),
             _when(v.breach.discovered_at),
             f"{_when(v.clock.deadline)} ({clock})",
+            _authority_text(v.breach),
             v.breach.status,
             str(v.breach.pupils_affected),
             _when(v.breach.other_party_notified_at),
             str(len(v.updates)),
         )
     print_table(out, table)
+
+
+def _authority_text(breach: Any) -> str:
+    """GDPR art. 33.1, 33.5: told (when, reference), not needed (why), or not yet."""
+    if breach.authority_notified_at is not None:
+        return f"told {_when(breach.authority_notified_at)} ({breach.authority_reference or '-'})"
+    if breach.authority_not_needed:
+        return f"not needed: {breach.authority_not_needed}"
+    return "not yet"
 
 
 @breaches_app.command("add")
@@ -253,7 +270,7 @@ def breaches_add(
         provider.engine,
         provider.settings.mail,
         actor=actor,
-        discovered_at=_moment(discovered, "--discovered"),
+        discovered_at=moment(discovered, "--discovered"),
         description=description,
         categories=categories,
         pupils_affected=pupils,
@@ -270,14 +287,18 @@ def breaches_update(
     text: str = typer.Option("", help="New information (phased, GDPR art. 33.4)."),
     status: str = typer.Option("", help="open, gemeld or afgesloten."),
     authority_notified: bool = typer.Option(
-        False, "--authority-notified", help="The authority was told now."
+        False, "--authority-notified", help="The authority was told now (no reference yet)."
     ),
+    authority_reference: AuthorityReference = None,
+    authority_at: AuthorityAt = "",
+    authority_not_needed: AuthorityNotNeeded = None,
     notify: bool = typer.Option(False, "--notify", help="Send this update to the other DPO."),
     actor: str = typer.Option("dpo"),
 ) -> None:
     """Add information to a breach; optionally notify the other party's DPO."""
     from leerid.sp.kit.breaches import update_breach
 
+    told = authority(authority_reference, authority_at, authority_not_needed, authority_notified)
     provider = _provider(config)
     update_breach(
         provider.engine,
@@ -286,7 +307,7 @@ def breaches_update(
         actor=actor,
         text=text or None,
         status=status or None,
-        authority_notified=authority_notified,
+        authority=told,
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))

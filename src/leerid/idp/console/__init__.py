@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import clients, home, protocols, registry, session
+from leerid.idp.console import (
+    breach_pages,
+    clients,
+    duty_pages,
+    evidence_pages,
+    home,
+    protocols,
+    registry,
+    session,
+)
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
@@ -20,6 +29,9 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     registry.router,
     protocols.router,
     clients.router,
+    duty_pages.router,
+    breach_pages.router,
+    evidence_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 

@@ -29,6 +29,10 @@ NAV: list[NavItem] = [
     NavItem("/beheer/register/samenvoegingen", "Samenvoegingen", BOTH),
     NavItem("/beheer/protocollen", "Protocollen", BOTH),
     NavItem("/beheer/clients", "Clients", BOTH),
+    NavItem("/beheer/meldingen", "Meldingen", BOTH),  # art. 7: the operator handles, DPO reads
+    NavItem("/beheer/kennisgevingen", "Kennisgevingen", BOTH),  # art. 6, 9
+    NavItem("/beheer/datalekken", "Datalekken", (DPO,)),  # art. 9: between the DPOs
+    NavItem("/beheer/bewijs", "Bewijs", BOTH),  # art. 6: evidence on request
 ]
 """Every menu line, in the order shown."""
 

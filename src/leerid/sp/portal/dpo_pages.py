@@ -16,7 +16,8 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
-from leerid.errors import LeeridError
+from leerid.duties.breach_register import authority_from_form
+from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import breaches, log_alerts, privacy_log, quality_reports
 from leerid.sp.kit.evidence import collect
@@ -146,18 +147,28 @@ async def staff_breach_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
         text = portal.breach_mail_failed("Het lek is geregistreerd")
         return portal.redirect_with(session, BREACHES, text, bad=True)
     except LeeridError as exc:
-        return portal.message(session, "Niet geregistreerd", dutch_message(exc), 400, back=BREACHES)
+        message = getattr(exc, "dutch", None) or dutch_message(exc)
+        return portal.message(session, "Niet geregistreerd", message, 400, back=BREACHES)
     return portal.redirect_with(session, BREACHES, text)
+
+
+def _authority(form: dict[str, str]) -> breaches.Authority:
+    """GDPR art. 33.1, 33.5: the authority told (reference, when) or why not; neither: unchanged."""
+    return authority_from_form(
+        form.get("referentie", ""), form.get("reden", ""), form.get("gemeld_op", "")
+    )
 
 
 @router.post("/personeel/datalekken/{number}")
 async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: str) -> Response:
-    """Art. 9: a breach's follow-up or status, mailed to the other party's DPO."""
+    """Art. 9: a breach's follow-up, status or the authority's notification (GDPR art. 33),
+    mailed to the other party's DPO."""
     session, form = posted.session, posted.form
     if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
         return portal.message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
     breach_id = int(number)
     try:
+        authority = _authority(form)
         await asyncio.to_thread(
             lambda: breaches.update_breach(
                 portal.provider.engine,
@@ -166,6 +177,7 @@ async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: s
                 actor=posted.username,
                 text=form.get("tekst") or None,
                 status=form.get("status") or None,
+                authority=authority,
                 notify=True,
             )
         )
@@ -173,8 +185,11 @@ async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: s
     except breaches.MailError:
         text = portal.breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
         return portal.redirect_with(session, BREACHES, text, bad=True)
+    except NotFoundError:
+        return portal.message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
     except LeeridError as exc:
-        return portal.redirect_with(session, BREACHES, dutch_message(exc), bad=True)
+        message = getattr(exc, "dutch", None) or dutch_message(exc)
+        return portal.message(session, "Niet bijgewerkt", message, 400, back=BREACHES)
     return portal.redirect_with(session, BREACHES, text)
 
 
