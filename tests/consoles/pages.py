@@ -47,10 +47,10 @@ ROLES: dict[str, tuple[str, ...]] = {
 }
 ROLE_TEXT = {
     "operator": "operator",
-    "operator-zonder-art6": "operator zonder art. 6-data",
+    "operator-zonder-art6": "operator without art. 6 dates",
     "dpo": "DPO",
     "toegangscontrole": "toegangscontrole",
-    "toegangscontrole-zonder-art6": "toegangscontrole zonder art. 6-data",
+    "toegangscontrole-zonder-art6": "toegangscontrole without art. 6 dates",
     "medewerker": "medewerker",
 }
 
@@ -91,7 +91,11 @@ PAGES: tuple[Page, ...] = (
     _lars("/personeel/leerlingen", "leerlingen", "Leerlingen zoeken", "toegangscontrole"),
     _lars("/personeel/medewerkers", "medewerkers", "Medewerkers beheren", "dpo"),
     _lars(
-        "/personeel/opleiding", "opleiding", "Oud adres van de art. 6-data", "dpo", kind=REDIRECT
+        "/personeel/opleiding",
+        "opleiding",
+        "Opleiding (old address of Medewerkers)",
+        "dpo",
+        kind=REDIRECT,
     ),
     _lars("/personeel/privacylog", "privacylog", "Privacylog", "dpo"),
     _lars("/personeel/privacylog/inzage", "inzage", "Wie bekeek dit dossier", "dpo"),
@@ -108,17 +112,25 @@ def pages_of(app: str) -> list[Page]:
 
 def _cell(page: Page, role: str) -> str:
     if page.allowed == PUBLIC or role in page.allowed:
-        return {HTML: "ja", DOWNLOAD: "ja (bestand)", REDIRECT: "ja (doorverwezen)"}[page.kind]
+        return {HTML: "yes", DOWNLOAD: "yes (a file)", REDIRECT: "yes (redirected)"}[page.kind]
     return "403"
 
 
 def markdown_table(app: str) -> str:
-    """The guide's table for ``app``: one row per page, one column per role."""
+    """The guide's table for ``app``: one row per page, one column per role, and the answer
+    without a session."""
     roles = ROLES[app]
-    head = "| Pagina | Adres | " + " | ".join(ROLE_TEXT[r] for r in roles) + " |"
-    rule = "|" + "---|" * (len(roles) + 2)
+    head = "| Page | Path | " + " | ".join(ROLE_TEXT[r] for r in roles) + " | no session |"
+    rule = "|" + "---|" * (len(roles) + 3)
     rows = [
-        f"| {p.title} | `{p.route}` | " + " | ".join(_cell(p, r) for r in roles) + " |"
+        f"| {p.title} | `{p.route}` | "
+        + " | ".join(_cell(p, r) for r in roles)
+        + (" | yes |" if p.allowed == PUBLIC else " | 303 to the login |")
         for p in pages_of(app)
     ]
     return "\n".join([head, rule, *rows])
+
+
+if __name__ == "__main__":  # the tables for docs/dov-console.md
+    for name in APPS:
+        print(markdown_table(name), end="\n\n")
