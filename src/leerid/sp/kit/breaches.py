@@ -22,7 +22,9 @@ STATUSES = ("open", "gemeld", "afgesloten")
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    """In UTC: SQLite keeps a moment's wall time without its offset, so a moment in Belgian
+    time (the breach form's) must be converted before it is stored."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)
