@@ -1,0 +1,62 @@
+"""The consoles' main tasks with the keyboard only (Tab, Enter, Space and typing) in Chromium,
+the focus visible at every stop (WCAG 2.1.1, 2.4.7)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page
+
+from tests.consoles.keys import fill, press_on, start, type_moment
+from tests.consoles.world import LOGIN, World
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+
+@pytest.fixture
+def tab(browser: Browser) -> Iterator[Page]:
+    """A fresh tab (its own cookies)."""
+    context = browser.new_context(timezone_id="Europe/Brussels")
+    yield context.new_page()
+    context.close()
+
+
+def keyboard_login(tab: Page, world: World, app: str, role: str) -> None:
+    account = world.account(app, role)
+    start(tab, world.url(app, LOGIN[app]))
+    fill(tab, "Gebruikersnaam", account.username)
+    fill(tab, "Wachtwoord", account.password)
+    with tab.expect_navigation():
+        tab.keyboard.press("Enter")
+    assert not tab.url.endswith(LOGIN[app]), f"{account.username} was not logged in"
+
+
+def test_lars_dpo_opens_who_looked_at_a_pupils_file(tab: Page, world: World) -> None:
+    """Art. 6, GDPR art. 15: from the privacy log to "who looked" and its answer."""
+    keyboard_login(tab, world, "lars", "dpo")
+    press_on(tab, "Privacylog", tag="a")
+    assert tab.url.endswith("/personeel/privacylog")
+    press_on(tab, "wie bekeek het dossier van een leerling", tag="a")
+    assert tab.url.endswith("/personeel/privacylog/inzage")
+    fill(tab, "Sleutel uit het inzageverzoek", world.pupil_key)
+    press_on(tab, "Opzoeken", "Space", tag="button")
+    result = tab.get_by_role("region", name="keer bekeken")
+    assert "toegang.lars" in result.inner_text()
+    assert world.pupil_key not in tab.content()  # art. 4: the DPO sees a pseudonym
+
+
+def test_lars_dpo_registers_a_breach(tab: Page, world: World) -> None:
+    """Art. 9: a breach registered from the form, by keyboard."""
+    keyboard_login(tab, world, "lars", "dpo")
+    press_on(tab, "Gegevenslekken", tag="a")
+    assert tab.url.endswith("/personeel/datalekken")
+    type_moment(tab, "Vastgesteld op", dt.datetime(2026, 11, 27, 10, 0))
+    fill(tab, "Wat is er gebeurd", "Laptop gestolen")
+    fill(tab, "Categorieën van gegevens", "naam")
+    fill(tab, "Aantal betrokken leerlingen", "2")
+    fill(tab, "Genomen maatregelen", "Wachtwoorden vervangen")
+    press_on(tab, "Registreren en de DPO", tag="button")
+    main = tab.get_by_role("main").inner_text()
+    assert "Laptop gestolen" in main and "27-11-2026 10:00" in main, main
