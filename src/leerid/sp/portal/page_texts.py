@@ -48,6 +48,7 @@ ACTIONS = {
     "toegang_geweigerd": "Toegang geweigerd",
     "dossier_bewaartermijn_verwijdering": "Dossier verwijderd na zijn eigen bewaartermijn",
     "inzage_dpo": "DPO zocht op wie een dossier bekeek (inzageverzoek)",
+    "privacylog_export": "DPO exporteerde het privacylog als CSV-bestand (pseudoniemen)",
     "risico_geregistreerd": "Risico met maatregel geregistreerd",
     "doorgifte": "Gegevens doorgegeven aan een vooraf bij het Departement gemelde ontvanger",
     "doorgifte_geweigerd": "Doorgifte aan een ontvanger geweigerd",
