@@ -99,6 +99,10 @@ PAGES: tuple[Page, ...] = (
     ),
     _lars("/personeel/privacylog", "privacylog", "Privacylog", "dpo"),
     _lars("/personeel/privacylog/inzage", "inzage", "Wie bekeek dit dossier", "dpo"),
+    _lars("/personeel/privacylog/grafiek", "grafiek", "Inzages per dag en functie", "dpo"),
+    _lars(
+        "/personeel/privacylog.csv", "privacylog-csv", "Privacylog als CSV", "dpo", kind=DOWNLOAD
+    ),
     _lars("/personeel/meldingen", "meldingen", "Meldingen gegevenskwaliteit", "dpo"),
     _lars("/personeel/datalekken", "datalekken", "Gegevenslekken", "dpo"),
     _lars("/personeel/bewijs", "bewijs", "Bewijs van de maatregelen", "dpo"),

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.consoles.keys import fill, press_on, start, type_moment
+from tests.consoles.keys import fill, press_on, start, tab_to, type_moment
 from tests.consoles.world import LOGIN, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -33,18 +33,36 @@ def keyboard_login(tab: Page, world: World, app: str, role: str) -> None:
     assert not tab.url.endswith(LOGIN[app]), f"{account.username} was not logged in"
 
 
-def test_lars_dpo_opens_who_looked_at_a_pupils_file(tab: Page, world: World) -> None:
-    """Art. 6, GDPR art. 15: from the privacy log to "who looked" and its answer."""
+def test_lars_dpo_filters_the_privacy_log_and_opens_who_looked(tab: Page, world: World) -> None:
+    """Art. 6, GDPR art. 15: the log filtered on a pupil and a member of staff, then "who
+    looked" from a line of it; the pupil only under a pseudonym (art. 4)."""
     keyboard_login(tab, world, "lars", "dpo")
     press_on(tab, "Privacylog", tag="a")
     assert tab.url.endswith("/personeel/privacylog")
+    fill(tab, "Leerling: pseudoniem of leerlingensleutel", world.pupil_key)
+    fill(tab, "Medewerker", "toegang.lars")
+    press_on(tab, "Filteren", tag="button")
+    rows = tab.get_by_role("region", name="die aan de filter voldoen").inner_text()
+    assert "Leerling bekeken" in rows and "dpo.lars" not in rows
+    tab_to(tab, "wie bekeek het dossier", tag="a")  # the form's link, above the lines
+    press_on(tab, "wie bekeek", tag="a")  # the first line's
+    assert "/personeel/privacylog/inzage?pseudoniem=" in tab.url
+    result = tab.get_by_role("region", name="keer bekeken")
+    assert "toegang.lars" in result.inner_text()
+    assert world.pupil_key not in tab.content()
+
+
+def test_lars_dpo_looks_up_an_access_request(tab: Page, world: World) -> None:
+    """GDPR art. 15: the key from a pupil's request typed in the "who looked" form."""
+    keyboard_login(tab, world, "lars", "dpo")
+    press_on(tab, "Privacylog", tag="a")
     press_on(tab, "wie bekeek het dossier van een leerling", tag="a")
     assert tab.url.endswith("/personeel/privacylog/inzage")
     fill(tab, "Sleutel uit het inzageverzoek", world.pupil_key)
     press_on(tab, "Opzoeken", "Space", tag="button")
     result = tab.get_by_role("region", name="keer bekeken")
     assert "toegang.lars" in result.inner_text()
-    assert world.pupil_key not in tab.content()  # art. 4: the DPO sees a pseudonym
+    assert world.pupil_key not in tab.content()
 
 
 def test_lars_dpo_registers_a_breach(tab: Page, world: World) -> None:
