@@ -87,7 +87,7 @@ VALID = {
     ),
     "/personeel/datalekken/{{ v.breach.id }}": (
         "dpo",
-        {"tekst": "Toestel terug", "status": "open"},
+        {"tekst": "Toestel terug", "status": "open", "referentie": "", "reden": ""},
     ),
 }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -214,11 +215,18 @@ def _moment(text: str, option: str) -> dt.datetime:
 
 @breaches_app.command("list")
 def breaches_list(config: Path | None = CONFIG) -> None:
-    """Every breach with its 72-hour clock."""
+    """Every breach with its clocks: the authority's 72 hours and the other DPO told."""
     from leerid.sp.kit.breaches import list_breaches
 
     table = Table(
-        "id", "discovered", "72 h deadline", "status", "pupils", "other DPO told", "updates"
+        "id",
+        "discovered",
+        "72 h deadline",
+        "authority",
+        "status",
+        "pupils",
+        "other DPO told",
+        "updates",
     )
     for v in list_breaches(_provider(config).engine):
         clock = "overdue" if v.clock.overdue else f"{v.clock.hours_left} h left"
@@ -226,12 +234,22 @@ def breaches_list(config: Path | None = CONFIG) -> None:
             str(v.breach.id),
             _when(v.breach.discovered_at),
             f"{_when(v.clock.deadline)} ({clock})",
+            _authority_text(v.breach),
             v.breach.status,
             str(v.breach.pupils_affected),
             _when(v.breach.other_party_notified_at),
             str(len(v.updates)),
         )
     print_table(out, table)
+
+
+def _authority_text(breach: Any) -> str:
+    """GDPR art. 33.1, 33.5: told (when, reference), not needed (why), or not yet."""
+    if breach.authority_notified_at is not None:
+        return f"told {_when(breach.authority_notified_at)} ({breach.authority_reference or '-'})"
+    if breach.authority_not_needed:
+        return f"not needed: {breach.authority_not_needed}"
+    return "not yet"
 
 
 @breaches_app.command("add")
@@ -270,14 +288,29 @@ def breaches_update(
     text: str = typer.Option("", help="New information (phased, GDPR art. 33.4)."),
     status: str = typer.Option("", help="open, gemeld or afgesloten."),
     authority_notified: bool = typer.Option(
-        False, "--authority-notified", help="The authority was told now."
+        False, "--authority-notified", help="The authority was told now (no reference yet)."
+    ),
+    authority_reference: str | None = typer.Option(
+        None, help="The authority (GBA) was told: its reference (GDPR art. 33.1)."
+    ),
+    authority_at: str = typer.Option(
+        "", help="When the authority was told (ISO; UTC if no zone; default now)."
+    ),
+    authority_not_needed: str | None = typer.Option(
+        None, help="Why the authority was not told (GDPR art. 33.5)."
     ),
     notify: bool = typer.Option(False, "--notify", help="Send this update to the other DPO."),
     actor: str = typer.Option("dpo"),
 ) -> None:
     """Add information to a breach; optionally notify the other party's DPO."""
-    from leerid.sp.kit.breaches import update_breach
+    from leerid.sp.kit.breaches import Authority, update_breach
 
+    authority = Authority(
+        reference=authority_reference,
+        notified_at=_moment(authority_at, "--authority-at") if authority_at else None,
+        not_needed=authority_not_needed,
+        notified=authority_notified,
+    )
     provider = _provider(config)
     update_breach(
         provider.engine,
@@ -286,7 +319,7 @@ def breaches_update(
         actor=actor,
         text=text or None,
         status=status or None,
-        authority_notified=authority_notified,
+        authority=authority,
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))

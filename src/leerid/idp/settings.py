@@ -3,8 +3,9 @@
 ``IdpSettings.from_env`` (and the defaults of ``IdpSettings``) read ``LEERID_ISSUER``,
 ``LEERID_CACHE_SECONDS``, ``LEERID_THROTTLE_*``, ``LEERID_ARGON2_*``,
 ``LEERID_HASH_CONCURRENCY``, ``LEERID_ACR``, ``LEERID_DB_THREADS``, ``LEERID_LOG_LEVEL``,
-``LEERID_DOV_PROCESSORS_FILE``, ``LEERID_TLOG_*`` (the transparency log) and
-``PROMETHEUS_MULTIPROC_DIR``; the database URL comes from ``leerid.config``.
+``LEERID_DOV_PROCESSORS_FILE``, ``LEERID_TLOG_*`` (the transparency log), ``LEERID_MAIL_*``
+(the breach e-mail to a recipient's DPO) and ``PROMETHEUS_MULTIPROC_DIR``; the database URL
+comes from ``leerid.config``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from leerid import config
+from leerid.duties.mail import MailSettings
 from leerid.errors import ConfigurationError
 from leerid.idp.login.throttle import ThrottlePolicy
 
@@ -32,6 +34,7 @@ __all__ = [
     "hash_concurrency_per_worker",
     "issuer_port_warning",
     "log_level_from_env",
+    "mail_from_env",
     "metrics_dir_from_env",
     "throttle_policy_from_env",
     "tlog_origin_from_env",
@@ -127,6 +130,30 @@ def hash_concurrency_from_env() -> int:
 def hash_concurrency_per_worker(workers: int) -> int:
     """Issue 4 §4: ``$LEERID_HASH_CONCURRENCY`` if set, else the cores shared by ``workers``."""
     return _env_int("LEERID_HASH_CONCURRENCY", max(1, (os.cpu_count() or 1) // max(1, workers)))
+
+
+_MAIL_PASSWORD = "LEERID_MAIL_PASSWORD"  # noqa: S105 (the variable's name, not a password)
+
+
+def mail_from_env() -> MailSettings:
+    """Art. 9: how DOV mails a breach to a recipient's DPO, from ``LEERID_MAIL_SMTP_HOST``
+    (127.0.0.1), ``LEERID_MAIL_SMTP_PORT`` (25), ``LEERID_MAIL_STARTTLS`` (1 = on),
+    ``LEERID_MAIL_USERNAME``, ``LEERID_MAIL_PASSWORD``, ``LEERID_MAIL_SENDER`` and
+    ``LEERID_MAIL_OTHER_PARTY_DPO`` (used only when the client's protocol names no DPO
+    e-mail address in the recipient's ``dpo.contact``)."""
+    return MailSettings(
+        smtp_host=os.environ.get("LEERID_MAIL_SMTP_HOST", "").strip() or "127.0.0.1",
+        smtp_port=_env_int("LEERID_MAIL_SMTP_PORT", 25),
+        starttls=os.environ.get("LEERID_MAIL_STARTTLS", "0").strip() == "1",
+        username=os.environ.get("LEERID_MAIL_USERNAME", "").strip() or None,
+        password_env=_MAIL_PASSWORD,
+        read_password=lambda: os.environ.get(_MAIL_PASSWORD, ""),
+        sender=os.environ.get("LEERID_MAIL_SENDER", "").strip() or "dpo@dov.invalid",
+        other_party_dpo=os.environ.get("LEERID_MAIL_OTHER_PARTY_DPO", "").strip() or None,
+        dpo_setting="DPO e-mail address (dpo.contact of the recipient in the client's protocol, "
+        "or LEERID_MAIL_OTHER_PARTY_DPO)",
+        smtp_setting="LEERID_MAIL_SMTP_HOST/PORT",
+    )
 
 
 def explicit_issuer() -> str:
@@ -256,6 +283,9 @@ class IdpSettings:
     )
     """Issue 12 §6: seconds the elected integrator holds its lease without renewing it (the
     others take over after that), ``LEERID_TLOG_LEASE``, default 5."""
+
+    mail: MailSettings = field(default_factory=mail_from_env)
+    """Art. 9: the SMTP settings of DOV's breach e-mail (``LEERID_MAIL_*``)."""
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.issuer)

@@ -9,18 +9,17 @@ English (for the CLI) which field holds it and what to do.
 
 from __future__ import annotations
 
+from leerid.duties.breach_register import LABELS as BREACH_FIELDS
 from leerid.errors import LeeridError
 from leerid.insz_text import looks_like_insz
 
-# field → (Dutch label on the portal, English label in the CLI)
+# field → (Dutch label on the portal, English label in the CLI); the breach register's own
+# fields are labelled where the register is (leerid.duties.breach_register)
 FIELDS = {
+    **BREACH_FIELDS,
     "purpose": ("het doel van de inzage", "the purpose"),
     "dossier": ("de activiteit", "the dossier entry"),
     "comment": ("de toelichting", "the comment"),
-    "description": ("de beschrijving van het lek", "--description"),
-    "categories": ("de categorieën van gegevens", "--categories"),
-    "measures": ("de genomen maatregelen", "--measures"),
-    "update": ("de update", "the update text"),
     "text": ("de tekst", "--text"),
     "risk": ("het risico", "--risk"),
     "owner": ("de eigenaar", "--owner"),

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from leerid import config
+from leerid.duties.mail import MailSettings
 from leerid.errors import ConfigurationError
 from leerid.processors import Processor, parse_processors
 from leerid.protocol import IsoDuration
@@ -28,23 +29,6 @@ from leerid.sp.kit.pupil_app import PupilApp, parse_app
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
-
-
-@dataclass(frozen=True)
-class MailSettings:
-    """Where breach notifications go (art. 9: through the DPOs)."""
-
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 25
-    starttls: bool = False
-    username: str | None = None
-    password_env: str | None = None
-    sender: str = "dpo@lars.invalid"
-    other_party_dpo: str | None = None
-
-    def password(self) -> str:
-        """The SMTP password, read from the environment variable the file names (or empty)."""
-        return os.environ.get(self.password_env or "", "")
 
 
 @dataclass(frozen=True)
@@ -281,7 +265,8 @@ def _mail(mail: dict[str, Any], where: str) -> MailSettings:
         smtp_port=_get(mail, "smtp_port", int, where, 25),
         starttls=_get(mail, "starttls", bool, where, False),
         username=_get(mail, "username", str, where),
-        password_env=_get(mail, "password_env", str, where),
+        password_env=(env := _get(mail, "password_env", str, where)),
+        read_password=lambda: os.environ.get(env or "", ""),
         sender=_get(mail, "sender", str, where, "dpo@lars.invalid"),
         other_party_dpo=_get(mail, "other_party_dpo", str, where),
     )

@@ -16,7 +16,7 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
-from leerid.errors import LeeridError
+from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import breaches, log_alerts, privacy_log, quality_reports
 from leerid.sp.kit.evidence import collect
@@ -146,18 +146,40 @@ async def staff_breach_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
         text = portal.breach_mail_failed("Het lek is geregistreerd")
         return portal.redirect_with(session, BREACHES, text, bad=True)
     except LeeridError as exc:
-        return portal.message(session, "Niet geregistreerd", dutch_message(exc), 400, back=BREACHES)
+        message = getattr(exc, "dutch", None) or dutch_message(exc)
+        return portal.message(session, "Niet geregistreerd", message, 400, back=BREACHES)
     return portal.redirect_with(session, BREACHES, text)
+
+
+def _authority(form: dict[str, str]) -> breaches.Authority:
+    """GDPR art. 33.1, 33.5: the authority told (reference, when) or why not; neither: unchanged."""
+    reference = form.get("referentie", "").strip() or None
+    reason = form.get("reden", "").strip() or None
+    at_text = form.get("gemeld_op", "").strip()
+    if at_text and reference is None:
+        raise breaches.BreachInputError(
+            "a time without a reference",
+            "Vul bij het tijdstip van de melding ook de referentie van de toezichthouder in.",
+        )
+    try:  # the form asks for Belgian time
+        at = dt.datetime.fromisoformat(at_text).replace(tzinfo=BRUSSELS) if at_text else None
+    except ValueError:
+        raise breaches.BreachInputError(
+            "bad time", "Vul het tijdstip van de melding in als datum en uur."
+        ) from None
+    return breaches.Authority(reference=reference, notified_at=at, not_needed=reason)
 
 
 @router.post("/personeel/datalekken/{number}")
 async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: str) -> Response:
-    """Art. 9: a breach's follow-up or status, mailed to the other party's DPO."""
+    """Art. 9: a breach's follow-up, status or the authority's notification (GDPR art. 33),
+    mailed to the other party's DPO."""
     session, form = posted.session, posted.form
     if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
         return portal.message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
     breach_id = int(number)
     try:
+        authority = _authority(form)
         await asyncio.to_thread(
             lambda: breaches.update_breach(
                 portal.provider.engine,
@@ -166,6 +188,7 @@ async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: s
                 actor=posted.username,
                 text=form.get("tekst") or None,
                 status=form.get("status") or None,
+                authority=authority,
                 notify=True,
             )
         )
@@ -173,8 +196,11 @@ async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: s
     except breaches.MailError:
         text = portal.breach_mail_failed(f"Lek {breach_id} is bijgewerkt")
         return portal.redirect_with(session, BREACHES, text, bad=True)
+    except NotFoundError:
+        return portal.message(session, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
     except LeeridError as exc:
-        return portal.redirect_with(session, BREACHES, dutch_message(exc), bad=True)
+        message = getattr(exc, "dutch", None) or dutch_message(exc)
+        return portal.message(session, "Niet bijgewerkt", message, 400, back=BREACHES)
     return portal.redirect_with(session, BREACHES, text)
 
 
