@@ -65,8 +65,9 @@ def test_lars_dpo_looks_up_an_access_request(tab: Page, world: World) -> None:
     assert world.pupil_key not in tab.content()
 
 
-def test_lars_dpo_registers_a_breach(tab: Page, world: World) -> None:
-    """Art. 9: a breach registered from the form, by keyboard."""
+def test_lars_dpo_registers_a_breach_and_the_authority_notified(tab: Page, world: World) -> None:
+    """Art. 9, GDPR art. 33: a breach registered from the form, then the supervisory
+    authority's reference recorded on it, by keyboard."""
     keyboard_login(tab, world, "lars", "dpo")
     press_on(tab, "Gegevenslekken", tag="a")
     assert tab.url.endswith("/personeel/datalekken")
@@ -76,5 +77,11 @@ def test_lars_dpo_registers_a_breach(tab: Page, world: World) -> None:
     fill(tab, "Aantal betrokken leerlingen", "2")
     fill(tab, "Genomen maatregelen", "Wachtwoorden vervangen")
     press_on(tab, "Registreren en de DPO", tag="button")
-    main = tab.get_by_role("main").inner_text()
-    assert "Laptop gestolen" in main and "27-11-2026 10:00" in main, main
+    newest = tab.locator("section.card").first
+    assert "Laptop gestolen" in newest.inner_text()
+    assert "27-11-2026 10:00" in newest.inner_text()  # as typed, in Belgian time
+    fill(tab, "Geïnformeerd: referentie van de GBA", "GBA-2026-0042")  # the first: the newest
+    press_on(tab, "Bijwerken en melden", tag="button")
+    newest = tab.locator("section.card").first
+    assert "Laptop gestolen" in newest.inner_text()
+    assert "referentie GBA-2026-0042" in newest.inner_text()
