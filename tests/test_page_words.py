@@ -231,6 +231,7 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         name = privacy_log.pseudonym(provider.secrets, PUPIL)
         pages["who looked"] = dpo.get(f"{log}/inzage", params={"pseudoniem": name}).text
         pages["reports filtered"] = dpo.get(f"{url}/personeel/meldingen?status=open").text
+        pages["staff filtered"] = dpo.get(f"{url}/personeel/medewerkers?toon=actief").text
     pages["evidence file"] = evidence_html(provider)
     provider.engine.dispose()
     assert "Leerlingen gezocht (binnen de eigen scholen)" in pages["log with entries"]

@@ -19,14 +19,17 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select, update
+from typer.testing import CliRunner
 
+from leerid.cli.main import app
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import chain_check, privacy_log
 from leerid.sp.kit.models import Breach, PrivacyLogEntry
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
-from leerid.sp.kit.staff import add_staff
+from leerid.sp.kit.staff import add_staff, authenticate
 from leerid.store.engine import session_scope
+from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
 from tests.sp.conftest import add_bound_staff, write_config
@@ -385,3 +388,50 @@ def test_anonymous_visitors_are_sent_to_the_login(console: tuple[ServiceProvider
     with httpx.Client(follow_redirects=False) as http:
         for path in DPO_PAGES:
             assert http.get(f"{url}{path}").headers["location"] == "/personeel/aanmelden"
+
+
+def test_the_dpo_gives_a_new_password_and_filters_the_staff_list(
+    console: tuple[ServiceProvider, str],
+) -> None:
+    provider, url = console
+    dpo = staff_login(url, "dpo.lars")
+    staff = f"{url}/personeel/medewerkers"
+    csrf = hidden_fields(dpo.get(staff).text)["csrf"]
+    new = "een-nieuw-lang-wachtwoord"
+    fields = {"csrf": csrf, "gebruiker": "clb.een", "wachtwoord": new}
+    assert dpo.post(f"{staff}/wachtwoord", data=fields).status_code == 303
+    assert "Nieuw wachtwoord voor clb.een bewaard" in dpo.get(staff).text
+    assert authenticate(provider.engine, "clb.een", new) is not None
+    assert authenticate(provider.engine, "clb.een", PASSWORD) is None
+    assert logged(provider, "personeel_wachtwoord") == [("dpo.lars", {"personeelslid": "clb.een"})]
+    for refused, words in (
+        ({**fields, "wachtwoord": "kort"}, "Wachtwoord: minstens 12 tekens"),
+        ({**fields, "gebruiker": "dpo.lars"}, "eigen account"),
+        ({**fields, "gebruiker": "niemand"}, "Onbekend personeelslid"),
+    ):
+        dpo.post(f"{staff}/wachtwoord", data=refused)
+        assert words in dpo.get(staff).text
+    assert dpo.post(f"{staff}/wachtwoord", data={**fields, "csrf": "x"}).status_code == 403
+    clb = staff_login(url, "clb.twee")  # no manager: refused
+    clb_csrf = hidden_fields(clb.get(f"{url}/personeel").text)["csrf"]
+    answer = clb.post(f"{staff}/wachtwoord", data={**fields, "csrf": clb_csrf})
+    assert answer.status_code == 403
+    unbound = dpo.get(staff, params={"toon": "zonder-datums"}).text
+    assert "<h2" in unbound and re.findall(r'<h2 id="m-\d+">(\S+)', unbound) == ["clb.twee"]
+    named = dpo.get(staff, params={"naam": "clb"}).text
+    assert re.findall(r'<h2 id="m-\d+">(\S+)', named) == ["clb.een", "clb.twee"]
+    assert dpo.get(staff, params={"toon": "iedereen"}).status_code == 400
+
+
+def test_a_new_password_on_the_command_line(console: tuple[ServiceProvider, str]) -> None:
+    provider, _url = console
+    config = str(provider.settings.path)
+    new = "weer-een-ander-wachtwoord"
+    args = ["sp", "staff", "password", "clb.twee", "--password-stdin", "--config", config]
+    done = CliRunner().invoke(app, args, input=f"{new}\n")
+    assert done.exit_code == 0, done.output
+    assert "new password set" in done.output and new not in done.output
+    assert authenticate(provider.engine, "clb.twee", new) is not None
+    short = CliRunner().invoke(app, args, input="kort\n")
+    assert short.exit_code != 0 and "at least 12 characters" in str(short.exception)
+    assert logged(provider, "personeel_wachtwoord") == [("dpo", {"personeelslid": "clb.twee"})]

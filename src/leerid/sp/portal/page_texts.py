@@ -44,6 +44,7 @@ ACTIONS = {
     "personeel_bijgewerkt": "Medewerker bijgewerkt (functie, scholen of datums)",
     "personeel_toegevoegd": "Medewerker toegevoegd",
     "personeel_uitgeschakeld": "Medewerker uitgeschakeld",
+    "personeel_wachtwoord": "Nieuw wachtwoord voor een medewerker",
     "toegang_buiten_scope": "Leerling buiten de eigen scholen geweigerd",
     "toegang_geweigerd": "Toegang geweigerd",
     "dossier_bewaartermijn_verwijdering": "Dossier verwijderd na zijn eigen bewaartermijn",
