@@ -42,6 +42,8 @@ __all__ = [
     "Rebuilt",
     "brussels_day",
     "count_entries",
+    "hour_column",
+    "hour_value",
     "needs_rebuild",
     "rebuild_counts",
     "upsert_counts",
@@ -147,14 +149,16 @@ def needs_rebuild(conn: Connection) -> bool:
     return rebuilt is None or rebuilt.rebuilt_at is None
 
 
-def _hour_column(conn: Connection) -> Any:
-    """The UTC hour of ``idp_disclosure.at``, as text or a timestamp, per backend."""
-    if conn.dialect.name == "postgresql":
+def hour_column(dialect: str) -> Any:
+    """The UTC hour of ``idp_disclosure.at`` (text on SQLite, a timestamp on PostgreSQL);
+    :func:`hour_value` reads it back."""
+    if dialect == "postgresql":
         return func.date_trunc("hour", func.timezone("UTC", Disclosure.at))
     return func.substr(Disclosure.at, 1, 13)  # SQLite keeps UTC as 'YYYY-MM-DD HH:MM:…'
 
 
-def _as_hour(value: object) -> dt.datetime:
+def hour_value(value: object) -> dt.datetime:
+    """An hour as the database gives it back, as an aware UTC datetime."""
     if isinstance(value, str):
         return dt.datetime.strptime(value, "%Y-%m-%d %H").replace(tzinfo=dt.UTC)
     if not isinstance(value, dt.datetime):
@@ -166,7 +170,7 @@ def rebuild_counts(conn: Connection, size: int, now: dt.datetime) -> Rebuilt:
     """Recompute both tables from ``idp_disclosure`` (records whose entry is integrated, and
     records from before the log; refused logins left out). The caller holds the log's state
     row lock (``tlog.integrate.rebuild_disclosure_counts``) and passes the integrated size."""
-    hour = _hour_column(conn).label("hour")
+    hour = hour_column(conn.dialect.name).label("hour")
     protocol = func.coalesce(Disclosure.protocol_id, literal_column("''")).label("protocol")
     integrated = (
         select(TlogEntry.seq)
@@ -191,7 +195,7 @@ def rebuild_counts(conn: Connection, size: int, now: dt.datetime) -> Rebuilt:
     days: Counter[DayKey] = Counter()
     hours: Counter[HourKey] = Counter()
     for at, client, proto, endpoint, outcome, count in grouped:
-        moment = _as_hour(at)
+        moment = hour_value(at)
         days[(brussels_day(moment), client, proto, endpoint, outcome)] += count
         hours[(moment, client, endpoint, outcome)] += count
     conn.execute(delete(DisclosureDay))
