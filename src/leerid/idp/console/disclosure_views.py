@@ -23,6 +23,7 @@ from leerid.protocol.lifecycle import BRUSSELS
 __all__ = [
     "DEFAULT_DAYS",
     "MAX_DAYS",
+    "NO_PROTOCOL",
     "OUTCOMES",
     "BadFilterError",
     "ClientRow",
