@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from leerid.cli import accounts as accounts_cli
+from leerid.cli import beheer as beheer_cli
 from leerid.cli import clients as clients_cli
 from leerid.cli import db, sp_events
 from leerid.cli import demo as demo_cli
@@ -76,6 +77,7 @@ app.add_typer(reports_cli.app, name="reports")
 app.add_typer(events_cli.app, name="events")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(log_cli.app, name="log")
+app.add_typer(beheer_cli.app, name="beheer")
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

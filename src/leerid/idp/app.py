@@ -19,6 +19,8 @@ from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from leerid.edge import EdgeGuard
+from leerid.idp.console import CONSOLE_ROUTERS, FALLBACK
+from leerid.idp.console.guard import Refused, refused
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.login.passwords import Argon2Parameters, PasswordHasher
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
@@ -192,6 +194,9 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
     app.state.idp = ctx
     for router in ROUTERS:
         app.include_router(router, prefix=settings.path)
+    for router in [*CONSOLE_ROUTERS, FALLBACK]:  # issue 13: DOV's console, /beheer at the root
+        app.include_router(router)
+    app.add_exception_handler(Refused, refused)
     _add_plain_routes(app, ctx)
     app.add_middleware(DatabaseOutage, render=_outage_response, outages=OutageLog())
     app.add_middleware(

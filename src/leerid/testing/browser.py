@@ -150,6 +150,11 @@ class Browser:
         form = self.http.get(f"{lars_url}/personeel/aanmelden")
         return self.submit(form, {"gebruikersnaam": username, "wachtwoord": password})
 
+    def console_login(self, base_url: str, username: str, password: str) -> httpx.Response:
+        """Log in at DOV's console (``/beheer/aanmelden``); a 303 to ``/beheer`` when it worked."""
+        form = self.http.get(f"{base_url}/beheer/aanmelden")
+        return self.submit(form, {"username": username, "password": password})
+
     def activate(self, issuer: str, username: str, code: str, password: str) -> httpx.Response:
         """Turn the school's activation code into a password at ``{issuer}/v1/activate``."""
         form = self.http.get(f"{issuer}/v1/activate")

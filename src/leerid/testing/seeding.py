@@ -139,3 +139,23 @@ def give_password(
     """Username, activation code, activation: the account logs in with ``password``."""
     issued = issue_code(engine, account_uuid, username)
     activate(engine, [(issued.username, issued.code, hash_password(password, parameters))])
+
+
+def add_console_staff(
+    engine: Engine,
+    username: str,
+    password: str,
+    role: str,
+    *,
+    dated: bool = True,
+    parameters: Argon2Parameters = OWASP,
+) -> None:
+    """A console account (``/beheer``) as ``leerid beheer staff add`` makes one; ``dated``:
+    with both art. 6 dates recorded as today (Brussels)."""
+    from leerid.idp.store.console.staff import add_staff, set_dates
+    from leerid.protocol.lifecycle import BRUSSELS
+
+    account = add_staff(engine, username, hash_password(password, parameters), role, actor="seed")
+    if dated:
+        today = dt.datetime.now(BRUSSELS).date()
+        set_dates(engine, account.username, confidentiality=today, training=today, actor="seed")

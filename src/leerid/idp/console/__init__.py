@@ -1,14 +1,23 @@
 """DOV's console (``/beheer``, issue 13): the pages DOV's operators and DPO use every day.
 
 ``CONSOLE_ROUTERS`` lists the routers the provider mounts at the root (not under the issuer
-path); every handler takes the console guard's dependency for who may see it.
+path); every handler takes the console guard's dependency for who may see it
+(``leerid.idp.console.guard``). ``FALLBACK`` is mounted after them: a 404 page for any
+other path under ``/beheer``.
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-__all__ = ["CONSOLE_ROUTERS"]
+from leerid.idp.console import home, session
 
-CONSOLE_ROUTERS: list[APIRouter] = []
+__all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
+
+CONSOLE_ROUTERS: list[APIRouter] = [
+    session.router,
+    home.router,
+]
 """Every router of the console, in the order they are matched."""
+
+FALLBACK = home.fallback

@@ -1,0 +1,141 @@
+"""DOV's console: logging in and out, the session, CSRF, the guard (issue 13)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from leerid.idp.login.throttle import ThrottlePolicy
+from leerid.idp.store.server_secret import load_server_secret
+from leerid.idp.store.throttle import LoginThrottle
+from leerid.idp.web.browser_state import Sealer
+from leerid.store.engine import make_engine
+from leerid.testing.browser import Browser, hidden_field
+from tests.console.conftest import DPO, OPERATOR, PASSWORD, UNDATED, ConsoleSite
+
+
+def test_a_right_password_opens_the_start_page(site: ConsoleSite) -> None:
+    with Browser() as browser:
+        answer = browser.console_login(site.base, OPERATOR, PASSWORD)
+        assert answer.status_code == 303 and answer.headers["location"] == "/beheer"
+        cookie = answer.headers["set-cookie"]
+        assert "beheer_sessie=" in cookie
+        for attribute in ("HttpOnly", "SameSite=strict", "Path=/beheer", "Max-Age=28800"):
+            assert attribute.lower() in cookie.lower(), cookie
+        home = browser.follow(answer)
+        assert home.status_code == 200
+        assert "Wat aandacht vraagt" in home.text and 'lang="nl"' in home.text
+        assert home.headers["cache-control"] == "no-store"
+        assert "default-src 'none'" in home.headers["content-security-policy"]
+
+
+def test_without_a_session_every_page_sends_to_the_login_form(site: ConsoleSite) -> None:
+    for path in ("/beheer",):
+        answer = httpx.get(f"{site.base}{path}")
+        assert answer.status_code == 303 and answer.headers["location"] == "/beheer/aanmelden"
+
+
+def test_unknown_user_and_wrong_password_get_the_same_answer(site: ConsoleSite) -> None:
+    answers, times = [], []
+    for username in ("niemand-hier", OPERATOR):
+        with Browser() as browser:
+            started = time.perf_counter()
+            answer = browser.console_login(site.base, username, "fout-wachtwoord-123")
+            times.append(time.perf_counter() - started)
+            answers.append(answer)
+    for answer in answers:
+        assert answer.status_code == 200
+        assert "Gebruikersnaam of wachtwoord klopt niet." in answer.text
+        assert "beheer_sessie" not in answer.headers.get("set-cookie", "")
+    # the same page but for the username typed back and the form's fresh token
+    strip = [a.text.replace("niemand-hier", "X").replace(OPERATOR, "X") for a in answers]
+    token = [hidden_field(a.text, "csrf_token") for a in answers]
+    assert strip[0].replace(token[0], "T") == strip[1].replace(token[1], "T")
+    assert times[0] > 0.3 * times[1]  # the unknown name is hashed against a dummy too
+
+
+def test_a_missing_field_is_named(site: ConsoleSite) -> None:
+    with Browser() as browser:
+        answer = browser.console_login(site.base, OPERATOR, "")
+        assert answer.status_code == 400
+        assert "Vul je wachtwoord in." in answer.text
+
+
+def test_the_login_form_needs_its_csrf_token(site: ConsoleSite) -> None:
+    data = {"username": OPERATOR, "password": PASSWORD, "csrf_token": "vervalst"}
+    answer = httpx.post(f"{site.base}/beheer/aanmelden", data=data)
+    assert answer.status_code == 403
+    assert "Het formulier was verlopen" in answer.text
+
+
+def test_the_throttle_locks_and_keeps_staff_names_apart(site: ConsoleSite) -> None:
+    name = site.idp.username  # a pupil's username, typed at the console
+    with Browser() as browser:
+        statuses = [browser.console_login(site.base, name, "fout").status_code for _ in range(5)]
+    assert statuses[-1] == 429, statuses
+    with Browser() as browser:
+        locked = browser.console_login(site.base, name, "fout")
+        assert "Te veel mislukte pogingen" in locked.text
+    engine = make_engine(site.idp.database_url)
+    try:  # the pupil of that name is not locked: the console counts under its own keys
+        verdict = LoginThrottle(engine, ThrottlePolicy(account_lock_after=4)).check_sync(
+            name, "127.0.0.1"
+        )
+        assert verdict.allowed
+    finally:
+        engine.dispose()
+
+
+def test_an_expired_or_forged_session_is_refused(site: ConsoleSite) -> None:
+    engine = make_engine(site.idp.database_url)
+    try:
+        sealer = Sealer(load_server_secret(engine))
+    finally:
+        engine.dispose()
+    expired = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "t": 0}, -1)
+    alive = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "t": 0}, 60)
+    foreign = sealer.seal("sso", {"u": OPERATOR, "c": "x", "t": 0}, 60)
+    for value, status in ((expired, 303), (foreign, 303), (alive, 200)):
+        answer = httpx.get(f"{site.base}/beheer", cookies={"beheer_sessie": value})
+        assert answer.status_code == status, value
+
+
+def test_a_post_without_the_sessions_csrf_token_is_refused(site: ConsoleSite) -> None:
+    with site.browser(OPERATOR) as browser:
+        answer = browser.http.post(f"{site.base}/beheer/afmelden", data={"csrf_token": "x"})
+        assert answer.status_code == 403
+        assert browser.open(f"{site.base}/beheer").status_code == 200  # still logged in
+
+
+def test_logout_ends_the_session(site: ConsoleSite) -> None:
+    with site.browser(DPO) as browser:
+        home = browser.open(f"{site.base}/beheer")
+        out = browser.submit(home, {}, index=0)  # the logout form in the header
+        assert out.status_code == 303 and out.headers["location"] == "/beheer/aanmelden"
+        page = browser.follow(out)
+        assert "Je bent afgemeld." in page.text
+        assert browser.open(f"{site.base}/beheer").status_code == 303
+
+
+def test_a_disabled_account_is_out_at_its_next_request(site: ConsoleSite) -> None:
+    from leerid.idp.store.console.staff import add_staff, disable_staff
+    from leerid.testing.seeding import hash_password
+
+    engine = make_engine(site.idp.database_url)
+    try:
+        add_staff(engine, "weg", hash_password(PASSWORD), "dpo", actor="test")
+        with site.browser("weg") as browser:
+            assert browser.open(f"{site.base}/beheer").status_code == 200
+            disable_staff(engine, "weg", actor="test")
+            assert browser.open(f"{site.base}/beheer").status_code == 303
+            again = browser.console_login(site.base, "weg", PASSWORD)
+            assert "Gebruikersnaam of wachtwoord klopt niet." in again.text
+    finally:
+        engine.dispose()
+
+
+def test_an_unknown_console_path_is_a_404_page(site: ConsoleSite) -> None:
+    with site.browser(UNDATED) as browser:
+        answer = browser.open(f"{site.base}/beheer/bestaat-niet")
+        assert answer.status_code == 404 and "Niet gevonden" in answer.text

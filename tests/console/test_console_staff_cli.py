@@ -1,0 +1,94 @@
+"""``leerid beheer``: console accounts and the staff privacy log (art. 6, issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, text
+
+from leerid.idp.store.console import staff_log
+from leerid.idp.store.console.staff import active_staff, missing_dates
+from leerid.protocol.lifecycle import BRUSSELS
+from leerid.store.engine import make_engine
+from tests.conftest import run_leerid
+
+PASSWORD = "een-lang-beheer-wachtwoord-7"
+
+
+def test_staff_add_list_dates_disable_and_the_log(leerid_env: dict[str, str]) -> None:
+    add = run_leerid(
+        ["beheer", "staff", "add", "An.Peeters", "--role", "operator", "--password-stdin"],
+        leerid_env,
+        input_text=PASSWORD + "\n",
+    )
+    assert add.returncode == 0, add.stderr
+    assert "console account an.peeters (operator) created" in add.stdout
+    engine = make_engine(leerid_env["LEERID_DATABASE_URL"])
+    try:
+        account = active_staff(engine, "an.peeters")
+        assert account is not None and account.role == "operator"
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT password_hash FROM idp_staff")).scalar()
+        assert str(stored).startswith("$argon2id$")
+        assert missing_dates(account) == ("vertrouwelijkheidsverklaring", "sensibilisering")
+        today = dt.datetime.now(BRUSSELS).date().isoformat()
+        dates = ["beheer", "staff", "dates", "an.peeters", "--confidentiality", today]
+        assert run_leerid(dates, leerid_env).returncode == 0
+        account = active_staff(engine, "an.peeters")
+        assert account is not None and missing_dates(account) == ("sensibilisering",)
+        listed = run_leerid(["beheer", "staff", "list"], leerid_env)
+        assert "an.peeters" in listed.stdout and "no: art. 6 dates" in listed.stdout
+        assert run_leerid(["beheer", "staff", "disable", "an.peeters"], leerid_env).returncode == 0
+        assert active_staff(engine, "an.peeters") is None
+        _the_log_holds(engine, leerid_env)
+    finally:
+        engine.dispose()
+
+
+def _the_log_holds(engine: Engine, env: dict[str, str]) -> None:
+    shown = run_leerid(["beheer", "log", "show"], env)
+    assert shown.returncode == 0, shown.stderr
+    for action in ("staff_add", "staff_dates", "staff_disable"):
+        assert action in shown.stdout
+    verified = run_leerid(["beheer", "log", "verify"], env)
+    assert verified.returncode == 0 and "3 entries" in verified.stdout
+    with engine.begin() as conn:  # an altered entry is named
+        conn.execute(text("UPDATE idp_staff_log SET purpose = 'anders' WHERE seq = 2"))
+    broken = run_leerid(["beheer", "log", "verify"], env)
+    assert broken.returncode == 1 and "entry 2 was altered" in broken.stdout
+
+
+def test_refusals_are_clear(leerid_env: dict[str, str]) -> None:
+    weak = run_leerid(
+        ["beheer", "staff", "add", "jan", "--role", "dpo", "--password-stdin"],
+        leerid_env,
+        input_text="kort\n",
+    )
+    assert weak.returncode != 0 and "password refused" in weak.stderr
+    role = run_leerid(["beheer", "staff", "add", "jan", "--role", "baas"], leerid_env)
+    assert role.returncode != 0 and "give operator or dpo" in role.stderr
+    unknown = run_leerid(["beheer", "staff", "disable", "niemand"], leerid_env)
+    assert unknown.returncode != 0 and "no staff account" in unknown.stderr
+    future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
+    later = run_leerid(["beheer", "staff", "dates", "jan", "--training", future], leerid_env)
+    assert later.returncode != 0 and "future" in later.stderr
+
+
+def test_appends_chain_and_filter(engine: Engine) -> None:
+    for n in range(3):
+        with engine.begin() as conn:
+            staff_log.append(
+                conn,
+                actor="op" if n < 2 else "dpo",
+                action="pupil_search",
+                purpose="vraag van een school",
+                pupil_key=f"uuid-{n}",
+                detail={"found": 1},
+            )
+    assert staff_log.verify(engine).ok
+    page = staff_log.entries(engine, staff_log.LogFilter(actor="op"), per_page=1)
+    assert page.total == 2 and page.pages == 2 and page.entries[0].pupil_key == "uuid-1"
+    with engine.begin() as conn:  # the newest entry removed: the head says so
+        conn.execute(text("DELETE FROM idp_staff_log WHERE seq = 3"))
+    problems = staff_log.verify(engine).problems
+    assert any("head records entry 3" in p for p in problems)
