@@ -9,9 +9,10 @@ import io
 from collections import Counter
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, insert, text, update
 
 from leerid.idp.console import disclosure_views as views
+from leerid.idp.store.clients import add_client
 from leerid.idp.store.console.disclosure_counts import upsert_counts
 from leerid.idp.store.console.disclosure_queries import (
     MAX_LINES,
@@ -21,7 +22,12 @@ from leerid.idp.store.console.disclosure_queries import (
     per_day_per_client,
     refused_logins,
 )
+from leerid.idp.store.console_tables import DisclosureRollup
 from leerid.idp.store.models import Disclosure
+from leerid.protocol.lifecycle import BRUSSELS
+from leerid.store.engine import make_engine
+from tests.console.conftest import DPO, OPERATOR, ConsoleSite
+from tests.test_page_words import check, visible
 
 UTC = dt.UTC
 TODAY = dt.date(2026, 11, 30)
@@ -111,7 +117,7 @@ def test_the_lines_csv_is_formula_safe_and_has_no_pupil() -> None:
 
 def _record(
     at: dt.datetime, client: str, outcome: str, endpoint: str = "token", reason: str | None = None
-) -> dict[str, object]:  # noqa: E501
+) -> dict[str, object]:
     return {
         "at": at,
         "client_id": client,
@@ -201,3 +207,112 @@ def test_refused_logins_use_the_outcome_index(engine: Engine) -> None:
             )
         )
     assert "ix_idp_disclosure_outcome_at" in plan
+
+
+# --- the pages, over HTTP on a running provider (tests/console/conftest.py) -----------------
+
+HOSTILE = '<script>alert("LARS")</script>'
+
+
+@pytest.fixture(scope="module")
+def seeded(site: ConsoleSite) -> dict[str, str]:
+    """Two clients (one with a hostile name), counts for this month, and records."""
+    engine = make_engine(site.idp.database_url)
+    lars, _ = add_client(
+        engine, name=HOSTILE, protocol_id="prot-1", redirect_uris=["https://lars.example/cb"]
+    )
+    bingel, _ = add_client(
+        engine, name="=Bingel", protocol_id="prot-2", redirect_uris=["https://b.example/cb"]
+    )
+    today = dt.datetime.now(BRUSSELS).date()
+    now = dt.datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    days = Counter(
+        {
+            (today, lars.client_id, "prot-1", "token", "released"): 40,
+            (today - dt.timedelta(days=3), bingel.client_id, "prot-2", "token", "released"): 12,
+        }
+    )
+    hours = Counter({(now, lars.client_id, "token", "released"): 40})
+    with engine.begin() as conn:
+        # counted already: the provider's integrator must not rebuild from the records
+        conn.execute(update(DisclosureRollup).values(rebuilt_at=dt.datetime.now(UTC)))
+        upsert_counts(conn, days, hours)
+        conn.execute(
+            insert(Disclosure),
+            [
+                {**_record(now, lars.client_id, "released"), "claims": "given_name sub"},
+                _record(now, lars.client_id, "refused", "login", "wrong_password"),
+            ],
+        )
+    engine.dispose()
+    return {"lars": lars.client_id, "bingel": bingel.client_id}
+
+
+@pytest.mark.parametrize("who", [OPERATOR, DPO])
+def test_both_roles_see_the_disclosures_chart_with_client_names(
+    site: ConsoleSite, seeded: dict[str, str], who: str
+) -> None:
+    page = site.browser(who).http.get(f"{site.base}/beheer/verstrekkingen")
+    assert page.status_code == 200, page.text
+    assert '<figure class="chart" id="verstrekkingen-per-dag">' in page.text
+    assert 'role="img" aria-labelledby="verstrekkingen-per-dag-caption"' in page.text
+    assert "<script>" not in page.text and "&lt;script&gt;alert" in page.text
+    assert seeded["lars"] not in visible(page.text)  # names, not ids
+    assert ">40<" in page.text and ">12<" in page.text
+    assert 'aria-current="page"' in page.text
+    check(f"verstrekkingen ({who})", page.text)
+    logins = site.browser(who).http.get(f"{site.base}/beheer/aanmeldingen")
+    assert logins.status_code == 200, logins.text
+    assert 'id="aanmeldingen-per-uur"' in logins.text and 'id="geweigerd-per-reden"' in logins.text
+    assert "wrong_password" in logins.text
+    check(f"aanmeldingen ({who})", logins.text)
+
+
+def test_the_filters_narrow_the_chart(site: ConsoleSite, seeded: dict[str, str]) -> None:
+    http = site.browser(OPERATOR).http
+    one = http.get(f"{site.base}/beheer/verstrekkingen", params={"klant": seeded["bingel"]})
+    assert one.status_code == 200 and ">12<" in one.text and ">40<" not in one.text
+    refused = http.get(f"{site.base}/beheer/verstrekkingen", params={"uitkomst": "refused"})
+    assert "Geen verstrekkingen voor deze keuze." in refused.text
+    none = http.get(f"{site.base}/beheer/verstrekkingen", params={"protocol": "-"})
+    assert "geen gegevens" in none.text
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/beheer/verstrekkingen", {"van": "1 november"}, "Van"),
+        ("/beheer/verstrekkingen", {"van": "2020-01-01"}, "Tot en met"),
+        ("/beheer/verstrekkingen.csv", {"klant": "onbekend"}, "Klant"),
+        ("/beheer/verstrekkingen/lijnen.csv", {"uitkomst": "x"}, "Uitkomst"),
+        ("/beheer/aanmeldingen", {"dag": "morgen"}, "Dag"),
+        ("/beheer/aanmeldingen", {"van": "2026-01-01", "tot": "2026-03-01"}, "Tot en met"),
+    ],
+)
+def test_a_bad_filter_is_a_400_page_naming_the_field(
+    site: ConsoleSite, path: str, params: dict[str, str], field: str
+) -> None:
+    page = site.browser(DPO).http.get(f"{site.base}{path}", params=params)
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert f"Het veld „{field}” klopt niet" in page.text
+
+
+def test_the_csv_files(site: ConsoleSite, seeded: dict[str, str]) -> None:
+    http = site.browser(DPO).http
+    counts = http.get(f"{site.base}/beheer/verstrekkingen.csv")
+    assert counts.status_code == 200 and counts.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(counts.text)))
+    assert rows[0] == ["dag", "klant_id", "klant", "verstrekkingen"]
+    assert sorted((r[2], r[3]) for r in rows[1:]) == [("'=Bingel", "12"), (HOSTILE, "40")]
+    lines = http.get(f"{site.base}/beheer/verstrekkingen/lijnen.csv")
+    assert lines.status_code == 200 and "attachment" in lines.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(lines.text)))
+    assert len(rows) == 2 and rows[1][5] == "given_name sub"
+    assert "11111111-2222" not in lines.text and "66666666-7777" not in lines.text
+
+
+def test_no_session_goes_to_the_login(site: ConsoleSite) -> None:
+    for path in ("/beheer/verstrekkingen", "/beheer/verstrekkingen.csv", "/beheer/aanmeldingen"):
+        answer = site.browser().http.get(f"{site.base}{path}")
+        assert answer.status_code == 303 and answer.headers["location"] == "/beheer/aanmelden"

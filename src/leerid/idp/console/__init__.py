@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import home, session
+from leerid.idp.console import disclosure_pages, home, session
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
 CONSOLE_ROUTERS: list[APIRouter] = [
     session.router,
     home.router,
+    disclosure_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 

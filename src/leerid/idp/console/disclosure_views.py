@@ -73,7 +73,7 @@ def parse_range(
     end = parse_day(params, "tot", today)
     start = parse_day(params, "van", end - dt.timedelta(days=default_days - 1))
     if start > end:
-        raise BadFilterError("van", "de begindatum ligt na de einddatum; kies een vroegere 'van'")
+        raise BadFilterError("van", "de begindatum ligt na de einddatum; kies een vroegere datum")
     if (end - start).days + 1 > max_days:
         raise BadFilterError("tot", f"kies een periode van hoogstens {max_days} dagen")
     return start, end
@@ -94,7 +94,7 @@ def parse_disclosure_filter(
         raise BadFilterError("protocol", "kies een protocol uit de lijst")
     outcome = params.get("uitkomst", "").strip() or None
     if outcome is not None and outcome not in OUTCOMES:
-        raise BadFilterError("uitkomst", "kies 'vrijgegeven', 'geweigerd' of alle uitkomsten")
+        raise BadFilterError("uitkomst", "kies vrijgegeven, geweigerd of alle uitkomsten")
     return DisclosureFilter(start, end, client, protocol, outcome)
 
 
