@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import clients, home, protocols, registry, session
+from leerid.idp.console import clients, disclosure_pages, home, protocols, registry, session
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
@@ -20,6 +20,7 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     registry.router,
     protocols.router,
     clients.router,
+    disclosure_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 

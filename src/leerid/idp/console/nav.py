@@ -29,6 +29,8 @@ NAV: list[NavItem] = [
     NavItem("/beheer/register/samenvoegingen", "Samenvoegingen", BOTH),
     NavItem("/beheer/protocollen", "Protocollen", BOTH),
     NavItem("/beheer/clients", "Clients", BOTH),
+    NavItem("/beheer/verstrekkingen", "Verstrekkingen", BOTH),
+    NavItem("/beheer/aanmeldingen", "Aanmeldingen", BOTH),
 ]
 """Every menu line, in the order shown."""
 
