@@ -14,11 +14,13 @@ from rich.markup import escape
 
 from leerid.cli import accounts as accounts_cli
 from leerid.cli import beheer as beheer_cli
+from leerid.cli import breaches as breaches_cli
 from leerid.cli import clients as clients_cli
 from leerid.cli import db, sp_events
 from leerid.cli import demo as demo_cli
 from leerid.cli import disclosures as disclosures_cli
 from leerid.cli import events as events_cli
+from leerid.cli import evidence as evidence_cli
 from leerid.cli import idp as idp_cli
 from leerid.cli import keys as keys_cli
 from leerid.cli import log as log_cli
@@ -78,6 +80,8 @@ app.add_typer(events_cli.app, name="events")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(log_cli.app, name="log")
 app.add_typer(beheer_cli.app, name="beheer")
+app.add_typer(breaches_cli.app, name="breaches")
+app.command("evidence")(evidence_cli.evidence)
 app.command("demo")(demo_cli.demo)
 
 stderr = Console(stderr=True)

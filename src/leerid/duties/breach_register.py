@@ -16,7 +16,15 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from leerid.duties.breach_clock import STATUSES, BreachClock, Clocks, aware, breach_clock, clocks
+from leerid.duties.breach_clock import (
+    BRUSSELS,
+    STATUSES,
+    BreachClock,
+    Clocks,
+    aware,
+    breach_clock,
+    clocks,
+)
 from leerid.duties.mail import MailError, MailSettings, send_mail
 from leerid.errors import LeeridError, NotFoundError
 from leerid.insz_text import looks_like_insz
@@ -28,6 +36,7 @@ __all__ = [
     "BreachView",
     "Party",
     "add_breach",
+    "authority_from_form",
     "dutch",
     "list_breaches",
     "notify_other_party",
@@ -260,6 +269,27 @@ class Authority:
             )
         party.refuse(self.reference or "", "authority_reference")
         party.refuse(self.not_needed or "", "authority_not_needed")
+
+
+def authority_from_form(reference: str, reason: str, told_at: str) -> Authority:
+    """A breach form's fields (both parties' pages): the authority's reference and when it
+    was told (``datetime-local``, Belgian time; empty: now), or the reason it was not; all
+    empty: unchanged. Bad input raises BreachInputError with the Dutch text for the page."""
+    at_text = told_at.strip()
+    if at_text and not reference.strip():
+        raise BreachInputError(
+            "a time without a reference",
+            "Vul bij het tijdstip van de melding ook de referentie van de toezichthouder in.",
+        )
+    try:
+        at = dt.datetime.fromisoformat(at_text).replace(tzinfo=BRUSSELS) if at_text else None
+    except ValueError:
+        raise BreachInputError(
+            "bad time", "Vul het tijdstip van de melding in als datum en uur."
+        ) from None
+    return Authority(
+        reference=reference.strip() or None, notified_at=at, not_needed=reason.strip() or None
+    )
 
 
 def _apply_authority(row: Any, authority: Authority, now: dt.datetime) -> None:

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import clients, disclosure_pages, home, protocols, registry, session
+from leerid.idp.console import (
+    breach_pages,
+    clients,
+    disclosure_pages,
+    duty_pages,
+    evidence_pages,
+    home,
+    protocols,
+    registry,
+    session,
+)
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
@@ -21,6 +31,9 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     protocols.router,
     clients.router,
     disclosure_pages.router,
+    duty_pages.router,
+    breach_pages.router,
+    evidence_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 

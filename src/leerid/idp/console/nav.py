@@ -31,6 +31,10 @@ NAV: list[NavItem] = [
     NavItem("/beheer/clients", "Clients", BOTH),
     NavItem("/beheer/verstrekkingen", "Verstrekkingen", BOTH),
     NavItem("/beheer/aanmeldingen", "Aanmeldingen", BOTH),
+    NavItem("/beheer/meldingen", "Meldingen", BOTH),  # art. 7: the operator handles, DPO reads
+    NavItem("/beheer/kennisgevingen", "Kennisgevingen", BOTH),  # art. 6, 9
+    NavItem("/beheer/datalekken", "Datalekken", (DPO,)),  # art. 9: between the DPOs
+    NavItem("/beheer/bewijs", "Bewijs", BOTH),  # art. 6: evidence on request
 ]
 """Every menu line, in the order shown."""
 

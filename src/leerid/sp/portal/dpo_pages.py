@@ -16,6 +16,7 @@ import httpx
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
+from leerid.duties.breach_register import authority_from_form
 from leerid.errors import LeeridError, NotFoundError
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import breaches, log_alerts, privacy_log, quality_reports
@@ -153,21 +154,9 @@ async def staff_breach_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
 
 def _authority(form: dict[str, str]) -> breaches.Authority:
     """GDPR art. 33.1, 33.5: the authority told (reference, when) or why not; neither: unchanged."""
-    reference = form.get("referentie", "").strip() or None
-    reason = form.get("reden", "").strip() or None
-    at_text = form.get("gemeld_op", "").strip()
-    if at_text and reference is None:
-        raise breaches.BreachInputError(
-            "a time without a reference",
-            "Vul bij het tijdstip van de melding ook de referentie van de toezichthouder in.",
-        )
-    try:  # the form asks for Belgian time
-        at = dt.datetime.fromisoformat(at_text).replace(tzinfo=BRUSSELS) if at_text else None
-    except ValueError:
-        raise breaches.BreachInputError(
-            "bad time", "Vul het tijdstip van de melding in als datum en uur."
-        ) from None
-    return breaches.Authority(reference=reference, notified_at=at, not_needed=reason)
+    return authority_from_form(
+        form.get("referentie", ""), form.get("reden", ""), form.get("gemeld_op", "")
+    )
 
 
 @router.post("/personeel/datalekken/{number}")
