@@ -83,12 +83,19 @@ def views_per_day(
     )
     counts: Counter[tuple[dt.date, str]] = Counter()
     fallback = 0
+    functions_of: dict[str, str | None] = {}  # the same few details recur: parsed once
+    days_of: dict[tuple[object, ...], dt.date] = {}  # a Belgian day per stored hour
     for at, actor, detail in rows:
-        function = recorded_function(detail)
+        if detail not in functions_of:
+            functions_of[detail] = recorded_function(detail)
+        function = functions_of[detail]
         if function is None:
             fallback += 1
             function = today.get(actor, UNKNOWN_FUNCTION)
-        counts[(aware(at).astimezone(BRUSSELS).date(), function)] += 1
+        hour = (at.year, at.month, at.day, at.hour, at.utcoffset())
+        if hour not in days_of:
+            days_of[hour] = aware(at).astimezone(BRUSSELS).date()
+        counts[(days_of[hour], function)] += 1
     days = [day_from + dt.timedelta(days=n) for n in range((day_to - day_from).days + 1)]
     functions = sorted({f for _, f in counts})
     per_function = {f: [counts[(d, f)] for d in days] for f in functions}
