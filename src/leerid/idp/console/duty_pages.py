@@ -32,6 +32,16 @@ from leerid.insz_text import looks_like_insz
 __all__ = ["router"]
 
 router = APIRouter()
+
+ATTRIBUTE_NAMES = {  # art. 3's attributes in the words of the page, never the claim's name
+    "given_name": "voornaam",
+    "family_name": "naam",
+    "ov_leerid_uuid": "leerlingensleutel",
+    "ov_account_uuid": "accountnummer",
+    "ov_historiek_account_uuid": "vroegere accountnummers",
+    "ov_orgcode": "school (instellingsnummer)",
+    "rrn": "rijksregisternummer",
+}
 REPORTS = "/beheer/meldingen"
 NOTICES = "/beheer/kennisgevingen"
 SOURCE_LABELS = {"client": "van een ontvanger", "dov": "van DOV", "pupil": "van een leerling"}
@@ -75,7 +85,7 @@ async def report_list(request: Request, who: AnyStaff, console: ConsoleDep) -> R
         chosen_source=source or "",
         statuses=STATUSES,
         sources=SOURCE_LABELS,
-        attributes=ATTRIBUTES,
+        attributes={claim: ATTRIBUTE_NAMES.get(claim, claim) for claim in ATTRIBUTES},
         problems=PROBLEMS,
         clients=known.clients,
     )
