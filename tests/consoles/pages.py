@@ -10,12 +10,14 @@ page sends the visitor to the login (303), except the login page itself (``PUBLI
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
     "APPS",
     "DOWNLOAD",
     "HTML",
+    "MISSING",
     "PAGES",
     "PUBLIC",
     "REDIRECT",
@@ -28,7 +30,10 @@ __all__ = [
 HTML = "html"
 """A page: 200 with HTML for an allowed role."""
 DOWNLOAD = "download"
-"""A file (CSV, gzip): 200 with an attachment for an allowed role; not shown in the browser."""
+"""A file (CSV, JSON, the stylesheet): 200 and not HTML for an allowed role; not shown in
+the browser."""
+MISSING = "missing"
+"""The catch-all of unknown paths: a 404 page for everyone, with a session or without."""
 REDIRECT = "redirect"
 """An old address kept alive: a redirect (308) for an allowed role."""
 PUBLIC = frozenset({"*"})
@@ -71,7 +76,14 @@ class Page:
 
     def path(self, params: dict[str, str]) -> str:
         """The route with its parameters filled from the world's data."""
-        return self.route.format(**params)
+        return re.sub(r"\{(\w+):\w+\}", r"{\1}", self.route).format(**params)
+
+    def matches(self, path: str) -> bool:
+        """Whether ``path`` (without query) is this route with some parameters."""
+        pattern = re.sub(
+            r"\\\{\w+(:path)?\\\}", lambda m: ".+" if m[1] else "[^/]+", re.escape(self.route)
+        )
+        return re.fullmatch(pattern, path) is not None
 
 
 def _lars(route: str, name: str, title: str, *allowed: str, kind: str = HTML) -> Page:
@@ -85,7 +97,46 @@ def _dov(route: str, name: str, title: str, *allowed: str, kind: str = HTML) -> 
 _LARS_ALL = ROLES["lars"]
 _DOV_ALL = ROLES["dov"]
 
+_OPERATORS = ("operator", "operator-zonder-art6")
+
 PAGES: tuple[Page, ...] = (
+    Page("dov", "/beheer/aanmelden", "aanmelden", "Aanmelden", PUBLIC),
+    Page("dov", "/beheer/static/console.css", "css", "The stylesheet", PUBLIC, DOWNLOAD),
+    Page("dov", "/beheer/{rest:path}", "onbekend", "Any other path", PUBLIC, MISSING),
+    _dov("/beheer", "start", "Start", *_DOV_ALL),
+    _dov("/beheer/register", "register", "Register: imports", *_OPERATORS),
+    _dov(
+        "/beheer/register/imports/{run_id}/weigeringen.csv",
+        "weigeringen-csv",
+        "An import's rejects (CSV)",
+        "operator",
+        kind=DOWNLOAD,
+    ),
+    _dov("/beheer/register/zoeken", "zoeken", "Register: a pupil searched", "operator"),
+    _dov("/beheer/register/samenvoegingen", "samenvoegingen", "Samenvoegingen", *_DOV_ALL),
+    _dov("/beheer/protocollen", "protocollen", "Protocollen", *_DOV_ALL),
+    _dov("/beheer/clients", "clients", "Clients", *_DOV_ALL),
+    _dov("/beheer/verstrekkingen", "verstrekkingen", "Verstrekkingen", *_DOV_ALL),
+    _dov(
+        "/beheer/verstrekkingen.csv",
+        "verstrekkingen-csv",
+        "Verstrekkingen: counts (CSV)",
+        *_DOV_ALL,
+        kind=DOWNLOAD,
+    ),
+    _dov(
+        "/beheer/verstrekkingen/lijnen.csv",
+        "lijnen-csv",
+        "Verstrekkingen: records (CSV)",
+        *_DOV_ALL,
+        kind=DOWNLOAD,
+    ),
+    _dov("/beheer/aanmeldingen", "aanmeldingen", "Aanmeldingen", *_DOV_ALL),
+    _dov("/beheer/meldingen", "meldingen", "Meldingen (art. 7)", "operator", "dpo"),
+    _dov("/beheer/kennisgevingen", "kennisgevingen", "Kennisgevingen", *_DOV_ALL),
+    _dov("/beheer/datalekken", "datalekken", "Datalekken", "dpo"),
+    _dov("/beheer/bewijs", "bewijs", "Bewijs", *_DOV_ALL),
+    _dov("/beheer/bewijs.json", "bewijs-json", "Bewijs (JSON)", *_DOV_ALL, kind=DOWNLOAD),
     Page("lars", "/personeel/aanmelden", "aanmelden", "Aanmelden", PUBLIC),
     _lars("/personeel", "overzicht", "Overzicht", *_LARS_ALL),
     _lars("/personeel/leerlingen", "leerlingen", "Leerlingen zoeken", "toegangscontrole"),
@@ -115,9 +166,17 @@ def pages_of(app: str) -> list[Page]:
 
 
 def _cell(page: Page, role: str) -> str:
+    if page.kind == MISSING:
+        return "404"
     if page.allowed == PUBLIC or role in page.allowed:
         return {HTML: "yes", DOWNLOAD: "yes (a file)", REDIRECT: "yes (redirected)"}[page.kind]
     return "403"
+
+
+def _anonymous(page: Page) -> str:
+    if page.kind == MISSING:
+        return " | 404 |"
+    return " | yes |" if page.allowed == PUBLIC else " | 303 to the login |"
 
 
 def markdown_table(app: str) -> str:
@@ -127,9 +186,7 @@ def markdown_table(app: str) -> str:
     head = "| Page | Path | " + " | ".join(ROLE_TEXT[r] for r in roles) + " | no session |"
     rule = "|" + "---|" * (len(roles) + 3)
     rows = [
-        f"| {p.title} | `{p.route}` | "
-        + " | ".join(_cell(p, r) for r in roles)
-        + (" | yes |" if p.allowed == PUBLIC else " | 303 to the login |")
+        f"| {p.title} | `{p.route}` | " + " | ".join(_cell(p, r) for r in roles) + _anonymous(p)
         for p in pages_of(app)
     ]
     return "\n".join([head, rule, *rows])

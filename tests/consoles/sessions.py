@@ -9,17 +9,16 @@ from leerid.errors import LeeridError
 from leerid.testing.browser import Browser
 from tests.consoles.world import LOGIN, Account, World
 
-FIELDS = {"username": "gebruikersnaam", "password": "wachtwoord"}
-"""The login form's fields, the same at DOV's console and the LARS portal."""
+FIELDS = {"dov": ("username", "password"), "lars": ("gebruikersnaam", "wachtwoord")}
+"""The login forms' fields: the user name's and the password's."""
 
 
 def http_login(world: World, account: Account) -> httpx.Client:
     """An HTTP client with ``account``'s session (its form posted as a browser would)."""
     browser = Browser()
     form = browser.open(world.url(account.app, LOGIN[account.app]))
-    answer = browser.submit(
-        form, {FIELDS["username"]: account.username, FIELDS["password"]: account.password}
-    )
+    name, password = FIELDS[account.app]
+    answer = browser.submit(form, {name: account.username, password: account.password})
     if answer.status_code != 303:
         browser.close()
         raise LeeridError(f"{account.username} was not logged in: HTTP {answer.status_code}")

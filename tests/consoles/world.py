@@ -3,22 +3,36 @@ real LARS portal on loopback, with staff of every role and demo-like data on eve
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from leerid.duties.mail import MailSettings
 from leerid.errors import LeeridError
+from leerid.idp.store.console.breaches import add_breach as add_dov_breach
+from leerid.idp.store.quality_reports import store_report
+from leerid.registry.importer import import_registry
+from leerid.registry.models import ImportRun
 from leerid.sp.kit.breaches import add_breach
 from leerid.sp.kit.staff import add_staff
+from leerid.store.engine import make_engine
 from leerid.testing.browser import Browser
+from leerid.testing.discimus import Enrolled, RegistryPupil, write_discimus
+from leerid.testing.seeding import add_console_staff
 from tests.conftest import fresh_database
 from tests.consoles.pages import APPS, ROLES
-from tests.idp_server import seed_pupil
+from tests.idp_server import SCHOOL, random_insz, seed_pupil
 from tests.sp.conftest import add_bound_staff
-from tests.sp.lars_world import Lars, lars_world
+from tests.sp.lars_world import FAST, Lars, lars_world
 
 PASSWORD = "een-lang-wachtwoord"
 LOGIN = {"dov": "/beheer/aanmelden", "lars": "/personeel/aanmelden"}
@@ -108,6 +122,60 @@ def _lars_data(world: World) -> None:
     world.params["lars"] = {"number": str(number)}
 
 
+def _dov_staff(world: World) -> None:
+    """DOV's console accounts: an operator and a DPO with both art. 6 dates (today), and an
+    operator without them."""
+    engine = make_engine(world.lars.idp.database_url)
+    names = {"operator": "op.dov", "operator-zonder-art6": "nieuw.dov", "dpo": "dpo.dov"}
+    for role, name in names.items():
+        kind = "dpo" if role == "dpo" else "operator"
+        add_console_staff(
+            engine, name, PASSWORD, kind, dated=role != "operator-zonder-art6", parameters=FAST
+        )
+        world.accounts[("dov", role)] = Account("dov", role, name)
+    engine.dispose()
+
+
+def _dov_data(world: World, folder: Path) -> None:
+    """An import with rejected rows and a failed one (art. 6: the rejects download), a
+    report from a recipient (art. 7), a breach (art. 9)."""
+    idp = world.lars.idp
+    engine = make_engine(idp.database_url)
+    try:
+        good = RegistryPupil(
+            f"T-{uuid.uuid4().hex[:16]}",
+            "Claes",
+            "Mira",
+            dt.date(2012, 3, 4),
+            random_insz(),
+            (Enrolled(SCHOOL, dt.date.today() - dt.timedelta(days=10)),),
+        )
+        bad = dataclasses.replace(good, referte=f"T-{uuid.uuid4().hex[:16]}", insz="12345678901")
+        import_registry(engine, write_discimus(folder / "discimus", [good, bad]))
+        with contextlib.suppress(LeeridError):
+            import_registry(engine, folder / "nergens")  # a failed run
+        with Session(engine) as session:
+            runs = session.scalars(select(ImportRun.id).where(ImportRun.rejects > 0)).all()
+        store_report(
+            engine, idp.client_id, idp.pupil.leer_id_uuid, "family_name", "foutief", "Typo"
+        )
+        number = add_dov_breach(
+            engine,
+            MailSettings(),
+            actor="dpo.dov",
+            discovered_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=30),
+            description="Verkeerde export naar een ontvanger",
+            categories="naam, school",
+            pupils_affected=12,
+            measures="Export ingetrokken",
+            clients=(idp.client_id,),
+            notify=False,
+        )
+    finally:
+        engine.dispose()
+    world.params["dov"] = {"run_id": str(max(runs)), "number": str(number), "rest": "bestaat-niet"}
+
+
 @contextmanager
 def console_world(backend: str, folder: Path) -> Iterator[World]:
     """The world on ``backend`` (the provider and LARS each on a database of their own)."""
@@ -121,4 +189,6 @@ def console_world(backend: str, folder: Path) -> Iterator[World]:
         _lars_staff(world)
         _pupils_log_in(world, database_url)
         _lars_data(world)
+        _dov_staff(world)
+        _dov_data(world, folder)
         yield world
