@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -85,3 +86,53 @@ def test_lars_dpo_registers_a_breach_and_the_authority_notified(tab: Page, world
     newest = tab.locator("section.card").first
     assert "Laptop gestolen" in newest.inner_text()
     assert "referentie GBA-2026-0042" in newest.inner_text()
+
+
+def test_dov_operator_searches_a_pupil(tab: Page, world: World) -> None:
+    """Art. 6: the operator's search of the registry, with its purpose (a logged act)."""
+    keyboard_login(tab, world, "dov", "operator")
+    press_on(tab, "Register", tag="a")
+    press_on(tab, "Een leerling opzoeken", tag="a")
+    assert tab.url.endswith("/beheer/register/zoeken")
+    fill(tab, "Referte, INSZ of familienaam", world.referte)  # "Referte" is checked
+    fill(tab, "Doel van de opzoeking", "vraag van een school over een dubbel account")
+    press_on(tab, "Opzoeken", tag="button")
+    found = tab.get_by_role("main").inner_text()
+    assert "1 leerling gevonden" in found and "Mira Claes" in found
+
+
+def test_dov_dpo_registers_a_breach(tab: Page, world: World) -> None:
+    """Art. 9: DOV's DPO registers a breach naming the recipient concerned."""
+    keyboard_login(tab, world, "dov", "dpo")
+    press_on(tab, "Datalekken", tag="a")
+    assert tab.url.endswith("/beheer/datalekken")
+    type_moment(tab, "Vastgesteld op", dt.datetime(2026, 11, 28, 9, 30))
+    fill(tab, "Wat is er gebeurd", "Lijst met accounts naar de verkeerde school")
+    fill(tab, "Categorieën van gegevens", "naam, accountnummer")
+    fill(tab, "Aantal betrokken leerlingen", "31")
+    fill(tab, "Genomen maatregelen", "School gevraagd de lijst te wissen")
+    tab_to(tab, "LARS", tag="input")
+    tab.keyboard.press("Space")
+    assert tab.evaluate("document.activeElement.checked")
+    press_on(tab, "Registreren en de DPO", tag="button")
+    main = tab.get_by_role("main").inner_text()
+    assert "Lijst met accounts naar de verkeerde school" in main and "2026-11-28 09:30" in main, (
+        main
+    )
+
+
+def test_dov_operator_filters_disclosures_and_downloads_the_csv(tab: Page, world: World) -> None:
+    """The disclosures of one client (a choice typed into the list) and their CSV."""
+    keyboard_login(tab, world, "dov", "operator")
+    press_on(tab, "Verstrekkingen", tag="a")
+    assert tab.url.endswith("/beheer/verstrekkingen")
+    tab_to(tab, "Klant", tag="select")
+    tab.keyboard.type("LARS")
+    press_on(tab, "Toon", tag="button")
+    assert f"klant={world.lars.idp.client_id}" in tab.url
+    tab_to(tab, "De tellingen per dag en per klant (CSV)", tag="a")
+    with tab.expect_download() as download:
+        tab.keyboard.press("Enter")
+    path = download.value.path()
+    text = Path(path).read_text(encoding="utf-8") if path else ""
+    assert download.value.suggested_filename.endswith(".csv") and text.count("\n") >= 1

@@ -21,6 +21,7 @@ from leerid.errors import LeeridError
 from leerid.idp.store.console.breaches import add_breach as add_dov_breach
 from leerid.idp.store.quality_reports import store_report
 from leerid.registry.importer import import_registry
+from leerid.registry.insz import check_insz
 from leerid.registry.models import ImportRun
 from leerid.sp.kit.breaches import add_breach
 from leerid.sp.kit.staff import add_staff
@@ -54,6 +55,8 @@ class World:
     """Per app: the values of the routes' path parameters (ids of the world's data)."""
     pupil_key: str = ""
     """A pupil whose file LARS staff opened (the DPO's "who looked")."""
+    referte: str = ""
+    """A pupil of DOV's registry (imported by the world), by its referte."""
 
     def base(self, app: str) -> str:
         return self.lars.idp.base_url if app == "dov" else self.lars.url
@@ -142,14 +145,11 @@ def _dov_data(world: World, folder: Path) -> None:
     idp = world.lars.idp
     engine = make_engine(idp.database_url)
     try:
-        good = RegistryPupil(
-            f"T-{uuid.uuid4().hex[:16]}",
-            "Claes",
-            "Mira",
-            dt.date(2012, 3, 4),
-            random_insz(),
-            (Enrolled(SCHOOL, dt.date.today() - dt.timedelta(days=10)),),
-        )
+        insz = random_insz()
+        born = check_insz(insz).birth_date or dt.date(2012, 3, 4)
+        begin = dt.date.today() - dt.timedelta(days=10)
+        referte = f"T-{uuid.uuid4().hex[:16]}"
+        good = RegistryPupil(referte, "Claes", "Mira", born, insz, (Enrolled(SCHOOL, begin),))
         bad = dataclasses.replace(good, referte=f"T-{uuid.uuid4().hex[:16]}", insz="12345678901")
         import_registry(engine, write_discimus(folder / "discimus", [good, bad]))
         with contextlib.suppress(LeeridError):
@@ -173,6 +173,7 @@ def _dov_data(world: World, folder: Path) -> None:
         )
     finally:
         engine.dispose()
+    world.referte = good.referte
     world.params["dov"] = {"run_id": str(max(runs)), "number": str(number), "rest": "bestaat-niet"}
 
 
