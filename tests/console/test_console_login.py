@@ -139,3 +139,22 @@ def test_an_unknown_console_path_is_a_404_page(site: ConsoleSite) -> None:
     with site.browser(UNDATED) as browser:
         answer = browser.open(f"{site.base}/beheer/bestaat-niet")
         assert answer.status_code == 404 and "Niet gevonden" in answer.text
+
+
+def test_every_console_page_speaks_dutch(site: ConsoleSite) -> None:
+    from tests.test_page_words import check
+
+    pages = {"login": httpx.get(f"{site.base}/beheer/aanmelden").text}
+    paths = ["/beheer", "/beheer/protocollen", "/beheer/clients"]
+    paths += ["/beheer/register/samenvoegingen", "/beheer/bestaat-niet"]
+    for who in (OPERATOR, DPO):
+        with site.browser(who) as browser:
+            for path in [*paths, "/beheer/register", "/beheer/register/zoeken"]:
+                pages[f"{who} {path}"] = browser.open(f"{site.base}{path}").text
+    with site.browser(OPERATOR) as browser:
+        form = browser.open(f"{site.base}/beheer/register/zoeken")
+        data = {"sleutel": "insz", "waarde": site.idp.pupil.insz, "doel": "controle"}
+        pages["search"] = browser.submit(form, data, index=1).text
+    for name, html in pages.items():
+        assert '<html lang="nl">' in html, name
+        check(f"console {name}", html)
