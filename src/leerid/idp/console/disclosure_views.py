@@ -25,6 +25,7 @@ __all__ = [
     "MAX_DAYS",
     "NO_PROTOCOL",
     "OUTCOMES",
+    "REASONS",
     "BadFilterError",
     "ClientRow",
     "client_table",
@@ -42,6 +43,13 @@ __all__ = [
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
 OUTCOMES = {"released": "vrijgegeven", "refused": "geweigerd"}
+REASONS = {
+    "wrong_password": "verkeerd wachtwoord",
+    "account_retired": "account buiten gebruik",
+    "unknown_username": "onbekende gebruikersnaam",
+    "throttled": "te veel pogingen",
+}
+"""A refused login's reason (``idp.web.login.Refusal``) as the chart names it."""
 NO_PROTOCOL = "-"
 """The protocol filter's value for disclosures made under no protocol."""
 
@@ -207,7 +215,7 @@ def refused_chart(counts: Counter[tuple[dt.date, str]], start: dt.date, end: dt.
     position = {day: n for n, day in enumerate(days)}
     per_reason: dict[str, list[int]] = defaultdict(lambda: [0] * len(days))
     for (day, reason), count in counts.items():
-        per_reason[reason or "onbekend"][position[day]] += count
+        per_reason[REASONS.get(reason, reason) or "onbekend"][position[day]] += count
     return bar_chart(
         [day.isoformat() for day in days],
         [Series(reason, per_reason[reason]) for reason in sorted(per_reason)],
