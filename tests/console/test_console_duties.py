@@ -9,12 +9,17 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import Engine
 
 from leerid.duties.breach_clock import BRUSSELS
+from leerid.duties.breach_register import BreachInputError
+from leerid.duties.mail import MailError, MailSettings
+from leerid.idp.store.console import breaches
 from leerid.idp.store.console.staff_log import verify
 from leerid.idp.store.notices import store_notice
 from leerid.idp.store.quality_reports import list_reports, store_report
@@ -24,7 +29,7 @@ from leerid.testing.browser import Browser, hidden_field
 from leerid.testing.servers import free_port
 from tests.conftest import BACKENDS, Leerid, fresh_database
 from tests.console.conftest import DPO, OPERATOR, PASSWORD, UNDATED
-from tests.idp_server import RunningIdp, running_idp
+from tests.idp_server import PROTOCOL_FILE, RunningIdp, running_idp
 from tests.sp.test_breaches_mail import Inbox
 
 OTHER_DPO = "dpo@ontvanger.example"
@@ -259,3 +264,39 @@ def test_the_cli_keeps_the_same_register(
     status, err = leerid(["evidence", "--out", str(out)], env)
     assert status == 1  # m-verwerkers is not shown without a processors file
     assert json.loads(out.read_text())["party"] == "DOV"
+
+
+def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_path: Path) -> None:
+    """Art. 9: the recipient's ``dpo.contact`` in the client's protocol when it is an e-mail
+    address, else LEERID_MAIL_OTHER_PARTY_DPO; with neither the e-mail fails, naming both."""
+    text = PROTOCOL_FILE.read_text(encoding="utf-8")
+    marker = "      advice_date: 2024-02-22            # overweging G\n"
+    assert marker in text
+    with_contact = tmp_path / "protocol.yaml"
+    contact = "      contact: Functionaris <dpo@centrumnetten.example>\n"
+    with_contact.write_text(text.replace(marker, marker + contact), encoding="utf-8")
+    protocol_id = seeding.store_protocol(engine, with_contact)
+    client_id, _ = seeding.register_client(
+        engine, protocol_id=protocol_id, redirect_uris=["https://lars.example/cb"]
+    )
+    (client,) = breaches.concerned_clients(engine, [client_id])
+    assert breaches.recipient_dpos(engine, MailSettings(), [client]) == [
+        "dpo@centrumnetten.example"
+    ]
+    with pytest.raises(BreachInputError):
+        breaches.concerned_clients(engine, ["onbekend"])
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(text.replace("dov-lars-glce-2024", "zonder-contact"), encoding="utf-8")
+    other_id, _ = seeding.register_client(
+        engine,
+        protocol_id=seeding.store_protocol(engine, plain),
+        redirect_uris=["https://ander.example/cb"],
+    )
+    (other,) = breaches.concerned_clients(engine, [other_id])
+    fallback = MailSettings(other_party_dpo=OTHER_DPO)
+    assert breaches.recipient_dpos(engine, fallback, [other, client]) == [
+        OTHER_DPO,
+        "dpo@centrumnetten.example",
+    ]
+    with pytest.raises(MailError, match="LEERID_MAIL_OTHER_PARTY_DPO"):
+        breaches.recipient_dpos(engine, MailSettings(), [other])

@@ -16,6 +16,7 @@ from leerid.sp.kit.staff import add_staff
 from leerid.testing.browser import hidden_fields
 from leerid.testing.protocol_confirmation import confirm_local_protocol
 from leerid.testing.servers import free_port, serve_portal
+from tests.conftest import Leerid
 from tests.sp.conftest import write_config
 from tests.sp.test_breaches_mail import Inbox, smtp  # noqa: F401 (a fixture)
 from tests.sp.test_lars_flow import PASSWORD, staff_login
@@ -93,3 +94,32 @@ def test_the_form_records_the_authority_and_shows_both_clocks(
     assert by_id[fresh].clocks.other_party_told_at is not None  # the form always tells
     assert "referentie GBA-2026-9" in inbox.messages[-2].get_payload()
     provider.engine.dispose()
+
+
+def test_the_cli_records_the_authority_or_why_not(
+    database_url: str, tmp_path: Path, leerid: Leerid
+) -> None:
+    """``leerid sp breaches update --authority-reference REF | --authority-not-needed WHY``."""
+    config = write_config(tmp_path / "sp", database_url)
+    env = {"LEERID_SP_CONFIG": str(config), "COLUMNS": "250"}
+    add = ["sp", "breaches", "add", "--discovered", "2026-11-01T08:00", "--description", "Lek"]
+    add += ["--categories", "naam", "--pupils", "1", "--measures", "Gewist", "--no-notify"]
+    for _ in range(2):
+        assert leerid(add, env)[0] == 0
+    update = ["sp", "breaches", "update"]
+    status, err = leerid([*update, "1", "--authority-reference", "GBA-5"], env)
+    assert status == 0, err
+    status, err = leerid([*update, "2", "--authority-not-needed", "Versleuteld"], env)
+    assert status == 0, err
+    status, err = leerid([*update, "1", "--authority-not-needed", "toch niet"], env)
+    assert status == 1 and "reported to the authority already" in err
+    status, err = leerid(
+        [*update, "2", "--authority-reference", "A", "--authority-not-needed", "B"], env
+    )
+    assert status == 1 and "not both" in err
+    provider = ServiceProvider(load_settings(config))
+    by_id = {v.breach.id: v for v in list_breaches(provider.engine)}
+    provider.engine.dispose()
+    assert by_id[1].breach.authority_reference == "GBA-5"
+    assert by_id[1].clocks.authority_late  # discovered 1 November, reported now: after 72 h
+    assert by_id[2].clocks.authority_state == "niet gemeld"
