@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from starlette.responses import HTMLResponse, Response, StreamingResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from leerid.charts import Chart, Series, bar_chart
 from leerid.csv_safe import SafeWriter
@@ -71,6 +71,9 @@ async def staff_log(request: Request, portal: PortalDep, who: DpoStaff) -> Respo
         return portal.page(
             "staff_log.html", who.session, 400, error=exc.dutch, page=None, current=LOG, **context
         )
+    if params.get("leerling", "").strip() not in ("", wanted.pupil):
+        # art. 4: a key typed in (or psn-…) goes on as its pseudonym, out of the address bar
+        return RedirectResponse(f"{LOG}?{urlencode(wanted.query())}", 303)
     found = await asyncio.to_thread(page_of, provider.engine, provider.secrets, wanted)
     return portal.page(
         "staff_log.html",
