@@ -95,6 +95,25 @@ def no_horizontal_scroll(tab: Page) -> bool:
     return bool(tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"))
 
 
+def look_at(tab: Page, url: str, app: str, role: str, shot: str) -> None:
+    """The checks of every page shown: landmarks, words, menu, axe and the screenshots."""
+    assert tab.get_by_role("main").count() == 1
+    assert tab.get_by_role("heading", level=1).count() == 1
+    check(url, tab.content())
+    if role != ANONYMOUS:
+        assert dead_menu_links(tab, app, role) == [], f"{role} is shown links it may not open"
+    found: list[str] = []
+    folder = SCREENSHOTS / app / role
+    folder.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        tab.set_viewport_size({"width": width, "height": 800})
+        found += violations(tab)
+        if width <= 375:
+            assert no_horizontal_scroll(tab), f"{url} scrolls sideways at {width} px"
+        tab.screenshot(path=str(folder / f"{shot}-{width}.png"), full_page=True)
+    assert found == [], "\n".join(found)
+
+
 @pytest.mark.parametrize(
     ("page", "role"), cases(), ids=[f"{p.app}:{r}:{p.name}" for p, r in cases()]
 )
@@ -105,21 +124,35 @@ def test_the_page_is_accessible_at_both_widths(
     url = world.url(page.app, page.path(world.params[page.app]))
     answer = tab.goto(url)
     assert answer is not None and answer.status == 200, f"{url}: HTTP {answer and answer.status}"
-    assert tab.get_by_role("main").count() == 1
-    assert tab.get_by_role("heading", level=1).count() == 1
-    check(url, tab.content())
-    if role != ANONYMOUS:
-        assert dead_menu_links(tab, page.app, role) == [], f"{role} is shown links it may not open"
-    found: list[str] = []
-    folder = SCREENSHOTS / page.app / role
-    folder.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS:
-        tab.set_viewport_size({"width": width, "height": 800})
-        found += violations(tab)
-        if width <= 375:
-            assert no_horizontal_scroll(tab), f"{url} scrolls sideways at {width} px"
-        tab.screenshot(path=str(folder / f"{page.name}-{width}.png"), full_page=True)
-    assert found == [], "\n".join(found)
+    look_at(tab, url, page.app, role, page.name)
+
+
+def refusals() -> list[tuple[ConsolePage, str]]:
+    """For each role, the first page of its app it may not see (its 403 page)."""
+    found = []
+    for app, roles in ROLES.items():
+        for role in roles:
+            refused = [
+                p
+                for p in PAGES
+                if p.app == app and p.kind == HTML and p.allowed != PUBLIC and role not in p.allowed
+            ]
+            found += [(refused[0], role)] if refused else []
+    return found
+
+
+@pytest.mark.parametrize(
+    ("page", "role"), refusals(), ids=[f"{p.app}:{r}:{p.name}" for p, r in refusals()]
+)
+def test_the_refusal_is_accessible_at_both_widths(
+    world: World, tabs: Tabs, page: ConsolePage, role: str
+) -> None:
+    """The 403 page a role gets is a page like the others (kept as ``<page>-403``)."""
+    tab = tabs.tab(page.app, role)
+    url = world.url(page.app, page.path(world.params[page.app]))
+    answer = tab.goto(url)
+    assert answer is not None and answer.status == 403, f"{url}: HTTP {answer and answer.status}"
+    look_at(tab, url, page.app, role, f"{page.name}-403")
 
 
 def test_every_allowed_page_is_shown() -> None:
