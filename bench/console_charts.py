@@ -216,15 +216,19 @@ def rollup_cost(engine: Engine, clients: list[str], entries: int) -> None:
         from leerid.idp.store.tlog.tables import TlogEntry
 
         bodies = [bytes(b) for (b,) in conn.execute(select(TlogEntry.body).limit(4096))]
-    started = time.perf_counter()
-    for _ in range(10):
-        disclosure_counts.tally(bodies)
-    tally_us = (time.perf_counter() - started) / (10 * len(bodies)) * 1e6
+    best = float("inf")
+    for _ in range(10):  # the counting alone: tally + upserts, rolled back, best of 10
+        with engine.connect() as conn, conn.begin() as tx:
+            started = time.perf_counter()
+            disclosure_counts.count_entries(conn, bodies)
+            best = min(best, time.perf_counter() - started)
+            tx.rollback()
+    tally_us = best / len(bodies) * 1e6
     without, with_counts = results[False], results[True]
     print(
         f"  integrator, {entries:,} entries in batches of 4096: {without:.1f} µs/entry "
         f"without counting, {with_counts:.1f} µs/entry with (+{with_counts - without:.1f} µs); "
-        f"parsing and tallying alone {tally_us:.1f} µs/entry"
+        f"the counting alone (parse, tally, upsert; best of 10 batches) {tally_us:.1f} µs/entry"
     )
 
 

@@ -75,8 +75,12 @@ def brussels_day(hour: dt.datetime) -> dt.date:
     return hour.astimezone(BRUSSELS).date()
 
 
-def _hour(at: dt.datetime) -> dt.datetime:
-    return at.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
+@lru_cache(maxsize=4096)
+def _hour_of(prefix: str) -> tuple[dt.datetime, dt.date]:
+    """The UTC hour and Brussels day of an entry time's ``YYYY-MM-DDTHH`` (entries write
+    their time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, in UTC)."""
+    hour = dt.datetime.strptime(prefix, "%Y-%m-%dT%H").replace(tzinfo=dt.UTC)
+    return hour, brussels_day(hour)
 
 
 def tally(bodies: Iterable[bytes]) -> tuple[Counter[DayKey], Counter[HourKey]]:
@@ -89,11 +93,11 @@ def tally(bodies: Iterable[bytes]) -> tuple[Counter[DayKey], Counter[HourKey]]:
         document: dict[str, Any] = json.loads(body)
         if document.get("kind") != "disclosure":
             continue
-        hour = _hour(dt.datetime.fromisoformat(document["at"]))
+        hour, day = _hour_of(str(document["at"])[:13])
         client, endpoint = str(document["client"]), str(document["endpoint"])
         outcome = str(document["outcome"])
         protocol = str(document.get("protocol") or "")
-        days[(brussels_day(hour), client, protocol, endpoint, outcome)] += 1
+        days[(day, client, protocol, endpoint, outcome)] += 1
         hours[(hour, client, endpoint, outcome)] += 1
     return days, hours
 
