@@ -233,6 +233,9 @@ def test_the_evidence_as_a_page_and_as_json(duty_site: DutySite) -> None:
     verdicts = {m["id"]: m["verdict"] for m in data["measures"]}
     assert "m-privacylog" not in verdicts  # the recipient's measure, not DOV's
     assert verdicts["m-bewijs"] == "aangetoond"  # the staff log and the transparency log verify
+    (proof,) = [m for m in data["measures"] if m["id"] == "m-bewijs"]
+    log = {f["name"]: f["value"] for f in proof["facts"]}["Transparantielog van de mededelingen"]
+    assert "ondertekend en geldig" in log, log  # storing the protocol wrote the first entry
     assert verdicts["m-vertrouwelijkheid"] == "niet aangetoond"  # UNDATED has no dates
     assert verdicts["m-verwerkers"] == "niet aangetoond"  # no processors file in this test
     assert verdicts["m-risico"] == "organisatorisch"
@@ -261,9 +264,15 @@ def test_the_cli_keeps_the_same_register(
     )
     assert status == 1 and "not both" in err
     out = tmp_path_factory.mktemp("evidence") / "dov.json"
-    status, err = leerid(["evidence", "--out", str(out)], env)
+    status, err = leerid(["evidence", "--full", "--out", str(out)], env)
     assert status == 1  # m-verwerkers is not shown without a processors file
-    assert json.loads(out.read_text())["party"] == "DOV"
+    data = json.loads(out.read_text())
+    assert data["party"] == "DOV"
+    (proof,) = [m for m in data["measures"] if m["id"] == "m-bewijs"]
+    assert proof["verdict"] == "aangetoond"
+    facts = {f["name"]: f["value"] for f in proof["facts"]}
+    log = facts["Transparantielog van de mededelingen"]
+    assert "volledig herberekend" in log, log
 
 
 def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_path: Path) -> None:
@@ -300,3 +309,19 @@ def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_
     ]
     with pytest.raises(MailError, match="LEERID_MAIL_OTHER_PARTY_DPO"):
         breaches.recipient_dpos(engine, MailSettings(), [other])
+
+
+def test_every_duty_page_speaks_dutch(duty_site: DutySite) -> None:
+    """Issue 8 point 20 for the console: no code names (attributes, log actions) on a page."""
+    from tests.test_page_words import check
+
+    engine = make_engine(duty_site.idp.database_url)
+    pupil = duty_site.idp.seed.pupil.leer_id_uuid
+    store_report(engine, duty_site.idp.client_id, pupil, "given_name", "verouderd", "Oude naam")
+    engine.dispose()
+    for who in (OPERATOR, DPO):
+        with duty_site.browser(who) as browser:
+            for path in EXPECTED:
+                answer = browser.http.get(duty_site.url + path)
+                if answer.status_code == 200 and not path.endswith(".json"):
+                    check(f"console {who} {path}", answer.text)

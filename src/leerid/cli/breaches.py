@@ -15,8 +15,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.breach_options import (
+    AuthorityAt,
+    AuthorityNotNeeded,
+    AuthorityReference,
+    authority,
+    moment,
+)
 from leerid.cli.tables import print_table
-from leerid.errors import LeeridError
 from leerid.schema import get_engine
 
 app = typer.Typer(
@@ -24,14 +30,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console(highlight=False, soft_wrap=True)
-
-
-def _moment(text: str, option: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LeeridError(f"{option} {text!r}: write an ISO time, e.g. 2026-11-28T09:30") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
@@ -115,7 +113,7 @@ def add_command(
         get_engine(create=False),
         mail_from_env(),
         actor=by,
-        discovered_at=_moment(discovered, "--discovered"),
+        discovered_at=moment(discovered, "--discovered"),
         description=description,
         categories=categories,
         pupils_affected=pupils,
@@ -131,25 +129,17 @@ def update_command(
     breach_id: int = typer.Argument(...),
     text: str = typer.Option("", help="New information (phased, GDPR art. 33.4)."),
     status: str = typer.Option("", help="open, gemeld or afgesloten."),
-    authority_reference: str | None = typer.Option(
-        None, help="The authority (GBA) was told: its reference (GDPR art. 33.1)."
-    ),
-    authority_at: str = typer.Option("", help="When the authority was told (ISO; default now)."),
-    authority_not_needed: str | None = typer.Option(
-        None, help="Why the authority was not told (GDPR art. 33.5)."
-    ),
+    authority_reference: AuthorityReference = None,
+    authority_at: AuthorityAt = "",
+    authority_not_needed: AuthorityNotNeeded = None,
     notify: bool = typer.Option(False, "--notify", help="Send it to the recipients' DPOs."),
     by: str = typer.Option("dpo", "--by", help="Who records it (for the staff privacy log)."),
 ) -> None:
     """Add information to a breach, record the authority's answer; optionally tell the DPOs."""
     from leerid.idp.settings import mail_from_env
-    from leerid.idp.store.console.breaches import Authority, update_breach
+    from leerid.idp.store.console.breaches import update_breach
 
-    authority = Authority(
-        reference=authority_reference,
-        notified_at=_moment(authority_at, "--authority-at") if authority_at else None,
-        not_needed=authority_not_needed,
-    )
+    told = authority(authority_reference, authority_at, authority_not_needed)
     update_breach(
         get_engine(create=False),
         mail_from_env(),
@@ -157,7 +147,7 @@ def update_command(
         actor=by,
         text=text or None,
         status=status or None,
-        authority=authority,
+        authority=told,
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))

@@ -19,6 +19,9 @@ out = Console(highlight=False, soft_wrap=True)
 
 def evidence(
     as_json: bool = typer.Option(False, "--json", help="Print the evidence as JSON."),
+    full: bool = typer.Option(
+        False, "--full", help="Also recompute the whole transparency log (long on a large log)."
+    ),
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the JSON to this file.")
     ] = None,
@@ -27,7 +30,7 @@ def evidence(
     from leerid.idp.settings import IdpSettings
     from leerid.idp.store.console.evidence import collect
 
-    found = collect(get_engine(create=False), IdpSettings.from_env())
+    found = collect(get_engine(create=False), IdpSettings.from_env(), full=full)
     document = json.dumps(found.as_json(), ensure_ascii=False, indent=2)
     if out_file is not None:
         out_file.write_text(document + "\n", encoding="utf-8")

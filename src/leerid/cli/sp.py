@@ -11,6 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from leerid.cli.breach_options import (
+    AuthorityAt,
+    AuthorityNotNeeded,
+    AuthorityReference,
+    authority,
+    moment,
+)
 from leerid.cli.tables import print_table
 from leerid.errors import LeeridError
 from leerid.protocol import IsoDuration
@@ -205,14 +212,6 @@ def log_prune(
 # -- breaches ------------------------------------------------------------------------------
 
 
-def _moment(text: str, option: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise LeeridError(f"{option} {text!r}: write an ISO time, e.g. 2026-11-28T09:30") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 @breaches_app.command("list")
 def breaches_list(config: Path | None = CONFIG) -> None:
     """Every breach with its clocks: the authority's 72 hours and the other DPO told."""
@@ -271,7 +270,7 @@ def breaches_add(
         provider.engine,
         provider.settings.mail,
         actor=actor,
-        discovered_at=_moment(discovered, "--discovered"),
+        discovered_at=moment(discovered, "--discovered"),
         description=description,
         categories=categories,
         pupils_affected=pupils,
@@ -290,27 +289,16 @@ def breaches_update(
     authority_notified: bool = typer.Option(
         False, "--authority-notified", help="The authority was told now (no reference yet)."
     ),
-    authority_reference: str | None = typer.Option(
-        None, help="The authority (GBA) was told: its reference (GDPR art. 33.1)."
-    ),
-    authority_at: str = typer.Option(
-        "", help="When the authority was told (ISO; UTC if no zone; default now)."
-    ),
-    authority_not_needed: str | None = typer.Option(
-        None, help="Why the authority was not told (GDPR art. 33.5)."
-    ),
+    authority_reference: AuthorityReference = None,
+    authority_at: AuthorityAt = "",
+    authority_not_needed: AuthorityNotNeeded = None,
     notify: bool = typer.Option(False, "--notify", help="Send this update to the other DPO."),
     actor: str = typer.Option("dpo"),
 ) -> None:
     """Add information to a breach; optionally notify the other party's DPO."""
-    from leerid.sp.kit.breaches import Authority, update_breach
+    from leerid.sp.kit.breaches import update_breach
 
-    authority = Authority(
-        reference=authority_reference,
-        notified_at=_moment(authority_at, "--authority-at") if authority_at else None,
-        not_needed=authority_not_needed,
-        notified=authority_notified,
-    )
+    told = authority(authority_reference, authority_at, authority_not_needed, authority_notified)
     provider = _provider(config)
     update_breach(
         provider.engine,
@@ -319,7 +307,7 @@ def breaches_update(
         actor=actor,
         text=text or None,
         status=status or None,
-        authority=authority,
+        authority=told,
         notify=notify,
     )
     out.print(f"breach {breach_id} updated" + (" and notified" if notify else ""))

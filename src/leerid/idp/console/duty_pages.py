@@ -32,19 +32,18 @@ from leerid.insz_text import looks_like_insz
 __all__ = ["router"]
 
 router = APIRouter()
-
-ATTRIBUTE_NAMES = {  # art. 3's attributes in the words of the page, never the claim's name
-    "given_name": "voornaam",
-    "family_name": "naam",
-    "ov_leerid_uuid": "leerlingensleutel",
-    "ov_account_uuid": "accountnummer",
-    "ov_historiek_account_uuid": "vroegere accountnummers",
-    "ov_orgcode": "school (instellingsnummer)",
-    "rrn": "rijksregisternummer",
-}
 REPORTS = "/beheer/meldingen"
 NOTICES = "/beheer/kennisgevingen"
 SOURCE_LABELS = {"client": "van een ontvanger", "dov": "van DOV", "pupil": "van een leerling"}
+ATTRIBUTE_LABELS = {  # art. 3: the attributes in the words DOV's staff use (no code names)
+    "given_name": "Voornaam",
+    "family_name": "Achternaam",
+    "ov_leerid_uuid": "Leerlingensleutel",
+    "ov_account_uuid": "Accountnummer",
+    "ov_historiek_account_uuid": "Vorige accountnummers",
+    "ov_orgcode": "School (instellingsnummer)",
+    "rrn": "Rijksregisternummer",
+}
 
 
 async def _undated(console: ConsoleDep, who: Staff) -> Response | None:
@@ -85,7 +84,7 @@ async def report_list(request: Request, who: AnyStaff, console: ConsoleDep) -> R
         chosen_source=source or "",
         statuses=STATUSES,
         sources=SOURCE_LABELS,
-        attributes={claim: ATTRIBUTE_NAMES.get(claim, claim) for claim in ATTRIBUTES},
+        attributes={a: ATTRIBUTE_LABELS.get(a, a) for a in ATTRIBUTES},
         problems=PROBLEMS,
         clients=known.clients,
     )
@@ -113,7 +112,7 @@ def _report_problem(form: dict[str, str], clients: list[str]) -> str | None:
     try:
         uuid.UUID(form.get("sleutel", "").strip())
     except ValueError:
-        return "De leerling: geef de Leer_id_uuid of Account_uuid (een UUID)."
+        return "De leerling: geef de leerlingensleutel of het accountnummer (een UUID)."
     if form.get("ontvanger") not in clients:
         return "Kies de ontvanger uit de lijst."
     if form.get("gegeven") not in ATTRIBUTES or form.get("probleem") not in PROBLEMS:
