@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from leerid.duties.hash_chain import entry_hash
+from leerid.duties.hash_chain import entry_problems
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.models import PrivacyLogEntry, PrivacyLogHead
@@ -79,9 +79,7 @@ def _since(engine: Engine, anchor: Anchor) -> ChainCheck | None:
         prev, expected, count = anchor.entry_hash, anchor.seq + 1, anchor.count
         stmt = select(PrivacyLogEntry).where(PrivacyLogEntry.seq > anchor.seq)
         for entry in session.scalars(stmt.order_by(PrivacyLogEntry.seq)):
-            fields = (entry.at, entry.actor, entry.action, entry.pupil_key, entry.purpose)
-            digest = entry_hash(entry.prev_hash, entry.seq, *fields, entry.detail)
-            if entry.seq != expected or entry.prev_hash != prev or digest != entry.entry_hash:
+            if entry_problems(entry, expected, prev):
                 return None  # the full verification names what is wrong
             prev, expected, count = entry.entry_hash, entry.seq + 1, count + 1
         head = session.get(PrivacyLogHead, 1)

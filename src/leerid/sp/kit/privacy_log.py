@@ -199,8 +199,12 @@ def verify(engine: Engine, secrets: ProviderSecrets) -> Verification:
                 )
             expected_seq, expected_prev = prune.last_seq + 1, prune.last_hash
         last_seq = 0
-        stmt = select(PrivacyLogEntry).order_by(PrivacyLogEntry.seq)
-        for entry in session.scalars(stmt.execution_options(yield_per=BATCH)):
+        c = _ENTRIES.c  # plain rows, not ORM objects: loading those took half the time
+        stmt = select(
+            c.seq, c.at, c.actor, c.action, c.pupil_key, c.purpose, c.detail, c.prev_hash,
+            c.entry_hash,
+        ).order_by(c.seq)  # fmt: skip
+        for entry in session.execute(stmt.execution_options(yield_per=BATCH)):
             if result.first_seq is None:
                 result.first_seq = entry.seq
             result.problems += entry_problems(entry, expected_seq, expected_prev)
