@@ -58,6 +58,9 @@ def test_demo_checks_gate_and_merge_then_stops(tmp_path: Path) -> None:
     assert "leerling.andere  │ first login          │ geweigerd" in out
     assert "leerling.nieuw   │ after identification │ gekoppeld" in out
     assert "Traceback" not in result.stderr
+    # Issue 13: DOV's console accounts and where to log in.
+    assert f"http://127.0.0.1:{ports[0]}/beheer/aanmelden" in out
+    assert "operator.dov" in out and "dpo.dov" in out
     # Issue 8, point 18: where the demo keeps its data and how to run the other commands.
     home = tmp_path / "home" / "demo"
     config = home / "lars" / "lars.toml"

@@ -19,6 +19,7 @@ from leerid.idp.login.activation_codes import issue_for_school
 from leerid.protocol import load_protocol
 from leerid.protocol.model import PartyRole
 from leerid.protocol.register import render_register
+from leerid.sp.kit import privacy_log
 from leerid.sp.kit.login_claims import read_login
 from leerid.sp.kit.models import QualityReport
 from leerid.sp.kit.provider import ServiceProvider
@@ -221,6 +222,16 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         )
         pages["breach mail failed"] = dpo.get(f"{url}/personeel/datalekken").text
         pages["log with entries"] = dpo.get(f"{url}/personeel/privacylog").text
+        log = f"{url}/personeel/privacylog"
+        pages["dpo home"] = dpo.get(f"{url}/personeel").text
+        pages["log chart"] = dpo.get(f"{log}/grafiek").text
+        pages["log chart refused"] = dpo.get(f"{log}/grafiek", params={"van": "2020-01-01"}).text
+        pages["log filtered"] = dpo.get(log, params={"actie": "leerlingen_gezocht"}).text
+        pages["log bad filter"] = dpo.get(log, params={"van": "gisteren"}).text
+        name = privacy_log.pseudonym(provider.secrets, PUPIL)
+        pages["who looked"] = dpo.get(f"{log}/inzage", params={"pseudoniem": name}).text
+        pages["reports filtered"] = dpo.get(f"{url}/personeel/meldingen?status=open").text
+        pages["staff filtered"] = dpo.get(f"{url}/personeel/medewerkers?toon=actief").text
     pages["evidence file"] = evidence_html(provider)
     provider.engine.dispose()
     assert "Leerlingen gezocht (binnen de eigen scholen)" in pages["log with entries"]

@@ -52,7 +52,13 @@ from leerid.sp.kit.setup import StaffSeed, add_staff_accounts, write_client_key,
 from leerid.store.engine import dispose_engines
 from leerid.testing.browser import Browser
 from leerid.testing.discimus import Enrolled, RegistryPupil, write_discimus
-from leerid.testing.seeding import give_password, register_client, seed_registry, store_protocol
+from leerid.testing.seeding import (
+    add_console_staff,
+    give_password,
+    register_client,
+    seed_registry,
+    store_protocol,
+)
 from leerid.testing.servers import start_idp, start_portal
 
 Say = Callable[[str], None]
@@ -83,7 +89,19 @@ class DemoWorld:
     staff: tuple[StaffSeed, ...]
     import_summary: ImportSummary
     examples: tuple[PupilView, ...]
+    dov_staff: tuple[tuple[str, str, str], ...] = ()  # DOV's console: username, password, role
 
+    @property
+    def console_url(self) -> str:
+        """DOV's console (issue 13), at the provider's root."""
+        return f"{self.issuer.removesuffix('/op')}/beheer"
+
+
+DOV_STAFF = (
+    ("operator.dov", "Operator-Demo-2024-DOV", "operator"),
+    ("dpo.dov", "Dpo-Demo-2024-DOV", "dpo"),
+)
+"""DOV's console accounts (issue 13), with both art. 6 dates recorded as today."""
 
 STAFF = (
     StaffSeed("toegang.lars", "toegangscontrole", "Toegang-Demo-2024", dt.date(2024, 3, 1)),
@@ -266,6 +284,8 @@ def prepare(
             ("merge", "leerling.nieuw", "Zonnebloem-Nieuw-24", unidentified, "gekoppeld"),
         ],
     )
+    for username, password, role in DOV_STAFF:
+        add_console_staff(engine, username, password, role)
     return DemoWorld(
         home=home,
         database_url=database_url,
@@ -277,6 +297,7 @@ def prepare(
         staff=STAFF,
         import_summary=summary,
         examples=(admitted, refused, unidentified),
+        dov_staff=DOV_STAFF,
     )
 
 

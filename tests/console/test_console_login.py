@@ -93,9 +93,9 @@ def test_an_expired_or_forged_session_is_refused(site: ConsoleSite) -> None:
         sealer = Sealer(load_server_secret(engine))
     finally:
         engine.dispose()
-    expired = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "t": 0}, -1)
-    alive = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "t": 0}, 60)
-    foreign = sealer.seal("sso", {"u": OPERATOR, "c": "x", "t": 0}, 60)
+    expired = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, -1)
+    alive = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, 60)
+    foreign = sealer.seal("sso", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, 60)
     for value, status in ((expired, 303), (foreign, 303), (alive, 200)):
         answer = httpx.get(f"{site.base}/beheer", cookies={"beheer_sessie": value})
         assert answer.status_code == status, value
@@ -116,6 +116,12 @@ def test_logout_ends_the_session(site: ConsoleSite) -> None:
         page = browser.follow(out)
         assert "Je bent afgemeld." in page.text
         assert browser.open(f"{site.base}/beheer").status_code == 303
+    # a copy of the cookie taken before the logout opens nothing either
+    with site.browser(DPO) as browser:
+        kept = dict(browser.http.cookies)
+        home = browser.open(f"{site.base}/beheer")
+        assert browser.submit(home, {}, index=0).status_code == 303
+    assert httpx.get(f"{site.base}/beheer", cookies=kept).status_code == 303
 
 
 def test_a_disabled_account_is_out_at_its_next_request(site: ConsoleSite) -> None:
@@ -139,3 +145,22 @@ def test_an_unknown_console_path_is_a_404_page(site: ConsoleSite) -> None:
     with site.browser(UNDATED) as browser:
         answer = browser.open(f"{site.base}/beheer/bestaat-niet")
         assert answer.status_code == 404 and "Niet gevonden" in answer.text
+
+
+def test_every_console_page_speaks_dutch(site: ConsoleSite) -> None:
+    from tests.test_page_words import check
+
+    pages = {"login": httpx.get(f"{site.base}/beheer/aanmelden").text}
+    paths = ["/beheer", "/beheer/protocollen", "/beheer/clients"]
+    paths += ["/beheer/register/samenvoegingen", "/beheer/bestaat-niet"]
+    for who in (OPERATOR, DPO):
+        with site.browser(who) as browser:
+            for path in [*paths, "/beheer/register", "/beheer/register/zoeken"]:
+                pages[f"{who} {path}"] = browser.open(f"{site.base}{path}").text
+    with site.browser(OPERATOR) as browser:
+        form = browser.open(f"{site.base}/beheer/register/zoeken")
+        data = {"sleutel": "insz", "waarde": site.idp.pupil.insz, "doel": "controle"}
+        pages["search"] = browser.submit(form, data, index=1).text
+    for name, html in pages.items():
+        assert '<html lang="nl">' in html, name
+        check(f"console {name}", html)

@@ -30,6 +30,8 @@ ROUTES = {
     ("POST", "/personeel/leerlingen/dossier"),
     ("POST", "/personeel/leerlingen/melding"),
     ("GET", "/personeel/privacylog"),
+    ("GET", "/personeel/privacylog.csv"),  # art. 6: the filtered log, pseudonyms (art. 4)
+    ("GET", "/personeel/privacylog/grafiek"),  # art. 4, 6: reads per day and function
     ("GET", "/personeel/privacylog/inzage"),  # GDPR art. 15: who looked, for the DPO
     ("POST", "/personeel/privacylog/inzage"),
     ("GET", "/personeel/meldingen"),

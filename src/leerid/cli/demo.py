@@ -48,6 +48,12 @@ def _print_world(world: DemoWorld, results: list[tuple[DemoPupil, str, str]], ti
     for member in world.staff:
         staff.add_row(member.username, member.password, member.role)
     console.print(staff)
+    dov = Table(title=f"DOV's console: {world.console_url}/aanmelden", title_justify="left")
+    for column in ("username", "password", "role"):
+        dov.add_column(column)
+    for username, password, role in world.dov_staff:
+        dov.add_row(username, password, role)
+    console.print(dov)
     played = Table(title="Checked just now, over HTTP", title_justify="left")
     for column in ("pupil", "step", "LARS"):
         played.add_column(column)

@@ -146,3 +146,24 @@ def staff_disable(
 
     disable(_provider(config), actor, username)
     out.print(f"staff account {username} disabled")
+
+
+@staff_app.command("password")
+def staff_password(
+    username: str = typer.Argument(...),
+    config: Path | None = CONFIG,
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from standard input."
+    ),
+    actor: str = BY,
+) -> None:
+    """Give an account a new password (its owner forgot it); logged, without the password."""
+    from leerid.sp.kit.staff_admin import reset_password
+
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    )
+    reset_password(_provider(config), actor, username, password)
+    out.print(f"staff account {username}: new password set")

@@ -11,9 +11,17 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["GENESIS", "canonical", "entry_body", "entry_hash", "iso"]
+__all__ = [
+    "GENESIS",
+    "ChainedEntry",
+    "canonical",
+    "entry_body",
+    "entry_hash",
+    "entry_problems",
+    "iso",
+]
 
 GENESIS = "0" * 64
 
@@ -59,3 +67,53 @@ def entry_body(
         f'{{"action":{_text(action)},"actor":{_text(actor)},"at":{_text(at)},'
         f'"detail":{_text(detail)},"pupil_key":{key},"purpose":{_text(purpose)},"seq":{seq:d}}}'
     )
+
+
+class ChainedEntry(Protocol):
+    """What a stored entry of a staff privacy log holds (either party's table)."""
+
+    @property
+    def seq(self) -> int: ...
+    @property
+    def at(self) -> dt.datetime: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def action(self) -> str: ...
+    @property
+    def pupil_key(self) -> str | None: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def detail(self) -> str: ...
+    @property
+    def prev_hash(self) -> str: ...
+    @property
+    def entry_hash(self) -> str: ...
+
+
+def entry_problems(entry: ChainedEntry, expected_seq: int, expected_prev: str) -> list[str]:
+    """Art. 6: what is wrong with ``entry`` where the chain expects number ``expected_seq``
+    after the hash ``expected_prev``: a gap, a broken link, an altered entry (empty: none)."""
+    problems = []
+    if entry.seq != expected_seq:
+        problems.append(
+            f"entry {expected_seq} is missing (next entry present is {entry.seq})"
+            if entry.seq > expected_seq
+            else f"entry {entry.seq} appears out of order"
+        )
+    if entry.prev_hash != expected_prev:
+        problems.append(f"entry {entry.seq} does not chain to the entry before")
+    digest = entry_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor,
+        entry.action,
+        entry.pupil_key,
+        entry.purpose,
+        entry.detail,
+    )
+    if digest != entry.entry_hash:
+        problems.append(f"entry {entry.seq} was altered (hash mismatch)")
+    return problems

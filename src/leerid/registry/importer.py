@@ -62,6 +62,7 @@ from leerid.registry.importing.reader import (
     rows_of,
 )
 from leerid.registry.importing.report import ImportSummary, Progress, RejectsFile
+from leerid.registry.importing.runs import record_run
 from leerid.registry.importing.writer import RegistryWriter, staged
 from leerid.registry.retention.revival import revive_enrolled
 
@@ -227,9 +228,25 @@ def import_registry(
 
     Rejected rows go to ``rejects_path`` (default ``directory/rejects.csv``). Raises
     ``ImportFileError`` (and stores nothing) when a file is missing, unreadable or lacks a
-    required column.
+    required column. Either way one ``ImportRun`` row records the import (issue 13).
     """
-    folder = Path(directory)
+    started = dt.datetime.now(dt.UTC)
+    try:
+        summary = _checked_run(engine, Path(directory), rejects_path, progress, today)
+    except Exception as exc:  # issue 13: a failed import is recorded too, then raised
+        record_run(engine, started, None, str(exc) or type(exc).__name__)
+        raise
+    record_run(engine, started, summary)
+    return summary
+
+
+def _checked_run(
+    engine: Engine,
+    folder: Path,
+    rejects_path: Path | str | None,
+    progress: Progress | None,
+    today: dt.date | None,
+) -> ImportSummary:
     if folder.exists() and not folder.is_dir():
         raise ImportFileError(
             f"{folder}: this is a file; give the folder that holds {PUPIL_FILE} and "

@@ -23,7 +23,7 @@ from leerid.registry.models import (
     Registration,
 )
 
-__all__ = ["PupilView", "find_pupil", "pupil_identifiers", "resolve_pupil_id"]
+__all__ = ["PupilView", "find_pupil", "pupil_identifiers", "pupil_view", "resolve_pupil_id"]
 
 MAX_MERGE_HOPS = 16
 
@@ -115,6 +115,11 @@ def find_pupil(
     )
     if pupil_id is None:
         return None
+    return _view(session, pupil_id, on)
+
+
+def pupil_view(session: Session, pupil_id: int, on: dt.date) -> PupilView:
+    """The pupil ``pupil_id`` (an id ``resolve_pupil_id`` or a search gave) on day ``on``."""
     return _view(session, pupil_id, on)
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from leerid.idp.console import disclosure_pages, home, session
+from leerid.idp.console import clients, disclosure_pages, home, protocols, registry, session
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
 
 CONSOLE_ROUTERS: list[APIRouter] = [
     session.router,
     home.router,
+    registry.router,
+    protocols.router,
+    clients.router,
     disclosure_pages.router,
 ]
 """Every router of the console, in the order they are matched."""

@@ -75,9 +75,10 @@ class StaffPost(Staff):
 
 
 def open_session(console: Console, request: Request) -> dict[str, Any] | None:
-    """The sealed session of this browser (None: absent, altered, foreign or expired)."""
+    """The sealed session of this browser (None: absent, altered, foreign or expired);
+    not yet checked against logouts (the guard does: ``session_ended`` of its ``s``)."""
     data = console.ctx.sealer.open(SESSION_PURPOSE, request.cookies.get(SESSION_COOKIE))
-    if data is None or not isinstance(data.get("u"), str) or not isinstance(data.get("c"), str):
+    if data is None or not all(isinstance(data.get(k), str) for k in ("u", "c", "s")):
         return None
     return data
 
@@ -95,6 +96,8 @@ async def _checked(request: Request, roles: tuple[str, ...], pupil_data: bool) -
     if session is None:
         raise _to_login(console, clear=SESSION_COOKIE in request.cookies)
     ctx = console.ctx
+    if await ctx.run(ctx.store.session_ended, session["s"]):  # logged out: on every node
+        raise _to_login(console, clear=True)
     # Art. 4: a disabled account or a changed role counts at once, not when the cookie ends.
     account = await ctx.run(active_staff, ctx.engine, session["u"])
     if account is None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
 from leerid.idp.console.guard import AnyStaff, ConsoleDep, Staff, open_session
 from leerid.idp.store.console.attention import attention
+from leerid.idp.store.console.protocols import awaiting_signature
 from leerid.idp.store.console.staff import active_staff
 from leerid.idp.web.pages import STATIC
 
@@ -22,7 +25,8 @@ async def home(request: Request, who: AnyStaff, console: ConsoleDep) -> Response
     """What needs attention: the last import, open reports and breaches."""
     ctx = console.ctx
     figures = await ctx.run(attention, ctx.engine)
-    return console.page(request, "console_home.html", who, figures=figures)
+    awaiting = await ctx.run(awaiting_signature, ctx.engine, dt.datetime.now(dt.UTC))
+    return console.page(request, "console_home.html", who, figures=figures, awaiting=awaiting)
 
 
 @router.get("/beheer/static/console.css", include_in_schema=False)

@@ -22,7 +22,7 @@ from leerid.protocol.lifecycle import BRUSSELS
 if TYPE_CHECKING:
     from leerid.idp.context import IdpContext
 
-__all__ = ["COOKIE_PATH", "Console", "Who", "brussels", "console_of"]
+__all__ = ["COOKIE_PATH", "Console", "Who", "brussels", "console_of", "page_number"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 COOKIE_PATH = "/beheer"
@@ -145,3 +145,11 @@ def console_of(request: Request) -> Console:
         console = Console(request.app.state.idp)
         request.app.state.console = console
     return console
+
+
+def page_number(request: Request, name: str = "pagina") -> int | None:
+    """The page asked for in the query (1 when absent), or None when it is no number ≥ 1."""
+    text = request.query_params.get(name, "1")
+    if not text.isdigit() or len(text) > 6 or int(text) < 1:
+        return None
+    return int(text)

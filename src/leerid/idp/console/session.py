@@ -12,10 +12,12 @@ HttpOnly, SameSite=Strict, Secure under https, path ``/beheer``, 8 hours.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hmac
 import logging
 import secrets
 import time
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -115,13 +117,26 @@ async def login(request: Request, console: ConsoleDep) -> Response:
         return _login_page(
             console, request, errors={"username": refused}, username=username, status=status
         )
-    session = {"u": username, "c": secrets.token_urlsafe(32), "t": int(time.time())}
+    session = {
+        "u": username,
+        "c": secrets.token_urlsafe(32),  # the session's CSRF token
+        "s": secrets.token_hex(16),  # the session's id, ended on every node at logout
+        "t": int(time.time()),
+    }
     response = RedirectResponse("/beheer", 303, headers={"Cache-Control": "no-store"})
     sealed = console.ctx.sealer.seal(SESSION_PURPOSE, session, LIFETIME)
     console.set_cookie(response, SESSION_COOKIE, sealed, LIFETIME)
     console.clear_cookie(response, LOGIN_CSRF)
     log.info("console login ok")
     return response
+
+
+def _end(console: Console, session: dict[str, Any]) -> None:
+    """Refuse this session's cookie from now on, on every node, until it would expire."""
+    started = session.get("t")
+    started = started if isinstance(started, int) else int(time.time())
+    expires = dt.datetime.fromtimestamp(started + LIFETIME, dt.UTC)
+    console.ctx.store.end_session(str(session["s"]), expires, dt.datetime.now(dt.UTC))
 
 
 @router.post("/beheer/afmelden")
@@ -134,6 +149,7 @@ async def logout(request: Request, console: ConsoleDep) -> Response:
         if not hmac.compare_digest(sent.encode(), str(session["c"]).encode()):
             text = "Het formulier was verlopen of kwam niet van deze pagina. Probeer opnieuw."
             return console.message(None, "Niet toegestaan", text, 403)
+        await console.ctx.run(_end, console, session)
     response = console.redirect_with(None, "/beheer/aanmelden", "Je bent afgemeld.")
     console.clear_cookie(response, SESSION_COOKIE)
     return response

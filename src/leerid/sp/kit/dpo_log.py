@@ -20,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError
 from leerid.sp.kit import privacy_log
@@ -115,6 +116,40 @@ class Lookup:
     looks: list[Look]
 
 
+def keys_of(session: Session, secrets: ProviderSecrets, name: str) -> list[str]:
+    """Art. 4: the pupil keys in the log whose pseudonym is ``name`` (the DPO never types a
+    key to find them; a pseudonym is a keyed hash, so the log's keys are hashed to compare)."""
+    keys = session.scalars(
+        select(PrivacyLogEntry.pupil_key).where(PrivacyLogEntry.pupil_key.is_not(None)).distinct()
+    )
+    return [k for k in keys if k and privacy_log.pseudonym(secrets, k) == name]
+
+
+def _lookup(
+    session: Session,
+    name: str,
+    keys: list[str],
+    *,
+    actor: str,
+    role_labels: Mapping[str, str],
+) -> Lookup:
+    """The looks at the file of the pupil known by ``keys``, the lookup logged (art. 6)."""
+    found = {
+        (look.at, look.action, look.actor): look
+        for k in keys
+        for look in looks_at(session, k, role_labels)
+    }
+    looks = sorted(found.values(), key=lambda look: look.at)
+    privacy_log.append(
+        session,
+        actor=actor,
+        action="inzage_dpo",
+        purpose="AVG art. 15: wie bekeek het dossier van een leerling (inzageverzoek)",
+        detail={"pseudoniem": name, "aantal": len(looks)},
+    )
+    return Lookup(name, looks)
+
+
 def who_looked(
     engine: Engine,
     secrets: ProviderSecrets,
@@ -128,12 +163,19 @@ def who_looked(
     key = pupil_key(given)
     name = privacy_log.pseudonym(secrets, key)
     with session_scope(engine) as session:
-        looks = looks_at(session, key, role_labels)
-        privacy_log.append(
-            session,
-            actor=actor,
-            action="inzage_dpo",
-            purpose="AVG art. 15: wie bekeek het dossier van een leerling (inzageverzoek)",
-            detail={"pseudoniem": name, "aantal": len(looks)},
-        )
-    return Lookup(name, looks)
+        return _lookup(session, name, [key], actor=actor, role_labels=role_labels)
+
+
+def who_looked_by_pseudonym(
+    engine: Engine,
+    secrets: ProviderSecrets,
+    name: str,
+    *,
+    actor: str,
+    role_labels: Mapping[str, str],
+) -> Lookup:
+    """The same from a pseudonym in the log (the link on a log line): the keys whose
+    pseudonym it is are found by hashing the log's keys; logged the same way."""
+    with session_scope(engine) as session:
+        keys = keys_of(session, secrets, name)
+        return _lookup(session, name, keys, actor=actor, role_labels=role_labels)

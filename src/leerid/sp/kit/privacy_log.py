@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from leerid.duties.hash_chain import GENESIS, canonical, entry_hash, iso
+from leerid.duties.hash_chain import GENESIS, canonical, entry_hash, entry_problems, iso
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.models import LogPruneRecord, PrivacyLogEntry, PrivacyLogHead
 from leerid.store import bulk
@@ -199,30 +199,15 @@ def verify(engine: Engine, secrets: ProviderSecrets) -> Verification:
                 )
             expected_seq, expected_prev = prune.last_seq + 1, prune.last_hash
         last_seq = 0
-        stmt = select(PrivacyLogEntry).order_by(PrivacyLogEntry.seq)
-        for entry in session.scalars(stmt.execution_options(yield_per=BATCH)):
+        c = _ENTRIES.c  # plain rows, not ORM objects: loading those took half the time
+        stmt = select(
+            c.seq, c.at, c.actor, c.action, c.pupil_key, c.purpose, c.detail, c.prev_hash,
+            c.entry_hash,
+        ).order_by(c.seq)  # fmt: skip
+        for entry in session.execute(stmt.execution_options(yield_per=BATCH)):
             if result.first_seq is None:
                 result.first_seq = entry.seq
-            if entry.seq != expected_seq:
-                result.problems.append(
-                    f"entry {expected_seq} is missing (next entry present is {entry.seq})"
-                    if entry.seq > expected_seq
-                    else f"entry {entry.seq} appears out of order"
-                )
-            if entry.prev_hash != expected_prev:
-                result.problems.append(f"entry {entry.seq} does not chain to the entry before")
-            digest = entry_hash(
-                entry.prev_hash,
-                entry.seq,
-                entry.at,
-                entry.actor,
-                entry.action,
-                entry.pupil_key,
-                entry.purpose,
-                entry.detail,
-            )
-            if digest != entry.entry_hash:
-                result.problems.append(f"entry {entry.seq} was altered (hash mismatch)")
+            result.problems += entry_problems(entry, expected_seq, expected_prev)
             result.entries += 1
             expected_seq, expected_prev = entry.seq + 1, entry.entry_hash
             last_seq = entry.seq

@@ -1,9 +1,11 @@
-"""Managing staff accounts: function profile, schools, the art. 6 dates, disabling.
+"""Managing staff accounts: function profile, schools, the art. 6 dates, disabling, a new
+password.
 
 Used by ``leerid sp staff`` and by the portal's ``/personeel/medewerkers`` (the DPO, or a
 member of staff whose profile has ``manages_staff``). Every change is in the privacy log
-(``personeel_toegevoegd``, ``personeel_bijgewerkt``, ``personeel_uitgeschakeld``), never a
-password. Nobody changes or disables their own account here: no one raises their own rights.
+(``personeel_toegevoegd``, ``personeel_bijgewerkt``, ``personeel_uitgeschakeld``,
+``personeel_wachtwoord``), never a password. Nobody changes or disables their own account
+here: no one raises their own rights.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError, NotFoundError
+from leerid.passwords_unicode import normalise_password
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.models import StaffAccount
 from leerid.sp.kit.orgcode import normalise_orgcode
 from leerid.sp.kit.profiles import profile_of
-from leerid.sp.kit.staff import add_staff, school_scope
+from leerid.sp.kit.staff import HASHER, MIN_PASSWORD, add_staff, school_scope
 from leerid.store.engine import session_scope
 
 if TYPE_CHECKING:
@@ -266,3 +269,36 @@ def may_manage(provider: ServiceProvider, account: StaffAccount) -> bool:
         return True
     profile = profile_of(provider.settings.profiles, account.function_profile)
     return profile is not None and profile.manages_staff
+
+
+def reset_password(
+    provider: ServiceProvider,
+    actor: str,
+    username: str,
+    password: str,
+    actor_role: str | None = None,
+) -> None:
+    """A new password for an account whose owner forgot theirs (art. 6: access only with
+    one's own account); logged without the password; never one's own account here, and a
+    staff manager resets no DPO or other manager. A disabled account stays disabled."""
+    if actor == username:
+        raise StaffRefusedError("you cannot reset your own password here; ask the DPO", OWN_ACCOUNT)
+    password = normalise_password(password)  # NIST SP 800-63B §5.1.1.2 (issue 8 §9)
+    if len(password) < MIN_PASSWORD:
+        raise StaffRefusedError(
+            f"the password must have at least {MIN_PASSWORD} characters",
+            f"Wachtwoord: minstens {MIN_PASSWORD} tekens.",
+        )
+    with session_scope(provider.engine) as session:
+        account = session.get(StaffAccount, username)
+        if account is None:
+            raise NotFoundError(f"no staff account {username!r}; see `leerid sp staff list`")
+        _check_manager(provider, session, actor, actor_role, None, account)
+        account.password_hash = HASHER.hash(password)
+        privacy_log.append(
+            session,
+            actor=actor,
+            action="personeel_wachtwoord",
+            purpose="art. 6: nieuw wachtwoord voor een personeelslid",
+            detail={"personeelslid": username},
+        )

@@ -48,7 +48,8 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-def _function(detail: str) -> str | None:
+def recorded_function(detail: str) -> str | None:
+    """The function label an entry recorded (art. 4), None for an older entry."""
     value = detail_of(detail).get(FUNCTION)
     return value if isinstance(value, str) and value else None
 
@@ -76,7 +77,7 @@ def looks_at(
     return [
         Look(
             _aware(at),
-            _function(detail) or labels.get(role or "", UNKNOWN_FUNCTION),
+            recorded_function(detail) or labels.get(role or "", UNKNOWN_FUNCTION),
             STAFF_ACTS[action],
             action,
             actor,

@@ -26,6 +26,7 @@ from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.throttle import StaffLoginThrottle, purge_spent
 from leerid.sp.portal import (
+    dpo_log_pages,
     dpo_pages,
     parameters,
     pupil_pages,
@@ -229,6 +230,7 @@ def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> 
         staff_pages.router,
         staff_admin_pages.router,
         dpo_pages.router,
+        dpo_log_pages.router,
         plain,
     ):
         _add_routes(app, router)

@@ -1,6 +1,7 @@
-"""The DPO's pages: privacy log (on pseudonyms, art. 4) and the access-request lookup, data-quality
-reports, breaches, evidence, the risk assessment (art. 6-9); the training and confidentiality
-dates are on the staff management page (``staff_admin_pages``).
+"""The DPO's pages: data-quality reports, breaches, evidence, the risk assessment (art. 6-9);
+the privacy log (on pseudonyms, art. 4) and the access-request lookup are in
+``dpo_log_pages``, the training and confidentiality dates on the staff management page
+(``staff_admin_pages``).
 
 Every page here needs a role that sees the privacy log (in the LARS protocol: the DPO).
 """
@@ -12,13 +13,12 @@ import datetime as dt
 import logging
 
 import httpx
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from leerid.errors import LeeridError
 from leerid.protocol.lifecycle import BRUSSELS
-from leerid.sp.kit import breaches, privacy_log, quality_reports
-from leerid.sp.kit.dpo_log import NotAPupilKeyError, recent_for_dpo, who_looked
+from leerid.sp.kit import breaches, log_alerts, privacy_log, quality_reports
 from leerid.sp.kit.evidence import collect
 from leerid.sp.kit.free_text import dutch_message
 from leerid.sp.kit.risk import add_risk, assessed_on, list_risks
@@ -29,56 +29,11 @@ log = logging.getLogger("leerid.sp.portal")
 
 router = APIRouter()
 
-LOG = "/personeel/privacylog"
-LOOKUP = "/personeel/privacylog/inzage"
 RISKS = "/personeel/bewijs/risico"
 REPORTS = "/personeel/meldingen"
 BREACHES = "/personeel/datalekken"
-
-
-@router.get(LOG, response_class=HTMLResponse)
-async def staff_log(portal: PortalDep, who: DpoStaff) -> Response:
-    """Art. 6: the privacy log, its hash chain verified on every view."""
-    provider = portal.provider
-    check = await asyncio.to_thread(privacy_log.verify, provider.engine, provider.secrets)
-    entries = await asyncio.to_thread(recent_for_dpo, provider.engine, provider.secrets)
-    return portal.page(
-        "staff_log.html",
-        who.session,
-        check=check,
-        entries=entries,
-        actions=page_texts.ACTIONS,
-        current=LOG,
-    )
-
-
-@router.get(LOOKUP, response_class=HTMLResponse)
-async def staff_log_lookup(portal: PortalDep, who: DpoStaff) -> Response:
-    """GDPR art. 15: the DPO enters the identifier of a pupil's access request."""
-    return portal.page("staff_lookup.html", who.session, lookup=None, current=LOG)
-
-
-@router.post(LOOKUP, response_class=HTMLResponse)
-async def staff_log_lookup_run(portal: PortalDep, posted: DpoStaffPost) -> Response:
-    """GDPR art. 15, art. 4: who looked at this pupil's file, when, in which function (the
-    DPO sees the pseudonym, not the key); the lookup is logged."""
-    provider = portal.provider
-    labels = {r.id: r.label for r in provider.protocol.roles}
-    try:
-        found = await asyncio.to_thread(
-            lambda: who_looked(
-                provider.engine,
-                provider.secrets,
-                posted.form.get("sleutel", ""),
-                actor=posted.username,
-                role_labels=labels,
-            )
-        )
-    except NotAPupilKeyError as exc:
-        return portal.page(
-            "staff_lookup.html", posted.session, 400, lookup=None, error=exc.dutch, current=LOG
-        )
-    return portal.page("staff_lookup.html", posted.session, lookup=found, current=LOG)
+REPORTS_SHOWN = 200
+ALERTS_SHOWN = 50
 
 
 @router.get(RISKS, response_class=HTMLResponse)
@@ -113,13 +68,22 @@ async def staff_risk_add(portal: PortalDep, posted: DpoStaffPost) -> Response:
 
 
 @router.get(REPORTS, response_class=HTMLResponse)
-async def staff_reports(portal: PortalDep, who: DpoStaff) -> Response:
-    reports = await asyncio.to_thread(quality_reports.list_reports, portal.provider)
+async def staff_reports(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
+    """Art. 7: the reports LARS sent, newest first, filtered on their status."""
+    status = request.query_params.get("status", "")
+    if status and status not in page_texts.REPORT_STATUS:
+        text = "Status: kies een status uit de lijst (of alle statussen)."
+        return portal.message(who.session, "Filter niet in orde", text, 400, back=REPORTS)
+    every = await asyncio.to_thread(quality_reports.list_reports, portal.provider)
+    matching = [r for r in every if not status or r.status == status]
+    reports = matching[:REPORTS_SHOWN]
     secrets = portal.provider.secrets
     return portal.page(
         "staff_reports.html",
         who.session,
         reports=reports,
+        matching=len(matching),
+        chosen=status,
         # art. 4: the DPO sees a pupil as a pseudonym; none once art. 3 detached the report
         pupils={r.id: r.pupil_key and privacy_log.pseudonym(secrets, r.pupil_key) for r in reports},
         names=portal.names,
@@ -216,6 +180,15 @@ async def staff_breach_update(portal: PortalDep, posted: DpoStaffPost, number: s
 
 @router.get("/personeel/bewijs", response_class=HTMLResponse)
 async def staff_evidence(portal: PortalDep, who: DpoStaff) -> Response:
-    """Art. 6: the live evidence per security measure."""
+    """Art. 6: the live evidence per security measure, and the transparency log's alerts."""
     data = await asyncio.to_thread(collect, portal.provider)
-    return portal.page("evidence.html", who.session, current="/personeel/bewijs", **data)
+    alerts = await asyncio.to_thread(log_alerts.list_alerts, portal.provider.engine)
+    return portal.page(
+        "evidence.html",
+        who.session,
+        current="/personeel/bewijs",
+        alerts=alerts[:ALERTS_SHOWN],
+        alert_count=len(alerts),
+        alert_kinds=log_alerts.KINDS,
+        **data,
+    )

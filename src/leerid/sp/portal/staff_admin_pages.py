@@ -14,12 +14,14 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.passwords_unicode import normalise_password
 from leerid.sp.kit import staff_admin
+from leerid.sp.kit.models import StaffAccount
+from leerid.sp.kit.need_to_know import missing_bonds
 from leerid.sp.kit.staff import MIN_PASSWORD, list_staff, school_scope
 from leerid.sp.kit.staff_admin import Function, StaffChange, StaffRefusedError
 from leerid.sp.kit.staff_evidence import parse_day
@@ -30,6 +32,7 @@ router = APIRouter()
 
 STAFF = "/personeel/medewerkers"
 OLD_TRAINING = "/personeel/opleiding"
+ACTIONS = ("toevoegen", "bijwerken", "wachtwoord", "uitschakelen")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,79}$")
 
 
@@ -91,10 +94,41 @@ def _new_account(form: Mapping[str, str]) -> tuple[str, str]:
     return username, password
 
 
+SHOW = {
+    "": "Alle medewerkers",
+    "actief": "Actief",
+    "uitgeschakeld": "Uitgeschakeld",
+    "zonder-datums": "Zonder datum van vertrouwelijkheid of sensibilisering (art. 6)",
+}
+
+
+def _kept(account: StaffAccount, show: str) -> bool:
+    if show == "actief":
+        return account.active
+    if show == "uitgeschakeld":
+        return not account.active
+    if show == "zonder-datums":  # art. 6: they see no pupil data yet
+        return account.active and bool(missing_bonds(account))
+    return True
+
+
+def _shown(accounts: list[StaffAccount], show: str, part: str) -> list[StaffAccount]:
+    """The accounts the filter keeps: by state or missing art. 6 dates, and by name."""
+    return [a for a in accounts if _kept(a, show) and part.lower() in a.username]
+
+
 @router.get(STAFF, response_class=HTMLResponse)
-async def staff_accounts(portal: PortalDep, who: StaffManager) -> Response:
-    """Point 7: every account with its function, schools, art. 6 dates and state."""
-    accounts = await asyncio.to_thread(list_staff, portal.provider.engine)
+async def staff_accounts(request: Request, portal: PortalDep, who: StaffManager) -> Response:
+    """Point 7: every account with its function, schools, art. 6 dates and state; filtered
+    on its state or a part of its name when the list grows."""
+    show, part = request.query_params.get("toon", ""), request.query_params.get("naam", "")
+    wrong = "Toon: kies uit de lijst." if show not in SHOW else None
+    if len(part) > 80:
+        wrong = "Gebruikersnaam bevat: hoogstens 80 tekens."
+    if wrong:
+        return portal.message(who.session, "Filter niet in orde", wrong, 400, back=STAFF)
+    every = await asyncio.to_thread(list_staff, portal.provider.engine)
+    accounts = _shown(every, show, part.strip())
     current = {
         a.username: f"profiel:{a.function_profile}" if a.function_profile else f"rol:{a.role}"
         for a in accounts
@@ -103,6 +137,10 @@ async def staff_accounts(portal: PortalDep, who: StaffManager) -> Response:
         "staff_accounts.html",
         who.session,
         accounts=accounts,
+        total=len(every),
+        show=show,
+        show_choices=SHOW,
+        part=part,
         me=who.username,
         current_function=current,
         labels=dict(functions(portal)),
@@ -116,7 +154,8 @@ async def staff_accounts(portal: PortalDep, who: StaffManager) -> Response:
 
 
 async def _apply(portal: Portal, posted: StaffManagerPost, action: str) -> str:
-    """One change by ``action`` (toevoegen, bijwerken, uitschakelen); the notice to show."""
+    """One change by ``action`` (toevoegen, bijwerken, wachtwoord, uitschakelen); the notice
+    to show."""
     form, provider, actor = posted.form, portal.provider, posted.username
     name = form.get("gebruiker", "")
     if action == "toevoegen":
@@ -132,6 +171,12 @@ async def _apply(portal: Portal, posted: StaffManagerPost, action: str) -> str:
             staff_admin.update_staff, provider, actor, name, change, posted.role
         )
         return f"Medewerker {name} bijgewerkt."
+    if action == "wachtwoord":
+        password = form.get("wachtwoord", "")
+        await asyncio.to_thread(
+            staff_admin.reset_password, provider, actor, name, password, posted.role
+        )
+        return f"Nieuw wachtwoord voor {name} bewaard; geef het persoonlijk door."
     await asyncio.to_thread(staff_admin.disable, provider, actor, name, posted.role)
     return f"Medewerker {name} uitgeschakeld; die kan niet meer aanmelden."
 
@@ -140,9 +185,10 @@ async def _apply(portal: Portal, posted: StaffManagerPost, action: str) -> str:
 async def staff_account_change(
     portal: PortalDep, posted: StaffManagerPost, action: str
 ) -> Response:
-    """Point 7: add, update or disable an account (each change in the privacy log)."""
+    """Point 7: add, update, give a new password to or disable an account (each change in
+    the privacy log, never the password)."""
     session = posted.session
-    if action not in ("toevoegen", "bijwerken", "uitschakelen"):
+    if action not in ACTIONS:
         return portal.message(session, "Niet gevonden", "Deze pagina bestaat niet.", 404)
     try:
         text = await _apply(portal, posted, action)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from leerid.errors import LeeridError, NotFoundError
 from leerid.sp.kit import events_state, quality_reports
+from leerid.sp.kit.dpo_attention import attention
+from leerid.sp.kit.dpo_views import parse_day
 from leerid.sp.kit.free_text import InszInFreeTextError, dutch_message
 from leerid.sp.kit.need_to_know import PupilSearch, SearchRefusedError, missing_bonds
 from leerid.sp.kit.orgcode import normalise_orgcode
@@ -107,6 +108,8 @@ async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
         if perms.sees_privacy_log
         else None
     )
+    # art. 6, 7, 9: what needs the DPO now, each with the page that holds it
+    todo = await asyncio.to_thread(attention, portal.provider) if perms.sees_privacy_log else None
     return portal.page(
         "staff_home.html",
         who.session,
@@ -116,6 +119,7 @@ async def staff_home(portal: PortalDep, who: AnyStaff) -> Response:
         sync=sync,
         missing=missing,
         manages=manages,
+        todo=todo,
         state=portal.provider.protocol_state(),
     )
 
@@ -130,23 +134,6 @@ SHOWN = {
 """Art. 3 attributes as a staff page names them (only those of the person's profile show)."""
 
 
-FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
-"""The days a last-login search accepts (LeerID started long after the first)."""
-
-
-def _day(params: Mapping[str, str], name: str, label: str) -> dt.date | None:
-    text = params.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        day = dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{label}: schrijf een datum als JJJJ-MM-DD.") from None
-    if not FIRST_DAY <= day <= LAST_DAY:  # a moment in Belgian time must exist for the day
-        raise ValueError(f"{label}: kies een dag tussen {FIRST_DAY} en {LAST_DAY}.")
-    return day
-
-
 def search_query(params: Mapping[str, str]) -> PupilSearch:
     """The search form's fields as a search; ValueError with a Dutch message per field."""
     school_text = params.get("school", "").strip()
@@ -157,8 +144,8 @@ def search_query(params: Mapping[str, str]) -> PupilSearch:
     return PupilSearch(
         name=params.get("naam", "")[:100],
         school=school,
-        login_from=_day(params, "van", "Laatste aanmelding vanaf"),
-        login_to=_day(params, "tot", "Laatste aanmelding tot en met"),
+        login_from=parse_day(params, "van", "Laatste aanmelding vanaf"),
+        login_to=parse_day(params, "tot", "Laatste aanmelding tot en met"),
         page=int(page) if page.isdigit() and 0 < int(page) < 100000 else 1,
     )
 

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from leerid.duties.hash_chain import GENESIS, canonical, entry_hash
+from leerid.duties.hash_chain import GENESIS, canonical, entry_hash, entry_problems
 from leerid.idp.store.console_tables import StaffLogEntry, StaffLogHead
 
 __all__ = [
@@ -130,29 +130,6 @@ class Verification:
         return not self.problems
 
 
-def _check_entry(result: Verification, row: Any, expected_seq: int, expected_prev: str) -> None:
-    if row.seq != expected_seq:
-        result.problems.append(
-            f"entry {expected_seq} is missing (next entry present is {row.seq})"
-            if row.seq > expected_seq
-            else f"entry {row.seq} appears out of order"
-        )
-    if row.prev_hash != expected_prev:
-        result.problems.append(f"entry {row.seq} does not chain to the entry before")
-    digest = entry_hash(
-        row.prev_hash,
-        row.seq,
-        row.at,
-        row.actor,
-        row.action,
-        row.pupil_key,
-        row.purpose,
-        row.detail,
-    )
-    if digest != row.entry_hash:
-        result.problems.append(f"entry {row.seq} was altered (hash mismatch)")
-
-
 def verify(engine: Engine) -> Verification:
     """Art. 6: recompute the chain from ``GENESIS``; name every entry that does not fit."""
     result = Verification()
@@ -165,7 +142,7 @@ def verify(engine: Engine) -> Verification:
             select(StaffLogEntry).order_by(StaffLogEntry.seq)
         )
         for row in rows:
-            _check_entry(result, row, expected_seq, expected_prev)
+            result.problems += entry_problems(row, expected_seq, expected_prev)
             result.entries += 1
             expected_seq, expected_prev = row.seq + 1, row.entry_hash
     result.last_seq = expected_seq - 1
