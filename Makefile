@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sp_retention.py
 	$(BIN)/python bench/tlog_tiles.py
 	$(BIN)/python bench/transparency_log.py
+	$(BIN)/python bench/console_charts.py --http
 
 clean:
 	rm -rf $(VENV) .leerid .pytest_cache .mypy_cache .ruff_cache

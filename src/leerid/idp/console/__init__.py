@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from leerid.idp.console import (
     breach_pages,
     clients,
+    disclosure_pages,
     duty_pages,
     evidence_pages,
     home,
@@ -29,6 +30,7 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     registry.router,
     protocols.router,
     clients.router,
+    disclosure_pages.router,
     duty_pages.router,
     breach_pages.router,
     evidence_pages.router,

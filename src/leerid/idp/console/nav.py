@@ -29,6 +29,8 @@ NAV: list[NavItem] = [
     NavItem("/beheer/register/samenvoegingen", "Samenvoegingen", BOTH),
     NavItem("/beheer/protocollen", "Protocollen", BOTH),
     NavItem("/beheer/clients", "Clients", BOTH),
+    NavItem("/beheer/verstrekkingen", "Verstrekkingen", BOTH),
+    NavItem("/beheer/aanmeldingen", "Aanmeldingen", BOTH),
     NavItem("/beheer/meldingen", "Meldingen", BOTH),  # art. 7: the operator handles, DPO reads
     NavItem("/beheer/kennisgevingen", "Kennisgevingen", BOTH),  # art. 6, 9
     NavItem("/beheer/datalekken", "Datalekken", (DPO,)),  # art. 9: between the DPOs

@@ -17,6 +17,9 @@ An append (``append.append_entry``) only inserts a row: ``seq`` comes from the d
    node that loaded its key before another node signed the first checkpoint under another
    origin must not start a second log (C2SP tlog-checkpoint: the origin names one log).
    Otherwise ``OriginMismatchError`` and the whole batch rolls back.
+5. counts the batch's ``disclosure`` entries per client and day and per hour (issue 13,
+   ``console.disclosure_counts``): each entry is integrated once, so counted once; while the
+   counts were never rebuilt (after the migration) it first rebuilds them from the records.
 
 Entries are in the tree in the order their transactions committed, not in ``seq`` order;
 ``idx`` is the order that counts.
@@ -31,6 +34,12 @@ from sqlalchemy import Connection, Engine, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.errors import ConfigurationError
+from leerid.idp.store.console.disclosure_counts import (
+    Rebuilt,
+    count_entries,
+    needs_rebuild,
+    rebuild_counts,
+)
 from leerid.idp.store.tlog.checkpoints import due_checkpoint, newest_checkpoint, store_checkpoint
 from leerid.idp.store.tlog.lease import database_now
 from leerid.idp.store.tlog.tables import TlogEntry, TlogState, TlogTile
@@ -38,7 +47,14 @@ from leerid.idp.store.tlog.tree import read_tiles
 from leerid.transparency.note import Ed25519Signer
 from leerid.transparency.tiles import TileKey, append_leaves, right_edge
 
-__all__ = ["BATCH", "Integration", "OriginMismatchError", "integrate_once", "integrate_pending"]
+__all__ = [
+    "BATCH",
+    "Integration",
+    "OriginMismatchError",
+    "integrate_once",
+    "integrate_pending",
+    "rebuild_disclosure_counts",
+]
 
 BATCH = 4096
 """Entries per transaction: a backlog is worked off in batches of this many."""
@@ -123,18 +139,21 @@ def integrate_once(
     checkpoint when one is due (see the module's docstring)."""
     with engine.begin() as conn:
         size, root = _lock_state(conn)
+        now = database_now(conn)
+        if needs_rebuild(conn):  # issue 13: once, before this batch is counted
+            rebuild_counts(conn, size, now)
         pending = conn.execute(
-            select(TlogEntry.seq, TlogEntry.leaf_hash)
+            select(TlogEntry.seq, TlogEntry.leaf_hash, TlogEntry.body)
             .where(TlogEntry.idx.is_(None))
             .order_by(TlogEntry.seq)
             .limit(batch)
         ).all()
-        now = database_now(conn)
         if pending:
             edge = read_tiles(conn, right_edge(size))
-            tiles, root = append_leaves(size, edge, [bytes(leaf) for _, leaf in pending])
-            _give_indexes(conn, [seq for seq, _ in pending], size)
+            tiles, root = append_leaves(size, edge, [bytes(row.leaf_hash) for row in pending])
+            _give_indexes(conn, [row.seq for row in pending], size)
             _store_tiles(conn, tiles)
+            count_entries(conn, (bytes(row.body) for row in pending))
             size += len(pending)
             conn.execute(
                 update(TlogState)
@@ -161,3 +180,11 @@ def integrate_pending(
         total += done.integrated
         signed = done.checkpoint or signed
     return Integration(total, done.size, done.root, signed)
+
+
+def rebuild_disclosure_counts(engine: Engine) -> Rebuilt:
+    """Issue 13: recount the disclosures per day and hour from the records, under the state
+    row's lock (no batch is integrated meanwhile, so none is counted twice or lost)."""
+    with engine.begin() as conn:
+        size, _ = _lock_state(conn)
+        return rebuild_counts(conn, size, database_now(conn))
