@@ -5,7 +5,9 @@ page for every role, CSRF, 400 on bad input, 404 on unknown ids; the CLI on the 
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from sqlalchemy import Engine
 from leerid.duties.breach_clock import BRUSSELS
 from leerid.duties.breach_register import BreachInputError
 from leerid.duties.mail import MailError, MailSettings
+from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import breaches
 from leerid.idp.store.console.staff_log import verify
 from leerid.idp.store.notices import store_notice
@@ -152,8 +155,16 @@ def test_the_dpo_records_a_breach_and_the_recipients_dpo_is_told(duty_site: Duty
         told = duty_site.post(dpo, target, page, tekst="Bestand gewist", referentie="GBA-77")
         assert told.status_code == 303
         shown = dpo.http.get(duty_site.url + page).text
+        update_mail = duty_site.inbox.messages[-1].get_payload()
+        concerned = {f"ontvanger-{duty_site.idp.client_id}": "1"}
+        assert duty_site.post(dpo, page, page, **form, **concerned).status_code == 303
+        named = dpo.http.get(duty_site.url + page).text
+    engine = make_engine(duty_site.idp.database_url)
+    (client,) = [c for c in list_clients(engine) if c.client_id == duty_site.idp.client_id]
+    engine.dispose()
+    assert f"<dd>{html.escape(client.name)}</dd>" in named  # the recipient by name, not its id
     assert "referentie GBA-77" in shown and "Bestand gewist" in shown
-    assert "referentie GBA-77" in duty_site.inbox.messages[-1].get_payload()
+    assert "referentie GBA-77" in update_mail
     engine = make_engine(duty_site.idp.database_url)
     check = verify(engine)
     engine.dispose()
@@ -192,7 +203,12 @@ def test_the_operator_handles_reports_and_the_dpo_reads_them(duty_site: DutySite
         ]:
             answer = duty_site.post(op, page + "/nieuw", page, **{**send, **bad})
             assert answer.status_code == 400 and says in answer.text, (bad, answer.text)
-        assert dpo.http.get(f"{duty_site.url}{page}?status=gesloten").status_code == 200
+        seen = dpo.http.get(f"{duty_site.url}{page}?status=gesloten")
+        assert seen.status_code == 200 and report.code in seen.text
+        # art. 4: the DPO supervises; the pupil is a stable pseudonym, never the key
+        assert pupil not in seen.text and "psn-" in seen.text
+        again = dpo.http.get(f"{duty_site.url}{page}?status=gesloten").text
+        assert re.findall(r"psn-[0-9a-f]{16}", again) == re.findall(r"psn-[0-9a-f]{16}", seen.text)
     (closed,) = [r for r in list_reports(engine) if r.code == report.code]
     assert closed.status == "gesloten" and closed.resolution == "Naam verbeterd in DISCIMUS"
     check = verify(engine)

@@ -24,6 +24,7 @@ from leerid.duties.breach_register import (
 from leerid.duties.mail import MailError
 from leerid.errors import LeeridError, NotFoundError
 from leerid.idp.console.guard import ConsoleDep, Dpo, DpoPost, StaffPost
+from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import breaches
 from leerid.idp.store.console.duty_reports import notices as clients_and_notices
 
@@ -53,6 +54,7 @@ async def breach_list(request: Request, who: Dpo, console: ConsoleDep) -> Respon
     ctx = console.ctx
     views = await ctx.run(breaches.list_breaches, ctx.engine)
     known = await ctx.run(clients_and_notices, ctx.engine)
+    names = {c.client_id: c.name for c in await ctx.run(list_clients, ctx.engine)}
     return console.page(
         request,
         "console_breaches.html",
@@ -60,6 +62,7 @@ async def breach_list(request: Request, who: Dpo, console: ConsoleDep) -> Respon
         breaches=views,
         statuses=STATUSES,
         clients=known.clients,
+        client_names=names,
     )
 
 

@@ -24,7 +24,9 @@ from leerid.idp.console.guard import (
     Staff,
 )
 from leerid.idp.console.nav import OPERATOR
+from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import duty_reports
+from leerid.idp.store.console.pseudonyms import dpo_pseudonyms
 from leerid.idp.store.console.staff import active_staff, missing_dates
 from leerid.idp.store.quality_reports import ATTRIBUTES, PROBLEMS, SOURCES, STATUSES
 from leerid.insz_text import looks_like_insz
@@ -75,11 +77,20 @@ async def report_list(request: Request, who: AnyStaff, console: ConsoleDep) -> R
     ctx = console.ctx
     found = await ctx.run(duty_reports.reports, ctx.engine, who.username, status, source)
     known = await ctx.run(duty_reports.notices, ctx.engine)
+    # art. 4: the DPO supervises and sees each pupil as a pseudonym; the operator handles
+    hidden = (
+        await ctx.run(dpo_pseudonyms, ctx.engine, [r.pupil_key for r in found])
+        if who.role != OPERATOR
+        else None
+    )
+    names = {c.client_id: c.name for c in await ctx.run(list_clients, ctx.engine)}
     return console.page(
         request,
         "console_reports.html",
         who,
         reports=found,
+        pseudonyms=hidden,
+        client_names=names,
         chosen_status=status or "",
         chosen_source=source or "",
         statuses=STATUSES,
