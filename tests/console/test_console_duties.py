@@ -38,13 +38,15 @@ from tests.sp.test_breaches_mail import Inbox
 OTHER_DPO = "dpo@ontvanger.example"
 INSZ = "05.08.12-123.45"
 PAGES = ("/beheer/meldingen", "/beheer/kennisgevingen", "/beheer/datalekken", "/beheer/bewijs")
-# page → status per role (operator with the art. 6 dates, DPO, operator without them)
+UNDATED_DPO = "dpo-nieuw"
+# page → status per role (operator with the art. 6 dates, DPO, operator without them, DPO
+# without them: art. 6 binds every role before pupil data or a breach's contents)
 EXPECTED = {
-    "/beheer/meldingen": (200, 200, 403),
-    "/beheer/kennisgevingen": (200, 200, 200),
-    "/beheer/datalekken": (403, 200, 403),
-    "/beheer/bewijs": (200, 200, 200),
-    "/beheer/bewijs.json": (200, 200, 200),
+    "/beheer/meldingen": (200, 200, 403, 403),
+    "/beheer/kennisgevingen": (200, 200, 200, 200),
+    "/beheer/datalekken": (403, 200, 403, 403),
+    "/beheer/bewijs": (200, 200, 200, 200),
+    "/beheer/bewijs.json": (200, 200, 200, 200),
 }
 
 
@@ -84,6 +86,7 @@ def duty_site(
                 (OPERATOR, "operator", True),
                 (DPO, "dpo", True),
                 (UNDATED, "operator", False),
+                (UNDATED_DPO, "dpo", False),
             ):
                 seeding.add_console_staff(engine, name, PASSWORD, role, dated=dated)
             engine.dispose()
@@ -95,7 +98,7 @@ def duty_site(
 def test_every_page_for_every_role(duty_site: DutySite) -> None:
     """Issue 13: a role that must not see a page gets 403; nobody logged in goes to login."""
     for path, statuses in EXPECTED.items():
-        for username, status in zip((OPERATOR, DPO, UNDATED), statuses, strict=True):
+        for username, status in zip((OPERATOR, DPO, UNDATED, UNDATED_DPO), statuses, strict=True):
             with duty_site.browser(username) as browser:
                 answer = browser.http.get(duty_site.url + path)
             assert answer.status_code == status, (path, username, answer.status_code)
@@ -107,6 +110,21 @@ def test_every_page_for_every_role(duty_site: DutySite) -> None:
     with duty_site.browser(OPERATOR) as browser:
         menu = browser.http.get(duty_site.url + "/beheer").text
     assert "/beheer/meldingen" in menu and "/beheer/datalekken" not in menu  # no dead link
+
+
+def test_a_dpo_without_the_art6_dates_sees_no_pupil_data(duty_site: DutySite) -> None:
+    """Art. 6: the evidence's claim "without pledge and training no access to pupil data
+    (enforced)" holds for the DPO too: the reports, the breach register and its forms."""
+    with duty_site.browser(UNDATED_DPO) as browser:
+        evidence = browser.http.get(duty_site.url + "/beheer/bewijs").text
+        assert "geen toegang tot leerlingengegevens (afgedwongen)" in evidence
+        for path in ("/beheer/meldingen", "/beheer/datalekken"):
+            answer = browser.http.get(duty_site.url + path)
+            assert answer.status_code == 403 and "Ontbreekt" in answer.text, path
+        form = {"wat": "x", "categorieen": "naam", "aantal": "1", "vastgesteld": "2026-01-01T10:00"}
+        for path in ("/beheer/datalekken", "/beheer/datalekken/1"):
+            answer = duty_site.post(browser, path, "/beheer/kennisgevingen", **form)
+            assert answer.status_code == 403 and "Ontbreekt" in answer.text, path
 
 
 def test_the_dpo_records_a_breach_and_the_recipients_dpo_is_told(duty_site: DutySite) -> None:

@@ -43,9 +43,9 @@ APPS = {"dov": "/beheer", "lars": "/personeel"}
 """Each app's console and where its pages live."""
 
 ROLES: dict[str, tuple[str, ...]] = {
-    # DOV's console: its two roles, and an operator whose art. 6 dates are not recorded
-    # (confidentiality pledge, awareness training): sees no pupil data.
-    "dov": ("operator", "operator-zonder-art6", "dpo"),
+    # DOV's console: its two roles, and an operator and a DPO whose art. 6 dates are not
+    # recorded (confidentiality pledge, awareness training): they see no pupil data.
+    "dov": ("operator", "operator-zonder-art6", "dpo", "dpo-zonder-art6"),
     # LARS: every role of the LARS protocol (art. 4), and a member of staff in the role that
     # sees pupil data whose art. 6 dates are not recorded.
     "lars": ("toegangscontrole", "toegangscontrole-zonder-art6", "medewerker", "dpo"),
@@ -54,6 +54,7 @@ ROLE_TEXT = {
     "operator": "operator",
     "operator-zonder-art6": "operator without art. 6 dates",
     "dpo": "DPO",
+    "dpo-zonder-art6": "DPO without art. 6 dates",
     "toegangscontrole": "toegangscontrole",
     "toegangscontrole-zonder-art6": "toegangscontrole without art. 6 dates",
     "medewerker": "medewerker",

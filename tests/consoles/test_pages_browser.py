@@ -71,7 +71,11 @@ def row_of(app: str, path: str) -> ConsolePage | None:
     return found[0] if found else None
 
 
-DATED = {"operator-zonder-art6": "operator", "toegangscontrole-zonder-art6": "toegangscontrole"}
+DATED = {
+    "operator-zonder-art6": "operator",
+    "dpo-zonder-art6": "dpo",
+    "toegangscontrole-zonder-art6": "toegangscontrole",
+}
 """A role without its art. 6 dates, and the same role with them: its menu may show the pages
 of the role, whose 403 then says which date is missing (art. 6)."""
 

@@ -127,14 +127,18 @@ def _lars_data(world: World) -> None:
 
 def _dov_staff(world: World) -> None:
     """DOV's console accounts: an operator and a DPO with both art. 6 dates (today), and an
-    operator without them."""
+    operator and a DPO without them."""
     engine = make_engine(world.lars.idp.database_url)
-    names = {"operator": "op.dov", "operator-zonder-art6": "nieuw.dov", "dpo": "dpo.dov"}
+    names = {
+        "operator": "op.dov",
+        "operator-zonder-art6": "nieuw.dov",
+        "dpo": "dpo.dov",
+        "dpo-zonder-art6": "nieuw-dpo.dov",
+    }
     for role, name in names.items():
-        kind = "dpo" if role == "dpo" else "operator"
-        add_console_staff(
-            engine, name, PASSWORD, kind, dated=role != "operator-zonder-art6", parameters=FAST
-        )
+        kind = "dpo" if role.startswith("dpo") else "operator"
+        dated = not role.endswith("-zonder-art6")
+        add_console_staff(engine, name, PASSWORD, kind, dated=dated, parameters=FAST)
         world.accounts[("dov", role)] = Account("dov", role, name)
     engine.dispose()
 

@@ -1,7 +1,8 @@
 """DOV's breach register in the console (``/beheer/datalekken``; art. 9, GDPR art. 33).
 
 Art. 9 has the DPOs inform each other, so the register is the DPO's: only the DPO reads and
-writes it (an operator gets 403 and tells the DPO). Every change is e-mailed to the DPO of
+writes it (an operator gets 403 and tells the DPO), and only with both art. 6 dates recorded
+(a breach's contents may describe pupils). Every change is e-mailed to the DPO of
 each recipient the breach concerns; a failed e-mail keeps the breach and says what to do.
 """
 
@@ -23,7 +24,7 @@ from leerid.duties.breach_register import (
 )
 from leerid.duties.mail import MailError
 from leerid.errors import LeeridError, NotFoundError
-from leerid.idp.console.guard import ConsoleDep, Dpo, DpoPost, StaffPost
+from leerid.idp.console.guard import ConsoleDep, PupilDataDpo, PupilDataDpoPost, StaffPost
 from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import breaches
 from leerid.idp.store.console.duty_reports import notices as clients_and_notices
@@ -49,7 +50,7 @@ def _moment(text: str, label: str) -> dt.datetime:
 
 
 @router.get(PAGE)
-async def breach_list(request: Request, who: Dpo, console: ConsoleDep) -> Response:
+async def breach_list(request: Request, who: PupilDataDpo, console: ConsoleDep) -> Response:
     """Art. 9: every breach with both clocks, the updates and the forms."""
     ctx = console.ctx
     views = await ctx.run(breaches.list_breaches, ctx.engine)
@@ -83,7 +84,7 @@ async def _act(
 
 
 @router.post(PAGE)
-async def breach_add(posted: DpoPost, console: ConsoleDep) -> Response:
+async def breach_add(posted: PupilDataDpoPost, console: ConsoleDep) -> Response:
     """Art. 9, GDPR art. 33: a breach recorded and mailed to the recipients' DPOs at once."""
     form = posted.form
     try:
@@ -123,7 +124,7 @@ def _authority(form: dict[str, str]) -> Authority:
 
 
 @router.post(PAGE + "/{number}")
-async def breach_update(number: str, posted: DpoPost, console: ConsoleDep) -> Response:
+async def breach_update(number: str, posted: PupilDataDpoPost, console: ConsoleDep) -> Response:
     """GDPR art. 33.4: information in phases, the authority's reference or why not; mailed."""
     if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
         return console.message(posted, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)

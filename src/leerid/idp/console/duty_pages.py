@@ -3,9 +3,10 @@
 art. 6 and 9).
 
 Reports name pupils by key and may hold a pupil's own words: the operator handles them
-(closes, sends), with both art. 6 dates recorded; the DPO reads them. Every list is a read
-written in the staff privacy log. Notices carry no pupil data: both roles read them, the DPO
-acknowledges them and asks a recipient for its processor list (art. 9: through the DPOs).
+(closes, sends); the DPO reads them with pseudonyms; both only with both art. 6 dates
+recorded (the guard). Every list is a read written in the staff privacy log. Notices carry
+no pupil data: both roles read them, the DPO acknowledges them and asks a recipient for its
+processor list (art. 9: through the DPOs).
 """
 
 from __future__ import annotations
@@ -21,13 +22,12 @@ from leerid.idp.console.guard import (
     ConsoleDep,
     DpoPost,
     OperatorPupilDataPost,
-    Staff,
+    PupilDataStaff,
 )
 from leerid.idp.console.nav import OPERATOR
 from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import duty_reports
 from leerid.idp.store.console.pseudonyms import dpo_pseudonyms
-from leerid.idp.store.console.staff import active_staff, missing_dates
 from leerid.idp.store.quality_reports import ATTRIBUTES, PROBLEMS, SOURCES, STATUSES
 from leerid.insz_text import looks_like_insz
 
@@ -48,27 +48,10 @@ ATTRIBUTE_LABELS = {  # art. 3: the attributes in the words DOV's staff use (no 
 }
 
 
-async def _undated(console: ConsoleDep, who: Staff) -> Response | None:
-    """Art. 6: an operator sees pupil data only with both dates recorded (the DPO reads)."""
-    if who.role != OPERATOR:
-        return None
-    account = await console.ctx.run(active_staff, console.ctx.engine, who.username)
-    missing = missing_dates(account) if account is not None else ("een account",)
-    if not missing:
-        return None
-    text = (
-        "Art. 6 van het protocol: leerlingengegevens zie je pas als beide data zijn "
-        f"vastgelegd. Ontbreekt: {' en '.join(missing)}."
-    )
-    return console.message(who, "Geen toegang", text, 403)
-
-
 @router.get(REPORTS)
-async def report_list(request: Request, who: AnyStaff, console: ConsoleDep) -> Response:
-    """Art. 7: the reports, filtered by status and source; the read is logged (art. 6)."""
-    refused = await _undated(console, who)
-    if refused is not None:
-        return refused
+async def report_list(request: Request, who: PupilDataStaff, console: ConsoleDep) -> Response:
+    """Art. 7: the reports, filtered by status and source; the read is logged (art. 6); both
+    roles only with both art. 6 dates recorded (the guard)."""
     status = request.query_params.get("status", "") or None
     source = request.query_params.get("bron", "") or None
     if status not in (None, *STATUSES) or source not in (None, *SOURCES):

@@ -4,8 +4,9 @@ the database on every request (art. 4), the art. 6 dates before pupil data, the 
 Every check is a FastAPI dependency; a refusal raises :class:`Refused`, whose response the
 handler installed by ``install`` sends. No session: 303 to ``/beheer/aanmelden``. A
 disabled account: its cookie is cleared and the same 303. A role that may not see the page:
-403 "Je rol geeft geen toegang tot deze pagina". An operator without both art. 6 dates: 403
-naming the missing date. A form without this session's CSRF token: 403.
+403 "Je rol geeft geen toegang tot deze pagina". Any account, operator or DPO, without both
+art. 6 dates on a page with pupil data or a breach's contents: 403 naming the missing date.
+A form without this session's CSRF token: 403.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ __all__ = [
     "OperatorPost",
     "OperatorPupilData",
     "OperatorPupilDataPost",
+    "PupilDataDpo",
+    "PupilDataDpoPost",
+    "PupilDataStaff",
     "Refused",
     "Staff",
     "StaffPost",
@@ -150,6 +154,10 @@ AnyStaffPost = Annotated[StaffPost, Depends(_post(_BOTH))]
 OperatorPost = Annotated[StaffPost, Depends(_post((OPERATOR,)))]
 DpoPost = Annotated[StaffPost, Depends(_post((DPO,)))]
 OperatorPupilDataPost = Annotated[StaffPost, Depends(_post((OPERATOR,), pupil_data=True))]
+# Art. 6: every role, the DPO too, sees pupil data or a breach's contents only when dated.
+PupilDataStaff = Annotated[Staff, Depends(_member(_BOTH, pupil_data=True))]
+PupilDataDpo = Annotated[Staff, Depends(_member((DPO,), pupil_data=True))]
+PupilDataDpoPost = Annotated[StaffPost, Depends(_post((DPO,), pupil_data=True))]
 
 
 async def refused(_request: Request, exc: Exception) -> Response:
