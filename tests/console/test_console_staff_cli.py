@@ -50,6 +50,12 @@ def _the_log_holds(engine: Engine, env: dict[str, str]) -> None:
     assert shown.returncode == 0, shown.stderr
     for action in ("staff_add", "staff_dates", "staff_disable"):
         assert action in shown.stdout
+    today = dt.datetime.now(BRUSSELS).date()
+    until = run_leerid(["beheer", "log", "show", "--until", today.isoformat()], env)
+    assert until.returncode == 0 and "staff_add" in until.stdout  # --until is inclusive
+    yesterday = (today - dt.timedelta(days=1)).isoformat()
+    before = run_leerid(["beheer", "log", "show", "--until", yesterday], env)
+    assert "staff_add" not in before.stdout and "(0 entries)" in before.stdout
     verified = run_leerid(["beheer", "log", "verify"], env)
     assert verified.returncode == 0 and "3 entries" in verified.stdout
     with engine.begin() as conn:  # an altered entry is named

@@ -145,13 +145,15 @@ def staff_dates(
     )
 
 
-def _start(day: str, option: str) -> dt.datetime | None:
+def _start(day: str, option: str, *, after: bool = False) -> dt.datetime | None:
+    """The first moment (Brussels) of ``day``; ``after``: of the day after (an inclusive end)."""
     if not day:
         return None
     try:
-        return dt.datetime.combine(dt.date.fromisoformat(day), dt.time(), tzinfo=BRUSSELS)
-    except ValueError:
+        date = dt.date.fromisoformat(day) + dt.timedelta(days=1 if after else 0)
+    except (ValueError, OverflowError):
         raise LeeridError(f"{option} {day!r}: write a date as YYYY-MM-DD") from None
+    return dt.datetime.combine(date, dt.time(), tzinfo=BRUSSELS)
 
 
 @log_app.command("show")
@@ -160,14 +162,18 @@ def log_show(
     action: Annotated[str, typer.Option(help="Only this action (e.g. pupil_search).")] = "",
     pupil_key: Annotated[str, typer.Option(help="Only entries about this pupil key.")] = "",
     since: Annotated[str, typer.Option(help="From this day on (YYYY-MM-DD, Brussels).")] = "",
-    until: Annotated[str, typer.Option(help="Before this day (YYYY-MM-DD, Brussels).")] = "",
+    until: Annotated[
+        str, typer.Option(help="Up to and with this day (YYYY-MM-DD, Brussels).")
+    ] = "",
     page: Annotated[int, typer.Option(min=1, help="Page (newest first).")] = 1,
     per_page: Annotated[int, typer.Option(min=1, max=1000, help="Entries a page.")] = 50,
 ) -> None:
     """The staff privacy log, newest first, with filters and pages."""
     from leerid.idp.store.console.staff_log import LogFilter, entries
 
-    where = LogFilter(actor, action, pupil_key, _start(since, "--since"), _start(until, "--until"))
+    where = LogFilter(
+        actor, action, pupil_key, _start(since, "--since"), _start(until, "--until", after=True)
+    )
     shown = entries(
         get_engine(config.database_url(), create=False), where, page=page, per_page=per_page
     )
