@@ -133,6 +133,10 @@ def test_a_search_is_logged_without_insz_or_name(site: ConsoleSite, engine: Engi
 def test_a_bad_search_names_the_field(site: ConsoleSite) -> None:
     status, text = _search(site, {"sleutel": "referte", "waarde": "R-1", "doel": ""})
     assert status == 400 and "Vul het doel van je opzoeking in" in text
+    doel = {"sleutel": "referte", "waarde": "R-1", "doel": "vraag over 05.08.12-123.45"}
+    status, text = _search(site, doel)
+    assert status == 400 and "Het doel mag geen rijksregisternummer bevatten" in text
+    assert 'href="#doel"' in text
     status, text = _search(site, {"sleutel": "insz", "waarde": "12345678901", "doel": "x"})
     assert status == 400 and "geen geldig INSZ" in text
     status, text = _search(site, {"sleutel": "referte", "waarde": "onbekend", "doel": "x"})

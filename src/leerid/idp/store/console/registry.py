@@ -15,6 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from leerid.idp.store.console import staff_log
+from leerid.insz_text import looks_like_insz
 from leerid.registry.insz import check_insz, compact_insz
 from leerid.registry.lookup import PupilView, find_pupil, pupil_view
 from leerid.registry.models import Enrolment, ImportRun, MergeRecord, Pupil
@@ -201,6 +202,8 @@ def search_pupils(
     purpose = purpose.strip()
     if not purpose:
         raise SearchError("doel", "Vul het doel van je opzoeking in (protocol art. 6).")
+    if looks_like_insz(purpose):  # art. 3: the purpose is logged, so never a pupil's INSZ
+        raise SearchError("doel", "Het doel mag geen rijksregisternummer bevatten: laat het weg.")
     value = _checked(by, value, voornaam)
     with session_scope(engine) as session:
         found = _found(session, by, value, voornaam, on)
