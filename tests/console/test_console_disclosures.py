@@ -9,6 +9,8 @@ import io
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, insert, text, update
 
 from leerid.idp.console import disclosure_views as views
@@ -49,6 +51,23 @@ def test_a_bad_filter_names_its_field(params: dict[str, str], field: str) -> Non
     with pytest.raises(views.BadFilterError) as caught:
         views.parse_disclosure_filter(params, TODAY, ["lars"])
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"tot": "9999-12-31"}, "tot"),
+        ({"van": "0001-01-01", "tot": "0001-01-01"}, "tot"),
+        ({"van": "1999-12-31", "tot": "2000-01-01"}, "van"),
+        ({"tot": "3000-01-01"}, "tot"),
+    ],
+)
+def test_a_date_outside_2000_to_2999_names_its_field(params: dict[str, str], field: str) -> None:
+    with pytest.raises(views.BadFilterError) as caught:
+        views.parse_disclosure_filter(params, TODAY, ["lars"])
+    assert caught.value.field == field and "tussen 2000-01-01 en 2999-12-31" in caught.value.text
+    edge = views.parse_disclosure_filter({"van": "2999-12-31", "tot": "2999-12-31"}, TODAY, [])
+    assert edge.start == edge.end == dt.date(2999, 12, 31)
 
 
 def test_the_default_filter_is_the_last_30_days() -> None:
@@ -296,6 +315,50 @@ def test_a_bad_filter_is_a_400_page_naming_the_field(
     assert page.status_code == 400
     assert page.headers["content-type"].startswith("text/html")
     assert f"Het veld „{field}” klopt niet" in page.text
+
+
+DATE_PAGES = {
+    "/beheer/verstrekkingen": ("van", "tot"),
+    "/beheer/verstrekkingen.csv": ("van", "tot"),
+    "/beheer/verstrekkingen/lijnen.csv": ("van", "tot"),
+    "/beheer/aanmeldingen": ("dag", "van", "tot"),
+}
+A_DATE = st.one_of(
+    st.dates().map(dt.date.isoformat),  # 0001-01-01 .. 9999-12-31
+    st.sampled_from(["0001-01-01", "9999-12-31", "2000-01-01", "2999-12-31", "0000-00-00"]),
+    st.text(max_size=12),
+)
+
+
+def test_no_date_in_any_filter_is_a_500(site: ConsoleSite) -> None:
+    """Any text in any date field of any disclosure page: the page or a 400 page, never 500."""
+    http = site.browser(OPERATOR).http
+    fields = [(path, field) for path, names in DATE_PAGES.items() for field in names]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(fields), A_DATE, st.one_of(st.none(), A_DATE))
+    def check_one(where: tuple[str, str], value: str, other: str | None) -> None:
+        path, field = where
+        params = {field: value}
+        if other is not None:
+            params["van" if field != "van" else "tot"] = other
+        answer = http.get(f"{site.base}{path}", params=params)
+        assert answer.status_code in (200, 400), (path, params, answer.status_code)
+        if answer.status_code == 400:
+            assert "klopt niet" in answer.text
+
+    check_one()
+
+
+@pytest.mark.parametrize("path", sorted(DATE_PAGES))
+def test_an_out_of_range_date_is_a_400_page(site: ConsoleSite, path: str) -> None:
+    http = site.browser(DPO).http
+    for params in ({"tot": "9999-12-31"}, {"van": "0001-01-01", "tot": "0001-01-01"}):
+        answer = http.get(f"{site.base}{path}", params=params)
+        assert answer.status_code == 400 and "tussen 2000-01-01 en 2999-12-31" in answer.text
+    if path == "/beheer/aanmeldingen":
+        answer = http.get(f"{site.base}{path}", params={"dag": "9999-12-31"})
+        assert answer.status_code == 400 and "Het veld „Dag” klopt niet" in answer.text
 
 
 def test_the_csv_files(site: ConsoleSite, seeded: dict[str, str]) -> None:

@@ -54,6 +54,9 @@ NO_PROTOCOL = "-"
 """The protocol filter's value for disclosures made under no protocol."""
 
 
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
 class BadFilterError(ValueError):
     """A filter value the page cannot use: which field, and what to do."""
 
@@ -64,14 +67,18 @@ class BadFilterError(ValueError):
 
 
 def parse_day(params: Mapping[str, str], field: str, default: dt.date) -> dt.date:
-    """The date in ``params[field]`` (JJJJ-MM-DD), or ``default`` when empty."""
+    """The date in ``params[field]`` (JJJJ-MM-DD, from 2000 to 2999: the counts' days, with
+    room to step a day either way), or ``default`` when empty."""
     value = params.get(field, "").strip()
     if not value:
         return default
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise BadFilterError(field, "geef een datum als JJJJ-MM-DD, zoals 2026-09-01") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadFilterError(field, "geef een datum tussen 2000-01-01 en 2999-12-31")
+    return day
 
 
 def parse_range(
