@@ -143,6 +143,11 @@ def test_the_dpo_records_a_breach_and_the_recipients_dpo_is_told(duty_site: Duty
         before = len(duty_site.inbox.messages)
         for bad, says in [
             ({"aantal": "veel"}, "aantal leerlingen"),
+            ({"aantal": "10000001"}, "van 0 tot 10.000.000"),
+            ({"aantal": "9" * 40}, "van 0 tot 10.000.000"),
+            ({"aantal": "-1"}, "aantal leerlingen"),
+            ({"vastgesteld": "0001-01-01T00:00"}, "tijdstip van vaststelling"),
+            ({"vastgesteld": "9999-12-31T23:59"}, "tijdstip van vaststelling"),
             ({"vastgesteld": "gisteren"}, "tijdstip van vaststelling"),
             ({"wat": " "}, "wat er gebeurde"),
             ({"wat": f"Lijst met {INSZ}"}, "rijksregisternummer"),
@@ -163,6 +168,7 @@ def test_the_dpo_records_a_breach_and_the_recipients_dpo_is_told(duty_site: Duty
             ({"referentie": "GBA-1", "reden": "laag risico"}, "Kies één"),
             ({"gemeld_op": found}, "referentie"),
             ({"referentie": "GBA-1", "gemeld_op": "morgen"}, "datum en uur"),
+            ({"referentie": "GBA-1", "gemeld_op": "0001-01-01T00:00"}, "datum en uur"),
             ({"status": "weg"}, "status"),
             ({"reden": f"zie {INSZ}"}, "rijksregisternummer"),
         ]:
@@ -170,6 +176,7 @@ def test_the_dpo_records_a_breach_and_the_recipients_dpo_is_told(duty_site: Duty
             assert answer.status_code == 400 and says in answer.text, (bad, answer.text)
         assert duty_site.post(dpo, f"{page}/99999", page, tekst="x").status_code == 404
         assert duty_site.post(dpo, f"{page}/abc", page, tekst="x").status_code == 404
+        assert duty_site.post(dpo, f"{page}/%C2%B9", page, tekst="x").status_code == 404
         told = duty_site.post(dpo, target, page, tekst="Bestand gewist", referentie="GBA-77")
         assert told.status_code == 303
         shown = dpo.http.get(duty_site.url + page).text
@@ -246,8 +253,10 @@ def test_the_dpo_acknowledges_notices_and_asks_for_processor_lists(duty_site: Du
         assert duty_site.post(op, page + "/bevestigen", page, **ack).status_code == 403
         assert duty_site.post(dpo, page + "/bevestigen", page, **ack).status_code == 303
         assert duty_site.post(dpo, page + "/bevestigen", page, **ack).status_code == 400
-        none = {"kennisgeving": "999999"}
-        assert duty_site.post(dpo, page + "/bevestigen", page, **none).status_code == 404
+        for number in ("999999", "9" * 30, "²"):  # beyond the integer column, or no ASCII
+            none = {"kennisgeving": number}
+            answer = duty_site.post(dpo, page + "/bevestigen", page, **none)
+            assert answer.status_code == 404, (number, answer.status_code)
         ask = {"ontvanger": duty_site.idp.client_id}
         assert duty_site.post(dpo, page + "/verwerkers", page, **ask).status_code == 303
         unknown = {"ontvanger": "geen-client"}

@@ -21,6 +21,7 @@ __all__ = [
     "BreachFacts",
     "Clocks",
     "aware",
+    "belgian",
     "breach_clock",
     "clocks",
 ]
@@ -28,6 +29,25 @@ __all__ = [
 WINDOW = dt.timedelta(hours=72)  # GDPR art. 33.1: to the authority within 72 hours
 STATUSES = ("open", "gemeld", "afgesloten")
 BRUSSELS = ZoneInfo("Europe/Brussels")  # times are shown in Belgian time
+YEARS = range(2000, 3000)  # a breach's moments lie in these years (else: a typing error)
+
+
+def belgian(value: dt.datetime, *, strict: bool = False) -> dt.datetime:
+    """``value`` as an aware moment: a naive one read as Belgian time (the register's forms
+    and CLIs agree). ValueError outside the years 2000-2999; with ``strict`` also for a
+    wall time the clock change skips or passes twice (the caller asks for an offset)."""
+    if value.year not in YEARS:
+        raise ValueError(f"{value.year} lies outside 2000-2999")
+    if value.tzinfo is not None:
+        return value
+    local = value.replace(tzinfo=BRUSSELS)
+    if strict:
+        back = local.astimezone(dt.UTC).astimezone(BRUSSELS).replace(tzinfo=None)
+        if back != value:
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Belgian time")
+        if local.utcoffset() != local.replace(fold=1).utcoffset():
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} occurs twice in Belgian time")
+    return local
 
 
 def aware(moment: dt.datetime) -> dt.datetime:

@@ -17,11 +17,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from leerid.duties.breach_clock import (
-    BRUSSELS,
     STATUSES,
     BreachClock,
     Clocks,
     aware,
+    belgian,
     breach_clock,
     clocks,
 )
@@ -31,6 +31,7 @@ from leerid.insz_text import looks_like_insz
 from leerid.store.engine import session_scope
 
 __all__ = [
+    "MAX_PUPILS",
     "Authority",
     "BreachInputError",
     "BreachView",
@@ -42,6 +43,8 @@ __all__ = [
     "notify_other_party",
     "update_breach",
 ]
+
+MAX_PUPILS = 10_000_000  # more pupils than Flanders has: a typing error, not a breach
 
 # field → (Dutch label on a page, English label in the CLI)
 LABELS = {
@@ -183,8 +186,11 @@ def add_breach(
             "Het tijdstip van vaststelling ligt in de toekomst: geef het moment waarop het "
             "lek werd vastgesteld.",
         )
-    if pupils_affected < 0:
-        raise BreachInputError("--pupils must be 0 or more", "Het aantal leerlingen is 0 of meer.")
+    if not 0 <= pupils_affected <= MAX_PUPILS:
+        raise BreachInputError(
+            f"--pupils must be 0 to {MAX_PUPILS:,}",
+            f"Het aantal leerlingen is 0 tot {MAX_PUPILS:,}".replace(",", ".") + ".",
+        )
     for name, text in (("description", description), ("categories", categories)):
         party.refuse(text, name)
     party.refuse(measures, "measures")
@@ -282,7 +288,7 @@ def authority_from_form(reference: str, reason: str, told_at: str) -> Authority:
             "Vul bij het tijdstip van de melding ook de referentie van de toezichthouder in.",
         )
     try:
-        at = dt.datetime.fromisoformat(at_text).replace(tzinfo=BRUSSELS) if at_text else None
+        at = belgian(dt.datetime.fromisoformat(at_text)) if at_text else None
     except ValueError:
         raise BreachInputError(
             "bad time", "Vul het tijdstip van de melding in als datum en uur."

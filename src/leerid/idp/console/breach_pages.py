@@ -15,8 +15,9 @@ from collections.abc import Callable
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from leerid.duties.breach_clock import BRUSSELS, STATUSES
+from leerid.duties.breach_clock import STATUSES, belgian
 from leerid.duties.breach_register import (
+    MAX_PUPILS,
     Authority,
     BreachInputError,
     authority_from_form,
@@ -42,11 +43,24 @@ MAIL_FAILED = (
 
 
 def _moment(text: str, label: str) -> dt.datetime:
-    """A ``datetime-local`` value in Belgian time, or a Dutch error naming the field."""
+    """A ``datetime-local`` value in Belgian time (2000-2999), or a Dutch error naming it."""
     try:
-        return dt.datetime.fromisoformat(text.strip()).replace(tzinfo=BRUSSELS)
+        return belgian(dt.datetime.fromisoformat(text.strip()).replace(tzinfo=None))
     except ValueError:
         raise BreachInputError("bad time", f"Vul {label} in als datum en uur.") from None
+
+
+def _count(text: str) -> int:
+    """The number of pupils concerned: 0 to MAX_PUPILS, or a Dutch error naming the field."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= MAX_PUPILS):
+        raise BreachInputError(
+            "bad count",
+            f"Vul het aantal leerlingen in als een getal van 0 tot {MAX_PUPILS:_}.".replace(
+                "_", "."
+            ),
+        )
+    return int(text)
 
 
 @router.get(PAGE)
@@ -89,10 +103,9 @@ async def breach_add(posted: PupilDataDpoPost, console: ConsoleDep) -> Response:
     form = posted.form
     try:
         found = _moment(form.get("vastgesteld", ""), "het tijdstip van vaststelling")
-        count = int(form.get("aantal", "").strip())
-    except (BreachInputError, ValueError):
-        text = "Vul het tijdstip van vaststelling (datum en uur) en het aantal leerlingen in."
-        return console.message(posted, "Onvolledig", text, 400)
+        count = _count(form.get("aantal", ""))
+    except BreachInputError as exc:
+        return console.message(posted, "Onvolledig", exc.dutch, 400)
     for field, label in (("wat", "wat er gebeurde"), ("categorieen", "de categorieën")):
         if not form.get(field, "").strip():
             return console.message(posted, "Onvolledig", f"Vul {label} in.", 400)
@@ -126,7 +139,8 @@ def _authority(form: dict[str, str]) -> Authority:
 @router.post(PAGE + "/{number}")
 async def breach_update(number: str, posted: PupilDataDpoPost, console: ConsoleDep) -> Response:
     """GDPR art. 33.4: information in phases, the authority's reference or why not; mailed."""
-    if not (number.isdigit() and len(number) <= 9):  # read here: a page, not JSON 422
+    # read here, not as a typed parameter: a page, not JSON 422; ≤ 9 digits (an integer column)
+    if not (number.isascii() and number.isdigit() and len(number) <= 9):
         return console.message(posted, "Niet gevonden", "Geen gegevenslek met dit nummer.", 404)
     form, ctx = posted.form, console.ctx
     try:

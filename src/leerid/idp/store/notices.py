@@ -242,7 +242,9 @@ def acknowledge_notice(engine: Engine, notice_id: str, operator: str) -> NoticeV
         raise LeeridError("--operator is required: the name of who at DOV acknowledges it")
     number = notice_id.strip().removeprefix("N-").removeprefix("n-")
     with session_scope(engine) as session:
-        row = session.get(NoticeRow, int(number)) if number.isdigit() else None
+        # a notice number is at most 9 digits (an integer column): longer is unknown
+        known = number.isascii() and number.isdigit() and len(number) <= 9
+        row = session.get(NoticeRow, int(number)) if known else None
         if row is None:
             raise NotFoundError(f"no notice {notice_id!r}; `leerid notices list` shows them")
         if row.acknowledged_at is not None:
