@@ -306,6 +306,7 @@ def test_the_cli_keeps_the_same_register(
         env,
     )
     assert status == 1 and "not both" in err
+    _the_cli_reads_belgian_time_and_bounds_the_count(env, leerid)
     out = tmp_path_factory.mktemp("evidence") / "dov.json"
     status, err = leerid(["evidence", "--full", "--out", str(out)], env)
     assert status == 1  # m-verwerkers is not shown without a processors file
@@ -316,6 +317,36 @@ def test_the_cli_keeps_the_same_register(
     facts = {f["name"]: f["value"] for f in proof["facts"]}
     log = facts["Transparantielog van de mededelingen"]
     assert "volledig herberekend" in log, log
+
+
+def _the_cli_reads_belgian_time_and_bounds_the_count(env: dict[str, str], leerid: Leerid) -> None:
+    """A naive --discovered is Belgian time, as on the page; a wall time the clock change
+    skips or passes twice is refused, asking for an offset; --pupils is bounded."""
+    add = ["breaches", "add", "--description", "Tijd", "--categories", "naam", "--no-notify"]
+    add += ["--measures", "Geen"]
+    for discovered, says in (
+        ("2026-03-29T02:30", "does not exist in Belgian time"),
+        ("2026-10-25T02:30", "occurs twice in Belgian time"),
+        ("0001-01-01T00:00", "outside 2000-2999"),
+    ):
+        status, err = leerid([*add, "--discovered", discovered, "--pupils", "1"], env)
+        assert status == 1 and says in err and "give an offset" in err, err
+    status, err = leerid(
+        [*add, "--discovered", "2026-11-28T09:30", "--pupils", "1" + "0" * 12], env
+    )
+    assert status == 1 and "--pupils must be 0 to 10,000,000" in err, err
+    status, err = leerid([*add, "--discovered", "2026-10-25T02:30+01:00", "--pupils", "3"], env)
+    assert status == 0, err
+    status, err = leerid([*add, "--discovered", "2026-11-28T09:30", "--pupils", "2"], env)
+    assert status == 0, err
+    engine = make_engine(env["LEERID_DATABASE_URL"])
+    try:
+        (found,) = [b for b in breaches.list_breaches(engine) if b.breach.pupils_affected == 2]
+    finally:
+        engine.dispose()
+    stored = found.breach.discovered_at
+    utc = stored.replace(tzinfo=dt.UTC) if stored.tzinfo is None else stored.astimezone(dt.UTC)
+    assert utc == dt.datetime(2026, 11, 28, 8, 30, tzinfo=dt.UTC)  # 09:30 in Brussels (CET)
 
 
 def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_path: Path) -> None:

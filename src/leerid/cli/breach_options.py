@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from leerid.duties.breach_clock import belgian
 from leerid.duties.breach_register import Authority
 from leerid.errors import LeeridError
 
@@ -19,7 +20,8 @@ AuthorityReference = Annotated[
     typer.Option(help="The authority (GBA) was told: its reference (GDPR art. 33.1)."),
 ]
 AuthorityAt = Annotated[
-    str, typer.Option(help="When the authority was told (ISO; UTC if no zone; default now).")
+    str,
+    typer.Option(help="When the authority was told (ISO; Belgian time if no offset; default now)."),
 ]
 AuthorityNotNeeded = Annotated[
     str | None, typer.Option(help="Why the authority was not told (GDPR art. 33.5).")
@@ -27,12 +29,19 @@ AuthorityNotNeeded = Annotated[
 
 
 def moment(text: str, option: str) -> dt.datetime:
-    """``text`` as an aware moment (UTC when it names no zone), or an error naming ``option``."""
+    """``text`` as an aware moment, or an error naming ``option``. Without an offset it is
+    Belgian time, as on the web forms; a wall time the clock change skips or passes twice
+    is refused (give an offset)."""
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
         raise LeeridError(f"{option} {text!r}: write an ISO time, e.g. 2026-11-28T09:30") from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    try:
+        return belgian(value, strict=True)
+    except ValueError as exc:
+        raise LeeridError(
+            f"{option} {text!r}: {exc}; give an offset, e.g. {value:%Y-%m-%dT%H:%M}+02:00"
+        ) from None
 
 
 def authority(

@@ -94,7 +94,9 @@ def _as_json(view: Any) -> dict[str, Any]:
 
 @app.command("add")
 def add_command(
-    discovered: str = typer.Option(..., help="When it was discovered (ISO; UTC if no zone)."),
+    discovered: str = typer.Option(
+        ..., help="When it was discovered (ISO; Belgian time if no offset)."
+    ),
     description: str = typer.Option(..., help="What happened."),
     categories: str = typer.Option(..., help="Categories of data concerned."),
     pupils: int = typer.Option(..., help="Number of pupils concerned."),

@@ -254,7 +254,9 @@ def _authority_text(breach: Any) -> str:
 @breaches_app.command("add")
 def breaches_add(
     config: Path | None = CONFIG,
-    discovered: str = typer.Option(..., help="When it was discovered (ISO; UTC if no zone)."),
+    discovered: str = typer.Option(
+        ..., help="When it was discovered (ISO; Belgian time if no offset)."
+    ),
     description: str = typer.Option(..., help="What happened."),
     categories: str = typer.Option(..., help="Categories of data concerned."),
     pupils: int = typer.Option(..., help="Number of pupils concerned."),
