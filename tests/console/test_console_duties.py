@@ -4,6 +4,7 @@ page for every role, CSRF, 400 on bad input, 404 on unknown ids; the CLI on the 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 import json
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from leerid.duties.breach_clock import BRUSSELS
 from leerid.duties.breach_register import BreachInputError
 from leerid.duties.mail import MailError, MailSettings
-from leerid.idp.store.clients import list_clients
+from leerid.idp.store.clients import Client, list_clients
 from leerid.idp.store.console import breaches
 from leerid.idp.store.console.staff_log import verify
 from leerid.idp.store.notices import store_notice
@@ -363,9 +364,9 @@ def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_
         engine, protocol_id=protocol_id, redirect_uris=["https://lars.example/cb"]
     )
     (client,) = breaches.concerned_clients(engine, [client_id])
-    assert breaches.recipient_dpos(engine, MailSettings(), [client]) == [
-        "dpo@centrumnetten.example"
-    ]
+    assert breaches.recipient_dpos(engine, MailSettings(), [client]) == {
+        "dpo@centrumnetten.example": [f"{client.name} ({client_id})"]
+    }
     with pytest.raises(BreachInputError):
         breaches.concerned_clients(engine, ["onbekend"])
     plain = tmp_path / "plain.yaml"
@@ -377,12 +378,43 @@ def test_the_recipients_dpo_address_comes_from_the_protocol(engine: Engine, tmp_
     )
     (other,) = breaches.concerned_clients(engine, [other_id])
     fallback = MailSettings(other_party_dpo=OTHER_DPO)
-    assert breaches.recipient_dpos(engine, fallback, [other, client]) == [
-        OTHER_DPO,
-        "dpo@centrumnetten.example",
-    ]
+    assert breaches.recipient_dpos(engine, fallback, [other, client]) == {
+        OTHER_DPO: [f"{other.name} ({other_id})"],
+        "dpo@centrumnetten.example": [f"{client.name} ({client_id})"],
+    }
     with pytest.raises(MailError, match="LEERID_MAIL_OTHER_PARTY_DPO"):
         breaches.recipient_dpos(engine, MailSettings(), [other])
+    _each_dpo_reads_only_its_own_recipient(engine, fallback, client, other)
+
+
+def _each_dpo_reads_only_its_own_recipient(
+    engine: Engine, settings: MailSettings, client: Client, other: Client
+) -> None:
+    """Art. 9: one e-mail per DPO, naming that DPO's recipient, never the other one told."""
+    inbox, port = Inbox(), free_port()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        mail = dataclasses.replace(settings, smtp_port=port)
+        number = breaches.add_breach(
+            engine,
+            mail,
+            actor="dpo",
+            discovered_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1),
+            description="Lijst op een gedeelde schijf",
+            categories="naam",
+            pupils_affected=3,
+            measures="",
+            clients=[client.client_id, other.client_id],
+        )
+        breaches.update_breach(engine, mail, number, actor="dpo", text="Gewist", notify=True)
+    finally:
+        smtp.stop()
+    assert len(inbox.messages) == 4  # the first notice and the update's, to each DPO
+    for message in inbox.messages:
+        body = message.get_payload(decode=True).decode()
+        own, foreign = (client, other) if message["To"] != OTHER_DPO else (other, client)
+        assert f"({own.client_id})" in body and f"({foreign.client_id})" not in body
 
 
 def test_every_duty_page_speaks_dutch(duty_site: DutySite) -> None:

@@ -96,7 +96,8 @@ class Party:
     refuse: Callable[[str, str], object] = _refuse_insz
     resend: str = "`leerid sp breaches update ID --notify`"
     listing: str = "`leerid sp breaches list`"
-    extra_body: Callable[[Any], list[str]] = field(default=lambda row: [])
+    # a party's own lines of the e-mail, given the names that one address may read
+    extra_body: Callable[[Any, Sequence[str]], list[str]] = field(default=lambda row, named: [])
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,9 @@ def _when(moment: dt.datetime | None) -> str:
     return "-" if moment is None else aware(moment).isoformat(timespec="minutes")
 
 
-def _body(party: Party, row: Any, updates: list[Any], now: dt.datetime) -> str:
+def _body(
+    party: Party, row: Any, updates: list[Any], now: dt.datetime, named: Sequence[str] = ()
+) -> str:
     state = clocks(row, now)
     authority = {
         "gemeld": f"gemeld op {_when(row.authority_notified_at)}, referentie "
@@ -128,7 +131,7 @@ def _body(party: Party, row: Any, updates: list[Any], now: dt.datetime) -> str:
         f"Categorieën van gegevens: {row.categories}",
         f"Aantal betrokken leerlingen: {row.pupils_affected}",
         f"Genomen maatregelen: {row.measures}",
-        *party.extra_body(row),
+        *party.extra_body(row, named),
     ]
     lines += [f"Update {_when(u.at)}: {u.text}" for u in updates]
     return "\n".join(lines) + "\n"
@@ -146,20 +149,39 @@ def _get(session: Session, party: Party, breach_id: int) -> Any:
     return row
 
 
+Recipients = str | Sequence[str] | Mapping[str, Sequence[str]] | None
+"""Where the e-mail goes: the default DPO (None), addresses, or address → what that address
+may read of its own (DOV: the recipients of that DPO, never the others)."""
+
+
 def _send_each(
-    mail: MailSettings, subject: str, body: str, to: str | Sequence[str] | None, resend: str
+    mail: MailSettings,
+    subject: str,
+    body: Callable[[Sequence[str]], str],
+    to: Recipients,
+    resend: str,
 ) -> None:
-    """Art. 9: one e-mail per DPO (a recipient's DPO never learns which others were told);
-    every address is tried, then the first failure is raised (the breach stays unnotified)."""
-    addresses = [to] if to is None or isinstance(to, str) else list(dict.fromkeys(to))
+    """Art. 9: one e-mail per DPO, each naming only its own (a recipient's DPO never learns
+    which others were told); every address is tried, then the first failure is raised (the
+    breach stays unnotified)."""
+    if isinstance(to, Mapping):
+        named: dict[str | None, Sequence[str]] = dict(to.items())
+    else:
+        addresses = [to] if to is None or isinstance(to, str) else list(dict.fromkeys(to))
+        named = {address: () for address in addresses or [None]}
     failed: list[MailError] = []
-    for address in addresses or [None]:
+    for address, own in named.items():
         try:
-            send_mail(mail, subject, body, address, resend=resend)
+            send_mail(mail, subject, body(own), address, resend=resend)
         except MailError as exc:
             failed.append(exc)
     if failed:
         raise failed[0]
+
+
+def _named(to: Recipients) -> set[tuple[str, ...]]:
+    """Every distinct set of names an e-mail of ``to`` carries."""
+    return {tuple(n) for n in to.values()} if isinstance(to, Mapping) else {()}
 
 
 def add_breach(
@@ -175,7 +197,7 @@ def add_breach(
     measures: str,
     notify: bool = True,
     columns: Mapping[str, Any] | None = None,
-    to: str | Sequence[str] | None = None,
+    to: Recipients = None,
 ) -> int:
     """Record a breach; notify the other DPO at once (art. 9). Returns the breach id.
     ``columns``: a party's own further columns (DOV: the clients concerned)."""
@@ -224,7 +246,7 @@ def notify_other_party(
     breach_id: int,
     *,
     actor: str,
-    to: str | Sequence[str] | None = None,
+    to: Recipients = None,
 ) -> None:
     """Art. 9: send the breach as it stands now to the other party's DPO, and record it."""
     now = dt.datetime.now(dt.UTC)
@@ -232,8 +254,8 @@ def notify_other_party(
         row = _get(session, party, breach_id)
         updates = _updates(session, party, breach_id)
         subject = f"[{'Update ' if updates else ''}gegevenslek {row.id}] melding art. 9 protocol"
-        body = _body(party, row, updates, now)
-    _send_each(mail, subject, body, to, party.resend)
+        bodies = {n: _body(party, row, updates, now, n) for n in _named(to)}
+    _send_each(mail, subject, lambda named: bodies[tuple(named)], to, party.resend)
     with session_scope(engine) as session:
         row = _get(session, party, breach_id)
         if row.other_party_notified_at is None:

@@ -5,8 +5,8 @@ written in DOV's staff privacy log (art. 6).
 A DOV breach names the recipients it concerns (their client ids; none: every client). Art. 9
 has the DPOs inform each other, so the e-mail goes to each concerned recipient's DPO: the
 ``dpo.contact`` of the recipient party in the client's current protocol when that is an
-e-mail address, else ``LEERID_MAIL_OTHER_PARTY_DPO``. One e-mail per address: a recipient
-never learns which other recipients were told.
+e-mail address, else ``LEERID_MAIL_OTHER_PARTY_DPO``. One e-mail per address, naming only
+that address's own recipients: a recipient never learns which other recipients were told.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ def _log(
     staff_log.append(session, actor=actor, action=action, purpose=purpose, detail=dict(detail))
 
 
-def _clients_line(row: Any) -> list[str]:
-    return [f"Betrokken ontvangers: {row.clients or 'alle'}"]
+def _clients_line(row: Any, named: Sequence[str]) -> list[str]:
+    """Art. 9: the recipients of this e-mail's DPO only (never the others concerned)."""
+    return [f"Betrokken ontvanger(s) van uw organisatie: {', '.join(named)}"] if named else []
 
 
 PARTY = register.Party(
@@ -77,10 +78,13 @@ def concerned_clients(engine: Engine, named: Sequence[str]) -> list[Client]:
     return [c for c in clients.values() if not c.disabled]
 
 
-def recipient_dpos(engine: Engine, mail: MailSettings, clients: Sequence[Client]) -> list[str]:
+def recipient_dpos(
+    engine: Engine, mail: MailSettings, clients: Sequence[Client]
+) -> dict[str, list[str]]:
     """Art. 9: the DPO address of each client's recipient (its protocol's ``dpo.contact``,
-    else ``LEERID_MAIL_OTHER_PARTY_DPO``); MailError names a client with neither."""
-    found: list[str] = []
+    else ``LEERID_MAIL_OTHER_PARTY_DPO``) → the clients of that DPO, by name and id;
+    MailError names a client with neither."""
+    found: dict[str, list[str]] = {}
     with session_scope(engine) as session:
         for client in clients:
             stored = current_protocol(session, client.protocol_id)
@@ -93,11 +97,11 @@ def recipient_dpos(engine: Engine, mail: MailSettings, clients: Sequence[Client]
                     "recipient has no e-mail in dpo.contact; set LEERID_MAIL_OTHER_PARTY_DPO, "
                     "then run `leerid breaches update ID --notify`"
                 )
-            found.append(address)
-    return list(dict.fromkeys(found))
+            found.setdefault(address, []).append(f"{client.name} ({client.client_id})")
+    return found
 
 
-def _addresses(engine: Engine, mail: MailSettings, breach_id: int) -> list[str]:
+def _addresses(engine: Engine, mail: MailSettings, breach_id: int) -> dict[str, list[str]]:
     with session_scope(engine) as session:
         row = session.get(DovBreach, breach_id)
         named = (row.clients if row else "").split()
