@@ -431,3 +431,28 @@ def test_every_duty_page_speaks_dutch(duty_site: DutySite) -> None:
                 answer = browser.http.get(duty_site.url + path)
                 if answer.status_code == 200 and not path.endswith(".json"):
                     check(f"console {who} {path}", answer.text)
+
+
+def test_closing_a_report_and_its_log_entry_are_one_transaction(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Art. 6: a report is never closed without its staff-log entry (and the reverse)."""
+    from leerid.idp.store.console import duty_reports
+
+    key = str(uuid.uuid4())
+    report = store_report(engine, None, key, "given_name", "foutief", "Typo", source="pupil")
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the log cannot be written")
+
+    monkeypatch.setattr(duty_reports.staff_log, "append", broken)
+    with pytest.raises(RuntimeError):
+        duty_reports.close(engine, "op", report.code, "Naam verbeterd")
+    (still,) = list_reports(engine, None, None)
+    assert still.status == "open"  # the failed entry took the close with it
+    monkeypatch.undo()
+    duty_reports.close(engine, "op", report.code, "Naam verbeterd")
+    (closed,) = list_reports(engine, None, None)
+    assert closed.status == "gesloten"
+    check = verify(engine)
+    assert check.ok and check.entries == 1

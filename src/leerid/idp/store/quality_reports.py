@@ -255,8 +255,15 @@ def list_reports(
         return [view_of(r) for r in session.scalars(stmt)]
 
 
-def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str) -> ReportView:
-    """Art. 7: the Department's DPO closes a report, saying what was done."""
+def close_report(
+    engine: Engine,
+    report_id: str,
+    resolution: str,
+    closed_by: str,
+    then: InTransaction | None = None,
+) -> ReportView:
+    """Art. 7: the Department's DPO closes a report, saying what was done; ``then`` runs in
+    the same transaction (the console's staff-log entry, art. 6)."""
     if not resolution.strip():
         raise LeeridError("--resolution is required: say what was corrected or why not")
     with session_scope(engine) as session:
@@ -283,6 +290,8 @@ def close_report(engine: Engine, report_id: str, resolution: str, closed_by: str
                 resolution=row.resolution,
                 closed_at=row.closed_at,
             )
+        if then is not None:
+            then(session, row)
         return view_of(row)
 
 

@@ -26,6 +26,7 @@ from leerid.idp.store.disclosures import pupil_keys, received_claims
 from leerid.idp.store.models import IdpClient
 from leerid.idp.store.quality_reports import (
     ANSWERS,
+    InTransaction,
     QualityReportRow,
     ReportView,
     check_report,
@@ -99,8 +100,10 @@ def add_dov_report(
     problem: str,
     comment: str,
     operator: str,
+    then: InTransaction | None = None,
 ) -> ReportView:
-    """Art. 7: the Department reports wrong data to ``client_id``, which got it (art. 4)."""
+    """Art. 7: the Department reports wrong data to ``client_id``, which got it (art. 4);
+    ``then`` runs in the report's own transaction (the console's staff-log entry, art. 6)."""
     wrong = check_report(pupil_key, attribute, problem, comment)
     if wrong is not None:
         raise LeeridError(wrong.replace("pupil_key", "--pupil", 1))
@@ -125,6 +128,8 @@ def add_dov_report(
 
     def tell(session: Session, row: QualityReportRow) -> None:
         record_change(session, _change(row, client_id, leer_ids))
+        if then is not None:
+            then(session, row)
 
     return store_report(
         engine,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console import staff_log
@@ -21,7 +22,12 @@ from leerid.idp.store.notices import (
     list_processor_requests,
     request_processors,
 )
-from leerid.idp.store.quality_reports import ReportView, close_report, list_reports
+from leerid.idp.store.quality_reports import (
+    QualityReportRow,
+    ReportView,
+    close_report,
+    list_reports,
+)
 from leerid.idp.store.report_directions import add_dov_report
 
 __all__ = [
@@ -50,17 +56,20 @@ def reports(engine: Engine, actor: str, status: str | None, source: str | None) 
 
 
 def close(engine: Engine, actor: str, code: str, resolution: str) -> ReportView:
-    """Art. 7: a received report closed with what was done; logged with its pupil key."""
-    view = close_report(engine, code, resolution, actor)
-    staff_log.record(
-        engine,
-        actor=actor,
-        action="melding_gesloten",
-        purpose="art. 7: melding over gegevenskwaliteit afgehandeld",
-        pupil_key=view.pupil_key,
-        detail={"melding": view.code},
-    )
-    return view
+    """Art. 7: a received report closed with what was done; logged with its pupil key in
+    the same transaction (art. 6: no close without its entry)."""
+
+    def log(session: Session, row: QualityReportRow) -> None:
+        staff_log.append(
+            session,
+            actor=actor,
+            action="melding_gesloten",
+            purpose="art. 7: melding over gegevenskwaliteit afgehandeld",
+            pupil_key=row.pupil_key,
+            detail={"melding": row.code},
+        )
+
+    return close_report(engine, code, resolution, actor, then=log)
 
 
 def send_report(
@@ -73,8 +82,20 @@ def send_report(
     problem: str,
     comment: str,
 ) -> ReportView:
-    """Art. 7: DOV tells a recipient that got the data (art. 4) that it is wrong; logged."""
-    view = add_dov_report(
+    """Art. 7: DOV tells a recipient that got the data (art. 4) that it is wrong; logged in
+    the same transaction (art. 6: no report sent without its entry)."""
+
+    def log(session: Session, row: QualityReportRow) -> None:
+        staff_log.append(
+            session,
+            actor=actor,
+            action="melding_verstuurd",
+            purpose="art. 7: foutief gegeven gemeld aan de ontvanger",
+            pupil_key=pupil_key,
+            detail={"melding": row.code, "client": client_id},
+        )
+
+    return add_dov_report(
         engine,
         client_id=client_id,
         pupil_key=pupil_key,
@@ -82,16 +103,8 @@ def send_report(
         problem=problem,
         comment=comment,
         operator=actor,
+        then=log,
     )
-    staff_log.record(
-        engine,
-        actor=actor,
-        action="melding_verstuurd",
-        purpose="art. 7: foutief gegeven gemeld aan de ontvanger",
-        pupil_key=pupil_key,
-        detail={"melding": view.code, "client": client_id},
-    )
-    return view
 
 
 @dataclass(frozen=True)
