@@ -6,7 +6,7 @@ counts and records without pupil identifiers.
 - ``/beheer/verstrekkingen``: disclosures per day, stacked per client (by name), with
   filters; a table per client; ``/beheer/verstrekkingen.csv`` (the counts per day and
   client) and ``/beheer/verstrekkingen/lijnen.csv`` (the records, streamed, at most
-  ``MAX_LINES``).
+  ``MAX_LINES``; without a client at most ``MAX_LINES_DAYS`` days; each download logged).
 - ``/beheer/aanmeldingen``: logins per hour of one Brussels day, refused logins per day and
   reason over at most 31 days.
 
@@ -26,9 +26,11 @@ from leerid.idp.console.guard import AnyStaff, ConsoleDep
 from leerid.idp.store.clients import list_clients
 from leerid.idp.store.console.disclosure_queries import (
     MAX_LINES,
+    MAX_LINES_DAYS,
     MAX_REFUSED_DAYS,
     DisclosureFilter,
-    disclosure_lines,
+    lines_clients,
+    logged_lines,
     logins_per_hour,
     per_day_per_client,
     protocols_seen,
@@ -104,6 +106,7 @@ def disclosures_page(request: Request, console: ConsoleDep, who: AnyStaff) -> Re
         query=views.query_string(flt),
         max_days=views.MAX_DAYS,
         max_lines=MAX_LINES,
+        max_lines_days=MAX_LINES_DAYS,
     )
 
 
@@ -120,12 +123,18 @@ def disclosures_csv(request: Request, console: ConsoleDep, who: AnyStaff) -> Res
 
 @router.get("/beheer/verstrekkingen/lijnen.csv")
 def disclosure_lines_csv(request: Request, console: ConsoleDep, who: AnyStaff) -> Response:
-    """The filtered records (no pupil identifiers), streamed, at most ``MAX_LINES``."""
+    """The filtered records (no pupil identifiers), streamed, at most ``MAX_LINES``; without
+    a client at most ``MAX_LINES_DAYS`` days; the download is logged (art. 6)."""
     read = _read_filter(request, console, who)
     if isinstance(read, Response):
         return read
     flt, names = read
-    lines = disclosure_lines(console.ctx.engine, flt)
+    if flt.client_id is None and (flt.end - flt.start).days + 1 > MAX_LINES_DAYS:
+        text = f"kies een klant, of een periode van hoogstens {MAX_LINES_DAYS} dagen"
+        return _bad(console, who, views.BadFilterError("klant", text))
+    engine = console.ctx.engine
+    clients = lines_clients(engine, flt, names)
+    lines = logged_lines(engine, flt, clients, who.username)
     return _csv(views.lines_csv(lines, names), "verstrekkingen-lijnen", flt)
 
 

@@ -8,18 +8,23 @@
   live in ``idp_disclosure`` over at most :data:`MAX_REFUSED_DAYS` days, a range scan of the
   index ``ix_idp_disclosure_outcome_at`` (outcome, at).
 - The records themselves (``lijnen.csv``): streamed, at most :data:`MAX_LINES`, with no pupil
-  identifier (no ``leer_id_uuid``, ``account_uuid`` or leaf hash).
+  identifier (no ``leer_id_uuid``, ``account_uuid`` or leaf hash); read per client in keyset
+  batches from ``ix_idp_disclosure_client_id_at`` (there is no index on ``at`` alone), at
+  most :data:`MAX_LINES_DAYS` days without a client.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import itertools
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, and_, func, select
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select
 
+from leerid.idp.store.console import staff_log
 from leerid.idp.store.console.disclosure_counts import brussels_day, hour_column, hour_value
 from leerid.idp.store.console_tables import DisclosureDay, DisclosureHour
 from leerid.idp.store.models import Disclosure
@@ -28,11 +33,14 @@ from leerid.protocol.lifecycle import BRUSSELS
 __all__ = [
     "LOGIN_ENDPOINT",
     "MAX_LINES",
+    "MAX_LINES_DAYS",
     "MAX_REFUSED_DAYS",
     "DisclosureFilter",
     "DisclosureLine",
     "brussels_start",
     "disclosure_lines",
+    "lines_clients",
+    "logged_lines",
     "logins_per_hour",
     "per_day_per_client",
     "protocols_seen",
@@ -41,6 +49,10 @@ __all__ = [
 
 MAX_LINES = 100_000
 """At most this many records in one ``lijnen.csv`` (a narrower filter gives the rest)."""
+MAX_LINES_DAYS = 31
+"""The records without a client: at most this many days (with one: the page's range)."""
+BATCH = 5_000
+"""Records read at once (one short query) while ``lijnen.csv`` streams."""
 MAX_REFUSED_DAYS = 31
 """The refused logins are counted live: at most this many days at once."""
 LOGIN_ENDPOINT = "token"
@@ -155,46 +167,101 @@ def refused_logins(engine: Engine, start: dt.date, end: dt.date) -> Counter[tupl
     return counts
 
 
-def disclosure_lines(engine: Engine, flt: DisclosureFilter) -> Iterator[DisclosureLine]:
-    """The records the filter counts, oldest first, at most :data:`MAX_LINES`, streamed from
-    the database (refused logins are not disclosures and are left out, as in the counts)."""
+def _where(flt: DisclosureFilter, client_id: str) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = [
+        Disclosure.client_id == client_id,
         Disclosure.at >= brussels_start(flt.start),
         Disclosure.at < brussels_start(flt.end + dt.timedelta(days=1)),
         ~and_(Disclosure.endpoint == "login", Disclosure.outcome == "refused"),
     ]
-    if flt.client_id is not None:
-        where.append(Disclosure.client_id == flt.client_id)
     if flt.protocol_id is not None:
         where.append(func.coalesce(Disclosure.protocol_id, "") == flt.protocol_id)
     if flt.outcome is not None:
         where.append(Disclosure.outcome == flt.outcome)
-    query = (
-        select(
-            Disclosure.at,
-            Disclosure.client_id,
-            Disclosure.protocol_id,
-            Disclosure.endpoint,
-            Disclosure.claims,
-            Disclosure.outcome,
-            Disclosure.reason,
-        )
-        .where(*where)
-        .order_by(Disclosure.at, Disclosure.id)
-        .limit(MAX_LINES)
+    return where
+
+
+_Keyed = tuple[dt.datetime, int, DisclosureLine]
+
+
+def _one_client(engine: Engine, flt: DisclosureFilter, client_id: str) -> Iterator[_Keyed]:
+    """One client's records, oldest first, in keyset batches of :data:`BATCH`: each batch a
+    range scan of ``ix_idp_disclosure_client_id_at`` on a connection held only for it."""
+    columns = (Disclosure.at, Disclosure.id, Disclosure.protocol_id, Disclosure.endpoint)
+    more = (Disclosure.claims, Disclosure.outcome, Disclosure.reason)
+    last: tuple[dt.datetime, int] | None = None
+    while True:
+        query = select(*columns, *more).where(*_where(flt, client_id))
+        if last is not None:
+            after = and_(Disclosure.at == last[0], Disclosure.id > last[1])
+            query = query.where(or_(Disclosure.at > last[0], after))
+        query = query.order_by(Disclosure.at, Disclosure.id).limit(BATCH)
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+        for at, row_id, protocol, endpoint, claims, outcome, reason in rows:
+            moment = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+            line = DisclosureLine(
+                moment, client_id, str(protocol or ""), str(endpoint), str(claims or ""),
+                str(outcome), str(reason or ""),
+            )  # fmt: skip
+            yield moment, int(row_id), line
+        if len(rows) < BATCH:
+            return
+        last = (rows[-1][0], int(rows[-1][1]))
+
+
+def lines_clients(engine: Engine, flt: DisclosureFilter, known: Iterable[str]) -> list[str]:
+    """The clients whose records the export reads: the one filtered on, or every client
+    known and every client the counts saw in the range."""
+    if flt.client_id is not None:
+        return [flt.client_id]
+    query = select(DisclosureDay.client_id).where(
+        DisclosureDay.day >= flt.start, DisclosureDay.day <= flt.end
     )
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=2000).execute(query)
-        for at, client, protocol, endpoint, claims, outcome, reason in result:
-            yield DisclosureLine(
-                at=at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at,
-                client_id=str(client),
-                protocol_id=str(protocol or ""),
-                endpoint=str(endpoint),
-                claims=str(claims or ""),
-                outcome=str(outcome),
-                reason=str(reason or ""),
-            )
+        counted = {str(c) for c in conn.scalars(query.distinct())}
+    return sorted(counted | set(known))
+
+
+def disclosure_lines(
+    engine: Engine, flt: DisclosureFilter, clients: Iterable[str]
+) -> Iterator[DisclosureLine]:
+    """The records the filter counts, oldest first, at most :data:`MAX_LINES` (refused
+    logins are not disclosures and are left out, as in the counts). Read per client from
+    the index on (client, at) and merged by time, so every read is an index range scan and
+    no connection waits on a slow download."""
+    streams = [_one_client(engine, flt, c) for c in clients]
+    merged = heapq.merge(*streams, key=lambda keyed: (keyed[0], keyed[1]))
+    for _at, _id, line in itertools.islice(merged, MAX_LINES):
+        yield line
+
+
+def logged_lines(
+    engine: Engine, flt: DisclosureFilter, clients: Iterable[str], actor: str
+) -> Iterator[DisclosureLine]:
+    """``disclosure_lines``, and once the download ends (or breaks off) an entry in the staff
+    log (art. 6): the filter and how many records left, never a pupil."""
+    sent = 0
+    try:
+        for line in disclosure_lines(engine, flt, clients):
+            sent += 1
+            yield line
+    finally:
+        detail = {
+            "van": flt.start.isoformat(),
+            "tot": flt.end.isoformat(),
+            "klant": flt.client_id or "alle",
+            "protocol": "alle" if flt.protocol_id is None else flt.protocol_id or "geen",
+            "uitkomst": flt.outcome or "alle",
+            "lijnen": sent,
+        }
+        staff_log.record(
+            engine,
+            actor=actor,
+            action="verstrekkingen_export",
+            purpose="art. 6: verstrekkingen als lijnen gedownload",
+            detail=detail,
+        )
 
 
 def _date(value: object) -> dt.date:
