@@ -7,6 +7,7 @@ import time
 import httpx
 
 from leerid.idp.login.throttle import ThrottlePolicy
+from leerid.idp.store.console.staff import active_staff
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.idp.store.throttle import LoginThrottle
 from leerid.idp.web.browser_state import Sealer
@@ -91,12 +92,16 @@ def test_an_expired_or_forged_session_is_refused(site: ConsoleSite) -> None:
     engine = make_engine(site.idp.database_url)
     try:
         sealer = Sealer(load_server_secret(engine))
+        account = active_staff(engine, OPERATOR)
     finally:
         engine.dispose()
-    expired = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, -1)
-    alive = sealer.seal("beheer-sessie", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, 60)
-    foreign = sealer.seal("sso", {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0}, 60)
-    for value, status in ((expired, 303), (foreign, 303), (alive, 200)):
+    assert account is not None
+    data = {"u": OPERATOR, "c": "x", "s": "ab" * 16, "t": 0, "p": account.mark}
+    expired = sealer.seal("beheer-sessie", data, -1)
+    alive = sealer.seal("beheer-sessie", data, 60)
+    foreign = sealer.seal("sso", data, 60)
+    unmarked = sealer.seal("beheer-sessie", {**data, "p": "0" * 32}, 60)  # an older password
+    for value, status in ((expired, 303), (foreign, 303), (unmarked, 303), (alive, 200)):
         answer = httpx.get(f"{site.base}/beheer", cookies={"beheer_sessie": value})
         assert answer.status_code == status, value
 
@@ -137,6 +142,40 @@ def test_a_disabled_account_is_out_at_its_next_request(site: ConsoleSite) -> Non
             assert browser.open(f"{site.base}/beheer").status_code == 303
             again = browser.console_login(site.base, "weg", PASSWORD)
             assert "Gebruikersnaam of wachtwoord klopt niet." in again.text
+    finally:
+        engine.dispose()
+
+
+def test_a_new_password_ends_the_accounts_open_sessions(site: ConsoleSite) -> None:
+    """A password changed (``leerid beheer staff password``) ends every session opened with
+    the old one at its next request; a role changed counts at once; enabling lets in again."""
+    from leerid.idp.store.console.staff import (
+        add_staff,
+        disable_staff,
+        enable_staff,
+        set_password,
+        set_role,
+    )
+    from leerid.testing.seeding import hash_password
+
+    engine = make_engine(site.idp.database_url)
+    other = "een-ander-lang-wachtwoord-8"
+    try:
+        add_staff(engine, "wissel", hash_password(PASSWORD), "dpo", actor="test")
+        with site.browser("wissel") as old, site.browser(OPERATOR) as bystander:
+            assert old.open(f"{site.base}/beheer/register").status_code == 403  # a DPO
+            set_role(engine, "wissel", "operator", actor="test")
+            assert old.open(f"{site.base}/beheer/register").status_code == 200
+            set_password(engine, "wissel", hash_password(other), actor="test")
+            assert old.open(f"{site.base}/beheer").status_code == 303  # out
+            assert bystander.open(f"{site.base}/beheer").status_code == 200  # others stay
+        with site.browser() as browser:
+            assert browser.console_login(site.base, "wissel", other).status_code == 303
+            assert browser.open(f"{site.base}/beheer").status_code == 200
+        disable_staff(engine, "wissel", actor="test")
+        enable_staff(engine, "wissel", actor="test")
+        with site.browser() as browser:
+            assert browser.console_login(site.base, "wissel", other).status_code == 303
     finally:
         engine.dispose()
 

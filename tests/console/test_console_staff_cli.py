@@ -64,6 +64,55 @@ def _the_log_holds(engine: Engine, env: dict[str, str]) -> None:
     assert broken.returncode == 1 and "entry 2 was altered" in broken.stdout
 
 
+def test_staff_password_role_and_enable_are_logged(leerid_env: dict[str, str]) -> None:
+    """``staff password`` (policy checked, Argon2id), ``staff role``, ``staff enable``: each
+    an entry of the staff privacy log, never the password."""
+    add = ["beheer", "staff", "add", "jan", "--role", "dpo", "--password-stdin"]
+    assert run_leerid(add, leerid_env, input_text=PASSWORD + "\n").returncode == 0
+    engine = make_engine(leerid_env["LEERID_DATABASE_URL"])
+    try:
+        before = staff_hash(engine)
+        new = "een-nieuw-lang-wachtwoord-9"
+        weak = run_leerid(
+            ["beheer", "staff", "password", "jan", "--password-stdin"],
+            leerid_env,
+            input_text="kort\n",
+        )
+        assert weak.returncode != 0 and "password refused" in weak.stderr
+        assert staff_hash(engine) == before
+        changed = run_leerid(
+            ["beheer", "staff", "password", "Jan", "--password-stdin"],
+            leerid_env,
+            input_text=new + "\n",
+        )
+        assert changed.returncode == 0, changed.stderr
+        assert staff_hash(engine) != before and staff_hash(engine).startswith("$argon2id$")
+        role = run_leerid(["beheer", "staff", "role", "jan", "--role", "operator"], leerid_env)
+        assert role.returncode == 0, role.stderr
+        account = active_staff(engine, "jan")
+        assert account is not None and account.role == "operator"
+        bad = run_leerid(["beheer", "staff", "role", "jan", "--role", "baas"], leerid_env)
+        assert bad.returncode != 0 and "give operator or dpo" in bad.stderr
+        assert run_leerid(["beheer", "staff", "disable", "jan"], leerid_env).returncode == 0
+        assert run_leerid(["beheer", "staff", "enable", "jan"], leerid_env).returncode == 0
+        assert active_staff(engine, "jan") is not None
+        unknown = run_leerid(["beheer", "staff", "enable", "niemand"], leerid_env)
+        assert unknown.returncode != 0 and "no staff account" in unknown.stderr
+        actions = [e.action for e in staff_log.entries(engine).entries]
+        for action in ("staff_password", "staff_role", "staff_enable"):
+            assert action in actions
+        with engine.connect() as conn:
+            logged = " ".join(str(r) for r in conn.execute(text("SELECT * FROM idp_staff_log")))
+        assert new not in logged and "$argon2id$" not in logged
+    finally:
+        engine.dispose()
+
+
+def staff_hash(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.scalar(text("SELECT password_hash FROM idp_staff WHERE username='jan'")))
+
+
 def test_refusals_are_clear(leerid_env: dict[str, str]) -> None:
     weak = run_leerid(
         ["beheer", "staff", "add", "jan", "--role", "dpo", "--password-stdin"],

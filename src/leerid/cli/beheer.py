@@ -121,6 +121,51 @@ def staff_disable(username: str = typer.Argument(...), actor: str = BY) -> None:
     out.print(f"console account {username} disabled")
 
 
+@staff_app.command("enable")
+def staff_enable(username: str = typer.Argument(...), actor: str = BY) -> None:
+    """Enable a disabled console account again (logged)."""
+    from leerid.idp.store.console.staff import enable_staff
+
+    enable_staff(get_engine(config.database_url(), create=False), username, actor=actor)
+    out.print(f"console account {username} enabled")
+
+
+@staff_app.command("role")
+def staff_role(
+    username: str = typer.Argument(...),
+    role: str = typer.Option(..., help="operator | dpo"),
+    actor: str = BY,
+) -> None:
+    """Change a console account's role (counts at its next request; logged)."""
+    from leerid.idp.store.console.staff import set_role
+
+    set_role(get_engine(config.database_url(), create=False), username, role, actor=actor)
+    out.print(f"console account {username} now has role {role}")
+
+
+@staff_app.command("password")
+def staff_password(
+    username: str = typer.Argument(...),
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    actor: str = BY,
+) -> None:
+    """Set a new password (policy checked; Argon2id); the account's open console sessions
+    end at once (logged, without the password)."""
+    from leerid.idp.login.passwords import PasswordHasher
+    from leerid.idp.store.console.staff import normalise_username, set_password
+
+    engine = get_engine(config.database_url(), create=False)
+    password = _password(normalise_username(username), password_stdin)
+    hasher = PasswordHasher.from_env()
+    try:
+        set_password(engine, username, hasher.hash_sync(password), actor=actor)
+    finally:
+        hasher.close()
+    out.print(f"console account {username}: new password set; its open sessions have ended")
+
+
 @staff_app.command("dates")
 def staff_dates(
     username: str = typer.Argument(...),

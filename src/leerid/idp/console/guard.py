@@ -104,8 +104,8 @@ async def _checked(request: Request, roles: tuple[str, ...], pupil_data: bool) -
         raise _to_login(console, clear=True)
     # Art. 4: a disabled account or a changed role counts at once, not when the cookie ends.
     account = await ctx.run(active_staff, ctx.engine, session["u"])
-    if account is None:
-        raise _to_login(console, clear=True)
+    if account is None or not hmac.compare_digest(str(session.get("p", "")), account.mark):
+        raise _to_login(console, clear=True)  # disabled, or its password changed since
     who = Staff(account.username, account.role, session["c"])
     if account.role not in roles:
         raise Refused(console.message(who, NO_ACCESS, ROLE_REFUSED, 403))

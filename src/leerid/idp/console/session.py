@@ -25,7 +25,12 @@ from starlette.responses import RedirectResponse, Response
 from leerid.idp.console.guard import SESSION_COOKIE, SESSION_PURPOSE, ConsoleDep, open_session
 from leerid.idp.console.pages import Console
 from leerid.idp.login.throttle import lock_end_text
-from leerid.idp.store.console.staff import normalise_username, stored_hash, upgrade_hash
+from leerid.idp.store.console.staff import (
+    active_staff,
+    normalise_username,
+    stored_hash,
+    upgrade_hash,
+)
 from leerid.idp.web.login import client_address, form_fields
 
 __all__ = ["LIFETIME", "THROTTLE_NAMESPACE", "router"]
@@ -117,8 +122,10 @@ async def login(request: Request, console: ConsoleDep) -> Response:
         return _login_page(
             console, request, errors={"username": refused}, username=username, status=status
         )
+    account = await console.ctx.run(active_staff, console.ctx.engine, username)
     session = {
         "u": username,
+        "p": account.mark if account is not None else "",  # a new password ends the session
         "c": secrets.token_urlsafe(32),  # the session's CSRF token
         "s": secrets.token_hex(16),  # the session's id, ended on every node at logout
         "t": int(time.time()),

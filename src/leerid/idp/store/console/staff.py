@@ -8,7 +8,9 @@ transaction (``staff_log.append``): who added, disabled or dated an account, and
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
@@ -27,9 +29,13 @@ __all__ = [
     "active_staff",
     "add_staff",
     "disable_staff",
+    "enable_staff",
     "list_staff",
     "missing_dates",
+    "password_mark",
     "set_dates",
+    "set_password",
+    "set_role",
     "stored_hash",
     "upgrade_hash",
 ]
@@ -51,6 +57,8 @@ class StaffAccount:
     created_at: dt.datetime
     confidentiality_signed_on: dt.date | None
     awareness_trained_on: dt.date | None
+    mark: str = ""
+    """``password_mark`` of the stored hash (filled by ``active_staff``)."""
 
 
 def _account(row: StaffMember) -> StaffAccount:
@@ -115,22 +123,89 @@ def _existing(engine: Engine, username: str) -> None:
             raise LeeridError(f"no staff account {username!r}; see `leerid beheer staff list`")
 
 
-def disable_staff(engine: Engine, username: str, *, actor: str) -> None:
-    """Art. 6: the account can no longer log in (its open sessions end at their next
-    request: the guard reads the account on every request); logged as ``staff_disable``."""
+def _change(
+    engine: Engine,
+    username: str,
+    change: Callable[[StaffMember], None],
+    *,
+    actor: str,
+    action: str,
+    purpose: str,
+    detail: dict[str, str] | None = None,
+) -> None:
+    """Art. 6: one change of an account and its staff-log entry, in one transaction."""
     _existing(engine, username)
     username = normalise_username(username)
     with session_scope(engine) as session:
         row = session.get(StaffMember, username, with_for_update=True)
         assert row is not None
-        row.active = False
+        change(row)
         staff_log.append(
             session,
             actor=actor,
-            action="staff_disable",
-            purpose="account uitgeschakeld (art. 6)",
-            detail={"username": username},
+            action=action,
+            purpose=purpose,
+            detail={"username": username, **(detail or {})},
         )
+
+
+def disable_staff(engine: Engine, username: str, *, actor: str) -> None:
+    """Art. 6: the account can no longer log in (its open sessions end at their next
+    request: the guard reads the account on every request); logged as ``staff_disable``."""
+
+    def off(row: StaffMember) -> None:
+        row.active = False
+
+    _change(
+        engine, username, off, actor=actor, action="staff_disable",
+        purpose="account uitgeschakeld (art. 6)",
+    )  # fmt: skip
+
+
+def enable_staff(engine: Engine, username: str, *, actor: str) -> None:
+    """Art. 6: a disabled account may log in again; logged as ``staff_enable``."""
+
+    def on(row: StaffMember) -> None:
+        row.active = True
+
+    _change(
+        engine, username, on, actor=actor, action="staff_enable",
+        purpose="account opnieuw ingeschakeld (art. 6)",
+    )  # fmt: skip
+
+
+def set_role(engine: Engine, username: str, role: str, *, actor: str) -> None:
+    """Art. 4, 6: the account's role (operator or dpo), counted at its next request;
+    logged as ``staff_role``."""
+    if role not in ROLES:
+        raise LeeridError(f"role {role!r}: give operator or dpo")
+
+    def change(row: StaffMember) -> None:
+        row.role = role
+
+    _change(
+        engine, username, change, actor=actor, action="staff_role",
+        purpose="rol gewijzigd (art. 6)", detail={"role": role},
+    )  # fmt: skip
+
+
+def set_password(engine: Engine, username: str, password_hash: str, *, actor: str) -> None:
+    """A new password (Argon2id hash); the account's open sessions end, as their mark of
+    the hash no longer fits (``password_mark``); logged as ``staff_password``, no hash."""
+
+    def change(row: StaffMember) -> None:
+        row.password_hash = password_hash
+
+    _change(
+        engine, username, change, actor=actor, action="staff_password",
+        purpose="wachtwoord gewijzigd (art. 6)",
+    )  # fmt: skip
+
+
+def password_mark(password_hash: str) -> str:
+    """A short fingerprint of the stored hash, kept in the session: a new password (a new
+    hash) ends every session made before it, without a column of its own."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:32]
 
 
 def set_dates(
@@ -179,12 +254,13 @@ def active_staff(engine: Engine, username: str) -> StaffAccount | None:
                 StaffMember.created_at,
                 StaffMember.confidentiality_signed_on,
                 StaffMember.awareness_trained_on,
+                StaffMember.password_hash,
             ).where(
                 StaffMember.username == normalise_username(username),
                 StaffMember.active.is_(True),
             )
         ).first()
-    return None if row is None else StaffAccount(*row)
+    return None if row is None else StaffAccount(*row[:-1], mark=password_mark(row[-1]))
 
 
 def stored_hash(engine: Engine, username: str) -> str | None:
