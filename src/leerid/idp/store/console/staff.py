@@ -149,29 +149,27 @@ def _change(
         )
 
 
+def _set_active(engine: Engine, username: str, active: bool, actor: str) -> None:
+    def change(row: StaffMember) -> None:
+        row.active = active
+
+    action, purpose = (
+        ("staff_enable", "account opnieuw ingeschakeld (art. 6)")
+        if active
+        else ("staff_disable", "account uitgeschakeld (art. 6)")
+    )
+    _change(engine, username, change, actor=actor, action=action, purpose=purpose)
+
+
 def disable_staff(engine: Engine, username: str, *, actor: str) -> None:
     """Art. 6: the account can no longer log in (its open sessions end at their next
     request: the guard reads the account on every request); logged as ``staff_disable``."""
-
-    def off(row: StaffMember) -> None:
-        row.active = False
-
-    _change(
-        engine, username, off, actor=actor, action="staff_disable",
-        purpose="account uitgeschakeld (art. 6)",
-    )  # fmt: skip
+    _set_active(engine, username, False, actor)
 
 
 def enable_staff(engine: Engine, username: str, *, actor: str) -> None:
     """Art. 6: a disabled account may log in again; logged as ``staff_enable``."""
-
-    def on(row: StaffMember) -> None:
-        row.active = True
-
-    _change(
-        engine, username, on, actor=actor, action="staff_enable",
-        purpose="account opnieuw ingeschakeld (art. 6)",
-    )  # fmt: skip
+    _set_active(engine, username, True, actor)
 
 
 def set_role(engine: Engine, username: str, role: str, *, actor: str) -> None:
