@@ -219,3 +219,17 @@ def test_the_cli_rebuilds(engine: Engine, leerid_env: dict[str, str]) -> None:
     result = run_leerid(["disclosures", "counts", "rebuild"], leerid_env)
     assert result.returncode == 0, result.stderr
     assert "5 disclosures counted" in result.stdout
+
+
+def test_an_unreadable_entry_is_left_out_and_never_stops_the_log() -> None:
+    """Only disclosure entries count; a body that cannot be read is skipped with a warning."""
+    from leerid.idp.store.console.disclosure_counts import tally
+
+    good = (
+        b'{"at":"2026-07-15T23:30:00.000000Z","claims":[],"client":"lars","endpoint":"token",'
+        b'"id":"x","kind":"disclosure","outcome":"released","protocol":null,"pupil":null,'
+        b'"protocol_hash":null,"reason":null,"v":1}'
+    )
+    days, hours = tally([good, b'{"kind":"disclosure"}', b"not json", b'{"kind":"event"}'])
+    assert days == Counter({(dt.date(2026, 7, 16), "lars", "", "token", "released"): 1})
+    assert sum(hours.values()) == 1

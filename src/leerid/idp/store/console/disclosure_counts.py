@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ DayKey = tuple[dt.date, str, str, str, str]
 HourKey = tuple[dt.datetime, str, str, str]
 """(first moment of the UTC hour, client, endpoint, outcome)."""
 
+log = logging.getLogger(__name__)
 _KIND = b'"kind":"disclosure"'
 _CHUNK = 2000
 
@@ -83,22 +85,36 @@ def _hour_of(prefix: str) -> tuple[dt.datetime, dt.date]:
     return hour, brussels_day(hour)
 
 
+def _keys(body: bytes) -> tuple[DayKey, HourKey] | None:
+    """A disclosure entry's day and hour keys; None for another kind of entry."""
+    if _KIND not in body:
+        return None
+    document: dict[str, Any] = json.loads(body)
+    if document.get("kind") != "disclosure":
+        return None
+    hour, day = _hour_of(str(document["at"])[:13])
+    client, endpoint = str(document["client"]), str(document["endpoint"])
+    outcome = str(document["outcome"])
+    protocol = str(document.get("protocol") or "")
+    return (day, client, protocol, endpoint, outcome), (hour, client, endpoint, outcome)
+
+
 def tally(bodies: Iterable[bytes]) -> tuple[Counter[DayKey], Counter[HourKey]]:
-    """Count the ``disclosure`` entries among ``bodies`` (canonical JSON) per day and hour."""
+    """Count the ``disclosure`` entries among ``bodies`` (canonical JSON) per day and hour.
+
+    An entry that cannot be read (never written so: the append checks the form) is left out
+    with a warning rather than stopping the log's integration."""
     days: Counter[DayKey] = Counter()
     hours: Counter[HourKey] = Counter()
     for body in bodies:
-        if _KIND not in body:
+        try:
+            keys = _keys(body)
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("a log entry was not counted (%s)", type(exc).__name__)
             continue
-        document: dict[str, Any] = json.loads(body)
-        if document.get("kind") != "disclosure":
-            continue
-        hour, day = _hour_of(str(document["at"])[:13])
-        client, endpoint = str(document["client"]), str(document["endpoint"])
-        outcome = str(document["outcome"])
-        protocol = str(document.get("protocol") or "")
-        days[(day, client, protocol, endpoint, outcome)] += 1
-        hours[(hour, client, endpoint, outcome)] += 1
+        if keys is not None:
+            days[keys[0]] += 1
+            hours[keys[1]] += 1
     return days, hours
 
 
