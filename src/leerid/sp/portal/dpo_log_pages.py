@@ -2,7 +2,9 @@
 reads per day and function, and "who looked at this pupil's file" (art. 4, 6; GDPR art. 15).
 
 Art. 4: the DPO sees pupils as pseudonyms only. Art. 6: the hash chain is verified on every
-view of the log (``chain_check``); the export and every who-looked lookup are logged.
+view of the log (``chain_check``); the export and every who-looked lookup are logged, so
+they run only on a POST with the CSRF token, and the filter form is posted too, so a pupil key
+typed in never stands in an address (art. 4).
 """
 
 from __future__ import annotations
