@@ -229,7 +229,10 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
         pages["log filtered"] = dpo.get(log, params={"actie": "leerlingen_gezocht"}).text
         pages["log bad filter"] = dpo.get(log, params={"van": "gisteren"}).text
         name = privacy_log.pseudonym(provider.secrets, PUPIL)
-        pages["who looked"] = dpo.get(f"{log}/inzage", params={"pseudoniem": name}).text
+        pages["who looked asked"] = dpo.get(f"{log}/inzage", params={"pseudoniem": name}).text
+        csrf = hidden_fields(pages["log with entries"])["csrf"]
+        looked = dpo.post(f"{log}/inzage", data={"csrf": csrf, "pseudoniem": name})
+        pages["who looked"] = looked.text
         pages["reports filtered"] = dpo.get(f"{url}/personeel/meldingen?status=open").text
         pages["staff filtered"] = dpo.get(f"{url}/personeel/medewerkers?toon=actief").text
     pages["evidence file"] = evidence_html(provider)

@@ -35,7 +35,8 @@ the browser."""
 MISSING = "missing"
 """The catch-all of unknown paths: a 404 page for everyone, with a session or without."""
 REDIRECT = "redirect"
-"""An old address kept alive: a redirect (308) for an allowed role."""
+"""An old address kept alive, or a GET that leads to the page with the form: a redirect for an
+allowed role."""
 PUBLIC = frozenset({"*"})
 """Anyone, also without a session (the login pages)."""
 
@@ -153,7 +154,11 @@ PAGES: tuple[Page, ...] = (
     _lars("/personeel/privacylog/inzage", "inzage", "Wie bekeek dit dossier", "dpo"),
     _lars("/personeel/privacylog/grafiek", "grafiek", "Inzages per dag en functie", "dpo"),
     _lars(
-        "/personeel/privacylog.csv", "privacylog-csv", "Privacylog als CSV", "dpo", kind=DOWNLOAD
+        "/personeel/privacylog.csv",
+        "privacylog-csv",
+        "Privacylog als CSV (a POST; a GET leads to the log page)",
+        "dpo",
+        kind=REDIRECT,
     ),
     _lars("/personeel/meldingen", "meldingen", "Meldingen gegevenskwaliteit", "dpo"),
     _lars("/personeel/datalekken", "datalekken", "Gegevenslekken", "dpo"),

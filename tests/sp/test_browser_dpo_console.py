@@ -56,8 +56,14 @@ def test_the_dpo_console_by_keyboard(browser: Browser, database_url: str, tmp_pa
         assert page.get_by_role("link", name="vorige (nieuwere items)").is_visible()
         looked_at(page, found, "privacylog-page-2")
 
-        page.get_by_role("link", name=f"wie bekeek {name[:8]}").first.click()
-        page.wait_for_url(f"**pseudoniem={name}")
+        with page.expect_download() as download:  # a POST with the filters, still a file
+            page.get_by_role("button", name="Deze items als CSV-bestand").click()
+        assert download.value.suggested_filename.startswith("privacylog-")
+        assert name in Path(download.value.path()).read_text(encoding="utf-8")
+
+        with page.expect_navigation():
+            page.get_by_role("button", name=f"wie bekeek {name[:8]}").first.click()
+        assert page.url.endswith("/personeel/privacylog/inzage")
         assert "keer bekeken of aangevuld" in page.content()
         looked_at(page, found, "privacylog-who-looked")
 

@@ -130,6 +130,10 @@ def logged(provider: ServiceProvider, action: str) -> list[tuple[str, dict[str, 
     return [(actor, json.loads(detail)) for actor, detail, _ in rows]
 
 
+def csrf_of(dpo: httpx.Client, url: str) -> str:
+    return hidden_fields(dpo.get(f"{url}/personeel").text)["csrf"]
+
+
 def matching(provider: ServiceProvider, **where: Any) -> list[int]:
     """The entry numbers with these column values, newest first (what a filter must give)."""
     with session_scope(provider.engine) as session:
@@ -151,8 +155,9 @@ def test_the_filters_find_the_entries_and_pages_go_beyond_200(
     assert first == matching(provider, pupil_key=PUPIL_A)[:200]
     assert PUPIL_A not in by_name.text and "Hashketen intact" in by_name.text
     # the key from an access request is turned into its pseudonym, also upper-case or psn-
+    csrf = csrf_of(dpo, url)
     for given in (PUPIL_A.upper(), f"psn-{name}"):
-        typed = dpo.get(f"{url}{LOG}", params={"leerling": given})
+        typed = dpo.post(f"{url}{LOG}", data={"csrf": csrf, "leerling": given})
         assert typed.status_code == 303  # on to the pseudonym: no key in the address bar
         assert typed.headers["location"] == f"{LOG}?leerling={name}"
         assert seqs(dpo.get(url + typed.headers["location"]).text) == first
@@ -199,7 +204,8 @@ def test_the_csv_export_is_filtered_formula_safe_and_logged(
     provider, url = console
     dpo = staff_login(url, "dpo.lars")
     before = len(matching(provider))
-    everything = dpo.get(f"{url}{LOG}.csv")
+    csrf = csrf_of(dpo, url)
+    everything = dpo.post(f"{url}{LOG}.csv", data={"csrf": csrf})
     assert everything.status_code == 200
     assert everything.headers["content-type"].startswith("text/csv")
     assert "attachment" in everything.headers["content-disposition"]
@@ -212,13 +218,14 @@ def test_the_csv_export_is_filtered_formula_safe_and_logged(
     assert formula[4] == privacy_log.pseudonym(provider.secrets, PUPIL_B)
     assert formula[1] == "2026-03-01T09:59:00+01:00"  # Belgian time
     name = privacy_log.pseudonym(provider.secrets, PUPIL_A)
-    filtered = dpo.get(f"{url}{LOG}.csv", params={"leerling": PUPIL_A, "na": "5"})
+    filtered = dpo.post(f"{url}{LOG}.csv", data={"csrf": csrf, "leerling": PUPIL_A, "na": "5"})
     lines = list(csv.reader(io.StringIO(filtered.text)))[1:]
     assert len(lines) == LOOKED and {r[4] for r in lines} == {name}  # no paging in an export
     exports = logged(provider, "privacylog_export")
     assert exports == [("dpo.lars", {"filters": {}}), ("dpo.lars", {"filters": {"leerling": name}})]
     page = dpo.get(f"{url}{LOG}", params={"leerling": name})
-    assert f'href="{LOG}.csv?leerling={name}"' in page.text
+    export = page.text.split(f'action="{LOG}.csv"', 1)[1].split("</form>", 1)[0]
+    assert hidden_fields(export) == {"csrf": csrf, "leerling": name}  # the filters shown
 
 
 def test_who_looked_is_one_click_from_a_log_line_and_logged(
@@ -228,13 +235,13 @@ def test_who_looked_is_one_click_from_a_log_line_and_logged(
     dpo = staff_login(url, "dpo.lars")
     name = privacy_log.pseudonym(provider.secrets, PUPIL_B)
     page = dpo.get(f"{url}{LOG}")
-    link = f"{LOG}/inzage?pseudoniem={name}"
-    assert f'href="{link}"' in page.text
-    answer = dpo.get(url + link)
+    assert f'<input type="hidden" name="pseudoniem" value="{name}">' in page.text
+    csrf = hidden_fields(page.text)["csrf"]
+    answer = dpo.post(f"{url}{LOG}/inzage", data={"csrf": csrf, "pseudoniem": name})
     assert answer.status_code == 200 and PUPIL_B not in answer.text
     assert "1 keer bekeken of aangevuld" in answer.text and "clb.een" in answer.text
     assert logged(provider, "inzage_dpo") == [("dpo.lars", {"pseudoniem": name, "aantal": 1})]
-    unknown = dpo.get(f"{url}{LOG}/inzage", params={"pseudoniem": "0" * 16})
+    unknown = dpo.post(f"{url}{LOG}/inzage", data={"csrf": csrf, "pseudoniem": "0" * 16})
     assert unknown.status_code == 200 and "Niemand van het personeel" in unknown.text
 
 
@@ -291,11 +298,18 @@ BAD = [
     (LOG, {"medewerker": "clb een"}, "Medewerker"),
     (LOG, {"actie": "DROP TABLE"}, "Actie"),
     (LOG, {"na": "abc"}, "Pagina"),
-    (f"{LOG}.csv", {"tot": "31-12-2026"}, "Tot en met"),
     (f"{LOG}/grafiek", {"van": "2025-01-01", "tot": "2026-03-01"}, "Van"),
     (f"{LOG}/grafiek", {"tot": "morgen"}, "Tot en met"),
     (f"{LOG}/inzage", {"pseudoniem": "x"}, "Leerling"),
     ("/personeel/meldingen", {"status": "weg"}, "Status"),
+]
+
+
+POSTED_BAD = [
+    (LOG, {"van": "gisteren"}, "Van"),
+    (LOG, {"leerling": "Jan Peeters"}, "Leerling"),
+    (f"{LOG}.csv", {"tot": "31-12-2026"}, "Tot en met"),
+    (f"{LOG}/inzage", {"pseudoniem": "x"}, "Leerling"),
 ]
 
 
@@ -310,6 +324,12 @@ def test_wrong_filters_get_a_page_that_names_the_field(
         assert page.headers["content-type"].startswith("text/html")
         assert f"{field}:" in page.text, (path, params, page.text[:2000])
         assert "Traceback" not in page.text
+    csrf = csrf_of(dpo, url)
+    for path, form, field in POSTED_BAD:
+        page = dpo.post(f"{url}{path}", data={"csrf": csrf, **form})
+        assert page.status_code == 400, (path, form)
+        assert page.headers["content-type"].startswith("text/html")
+        assert f"{field}:" in page.text and "Traceback" not in page.text, (path, form)
 
 
 DPO_PAGES = [

@@ -30,7 +30,9 @@ ROUTES = {
     ("POST", "/personeel/leerlingen/dossier"),
     ("POST", "/personeel/leerlingen/melding"),
     ("GET", "/personeel/privacylog"),
-    ("GET", "/personeel/privacylog.csv"),  # art. 6: the filtered log, pseudonyms (art. 4)
+    ("POST", "/personeel/privacylog"),  # art. 4: the filter form, a typed key out of the URL
+    ("GET", "/personeel/privacylog.csv"),  # a redirect to the log page and its export button
+    ("POST", "/personeel/privacylog.csv"),  # art. 6: the filtered log, pseudonyms (art. 4)
     ("GET", "/personeel/privacylog/grafiek"),  # art. 4, 6: reads per day and function
     ("GET", "/personeel/privacylog/inzage"),  # GDPR art. 15: who looked, for the DPO
     ("POST", "/personeel/privacylog/inzage"),

@@ -20,13 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from leerid.errors import LeeridError
 from leerid.sp.kit import privacy_log
 from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.kit.models import PrivacyLogEntry
+from leerid.sp.kit.pseudonym_index import keys_named
 from leerid.sp.kit.who_looked import Look, looks_at
 from leerid.store.engine import session_scope
 
@@ -118,11 +119,9 @@ class Lookup:
 
 def keys_of(session: Session, secrets: ProviderSecrets, name: str) -> list[str]:
     """Art. 4: the pupil keys in the log whose pseudonym is ``name`` (the DPO never types a
-    key to find them; a pseudonym is a keyed hash, so the log's keys are hashed to compare)."""
-    keys = session.scalars(
-        select(PrivacyLogEntry.pupil_key).where(PrivacyLogEntry.pupil_key.is_not(None)).distinct()
-    )
-    return [k for k in keys if k and privacy_log.pseudonym(secrets, k) == name]
+    key to find them; a pseudonym is a keyed hash, so the log's keys are hashed to compare,
+    each once per process: ``pseudonym_index``)."""
+    return keys_named(session, secrets, name)
 
 
 def _lookup(

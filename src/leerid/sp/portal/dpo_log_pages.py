@@ -2,7 +2,9 @@
 reads per day and function, and "who looked at this pupil's file" (art. 4, 6; GDPR art. 15).
 
 Art. 4: the DPO sees pupils as pseudonyms only. Art. 6: the hash chain is verified on every
-view of the log (``chain_check``); the export and every who-looked lookup are logged.
+view of the log (``chain_check``); the export and every who-looked lookup are logged, so
+they run only on a POST with the CSRF token, and the filter form is posted too, so a pupil key
+typed in never stands in an address (art. 4).
 """
 
 from __future__ import annotations
@@ -10,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from collections.abc import Iterator
-from dataclasses import replace
+from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -22,7 +23,12 @@ from leerid.charts import Chart, Series, bar_chart
 from leerid.csv_safe import SafeWriter
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.sp.kit import chain_check, privacy_log
-from leerid.sp.kit.dpo_log import NotAPupilKeyError, who_looked, who_looked_by_pseudonym
+from leerid.sp.kit.dpo_log import (
+    Lookup,
+    NotAPupilKeyError,
+    who_looked,
+    who_looked_by_pseudonym,
+)
 from leerid.sp.kit.dpo_usage import Usage, check_range, views_per_day
 from leerid.sp.kit.dpo_views import (
     CSV_HEADER,
@@ -34,6 +40,7 @@ from leerid.sp.kit.dpo_views import (
     parse_day,
     parse_filter,
 )
+from leerid.sp.kit.keys import ProviderSecrets
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.guard import DpoStaff, DpoStaffPost, PortalDep
 from leerid.sp.portal.state import Portal
@@ -48,42 +55,77 @@ EXPORT_ACTION = "privacylog_export"
 CHART_DAYS = 30  # the chart's period when the DPO chose none: the last 30 days
 
 
+FILTER_FIELDS = ("leerling", "medewerker", "actie", "van", "tot", "na", "voor")
+
+
 def _links(wanted: LogFilter, older: int | None, newer: int | None) -> dict[str, str | None]:
     base = wanted.query(paging=False)
     return {
         "next": None if older is None else f"{LOG}?{urlencode({**base, 'na': older})}",
         "previous": None if newer is None else f"{LOG}?{urlencode({**base, 'voor': newer})}",
-        "export": f"{LOG_CSV}?{urlencode(base)}" if base else LOG_CSV,
         "chart": CHART,
     }
 
 
-@router.get(LOG, response_class=HTMLResponse)
-async def staff_log(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
+def _shown(params: Mapping[str, str], secrets: ProviderSecrets) -> dict[str, str]:
+    """The filters to fill the form with again: the pupil as its pseudonym, never a key
+    (art. 4), whatever else was wrong; a pupil that is not understood is left empty."""
+    shown = {k: params[k] for k in FILTER_FIELDS if k in params}
+    given = shown.get("leerling", "").strip()
+    if given:
+        try:
+            shown["leerling"] = as_pseudonym(secrets, given)
+        except FilterError:  # typed again: it may hold a key with a slip in it
+            shown["leerling"] = ""
+    return shown
+
+
+async def _log_page(portal: Portal, session: dict[str, Any], params: dict[str, str]) -> Response:
     """Art. 6: the privacy log, filtered and paged by 200, its chain verified on every view."""
     provider = portal.provider
-    params = dict(request.query_params)
     check = await asyncio.to_thread(chain_check.check, provider.engine, provider.secrets)
-    context: dict[str, Any] = {"check": check, "params": params, "actions": page_texts.ACTIONS}
+    shown = _shown(params, provider.secrets)
+    context: dict[str, Any] = {"check": check, "params": shown, "actions": page_texts.ACTIONS}
     try:
         wanted = parse_filter(params, provider.secrets)
     except FilterError as exc:
         return portal.page(
-            "staff_log.html", who.session, 400, error=exc.dutch, page=None, current=LOG, **context
+            "staff_log.html", session, 400, error=exc.dutch, page=None, current=LOG, **context
         )
     if params.get("leerling", "").strip() not in ("", wanted.pupil):
-        # art. 4: a key typed in (or psn-…) goes on as its pseudonym, out of the address bar
+        # art. 4: a key (or psn-…) goes on as its pseudonym, out of the address bar
         return RedirectResponse(f"{LOG}?{urlencode(wanted.query())}", 303)
     found = await asyncio.to_thread(page_of, provider.engine, provider.secrets, wanted)
     return portal.page(
         "staff_log.html",
-        who.session,
+        session,
         page=found,
         filtered=bool(wanted.query(paging=False)),
         links=_links(wanted, found.older, found.newer),
+        export=wanted.query(paging=False),
         current=LOG,
         **context,
     )
+
+
+@router.get(LOG, response_class=HTMLResponse)
+async def staff_log(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
+    """Art. 6: the privacy log; the filters in the address hold a pupil's pseudonym only."""
+    return await _log_page(portal, who.session, dict(request.query_params))
+
+
+@router.post(LOG, response_class=HTMLResponse)
+async def staff_log_filter(portal: PortalDep, posted: DpoStaffPost) -> Response:
+    """Art. 4: the filter form is posted, so a pupil key typed in never stands in an address
+    (nor in a proxy's or the server's access log); the answer is a redirect to the address
+    with the pupil's pseudonym."""
+    fields = {k: posted.form[k] for k in FILTER_FIELDS[:5] if k in posted.form}
+    try:
+        wanted = parse_filter(fields, portal.provider.secrets)
+    except FilterError:
+        return await _log_page(portal, posted.session, fields)
+    query = wanted.query(paging=False)
+    return RedirectResponse(f"{LOG}?{urlencode(query)}" if query else LOG, 303)
 
 
 def _csv(portal: Portal, wanted: LogFilter) -> Iterator[str]:
@@ -101,19 +143,32 @@ def _csv(portal: Portal, wanted: LogFilter) -> Iterator[str]:
 
 
 @router.get(LOG_CSV)
-async def staff_log_export(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
+async def staff_log_export_page(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
+    """The export is logged (art. 6), so it is a form button on the log page (a POST with
+    the CSRF token: a link from elsewhere cannot make the DPO export); this address leads
+    to that page with the same filters."""
+    try:
+        wanted = parse_filter(dict(request.query_params), portal.provider.secrets)
+    except FilterError:
+        return RedirectResponse(LOG, 303)
+    query = wanted.query(paging=False)
+    return RedirectResponse(f"{LOG}?{urlencode(query)}" if query else LOG, 303)
+
+
+@router.post(LOG_CSV)
+async def staff_log_export(portal: PortalDep, posted: DpoStaffPost) -> Response:
     """Art. 6: the filtered entries as CSV (pseudonyms, art. 4), streamed; the export is
     itself logged with its filters."""
     provider = portal.provider
+    fields = {k: posted.form[k] for k in FILTER_FIELDS[:5] if k in posted.form}
     try:
-        wanted = parse_filter(dict(request.query_params), provider.secrets)
+        wanted = parse_filter(fields, provider.secrets)
     except FilterError as exc:
-        return portal.message(who.session, "Filter niet in orde", exc.dutch, 400, back=LOG)
-    wanted = replace(wanted, older_than=None, newer_than=None)  # the export has no pages
+        return portal.message(posted.session, "Filter niet in orde", exc.dutch, 400, back=LOG)
     await asyncio.to_thread(
         lambda: privacy_log.record(
             provider.engine,
-            actor=who.username,
+            actor=posted.username,
             action=EXPORT_ACTION,
             purpose="Art. 6: het privacylog als CSV-bestand (pseudoniemen)",
             detail={"filters": wanted.logged()},
@@ -178,47 +233,41 @@ async def staff_log_chart(request: Request, portal: PortalDep, who: DpoStaff) ->
 
 @router.get(LOOKUP, response_class=HTMLResponse)
 async def staff_log_lookup(request: Request, portal: PortalDep, who: DpoStaff) -> Response:
-    """GDPR art. 15: the form; with ``?pseudoniem=`` (the link on a log line) the answer for
-    that pseudonym at once, the lookup logged like the one from the form."""
+    """GDPR art. 15: the form; with ``?pseudoniem=`` a button to look that pseudonym up. The
+    lookup is logged (art. 6), so only a POST with the CSRF token runs it: a link from
+    elsewhere cannot make the DPO look a pupil up."""
     given = request.query_params.get("pseudoniem")
     if given is None:
         return portal.page("staff_lookup.html", who.session, lookup=None, current=LOG)
-    provider = portal.provider
     try:
-        name = as_pseudonym(provider.secrets, given)
+        name = as_pseudonym(portal.provider.secrets, given)
     except FilterError as exc:
         return portal.page(
             "staff_lookup.html", who.session, 400, lookup=None, error=exc.dutch, current=LOG
         )
-    found = await asyncio.to_thread(
-        lambda: who_looked_by_pseudonym(
-            provider.engine,
-            provider.secrets,
-            name,
-            actor=who.username,
-            role_labels={r.id: r.label for r in provider.protocol.roles},
+    return portal.page("staff_lookup.html", who.session, lookup=None, asked=name, current=LOG)
+
+
+def _look_up(portal: Portal, form: Mapping[str, str], actor: str) -> Lookup:
+    """The pseudonym from a log line's button, or the key typed in the form."""
+    provider = portal.provider
+    labels = {r.id: r.label for r in provider.protocol.roles}
+    if "pseudoniem" in form:
+        name = as_pseudonym(provider.secrets, form["pseudoniem"])
+        return who_looked_by_pseudonym(
+            provider.engine, provider.secrets, name, actor=actor, role_labels=labels
         )
-    )
-    return portal.page("staff_lookup.html", who.session, lookup=found, current=LOG)
+    given = form.get("sleutel", "")
+    return who_looked(provider.engine, provider.secrets, given, actor=actor, role_labels=labels)
 
 
 @router.post(LOOKUP, response_class=HTMLResponse)
 async def staff_log_lookup_run(portal: PortalDep, posted: DpoStaffPost) -> Response:
     """GDPR art. 15, art. 4: who looked at this pupil's file, when, in which function (the
     DPO sees the pseudonym, not the key); the lookup is logged."""
-    provider = portal.provider
-    labels = {r.id: r.label for r in provider.protocol.roles}
     try:
-        found = await asyncio.to_thread(
-            lambda: who_looked(
-                provider.engine,
-                provider.secrets,
-                posted.form.get("sleutel", ""),
-                actor=posted.username,
-                role_labels=labels,
-            )
-        )
-    except NotAPupilKeyError as exc:
+        found = await asyncio.to_thread(_look_up, portal, posted.form, posted.username)
+    except (NotAPupilKeyError, FilterError) as exc:
         return portal.page(
             "staff_lookup.html", posted.session, 400, lookup=None, error=exc.dutch, current=LOG
         )
