@@ -139,6 +139,7 @@ PAGES: tuple[Page, ...] = (
     _dov("/beheer/datalekken", "datalekken", "Datalekken", "dpo"),
     _dov("/beheer/bewijs", "bewijs", "Bewijs", *_DOV_ALL),
     _dov("/beheer/bewijs.json", "bewijs-json", "Bewijs (JSON)", *_DOV_ALL, kind=DOWNLOAD),
+    _dov("/beheer/privacylog", "privacylog", "Privacylog", "dpo", "dpo-zonder-art6"),
     Page("lars", "/personeel/aanmelden", "aanmelden", "Aanmelden", PUBLIC),
     _lars("/personeel", "overzicht", "Overzicht", *_LARS_ALL),
     _lars("/personeel/leerlingen", "leerlingen", "Leerlingen zoeken", "toegangscontrole"),

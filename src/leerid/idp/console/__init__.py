@@ -20,6 +20,7 @@ from leerid.idp.console import (
     protocols,
     registry,
     session,
+    staff_log_pages,
 )
 
 __all__ = ["CONSOLE_ROUTERS", "FALLBACK"]
@@ -34,6 +35,7 @@ CONSOLE_ROUTERS: list[APIRouter] = [
     duty_pages.router,
     breach_pages.router,
     evidence_pages.router,
+    staff_log_pages.router,
 ]
 """Every router of the console, in the order they are matched."""
 

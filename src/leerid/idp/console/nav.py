@@ -35,6 +35,7 @@ NAV: list[NavItem] = [
     NavItem("/beheer/kennisgevingen", "Kennisgevingen", BOTH),  # art. 6, 9
     NavItem("/beheer/datalekken", "Datalekken", (DPO,)),  # art. 9: between the DPOs
     NavItem("/beheer/bewijs", "Bewijs", BOTH),  # art. 6: evidence on request
+    NavItem("/beheer/privacylog", "Privacylog", (DPO,)),  # art. 4, 6: pseudonyms only
 ]
 """Every menu line, in the order shown."""
 
