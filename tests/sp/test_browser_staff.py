@@ -51,7 +51,7 @@ def manage_staff(page: Page, url: str, found: list[str]) -> None:
     """The DPO adds a member of staff with a profile, schools and the art. 6 dates."""
     page.goto(f"{url}/personeel/medewerkers")
     check_widths(page, found)
-    page.get_by_label("Gebruikersnaam").fill("tina")
+    page.get_by_label("Gebruikersnaam", exact=True).fill("tina")
     page.get_by_label("Eerste wachtwoord (minstens 12 tekens)").fill(PASSWORD)
     page.locator("#n-functie").select_option(label="Trajectbegeleider")
     page.get_by_label("Scholen (instellingsnummers, gescheiden door komma's)").fill(SCHOOLS[0])
