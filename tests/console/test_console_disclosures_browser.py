@@ -7,11 +7,16 @@ import pytest
 from playwright.sync_api import Browser
 
 from tests.axe import check_widths
+from tests.conftest import BACKENDS
 from tests.console.conftest import DPO, OPERATOR, PASSWORD, ConsoleSite
 from tests.console.test_console_disclosures import seeded  # noqa: F401 (a fixture)
 from tests.sp.test_browser import PHONE, no_horizontal_scroll, screenshot
 
-pytestmark = [pytest.mark.browser]
+# the pages render the same on both backends (the HTTP tests run on both): one is enough in Chromium
+pytestmark = [
+    pytest.mark.parametrize("module_database_url", [BACKENDS[-1]], indirect=True),
+    pytest.mark.browser,
+]
 
 
 @pytest.mark.parametrize("who", [OPERATOR, DPO])

@@ -7,8 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+import pytest
+
 from leerid.duties.breach_clock import BRUSSELS
 from tests.axe import check_widths
+from tests.conftest import BACKENDS
 from tests.console.conftest import DPO, OPERATOR, PASSWORD, ConsoleSite
 from tests.sp.test_browser import screenshot
 
@@ -19,6 +22,9 @@ PAGES = {
     OPERATOR: ("meldingen", "kennisgevingen", "bewijs"),
     DPO: ("meldingen", "kennisgevingen", "datalekken", "bewijs"),
 }
+
+# the pages render the same on both backends (the HTTP tests run on both): one is enough in Chromium
+pytestmark = [pytest.mark.parametrize("module_database_url", [BACKENDS[-1]], indirect=True)]
 
 
 def _login(page: Page, base: str, username: str) -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import Engine, text
 
 from leerid.idp.store.console import staff_log
 from leerid.idp.store.console.staff import active_staff, missing_dates
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.store.engine import make_engine
-from tests.conftest import run_leerid
+from tests.conftest import BACKENDS, run_leerid
 
 PASSWORD = "een-lang-beheer-wachtwoord-7"
+
+# the command line on one backend: the store under it is tested on both
+# (test_console_login, test_console_privacylog)
+pytestmark = [pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)]
 
 
 def test_staff_add_list_dates_disable_and_the_log(leerid_env: dict[str, str]) -> None:
