@@ -33,6 +33,45 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     return data
 
 
+ProfileOption = Annotated[
+    str,
+    typer.Option(
+        help="strict (leerid's rules) | acm (ACM/IDM's: form_post and fragment, PKCE "
+        "optional for confidential clients, 10-minute assertions, logout at once); see "
+        "docs/acm-compatibility.md"
+    ),
+]
+SubOption = Annotated[
+    str | None,
+    typer.Option(
+        help="What sub holds: account_uuid | opaque (40 hex per account, as ACM); "
+        "default opaque under --profile acm, account_uuid otherwise"
+    ),
+]
+ApiScopeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="A DOV API the client may call with client_credentials (repeat): "
+        "leerid:events, leerid:quality-reports, leerid:notices; default all three"
+    ),
+]
+
+
+def _recipient_kbo(engine: Any, protocol: str, kbo: str | None) -> str | None:
+    """The KBO given, or the stored protocol's recipient's (art. 4); the protocol must exist."""
+    from leerid.idp.store.protocols import current_protocol
+    from leerid.store.engine import session_scope
+
+    with session_scope(engine) as session:
+        stored = current_protocol(session, protocol)
+        if stored is None:
+            raise LeeridError(
+                f"--protocol {protocol!r} is not stored; add it first with "
+                "`leerid protocol add FILE` (`leerid protocol list` shows the stored ones)"
+            )
+        return kbo or stored.protocol.parties.recipient.enterprise_number
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Option(help="The service provider's name (login page).")],
@@ -56,21 +95,16 @@ def add(
             "recipient (art. 4: who is a LeerID service provider)."
         ),
     ] = None,
+    profile: ProfileOption = "strict",
+    sub: SubOption = None,
+    api_scope: ApiScopeOption = None,
 ) -> None:
     """Register a client; prints its id (and its secret, once)."""
     from leerid.idp.store.event_publisher import welcome_client
-    from leerid.idp.store.protocols import current_protocol
     from leerid.store.engine import session_scope
 
     engine = get_engine(config.database_url())
-    with session_scope(engine) as session:
-        stored = current_protocol(session, protocol)
-        if stored is None:
-            raise LeeridError(
-                f"--protocol {protocol!r} is not stored; add it first with "
-                "`leerid protocol add FILE` (`leerid protocol list` shows the stored ones)"
-            )
-        kbo = kbo or stored.protocol.parties.recipient.enterprise_number
+    kbo = _recipient_kbo(engine, protocol, kbo)
     client, secret = add_client(
         engine,
         name=name,
@@ -82,6 +116,9 @@ def add(
         jwks_uri=jwks_uri,
         id_token_alg=id_token_alg,
         kbo=kbo,
+        profile=profile,
+        subject=sub,
+        api_scopes=api_scope,
     )
     with session_scope(engine) as session:  # art. 11: the client learns its version first
         welcome_client(session, client.client_id, protocol, dt.datetime.now(dt.UTC))
@@ -97,7 +134,10 @@ def list_() -> None:
     for c in list_clients(get_engine(config.database_url(), create=False)):
         state = "disabled" if c.disabled else "active"
         kbo = f"KBO {c.kbo}" if c.kbo else "KBO unknown"
-        typer.echo(f"{c.client_id}  {c.name}  {kbo}  {c.protocol_id}  {c.auth_method}  {state}")
+        typer.echo(
+            f"{c.client_id}  {c.name}  {kbo}  {c.protocol_id}  {c.auth_method}  "
+            f"profile {c.profile}  {state}"
+        )
 
 
 @app.command()

@@ -283,6 +283,22 @@ class IdpSettings:
     )
     """Issue 12 §6: seconds the elected integrator holds its lease without renewing it (the
     others take over after that), ``LEERID_TLOG_LEASE``, default 5."""
+    key_rotation_days: int = field(
+        default_factory=lambda: _env_int("LEERID_KEY_ROTATION_DAYS", 30, least=0)
+    )
+    """Issue 14 §4: signing keys rotate by themselves every this many days
+    (``LEERID_KEY_ROTATION_DAYS``, default 30; 0: only by ``leerid keys rotate``)."""
+    jwks_max_age: int = field(
+        default_factory=lambda: _env_int("LEERID_JWKS_MAX_AGE", 21500, least=0)
+    )
+    """Issue 14 §4: ``Cache-Control: max-age`` of the key set, as ACM/IDM (21500 s),
+    ``LEERID_JWKS_MAX_AGE``."""
+    key_publish_ahead: int = field(
+        default_factory=lambda: _env_int("LEERID_KEY_PUBLISH_AHEAD_SECONDS", 2 * 21500)
+    )
+    """Issue 14 §4: a next key is in the published key set this long before it signs, so a
+    client that cached the key set (``jwks_max_age``) knows it already
+    (``LEERID_KEY_PUBLISH_AHEAD_SECONDS``, default 43000; more than ``jwks_max_age``)."""
 
     mail: MailSettings = field(default_factory=mail_from_env)
     """Art. 9: the SMTP settings of DOV's breach e-mail (``LEERID_MAIL_*``)."""
@@ -315,6 +331,13 @@ class IdpSettings:
                 f"LEERID_TLOG_LEASE ({self.tlog_lease} s) must be longer than "
                 f"LEERID_TLOG_INTERVAL ({self.tlog_interval} s): the integrator renews its "
                 "lease once per interval"
+            )
+
+        if self.key_publish_ahead <= self.jwks_max_age:
+            raise ConfigurationError(
+                f"LEERID_KEY_PUBLISH_AHEAD_SECONDS ({self.key_publish_ahead}) must be longer "
+                f"than LEERID_JWKS_MAX_AGE ({self.jwks_max_age}): a client that cached the key "
+                "set must see the next key before it signs"
             )
 
     @property

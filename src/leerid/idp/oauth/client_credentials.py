@@ -30,6 +30,7 @@ from joserfc.jwk import ECKey, KeySet, RSAKey
 from joserfc.jws import JWSRegistry
 
 from leerid.idp.oauth.errors import OAuthError
+from leerid.idp.oauth.profiles import EVENTS_SCOPE
 
 __all__ = [
     "ACCESS_TOKEN_LIFETIME",
@@ -43,8 +44,6 @@ __all__ = [
     "read_access_token",
 ]
 
-EVENTS_SCOPE = "leerid:events"
-"""The one scope of the grant: poll the events endpoint."""
 ACCESS_TOKEN_LIFETIME = 300
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (RFC 9068 §2.1: a media type, not a secret)
 CONFIDENTIAL_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")

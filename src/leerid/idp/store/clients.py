@@ -23,6 +23,13 @@ from sqlalchemy import Engine, insert, select, update
 
 from leerid.edge import is_clean
 from leerid.errors import LeeridError, NotFoundError
+from leerid.idp.oauth.profiles import (
+    API_SCOPES,
+    PROFILES,
+    SUBJECT_TYPES,
+    ClientProfile,
+    profile_named,
+)
 from leerid.idp.store.keys import SIGNING_ALGORITHMS
 from leerid.idp.store.models import IdpClient
 from leerid.protocol.fields import enterprise_number
@@ -59,6 +66,14 @@ class Client:
     created_at: dt.datetime
     disabled: bool
     kbo: str | None = None  # art. 4: the client's organisation, by KBO number
+    profile: str = "strict"  # issue 14: ``leerid.idp.oauth.profiles``
+    subject: str = "account_uuid"  # issue 14: what ``sub`` holds (``profiles.SUBJECT_TYPES``)
+    api_scopes: tuple[str, ...] = API_SCOPES  # issue 14 §4: DOV APIs by client_credentials
+
+    @property
+    def rules(self) -> ClientProfile:
+        """The profile's rules (issue 14)."""
+        return profile_named(self.profile)
 
     def public_view(self) -> dict[str, Any]:
         """Everything but the secret's hash, for ``leerid clients show``."""
@@ -75,6 +90,10 @@ class Client:
             "created_at": self.created_at.isoformat(),
             "disabled": self.disabled,
             "kbo": self.kbo,
+            "profile": self.profile,
+            "relaxations": self.rules.relaxations(),
+            "subject": self.subject,
+            "api_scopes": list(self.api_scopes),
         }
 
 
@@ -122,7 +141,29 @@ def _row_to_client(row: Any) -> Client:
         created_at=created,
         disabled=row.disabled_at is not None,
         kbo=row.kbo,
+        profile=row.profile,
+        subject=row.subject,
+        api_scopes=tuple(json.loads(row.api_scopes)),
     )
+
+
+def _profile_choices(
+    profile: str, subject: str | None, api_scopes: list[str] | None
+) -> tuple[str, list[str]]:
+    """Issue 14: the profile checked; ``sub`` opaque by default under ``acm`` (as ACM's
+    PersoonsID), the account_uuid under ``strict``; every API scope unless some are given."""
+    if profile not in PROFILES:
+        raise LeeridError(f"--profile {profile!r} is not known; use one of {', '.join(PROFILES)}")
+    subject = subject or ("opaque" if profile == "acm" else "account_uuid")
+    if subject not in SUBJECT_TYPES:
+        raise LeeridError(f"--sub {subject!r} is not known; use one of {', '.join(SUBJECT_TYPES)}")
+    scopes = list(dict.fromkeys(api_scopes)) if api_scopes is not None else list(API_SCOPES)
+    unknown = [s for s in scopes if s not in API_SCOPES]
+    if unknown:
+        raise LeeridError(
+            f"--api-scope {unknown[0]!r} is not an API of DOV; use one of {', '.join(API_SCOPES)}"
+        )
+    return subject, scopes
 
 
 def _secret_or_keys(
@@ -142,23 +183,14 @@ def _secret_or_keys(
     return None
 
 
-def add_client(
-    engine: Engine,
-    *,
-    name: str,
-    protocol_id: str,
+def _check_registration(
+    auth_method: str,
+    id_token_alg: str,
     redirect_uris: list[str],
-    post_logout_redirect_uris: list[str] | None = None,
-    auth_method: str = "client_secret_basic",
-    jwks: dict[str, Any] | None = None,
-    jwks_uri: str | None = None,
-    id_token_alg: str = "RS256",  # noqa: S107 (an algorithm name, not a password)
-    client_id: str | None = None,
-    kbo: str | None = None,
-) -> tuple[Client, str | None]:
-    """Register a client; returns it and its secret (shown once; None for private_key_jwt).
-    ``kbo``: the organisation's enterprise number (art. 4: which parties are LeerID service
-    providers)."""
+    post_logout_redirect_uris: list[str],
+    kbo: str | None,
+) -> str | None:
+    """The registration's method, algorithm and URIs checked; the KBO number normalised."""
     if auth_method not in AUTH_METHODS:
         raise LeeridError(
             f"--auth {auth_method!r} is not supported; use one of {', '.join(AUTH_METHODS)}"
@@ -172,13 +204,40 @@ def add_client(
         raise LeeridError("give at least one --redirect-uri")
     for uri in redirect_uris:
         _check_uri(uri, "--redirect-uri")
-    for uri in post_logout_redirect_uris or []:
+    for uri in post_logout_redirect_uris:
         _check_uri(uri, "--post-logout-redirect-uri")
     if kbo is not None:
         try:
             kbo = enterprise_number(kbo)
         except ValueError as exc:
             raise LeeridError(f"--kbo {kbo!r}: {exc}") from None
+    return kbo
+
+
+def add_client(
+    engine: Engine,
+    *,
+    name: str,
+    protocol_id: str,
+    redirect_uris: list[str],
+    post_logout_redirect_uris: list[str] | None = None,
+    auth_method: str = "client_secret_basic",
+    jwks: dict[str, Any] | None = None,
+    jwks_uri: str | None = None,
+    id_token_alg: str = "RS256",  # noqa: S107 (an algorithm name, not a password)
+    client_id: str | None = None,
+    kbo: str | None = None,
+    profile: str = "strict",
+    subject: str | None = None,
+    api_scopes: list[str] | None = None,
+) -> tuple[Client, str | None]:
+    """Register a client; returns it and its secret (shown once; None for private_key_jwt).
+    ``kbo``: the organisation's enterprise number (art. 4: which parties are LeerID service
+    providers)."""
+    kbo = _check_registration(
+        auth_method, id_token_alg, redirect_uris, post_logout_redirect_uris or [], kbo
+    )
+    subject, scopes = _profile_choices(profile, subject, api_scopes)
     secret = _secret_or_keys(auth_method, jwks, jwks_uri)
     new_id = client_id or str(uuid.uuid4())
     now = dt.datetime.now(dt.UTC)
@@ -198,6 +257,9 @@ def add_client(
                 created_at=now,
                 disabled_at=None,
                 kbo=kbo,
+                profile=profile,
+                subject=subject,
+                api_scopes=json.dumps(scopes),
             )
         )
     return get_client(engine, new_id), secret

@@ -41,6 +41,15 @@ class IdpClient(Base):
     # Art. 4: the client's organisation (KBO 0123.456.789); "niet toegelaten [...] aan andere
     # dienstenleveranciers die (willen) aansluiten op Leer_ID" is decided by this number.
     kbo: Mapped[str | None] = mapped_column(String(12), index=True)
+    # Issue 14: ``strict`` or ``acm`` (``leerid.idp.oauth.profiles``); what ``sub`` holds
+    # (``account_uuid`` or ``opaque``); the DOV APIs it may call (JSON array of scopes).
+    profile: Mapped[str] = mapped_column(String(8), default="strict", server_default="strict")
+    subject: Mapped[str] = mapped_column(
+        String(16), default="account_uuid", server_default="account_uuid"
+    )
+    api_scopes: Mapped[str] = mapped_column(
+        Text, server_default='["leerid:events", "leerid:quality-reports", "leerid:notices"]'
+    )
 
 
 class IdpSigningKey(Base):
@@ -53,6 +62,9 @@ class IdpSigningKey(Base):
     private_jwk: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # Issue 14: a next key is published ahead and signs only from this moment (None: since
+    # it was created).
+    activates_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class IdpServerSecret(Base):
