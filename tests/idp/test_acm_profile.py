@@ -275,3 +275,19 @@ def test_clients_show_lists_the_relaxations(
         assert words in shown.stdout
     strict = run_leerid(["clients", "show", idp.client_id], env)
     assert "form_post" not in strict.stdout and "PKCE optional" not in strict.stdout
+
+
+def test_acr_is_acms_urn_whatever_acr_values_asks(
+    idp: RunningIdp, acm: tuple[str, str], browser: Browser
+) -> None:
+    """OIDC Core §3.1.2.1, §5.5.1.1: acr_values is voluntary; the ID token names the means
+    used (ACM's URN), and discovery lists it in acr_values_supported."""
+    doc = httpx.get(f"{idp.issuer}/.well-known/openid-configuration").json()
+    assert doc["acr_values_supported"] == [ACR]
+    keys = KeySet.import_key_set(httpx.get(f"{idp.issuer}/v1/keys").json())
+    for asked in (ACR, "urn:be:vlaanderen:authmech:eid"):
+        verifier, challenge = pkce_pair()
+        answer = _answer(_authorize(browser, idp, acm[0], challenge, acr_values=asked), "query")
+        token = _token(idp, acm, answer["code"], verifier).json()
+        claims = jwt.decode(token["id_token"], keys, algorithms=["RS256", "ES256", "PS256"]).claims
+        assert claims["acr"] == ACR
