@@ -158,6 +158,8 @@ def test_a_sealed_request_keeps_its_mode_and_old_seals_mean_query() -> None:
     opened = AuthorizationRequest.from_sealed(old)
     assert opened is not None and opened.response_mode == "query"
     assert AuthorizationRequest.from_sealed({**request.sealable(), "response_mode": "x"}) is None
+    # a client moved back to strict while the login form was open: the form is stale
+    assert request.fits(ACM) and not request.fits(STRICT) and not request.fits(ACM, False)
 
 
 @pytest.mark.parametrize("rules", [STRICT, ACM])

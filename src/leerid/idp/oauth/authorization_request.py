@@ -86,6 +86,13 @@ class AuthorizationRequest:
             return None
         return cls(**fields, response_mode=mode)
 
+    def fits(self, rules: ClientProfile, confidential: bool = True) -> bool:
+        """Whether the client's profile still allows this request (it may have changed while
+        the login form was open): its response mode, and a challenge unless PKCE is optional."""
+        optional = confidential and not rules.pkce_required_for_confidential
+        pkce_ok = self.code_challenge is not None or optional
+        return self.response_mode in rules.response_modes and pkce_ok
+
     def login_query(self) -> dict[str, str]:
         """The ``/v1/auth`` parameters that ask for this request again (no None values)."""
         params = {

@@ -187,6 +187,9 @@ def _open_form(ctx: IdpContext, request: Request, field: dict[str, str]) -> _For
     client = ctx.clients.get(pending.client_id)
     if client is None:
         return ctx.pages.error(lang, t["error_unknown_client"])
+    if not pending.fits(client.rules, client.auth_method != "none"):  # issue 14: profile changed
+        metrics.LOGIN_FAILURES.labels("expired_form").inc()
+        return ctx.pages.error(lang, t["error_expired"])
     return _Form(ctx, request, pending, client)
 
 
