@@ -63,7 +63,7 @@ async def login(portal: PortalDep, session: Session) -> Response:
     try:
         url, pending = await portal.rp.begin()
     except LoginError as exc:
-        log.warning("login start failed: %s", exc.code)
+        log.warning("login start failed: %s (%s)", exc.code, exc.message)  # no pupil data
         return portal.message(
             session,
             "LeerID is niet bereikbaar",
