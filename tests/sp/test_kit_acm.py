@@ -147,3 +147,16 @@ def test_a_forged_iss_is_refused(
             page = pupil_login(browser, portal.url, pupil.username, pupil.password)
         assert record_of(portal, pupil.claims["ov_leerid_uuid"]) is None
     assert page.status_code == 400 and LOGIN_FAILED in page.text
+
+
+def test_a_scope_the_client_may_not_have_is_refused_before_any_login(
+    acm: FakeAcm, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ACM answers such a request at once ("Scopes & claims"); the portal says it failed."""
+    with acm_portal(acm, tmp_path / "lars", database_url, "query", monkeypatch) as portal:
+        (client,) = acm.clients.values()
+        client.scopes = frozenset({"openid", "profile"})  # ov_leerling not in the dossier
+        with Browser() as browser:
+            answer = browser.follow(browser.open(f"{portal.url}/aanmelden"))
+    assert answer.status_code == 400 and LOGIN_FAILED in answer.text
+    assert "password" not in answer.text  # no login form was shown
