@@ -6,21 +6,14 @@ along, and the pupil lands on their page while the session cookie stays Lax."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ipaddress
-import socket
 import ssl
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,6 +24,7 @@ from leerid.sp.kit.relying_party import RelyingParty
 from leerid.sp.kit.settings import load_settings
 from leerid.sp.portal.app import create_portal
 from leerid.testing.protocol_confirmation import confirm_local_protocol
+from leerid.testing.servers import free_port, serve_in_thread
 from tests.acm.fake_acm import AcmClient
 from tests.acm.world import ACM_SECRET_ENV, acm_pupil, fake_acm
 from tests.conftest import BACKENDS
@@ -75,33 +69,12 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
     return key_file, cert_file
 
 
-@contextmanager
-def _https(app: Any, sock: socket.socket, key: Path, cert: Path) -> Iterator[None]:
-    config = uvicorn.Config(
-        app, log_level="warning", ssl_keyfile=str(key), ssl_certfile=str(cert), lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the portal did not start"
-        time.sleep(0.02)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 def test_a_form_post_answer_crosses_sites_in_a_real_browser(
     browser: Browser, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key, cert = _certificate(tmp_path)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    portal_url = f"https://localhost:{sock.getsockname()[1]}"
+    tls = _certificate(tmp_path)
+    port = free_port()
+    portal_url = f"https://localhost:{port}"
     with fake_acm() as acm:
         pupil = acm_pupil(acm)
         monkeypatch.setenv(ACM_SECRET_ENV, "geheim-" + "x" * 24)
@@ -121,11 +94,12 @@ def test_a_form_post_answer_crosses_sites_in_a_real_browser(
         )
         provider = ServiceProvider(load_settings(path))
         confirm_local_protocol(provider)
-        trust = ssl.create_default_context(cafile=str(cert))
+        trust = ssl.create_default_context(cafile=str(tls[1]))
         rp = RelyingParty(provider.settings, http=httpx.AsyncClient(timeout=10, verify=trust))
         context = browser.new_context(ignore_https_errors=True)
+        portal = serve_in_thread(lambda _base: create_portal(provider, rp), port=port, tls=tls)
         try:
-            with _https(create_portal(provider, rp), sock, key, cert):
+            with portal:
                 page = context.new_page()
                 page.goto(f"{portal_url}/aanmelden")
                 assert page.url.startswith(acm.issuer)  # at the provider's login form
