@@ -147,7 +147,9 @@ def test_every_portal_page_is_dutch_without_code_words(database_url: str, tmp_pa
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
-    provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"], "family_name": "Claes"}))
+    provider.admit(
+        read_login({"ov_account_uuid": PUPIL, "ov_orgcode": ["012345"], "family_name": "Claes"})
+    )
     add_bound_staff(provider, "toegangscontrole", PASSWORD)
     add_staff(provider.engine, provider.protocol, "dpo", PASSWORD, "dpo")
     provider.add_dossier_entry("toegangscontrole", "toegangscontrole", PUPIL, "Gesprek")

@@ -130,7 +130,7 @@ def test_every_free_text_field_refuses_an_insz(database_url: str, tmp_path: Path
     config = write_config(tmp_path / "sp", database_url, public_url=f"http://127.0.0.1:{port}")
     provider = ServiceProvider(load_settings(config))
     confirm_local_protocol(provider)  # art. 11: the signed version, as DOV announces it
-    provider.admit(read_login({"sub": PUPIL, "ov_orgcode": ["012345"]}))
+    provider.admit(read_login({"ov_account_uuid": PUPIL, "ov_orgcode": ["012345"]}))
     add_bound_staff(provider, "toegangscontrole", PASSWORD)  # art. 4, 6
     add_staff(provider.engine, provider.protocol, "dpo", PASSWORD, "dpo")
     ref = ref_for(provider, "toegangscontrole", PUPIL)

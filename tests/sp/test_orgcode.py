@@ -38,7 +38,7 @@ def test_any_spelling_of_a_partner_school_is_admitted(
 ) -> None:
     claim = data.draw(spellings(school))
     configured = data.draw(spellings(partner))
-    login = read_login({"sub": "a", "ov_orgcode": [claim]})
+    login = read_login({"ov_account_uuid": "a", "ov_orgcode": [claim]})
     assert login.orgcodes == (f"{school:06d}",)
     decision = enrolment_gate(login.orgcodes, [str(configured)])
     assert decision.admitted == (school == partner)
@@ -48,7 +48,7 @@ def test_any_spelling_of_a_partner_school_is_admitted(
 def test_twelve_thousand_three_hundred_forty_five_is_partner_012345() -> None:
     """The case the issue reports: the gate refused 12345 against a partner 012345."""
     assert enrolment_gate(["12345"], ["012345"]).admitted
-    assert read_login({"sub": "a", "ov_orgcode": 12345}).orgcodes == ("012345",)
+    assert read_login({"ov_account_uuid": "a", "ov_orgcode": 12345}).orgcodes == ("012345",)
 
 
 not_a_school = st.one_of(
@@ -63,7 +63,7 @@ not_a_school = st.one_of(
 @given(not_a_school)
 def test_a_value_that_is_not_an_instellingsnummer_is_refused(value: object) -> None:
     assert normalise_orgcode(value) is None
-    login = read_login({"sub": "a", "ov_orgcode": [value, "012345"]})
+    login = read_login({"ov_account_uuid": "a", "ov_orgcode": [value, "012345"]})
     assert login.orgcodes == ("012345",)
     decision = enrolment_gate([str(value)], ["012345", str(value)])
     assert not decision.admitted and decision.reason == "no_enrolment"
@@ -71,7 +71,7 @@ def test_a_value_that_is_not_an_instellingsnummer_is_refused(value: object) -> N
 
 def test_the_refusal_is_logged_without_the_value(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        login = read_login({"sub": "a", "ov_orgcode": ["98765432"]})
+        login = read_login({"ov_account_uuid": "a", "ov_orgcode": ["98765432"]})
         decision = enrolment_gate(["ABC987"], ["012345"])
     assert login.orgcodes == () and decision.reason == "no_enrolment"
     refusals = [r.getMessage() for r in caplog.records if "ov_orgcode refused" in r.getMessage()]

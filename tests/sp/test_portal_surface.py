@@ -17,6 +17,7 @@ ROUTES = {
     ("GET", "/"),
     ("GET", "/aanmelden"),
     ("GET", "/callback"),
+    ("POST", "/callback"),  # response_mode=form_post (issue 14): same checks as the GET
     ("GET", "/mijn-gegevens"),
     ("POST", "/mijn-gegevens/inzage"),
     ("POST", "/mijn-gegevens/melding"),  # art. 7: the pupil's own report, to DOV only

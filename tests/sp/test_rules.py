@@ -53,7 +53,7 @@ def test_ov_claims_are_read_as_a_string_or_an_array() -> None:
     unidentified = read_login({"sub": "a", "ov_account_uuid": "a", "ov_orgcode": []})
     assert unidentified.pupil_key == "a" and unidentified.key_kind == "account_uuid"
     with pytest.raises(ClaimError):
-        read_login({"sub": "a", "ov_leerid_uuid": ["L1", "L2"]})
+        read_login({"sub": "a", "ov_account_uuid": "a", "ov_leerid_uuid": ["L1", "L2"]})
     with pytest.raises(ClaimError):
         read_login({"ov_orgcode": "012345"})
 

@@ -174,19 +174,27 @@ def serve_in_thread(
     port: int | None = None,
     lifespan: Literal["auto", "on", "off"] = "auto",
     log_level: str = "warning",
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[tuple[str, Any]]:
     """Serve ``make_app(base_url)`` with uvicorn in a thread: yields (base URL, the app).
 
     The socket is bound first, so the app can know its own address (an issuer, a portal's
-    public URL) before it is built.
+    public URL) before it is built. With ``tls`` (key file, certificate file) it serves
+    https, its base URL ``https://localhost:PORT`` (another site than ``127.0.0.1``).
     """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((LOOPBACK, port or 0))
-    base = f"http://{LOOPBACK}:{sock.getsockname()[1]}"
+    where = f"https://localhost:{sock.getsockname()[1]}" if tls else None
+    base = where or f"http://{LOOPBACK}:{sock.getsockname()[1]}"
     app = make_app(base)
     config = uvicorn.Config(
-        app, log_level=log_level, access_log=log_level == "debug", lifespan=lifespan
+        app,
+        log_level=log_level,
+        access_log=log_level == "debug",
+        lifespan=lifespan,
+        ssl_keyfile=str(tls[0]) if tls else None,
+        ssl_certfile=str(tls[1]) if tls else None,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)

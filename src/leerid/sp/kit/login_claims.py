@@ -1,7 +1,8 @@
 """What a LeerID login tells the service provider, read from the ID token and userinfo.
 
 ACM/IDM and LeerID clients see ``ov_*`` claims as a string or as an array (one public client
-reads ``ov_leerid_uuid`` as an array): every reader here accepts both.
+reads ``ov_leerid_uuid`` as an array): every reader here accepts both. The pupil is
+``ov_account_uuid`` (the account), never ``sub`` (see ``read_login``).
 """
 
 from __future__ import annotations
@@ -76,13 +77,27 @@ def orgcodes_of(value: Any) -> tuple[str, ...]:
     return tuple(sorted(codes))
 
 
+class MissingAccountError(ClaimError):
+    """Art. 3: the login names no account (``ov_account_uuid``)."""
+
+
+MISSING_ACCOUNT = (
+    "the login carries no ov_account_uuid, so the pupil's account is unknown; ask the "
+    "provider for the scope that releases it (ov_leerling; at ACM/IDM: in the client's "
+    "integratiedossier) and list it in [provider] scopes"
+)
+
+
 def read_login(claims: Mapping[str, Any]) -> LoginAttributes:
-    """The login attributes from merged ID token and userinfo claims."""
-    account = as_single(claims.get("ov_account_uuid"), "ov_account_uuid") or as_single(
-        claims.get("sub"), "sub"
-    )
+    """The login attributes from merged ID token and userinfo claims.
+
+    Art. 3: the pupil's account is ``ov_account_uuid``, and only that. ``sub`` names the
+    person to the provider that issued it: ACM/IDM's is its own 40-hex identifier, leerid's
+    an opaque one for an ``acm`` client; it binds the login (ID token, userinfo) but is never
+    read as the account, so a provider switch cannot file one pupil under another key."""
+    account = as_single(claims.get("ov_account_uuid"), "ov_account_uuid")
     if not account:
-        raise ClaimError("the login carries neither ov_account_uuid nor sub")
+        raise MissingAccountError(MISSING_ACCOUNT)
     return LoginAttributes(
         account_uuid=account,
         leer_id_uuid=as_single(claims.get("ov_leerid_uuid"), "ov_leerid_uuid"),

@@ -8,9 +8,16 @@ The kit adds what Authlib leaves to the application: discovery with the issuer c
 (OIDC Discovery section 4.3), ``state`` bound to the browser, the RFC 9207 ``iss`` check on
 the authorization response, signature verification with a strict algorithm allow-list and a
 single key-set refetch on an unknown ``kid`` (OIDC Core section 10.1.1), userinfo whose
-``sub`` must match the ID token's (OIDC Core section 5.3.2), and ``ov_*`` claims read as a
-string or an array. Nothing here assumes this project's provider: any issuer that publishes
-discovery (ACM/IDM included) works.
+``sub``, when it has one, must match the ID token's (OIDC Core section 5.3.2), and ``ov_*``
+claims read as a string or an array. Nothing here assumes this project's provider: any
+issuer that publishes discovery (ACM/IDM included) works, switched by the issuer URL.
+
+Userinfo without ``sub`` (a public LeerID client found "Leerid accounts do not provide a
+sub" there) is accepted: OIDC Core §5.3.2 requires the ``sub`` in every userinfo answer, but
+what the check guards against (claims of another person substituted) is still covered, since
+the answer came over TLS for the access token issued with this very ID token, whose ``sub``
+binds the login; a userinfo ``sub`` that is present and differs is refused. The pupil is
+identified by ``ov_account_uuid`` (``login_claims.read_login``), never by ``sub``.
 """
 
 from __future__ import annotations
@@ -205,13 +212,24 @@ class RelyingParty:
         """The authorization URL to send the browser to, and what to remember."""
         meta = await self.metadata()
         pending = PendingLogin.new()
+        params = dict(extra or {})
+        mode = self.settings.response_mode
+        if mode != "query":  # the default of response_type=code: not sent (Multiple RT §2.1)
+            offered = meta.get("response_modes_supported", ["query", "fragment"])
+            if mode not in offered:  # OIDC Discovery §3: absent means query and fragment
+                raise LoginError(
+                    "response_mode_unsupported",
+                    f"the provider does not offer response_mode {mode!r} (it lists "
+                    f'{", ".join(offered)}); set [provider] response_mode = "query"',
+                )
+            params["response_mode"] = mode
         async with self._client(meta) as client:
             url, _ = client.create_authorization_url(
                 meta["authorization_endpoint"],
                 state=pending.state,
                 nonce=pending.nonce,
                 code_verifier=pending.code_verifier,
-                **dict(extra or {}),
+                **params,
             )
         return url, pending
 
@@ -299,7 +317,14 @@ class RelyingParty:
             data = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise LoginError("userinfo_error", f"userinfo failed: {exc}") from None
-        if not isinstance(data, dict) or data.get("sub") != sub:  # OIDC Core 5.3.2
+        if not isinstance(data, dict):
+            raise LoginError("userinfo_error", "userinfo did not answer a JSON object")
+        given = data.get("sub")
+        # OIDC Core 5.3.2: a userinfo sub must be the ID token's; one left out is accepted
+        # (the access token binds the answer to this login: see the module's docstring)
+        if given is not None and (
+            not isinstance(given, str) or not hmac.compare_digest(given.encode(), sub.encode())
+        ):
             raise LoginError("userinfo_error", "userinfo's sub differs from the ID token's")
         return data, response.headers.get(LEAF_HEADER)
 

@@ -29,6 +29,9 @@ from leerid.sp.kit.pupil_app import PupilApp, parse_app
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
+RESPONSE_MODES = ("query", "form_post")
+"""How the provider returns the login's answer: the query (default) or a POST (OAuth 2.0
+Form Post Response Mode); ACM/IDM offers both, leerid form_post for ``acm`` clients."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,8 @@ class SPSettings:
     client_secret_file: Path | None = None
     scopes: tuple[str, ...] = ("openid", "profile", "ov_leerling")
     post_logout_redirect_uri: str | None = None
+    response_mode: str = "query"
+    """``[provider] response_mode``: ``query`` or ``form_post`` (RESPONSE_MODES)."""
     protocol_file: Path | None = None
     partner_schools: frozenset[str] = frozenset()
     database_url: str = ""
@@ -247,9 +252,20 @@ def _partner_schools(table: dict[str, Any], path: Path) -> frozenset[str]:
     return frozenset(schools)
 
 
+def _response_mode(provider: dict[str, Any], where: str) -> str:
+    mode = _get(provider, "response_mode", str, where, "query")
+    if mode not in RESPONSE_MODES:
+        raise ConfigurationError(
+            f"{where}: response_mode {mode!r} is not supported; use "
+            + " or ".join(f'"{m}"' for m in RESPONSE_MODES)
+        )
+    return str(mode)
+
+
 def _client(provider: dict[str, Any], where: str, rel: Relative) -> dict[str, Any]:
     """[provider]: the issuer and this client's registration at it."""
     return {
+        "response_mode": _response_mode(provider, where),
         "issuer": _required(provider, "issuer", where).rstrip("/"),
         "client_id": _required(provider, "client_id", where),
         "redirect_uri": _required(provider, "redirect_uri", where),

@@ -20,7 +20,7 @@ from leerid.protocol.attributes import Condition
 from leerid.sp.kit import access_request, log_receipts, quality_reports
 from leerid.sp.kit.access_request import OwnReport
 from leerid.sp.kit.free_text import InszInFreeTextError
-from leerid.sp.kit.login_claims import ClaimError, read_login
+from leerid.sp.kit.login_claims import ClaimError, MissingAccountError, read_login
 from leerid.sp.kit.relying_party import LoginError, PendingLogin
 from leerid.sp.portal import page_texts
 from leerid.sp.portal.following import PROTOCOL_REASONS, before_login
@@ -41,6 +41,11 @@ REFUSAL_TEXT = {
     "protocol_not_in_force": "Het protocol met het Departement is niet (meer) van kracht.",
 }
 
+NO_ACCOUNT_TEXT = (
+    "Bij je aanmelding kregen we niet door welke LeerID-account je hebt. Dat is niet jouw "
+    "fout: de beheerders van deze toepassing moeten het oplossen. Probeer het later opnieuw."
+)
+
 
 @router.get("/", response_class=HTMLResponse)
 async def home(portal: PortalDep, session: Session) -> Response:
@@ -58,7 +63,7 @@ async def login(portal: PortalDep, session: Session) -> Response:
     try:
         url, pending = await portal.rp.begin()
     except LoginError as exc:
-        log.warning("login start failed: %s", exc.code)
+        log.warning("login start failed: %s (%s)", exc.code, exc.message)  # no pupil data
         return portal.message(
             session,
             "LeerID is niet bereikbaar",
@@ -66,27 +71,47 @@ async def login(portal: PortalDep, session: Session) -> Response:
             503,
         )
     response = RedirectResponse(url, 303)
-    portal.sealer.write(response, {"pending": pending.__dict__, "exp": None})
+    portal.sealer.write(response, {"exp": None})  # a new login starts a new session
+    portal.sealer.write_pending(response, pending.__dict__)
     return response
 
 
 def _login_failed(portal: Portal, text: str) -> Response:
-    return portal.message({}, "Aanmelden mislukt", text, 400, back="/aanmelden")
+    response = portal.message({}, "Aanmelden mislukt", text, 400, back="/aanmelden")
+    portal.sealer.clear_pending(response)  # one answer per pending login
+    return response
 
 
-@router.get("/callback")
-async def callback(request: Request, portal: PortalDep, session: Session) -> Response:
-    """The answer of LeerID: code exchange, ID token and claims checked, then the gate."""
-    pending_data = session.get("pending")
-    if not isinstance(pending_data, dict):
+async def _answer(request: Request) -> dict[str, str]:
+    """The authorization response: the query of a GET (RFC 6749 §4.1.2), or the form of a
+    POST (OAuth 2.0 Form Post Response Mode §2, ``application/x-www-form-urlencoded``)."""
+    if request.method == "POST":
+        return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    return dict(request.query_params)
+
+
+@router.api_route("/callback", methods=["GET", "POST"])
+async def callback(request: Request, portal: PortalDep) -> Response:
+    """The answer of the provider (LeerID, or ACM/IDM): code exchange, ID token and claims
+    checked, then the gate. A GET (response_mode query) and a POST (form_post) take the same
+    checks: the pending login of this browser (its own cookie, see ``browser_session``),
+    ``state`` compared with it, RFC 9207 ``iss``, PKCE and the nonce. The POST comes from the
+    provider's page, not from ours, so it carries no CSRF token of the portal: ``state``,
+    bound to the pending-login cookie, is what protects it (RFC 6749 §10.12)."""
+    pending_data = portal.sealer.read_pending(request)
+    if not pending_data:
         return _login_failed(
             portal, "Je aanmelding is verlopen of begon in een andere browser. Meld opnieuw aan."
         )
     try:
-        result = await portal.rp.finish(dict(request.query_params), PendingLogin(**pending_data))
+        answer = await _answer(request)
+        result = await portal.rp.finish(answer, PendingLogin(**pending_data))
         # issue 12 §3: what DOV disclosed waits for its inclusion proof, admitted or not
         await asyncio.to_thread(log_receipts.record_received, portal.provider, result.received)
         login = read_login(result.claims)
+    except MissingAccountError as exc:  # the operator's to fix: the message says how
+        log.warning("login refused: %s", exc.message)
+        return _login_failed(portal, NO_ACCOUNT_TEXT)
     except (LoginError, ClaimError) as exc:
         log.warning("login failed: %s", getattr(exc, "code", "claims"))
         return _login_failed(
@@ -110,8 +135,9 @@ async def callback(request: Request, portal: PortalDep, session: Session) -> Res
         if admission.outcome and admission.outcome.merged_keys
         else "/mijn-gegevens"
     )
-    response = RedirectResponse(target, 303)
+    response = RedirectResponse(target, 303)  # a POST answered with a 303: the next page
     portal.sealer.write(response, new_session)
+    portal.sealer.clear_pending(response)
     return response
 
 
