@@ -21,7 +21,9 @@ def test_discovery_advertises_what_acm_clients_expect(idp: RunningIdp) -> None:
     assert doc["jwks_uri"] == f"{idp.issuer}/v1/keys"
     assert doc["end_session_endpoint"] == f"{idp.issuer}/v1/logout"
     assert doc["response_types_supported"] == ["code"]
-    assert doc["code_challenge_methods_supported"] == ["S256"]
+    # Issue 14: what at least one profile allows (plain, fragment, form_post: acm only).
+    assert doc["code_challenge_methods_supported"] == ["S256", "plain"]
+    assert doc["response_modes_supported"] == ["query", "fragment", "form_post"]
     assert doc["authorization_response_iss_parameter_supported"] is True
     assert set(doc["token_endpoint_auth_methods_supported"]) == {
         "client_secret_basic",

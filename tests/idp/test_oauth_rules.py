@@ -68,7 +68,7 @@ def test_the_checks_come_in_their_order() -> None:
     )
     assert error_of(good_params(scope="email", code_challenge=""))[0] == "invalid_scope"
     assert error_of(good_params(code_challenge_method="plain", prompt="bogus"))[1] == (
-        "code_challenge_method must be S256"
+        "code_challenge_method must be S256 (profile strict)"
     )
     assert error_of(good_params(prompt="none login"))[1] == "prompt=none cannot be combined"
     assert error_of(good_params(max_age="-1"))[1] == "max_age must be a whole number >= 0"

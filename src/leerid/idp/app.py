@@ -105,7 +105,9 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
+                own = list(message.get("headers", []))
+                named = {name.lower() for name, _ in own}  # a page's own CSP (form_post) wins
+                message["headers"] = own + [h for h in self.headers if h[0] not in named]
             await send(message)
 
         await self.app(scope, receive, with_headers)
@@ -295,13 +297,14 @@ def _outage_response(request: Request, kind: str) -> Response | None:
     ctx = get_context(request)
     known = request.scope.get("leerid.redirect")
     if known is not None:  # RFC 6749 §4.1.2.1: client and redirect_uri were verified
-        redirect_uri, state = known
+        redirect_uri, state, mode = known
         return authorization_error_redirect(
             redirect_uri,
             "temporarily_unavailable",
             "the provider cannot reach its database; try again in a minute",
             state,
             ctx.settings.issuer,
+            mode,
         )
     if wants_html(request) and request.url.path != "/healthz":
         lang = choose_language(request.query_params.get("ui_locales"))

@@ -41,9 +41,11 @@ __all__ = [
 ]
 
 DEFAULT_ISSUER = "http://127.0.0.1:8000/op"
-DEFAULT_ACR = "urn:be:vlaanderen:leerid:authmech:password"
-"""The ``acr`` of a LeerID password login. ACM/IDM's own value is not public (domain brief):
-configurable through ``LEERID_ACR``."""
+DEFAULT_ACR = "urn:be:vlaanderen:authmech:password"
+"""The ``acr`` of a LeerID password login, in ACM/IDM's namespace of means
+(``urn:be:vlaanderen:authmech:<means>``): ``password`` is ACM's public URN for a username and
+password kept by the provider (level 10, no second factor), which is what a LeerID login is.
+An integration dossier may name another URN: ``LEERID_ACR`` (issue 14 §4)."""
 _ORIGIN = re.compile(r"[\x21-\x2a\x2c-\x7e]{1,200}")
 """C2SP signed-note: a key name is non-empty printable ASCII without spaces or '+'."""
 _ARGON2 = ("LEERID_ARGON2_MEMORY_KIB", "LEERID_ARGON2_TIME_COST", "LEERID_ARGON2_PARALLELISM")

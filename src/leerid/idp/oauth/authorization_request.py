@@ -5,13 +5,18 @@ client, ``redirect_uri`` and the protocol first; ``check_parameters`` then check
 in this order, each failure an ``AuthorizationError`` sent back to the client by redirect:
 
 1. no parameter twice (RFC 6749 §3.1); no ``request`` / ``request_uri`` (OIDC Core §6);
-2. ``response_type=code`` (RFC 6749 §4.1.1, §4.1.2.1 ``unsupported_response_type``) and
-   ``response_mode=query``;
+2. ``response_type=code`` (RFC 6749 §4.1.1, §4.1.2.1 ``unsupported_response_type``) and a
+   ``response_mode`` the client's profile allows (``query``; ``acm`` also ``fragment`` and
+   ``form_post``: ``leerid.idp.oauth.response_modes``);
 3. ``openid`` in ``scope`` and only scopes the client's protocol allows (ACM/IDM: refused at
    once, before any login page; RFC 6749 §3.3); ``offline_access`` only under a protocol
    that allows disclosure without a login (art. 5; OIDC Core §11);
-4. PKCE: a ``code_challenge`` with method ``S256`` (RFC 7636 §4.3: absent means ``plain``,
-   which we refuse; §4.2 the challenge's form);
+4. PKCE (RFC 7636): a ``code_challenge`` with method ``S256`` (§4.3: absent means
+   ``plain``, which ``strict`` refuses; §4.2 the challenge's form). Under ``acm`` a
+   confidential client may leave PKCE out and may use ``plain`` (issue 14 §1); a ``plain``
+   challenge is kept as its S256 form (the verifier is the challenge, so
+   ``S256(verifier) == S256(challenge)`` checks it), and public clients always need S256
+   (RFC 9700 §2.1.1);
 5. ``prompt`` (OIDC Core §3.1.2.1: known values, ``none`` alone), ``max_age`` (a whole number
    >= 0) and ``id_token_hint`` (an ID token of ours).
 
@@ -25,7 +30,9 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from leerid.idp.oauth.errors import AuthorizationError
-from leerid.idp.oauth.rfc7636 import valid_challenge
+from leerid.idp.oauth.profiles import STRICT, ClientProfile
+from leerid.idp.oauth.response_modes import RESPONSE_MODES, check_response_mode
+from leerid.idp.oauth.rfc7636 import s256, valid_challenge, valid_verifier
 
 __all__ = [
     "DUPLICATED",
@@ -40,8 +47,8 @@ PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 DUPLICATED = "__duplicated__"
 """The key under which the endpoint lists the parameters it received more than once."""
 
-_REQUIRED = ("client_id", "redirect_uri", "scope", "code_challenge", "lang", "csrf")
-_OPTIONAL = ("state", "nonce")
+_REQUIRED = ("client_id", "redirect_uri", "scope", "lang", "csrf")
+_OPTIONAL = ("state", "nonce", "code_challenge")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +60,12 @@ class AuthorizationRequest:
     scope: str
     state: str | None
     nonce: str | None
-    code_challenge: str
+    code_challenge: str | None
+    """The S256 challenge (a ``plain`` one already hashed), None when PKCE was left out."""
     lang: str
     csrf: str
+    response_mode: str = "query"
+    """How the answer travels (``leerid.idp.oauth.response_modes``), kept across the login."""
 
     def sealable(self) -> dict[str, Any]:
         """The fields as a JSON object, for ``Sealer.seal``."""
@@ -71,7 +81,10 @@ class AuthorizationRequest:
         if not all(isinstance(data.get(name), str | None) for name in _OPTIONAL):
             return None
         fields: dict[str, Any] = {name: data.get(name) for name in _REQUIRED + _OPTIONAL}
-        return cls(**fields)
+        mode = data.get("response_mode", "query")
+        if mode not in RESPONSE_MODES:
+            return None
+        return cls(**fields, response_mode=mode)
 
     def login_query(self) -> dict[str, str]:
         """The ``/v1/auth`` parameters that ask for this request again (no None values)."""
@@ -83,7 +96,8 @@ class AuthorizationRequest:
             "state": self.state,
             "nonce": self.nonce,
             "code_challenge": self.code_challenge,
-            "code_challenge_method": "S256",
+            "code_challenge_method": None if self.code_challenge is None else "S256",
+            "response_mode": None if self.response_mode == "query" else self.response_mode,
             "ui_locales": self.lang,
         }
         return {k: v for k, v in params.items() if v is not None}
@@ -91,13 +105,15 @@ class AuthorizationRequest:
 
 @dataclass(frozen=True, slots=True)
 class CheckedParameters:
-    """What the checks found: the scopes (in order, once each), PKCE, prompt, max_age, hint."""
+    """What the checks found: the scopes (in order, once each), PKCE, prompt, max_age, hint,
+    and the response mode."""
 
     scopes: tuple[str, ...]
-    code_challenge: str
+    code_challenge: str | None
     prompts: frozenset[str]
     max_age: int | None
     hint_sub: str | None
+    response_mode: str = "query"
 
     @property
     def scope(self) -> str:
@@ -109,14 +125,19 @@ def check_parameters(
     params: Mapping[str, str],
     allowed_scopes: frozenset[str] | set[str],
     read_hint: Callable[[str], str | None],
+    rules: ClientProfile = STRICT,
+    *,
+    confidential: bool = True,
 ) -> CheckedParameters:
     """The checks after client, redirect URI and protocol, in the order of the docstring.
 
-    ``read_hint`` gives the ``sub`` of an ``id_token_hint`` issued by us, or None.
+    ``read_hint`` gives the ``sub`` of an ``id_token_hint`` issued by us, or None; ``rules``
+    is the client's profile; ``confidential`` whether it authenticates at the token endpoint.
     """
     _check_form(params)
+    mode = check_response_mode(params, rules)
     scopes = _check_scopes(params, allowed_scopes)
-    challenge = _check_pkce(params)
+    challenge = _check_pkce(params, rules, confidential)
     prompts = _check_prompt(params)
     max_age = _check_max_age(params)
     hint_sub: str | None = None
@@ -124,7 +145,7 @@ def check_parameters(
         hint_sub = read_hint(params["id_token_hint"])
         if hint_sub is None:
             raise AuthorizationError("invalid_request", "id_token_hint is not an ID token of ours")
-    return CheckedParameters(scopes, challenge, prompts, max_age, hint_sub)
+    return CheckedParameters(scopes, challenge, prompts, max_age, hint_sub, mode)
 
 
 def needs_login(checked: CheckedParameters, session: tuple[str, int] | None, now: float) -> bool:
@@ -157,8 +178,6 @@ def _check_form(params: Mapping[str, str]) -> None:
         raise AuthorizationError(
             "unsupported_response_type", "only the authorization code flow (code) is supported"
         )
-    if params.get("response_mode", "query") != "query":
-        raise AuthorizationError("invalid_request", "only response_mode=query is supported")
 
 
 def _check_scopes(
@@ -182,13 +201,28 @@ def _check_scopes(
     return tuple(dict.fromkeys(scopes))
 
 
-def _check_pkce(params: Mapping[str, str]) -> str:
+def _check_pkce(params: Mapping[str, str], rules: ClientProfile, confidential: bool) -> str | None:
     challenge = params.get("code_challenge")
-    method = params.get("code_challenge_method")
+    method = params.get("code_challenge_method", "plain")  # RFC 7636 §4.3: absent is plain
+    optional = confidential and not rules.pkce_required_for_confidential
+    methods = rules.pkce_methods if confidential else ("S256",)  # RFC 9700 §2.1.1
     if not challenge:
-        raise AuthorizationError("invalid_request", "code_challenge is required (PKCE, S256)")
-    if method != "S256":  # RFC 7636 §4.3: absent means plain, which we refuse
-        raise AuthorizationError("invalid_request", "code_challenge_method must be S256")
+        if optional and "code_challenge_method" not in params:  # issue 14 §1: as ACM
+            return None
+        raise AuthorizationError(
+            "invalid_request", f"code_challenge is required (PKCE, {' or '.join(methods)})"
+        )
+    if method not in methods:
+        raise AuthorizationError(
+            "invalid_request",
+            f"code_challenge_method must be {' or '.join(methods)} (profile {rules.name})",
+        )
+    if method == "plain":  # RFC 7636 §4.2: the plain challenge is the verifier itself
+        if not valid_verifier(challenge):
+            raise AuthorizationError(
+                "invalid_request", "a plain code_challenge is 43 to 128 unreserved characters"
+            )
+        return s256(challenge)
     if not valid_challenge(challenge):
         raise AuthorizationError("invalid_request", "code_challenge is not a S256 challenge")
     return challenge

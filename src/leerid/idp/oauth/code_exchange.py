@@ -3,7 +3,9 @@
 A code is checked in this order: known; issued to this client (RFC 6749 §4.1.3); not used
 before (§4.1.2, §10.5: a second use revokes what the first one issued); not expired (30 s);
 the same ``redirect_uri`` as the authorization request (§4.1.3); the PKCE verifier matches
-the challenge (RFC 7636 §4.6). A refresh token: known and of this client; not used before
+the challenge (RFC 7636 §4.6); a code issued without a challenge (``acm`` confidential
+clients only) refuses any ``code_verifier`` (RFC 9700 §4.8.2, PKCE downgrade).
+A refresh token: known and of this client; not used before
 (OAuth 2.0 Security BCP §4.14.2: reuse revokes the family); not revoked; not expired; a
 ``scope`` may only narrow the granted one (RFC 6749 §6).
 """
@@ -62,10 +64,12 @@ def code_problem(
     redirect_uri: str | None,
     code_verifier: str | None,
     now: dt.datetime,
+    pkce_optional: bool = False,
 ) -> OAuthError | None:
     """The ``invalid_grant`` a code earns, in the order of the docstring, or None.
 
     When the description is ``CODE_REUSED`` the caller revokes the code's tokens first.
+    ``pkce_optional``: the client may hold codes issued without a challenge (issue 14 §1).
     """
     if code is None:
         return OAuthError("invalid_grant", "the code is unknown")
@@ -77,7 +81,21 @@ def code_problem(
         return OAuthError("invalid_grant", "the code has expired (codes live 30 seconds)")
     if redirect_uri != code.redirect_uri:
         return OAuthError("invalid_grant", "redirect_uri differs from the authorization request")
-    if code.code_challenge is None or not verify_s256(code_verifier, code.code_challenge):
+    return _pkce_problem(code.code_challenge, code_verifier, pkce_optional)
+
+
+def _pkce_problem(
+    challenge: str | None, verifier: str | None, pkce_optional: bool
+) -> OAuthError | None:
+    """RFC 7636 §4.6 and RFC 9700 §4.8.2."""
+    if challenge is None and pkce_optional:
+        if verifier is not None:  # RFC 9700 §4.8.2: a verifier without a challenge: downgrade
+            return OAuthError(
+                "invalid_grant",
+                "code_verifier sent, but the code was issued without a code_challenge",
+            )
+        return None
+    if challenge is None or not verify_s256(verifier, challenge):
         return OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
     return None
 

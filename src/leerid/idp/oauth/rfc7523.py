@@ -3,7 +3,8 @@
 Checks, in order: an allowed algorithm (RS256, PS256, ES256 — never ``none`` or HMAC); a
 signature by a key of the client's registered key set (``--jwks`` or ``--jwks-uri``, refetched
 once on an unknown ``kid``); ``iss`` = ``sub`` = client id; ``aud`` the issuer or the token
-endpoint (ACM clients put the issuer); ``exp`` in the future and at most 5 minutes ahead;
+endpoint (ACM clients put the issuer); ``exp`` in the future and at most the client
+profile's ``assertion_max_lifetime`` ahead (5 minutes ``strict``, 10 ``acm``: issue 14 §1);
 ``jti`` used only once (kept until the assertion expires, in the database: all nodes).
 """
 
@@ -34,7 +35,7 @@ __all__ = [
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
 MAX_LIFETIME = 300
-"""Issue 4 §2: ``exp`` at most 5 minutes ahead."""
+"""Issue 4 §2: ``exp`` at most 5 minutes ahead (the ``strict`` profile's limit)."""
 LEEWAY = 30
 MIN_REFETCH = 10
 """Seconds between two fetches of one ``jwks_uri`` for an unknown ``kid``."""
@@ -86,8 +87,12 @@ def verify_client_assertion(
     audiences: tuple[str, ...],
     fetcher: KeySource,
     remember_jti: Callable[[str, str, int], bool],
+    max_lifetime: int = MAX_LIFETIME,
+    profile: str = "strict",
 ) -> None:
     """Raise ``OAuthError(invalid_client)`` unless ``assertion`` authenticates ``client``.
+
+    ``max_lifetime`` (seconds) and ``profile`` come from the client's profile.
 
     ``remember_jti(client_id, jti, exp)`` is False when the jti was seen before (RFC 7523
     §3 (7): a jti is accepted once).
@@ -119,8 +124,12 @@ def verify_client_assertion(
     exp = claims.get("exp")
     if not isinstance(exp, int) or exp + LEEWAY < now:
         raise OAuthError("invalid_client", "client_assertion has expired (exp)")
-    if exp > now + MAX_LIFETIME + LEEWAY:
-        raise OAuthError("invalid_client", "client_assertion exp is more than 5 minutes ahead")
+    if exp > now + max_lifetime + LEEWAY:  # issue 14 §1: the limit is the profile's
+        raise OAuthError(
+            "invalid_client",
+            f"client_assertion exp is more than {max_lifetime // 60} minutes ahead, the "
+            f"limit of this client's profile ({profile}); make assertions that live shorter",
+        )
     nbf = claims.get("nbf")
     if isinstance(nbf, int) and nbf > now + LEEWAY:
         raise OAuthError("invalid_client", "client_assertion is not valid yet (nbf)")

@@ -1,4 +1,7 @@
-"""RFC 7636 (PKCE): only ``S256``; ``plain`` is refused (issue 4 §2)."""
+"""RFC 7636 (PKCE): ``S256``; ``plain`` only for clients of the ``acm`` profile (issue 14 §1;
+issue 4 §2 refuses it under ``strict``). A plain challenge is kept as ``s256(challenge)``:
+the verifier of a plain challenge is the challenge itself (§4.2), so ``verify_s256`` then
+checks ``verifier == challenge`` by comparing their hashes in constant time."""
 
 from __future__ import annotations
 
@@ -7,9 +10,10 @@ import hashlib
 import hmac
 import re
 
-__all__ = ["CHALLENGE_METHODS", "s256", "valid_challenge", "verify_s256"]
+__all__ = ["CHALLENGE_METHODS", "s256", "valid_challenge", "valid_verifier", "verify_s256"]
 
-CHALLENGE_METHODS = ("S256",)
+CHALLENGE_METHODS = ("S256", "plain")
+"""Every method of some profile (discovery); a client's own: ``ClientProfile.pkce_methods``."""
 _VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 """RFC 7636 §4.1: code_verifier = 43*128unreserved."""
 _CHALLENGE = re.compile(r"^[A-Za-z0-9\-_]{43}$")
@@ -25,6 +29,11 @@ def s256(verifier: str) -> str:
 def valid_challenge(challenge: str) -> bool:
     """Whether ``challenge`` has the shape of an S256 challenge."""
     return bool(_CHALLENGE.match(challenge))
+
+
+def valid_verifier(verifier: str) -> bool:
+    """RFC 7636 §4.1: 43 to 128 unreserved characters (also the form of a plain challenge)."""
+    return bool(_VERIFIER.match(verifier))
 
 
 def verify_s256(verifier: str | None, challenge: str) -> bool:

@@ -143,7 +143,7 @@ def insert_code(
     scope: str,
     nonce: str | None,
     redirect_uri: str,
-    code_challenge: str,
+    code_challenge: str | None,
     sid: str,
     auth_time: dt.datetime,
     lifetime: int,

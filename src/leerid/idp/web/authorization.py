@@ -7,10 +7,13 @@ is not in force) sits between its steps. Order of checks:
 1. client and ``redirect_uri`` (exact match) — failures give an error page, never a redirect
    (RFC 6749 §4.1.2.1, §10.15: no open redirect);
 2. the client's protocol must be in force (art. 11) — else an error page that says why;
-3. everything else is answered by redirect with ``error``, ``state`` and ``iss`` (RFC 9207):
-   ``response_type`` must be ``code``; ``openid`` and only scopes the protocol allows;
-   PKCE ``S256``; ``prompt``, ``max_age``, ``id_token_hint`` as OIDC Core §3.1.2.1 says
-   (the pure rules of step 3, in their order: ``leerid.idp.oauth.authorization_request``).
+3. everything else is answered with ``error``, ``state`` and ``iss`` (RFC 9207), in the
+   ``response_mode`` asked when the client's profile allows it (else ``query``):
+   ``response_type`` must be ``code``; the mode allowed; ``openid`` and only scopes the
+   protocol allows; PKCE as the profile says; ``prompt``, ``max_age``, ``id_token_hint`` as
+   OIDC Core §3.1.2.1 says (the pure rules of step 3, in their order:
+   ``leerid.idp.oauth.authorization_request``). The code itself travels the same way
+   (``leerid.idp.oauth.response_modes``: query, fragment, or a form_post page).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from contextlib import nullcontext
 
 from fastapi import APIRouter, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from leerid.idp import metrics
 from leerid.idp.context import CSRF_COOKIE, SESSION_COOKIE, IdpContext, SsoSession, get_context
@@ -32,13 +35,14 @@ from leerid.idp.oauth.authorization_request import (
     check_parameters,
     needs_login,
 )
-from leerid.idp.oauth.errors import NO_STORE, AuthorizationError, add_query
+from leerid.idp.oauth.errors import AuthorizationError
 from leerid.idp.oauth.id_token import read_id_token_hint
+from leerid.idp.oauth.response_modes import error_mode
 from leerid.idp.release import BoundProtocol
 from leerid.idp.store.clients import Client
 from leerid.idp.store.grants import new_token
 from leerid.idp.store.interface import StoreConnection
-from leerid.idp.web.errors import authorization_error_redirect
+from leerid.idp.web.errors import authorization_answer, authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
 
@@ -61,7 +65,8 @@ def finish_authorization(
     *,
     single_sign_on: bool = False,
 ) -> Response | None:
-    """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss.
+    """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss,
+    in the request's ``response_mode``.
 
     With ``single_sign_on`` the code is stored only if the session was not ended by a
     logout (one statement checks and writes); None when it was.
@@ -85,9 +90,7 @@ def finish_authorization(
     if pending.state is not None:
         params["state"] = pending.state
     params["iss"] = ctx.settings.issuer  # RFC 9207 §2
-    return RedirectResponse(
-        add_query(pending.redirect_uri, params), status_code=303, headers=NO_STORE
-    )
+    return authorization_answer(pending.redirect_uri, params, pending.response_mode, pending.lang)
 
 
 def render_login(
@@ -162,9 +165,12 @@ async def authorize(request: Request) -> Response:
         metrics.AUTH_ERRORS.labels("redirect_uri").inc()
         return ctx.pages.error(lang, t["error_redirect_uri"])
     state = params.get("state") if problem is None or problem.name != "state" else None
+    duplicated = "response_mode" in params.get(DUPLICATED, "").split(",")
+    bad_mode = problem is not None and problem.name == "response_mode"
+    mode = error_mode(params, client.rules, duplicated or bad_mode)
     # Client and redirect_uri are known: from here on a database outage is reported to the
     # client as temporarily_unavailable (RFC 6749 §4.1.2.1), see app._outage_response.
-    request.scope["leerid.redirect"] = (redirect_uri, state)
+    request.scope["leerid.redirect"] = (redirect_uri, state, mode)
     try:
         if problem is not None:
             raise AuthorizationError("invalid_request", problem.describe())
@@ -172,7 +178,7 @@ async def authorize(request: Request) -> Response:
     except AuthorizationError as exc:
         metrics.AUTH_ERRORS.labels(exc.error).inc()
         response = authorization_error_redirect(
-            redirect_uri, exc.error, exc.description, state, ctx.settings.issuer
+            redirect_uri, exc.error, exc.description, state, ctx.settings.issuer, mode
         )
     metrics.AUTH_LATENCY.observe(time.perf_counter() - started)
     return response
@@ -204,7 +210,13 @@ def _authorize_on(
     if refusal is not None:
         return refusal
     assert protocol is not None
-    checked = check_parameters(params, protocol.allowed_scopes(), lambda hint: _hint_sub(ctx, hint))
+    checked = check_parameters(
+        params,
+        protocol.allowed_scopes(),
+        lambda hint: _hint_sub(ctx, hint),
+        client.rules,
+        confidential=client.auth_method != "none",
+    )
     session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
     known = None if session is None else (session.account_uuid, session.auth_time)
     need_login = needs_login(checked, known, time.time())
@@ -258,6 +270,7 @@ def _pending(
         code_challenge=checked.code_challenge,
         lang=lang,
         csrf=request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24),
+        response_mode=checked.response_mode,
     )
 
 

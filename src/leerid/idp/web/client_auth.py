@@ -129,7 +129,13 @@ def authenticate_client(ctx: IdpContext, request: Request, form: dict[str, str])
             ctx.settings.endpoint(called),
         )
         verify_client_assertion(
-            client, form["client_assertion"], audiences, _FETCHER, ctx.store.remember_jti
+            client,
+            form["client_assertion"],
+            audiences,
+            _FETCHER,
+            ctx.store.remember_jti,
+            max_lifetime=client.rules.assertion_max_lifetime,  # issue 14 §1
+            profile=client.rules.name,
         )
     else:
         secret = basic[1] if basic is not None else form.get("client_secret", "")

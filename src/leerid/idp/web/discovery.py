@@ -1,11 +1,16 @@
 """OpenID Connect Discovery 1.0 §3 and the key set (RFC 7517) at ``/op/v1/keys``.
 
-What is advertised is what is implemented: code flow, PKCE ``S256`` only (ACM/IDM also lists
-``plain``, which issue 4 refuses), the three client authentication methods, RS256/ES256/PS256.
+What is advertised is what is implemented: code flow, the three client authentication
+methods, RS256/ES256/PS256. ``response_modes_supported`` and
+``code_challenge_methods_supported`` list what at least one client profile allows (OIDC
+Discovery §3: supported by the provider); which client gets a relaxation (``fragment``,
+``form_post``, ``plain``) is per client, as ACM/IDM's own discovery says of scopes
+(issue 14 §1). ``acr_values_supported``: the one means of a LeerID login (ACM's URN).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.client_credentials import EVENTS_SCOPE
+from leerid.idp.oauth.profiles import PROFILES
 from leerid.idp.oauth.rfc7523 import ASSERTION_ALGORITHMS
 from leerid.idp.oauth.rfc7636 import CHALLENGE_METHODS
 from leerid.idp.oauth.rfc8417 import event_type
@@ -83,7 +89,7 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
             EVENTS_SCOPE,
         ],
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": _supported(p.response_modes for p in PROFILES.values()),
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SIGNING_ALGORITHMS),
@@ -91,7 +97,10 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
         "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGORITHMS,
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "revocation_endpoint_auth_methods_supported": auth_methods,
-        "code_challenge_methods_supported": list(CHALLENGE_METHODS),
+        "code_challenge_methods_supported": _supported(
+            [m for m in CHALLENGE_METHODS if m in p.pkce_methods] for p in PROFILES.values()
+        ),
+        "acr_values_supported": [s.acr],
         "claims_supported": CLAIMS,
         "prompt_values_supported": ["none", "login"],
         "ui_locales_supported": ["nl", "en"],
@@ -102,6 +111,11 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
         "leerid_events_endpoint": s.endpoint("v1/events"),
         **log_metadata(ctx),
     }
+
+
+def _supported(per_profile: Iterable[Sequence[str]]) -> list[str]:
+    """OIDC Discovery §3: what at least one profile allows, each once, in order."""
+    return list(dict.fromkeys(value for values in per_profile for value in values))
 
 
 def ssf_configuration(ctx: IdpContext) -> dict[str, Any]:

@@ -7,12 +7,16 @@ authorization response). The errors themselves are in ``leerid.idp.oauth.errors`
 
 from __future__ import annotations
 
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from collections.abc import Mapping
 
-from leerid.idp.oauth.errors import NO_STORE, OAuthError, add_query
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from leerid.idp.oauth.errors import NO_STORE, OAuthError
+from leerid.idp.oauth.response_modes import FORM_POST_CSP, form_post_page, redirect_location
 from leerid.store.outage import RETRY_AFTER
 
 __all__ = [
+    "authorization_answer",
     "authorization_error_redirect",
     "bearer_challenge",
     "bearer_error",
@@ -34,15 +38,35 @@ def token_error_response(exc: OAuthError, *, basic_auth_attempted: bool = False)
     )
 
 
-def authorization_error_redirect(
-    redirect_uri: str, error: str, description: str, state: str | None, issuer: str
+def authorization_answer(
+    redirect_uri: str, params: Mapping[str, str], mode: str = "query", lang: str = "nl"
 ) -> Response:
-    """RFC 6749 §4.1.2.1 and RFC 9207: error, description, state and iss to the client."""
+    """An answer to the client's checked ``redirect_uri`` in ``response_mode`` ``mode``:
+    a 303 redirect (``query``, ``fragment``) or, for ``form_post`` (Form Post §2, §5), a page
+    that POSTs the parameters, with its own CSP (its script by hash), never cached."""
+    if mode == "form_post":
+        page = form_post_page(redirect_uri, params, lang)
+        headers = {**NO_STORE, "Content-Security-Policy": FORM_POST_CSP}
+        return HTMLResponse(page, 200, headers=headers)
+    location = redirect_location(redirect_uri, params, mode)
+    return RedirectResponse(location, status_code=303, headers=NO_STORE)
+
+
+def authorization_error_redirect(
+    redirect_uri: str,
+    error: str,
+    description: str,
+    state: str | None,
+    issuer: str,
+    mode: str = "query",
+) -> Response:
+    """RFC 6749 §4.1.2.1 and RFC 9207: error, description, state and iss to the client,
+    in the request's ``response_mode``."""
     params = {"error": error, "error_description": description}
     if state is not None:
         params["state"] = state
     params["iss"] = issuer
-    return RedirectResponse(add_query(redirect_uri, params), status_code=303, headers=NO_STORE)
+    return authorization_answer(redirect_uri, params, mode)
 
 
 def bearer_challenge(description: str) -> Response:

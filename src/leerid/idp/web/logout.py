@@ -6,6 +6,12 @@ audience of ``id_token_hint``); anything else gets an error page, never a redire
 Without an ID token of the logged-in pupil the provider asks first (§2: the OP MUST ask the
 End-User when no ``id_token_hint`` was given or it does not belong to the current session),
 with a CSRF-protected form, so that another site cannot log a pupil out by a link or image.
+
+Issue 14 §1, as ACM/IDM: for a client of the ``acm`` profile, ``client_id`` plus a
+``post_logout_redirect_uri`` registered for that client ends the session at once and
+redirects (with ``state``), without asking. Exactly that: an unregistered address is still an
+error page, and without a registered address the question stays (docs/acm-compatibility.md
+gives the Security BCP's reason, logout CSRF, why ``strict`` asks).
 """
 
 from __future__ import annotations
@@ -54,14 +60,21 @@ async def logout(request: Request) -> Response:
         client_id = client_id or hinted
         hint_sub = claims["sub"]
     target = params.get("post_logout_redirect_uri")
+    at_once = False
     if target:
         client = ctx.clients.get(client_id or "")
         if client is None or target not in client.post_logout_redirect_uris:
             return ctx.pages.error(
                 lang, t["logout_error"].format(detail="post_logout_redirect_uri")
             )
+        at_once = client.rules.logout_without_hint  # issue 14 §1: acm + registered URI
     session = await ctx.run(ctx.read_session, request)
-    if session is not None and hint_sub != session.account_uuid and not _confirmed(request, params):
+    if (
+        session is not None
+        and not at_once
+        and hint_sub != session.account_uuid
+        and not _confirmed(request, params)
+    ):
         return _ask(ctx, request, lang, params, client_id)  # §2: the OP MUST ask
     if session is not None:
         await ctx.run(ctx.end_session, session)

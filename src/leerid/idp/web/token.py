@@ -282,6 +282,8 @@ def _checked_code(
         redirect_uri=form.get("redirect_uri"),
         code_verifier=form.get("code_verifier"),
         now=now,
+        pkce_optional=client.auth_method != "none"
+        and not client.rules.pkce_required_for_confidential,
     )
     if problem is not None:
         if found is not None and problem.description == CODE_REUSED:
