@@ -24,11 +24,12 @@ from leerid.idp.console.guard import Refused, refused
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.login.passwords import Argon2Parameters, PasswordHasher
 from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
+from leerid.idp.oauth.subject import Subjects
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.clients import ClientCache
 from leerid.idp.store.keys import KeyRing, ensure_keys
 from leerid.idp.store.protocols import ProtocolCache
-from leerid.idp.store.server_secret import load_server_secret
+from leerid.idp.store.server_secret import OPAQUE_SUB_SECRET, load_server_secret
 from leerid.idp.store.sql import SqlStore, renew_together
 from leerid.idp.store.throttle import LoginThrottle
 from leerid.idp.store.tlog.integrator import Integrator
@@ -266,6 +267,7 @@ def _context(settings: IdpSettings) -> IdpContext:
             db_threads=settings.db_threads,
         ),
         pages=Pages(static_prefix=f"{settings.path}/static"),
+        subjects=Subjects(load_server_secret(engine, OPAQUE_SUB_SECRET)),
     )
 
 

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from leerid.idp.login.passwords import PasswordHasher
+from leerid.idp.oauth.subject import Subjects
 from leerid.idp.settings import IdpSettings
-from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.clients import Client, ClientCache
 from leerid.idp.store.interface import IdpStore
 from leerid.idp.store.keys import KeyRing
 from leerid.idp.store.protocols import ProtocolCache
@@ -69,6 +70,14 @@ class IdpContext:
     hasher: PasswordHasher
     throttle: LoginThrottle
     pages: Pages
+    subjects: Subjects
+    """Issue 14 point 2: the opaque ``sub``'s secret, read once at start (no round trip
+    per login)."""
+
+    def sub(self, client: Client, account_uuid: str) -> str:
+        """OIDC Core §2: the ``sub`` by which ``client`` knows the account ``account_uuid``
+        (the account_uuid, or the opaque value of issue 14 point 2)."""
+        return self.subjects.sub(client.subject, account_uuid)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a request's database work (short indexed statements).

@@ -4,14 +4,16 @@ Art. 5: the pupil's data is fetched at every login (and at every userinfo call) 
 registry (``leerid.idp.store.pupils``); ``offline_access`` (refresh tokens, data without a
 login) only under a protocol that allows it (``leerid.protocol.requestable_scopes``).
 Art. 3 and 11: ``leerid.protocol.release_claims`` decides which claims a client receives
-under the current stored version of its protocol.
+under the current stored version of its protocol. Issue 14 point 2: the value of ``sub`` is
+the client's (``leerid.idp.oauth.subject``): the account_uuid, or the opaque identifier of
+the same account; ``ov_account_uuid`` is the account_uuid either way.
 """
 
 from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from leerid.protocol import (
@@ -128,12 +130,18 @@ def decide(
     scopes: Collection[str],
     pupil: PupilClaims | None,
     at: dt.datetime,
+    *,
+    sub: Callable[[str], str],
 ) -> Release:
-    """The release for a pupil already fetched (art. 3 through ``release_claims``)."""
+    """The release for a pupil already fetched (art. 3 through ``release_claims``); ``sub``
+    gives the client's ``sub`` of an account_uuid (issue 14 point 2)."""
     refused = protocol_refusal(protocol, at)
     if refused is not None:
         return Release({}, None, refused)
     assert protocol is not None
     if pupil is None:
         return Release({}, None, "account_unknown_or_retired")
-    return Release(release_claims(protocol.protocol, scopes, pupil, at), pupil, None)
+    claims = release_claims(protocol.protocol, scopes, pupil, at)
+    if "sub" in claims:  # art. 3: still the OpenID sub of the account, in the client's terms
+        claims["sub"] = sub(pupil.account_uuid)
+    return Release(claims, pupil, None)

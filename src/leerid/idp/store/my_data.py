@@ -50,6 +50,8 @@ class MyDisclosure:
     protocol_version: int | None
     log_leaf: bytes | None = None
     proof: ProofState = BEFORE_LOG
+    client_subject: str = "account_uuid"
+    """Issue 14 point 2: what the client's ``sub`` is (``profiles.SUBJECT_TYPES``)."""
 
 
 def _mine(session: Session, account_uuid: str) -> ColumnElement[bool]:
@@ -98,13 +100,14 @@ def my_disclosures(engine: Engine, account_uuid: str, limit: int = 500) -> list[
             .limit(limit)
         ).scalars()
         rows = list(records)
-        names: dict[str, str] = dict(
-            session.execute(
-                select(IdpClient.client_id, IdpClient.name).where(
+        clients: dict[str, tuple[str, str]] = {
+            client_id: (name, subject)
+            for client_id, name, subject in session.execute(
+                select(IdpClient.client_id, IdpClient.name, IdpClient.subject).where(
                     IdpClient.client_id.in_(sorted({r.client_id for r in rows}))
                 )
             ).all()
-        )
+        }
         hashes = sorted({r.protocol_hash for r in rows if r.protocol_hash})
         versions = {
             (pid, digest): version
@@ -122,12 +125,13 @@ def my_disclosures(engine: Engine, account_uuid: str, limit: int = 500) -> list[
         MyDisclosure(
             at=_utc(r.at),
             client_id=r.client_id,
-            client_name=names.get(r.client_id, r.client_id),
+            client_name=clients.get(r.client_id, (r.client_id, ""))[0],
             claims=tuple(r.claims.split()) if r.claims else (),
             protocol_id=r.protocol_id,
             protocol_version=versions.get((r.protocol_id or "", r.protocol_hash or "")),
             log_leaf=r.log_leaf,
             proof=_proof_state(r.log_leaf, indexes, size),
+            client_subject=clients.get(r.client_id, ("", "account_uuid"))[1],
         )
         for r in rows
     ]

@@ -1,4 +1,10 @@
-"""Secrets every node of the provider shares, stored once in the database."""
+"""Secrets every node of the provider shares, stored once in the database.
+
+Each is 32 random bytes in ``idp_server_secret``, made by the first node that needs it and
+never replaced. ``OPAQUE_SUB_SECRET`` above all must never change: every opaque ``sub``
+(issue 14 point 2, ``leerid.idp.oauth.subject``) is derived from it, so a new value would
+give every pupil a new ``sub`` at every opaque client (docs/acm-compatibility.md).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,10 @@ from sqlalchemy.exc import IntegrityError
 
 from leerid.idp.store.models import IdpServerSecret
 
-__all__ = ["load_server_secret"]
+__all__ = ["OPAQUE_SUB_SECRET", "load_server_secret"]
+
+OPAQUE_SUB_SECRET = "opaque-sub"  # noqa: S105 - the name of a secret, not one
+"""The key of the opaque ``sub`` (issue 14 point 2); back it up with the database."""
 
 
 def load_server_secret(engine: Engine, name: str = "browser-state") -> bytes:

@@ -218,7 +218,8 @@ def _authorize_on(
         confidential=client.auth_method != "none",
     )
     session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
-    known = None if session is None else (session.account_uuid, session.auth_time)
+    # OIDC Core §3.1.2.1: the hint's sub is compared in the client's terms (issue 14 point 2)
+    known = None if session is None else (ctx.sub(client, session.account_uuid), session.auth_time)
     need_login = needs_login(checked, known, time.time())
     pending = _pending(request, client, params, checked, lang)
     if not need_login:

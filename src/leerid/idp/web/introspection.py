@@ -1,10 +1,11 @@
 """Token introspection ``/op/v1/introspect`` (RFC 7662), for authenticated clients.
 
 RFC 7662 §2.2 lets the server limit what it reveals: a client learns about its own tokens
-only; any other token is ``{"active": false}``. The answer names the pupil (``sub``), so it
-is a release and is recorded in the disclosure log, with its transparency-log entry (issue
-12 §1), named in the header ``LeerID-Log-Leaf``; when the log refuses the entry nothing is
-released: 503 ``temporarily_unavailable``.
+only; any other token is ``{"active": false}``. The answer names the pupil (``sub``, in the
+client's terms as in its ID tokens: issue 14 point 2), so it is a release and is recorded
+in the disclosure log, with its transparency-log entry (issue 12 §1), named in the header
+``LeerID-Log-Leaf``; when the log refuses the entry nothing is released: 503
+``temporarily_unavailable``.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def _introspect(
     now = dt.datetime.now(dt.UTC)
     hint = form.get("token_type_hint")
     access = None if hint == "refresh_token" else ctx.store.find_access_token(token, now)
+    account_uuid: str | None
     if access is not None and access.client_id == client.client_id:
         body: dict[str, Any] = {
             "active": True,
@@ -62,12 +64,13 @@ def _introspect(
             "token_type": "Bearer",
             "exp": int(access.expires_at.timestamp()),
             "iat": int(access.issued_at.timestamp()),
-            "sub": access.account_uuid,
+            "sub": ctx.sub(client, access.account_uuid),
             "iss": ctx.settings.issuer,
         }
+        account_uuid = access.account_uuid
     else:
-        body = _refresh_body(ctx, client, token, now)
-    if not body["active"]:
+        body, account_uuid = _refresh_body(ctx, client, token, now)
+    if account_uuid is None:
         return body, None
     protocol = ctx.protocols.get(client.protocol_id)
     leaf = ctx.store.record_disclosure(
@@ -78,14 +81,17 @@ def _introspect(
             protocol_id=client.protocol_id,
             protocol_hash=protocol.content_hash if protocol else None,
             leer_id_uuid=None,
-            account_uuid=body["sub"],
+            account_uuid=account_uuid,  # the record names the account, ``sub`` or not
         )
     )
     return body, leaf
 
 
-def _refresh_body(ctx: IdpContext, client: Client, token: str, now: dt.datetime) -> dict[str, Any]:
-    """RFC 7662 §2.2 for a refresh token of ``client`` (inactive otherwise)."""
+def _refresh_body(
+    ctx: IdpContext, client: Client, token: str, now: dt.datetime
+) -> tuple[dict[str, Any], str | None]:
+    """RFC 7662 §2.2 for a refresh token of ``client`` (inactive otherwise), and its
+    account."""
     refresh = ctx.store.find_refresh_token(token)
     if (
         refresh is None
@@ -94,13 +100,14 @@ def _refresh_body(ctx: IdpContext, client: Client, token: str, now: dt.datetime)
         or refresh.revoked
         or refresh.expires_at <= now
     ):
-        return {"active": False}
-    return {
+        return {"active": False}, None
+    body = {
         "active": True,
         "scope": refresh.scope,
         "client_id": refresh.client_id,
         "token_type": "refresh_token",
         "exp": int(refresh.expires_at.timestamp()),
-        "sub": refresh.account_uuid,
+        "sub": ctx.sub(client, refresh.account_uuid),
         "iss": ctx.settings.issuer,
     }
+    return body, refresh.account_uuid

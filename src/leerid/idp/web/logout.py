@@ -69,12 +69,8 @@ async def logout(request: Request) -> Response:
             )
         at_once = client.rules.logout_without_hint  # issue 14 §1: acm + registered URI
     session = await ctx.run(ctx.read_session, request)
-    if (
-        session is not None
-        and not at_once
-        and hint_sub != session.account_uuid
-        and not _confirmed(request, params)
-    ):
+    hinted_here = session is not None and _names(ctx, client_id, hint_sub, session.account_uuid)
+    if session is not None and not at_once and not hinted_here and not _confirmed(request, params):
         return _ask(ctx, request, lang, params, client_id)  # §2: the OP MUST ask
     if session is not None:
         await ctx.run(ctx.end_session, session)
@@ -86,6 +82,15 @@ async def logout(request: Request) -> Response:
         response = ctx.pages.render("logged_out.html", lang)
     clear_session_cookie(ctx, response)
     return response
+
+
+def _names(ctx: IdpContext, client_id: str | None, hint_sub: str | None, account: str) -> bool:
+    """§2: the hint is an ID token of the logged-in pupil: its ``sub`` is ``account``'s in
+    the terms of the client it was issued to (issue 14 point 2: perhaps the opaque one)."""
+    if hint_sub is None:
+        return False
+    client = ctx.clients.get(client_id or "")
+    return client is not None and ctx.subjects.names(client.subject, account, hint_sub)
 
 
 def _confirmed(request: Request, params: dict[str, str]) -> bool:

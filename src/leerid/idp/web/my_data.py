@@ -60,6 +60,8 @@ CLAIM_WORDS = {
     "ov_orgcode": "het nummer van je school",
 }
 """Claim names as a 12-year-old reads them (the report form offers the same words)."""
+OPAQUE_SUB_WORDS = "een code voor jou, die niet je accountnummer is"
+"""Issue 14 point 2: ``sub`` for a client that gets the opaque identifier, not the account."""
 PROBLEM_WORDS = {
     "foutief": "Het is fout",
     "onnauwkeurig": "Het is niet helemaal juist",
@@ -184,6 +186,13 @@ def _receipt_path(ctx: IdpContext, leaf: bytes) -> str:
     return f"{_path(ctx)}/bewijs/{leaf_text(leaf)}"
 
 
+def _claim_words(d: MyDisclosure, claim: str) -> str:
+    """What ``claim`` of the release ``d`` was, in words; ``sub`` as the client got it."""
+    if claim == "sub" and d.client_subject == "opaque":
+        return OPAQUE_SUB_WORDS
+    return CLAIM_WORDS.get(claim, claim)
+
+
 def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
     """One line of the page: which service, when, which data, under which protocol (with a
     link to its text), and its "bewijs" (issue 12 §5)."""
@@ -193,7 +202,7 @@ def _row(ctx: IdpContext, d: MyDisclosure) -> dict[str, Any]:
         "when": _when(d.at),
         "iso": d.at.isoformat(),
         # ``sub`` and ``ov_account_uuid`` read alike: a pupil sees each phrase once
-        "data": list(dict.fromkeys(CLAIM_WORDS.get(c, c) for c in d.claims)),
+        "data": list(dict.fromkeys(_claim_words(d, c) for c in d.claims)),
         "protocol": f"{pid}, versie {version}" if pid and version else pid or "onbekend",
         "protocol_url": protocol_path(ctx.settings.path, pid, version) if pid and version else None,
         "proof": d.proof,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -130,10 +131,16 @@ def _client_credentials(ctx: IdpContext, client: Client, form: dict[str, str]) -
 
 
 def _release(
-    protocol: BoundProtocol | None, scope: str, pupil: PupilClaims | None, now: dt.datetime
+    ctx: IdpContext,
+    client: Client,
+    protocol: BoundProtocol | None,
+    scope: str,
+    pupil: PupilClaims | None,
+    now: dt.datetime,
 ) -> Release:
-    """The release for the grant, the pupil fetched now (art. 5)."""
-    release = decide(protocol, scope.split(), pupil, now)
+    """The release for the grant, the pupil fetched now (art. 5); ``sub`` in the client's
+    terms (issue 14 point 2), the same in the ID token as at userinfo (OIDC Core §5.3.2)."""
+    release = decide(protocol, scope.split(), pupil, now, sub=partial(ctx.sub, client))
     if release.refused is None and "sub" not in release.claims:
         return Release({}, release.pupil, "protocol_releases_no_sub")
     return release
@@ -241,7 +248,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         found, pupil = db.code_with_pupil(code, today(now))
         grant = _checked_code(ctx, client, form, found, now)
         protocol = ctx.protocols.get(client.protocol_id)  # once per request (art. 8, 11)
-        release = _release(protocol, grant.scope, pupil, now)
+        release = _release(ctx, client, protocol, grant.scope, pupil, now)
         if release.refused is not None:
             raise _refuse(ctx, client, protocol, grant.account_uuid, release.refused)
         offline = _offline(protocol, grant.scope)
@@ -325,7 +332,7 @@ def _refresh_token(ctx: IdpContext, client: Client, form: dict[str, str]) -> dic
         # protocol said so (or under another version) discloses nothing now.
         raise _refuse(ctx, client, protocol, found.account_uuid, "protocol_requires_login")
     pupil = ctx.store.fetch_pupil(found.account_uuid, today(now)) if fetch else None
-    release = _release(protocol, scope, pupil, now)
+    release = _release(ctx, client, protocol, scope, pupil, now)
     if release.refused is not None:
         raise _refuse(ctx, client, protocol, found.account_uuid, release.refused)
     rotation = RefreshRotation(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from functools import partial
 
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
@@ -64,7 +65,8 @@ def _userinfo(ctx: IdpContext, token: str) -> Response:
         if client is None:
             return bearer_error("invalid_token", "the client of this token is disabled")
         protocol = ctx.protocols.get(client.protocol_id)
-        release = decide(protocol, grant.scope.split(), pupil, now)
+        # OIDC Core §5.3.2: the ``sub`` of the ID token (issue 14 point 2: the client's)
+        release = decide(protocol, grant.scope.split(), pupil, now, sub=partial(ctx.sub, client))
         entry = DisclosureEntry(
             client_id=client.client_id,
             endpoint="userinfo",
