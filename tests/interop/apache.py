@@ -95,6 +95,8 @@ PidFile "{folder}/apache.pid"
 DefaultRuntimeDir "{folder}"
 ErrorLog "{folder}/error.log"
 LogLevel warn auth_openidc:info
+KeepAlive Off
+# (one process: a kept-alive connection would hold off the stop for KeepAliveTimeout)
 {loads}
 {user}DocumentRoot "{folder}/htdocs"
 {directives}

@@ -15,6 +15,7 @@ import re
 from urllib.parse import quote
 
 import httpx
+from playwright.sync_api import Browser as PlaywrightBrowser
 
 from leerid.testing.browser import Browser
 from leerid.testing.servers import free_port
@@ -107,3 +108,27 @@ def test_acm_form_post_secret_post_and_an_opaque_sub(
         provider = logout(pupil_browser, apache)
         assert provider.status_code == 303, provider.text
         assert provider.headers["location"].startswith(apache.logged_out)
+
+
+def test_acm_form_post_page_submits_itself_to_apache_in_chromium(
+    interop_idp: InteropIdp, browser: PlaywrightBrowser
+) -> None:
+    """Form Post §2 in a real browser: LeerID's page posts itself (its script, allowed by the
+    page's CSP) to mod_auth_openidc, which finds its state cookie and logs the pupil in."""
+    client, port = register_and_run(interop_idp, "acm")
+    base = f"http://127.0.0.1:{port}"
+    with running_apache(oidc_directives(interop_idp, client, base, acm=True), port) as apache:
+        page = browser.new_page()
+        try:
+            page.goto(apache.protected)
+            assert page.url.startswith(f"{interop_idp.issuer}/v1/auth"), apache.error_log()
+            page.locator('input[name="username"]').fill(interop_idp.pupil.username)
+            page.locator('input[name="password"]').fill(interop_idp.pupil.password)
+            with page.expect_navigation(url=apache.protected, timeout=15_000):
+                page.locator('input[name="password"]').press("Enter")
+            text = page.locator("body").inner_text()
+        finally:
+            page.close()
+    lines = [line.split("=", 1) for line in text.splitlines() if line.startswith("OIDC_CLAIM_")]
+    claims = {name.removeprefix("OIDC_CLAIM_"): value for name, value in lines}
+    assert claims.get("ov_account_uuid") == interop_idp.pupil.account_uuid, text

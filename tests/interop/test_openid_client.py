@@ -17,6 +17,7 @@ import re
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -132,3 +133,28 @@ def test_strict_asks_the_pupil_before_a_logout_without_a_hint(
     )
     question = pupil_browser.open(end["url"])
     assert question.status_code == 200 and 'name="confirm"' in question.text
+
+
+def test_openid_client_refuses_a_response_whose_iss_is_not_the_issuer(
+    interop_idp: InteropIdp, pupil_browser: Browser
+) -> None:
+    """RFC 9207: leerid names itself in ``iss``; openid-client compares it with discovery's."""
+    client = interop_idp.register("strict", REDIRECT_URI, LOGOUT_URI)
+    started = rp("start", interop_idp, client, "client_secret_basic", redirect_uri=REDIRECT_URI)
+    done = interop_idp.log_in(pupil_browser, started["url"])
+    location = done.headers["location"]
+    assert f"iss={quote(interop_idp.issuer, safe='')}" in location
+    forged = location.replace("iss=", "iss=https%3A%2F%2Fevil.example%2F&was=", 1)
+    checks = {k: started[k] for k in ("state", "nonce", "verifier")}
+    answer = rp(
+        "finish",
+        interop_idp,
+        client,
+        "client_secret_basic",
+        redirect_uri=REDIRECT_URI,
+        callback_url=forged,
+        **checks,
+    )
+    assert answer["code"] == "OAUTH_INVALID_RESPONSE", answer
+    assert '"iss"' in answer["cause"]["message"], answer
+    assert "claims" not in answer

@@ -101,6 +101,7 @@ try {
   // What openid-client reports, for the test to assert on: its error code and message.
   const reported = { error: error.name, code: error.code, message: error.message };
   if (error.error) reported.oauth_error = error.error;
+  if (error.cause instanceof Error) reported.cause = { code: error.cause.code, message: error.cause.message };
   process.stdout.write(JSON.stringify(reported));
   process.exitCode = 2;
 }
