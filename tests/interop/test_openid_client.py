@@ -65,9 +65,13 @@ def login(
     client: InteropClient,
     auth_method: str,
     response_mode: str | None = None,
+    *,
+    pkce: bool = True,
 ) -> dict[str, Any]:
     """A login through openid-client: its verified claims, userinfo and ID token."""
-    mode = {"response_mode": response_mode} if response_mode else {}
+    mode: dict[str, Any] = {"response_mode": response_mode} if response_mode else {}
+    if not pkce:
+        mode["pkce"] = False
     started = rp("start", idp, client, auth_method, redirect_uri=client.redirect_uri, **mode)
     assert "url" in started, started
     done = idp.log_in(browser, started["url"])
@@ -84,6 +88,7 @@ def login(
     return dict(answer)
 
 
+@pytest.mark.live  # needs `make test-deps`, which `make test-unit` does not run
 def test_the_pinned_openid_client_is_installed() -> None:
     lock = json.loads((SCRIPT.parent / "package-lock.json").read_text(encoding="utf-8"))
     assert installed_version() == lock["packages"]["node_modules/openid-client"]["version"]
@@ -158,3 +163,29 @@ def test_openid_client_refuses_a_response_whose_iss_is_not_the_issuer(
     assert answer["code"] == "OAUTH_INVALID_RESPONSE", answer
     assert '"iss"' in answer["cause"]["message"], answer
     assert "claims" not in answer
+
+
+def test_acm_lets_a_confidential_client_log_in_without_pkce_and_strict_does_not(
+    interop_idp: InteropIdp, pupil_browser: Browser
+) -> None:
+    """As ACM (issue 14 point 1): PKCE optional for a confidential client under acm only."""
+    acm = interop_idp.register("acm", REDIRECT_URI, LOGOUT_URI)
+    answer = login(interop_idp, pupil_browser, acm, "client_secret_basic", pkce=False)
+    assert answer["claims"]["ov_account_uuid"] == interop_idp.pupil.account_uuid
+    strict = interop_idp.register("strict", REDIRECT_URI, LOGOUT_URI)
+    ask = {"redirect_uri": REDIRECT_URI, "pkce": False}
+    started = rp("start", interop_idp, strict, "client_secret_basic", **ask)
+    refused = pupil_browser.open(started["url"])  # the pupil is logged in: no form
+    assert refused.status_code in (302, 303), refused.text
+    checks = {k: started[k] for k in ("state", "nonce", "verifier")}
+    answer = rp(
+        "finish",
+        interop_idp,
+        strict,
+        "client_secret_basic",
+        redirect_uri=REDIRECT_URI,
+        callback_url=refused.headers["location"],
+        **checks,
+    )
+    assert answer["oauth_error"] == "invalid_request", answer  # openid-client read the error
+    assert "code_challenge" in answer["error_description"], answer

@@ -5,7 +5,8 @@
 // named by LEERID_INTEROP_NODE, so it is loaded from there.
 //
 // Steps:
-//   start  -> discovery, a PKCE verifier and challenge (S256), state, nonce: the authorization URL
+//   start  -> discovery, a PKCE verifier and challenge (S256; none when pkce is false), state,
+//             nonce: the authorization URL
 //   finish -> the callback (the redirected URL, or the form_post body as a POST Request):
 //             openid-client checks state and iss, redeems the code (PKCE), validates the ID
 //             token (signature through the JWKS, iss, aud, nonce, exp) and fetches userinfo
@@ -55,12 +56,14 @@ async function start(config, ask) {
     scope: ask.scope,
     state,
     nonce,
-    code_challenge: await client.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
   };
+  if (ask.pkce !== false) {  // acm: PKCE is optional for a confidential client, as at ACM
+    parameters.code_challenge = await client.calculatePKCECodeChallenge(verifier);
+    parameters.code_challenge_method = 'S256';
+  }
   if (ask.response_mode) parameters.response_mode = ask.response_mode;
   const url = client.buildAuthorizationUrl(config, parameters);
-  return { url: url.href, state, nonce, verifier };
+  return { url: url.href, state, nonce, verifier: ask.pkce === false ? null : verifier };
 }
 
 async function finish(config, ask) {
@@ -75,7 +78,7 @@ async function finish(config, ask) {
     callback = new URL(ask.callback_url);
   }
   const tokens = await client.authorizationCodeGrant(config, callback, {
-    pkceCodeVerifier: ask.verifier,
+    pkceCodeVerifier: ask.verifier ?? undefined,
     expectedState: ask.state,
     expectedNonce: ask.nonce,
     idTokenExpected: true,
@@ -101,6 +104,7 @@ try {
   // What openid-client reports, for the test to assert on: its error code and message.
   const reported = { error: error.name, code: error.code, message: error.message };
   if (error.error) reported.oauth_error = error.error;
+  if (error.error_description) reported.error_description = error.error_description;
   if (error.cause instanceof Error) reported.cause = { code: error.cause.code, message: error.cause.message };
   process.stdout.write(JSON.stringify(reported));
   process.exitCode = 2;
