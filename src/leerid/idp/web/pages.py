@@ -1,7 +1,9 @@
 """The HTML pages (Jinja2, autoescaped) and the security headers every response carries.
 
 Issue 4 §4: pages work without JavaScript; CSP forbids scripts and framing
-(``frame-ancestors 'none'``); pages are never cached.
+(``frame-ancestors 'none'``); pages are never cached. The one exception is the form_post
+answer (issue 14 §1, ``leerid.idp.oauth.response_modes``): it carries its own CSP, which
+allows its one auto-submit script by hash, and the middleware then adds no second CSP.
 """
 
 from __future__ import annotations
