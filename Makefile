@@ -7,13 +7,20 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 # What the browser tests need besides Python: Debian's Chromium, and npm's axe-core (pinned)
 # in an ignored folder. `make test` installs both when missing; CHROMIUM and USER_ID can be
 # overridden to check the install branch (`make -n test CHROMIUM=/missing`).
+# The interop tests (tests/interop/) need relying parties that are not ours: Debian's Apache
+# with mod_auth_openidc (OIDC_MODULE), and panva's openid-client, pinned by
+# tests/interop/node/package-lock.json and installed with `npm ci` into an ignored folder.
 CHROMIUM    ?= /usr/bin/chromium
+OIDC_MODULE ?= /usr/lib/apache2/modules/mod_auth_openidc.so
 USER_ID     ?= $(shell id -u)
 # Tests run in two processes (pytest-xdist), one per core; TEST_WORKERS=0 runs them in one.
 TEST_WORKERS ?= 2
 AXE_VERSION := 4.14.1
 NODE_DIR    := .leerid/node
 AXE_STAMP   := $(NODE_DIR)/.installed-axe-core-$(AXE_VERSION)
+INTEROP_NODE  := tests/interop/node
+INTEROP_DIR   := .leerid/interop-node
+INTEROP_STAMP ?= $(INTEROP_DIR)/.installed-$(shell cat $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-unit test-deps lint bench install clean
 
@@ -39,7 +46,7 @@ test: $(STAMP) test-deps
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n 0 -m unit
 
-test-deps: $(CHROMIUM) $(AXE_STAMP)
+test-deps: $(CHROMIUM) $(AXE_STAMP) $(OIDC_MODULE) $(INTEROP_STAMP)
 
 $(CHROMIUM):
 	@if [ "$(USER_ID)" != 0 ]; then echo "make test: the browser tests need Chromium at $(CHROMIUM): install Debian's package as root (apt-get install chromium) and run make test again" >&2; exit 1; fi
@@ -52,6 +59,20 @@ $(AXE_STAMP):
 	npm install --prefix $(NODE_DIR) --no-save --no-audit --no-fund --silent axe-core@$(AXE_VERSION)
 	rm -f $(NODE_DIR)/.installed-axe-core-*
 	touch $(AXE_STAMP)
+
+$(OIDC_MODULE):
+	@if [ "$(USER_ID)" != 0 ]; then echo "make test: the interop tests need Apache with mod_auth_openidc at $(OIDC_MODULE): install Debian's packages as root (apt-get install apache2 libapache2-mod-auth-openidc) and run make test again" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2 libapache2-mod-auth-openidc
+	@test -f $(OIDC_MODULE) || { echo "make test: apt-get installed libapache2-mod-auth-openidc, but $(OIDC_MODULE) is still missing; set OIDC_MODULE=PATH" >&2; exit 1; }
+
+$(INTEROP_STAMP): $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "make test: the interop tests need npm (to install openid-client from $(INTEROP_NODE)/package-lock.json): apt-get install npm" >&2; exit 1; }
+	mkdir -p $(INTEROP_DIR)
+	cp $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json $(INTEROP_DIR)/
+	npm ci --prefix $(INTEROP_DIR) --no-audit --no-fund --silent
+	rm -f $(INTEROP_DIR)/.installed-*
+	touch $(INTEROP_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
