@@ -99,7 +99,10 @@ def test_three_logins_are_three_lines_and_the_file_names_no_one(
             assert SPOKEN.search(line), line
             assert "LARS kreeg" in line and "je voornaam" in line
             assert "het nummer van je school" in line and "je leerlingennummer bij LeerID" in line
-            assert line.count("je accountnummer bij LeerID") == 1  # sub is the same number
+            assert line.count("je accountnummer bij LeerID") == 1
+            # issue 14: sub is named as the login's code, not as the account (an opaque sub
+            # under ACM or leerid's acm profile is not the account_uuid)
+            assert "de code waarmee LeerID je aanmelding aanduidt" in line
         assert "je rijksregisternummer" not in page.text  # LARS never receives the INSZ
         assert "Niemand bij LARS bekeek je dossier." in page.text
         # what LARS keeps: the last login, and how long (art. 3)

@@ -113,8 +113,8 @@ class OwnReport:
 
 
 def in_words(claims: Iterable[str], names: Mapping[str, str]) -> list[str]:
-    """The claims in ``names``'s words and order, each word once (``sub`` and the
-    Account_uuid are the same number to a pupil)."""
+    """The claims in ``names``'s words and order, each word once (claims with the same
+    words are one line to a pupil)."""
     order = {claim: n for n, claim in enumerate(names)}
     ranked = sorted(claims, key=lambda c: (order.get(c, len(order)), c))
     return list(dict.fromkeys(names.get(c, c) for c in ranked))

@@ -63,7 +63,7 @@ ATTRIBUTES = {
     "family_name": "Naam",
     "ov_leerid_uuid": "Leerlingensleutel",
     "ov_account_uuid": "Accountnummer",
-    "sub": "Accountnummer",
+    "sub": "Aanmeldcode bij LeerID (sub)",  # issue 14: an opaque sub is not the account
     "ov_historiek_account_uuid": "Vorige accountnummers",
     "ov_orgcode": "School (instellingsnummer)",
     "rrn": "Rijksregisternummer",
@@ -84,7 +84,7 @@ PUPIL_WORDS = {
     "family_name": "je familienaam",
     "ov_leerid_uuid": "je leerlingennummer bij LeerID",
     "ov_account_uuid": "je accountnummer bij LeerID",
-    "sub": "je accountnummer bij LeerID",
+    "sub": "de code waarmee LeerID je aanmelding aanduidt",  # not always the account (issue 14)
     "ov_historiek_account_uuid": "je vroegere accountnummers bij LeerID",
     "ov_orgcode": "het nummer van je school",
     "rrn": "je rijksregisternummer",
