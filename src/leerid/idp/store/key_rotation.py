@@ -70,9 +70,9 @@ def key_states(engine: Engine, now: dt.datetime | None = None) -> list[KeyState]
     for row in rows:
         created = _aware(row.created_at) or now
         activates, retired = _aware(row.activates_at), _aware(row.retired_at)
-        state = "next" if activates is not None and activates > now else "retired"
-        if signs_at(activates, retired, now):
-            state = "signing"
+        state = "signing" if signs_at(activates, retired, now) else "next"
+        if retired is not None and retired <= now:
+            state = "retired"  # a next key retired by an emergency rotation never signed
         states.append(KeyState(row.kid, row.kty, created, activates, retired, state))
     return states
 

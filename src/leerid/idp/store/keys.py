@@ -172,8 +172,8 @@ def rotate_keys(
     more (the last ID token it signed has expired by then), and after that while it signs a
     pending SET (see the module).
     """
+    pair = _new_pair()  # first: the moment below is when the keys are published
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
-    pair = _new_pair()
     try:
         with engine.begin() as conn:
             live = _live(conn, now)
