@@ -172,7 +172,14 @@ def rotate_keys(
     more (the last ID token it signed has expired by then), and after that while it signs a
     pending SET (see the module).
     """
-    pair = _new_pair()  # first: the moment below is when the keys are published
+    if ahead > 0:  # a read first: the loop of every node looks often, and RSA keys cost
+        with engine.connect() as conn:
+            try:
+                moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+                _next_moment(_live(conn, moment, lock=False), moment, ahead, period)
+            except _NotNowError as nothing:
+                return nothing.rotation
+    pair = _new_pair()  # before the moment below: the moment the keys are published
     now = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     try:
         with engine.begin() as conn:
@@ -186,13 +193,14 @@ def rotate_keys(
     return Rotation(new, removed, kept, activates)
 
 
-def _live(conn: Connection, now: dt.datetime) -> list[Any]:
-    """The keys that sign or will sign, locked (``FOR UPDATE``) for this transaction."""
+def _live(conn: Connection, now: dt.datetime, *, lock: bool = True) -> list[Any]:
+    """The keys that sign or will sign; with ``lock``, locked (``FOR UPDATE``) for this
+    transaction."""
     k = IdpSigningKey
     query = select(k.kid, k.kty, k.created_at, k.activates_at, k.retired_at).where(
         or_(k.retired_at.is_(None), k.retired_at > now)
     )
-    return list(conn.execute(query.with_for_update()).all())
+    return list(conn.execute(query.with_for_update() if lock else query).all())
 
 
 def _next_moment(
