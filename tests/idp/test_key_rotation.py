@@ -15,8 +15,11 @@ import json
 import threading
 import time
 
+import pytest
 from sqlalchemy import Engine, func, select
 
+from leerid.errors import ConfigurationError
+from leerid.idp.settings import IdpSettings
 from leerid.idp.store.key_rotation import KeyRotator, check_interval, key_states
 from leerid.idp.store.keys import KeyRing, ensure_keys, rotate_keys
 from leerid.idp.store.models import IdpSigningKey
@@ -146,3 +149,19 @@ def test_the_commands_say_what_they_did(leerid_env: dict[str, str], engine: Engi
     assert "they sign at once" in now.stdout
     states = sorted(s.state for s in key_states(engine))
     assert states == ["retired"] * 4 + ["signing"] * 2
+
+
+def test_the_settings_keep_the_head_start_between_cache_and_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert IdpSettings().key_rotation_period == 30 * 86400  # LEERID_KEY_ROTATION_DAYS 30
+    monkeypatch.setenv("LEERID_KEY_ROTATION_SECONDS", "6")
+    monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "4")
+    monkeypatch.setenv("LEERID_JWKS_MAX_AGE", "2")
+    assert IdpSettings().key_rotation_period == 6
+    monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "6")
+    with pytest.raises(ConfigurationError, match="LEERID_KEY_PUBLISH_AHEAD_SECONDS"):
+        IdpSettings()  # the period must be longer than the head start
+    monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "2")
+    with pytest.raises(ConfigurationError, match="LEERID_JWKS_MAX_AGE"):
+        IdpSettings()  # and the head start longer than a client's cache
