@@ -253,7 +253,7 @@ def test_key_rotation_keeps_old_keys_published(idp: RunningIdp) -> None:
     old = rp.fetch_token(location, auth.verifier)["id_token"]
     env = {"LEERID_DATABASE_URL": idp.database_url, "PATH": "/usr/bin:/bin"}
 
-    result = run_leerid(["keys", "rotate"], {**os.environ, **env})
+    result = run_leerid(["keys", "rotate", "--now"], {**os.environ, **env})  # signs at once
     assert result.returncode == 0, result.stderr
     time.sleep(1.5)  # the servers' key cache
     rp2, _, auth2, location2 = full_login(idp)

@@ -245,7 +245,7 @@ def _age_retired_keys(database_url: str, hours: int) -> None:
 def _rotate(env: dict[str, str], issuer: str) -> str:
     """``leerid keys rotate``, then wait until the provider publishes the new keys (it caches
     them for 1 s), so the key set the kit fetches next is the rotated one."""
-    said = leerid(env, "keys", "rotate")
+    said = leerid(env, "keys", "rotate", "--now")  # issue 14: signs at once
     new = said.split("new signing keys: ", 1)[1].splitlines()[0].split(", ")
     deadline = time.monotonic() + 30
     while not set(new) <= {k["kid"] for k in httpx.get(f"{issuer}/v1/keys").json()["keys"]}:

@@ -27,6 +27,7 @@ from leerid.idp.metrics import CONTENT_TYPE_LATEST, render_metrics
 from leerid.idp.oauth.subject import Subjects
 from leerid.idp.settings import IdpSettings
 from leerid.idp.store.clients import ClientCache
+from leerid.idp.store.key_rotation import KeyRotator
 from leerid.idp.store.keys import KeyRing, ensure_keys
 from leerid.idp.store.protocols import ProtocolCache
 from leerid.idp.store.server_secret import OPAQUE_SUB_SECRET, load_server_secret
@@ -213,7 +214,8 @@ def create_app(settings: IdpSettings | None = None) -> FastAPI:
 
 
 def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
-    """Issue 12 §6: this process's transparency-log integrator runs while the app serves."""
+    """Issue 12 §6: this process's transparency-log integrator runs while the app serves;
+    issue 14 §4: so does its signing-key rotation loop."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -225,10 +227,15 @@ def _lifespan(ctx: IdpContext) -> Callable[[FastAPI], contextlib.AbstractAsyncCo
             interval=s.tlog_interval,
             lease=s.tlog_lease,
         )
+        rotator = KeyRotator(
+            ctx.engine, s.key_rotation_period, s.key_publish_ahead, s.id_token_lifetime
+        )
         integrator.start()
+        rotator.start()
         try:
             yield
         finally:
+            rotator.stop()
             integrator.stop()
 
     return lifespan

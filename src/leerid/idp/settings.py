@@ -290,6 +290,12 @@ class IdpSettings:
     )
     """Issue 14 §4: signing keys rotate by themselves every this many days
     (``LEERID_KEY_ROTATION_DAYS``, default 30; 0: only by ``leerid keys rotate``)."""
+    key_rotation_seconds: float = field(
+        default_factory=lambda: _env_seconds("LEERID_KEY_ROTATION_SECONDS", 0.0, least=0.0)
+    )
+    """The rotation period in seconds, instead of ``key_rotation_days`` when set and not 0
+    (``LEERID_KEY_ROTATION_SECONDS``): for tests and rehearsals, a period of seconds;
+    ``key_rotation_period`` is what the provider uses."""
     jwks_max_age: int = field(
         default_factory=lambda: _env_int("LEERID_JWKS_MAX_AGE", 21500, least=0)
     )
@@ -335,12 +341,25 @@ class IdpSettings:
                 "lease once per interval"
             )
 
+        period = self.key_rotation_period
+        if period and period <= self.key_publish_ahead:
+            raise ConfigurationError(
+                f"the key rotation period ({period:g} s, LEERID_KEY_ROTATION_DAYS or "
+                "LEERID_KEY_ROTATION_SECONDS) must be longer than "
+                f"LEERID_KEY_PUBLISH_AHEAD_SECONDS ({self.key_publish_ahead}): a next key is "
+                "published that long before it signs"
+            )
         if self.key_publish_ahead <= self.jwks_max_age:
             raise ConfigurationError(
                 f"LEERID_KEY_PUBLISH_AHEAD_SECONDS ({self.key_publish_ahead}) must be longer "
                 f"than LEERID_JWKS_MAX_AGE ({self.jwks_max_age}): a client that cached the key "
                 "set must see the next key before it signs"
             )
+
+    @property
+    def key_rotation_period(self) -> float:
+        """Issue 14 §4: seconds between two automatic key rotations (0: only by hand)."""
+        return self.key_rotation_seconds or self.key_rotation_days * 86400.0
 
     @property
     def secure_cookies(self) -> bool:

@@ -153,5 +153,8 @@ async def ssf(request: Request) -> Response:
 
 @router.get("/v1/keys")
 async def keys(request: Request) -> Response:
-    """The public signing keys, old ones until every token they signed has expired."""
-    return JSONResponse(get_context(request).keys.jwks(), headers={"Cache-Control": "max-age=60"})
+    """The public signing keys: the next ones before they sign, old ones until every token
+    they signed has expired; cached by clients as ACM/IDM's (issue 14 §4: max-age 21500)."""
+    ctx = get_context(request)
+    cache = f"public, max-age={ctx.settings.jwks_max_age}, must-revalidate"  # as ACM/IDM
+    return JSONResponse(ctx.keys.jwks(), headers={"Cache-Control": cache})

@@ -2,9 +2,10 @@
 
 A recipient tells the Department at once of a change in law with impact on the protocol or
 of a change of processors (art. 9, second paragraph), client-authenticated exactly as a
-data-quality report; a ``verwerkers`` notice carries its processor list (``processors``, a
-JSON list of name, purpose, location, since). It asks for the Department's own processor list
-at ``/notices/processors`` (art. 6: "Partijen bezorgen elkaar een overzicht van de
+data-quality report, or with a Bearer token of scope ``leerid:notices`` (issue 14 §4); a
+``verwerkers`` notice carries its processor list (``processors``, a JSON list of name,
+purpose, location, since). It asks for the Department's own processor list at
+``/notices/processors`` (art. 6: "Partijen bezorgen elkaar een overzicht van de
 verwerkers"), answered from the file ``LEERID_DOV_PROCESSORS_FILE`` names.
 """
 
@@ -22,8 +23,9 @@ from starlette.responses import JSONResponse, Response
 from leerid.errors import LeeridError
 from leerid.idp.context import get_context
 from leerid.idp.oauth.errors import NO_STORE
+from leerid.idp.oauth.profiles import NOTICES_SCOPE
 from leerid.idp.store.notices import check_notice, store_notice
-from leerid.idp.web.quality_reports import authenticated_client
+from leerid.idp.web.bearer import api_client
 from leerid.processors import load_processor_file
 
 __all__ = ["router"]
@@ -45,7 +47,7 @@ def _bad(description: str, status: int = 400) -> Response:
 @router.post("/v1/notices")
 async def receive_notice(request: Request) -> Response:
     """Art. 9: a recipient's notice of a change in law or of processors."""
-    auth = await authenticated_client(request)
+    auth = await api_client(request, NOTICES_SCOPE)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth
@@ -78,7 +80,7 @@ async def receive_notice(request: Request) -> Response:
 @router.post("/v1/notices/processors")
 async def dov_processors(request: Request) -> Response:
     """Art. 6: the Department's current processor list, for an authenticated recipient."""
-    auth = await authenticated_client(request)
+    auth = await api_client(request, NOTICES_SCOPE)
     if isinstance(auth, Response):
         return auth
     path = get_context(request).settings.processors_file

@@ -1,7 +1,8 @@
 """Art. 7: ``POST /op/v1/quality-reports``, where service providers report wrong data.
 
 A service provider that finds a wrong, inaccurate, incomplete, missing, outdated or superfluous
-attribute reports it at once in writing, client-authenticated as at the token endpoint. It
+attribute reports it at once in writing, client-authenticated as at the token endpoint or with
+a Bearer token of scope ``leerid:quality-reports`` (issue 14 §4, ``web/bearer``). It
 reads the status back with ``POST /op/v1/quality-reports/status`` (only its own reports), and
 answers a report the Department sent it with ``POST /op/v1/quality-reports/answers``.
 """
@@ -14,10 +15,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import get_context
-from leerid.idp.oauth.errors import OAuthError
+from leerid.idp.oauth.profiles import QUALITY_REPORTS_SCOPE
 from leerid.idp.store.quality_reports import check_report, statuses_for, store_report
 from leerid.idp.store.report_directions import AnswerRefusedError, record_answer
-from leerid.idp.web.client_auth import authenticate_client, read_form
+from leerid.idp.web.bearer import api_client
 
 __all__ = ["authenticated_client", "router"]
 
@@ -26,19 +27,13 @@ router = APIRouter()
 
 async def authenticated_client(request: Request) -> tuple[str, dict[str, str]] | Response:
     """The calling client (authenticated as at the token endpoint) and its form, or the 401."""
-    try:
-        form = await read_form(request)
-        client = authenticate_client(get_context(request), request, form)
-    except OAuthError as exc:
-        status = 401 if exc.error == "invalid_client" else exc.status_code
-        return JSONResponse({"error": exc.error, "error_description": exc.description}, status)
-    return client.client_id, form
+    return await api_client(request, None)
 
 
 @router.post("/v1/quality-reports")
 async def receive_report(request: Request) -> Response:
     """Art. 7: a service provider reports wrong or outdated data of a pupil."""
-    auth = await authenticated_client(request)
+    auth = await api_client(request, QUALITY_REPORTS_SCOPE)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth
@@ -56,7 +51,7 @@ async def receive_report(request: Request) -> Response:
 @router.post("/v1/quality-reports/status")
 async def report_status(request: Request) -> Response:
     """Art. 7: the provider reads back the status of its own reports."""
-    auth = await authenticated_client(request)
+    auth = await api_client(request, QUALITY_REPORTS_SCOPE)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth
@@ -81,7 +76,7 @@ async def report_status(request: Request) -> Response:
 @router.post("/v1/quality-reports/answers")
 async def answer_report(request: Request) -> Response:
     """Art. 7: the recipient answers a report the Department (or a pupil through it) sent it."""
-    auth = await authenticated_client(request)
+    auth = await api_client(request, QUALITY_REPORTS_SCOPE)
     if isinstance(auth, Response):
         return auth
     client_id, form = auth

@@ -11,7 +11,7 @@ recipient to ask its inclusion proof; when the log refuses the entry nothing is 
 503 ``temporarily_unavailable`` and the code or refresh token stays unused.
 Refresh tokens are single use and rotated; a reused one revokes its whole family (OAuth 2.0
 Security BCP §4.14.2). The client credentials grant (§4.4) gives a confidential client a
-5-minute JWT access token for DOV's events endpoint (``oauth/client_credentials``), nothing
+5-minute JWT access token for the DOV APIs it may call (``oauth/client_credentials``), nothing
 else. Every answer carries ``Cache-Control: no-store`` (RFC 6749 §5.1).
 """
 
@@ -32,6 +32,7 @@ from leerid.idp.oauth.client_credentials import (
     ACCESS_TOKEN_LIFETIME,
     granted_scope,
     make_access_token,
+    token_audience,
 )
 from leerid.idp.oauth.code_exchange import (
     CODE_REUSED,
@@ -49,7 +50,6 @@ from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
 from leerid.idp.store.interface import FoundCode, LogAppendError, leaf_text
-from leerid.idp.web.bearer import events_audience
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.errors import log_unavailable, token_error_response
 from leerid.protocol import OFFLINE_ACCESS, PupilClaims
@@ -110,13 +110,13 @@ def _authenticates(request: Request, form: dict[str, str]) -> bool:
 
 
 def _client_credentials(ctx: IdpContext, client: Client, form: dict[str, str]) -> dict[str, Any]:
-    """RFC 6749 §4.4.3: an access token (RFC 9068) for the events endpoint; no refresh token,
-    no ID token."""
-    scope = granted_scope(client.auth_method, form.get("scope"))
+    """RFC 6749 §4.4.3: an access token (RFC 9068) for the APIs of its scope; no refresh
+    token, no ID token."""
+    scope = granted_scope(client.auth_method, form.get("scope"), client.api_scopes)
     token = make_access_token(
         ctx.keys.signing_key("RS256"),
         issuer=ctx.settings.issuer,
-        audience=events_audience(ctx),
+        audience=token_audience(ctx.settings.issuer, scope),
         client_id=client.client_id,
         scope=scope,
         now=int(time.time()),
