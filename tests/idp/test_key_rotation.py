@@ -23,7 +23,7 @@ from leerid.idp.settings import IdpSettings
 from leerid.idp.store.key_rotation import KeyRotator, check_interval, key_states
 from leerid.idp.store.keys import KeyRing, ensure_keys, rotate_keys
 from leerid.idp.store.models import IdpSigningKey
-from tests.conftest import run_leerid
+from tests.conftest import BACKENDS, run_leerid
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
@@ -133,6 +133,7 @@ def test_emergency_rotation_signs_at_once(engine: Engine) -> None:
     assert states[leaked] == "retired" and {states[k] for k in waiting} == {"retired"}
 
 
+@pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=True)  # four processes
 def test_the_commands_say_what_they_did(leerid_env: dict[str, str], engine: Engine) -> None:
     ensure_keys(engine)
     env = {**leerid_env, "LEERID_KEY_PUBLISH_AHEAD_SECONDS": "43000"}

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from leerid.idp.context import IdpContext, get_context
 from leerid.idp.oauth.client_credentials import EVENTS_SCOPE
-from leerid.idp.oauth.profiles import PROFILES
+from leerid.idp.oauth.profiles import API_SCOPES, PROFILES
 from leerid.idp.oauth.rfc7523 import ASSERTION_ALGORITHMS
 from leerid.idp.oauth.rfc7636 import CHALLENGE_METHODS
 from leerid.idp.oauth.rfc8417 import event_type
@@ -86,7 +86,7 @@ def discovery_document(ctx: IdpContext) -> dict[str, Any]:
             "ov_leerling",
             "rrn",
             "offline_access",
-            EVENTS_SCOPE,
+            *API_SCOPES,  # issue 14 §4: one client_credentials scope per DOV API
         ],
         "response_types_supported": ["code"],
         "response_modes_supported": _supported(p.response_modes for p in PROFILES.values()),
