@@ -8,9 +8,12 @@ The convention (README, Development):
   answer `/healthz`, and is stopped;
 - a block fenced ```sh no-run: REASON is only shown; the reason is required.
 
-The blocks run in order, README.md first and then docs/*.md by name, like a reader who
-follows them: in a copy of the project's tracked files, with a fresh LEERID_HOME and the
-virtual environment's bin first on PATH. Shell variables set by one block reach the next.
+The blocks run in order, like a reader who follows them: in a copy of the project's tracked
+files, with a fresh LEERID_HOME and the virtual environment's bin first on PATH. Shell
+variables set by one block reach the next. A reader starts afresh at each document, and at
+the README's sections listed in ``STARTS``: each such start is a test of its own (so the
+tests spread over the workers); the state it needs from the pages before it (``SETUP``) is
+made in this process, the way those pages make it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import httpx
 import pytest
 
 from leerid.testing.servers import free_port
+from tests.conftest import run_leerid_here
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -37,27 +41,53 @@ SHELLS = {"sh", "bash", "shell", "console", "zsh"}
 KINDS = ("", "server", "no-run")
 
 
+# The README's sections a reader can start at (a heading's start): the kit's needs only a
+# DOV database, not the registry, protocols and clients before it.
+STARTS = {"README.md": ("### Service-provider kit and LARS",)}
+# What a start needs from the pages before it: `leerid` commands, run in this process.
+REGISTRY = [  # the README's registry (its first block), which the pupils' schools come from
+    ["registry", "generate", "--pupils", "50", "--seed", "1", "--out", "discimus/"],
+    ["registry", "import", "discimus/"],
+]
+SETUP: dict[str, list[list[str]]] = {
+    "README.md#Service-provider kit and LARS": [["db", "upgrade"]],
+    "docs/dov-retention.md": REGISTRY,
+    "docs/login.md": REGISTRY,
+}
+
+
 @dataclass(frozen=True)
 class Block:
     where: str  # FILE:LINE of the opening fence
     kind: str  # "", "server" or "no-run"
     reason: str
     body: str
+    start: str  # the document, or "README.md#SECTION" for a start in STARTS
 
 
 def command_blocks() -> list[Block]:
     found: list[Block] = []
     for doc in DOCS:
         text = doc.read_text(encoding="utf-8")
+        name = str(doc.relative_to(ROOT))
+        starts = [(text.find(f"\n{h}"), h.lstrip("# ")) for h in STARTS.get(name, ())]
+        starts = [(at, h) for at, h in starts if at >= 0]  # one gone: the check test says
         for match in FENCE.finditer(text):
             if match["lang"] not in SHELLS:
                 continue
             line = text.count("\n", 0, match.start()) + 1
-            where = f"{doc.relative_to(ROOT)}:{line}"
+            where = f"{name}:{line}"
             kind, _, reason = match["info"].strip().partition(":")
             kind = f"{match['lang']} {kind.strip()}"
-            found.append(Block(where, kind, reason.strip(), match["body"]))
+            sections = [f"{name}#{h}" for at, h in starts if at < match.start()]
+            start = sections[-1] if sections else name
+            found.append(Block(where, kind, reason.strip(), match["body"], start))
     return found
+
+
+def reading_starts() -> list[str]:
+    """Each place a reader starts afresh that has a block to run, in the pages' order."""
+    return list(dict.fromkeys(b.start for b in command_blocks() if b.kind != "sh no-run"))
 
 
 def test_every_command_block_is_sh_and_says_why_when_it_is_not_run() -> None:
@@ -122,7 +152,9 @@ class Reader:
             check=False,
         )
         assert result.returncode == 0, (
-            f"{block.where}: exit {result.returncode}\n{commands}\n{result.stdout}{result.stderr}"
+            f"{block.where}: exit {result.returncode}; fix the block or the command (a fresh "
+            f"LEERID_HOME, after the blocks before it from {block.start})\n{commands}\n"
+            f"{result.stdout}{result.stderr}"
         )
         assert "Traceback" not in result.stderr, f"{block.where}: {result.stderr}"
 
@@ -156,12 +188,34 @@ class Reader:
         assert answered, f"{block.where}: `{command}` did not answer /healthz\n{output}"
         assert "Traceback" not in output, f"{block.where}: {output}"
 
+    def prepare(self, start: str) -> None:
+        """What ``start`` needs from the pages before it (``SETUP``), made in this process."""
+        env = {**self.env, "COLUMNS": "120"}
+        for args in SETUP.get(start, []):
+            args = [str(self.project / a) if a.endswith("/") else a for a in args]
+            done = run_leerid_here(args, env)
+            assert done.returncode == 0, f"{start}: setting up `leerid {' '.join(args)}`: {done}"
 
-@pytest.mark.timeout(900)  # about 40 commands, 1-2 s each on an idle machine; more when loaded
-def test_the_documented_commands_run_as_written(tmp_path: Path) -> None:
+
+def test_every_start_of_starts_and_setup_is_in_the_pages() -> None:
+    """Every start of STARTS and SETUP exists, so a renamed heading or document is noticed."""
+    starts = reading_starts()
+    assert len(starts) >= 6, starts
+    for doc, headings in STARTS.items():
+        for heading in headings:
+            assert f"{doc}#{heading.lstrip('# ')}" in starts, (
+                f"{doc}: no heading starts with {heading!r} (STARTS): rename it there too"
+            )
+    assert set(SETUP) <= set(starts), sorted(set(SETUP) - set(starts))
+
+
+@pytest.mark.timeout(900)  # up to 25 commands, 1-2 s each on an idle machine; more when loaded
+@pytest.mark.parametrize("start", reading_starts())
+def test_the_documented_commands_run_as_written(start: str, tmp_path: Path) -> None:
     reader = Reader(tmp_path)
+    reader.prepare(start)
     for block in command_blocks():
-        if block.kind == "sh no-run":
+        if block.kind == "sh no-run" or block.start != start:
             continue
         started = time.monotonic()
         commands = _commands(block.body)

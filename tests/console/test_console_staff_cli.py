@@ -11,7 +11,7 @@ from leerid.idp.store.console import staff_log
 from leerid.idp.store.console.staff import active_staff, missing_dates
 from leerid.protocol.lifecycle import BRUSSELS
 from leerid.store.engine import make_engine
-from tests.conftest import BACKENDS, run_leerid
+from tests.conftest import BACKENDS, run_leerid, run_leerid_here
 
 PASSWORD = "een-lang-beheer-wachtwoord-7"
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=T
 
 
 def test_staff_add_list_dates_disable_and_the_log(leerid_env: dict[str, str]) -> None:
-    add = run_leerid(
+    add = run_leerid(  # a real process, as an operator runs it; the others in this process
         ["beheer", "staff", "add", "An.Peeters", "--role", "operator", "--password-stdin"],
         leerid_env,
         input_text=PASSWORD + "\n",
@@ -38,12 +38,15 @@ def test_staff_add_list_dates_disable_and_the_log(leerid_env: dict[str, str]) ->
         assert missing_dates(account) == ("vertrouwelijkheidsverklaring", "sensibilisering")
         today = dt.datetime.now(BRUSSELS).date().isoformat()
         dates = ["beheer", "staff", "dates", "an.peeters", "--confidentiality", today]
-        assert run_leerid(dates, leerid_env).returncode == 0
+        assert run_leerid_here(dates, leerid_env).returncode == 0
         account = active_staff(engine, "an.peeters")
         assert account is not None and missing_dates(account) == ("sensibilisering",)
-        listed = run_leerid(["beheer", "staff", "list"], leerid_env)
+        listed = run_leerid_here(["beheer", "staff", "list"], leerid_env)
         assert "an.peeters" in listed.stdout and "no: art. 6 dates" in listed.stdout
-        assert run_leerid(["beheer", "staff", "disable", "an.peeters"], leerid_env).returncode == 0
+        assert (
+            run_leerid_here(["beheer", "staff", "disable", "an.peeters"], leerid_env).returncode
+            == 0
+        )
         assert active_staff(engine, "an.peeters") is None
         _the_log_holds(engine, leerid_env)
     finally:
@@ -51,21 +54,21 @@ def test_staff_add_list_dates_disable_and_the_log(leerid_env: dict[str, str]) ->
 
 
 def _the_log_holds(engine: Engine, env: dict[str, str]) -> None:
-    shown = run_leerid(["beheer", "log", "show"], env)
+    shown = run_leerid_here(["beheer", "log", "show"], env)
     assert shown.returncode == 0, shown.stderr
     for action in ("staff_add", "staff_dates", "staff_disable"):
         assert action in shown.stdout
     today = dt.datetime.now(BRUSSELS).date()
-    until = run_leerid(["beheer", "log", "show", "--until", today.isoformat()], env)
+    until = run_leerid_here(["beheer", "log", "show", "--until", today.isoformat()], env)
     assert until.returncode == 0 and "staff_add" in until.stdout  # --until is inclusive
     yesterday = (today - dt.timedelta(days=1)).isoformat()
-    before = run_leerid(["beheer", "log", "show", "--until", yesterday], env)
+    before = run_leerid_here(["beheer", "log", "show", "--until", yesterday], env)
     assert "staff_add" not in before.stdout and "(0 entries)" in before.stdout
-    verified = run_leerid(["beheer", "log", "verify"], env)
+    verified = run_leerid_here(["beheer", "log", "verify"], env)
     assert verified.returncode == 0 and "3 entries" in verified.stdout
     with engine.begin() as conn:  # an altered entry is named
         conn.execute(text("UPDATE idp_staff_log SET purpose = 'anders' WHERE seq = 2"))
-    broken = run_leerid(["beheer", "log", "verify"], env)
+    broken = run_leerid_here(["beheer", "log", "verify"], env)
     assert broken.returncode == 1 and "entry 2 was altered" in broken.stdout
 
 
@@ -73,35 +76,35 @@ def test_staff_password_role_and_enable_are_logged(leerid_env: dict[str, str]) -
     """``staff password`` (policy checked, Argon2id), ``staff role``, ``staff enable``: each
     an entry of the staff privacy log, never the password."""
     add = ["beheer", "staff", "add", "jan", "--role", "dpo", "--password-stdin"]
-    assert run_leerid(add, leerid_env, input_text=PASSWORD + "\n").returncode == 0
+    assert run_leerid_here(add, leerid_env, input_text=PASSWORD + "\n").returncode == 0
     engine = make_engine(leerid_env["LEERID_DATABASE_URL"])
     try:
         before = staff_hash(engine)
         new = "een-nieuw-lang-wachtwoord-9"
-        weak = run_leerid(
+        weak = run_leerid_here(
             ["beheer", "staff", "password", "jan", "--password-stdin"],
             leerid_env,
             input_text="kort\n",
         )
         assert weak.returncode != 0 and "password refused" in weak.stderr
         assert staff_hash(engine) == before
-        changed = run_leerid(
+        changed = run_leerid_here(
             ["beheer", "staff", "password", "Jan", "--password-stdin"],
             leerid_env,
             input_text=new + "\n",
         )
         assert changed.returncode == 0, changed.stderr
         assert staff_hash(engine) != before and staff_hash(engine).startswith("$argon2id$")
-        role = run_leerid(["beheer", "staff", "role", "jan", "--role", "operator"], leerid_env)
+        role = run_leerid_here(["beheer", "staff", "role", "jan", "--role", "operator"], leerid_env)
         assert role.returncode == 0, role.stderr
         account = active_staff(engine, "jan")
         assert account is not None and account.role == "operator"
-        bad = run_leerid(["beheer", "staff", "role", "jan", "--role", "baas"], leerid_env)
+        bad = run_leerid_here(["beheer", "staff", "role", "jan", "--role", "baas"], leerid_env)
         assert bad.returncode != 0 and "give operator or dpo" in bad.stderr
-        assert run_leerid(["beheer", "staff", "disable", "jan"], leerid_env).returncode == 0
-        assert run_leerid(["beheer", "staff", "enable", "jan"], leerid_env).returncode == 0
+        assert run_leerid_here(["beheer", "staff", "disable", "jan"], leerid_env).returncode == 0
+        assert run_leerid_here(["beheer", "staff", "enable", "jan"], leerid_env).returncode == 0
         assert active_staff(engine, "jan") is not None
-        unknown = run_leerid(["beheer", "staff", "enable", "niemand"], leerid_env)
+        unknown = run_leerid_here(["beheer", "staff", "enable", "niemand"], leerid_env)
         assert unknown.returncode != 0 and "no staff account" in unknown.stderr
         actions = [e.action for e in staff_log.entries(engine).entries]
         for action in ("staff_password", "staff_role", "staff_enable"):
@@ -119,18 +122,18 @@ def staff_hash(engine: Engine) -> str:
 
 
 def test_refusals_are_clear(leerid_env: dict[str, str]) -> None:
-    weak = run_leerid(
+    weak = run_leerid(  # a real process: its exit status and message; the others in this one
         ["beheer", "staff", "add", "jan", "--role", "dpo", "--password-stdin"],
         leerid_env,
         input_text="kort\n",
     )
     assert weak.returncode != 0 and "password refused" in weak.stderr
-    role = run_leerid(["beheer", "staff", "add", "jan", "--role", "baas"], leerid_env)
+    role = run_leerid_here(["beheer", "staff", "add", "jan", "--role", "baas"], leerid_env)
     assert role.returncode != 0 and "give operator or dpo" in role.stderr
-    unknown = run_leerid(["beheer", "staff", "disable", "niemand"], leerid_env)
+    unknown = run_leerid_here(["beheer", "staff", "disable", "niemand"], leerid_env)
     assert unknown.returncode != 0 and "no staff account" in unknown.stderr
     future = (dt.date.today() + dt.timedelta(days=3)).isoformat()
-    later = run_leerid(["beheer", "staff", "dates", "jan", "--training", future], leerid_env)
+    later = run_leerid_here(["beheer", "staff", "dates", "jan", "--training", future], leerid_env)
     assert later.returncode != 0 and "future" in later.stderr
 
 

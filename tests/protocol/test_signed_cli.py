@@ -9,7 +9,7 @@ from pathlib import Path
 
 from joserfc.jwk import ECKey, OKPKey
 
-from tests.conftest import run_leerid
+from tests.conftest import run_leerid, run_leerid_here
 from tests.protocol.helpers import SEED_YAML
 
 ID = "dov-lars-glce-2024"
@@ -29,15 +29,18 @@ def _write_keys(folder: Path) -> dict[str, Path]:
 
 
 def test_keys_sign_attest_verify(leerid_env: dict[str, str], tmp_path: Path) -> None:
-    def leerid(*args: str) -> tuple[int, str]:
-        result = run_leerid(list(args), leerid_env)
+    def leerid(*args: str, process: bool = False) -> tuple[int, str]:
+        # in this process (fast); one refusal as a real process: its exit status and message
+        result = (run_leerid if process else run_leerid_here)(list(args), leerid_env)
         assert "Traceback" not in result.stderr, result.stderr
         return result.returncode, result.stdout + result.stderr
 
     keys = _write_keys(tmp_path)
     code, out = leerid("protocol", "add", str(SEED_YAML), "--operator", "anna")
     assert code == 0, out
-    code, out = leerid("protocol", "keys", "add", "--party", "dov", "--jwk", str(keys["dov"]))
+    code, out = leerid(
+        "protocol", "keys", "add", "--party", "dov", "--jwk", str(keys["dov"]), process=True
+    )
     assert code == 1 and "private key material" in out  # refused: never stored
     oct_key = tmp_path / "oct.jwk"
     oct_key.write_text('{"kty": "oct"}', encoding="utf-8")

@@ -1,5 +1,6 @@
 """The recipient follows DOV, end to end: a real provider and a real LARS portal on loopback,
-both on SQLite or both on PostgreSQL, changes made at DOV through the ``leerid`` command."""
+both on SQLite or both on PostgreSQL, changes made at DOV through the ``leerid`` command (run
+in this process: the commands' work is the subject here, not their process)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from leerid.sp.kit.staff import add_staff
 from leerid.store.engine import make_engine, session_scope
 from leerid.testing.browser import Browser
 from leerid.testing.servers import free_port, serve_portal
-from tests.conftest import fresh_database, run_leerid
+from tests.conftest import fresh_database, run_leerid, run_leerid_here
 from tests.sp.conftest import PROTOCOL, add_bound_staff
 from tests.sp.lars_world import lars_world, provider_for_portal, seed_pupil
 from tests.sp.test_lars_flow import PASSWORD, staff_login
@@ -39,25 +40,26 @@ def lars_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def sync(config: Path, env: dict[str, str]) -> str:
-    done = run_leerid(["sp", "sync", "--config", str(config)], env)
+def sync(config: Path, env: dict[str, str], *, process: bool = False) -> str:
+    return leerid(env, "sp", "sync", "--config", str(config), process=process)
+
+
+def leerid(env: dict[str, str], *args: str, process: bool = False) -> str:
+    """``leerid ARGS`` in this process, or as a real one while the portal in this process polls
+    (a command in this process swaps os.environ and the standard streams under its poller)."""
+    done = (run_leerid if process else run_leerid_here)(list(args), env)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
-def leerid(env: dict[str, str], *args: str) -> str:
-    done = run_leerid(list(args), env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def attest(env: dict[str, str], version: int, party: str) -> str:
+def attest(env: dict[str, str], version: int, party: str, *, process: bool = False) -> str:
     today = dt.date.today().isoformat()
     return leerid(
         env,
         *("protocol", "attest", PROTOCOL_ID, "--version", str(version), "--party", party),
         *("--signer", f"signer {party}", "--signed-at", today, "--document-sha256", SHA),
         *("--operator", "dpo-dov"),
+        process=process,
     )
 
 
@@ -124,6 +126,7 @@ def test_a_termination_stops_logins_and_staff_access_within_one_poll_interval(
             leerid_env,
             *("protocol", "terminate", PROTOCOL_ID, "--reason", "Art. 4 geschonden"),
             *("--operator", "dpo-dov"),
+            process=True,
         )
         ended_at = time.monotonic()
         while True:
@@ -191,26 +194,27 @@ def test_lars_down_for_a_day_catches_up_without_loss_or_duplicates(
                 assert Browser().lars_login(url, who.username, who.password).status_code == 200
         # the portal is down: a day of changes at DOV
         for version, period in enumerate(("P2Y", "P30M", "P4Y"), start=2):
-            leerid(leerid_env, "protocol", "add", str(amended(tmp_path, period)))
-            attest(leerid_env, version, "dov")
-            attest(leerid_env, version, "recipient")
+            leerid(leerid_env, "protocol", "add", str(amended(tmp_path, period)), process=True)
+            attest(leerid_env, version, "dov", process=True)
+            attest(leerid_env, version, "recipient", process=True)
         for kept, absorbed in ((pupils[0], pupils[1]), (pupils[2], pupils[3])):
             leerid(
                 leerid_env,
                 *("registry", "merge", "--keep", kept.leer_id_uuid),
                 *("--absorb", absorbed.leer_id_uuid, "--operator", "helpdesk", "--reason", "x"),
+                process=True,
             )
         with serve_portal(provider, port):  # back up: the poller catches up
             deadline = time.monotonic() + 30
-            while time.monotonic() < deadline and _pending(leerid_env, idp.client_id):
+            while time.monotonic() < deadline and _pending(leerid_env, idp.client_id, True):
                 time.sleep(0.2)
-        assert _pending(leerid_env, idp.client_id) == 0
+        assert _pending(leerid_env, idp.client_id, True) == 0
         with session_scope(provider.engine) as session:
             applied = session.scalars(select(AppliedEvent.event_type)).all()
             keys = set(session.scalars(select(PupilRecord.pupil_key)))
             txns = session.scalar(select(func.count(func.distinct(AppliedEvent.txn))))
         assert len(applied) == txns == 1 + 3 + 2  # welcome, three versions, two merges
-        acked = json.loads(leerid(leerid_env, "events", "list", "--json"))["clients"]
+        acked = json.loads(leerid(leerid_env, "events", "list", "--json", process=True))["clients"]
         assert [c["acknowledged"] for c in acked if c["client_id"] == idp.client_id] == [6]
         assert keys == {
             pupils[0].leer_id_uuid,
@@ -220,12 +224,12 @@ def test_lars_down_for_a_day_catches_up_without_loss_or_duplicates(
         }
         provider.forget_state()
         assert provider.retention_period == IsoDuration.parse("P4Y")
-        assert "applied 0, duplicate 0, rejected 0" in sync(config, leerid_env)
+        assert "applied 0, duplicate 0, rejected 0" in sync(config, leerid_env, process=True)
         provider.engine.dispose()
 
 
-def _pending(env: dict[str, str], client_id: str) -> int:
-    data = json.loads(leerid(env, "events", "list", "--pending", "--json"))
+def _pending(env: dict[str, str], client_id: str, process: bool = False) -> int:
+    data = json.loads(leerid(env, "events", "list", "--pending", "--json", process=process))
     return sum(c["pending"] for c in data["clients"] if c["client_id"] == client_id)
 
 
