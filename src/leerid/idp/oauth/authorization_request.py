@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from leerid.idp.oauth.errors import AuthorizationError
+from leerid.idp.oauth.id_token import UnknownKeyError
 from leerid.idp.oauth.profiles import STRICT, ClientProfile
 from leerid.idp.oauth.response_modes import RESPONSE_MODES, check_response_mode
 from leerid.idp.oauth.rfc7636 import s256, valid_challenge, valid_verifier
@@ -138,7 +139,8 @@ def check_parameters(
 ) -> CheckedParameters:
     """The checks after client, redirect URI and protocol, in the order of the docstring.
 
-    ``read_hint`` gives the ``sub`` of an ``id_token_hint`` issued by us, or None; ``rules``
+    ``read_hint`` gives the ``sub`` of an ``id_token_hint`` issued by us, or None (or raises
+    ``UnknownKeyError`` for a key we no longer store: treated as no hint); ``rules``
     is the client's profile; ``confidential`` whether it authenticates at the token endpoint.
     """
     _check_form(params)
@@ -149,9 +151,15 @@ def check_parameters(
     max_age = _check_max_age(params)
     hint_sub: str | None = None
     if params.get("id_token_hint"):
-        hint_sub = read_hint(params["id_token_hint"])
-        if hint_sub is None:
-            raise AuthorizationError("invalid_request", "id_token_hint is not an ID token of ours")
+        try:
+            hint_sub = read_hint(params["id_token_hint"])
+        except UnknownKeyError:  # a key gone since (a rotation): as no hint; a bad one refused
+            hint_sub = None
+        else:
+            if hint_sub is None:
+                raise AuthorizationError(
+                    "invalid_request", "id_token_hint is not an ID token of ours"
+                )
     return CheckedParameters(scopes, challenge, prompts, max_age, hint_sub, mode)
 
 

@@ -2,8 +2,10 @@
 
 ``kid`` in the header (keys rotate; clients refetch the key set on an unknown kid);
 ``at_hash`` is the left half of the SHA-256 of the access token (all our algorithms use
-SHA-256). ``id_token_hint`` (§3.1.2.1) is verified against our own published keys; an
-expired hint is still a hint.
+SHA-256). ``id_token_hint`` (§3.1.2.1) is verified against every key we still store (a key
+that left the published set after a rotation still verifies the hints it signed); an expired
+hint is still a hint. A well-formed hint whose ``kid`` we no longer store is ``UnknownKeyError``:
+the callers treat it as no hint (the pupil logged in before a rotation), never as an error.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ from typing import Any, Protocol
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, RSAKey
-from joserfc.jws import JWSRegistry
+from joserfc.jws import JWSRegistry, extract_compact
 
-__all__ = ["at_hash", "make_id_token", "read_id_token_hint"]
+__all__ = ["UnknownKeyError", "at_hash", "make_id_token", "read_id_token_hint"]
+
+
+class UnknownKeyError(Exception):
+    """A well-formed hint signed by a key (``kid``) we no longer store: treat as no hint."""
+
 
 SIGNING_ALGORITHMS: dict[str, str] = {"RS256": "RSA", "PS256": "RSA", "ES256": "EC"}
 """The ID token algorithms a client may choose, and the key type each needs (allow-list)."""
@@ -38,6 +45,7 @@ class Keys(Protocol):
 
     def signing_key(self, alg: str) -> SigningKey: ...
     def jwks(self) -> dict[str, Any]: ...
+    def hint_jwks(self) -> dict[str, Any]: ...
 
 
 _SIGNING = {alg: JWSRegistry(algorithms=[alg]) for alg in SIGNING_ALGORITHMS}
@@ -89,10 +97,23 @@ def make_id_token(
 
 
 def read_id_token_hint(keys: Keys, issuer: str, hint: str) -> dict[str, Any] | None:
-    """The claims of an ID token we issued (expired or not), or None when it is not ours."""
+    """The claims of an ID token we issued (expired or not), or None when it is not ours.
+
+    Verified against every stored key (``Keys.hint_jwks``); ``UnknownKeyError`` when the hint
+    is a well-formed JWS of our algorithms whose ``kid`` no key of ours has (any more)."""
     if len(hint) > 16384:
         return None
-    key_set = KeySet.import_key_set(keys.jwks())  # type: ignore[arg-type]
+    try:
+        header = extract_compact(hint.encode("ascii")).headers()
+    except (JoseError, ValueError, UnicodeError):
+        return None
+    kid = header.get("kid")
+    if header.get("alg") not in SIGNING_ALGORITHMS or not isinstance(kid, str):
+        return None
+    jwks = keys.hint_jwks()
+    if kid not in {key.get("kid") for key in jwks["keys"]}:
+        raise UnknownKeyError(kid)
+    key_set = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
     try:
         token = jwt.decode(hint, key_set, algorithms=list(SIGNING_ALGORITHMS))
     except (JoseError, ValueError):

@@ -277,7 +277,9 @@ class KeyRing:
         self._lock = threading.Lock()
         self._loaded_at = -1e9
         self._keys: list[SigningKey] = []
+        self._stored: list[SigningKey] = []  # the published ones and those not yet deleted
         self._jwks: dict[str, Any] = {"keys": []}
+        self._hint_jwks: dict[str, Any] = {"keys": []}
 
     def _load(self) -> None:
         now = dt.datetime.now(dt.UTC)
@@ -288,20 +290,24 @@ class KeyRing:
             ).all()
             late = [r.kid for r in rows if (t := _aware(r.retired_at)) is not None and t < cutoff]
             held = pending_sets_by_kid(conn, late)  # past the ID tokens, still signing SETs
-        known = {k.kid: k.key for k in self._keys}
-        keys: list[SigningKey] = []
+        known = {k.kid: k.key for k in self._stored}
+        stored: list[SigningKey] = []
         for row in rows:
-            retired = _aware(row.retired_at)
-            if retired is not None and retired < cutoff and row.kid not in held:
-                continue
             key = known.get(row.kid)  # importing an RSA key costs tens of milliseconds
             if key is None:
                 data = json.loads(row.private_jwk)
                 key = RSAKey.import_key(data) if row.kty == "RSA" else ECKey.import_key(data)
             created, activates = _aware(row.created_at) or now, _aware(row.activates_at)
-            keys.append(SigningKey(row.kid, row.kty, key, created, retired, activates))
+            stored.append(
+                SigningKey(row.kid, row.kty, key, created, _aware(row.retired_at), activates)
+            )
+        keys = [
+            k for k in stored if k.retired_at is None or k.retired_at >= cutoff or k.kid in held
+        ]
+        self._stored = stored
         self._keys = keys
         self._jwks = {"keys": [self._public(k) for k in keys]}
+        self._hint_jwks = {"keys": [self._public(k) for k in stored]}
         self._loaded_at = time.monotonic()
 
     @staticmethod
@@ -348,6 +354,12 @@ class KeyRing:
         """The public key set (RFC 7517), as published at ``/op/v1/keys``."""
         self._fresh()
         return self._jwks
+
+    def hint_jwks(self) -> dict[str, Any]:
+        """Every stored key, published or not yet deleted (review of issue 14): a pupil who
+        logged in before a rotation logs out hours later with an ID token of the old key."""
+        self._fresh()
+        return self._hint_jwks
 
     def invalidate(self) -> None:
         """Reload on the next use."""

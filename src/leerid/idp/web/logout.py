@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from leerid.idp.context import CSRF_COOKIE, IdpContext, get_context
 from leerid.idp.oauth.errors import add_query
-from leerid.idp.oauth.id_token import read_id_token_hint
+from leerid.idp.oauth.id_token import UnknownKeyError, read_id_token_hint
 from leerid.idp.web.authorization import clear_session_cookie
 from leerid.idp.web.i18n import TEXTS, choose_language
 
@@ -47,8 +48,8 @@ async def logout(request: Request) -> Response:
     client_id = params.get("client_id")
     hint = params.get("id_token_hint")
     hint_sub: str | None = None
-    if hint:
-        claims = read_id_token_hint(ctx.keys, ctx.settings.issuer, hint)
+    claims = _read_hint(ctx, hint) if hint else None
+    if hint and claims is not False:
         if claims is None:
             return ctx.pages.error(lang, t["logout_error"].format(detail="id_token_hint"))
         aud = claims.get("aud")
@@ -82,6 +83,15 @@ async def logout(request: Request) -> Response:
         response = ctx.pages.render("logged_out.html", lang)
     clear_session_cookie(ctx, response)
     return response
+
+
+def _read_hint(ctx: IdpContext, hint: str) -> dict[str, Any] | Literal[False] | None:
+    """The hint's claims; None when it is not ours; False when its key is gone (review of
+    issue 14: a pupil logged in before a rotation; treated as no hint, never an error)."""
+    try:
+        return read_id_token_hint(ctx.keys, ctx.settings.issuer, hint)
+    except UnknownKeyError:
+        return False
 
 
 def _names(ctx: IdpContext, client_id: str | None, hint_sub: str | None, account: str) -> bool:
