@@ -23,7 +23,7 @@ from leerid.store.engine import make_engine
 from leerid.testing.browser import Browser
 from leerid.testing.relying_party import basic_auth, pkce_pair
 from tests.idp.test_acm_profile import _register
-from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, SeededPupil
+from tests.idp_server import LOGOUT_URI, REDIRECT_URI, RunningIdp, SeededPupil, seed_pupil
 
 ISSUER = "https://leerid.example/op"
 
@@ -119,3 +119,21 @@ def test_a_hint_signed_before_a_rotation_still_logs_out(idp: RunningIdp) -> None
         for browser, _ in sessions.values():
             browser.close()
         engine.dispose()
+
+
+def test_acm_logout_asks_when_the_hint_names_another_pupil(idp: RunningIdp) -> None:
+    """RP-Initiated Logout §2: an ID token of another pupil than the session's is not an
+    ID token of the logged-in pupil: the OP asks, even for acm with a registered URI."""
+    acm = _register(idp, "acm")
+    time.sleep(1.2)
+    other = seed_pupil(idp.database_url)
+    here, _ = _id_token(idp, acm, idp.seed.pupil)
+    elsewhere, foreign_hint = _id_token(idp, acm, other)
+    try:
+        assert _asked(_logout(here, idp, acm[0], foreign_hint))
+        again, own_hint = _id_token(idp, acm, idp.seed.pupil)
+        again.close()
+        assert _logged_out(_logout(here, idp, acm[0], own_hint))
+    finally:
+        here.close()
+        elsewhere.close()

@@ -9,7 +9,8 @@ with a CSRF-protected form, so that another site cannot log a pupil out by a lin
 
 Issue 14 §1, as ACM/IDM: for a client of the ``acm`` profile, ``client_id`` plus a
 ``post_logout_redirect_uri`` registered for that client ends the session at once and
-redirects (with ``state``), without asking. Exactly that: an unregistered address is still an
+redirects (with ``state``), without asking, unless an ``id_token_hint`` names another pupil
+than the session's (§2: then the OP asks). Exactly that: an unregistered address is still an
 error page, and without a registered address the question stays (docs/acm-compatibility.md
 gives the Security BCP's reason, logout CSRF, why ``strict`` asks).
 """
@@ -71,6 +72,7 @@ async def logout(request: Request) -> Response:
         at_once = client.rules.logout_without_hint  # issue 14 §1: acm + registered URI
     session = await ctx.run(ctx.read_session, request)
     hinted_here = session is not None and _names(ctx, client_id, hint_sub, session.account_uuid)
+    at_once = at_once and (hint_sub is None or hinted_here)  # §2: another pupil's hint: ask
     if session is not None and not at_once and not hinted_here and not _confirmed(request, params):
         return _ask(ctx, request, lang, params, client_id)  # §2: the OP MUST ask
     if session is not None:
