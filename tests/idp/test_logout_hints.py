@@ -15,9 +15,13 @@ import uuid
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
-from sqlalchemy import update
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from sqlalchemy import Engine, update
 
-from leerid.idp.store.keys import rotate_keys
+from leerid.idp.oauth.id_token import UnknownKeyError, read_id_token_hint
+from leerid.idp.store.keys import KeyRing, ensure_keys, rotate_keys
 from leerid.idp.store.models import IdpSigningKey
 from leerid.store.engine import make_engine
 from leerid.testing.browser import Browser
@@ -137,3 +141,21 @@ def test_acm_logout_asks_when_the_hint_names_another_pupil(idp: RunningIdp) -> N
     finally:
         here.close()
         elsewhere.close()
+
+
+def test_an_access_token_or_a_set_is_no_hint(engine: Engine) -> None:
+    """RFC 9068 §4, RFC 8417 §2.3: a JWT of ``typ`` at+jwt or secevent+jwt, signed by our own
+    key with our ``iss`` and a ``sub``, is still not an ID token."""
+    ensure_keys(engine)
+    ring = KeyRing(engine, 3600, cache_seconds=0)
+    key = ring.signing_key("RS256")
+    claims = {"iss": ISSUER, "sub": "a-client", "aud": "a-client", "exp": int(time.time()) + 60}
+    for typ, read in (("at+jwt", False), ("secevent+jwt", False), ("JWT", True)):
+        token = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": typ}, claims, key.key)
+        assert (read_id_token_hint(ring, ISSUER, token) is not None) is read, typ
+    gone = RSAKey.generate_key(2048, parameters={"kid": "gone"}, private=True)
+    unknown = jwt.encode({"alg": "RS256", "kid": "gone", "typ": "JWT"}, claims, gone)
+    with pytest.raises(UnknownKeyError):
+        read_id_token_hint(ring, ISSUER, unknown)
+    forged = jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, claims, gone)
+    assert read_id_token_hint(ring, ISSUER, forged) is None  # a bad signature stays refused

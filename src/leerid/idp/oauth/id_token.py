@@ -22,6 +22,11 @@ from joserfc.jws import JWSRegistry, extract_compact
 
 __all__ = ["UnknownKeyError", "at_hash", "make_id_token", "read_id_token_hint"]
 
+NOT_ID_TOKENS = frozenset(
+    {"at+jwt", "application/at+jwt", "secevent+jwt", "application/secevent+jwt"}
+)
+"""RFC 9068 §4, RFC 8417 §2.3: an access token or a Security Event Token is never a hint."""
+
 
 class UnknownKeyError(Exception):
     """A well-formed hint signed by a key (``kid``) we no longer store: treat as no hint."""
@@ -107,6 +112,9 @@ def read_id_token_hint(keys: Keys, issuer: str, hint: str) -> dict[str, Any] | N
         header = extract_compact(hint.encode("ascii")).headers()
     except (JoseError, ValueError, UnicodeError):
         return None
+    typ = header.get("typ")
+    if isinstance(typ, str) and typ.lower() in NOT_ID_TOKENS:
+        return None  # RFC 9068 §4 / RFC 8417 §2.3: an access token or SET, not an ID token
     kid = header.get("kid")
     if header.get("alg") not in SIGNING_ALGORITHMS or not isinstance(kid, str):
         return None
