@@ -159,10 +159,14 @@ def test_the_settings_keep_the_head_start_between_cache_and_period(
     monkeypatch.setenv("LEERID_KEY_ROTATION_SECONDS", "6")
     monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "4")
     monkeypatch.setenv("LEERID_JWKS_MAX_AGE", "2")
-    assert IdpSettings().key_rotation_period == 6
+    assert IdpSettings(cache_seconds=1).key_rotation_period == 6
+    with pytest.raises(ConfigurationError) as late:
+        IdpSettings(cache_seconds=2)  # 4 s ahead: not more than a client's 2 + a node's 2
+    for name in ("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "LEERID_JWKS_MAX_AGE", "LEERID_CACHE_SECONDS"):
+        assert name in str(late.value)
     monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "6")
     with pytest.raises(ConfigurationError, match="LEERID_KEY_PUBLISH_AHEAD_SECONDS"):
-        IdpSettings()  # the period must be longer than the head start
+        IdpSettings(cache_seconds=1)  # the period must be longer than the head start
     monkeypatch.setenv("LEERID_KEY_PUBLISH_AHEAD_SECONDS", "2")
     with pytest.raises(ConfigurationError, match="LEERID_JWKS_MAX_AGE"):
-        IdpSettings()  # and the head start longer than a client's cache
+        IdpSettings(cache_seconds=0)  # and the head start longer than a client's cache

@@ -349,11 +349,12 @@ class IdpSettings:
                 f"LEERID_KEY_PUBLISH_AHEAD_SECONDS ({self.key_publish_ahead}): a next key is "
                 "published that long before it signs"
             )
-        if self.key_publish_ahead <= self.jwks_max_age:
-            raise ConfigurationError(
+        if self.key_publish_ahead <= self.jwks_max_age + self.cache_seconds:
+            raise ConfigurationError(  # a node shows a new key once its own key cache refreshed
                 f"LEERID_KEY_PUBLISH_AHEAD_SECONDS ({self.key_publish_ahead}) must be longer "
-                f"than LEERID_JWKS_MAX_AGE ({self.jwks_max_age}): a client that cached the key "
-                "set must see the next key before it signs"
+                f"than LEERID_JWKS_MAX_AGE ({self.jwks_max_age}) plus LEERID_CACHE_SECONDS "
+                f"({self.cache_seconds:g}): a node publishes a new key only once its key cache "
+                "refreshed, and a client that cached the key set must see it before it signs"
             )
 
     @property
