@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import re
 import threading
 import time
 
@@ -140,8 +141,12 @@ def test_the_commands_say_what_they_did(leerid_env: dict[str, str], engine: Engi
     said = run_leerid(["keys", "rotate"], env)
     assert said.returncode == 0, said.stderr
     assert "new signing keys: " in said.stdout and "they sign from " in said.stdout
+    (moment,) = re.findall(r"the current keys keep signing until (\S+);", said.stdout)
+    assert dt.datetime.fromisoformat(moment) > dt.datetime.now(dt.UTC) + dt.timedelta(hours=11)
+    assert "use --now for a leaked key" in said.stdout  # an operator's runbook: not at once
     again = run_leerid(["keys", "rotate"], env)
     assert "published already" in again.stdout and kids(engine) == 4
+    assert f"the current keys keep signing until {moment}" in again.stdout
     listed = json.loads(run_leerid(["keys", "list", "--json"], env).stdout)["keys"]
     assert len({k["kid"] for k in listed}) == 4
     assert sorted(k["state"] for k in listed) == ["next", "next", "signing", "signing"]

@@ -15,6 +15,8 @@ from leerid.idp.store.key_rotation import key_states
 from leerid.idp.store.keys import Rotation, rotate_keys
 from leerid.schema import get_engine
 
+LEAKED = "use --now for a leaked key (new keys sign at once, the current ones stop)"
+
 app = typer.Typer(help="Signing keys of the identity provider.", no_args_is_help=True)
 
 
@@ -37,17 +39,20 @@ def rotate(
         at = done.activates_at.isoformat(timespec="seconds") if done.activates_at else "?"
         typer.echo(
             f"next signing keys are published already; they sign from {at} (nothing done; "
-            "`leerid keys list` shows them, `--now` rotates at once)"
+            "`leerid keys list` shows them)"
         )
+        typer.echo(f"the current keys keep signing until {at}; {LEAKED}")
         return
     typer.echo(f"new signing keys: {', '.join(done.new)}")
     if now or done.activates_at is None:
         typer.echo("they sign at once; every server uses them within a few seconds")
     else:
+        at = done.activates_at.isoformat(timespec="seconds")
         typer.echo(
-            f"published now; they sign from {done.activates_at.isoformat(timespec='seconds')} "
+            f"published now; they sign from {at} "
             f"(in {ahead} s: clients that cached the key set know them by then)"
         )
+        typer.echo(f"the current keys keep signing until {at}; {LEAKED}")
     _say_removed(done)
 
 
