@@ -100,7 +100,9 @@ def test_no_scope_gives_every_api_and_the_token_names_them(idp: RunningIdp) -> N
     assert answer.status_code == 200, answer.text
     assert answer.json()["scope"].split() == list(API_SCOPES)  # §3.3: said in the answer
     published = httpx.get(f"{idp.issuer}/v1/keys")
-    assert published.headers["cache-control"] == "public, max-age=21500, must-revalidate"
+    assert (
+        published.headers["cache-control"] == "public, max-age=21500, s-maxage=60, must-revalidate"
+    )
     keys = KeySet.import_key_set(published.json())
     claims = jwt.decode(answer.json()["access_token"], keys, algorithms=["RS256"]).claims
     assert claims["aud"] == [f"{idp.issuer}/{PATHS[s]}" for s in API_SCOPES]

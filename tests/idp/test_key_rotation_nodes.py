@@ -51,7 +51,10 @@ def token_kid(node: ServerProcess, client: tuple[str, str]) -> tuple[str, str]:
 
 def key_set(node: ServerProcess) -> dict[str, object]:
     answer = httpx.get(f"{node.issuer}/v1/keys", timeout=10)
-    assert answer.headers["cache-control"] == f"public, max-age={MAX_AGE}, must-revalidate"
+    assert (
+        answer.headers["cache-control"]
+        == f"public, max-age={MAX_AGE}, s-maxage=60, must-revalidate"
+    )
     data: dict[str, object] = answer.json()
     return data
 

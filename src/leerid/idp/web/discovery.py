@@ -151,10 +151,21 @@ async def ssf(request: Request) -> Response:
     )
 
 
+JWKS_SHARED_MAX_AGE = 60
+"""Seconds a shared cache may keep ``/op/v1/keys`` (an emergency rotation behind a CDN)."""
+
+
 @router.get("/v1/keys")
 async def keys(request: Request) -> Response:
     """The public signing keys: the next ones before they sign, old ones until every token
-    they signed has expired; cached by clients as ACM/IDM's (issue 14 §4: max-age 21500)."""
+    they signed has expired; cached by clients as ACM/IDM's (issue 14 §4: max-age 21500).
+
+    RFC 9111 §5.2.2.10: ``s-maxage=60`` bounds shared caches (a CDN or proxy in front of
+    us): after ``leerid keys rotate --now`` a client that refetches on the unknown kid must
+    get the new key set from the CDN within a minute, not after 21500 s."""
     ctx = get_context(request)
-    cache = f"public, max-age={ctx.settings.jwks_max_age}, must-revalidate"  # as ACM/IDM
+    cache = (
+        f"public, max-age={ctx.settings.jwks_max_age}, "
+        f"s-maxage={JWKS_SHARED_MAX_AGE}, must-revalidate"
+    )
     return JSONResponse(ctx.keys.jwks(), headers={"Cache-Control": cache})
