@@ -11,7 +11,13 @@ import typer
 
 from leerid import config
 from leerid.errors import LeeridError
-from leerid.idp.store.clients import add_client, disable_client, get_client, list_clients
+from leerid.idp.store.clients import (
+    add_client,
+    disable_client,
+    get_client,
+    list_clients,
+    update_client,
+)
 from leerid.schema import get_engine
 
 app = typer.Typer(
@@ -126,6 +132,41 @@ def add(
     if secret is not None:
         typer.echo(f"client_secret: {secret}")
         typer.echo("the secret is shown only now; only its SHA-256 is stored", err=True)
+
+
+@app.command("update")
+def update(
+    client_id: Annotated[str, typer.Argument(help="The client id.")],
+    profile: Annotated[
+        str | None, typer.Option(help="strict | acm (see `clients add --help`); default: as is")
+    ] = None,
+    sub: Annotated[
+        str | None,
+        typer.Option(
+            help="account_uuid | opaque; default: as is. Changes every pupil's sub at this "
+            "client: it must then match its users again (by ov_account_uuid)"
+        ),
+    ] = None,
+    api_scope: Annotated[
+        list[str] | None,
+        typer.Option(help="The DOV APIs it may call (repeat; replaces the list); default: as is"),
+    ] = None,
+) -> None:
+    """Change a client's profile, sub or API scopes; prints what it is now."""
+    engine = get_engine(config.database_url(), create=False)
+    before = get_client(engine, client_id)
+    client = update_client(engine, client_id, profile=profile, subject=sub, api_scopes=api_scope)
+    if client.subject != before.subject:  # issue 14 §2: every pupil's sub at this client
+        typer.echo(
+            f"warning: sub changes from {before.subject} to {client.subject}: every pupil's "
+            f"sub at client {client_id} is different from now on; the service provider must "
+            "match its users by ov_account_uuid (docs/acm-compatibility.md)",
+            err=True,
+        )
+    typer.echo(
+        f"client {client_id}: profile {client.profile}, sub {client.subject}, "
+        f"api scopes {' '.join(client.api_scopes) or '(none)'}"
+    )
 
 
 @app.command("list")

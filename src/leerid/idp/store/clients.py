@@ -281,6 +281,30 @@ def list_clients(engine: Engine) -> list[Client]:
     return [_row_to_client(row) for row in rows]
 
 
+def update_client(
+    engine: Engine,
+    client_id: str,
+    *,
+    profile: str | None = None,
+    subject: str | None = None,
+    api_scopes: list[str] | None = None,
+) -> Client:
+    """Change a client's profile, ``sub`` or API scopes (issue 14); what is not given stays
+    (a new profile keeps the ``sub`` it had: changing ``sub`` changes every pupil's ``sub``
+    at that client, so only an explicit ``subject`` does). The updated client."""
+    current = get_client(engine, client_id)
+    profile = profile or current.profile
+    scopes = list(current.api_scopes) if api_scopes is None else api_scopes
+    subject, scopes = _profile_choices(profile, subject or current.subject, scopes)
+    with engine.begin() as conn:
+        conn.execute(
+            update(IdpClient)
+            .where(IdpClient.client_id == client_id)
+            .values(profile=profile, subject=subject, api_scopes=json.dumps(scopes))
+        )
+    return get_client(engine, client_id)
+
+
 def disable_client(engine: Engine, client_id: str) -> None:
     """Stop a client: no login, no token, no userinfo for it from now on (all nodes: seconds)."""
     with engine.begin() as conn:

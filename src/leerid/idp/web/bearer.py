@@ -6,7 +6,9 @@ each for its own scope (issue 14 §4). One checker, the API's scope as parameter
 (RFC 6750 §3.1): a missing, malformed, foreign or expired token, one not for this API
 (``aud``), or one of a disabled client, gets 401 with
 ``WWW-Authenticate: Bearer error="invalid_token"``; a token without the API's scope, or of a
-client no longer allowed that API, gets 403 ``insufficient_scope``. The token itself is never
+client no longer allowed that API, gets 403 ``insufficient_scope``. Client authentication
+(RFC 6749 §2.3) at the quality-report and notices APIs needs no API scope: reporting (art. 7)
+and notifying (art. 6, 9) are the recipient's duties, not grants. The token itself is never
 logged nor echoed.
 """
 
@@ -85,7 +87,8 @@ async def api_client(request: Request, scope: str | None) -> tuple[str, dict[str
 
     With a Bearer token (issue 14 §4): the token must carry ``scope`` (``api_caller``).
     Otherwise the client authenticates as at the token endpoint (RFC 6749 §2.3, as the kit
-    does), and, when ``scope`` is given, must be allowed that API (``api_scopes``).
+    does) and needs no API scope: art. 7 quality reports and art. 6, 9 notices are duties of
+    every recipient, so its credentials suffice.
     """
     ctx = get_context(request)
     try:
@@ -99,13 +102,6 @@ async def api_client(request: Request, scope: str | None) -> tuple[str, dict[str
     except OAuthError as exc:
         status = 401 if exc.error == "invalid_client" else exc.status_code
         return JSONResponse({"error": exc.error, "error_description": exc.description}, status)
-    if scope is not None and scope not in client.api_scopes:
-        return JSONResponse(
-            {
-                "error": "unauthorized_client",
-                "error_description": f"this client may not call the {scope} API; ask DOV to "
-                "register it for the client",
-            },
-            403,
-        )
+    # art. 7 (reports) and art. 6, 9 (notices) are the recipient's duties, not grants: an
+    # authenticated client is never refused them for lacking the API scope
     return client.client_id, form
