@@ -125,10 +125,13 @@ def test_an_acm_client_gets_its_code_in_each_response_mode(
 def test_the_form_post_page_runs_only_its_own_script(
     idp: RunningIdp, acm: tuple[str, str], browser: Browser
 ) -> None:
-    """Form Post §5: no caching; the CSP allows the one script by its hash, nothing inline."""
+    """Form Post §5: no caching; the CSP allows the one script by its hash, nothing inline;
+    Referrer-Policy origin, so that the browser's POST says where it comes from."""
     response = _authorize(browser, idp, acm[0], pkce_pair()[1], response_mode="form_post")
     (csp,) = response.headers.get_list("content-security-policy")
     assert response.headers["cache-control"] == "no-store"
+    # the POST carries Origin: the provider's origin, not null (an Origin CSRF check passes)
+    assert response.headers.get_list("referrer-policy") == ["origin"]
     script = re.search(r"<script>(.*?)</script>", response.text, re.S)
     assert script is not None
     digest = base64.b64encode(hashlib.sha256(script.group(1).encode()).digest()).decode()

@@ -43,10 +43,17 @@ def authorization_answer(
 ) -> Response:
     """An answer to the client's checked ``redirect_uri`` in ``response_mode`` ``mode``:
     a 303 redirect (``query``, ``fragment``) or, for ``form_post`` (Form Post §2, §5), a page
-    that POSTs the parameters, with its own CSP (its script by hash), never cached."""
+    that POSTs the parameters, with its own CSP (its script by hash) and ``Referrer-Policy:
+    origin`` (the POST carries our origin, not ``null``), never cached."""
     if mode == "form_post":
         page = form_post_page(redirect_uri, params, lang)
-        headers = {**NO_STORE, "Content-Security-Policy": FORM_POST_CSP}
+        # Referrer-Policy origin: under no-referrer the browser's POST carries Origin: null,
+        # which clients that check Origin against CSRF refuse; origin names only our origin
+        headers = {
+            **NO_STORE,
+            "Content-Security-Policy": FORM_POST_CSP,
+            "Referrer-Policy": "origin",
+        }
         return HTMLResponse(page, 200, headers=headers)
     location = redirect_location(redirect_uri, params, mode)
     return RedirectResponse(location, status_code=303, headers=NO_STORE)

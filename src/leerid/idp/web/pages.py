@@ -3,7 +3,9 @@
 Issue 4 §4: pages work without JavaScript; CSP forbids scripts and framing
 (``frame-ancestors 'none'``); pages are never cached. The one exception is the form_post
 answer (issue 14 §1, ``leerid.idp.oauth.response_modes``): it carries its own CSP, which
-allows its one auto-submit script by hash, and the middleware then adds no second CSP.
+allows its one auto-submit script by hash, and ``Referrer-Policy: origin`` (under
+``no-referrer`` the POST would carry ``Origin: null``); the middleware keeps a response's own
+value of a header and adds no second one.
 """
 
 from __future__ import annotations
