@@ -77,7 +77,8 @@ def _authorize(
         **({"code_challenge_method": "S256"} if challenge is not None else {}),
         **extra,
     }
-    return browser.open(f"{idp.issuer}/v1/auth?{urlencode(params)}")
+    sent = {name: value for name, value in params.items() if value != ""}  # "": left out
+    return browser.open(f"{idp.issuer}/v1/auth?{urlencode(sent)}")
 
 
 def _answer(response: httpx.Response, mode: str) -> dict[str, str]:
@@ -188,13 +189,17 @@ def test_pkce_may_be_left_out_by_an_acm_client_but_not_downgraded(
     idp: RunningIdp, acm: tuple[str, str], browser: Browser
 ) -> None:
     """Issue 14 §1 (as ACM) and RFC 9700 §4.8.2: a verifier for a code issued without a
-    challenge is refused (the downgrade attack), the code without one works."""
+    challenge is refused (the downgrade attack), the code without one works; without PKCE a
+    nonce is required (RFC 9700 §2.1.1, §4.5.3.2: it protects against code injection)."""
     downgraded = _answer(_authorize(browser, idp, acm[0], None), "query")["code"]
     refused = _token(idp, acm, downgraded, pkce_pair()[0])
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
     assert "without a code_challenge" in refused.json()["error_description"]
     without = _answer(_authorize(browser, idp, acm[0], None), "query")["code"]
     assert _token(idp, acm, without, None).status_code == 200
+    bare = _answer(_authorize(browser, idp, acm[0], None, nonce=""), "query")  # RFC 9700 §2.1.1
+    assert bare["error"] == "invalid_request" and "code" not in bare
+    assert bare["error_description"].startswith("nonce is required")
 
 
 def test_a_plain_challenge_needs_the_same_verifier(

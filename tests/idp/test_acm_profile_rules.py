@@ -68,19 +68,29 @@ def test_a_mode_passes_exactly_when_the_profile_allows_it(mode: str, rules: Clie
     confidential=st.booleans(),
     method=st.sampled_from(["S256", "plain", "s256", None]),
     with_challenge=st.booleans(),
+    nonce=st.sampled_from([None, "", "n-1"]),
 )
 def test_pkce_rules_per_profile(
-    rules: ClientProfile, confidential: bool, method: str | None, with_challenge: bool
+    rules: ClientProfile,
+    confidential: bool,
+    method: str | None,
+    with_challenge: bool,
+    nonce: str | None,
 ) -> None:
     """RFC 7636 §4.3 (absent method is plain), RFC 9700 §2.1.1 (public clients always S256)
-    and issue 14 §1 (acm: optional for confidential clients, plain allowed)."""
+    and issue 14 §1 (acm: optional for confidential clients, plain allowed); left out only
+    with a nonce (RFC 9700 §2.1.1, §4.5.3.2: the nonce then protects against code injection)."""
     challenge = (s256(VERIFIER) if method == "S256" else VERIFIER) if with_challenge else None
     problem = check(
-        params(code_challenge=challenge, code_challenge_method=method), rules, confidential
+        params(code_challenge=challenge, code_challenge_method=method, nonce=nonce),
+        rules,
+        confidential,
     )
     lenient = confidential and rules is ACM
     if not with_challenge:
-        assert (problem is None) == (lenient and method is None)
+        assert (problem is None) == (lenient and method is None and bool(nonce))
+        if lenient and method is None and not nonce:
+            assert problem is not None and problem.startswith("nonce is required")
     else:
         assert (problem is None) == (
             (method or "plain") in (rules.pkce_methods if lenient else ("S256",))

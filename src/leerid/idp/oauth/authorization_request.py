@@ -13,7 +13,9 @@ in this order, each failure an ``AuthorizationError`` sent back to the client by
    that allows disclosure without a login (art. 5; OIDC Core §11);
 4. PKCE (RFC 7636): a ``code_challenge`` with method ``S256`` (§4.3: absent means
    ``plain``, which ``strict`` refuses; §4.2 the challenge's form). Under ``acm`` a
-   confidential client may leave PKCE out and may use ``plain`` (issue 14 §1); a ``plain``
+   confidential client may leave PKCE out, then only with a ``nonce`` (RFC 9700 §2.1.1,
+   §4.5.3.2: the nonce protects against code injection instead), and may use ``plain``
+   (issue 14 §1); a ``plain``
    challenge is kept as its S256 form (the verifier is the challenge, so
    ``S256(verifier) == S256(challenge)`` checks it), and public clients always need S256
    (RFC 9700 §2.1.1);
@@ -223,6 +225,13 @@ def _check_pkce(params: Mapping[str, str], rules: ClientProfile, confidential: b
     methods = rules.pkce_methods if confidential else ("S256",)  # RFC 9700 §2.1.1
     if not challenge:
         if optional and "code_challenge_method" not in params:  # issue 14 §1: as ACM
+            if not params.get("nonce"):  # RFC 9700 §2.1.1, §4.5.3.2: the nonce instead
+                raise AuthorizationError(
+                    "invalid_request",
+                    "nonce is required when code_challenge is left out (PKCE or a nonce "
+                    "protects against code injection, RFC 9700 §2.1.1): send a nonce, or "
+                    "code_challenge with code_challenge_method S256",
+                )
             return None
         raise AuthorizationError(
             "invalid_request", f"code_challenge is required (PKCE, {' or '.join(methods)})"
