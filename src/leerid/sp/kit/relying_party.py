@@ -85,6 +85,10 @@ class PendingLogin:
             code_verifier=secrets.token_urlsafe(64),  # RFC 7636 section 4.1: 43-128 chars
         )
 
+    def answers(self, params: Mapping[str, str]) -> bool:
+        """Whether ``params`` carry this login's ``state`` (RFC 6749 §10.12; constant time)."""
+        return hmac.compare_digest(params.get("state", "").encode(), self.state.encode())
+
 
 @dataclass(frozen=True)
 class LoginResult:
@@ -236,8 +240,7 @@ class RelyingParty:
     async def finish(self, params: Mapping[str, str], pending: PendingLogin) -> LoginResult:
         """Check the authorization response, exchange the code, validate the tokens."""
         meta = await self.metadata()
-        state = params.get("state", "")
-        if not hmac.compare_digest(state.encode(), pending.state.encode()):  # RFC 6749 10.12
+        if not pending.answers(params):  # RFC 6749 10.12
             raise LoginError("state_mismatch", "the login response does not belong to this browser")
         iss = params.get("iss")
         iss_expected = iss is not None or meta.get("authorization_response_iss_parameter_supported")

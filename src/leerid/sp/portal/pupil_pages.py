@@ -76,9 +76,15 @@ async def login(portal: PortalDep, session: Session) -> Response:
     return response
 
 
-def _login_failed(portal: Portal, text: str) -> Response:
+CHECK_FAILED_TEXT = "De aanmelding via LeerID kon niet worden gecontroleerd. Meld opnieuw aan."
+
+
+def _login_failed(portal: Portal, text: str, *, ends_login: bool = True) -> Response:
+    """The page of a failed login; ``ends_login``: the answer was this login's own (its
+    ``state`` matched), so the pending login is used up (one answer per pending login)."""
     response = portal.message({}, "Aanmelden mislukt", text, 400, back="/aanmelden")
-    portal.sealer.clear_pending(response)  # one answer per pending login
+    if ends_login:
+        portal.sealer.clear_pending(response)
     return response
 
 
@@ -97,15 +103,21 @@ async def callback(request: Request, portal: PortalDep) -> Response:
     checks: the pending login of this browser (its own cookie, see ``browser_session``),
     ``state`` compared with it, RFC 9207 ``iss``, PKCE and the nonce. The POST comes from the
     provider's page, not from ours, so it carries no CSRF token of the portal: ``state``,
-    bound to the pending-login cookie, is what protects it (RFC 6749 §10.12)."""
+    bound to the pending-login cookie, is what protects it (RFC 6749 §10.12). An answer with
+    another ``state`` belongs to no login of this browser (a forged cross-site POST, an old
+    tab): refused, and the login in progress stays intact, so its own answer still works."""
     pending_data = portal.sealer.read_pending(request)
     if not pending_data:
         return _login_failed(
             portal, "Je aanmelding is verlopen of begon in een andere browser. Meld opnieuw aan."
         )
+    pending = PendingLogin(**pending_data)
+    answer = await _answer(request)
+    if not pending.answers(answer):  # RFC 6749 §10.12: not this login's answer
+        log.warning("login failed: state_mismatch")
+        return _login_failed(portal, CHECK_FAILED_TEXT, ends_login=False)
     try:
-        answer = await _answer(request)
-        result = await portal.rp.finish(answer, PendingLogin(**pending_data))
+        result = await portal.rp.finish(answer, pending)
         # issue 12 §3: what DOV disclosed waits for its inclusion proof, admitted or not
         await asyncio.to_thread(log_receipts.record_received, portal.provider, result.received)
         login = read_login(result.claims)
@@ -114,9 +126,7 @@ async def callback(request: Request, portal: PortalDep) -> Response:
         return _login_failed(portal, NO_ACCOUNT_TEXT)
     except (LoginError, ClaimError) as exc:
         log.warning("login failed: %s", getattr(exc, "code", "claims"))
-        return _login_failed(
-            portal, "De aanmelding via LeerID kon niet worden gecontroleerd. Meld opnieuw aan."
-        )
+        return _login_failed(portal, CHECK_FAILED_TEXT)
     admission = await asyncio.to_thread(portal.provider.admit, login)
     if not admission.decision.admitted:
         log.info("access refused: %s", admission.decision.reason)
