@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -50,6 +49,7 @@ from leerid.sp.kit.log_received import (
     received_id_token,
     received_userinfo,
 )
+from leerid.sp.kit.public_answer import AnswerTooLargeError, PublicAnswer
 from leerid.sp.kit.settings import SPSettings
 
 log = logging.getLogger("leerid.sp.login")
@@ -76,13 +76,16 @@ class PendingLogin:
     state: str
     nonce: str
     code_verifier: str
+    response_mode: str = "query"
+    """How this login's answer must come back: ``query`` (a GET) or ``form_post`` (a POST)."""
 
     @classmethod
-    def new(cls) -> PendingLogin:
+    def new(cls, response_mode: str = "query") -> PendingLogin:
         return cls(
             state=secrets.token_urlsafe(32),
             nonce=secrets.token_urlsafe(32),
             code_verifier=secrets.token_urlsafe(64),  # RFC 7636 section 4.1: 43-128 chars
+            response_mode=response_mode,
         )
 
     def answers(self, params: Mapping[str, str]) -> bool:
@@ -115,27 +118,6 @@ class ShortPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
                 expires_in=ASSERTION_LIFETIME,
             )
         )
-
-
-class AnswerTooLargeError(LeeridError):
-    """A public answer of the provider was larger than its caller allows."""
-
-
-@dataclass(frozen=True)
-class PublicAnswer:
-    """A public resource of the provider as read: where, its status and body."""
-
-    url: str
-    status_code: int
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON (``ValueError`` when it is not)."""
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
 
 
 class RelyingParty:
@@ -215,9 +197,9 @@ class RelyingParty:
     async def begin(self, extra: Mapping[str, str] | None = None) -> tuple[str, PendingLogin]:
         """The authorization URL to send the browser to, and what to remember."""
         meta = await self.metadata()
-        pending = PendingLogin.new()
-        params = dict(extra or {})
         mode = self.settings.response_mode
+        pending = PendingLogin.new(mode)
+        params = dict(extra or {})
         if mode != "query":  # the default of response_type=code: not sent (Multiple RT §2.1)
             offered = meta.get("response_modes_supported", ["query", "fragment"])
             if mode not in offered:  # OIDC Discovery §3: absent means query and fragment
