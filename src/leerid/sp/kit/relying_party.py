@@ -12,12 +12,13 @@ single key-set refetch on an unknown ``kid`` (OIDC Core section 10.1.1), userinf
 claims read as a string or an array. Nothing here assumes this project's provider: any
 issuer that publishes discovery (ACM/IDM included) works, switched by the issuer URL.
 
-Userinfo without ``sub`` (a public LeerID client found "Leerid accounts do not provide a
-sub" there) is accepted: OIDC Core §5.3.2 requires the ``sub`` in every userinfo answer, but
-what the check guards against (claims of another person substituted) is still covered, since
-the answer came over TLS for the access token issued with this very ID token, whose ``sub``
-binds the login; a userinfo ``sub`` that is present and differs is refused. The pupil is
-identified by ``ov_account_uuid`` (``login_claims.read_login``), never by ``sub``.
+Userinfo without ``sub``: OIDC Core §5.3.2 requires it, ``[provider] userinfo_sub =
+"required"`` holds the provider to that; ``"optional"`` (the default) accepts an answer
+without it, since a public LeerID client found "Leerid accounts do not provide a sub" at
+ACM/IDM, and what the check guards against (another person's claims substituted, §16.11)
+cannot happen here: the access token comes from the token endpoint in the same answer as
+the ID token, whose ``sub`` binds the login. A userinfo ``sub`` that is present and differs
+is refused under both. The pupil is ``ov_account_uuid`` (``login_claims.read_login``).
 """
 
 from __future__ import annotations
@@ -305,8 +306,14 @@ class RelyingParty:
         if not isinstance(data, dict):
             raise LoginError("userinfo_error", "userinfo did not answer a JSON object")
         given = data.get("sub")
+        if given is None and self.settings.userinfo_sub == "required":  # OIDC Core §5.3.2
+            log.warning(
+                'userinfo has no sub; [provider] userinfo_sub = "required" refuses it: '
+                'set "optional" for a provider that leaves it out (ACM/IDM was seen to)'
+            )
+            raise LoginError("userinfo_without_sub", "userinfo's answer has no sub")
         # OIDC Core 5.3.2: a userinfo sub must be the ID token's; one left out is accepted
-        # (the access token binds the answer to this login: see the module's docstring)
+        # under "optional" (the access token binds the answer: see the module's docstring)
         if given is not None and (
             not isinstance(given, str) or not hmac.compare_digest(given.encode(), sub.encode())
         ):
