@@ -70,9 +70,12 @@ def portal_at(
     auth: str,
     response_mode: str = "query",
     port: int | None = None,
+    userinfo_sub: str | None = None,
 ) -> Iterator[Portal]:
     """The LARS portal for the provider at ``issuer`` (only the issuer, the client and the
-    response mode differ between providers), its protocol confirmed locally."""
+    response mode differ between providers), its protocol confirmed locally;
+    ``userinfo_sub``: the ``[provider]`` key written when given (else its default)."""
+    rule = "" if userinfo_sub is None else f'\nuserinfo_sub = "{userinfo_sub}"'
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     path = write_config(
@@ -82,7 +85,7 @@ def portal_at(
         client_id=client_id,
         redirect_uri=f"{url}/callback",
         public_url=url,
-        auth=f'{auth}\nresponse_mode = "{response_mode}"',
+        auth=f'{auth}\nresponse_mode = "{response_mode}"{rule}',
         poll_interval=0,
     )
     provider = ServiceProvider(load_settings(path))
@@ -99,6 +102,7 @@ def acm_portal(
     database_url: str,
     response_mode: str,
     monkeypatch: pytest.MonkeyPatch,
+    userinfo_sub: str | None = None,
 ) -> Iterator[Portal]:
     """The portal registered at the fake ACM as a client_secret_basic client."""
     port = free_port()
@@ -120,6 +124,7 @@ def acm_portal(
         auth=auth,
         response_mode=response_mode,
         port=port,
+        userinfo_sub=userinfo_sub,
     ) as portal:
         yield portal
 

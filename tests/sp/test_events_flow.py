@@ -12,10 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 
 from leerid.idp.store.models import IdpSigningKey
 from leerid.protocol import IsoDuration
+from leerid.sp.kit.events_state import sync_status
 from leerid.sp.kit.models import AppliedEvent, DossierEntry, PupilRecord
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.kit.settings import load_settings
@@ -110,8 +111,9 @@ def test_an_amendment_is_in_force_at_both_sides_only_once_both_parties_signed(
 def test_a_termination_stops_logins_and_staff_access_within_one_poll_interval(
     database_url: str, tmp_path: Path, leerid_env: dict[str, str]
 ) -> None:
-    """Art. 8: DOV terminates; within one poll interval (1 s here) LARS refuses logins and
-    staff access to pupils' data, with the reason; the DPO keeps the privacy log."""
+    """Art. 8: DOV terminates; by the first poll after it (art. 11; polls every 1 s here)
+    LARS refuses logins and staff access to pupils' data, with the reason; the DPO keeps the
+    privacy log. Measured in polls, the seconds printed: a loaded machine stretches those."""
     with (
         lars_database(database_url, tmp_path) as lars_url,
         lars_world(database_url, tmp_path, lars_url, poll_interval=1) as lars,
@@ -128,19 +130,43 @@ def test_a_termination_stops_logins_and_staff_access_within_one_poll_interval(
             *("--operator", "dpo-dov"),
             process=True,
         )
-        ended_at = time.monotonic()
-        while True:
-            page = httpx.get(f"{lars.url}/aanmelden")
-            if page.status_code == 403 or time.monotonic() - ended_at > 5:
-                break
-            time.sleep(0.05)
-        lag = time.monotonic() - ended_at
-        assert page.status_code == 403 and lag <= 1 + 1, lag  # one poll interval + 1 s
+        page, polls, lag = _refusal_after(lars.url, lars.provider.engine)
+        print(f"termination: logins refused after {lag:.2f} s, {polls} poll(s) completed")
+        assert page.status_code == 403, (page.status_code, lag, polls)
         assert "stopgezet" in page.text and "Art. 4 geschonden" in page.text
         refused = tom.get(f"{lars.url}/personeel/leerlingen")
         assert refused.status_code == 403 and "Art. 4 geschonden" in refused.text
         assert dora.get(f"{lars.url}/personeel/privacylog").status_code == 200
         assert "Art. 4 geschonden" in dora.get(f"{lars.url}/personeel").text
+
+
+def _refusal_after(
+    lars_url: str, engine: Engine, interval: float = 1.0
+) -> tuple[httpx.Response, int, float]:
+    """Art. 11: the login page from the moment DOV's termination is recorded until LARS
+    refuses, measured in polls of the portal, not in seconds (a loaded machine stretches
+    those): once a poll that began after the termination has completed, the page must
+    refuse (one page may still race the poll's last step). The page, the polls completed
+    meanwhile and the seconds, printed by the caller; given up after 30 poll intervals."""
+    ended, started = dt.datetime.now(dt.UTC), time.monotonic()
+    polls: set[dt.datetime] = set()
+    late = 0  # pages still served after such a poll completed
+    while True:
+        status = sync_status(engine)
+        attempt, done = status.last_attempt_at, status.last_success_at
+        if done is not None and done > ended:
+            polls.add(done)
+        # a poll that began after the termination and completed (or two that completed since)
+        carried = attempt is not None and done is not None and ended < attempt <= done
+        page = httpx.get(f"{lars_url}/aanmelden")
+        lag = time.monotonic() - started
+        if page.status_code == 403 or lag > 30 * interval:
+            done = sync_status(engine).last_success_at  # the poll that carried it, if any
+            return page, len(polls | ({done} if done and done > ended else set())), lag
+        if carried or len(polls) >= 2:
+            late += 1
+            assert late <= 1, f"logins still open after a poll that saw the end ({lag:.2f} s)"
+        time.sleep(0.05)
 
 
 def test_a_merge_at_dov_rekeys_lars(

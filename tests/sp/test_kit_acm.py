@@ -92,17 +92,41 @@ def test_a_userinfo_sub_other_than_the_id_tokens_is_refused(
     assert page.status_code == 400 and LOGIN_FAILED in page.text
 
 
+@pytest.mark.parametrize("rule", ["optional", "required"])
 def test_a_userinfo_with_the_id_tokens_sub_is_accepted(
-    acm: FakeAcm, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+    acm: FakeAcm, tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, rule: str
 ) -> None:
+    """As ACM's documentation shows its userinfo: with the PersoonsID as ``sub``."""
     pupil = acm_pupil(acm)
     acm.userinfo_sub = acm.person_id(pupil)
     with (
-        acm_portal(acm, tmp_path / "lars", database_url, "query", monkeypatch) as portal,
+        acm_portal(acm, tmp_path / "lars", database_url, "query", monkeypatch, rule) as portal,
         Browser() as browser,
     ):
         page = pupil_login(browser, portal.url, pupil.username, pupil.password)
     assert page.status_code == 200 and page.url.path == "/mijn-gegevens"
+
+
+def test_a_userinfo_without_sub_is_refused_when_required_with_what_to_set(
+    acm: FakeAcm,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """OIDC Core §5.3.2 held to the letter (``userinfo_sub = "required"``): ACM's userinfo
+    without ``sub`` (as seen for LeerID accounts) is refused, and the log says the way out;
+    the default, ``optional``, logs the same pupil in (the first test of this file)."""
+    pupil = acm_pupil(acm)  # the fake leaves sub out by default
+    portal_of = acm_portal(acm, tmp_path / "lars", database_url, "query", monkeypatch, "required")
+    with portal_of as portal:
+        with Browser() as browser:
+            page = pupil_login(browser, portal.url, pupil.username, pupil.password)
+        assert record_of(portal, pupil.claims["ov_leerid_uuid"]) is None
+    assert page.status_code == 400 and LOGIN_FAILED in page.text
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("userinfo_without_sub" in line for line in lines), lines
+    assert any('set "optional"' in line and "userinfo_sub" in line for line in lines), lines
 
 
 def test_a_login_without_ov_account_uuid_is_refused_with_what_to_do(

@@ -27,6 +27,9 @@ pytestmark = [pytest.mark.parametrize("database_url", [BACKENDS[-1]], indirect=T
 
 SECRET_ENV = "LARS_LEERID_SECRET"
 MODES = {"strict": "query", "acm": "form_post"}
+USERINFO_SUB = {"strict": None, "acm": "required"}
+"""The acm client's portal holds userinfo to OIDC Core §5.3.2 (leerid always sends sub);
+the strict one keeps the default, optional."""
 
 
 def _params(answer: httpx.Response) -> dict[str, str]:
@@ -72,6 +75,7 @@ def test_the_portal_logs_a_pupil_in_at_leerid_in_either_profile(
                 auth=f'auth_method = "client_secret_basic"\nclient_secret_env = "{SECRET_ENV}"',
                 response_mode=MODES[profile],
                 port=port,
+                userinfo_sub=USERINFO_SUB[profile],
             ) as portal,
             Browser() as browser,
         ):

@@ -51,6 +51,20 @@ def test_response_mode_is_query_or_form_post(tmp_path: Path) -> None:
     assert '"query" or "form_post"' in bad.value.message
 
 
+def test_userinfo_sub_is_optional_or_required(tmp_path: Path) -> None:
+    def settings(rule: str) -> str:
+        auth = f'auth_method = "client_secret_post"\nuserinfo_sub = "{rule}"'
+        return load_settings(write_config(tmp_path / rule, "sqlite://", auth=auth)).userinfo_sub
+
+    assert settings("required") == "required"
+    assert settings("optional") == "optional"
+    assert load_settings(write_config(tmp_path / "d", "sqlite://")).userinfo_sub == "optional"
+    with pytest.raises(ConfigurationError) as bad:
+        settings("sometimes")
+    assert "[provider]: userinfo_sub 'sometimes'" in bad.value.message
+    assert '"optional" or "required"' in bad.value.message
+
+
 def _request(cookies: dict[str, str]) -> Request:
     header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
     return Request({"type": "http", "method": "GET", "headers": [(b"cookie", header)]})

@@ -25,7 +25,8 @@ from typing import Any
 import httpx
 
 from leerid.errors import LeeridError
-from leerid.sp.kit.relying_party import AnswerTooLargeError, PublicAnswer, RelyingParty
+from leerid.sp.kit.public_answer import AnswerTooLargeError, PublicAnswer
+from leerid.sp.kit.relying_party import RelyingParty
 
 __all__ = [
     "Inclusion",

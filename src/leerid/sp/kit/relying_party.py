@@ -12,19 +12,19 @@ single key-set refetch on an unknown ``kid`` (OIDC Core section 10.1.1), userinf
 claims read as a string or an array. Nothing here assumes this project's provider: any
 issuer that publishes discovery (ACM/IDM included) works, switched by the issuer URL.
 
-Userinfo without ``sub`` (a public LeerID client found "Leerid accounts do not provide a
-sub" there) is accepted: OIDC Core §5.3.2 requires the ``sub`` in every userinfo answer, but
-what the check guards against (claims of another person substituted) is still covered, since
-the answer came over TLS for the access token issued with this very ID token, whose ``sub``
-binds the login; a userinfo ``sub`` that is present and differs is refused. The pupil is
-identified by ``ov_account_uuid`` (``login_claims.read_login``), never by ``sub``.
+Userinfo without ``sub``: OIDC Core §5.3.2 requires it, ``[provider] userinfo_sub =
+"required"`` holds the provider to that; ``"optional"`` (the default) accepts an answer
+without it, since a public LeerID client found "Leerid accounts do not provide a sub" at
+ACM/IDM, and what the check guards against (another person's claims substituted, §16.11)
+cannot happen here: the access token comes from the token endpoint in the same answer as
+the ID token, whose ``sub`` binds the login. A userinfo ``sub`` that is present and differs
+is refused under both. The pupil is ``ov_account_uuid`` (``login_claims.read_login``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
-import json
 import logging
 import re
 import secrets
@@ -50,6 +50,7 @@ from leerid.sp.kit.log_received import (
     received_id_token,
     received_userinfo,
 )
+from leerid.sp.kit.public_answer import AnswerTooLargeError, PublicAnswer
 from leerid.sp.kit.settings import SPSettings
 
 log = logging.getLogger("leerid.sp.login")
@@ -76,14 +77,21 @@ class PendingLogin:
     state: str
     nonce: str
     code_verifier: str
+    response_mode: str = "query"
+    """How this login's answer must come back: ``query`` (a GET) or ``form_post`` (a POST)."""
 
     @classmethod
-    def new(cls) -> PendingLogin:
+    def new(cls, response_mode: str = "query") -> PendingLogin:
         return cls(
             state=secrets.token_urlsafe(32),
             nonce=secrets.token_urlsafe(32),
             code_verifier=secrets.token_urlsafe(64),  # RFC 7636 section 4.1: 43-128 chars
+            response_mode=response_mode,
         )
+
+    def answers(self, params: Mapping[str, str]) -> bool:
+        """Whether ``params`` carry this login's ``state`` (RFC 6749 §10.12; constant time)."""
+        return hmac.compare_digest(params.get("state", "").encode(), self.state.encode())
 
 
 @dataclass(frozen=True)
@@ -111,27 +119,6 @@ class ShortPrivateKeyJWT(PrivateKeyJWT):  # type: ignore[misc]
                 expires_in=ASSERTION_LIFETIME,
             )
         )
-
-
-class AnswerTooLargeError(LeeridError):
-    """A public answer of the provider was larger than its caller allows."""
-
-
-@dataclass(frozen=True)
-class PublicAnswer:
-    """A public resource of the provider as read: where, its status and body."""
-
-    url: str
-    status_code: int
-    body: bytes
-
-    def json(self) -> Any:
-        """The body as JSON (``ValueError`` when it is not)."""
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
 
 
 class RelyingParty:
@@ -211,9 +198,9 @@ class RelyingParty:
     async def begin(self, extra: Mapping[str, str] | None = None) -> tuple[str, PendingLogin]:
         """The authorization URL to send the browser to, and what to remember."""
         meta = await self.metadata()
-        pending = PendingLogin.new()
-        params = dict(extra or {})
         mode = self.settings.response_mode
+        pending = PendingLogin.new(mode)
+        params = dict(extra or {})
         if mode != "query":  # the default of response_type=code: not sent (Multiple RT §2.1)
             offered = meta.get("response_modes_supported", ["query", "fragment"])
             if mode not in offered:  # OIDC Discovery §3: absent means query and fragment
@@ -236,8 +223,7 @@ class RelyingParty:
     async def finish(self, params: Mapping[str, str], pending: PendingLogin) -> LoginResult:
         """Check the authorization response, exchange the code, validate the tokens."""
         meta = await self.metadata()
-        state = params.get("state", "")
-        if not hmac.compare_digest(state.encode(), pending.state.encode()):  # RFC 6749 10.12
+        if not pending.answers(params):  # RFC 6749 10.12
             raise LoginError("state_mismatch", "the login response does not belong to this browser")
         iss = params.get("iss")
         iss_expected = iss is not None or meta.get("authorization_response_iss_parameter_supported")
@@ -320,8 +306,14 @@ class RelyingParty:
         if not isinstance(data, dict):
             raise LoginError("userinfo_error", "userinfo did not answer a JSON object")
         given = data.get("sub")
+        if given is None and self.settings.userinfo_sub == "required":  # OIDC Core §5.3.2
+            log.warning(
+                'userinfo has no sub; [provider] userinfo_sub = "required" refuses it: '
+                'set "optional" for a provider that leaves it out (ACM/IDM was seen to)'
+            )
+            raise LoginError("userinfo_without_sub", "userinfo's answer has no sub")
         # OIDC Core 5.3.2: a userinfo sub must be the ID token's; one left out is accepted
-        # (the access token binds the answer to this login: see the module's docstring)
+        # under "optional" (the access token binds the answer: see the module's docstring)
         if given is not None and (
             not isinstance(given, str) or not hmac.compare_digest(given.encode(), sub.encode())
         ):

@@ -32,6 +32,10 @@ AUTH_METHODS = ("private_key_jwt", "client_secret_basic", "client_secret_post")
 RESPONSE_MODES = ("query", "form_post")
 """How the provider returns the login's answer: the query (default) or a POST (OAuth 2.0
 Form Post Response Mode); ACM/IDM offers both, leerid form_post for ``acm`` clients."""
+USERINFO_SUB = ("optional", "required")
+"""Whether userinfo must carry ``sub`` (OIDC Core §5.3.2): ``optional`` (default) accepts
+an answer without it, as ACM/IDM was seen to give for LeerID accounts; one that is present
+and differs from the ID token's is refused either way."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,8 @@ class SPSettings:
     post_logout_redirect_uri: str | None = None
     response_mode: str = "query"
     """``[provider] response_mode``: ``query`` or ``form_post`` (RESPONSE_MODES)."""
+    userinfo_sub: str = "optional"
+    """``[provider] userinfo_sub``: ``optional`` or ``required`` (USERINFO_SUB)."""
     protocol_file: Path | None = None
     partner_schools: frozenset[str] = frozenset()
     database_url: str = ""
@@ -262,10 +268,21 @@ def _response_mode(provider: dict[str, Any], where: str) -> str:
     return str(mode)
 
 
+def _userinfo_sub(provider: dict[str, Any], where: str) -> str:
+    rule = _get(provider, "userinfo_sub", str, where, "optional")
+    if rule not in USERINFO_SUB:
+        raise ConfigurationError(
+            f"{where}: userinfo_sub {rule!r} is not a choice; use "
+            + " or ".join(f'"{r}"' for r in USERINFO_SUB)
+        )
+    return str(rule)
+
+
 def _client(provider: dict[str, Any], where: str, rel: Relative) -> dict[str, Any]:
     """[provider]: the issuer and this client's registration at it."""
     return {
         "response_mode": _response_mode(provider, where),
+        "userinfo_sub": _userinfo_sub(provider, where),
         "issuer": _required(provider, "issuer", where).rstrip("/"),
         "client_id": _required(provider, "client_id", where),
         "redirect_uri": _required(provider, "redirect_uri", where),

@@ -76,9 +76,25 @@ async def login(portal: PortalDep, session: Session) -> Response:
     return response
 
 
-def _login_failed(portal: Portal, text: str) -> Response:
+CHECK_FAILED_TEXT = "De aanmelding via LeerID kon niet worden gecontroleerd. Meld opnieuw aan."
+
+WRONG_METHOD_TEXT = (
+    "Het antwoord van LeerID kwam op een andere manier terug dan deze toepassing vroeg, en "
+    "wordt daarom niet aanvaard. Meld opnieuw aan; lukt het dan nog niet, laat het de "
+    "beheerders van deze toepassing weten."
+)
+
+ANSWER_METHOD = {"query": "GET", "form_post": "POST"}
+"""How each response mode brings the answer back: the query of a redirect (RFC 6749 §4.1.2),
+or a POST (OAuth 2.0 Form Post Response Mode §2)."""
+
+
+def _login_failed(portal: Portal, text: str, *, ends_login: bool = True) -> Response:
+    """The page of a failed login; ``ends_login``: the answer was this login's own (its
+    ``state`` matched), so the pending login is used up (one answer per pending login)."""
     response = portal.message({}, "Aanmelden mislukt", text, 400, back="/aanmelden")
-    portal.sealer.clear_pending(response)  # one answer per pending login
+    if ends_login:
+        portal.sealer.clear_pending(response)
     return response
 
 
@@ -90,22 +106,52 @@ async def _answer(request: Request) -> dict[str, str]:
     return dict(request.query_params)
 
 
+def _refusal(request: Request, answer: dict[str, str], pending: PendingLogin) -> str | None:
+    """Why an answer is not this login's, before any code exchange, or None.
+
+    A wrong ``state`` (RFC 6749 §10.12): the answer belongs to no login of this browser (a
+    forged cross-site POST, an old tab), so the login in progress stays intact and its own
+    answer still succeeds. The answer by the other method than this login's response mode
+    (kept in its pending-login cookie) is refused: under ``form_post`` a code in the URL
+    would be one the mode exists to keep out of URLs, histories and Referer headers."""
+    if not pending.answers(answer):
+        log.warning("login failed: state_mismatch")
+        return "state_mismatch"
+    expected = ANSWER_METHOD.get(pending.response_mode, "GET")
+    if request.method != expected:
+        log.warning(
+            "login refused: the answer came by %s, response_mode %s answers by %s",
+            request.method,
+            pending.response_mode,
+            expected,
+        )
+        return "wrong_method"
+    return None
+
+
 @router.api_route("/callback", methods=["GET", "POST"])
 async def callback(request: Request, portal: PortalDep) -> Response:
     """The answer of the provider (LeerID, or ACM/IDM): code exchange, ID token and claims
-    checked, then the gate. A GET (response_mode query) and a POST (form_post) take the same
-    checks: the pending login of this browser (its own cookie, see ``browser_session``),
-    ``state`` compared with it, RFC 9207 ``iss``, PKCE and the nonce. The POST comes from the
-    provider's page, not from ours, so it carries no CSRF token of the portal: ``state``,
-    bound to the pending-login cookie, is what protects it (RFC 6749 §10.12)."""
+    checked, then the gate. The answer comes by the method of the login's response mode (a
+    GET for query, a POST for form_post), with the pending login of this browser (its own
+    cookie, see ``browser_session``), ``state`` compared with it, RFC 9207 ``iss``, PKCE and
+    the nonce. The POST comes from the provider's page, not from ours, so it carries no CSRF
+    token of the portal: ``state``, bound to the pending-login cookie, is what protects it
+    (RFC 6749 §10.12)."""
     pending_data = portal.sealer.read_pending(request)
     if not pending_data:
         return _login_failed(
             portal, "Je aanmelding is verlopen of begon in een andere browser. Meld opnieuw aan."
         )
+    pending = PendingLogin(**pending_data)
+    answer = await _answer(request)
+    refusal = _refusal(request, answer, pending)
+    if refusal == "state_mismatch":
+        return _login_failed(portal, CHECK_FAILED_TEXT, ends_login=False)
+    if refusal is not None:
+        return _login_failed(portal, WRONG_METHOD_TEXT)
     try:
-        answer = await _answer(request)
-        result = await portal.rp.finish(answer, PendingLogin(**pending_data))
+        result = await portal.rp.finish(answer, pending)
         # issue 12 §3: what DOV disclosed waits for its inclusion proof, admitted or not
         await asyncio.to_thread(log_receipts.record_received, portal.provider, result.received)
         login = read_login(result.claims)
@@ -114,9 +160,7 @@ async def callback(request: Request, portal: PortalDep) -> Response:
         return _login_failed(portal, NO_ACCOUNT_TEXT)
     except (LoginError, ClaimError) as exc:
         log.warning("login failed: %s", getattr(exc, "code", "claims"))
-        return _login_failed(
-            portal, "De aanmelding via LeerID kon niet worden gecontroleerd. Meld opnieuw aan."
-        )
+        return _login_failed(portal, CHECK_FAILED_TEXT)
     admission = await asyncio.to_thread(portal.provider.admit, login)
     if not admission.decision.admitted:
         log.info("access refused: %s", admission.decision.reason)
