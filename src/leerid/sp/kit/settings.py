@@ -258,31 +258,25 @@ def _partner_schools(table: dict[str, Any], path: Path) -> frozenset[str]:
     return frozenset(schools)
 
 
-def _response_mode(provider: dict[str, Any], where: str) -> str:
-    mode = _get(provider, "response_mode", str, where, "query")
-    if mode not in RESPONSE_MODES:
+def _choice(
+    provider: dict[str, Any], key: str, choices: tuple[str, ...], default: str, where: str
+) -> str:
+    """``[provider] key``: one of ``choices`` (``default`` when absent), or a message that
+    names the key and the choices."""
+    value = _get(provider, key, str, where, default)
+    if value not in choices:
         raise ConfigurationError(
-            f"{where}: response_mode {mode!r} is not supported; use "
-            + " or ".join(f'"{m}"' for m in RESPONSE_MODES)
+            f"{where}: {key} {value!r} is not supported; use "
+            + " or ".join(f'"{c}"' for c in choices)
         )
-    return str(mode)
-
-
-def _userinfo_sub(provider: dict[str, Any], where: str) -> str:
-    rule = _get(provider, "userinfo_sub", str, where, "optional")
-    if rule not in USERINFO_SUB:
-        raise ConfigurationError(
-            f"{where}: userinfo_sub {rule!r} is not a choice; use "
-            + " or ".join(f'"{r}"' for r in USERINFO_SUB)
-        )
-    return str(rule)
+    return str(value)
 
 
 def _client(provider: dict[str, Any], where: str, rel: Relative) -> dict[str, Any]:
     """[provider]: the issuer and this client's registration at it."""
     return {
-        "response_mode": _response_mode(provider, where),
-        "userinfo_sub": _userinfo_sub(provider, where),
+        "response_mode": _choice(provider, "response_mode", RESPONSE_MODES, "query", where),
+        "userinfo_sub": _choice(provider, "userinfo_sub", USERINFO_SUB, "optional", where),
         "issuer": _required(provider, "issuer", where).rstrip("/"),
         "client_id": _required(provider, "client_id", where),
         "redirect_uri": _required(provider, "redirect_uri", where),
