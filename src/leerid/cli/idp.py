@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from typing import Any
 
 import typer
 
 from leerid import config
+from leerid.cli.workers import Workers, reuse_port_supported
 from leerid.errors import LeeridError
 from leerid.idp.settings import (
     IdpSettings,
@@ -61,16 +63,16 @@ def serve(
     if workers > 1 and not metrics_dir_from_env():
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="leerid-metrics-")
     typer.echo(f"LeerID identity provider: issuer {settings.issuer}, http://{host}:{port}")
-    uvicorn.run(
-        "leerid.idp.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=level in ("debug", "info"),
-        log_level=level,
-        proxy_headers=False,
-    )
+    options: dict[str, Any] = {
+        "app": "leerid.idp.app:create_app",
+        "factory": True,
+        "access_log": level in ("debug", "info"),
+        "log_level": level,
+        "proxy_headers": False,
+    }
+    if workers > 1 and reuse_port_supported():  # each worker its own socket (cli/workers.py)
+        raise typer.Exit(Workers(workers, options, host, port).run())
+    uvicorn.run(host=host, port=port, workers=workers, **options)
 
 
 @app.command()
