@@ -127,7 +127,8 @@ def _moment(at: dt.datetime) -> str:
     """UTC with microseconds and a ``Z``: one text per moment."""
     if at.tzinfo is None:
         raise EntryError("an entry's time must be timezone-aware")
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C; strftime with %f cost 1.5 % of a provider worker's CPU (issue 15)
+    return at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _new_id() -> str:
@@ -156,10 +157,9 @@ class LogEntry:
 
     def encode(self) -> bytes:
         """The canonical bytes (what the leaf hash is taken of)."""
-        data = json.dumps(
-            self.document(), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-        ).encode()
-        _check(self.document(), len(data))
+        document = self.document()
+        data = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        _check(document, len(data))
         return data
 
     def leaf_hash(self) -> bytes:
