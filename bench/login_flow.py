@@ -147,13 +147,23 @@ def _cpu_seconds(fields: list[str]) -> float:
 
 
 def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of process ``root`` and its children."""
-    return sum(_cpu_seconds(f) for pid, _name, f in _processes() if root in (pid, int(f[1])))
+    """CPU seconds (user + system) of process ``root`` and all its descendants."""
+    table = {pid: f for pid, _name, f in _processes()}
+    tree, grown = {root}, True
+    while grown:
+        children = {pid for pid, f in table.items() if int(f[1]) in tree} - tree
+        tree, grown = tree | children, bool(children)
+    return sum(_cpu_seconds(table[pid]) for pid in tree if pid in table)
+
+
+def named_cpu(name: str) -> float:
+    """CPU seconds of every process called ``name`` on this machine (0 when none here)."""
+    return sum(_cpu_seconds(f) for _pid, comm, f in _processes() if comm == name)
 
 
 def postgres_cpu() -> float:
     """CPU seconds of every process named ``postgres`` on this machine (0 when none here)."""
-    return sum(_cpu_seconds(f) for _pid, name, f in _processes() if name == "postgres")
+    return named_cpu("postgres")
 
 
 def own_cpu() -> float:
