@@ -136,9 +136,9 @@ class LeeridSite:
     usernames: dict[str, list[str]]  # "fast" / "owasp" → usernames
 
 
-def seed_leerid(database_url: str, browsers: int) -> LeeridSite:
-    """A fresh schema with at least one pupil account per browser for each hash kind."""
-    url = fresh_schema(database_url, SCHEMA)
+def seed_leerid(database_url: str, browsers: int, schema: str = SCHEMA) -> LeeridSite:
+    """A fresh ``schema`` with at least one pupil account per browser for each hash kind."""
+    url = fresh_schema(database_url, schema)
     client_id, secret, usernames = seed(url, 2 * browsers + 8, 1)
     if min(len(names) for names in usernames.values()) < browsers:
         raise SystemExit(f"the seeded registry gave fewer than {browsers} accounts per kind")
@@ -148,17 +148,21 @@ def seed_leerid(database_url: str, browsers: int) -> LeeridSite:
 def start_leerid(site: LeeridSite, kind: str, browsers: int, env: dict[str, str]) -> Server:
     """``leerid idp serve --workers 2`` on the seeded schema (``kind``: fast or owasp hash)."""
     process = start_leerid_process(site.url, 2, {**(FAST_ARGON2 if kind == "fast" else {}), **env})
-    target = asyncio.run(
-        discover(
-            process.issuer,
-            name=LABELS["leerid"],
-            client_id=site.client_id,
-            client_secret=site.secret,
-            login_field="username",
-            password=PASSWORD,
-            usernames=site.usernames[kind][:browsers],
+    account = {"login_field": "username", "password": PASSWORD}
+    try:
+        target = asyncio.run(
+            discover(
+                process.issuer,
+                name=LABELS["leerid"],
+                client_id=site.client_id,
+                client_secret=site.secret,
+                usernames=site.usernames[kind][:browsers],
+                **account,
+            )
         )
-    )
+    except BaseException:
+        process.stop()
+        raise
     return Server("leerid", target, process.process.pid, "postgres", process.stop)
 
 
