@@ -24,8 +24,9 @@ from pathlib import Path
 
 import httpx
 from _flow_client import Target, discover
-from login_flow import FAST_ARGON2, PASSWORD, seed
+from login_flow import FAST_ARGON2, PASSWORD, seed, tree_cpu_by_process
 from login_flow import start_server as start_leerid_process
+from sqlalchemy import Engine, create_engine, text
 
 from leerid.testing.databases import fresh_schema
 from leerid.testing.servers import ServerProcess, free_port
@@ -50,6 +51,47 @@ class Server:
     pid: int
     store: str  # the process name of its store (postgres, redis-server), "" in memory
     stop: Callable[[], None]
+    store_pids: Callable[[], set[int]] | None = None  # its own store processes, if known
+
+
+# --- which PostgreSQL backends serve a server ---------------------------------------------
+
+
+def _socket_inodes(pids: set[int]) -> set[str]:
+    """The inodes of the sockets that the processes ``pids`` hold open (Linux /proc)."""
+    found: set[str] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        found.add(target[8:-1])
+    return found
+
+
+def client_ports(pids: set[int], server_port: int) -> set[int]:
+    """The local TCP ports of the connections of ``pids`` to ``server_port``."""
+    inodes, ports = _socket_inodes(pids), set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if remote_port == server_port and fields[9] in inodes:
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def postgres_backends(engine: Engine, root: int) -> set[int]:
+    """The pids of the PostgreSQL backends connected to process ``root`` and its descendants."""
+    port = engine.url.port or 5432
+    ports = client_ports(set(tree_cpu_by_process(root)), port)
+    if not ports:
+        return set()
+    query = text("SELECT pid FROM pg_stat_activity WHERE client_port = ANY(:ports)")
+    with engine.connect() as connection:
+        return {int(pid) for pid in connection.execute(query, {"ports": list(ports)}).scalars()}
 
 
 # --- Redis -----------------------------------------------------------------------------------
@@ -163,7 +205,14 @@ def start_leerid(site: LeeridSite, kind: str, browsers: int, env: dict[str, str]
     except BaseException:
         process.stop()
         raise
-    return Server("leerid", target, process.process.pid, "postgres", process.stop)
+    engine = create_engine(site.url, pool_size=1)
+
+    def stop() -> None:
+        process.stop()
+        engine.dispose()
+
+    pid = process.process.pid
+    return Server("leerid", target, pid, "postgres", stop, lambda: postgres_backends(engine, pid))
 
 
 @contextlib.contextmanager

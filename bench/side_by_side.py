@@ -28,6 +28,7 @@ import os
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,7 +45,7 @@ from _side_servers import (
     seed_leerid,
     servers_for,
 )
-from login_flow import named_cpu, own_cpu, process_tree_cpu
+from login_flow import cpu_by_process, own_cpu, tree_cpu_by_process
 
 SERVERS = ("leerid", "redis", "memory")
 SCENARIOS = ("sso", "login", "owasp")
@@ -78,22 +79,37 @@ async def measure(server: Server, scenario: str, round_: int, args: argparse.Nam
     """One timed run of ``scenario`` on ``server``, with the CPU seconds of each side."""
     if server.key == "redis":
         flush_redis()
-    before: list[float] = []
+    before: dict[str, dict[int, float]] = {}
 
     def started() -> None:
-        before[:] = [process_tree_cpu(server.pid), _store_cpu(server), own_cpu()]
+        before.update(server=tree_cpu_by_process(server.pid), store=_store(server))
+        before["driver"] = {0: own_cpu()}
 
     run = await drive(server.target, scenario, args.browsers, args.duration, started)
-    after = [process_tree_cpu(server.pid), _store_cpu(server), own_cpu()]
-    used = [round(a - b, 2) for a, b in zip(after, before, strict=True)]
-    figures = _figures(server, scenario, round_, run, used)
+    # Per process: one that ends during the run must not count negatively. The server's new
+    # processes count whole; the store's are the server's own when known (other users of the
+    # same PostgreSQL do not count), else those that lived through the run.
+    server_cpu = _used(before["server"], tree_cpu_by_process(server.pid), new=True)
+    if server.store_pids is None:  # every process of the store that lived through the run
+        store_cpu = _used(before["store"], _store(server), new=False)
+    else:  # its own processes (leerid's PostgreSQL backends), new ones whole
+        ours = server.store_pids()
+        after = {pid: s for pid, s in _store(server).items() if pid in ours}
+        store_cpu = _used(before["store"], after, new=True)
+    driver_cpu = own_cpu() - before["driver"][0]
+    figures = _figures(server, scenario, round_, run, [server_cpu, store_cpu, driver_cpu])
     print_run(figures)
     _check(server, scenario, run, f"round {round_}")
     return figures
 
 
-def _store_cpu(server: Server) -> float:
-    return named_cpu(server.store) if server.store else 0.0
+def _store(server: Server) -> dict[int, float]:
+    return cpu_by_process(server.store) if server.store else {}
+
+
+def _used(before: dict[int, float], after: dict[int, float], new: bool) -> float:
+    """CPU seconds used between two snapshots (pid → seconds); ``new``: count new pids."""
+    return sum(s - before.get(pid, 0.0) for pid, s in after.items() if new or pid in before)
 
 
 def _figures(server: Server, scenario: str, round_: int, run: Run, cpu: list[float]) -> Figures:
@@ -107,9 +123,9 @@ def _figures(server: Server, scenario: str, round_: int, run: Run, cpu: list[flo
         p95_ms=round(run.percentile(95), 1),
         p99_ms=round(run.percentile(99), 1),
         errors=dict(run.errors),
-        server_cpu_s=cpu[0],
-        store_cpu_s=cpu[1],
-        driver_cpu_s=cpu[2],
+        server_cpu_s=round(cpu[0], 2),
+        store_cpu_s=round(cpu[1], 2),
+        driver_cpu_s=round(cpu[2], 2),
         load=[round(x, 2) for x in os.getloadavg()],
     )
 
@@ -151,27 +167,38 @@ def print_run(f: Figures) -> None:
         f"{f.scenario:<6} round {f.round}  {LABELS[f.server]:<22} {f.flows_per_s:>7.1f} flows/s  "
         f"p50/p95/p99 {f.p50_ms:.0f}/{f.p95_ms:.0f}/{f.p99_ms:.0f} ms  errors {errors}  "
         f"CPU s: server {f.server_cpu_s:.2f}, store {f.store_cpu_s:.2f}, "
-        f"driver {f.driver_cpu_s:.2f}  load {f.load[0]:.2f}",
+        f"driver {f.driver_cpu_s:.2f} ({cpu_per_flow(f):.1f} ms/flow server + store)  "
+        f"load {f.load[0]:.2f}",
         flush=True,
     )
 
 
-def medians(figures: list[Figures]) -> dict[str, dict[str, float]]:
-    """Scenario → server → the median flows/s of its rounds."""
+def cpu_per_flow(f: Figures) -> float:
+    """CPU milliseconds of the server and its store per completed flow."""
+    return (f.server_cpu_s + f.store_cpu_s) * 1000 / f.flows if f.flows else float("nan")
+
+
+def medians(
+    figures: list[Figures], of: Callable[[Figures], float] = lambda f: f.flows_per_s
+) -> dict[str, dict[str, float]]:
+    """Scenario → server → the median over its rounds of ``of`` (by default flows/s)."""
     table: dict[str, dict[str, list[float]]] = {}
     for f in figures:
-        table.setdefault(f.scenario, {}).setdefault(f.server, []).append(f.flows_per_s)
+        table.setdefault(f.scenario, {}).setdefault(f.server, []).append(of(f))
     return {s: {k: statistics.median(v) for k, v in row.items()} for s, row in table.items()}
 
 
-def markdown(middle: dict[str, dict[str, float]]) -> str:
-    """The issue's table: medians and leerid's ratio to each peer."""
+def markdown(middle: dict[str, dict[str, float]], unit: str = "flows/s") -> str:
+    """The issue's table: medians and leerid's ratio to each peer.
 
-    def cell(value: float | None) -> str:
-        return "-" if value is None else f"{value:.0f}"
+    ``unit`` "CPU ms/flow": the ratio is the peer's over leerid's, so that above 1 still
+    means leerid does better.
+    """
+    per_flow = unit != "flows/s"
 
-    def ratio(a: float | None, b: float | None) -> str:
-        return "-" if a is None or not b else f"{a / b:.2f}"
+    def ratio(leerid: float | None, peer: float | None) -> str:
+        better, worse = (peer, leerid) if per_flow else (leerid, peer)
+        return "-" if better is None or not worse else f"{better / worse:.2f}"
 
     lines = [
         "| scenario | oidc-provider, Redis | leerid | ratio | oidc-provider, memory | ratio |",
@@ -181,10 +208,11 @@ def markdown(middle: dict[str, dict[str, float]]) -> str:
         row = middle.get(scenario)
         if row is None:
             continue
-        redis, leerid, memory = row.get("redis"), row.get("leerid"), row.get("memory")
+        r, le, m = row.get("redis"), row.get("leerid"), row.get("memory")
+        cells = ["-" if v is None else f"{v:.{1 if per_flow else 0}f}" for v in (r, le, m)]
         lines.append(
-            f"| {label} | {cell(redis)} | {cell(leerid)} | {ratio(leerid, redis)} | "
-            f"{cell(memory)} | {ratio(leerid, memory)} |"
+            f"| {label.replace('flows/s', unit)} | {cells[0]} | {cells[1]} | {ratio(le, r)} | "
+            f"{cells[2]} | {ratio(le, m)} |"
         )
     return "\n".join(lines)
 
@@ -308,6 +336,10 @@ def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) 
     )
     print()
     print(markdown(middle))
+    print()
+    print("CPU of the server and its store per flow (steadier than flows/s on a shared machine):")
+    print()
+    print(markdown(medians(figures, cpu_per_flow), "CPU ms/flow"))
     if "owasp" in middle:
         rate = middle["owasp"]["leerid"]
         print(
@@ -321,6 +353,7 @@ def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) 
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "runs": [asdict(f) for f in figures],
             "medians": middle,
+            "cpu_ms_per_flow": medians(figures, cpu_per_flow),
             "load_before": load_before,
             "load_after": load_after,
             "versions": found,
