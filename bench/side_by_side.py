@@ -245,13 +245,12 @@ def uptime() -> str:
 # --- main ------------------------------------------------------------------------------------
 
 
-def _choices(value: str, allowed: tuple[str, ...], option: str) -> list[str]:
+def _choices(value: str, allowed: tuple[str, ...]) -> list[str]:
     chosen = [v.strip() for v in value.split(",") if v.strip()]
     unknown = set(chosen) - set(allowed)
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(
-            f"{option}: unknown {', '.join(sorted(unknown)) or 'nothing'}; "
-            f"choose among {', '.join(allowed)}"
+            f"unknown {', '.join(sorted(unknown)) or 'nothing'}; choose among {', '.join(allowed)}"
         )
     return [v for v in allowed if v in chosen]  # the fixed order: leerid, Redis, memory
 
@@ -273,11 +272,9 @@ def arguments() -> argparse.Namespace:
         help="leerid's PostgreSQL database (the bench makes its own schema there)",
     )
     parser.add_argument(
-        "--servers", default="leerid,redis,memory", type=lambda v: _choices(v, SERVERS, "--servers")
+        "--servers", default="leerid,redis,memory", type=lambda v: _choices(v, SERVERS)
     )
-    parser.add_argument(
-        "--scenarios", default="sso,login", type=lambda v: _choices(v, SCENARIOS, "--scenarios")
-    )
+    parser.add_argument("--scenarios", default="sso,login", type=lambda v: _choices(v, SCENARIOS))
     parser.add_argument("--browsers", type=int, default=16, help="simulated browsers")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per timed run")
@@ -326,6 +323,9 @@ def main() -> None:
 
 def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) -> None:
     """The medians in the issue's table, OWASP per core, load, versions; ``--json``."""
+    if not figures:
+        print("Nothing was measured: no server of --servers is left for --scenarios.")
+        return
     middle = medians(figures)
     found = versions()
     load_after = uptime()
@@ -334,12 +334,11 @@ def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) 
         f"Medians of {args.rounds} rounds of {args.duration:g} s, {args.browsers} browsers, "
         f"leerid --workers 2 on PostgreSQL:"
     )
-    print()
-    print(markdown(middle))
-    print()
-    print("CPU of the server and its store per flow (steadier than flows/s on a shared machine):")
-    print()
-    print(markdown(medians(figures, cpu_per_flow), "CPU ms/flow"))
+    if middle.keys() & ROWS.keys():
+        print()
+        print(markdown(middle))
+        print("\nCPU of the server and its store per flow (steadier on a shared machine):\n")
+        print(markdown(medians(figures, cpu_per_flow), "CPU ms/flow"))
     if "owasp" in middle:
         rate = middle["owasp"]["leerid"]
         print(
