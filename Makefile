@@ -23,8 +23,14 @@ AXE_STAMP   := $(NODE_DIR)/.installed-axe-core-$(AXE_VERSION)
 INTEROP_NODE  := tests/interop/node
 INTEROP_DIR   := .leerid/interop-node
 INTEROP_STAMP ?= $(INTEROP_DIR)/.installed-$(shell cat $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json | cksum | cut -d' ' -f1)
+# The side-by-side bench's peer, panva's oidc-provider (and ioredis), pinned by
+# bench/peer/package-lock.json and installed with `npm ci` into an ignored folder; its test
+# (tests/bench/) needs it too.
+PEER_NODE  := bench/peer
+PEER_DIR   := .leerid/peer
+PEER_STAMP ?= $(PEER_DIR)/.installed-$(shell cat $(PEER_NODE)/package.json $(PEER_NODE)/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-unit test-deps lint bench install clean
+.PHONY: demo test test-unit test-deps lint bench bench-deps install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +54,7 @@ test: $(STAMP) test-deps
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q -n 0 -m unit
 
-test-deps: $(CHROMIUM) $(AXE_STAMP) $(OIDC_MODULE) $(INTEROP_STAMP)
+test-deps: $(CHROMIUM) $(AXE_STAMP) $(OIDC_MODULE) $(INTEROP_STAMP) $(PEER_STAMP)
 
 $(CHROMIUM):
 	@if [ "$(USER_ID)" != 0 ]; then echo "make test: the browser tests need Chromium at $(CHROMIUM): install Debian's package as root (apt-get install chromium) and run make test again" >&2; exit 1; fi
@@ -76,13 +82,26 @@ $(INTEROP_STAMP): $(INTEROP_NODE)/package.json $(INTEROP_NODE)/package-lock.json
 	rm -f $(INTEROP_DIR)/.installed-*
 	touch $(INTEROP_STAMP)
 
+$(PEER_STAMP): $(PEER_NODE)/package.json $(PEER_NODE)/package-lock.json
+	@command -v npm >/dev/null || { echo "make: the side-by-side bench needs npm (to install oidc-provider from $(PEER_NODE)/package-lock.json): apt-get install npm" >&2; exit 1; }
+	mkdir -p $(PEER_DIR)
+	cp $(PEER_NODE)/package.json $(PEER_NODE)/package-lock.json $(PEER_DIR)/
+	npm ci --prefix $(PEER_DIR) --no-audit --no-fund --silent
+	rm -f $(PEER_DIR)/.installed-*
+	touch $(PEER_STAMP)
+
+bench-deps: $(PEER_STAMP)
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy src
 
 # The benchmarks print figures (README, Performance). PostgreSQL: LEERID_BENCH_DATABASE_URL
-# (default postgresql+psycopg://postgres@127.0.0.1:5432/test for the login flows).
-bench: $(STAMP)
+# (default postgresql+psycopg://postgres@127.0.0.1:5432/test for the login flows). The
+# side-by-side bench first: leerid against oidc-provider (Redis at 127.0.0.1:6379 for its
+# Redis-backed run; without it that run is skipped, with the command that starts Redis).
+bench: $(STAMP) bench-deps
+	$(BIN)/python bench/side_by_side.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/login_flow.py
 	$(BIN)/python bench/sp_retention.py

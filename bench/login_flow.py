@@ -146,14 +146,34 @@ def _cpu_seconds(fields: list[str]) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_by_process(root: int) -> dict[int, float]:
+    """pid → CPU seconds (user + system) of process ``root`` and each of its descendants."""
+    table = {pid: f for pid, _name, f in _processes()}
+    tree, grown = {root}, True
+    while grown:
+        children = {pid for pid, f in table.items() if int(f[1]) in tree} - tree
+        tree, grown = tree | children, bool(children)
+    return {pid: _cpu_seconds(table[pid]) for pid in tree if pid in table}
+
+
 def process_tree_cpu(root: int) -> float:
-    """CPU seconds (user + system) of process ``root`` and its children."""
-    return sum(_cpu_seconds(f) for pid, _name, f in _processes() if root in (pid, int(f[1])))
+    """CPU seconds (user + system) of process ``root`` and all its descendants."""
+    return sum(tree_cpu_by_process(root).values())
+
+
+def cpu_by_process(name: str) -> dict[int, float]:
+    """pid → CPU seconds of every process called ``name`` on this machine."""
+    return {pid: _cpu_seconds(f) for pid, comm, f in _processes() if comm == name}
+
+
+def named_cpu(name: str) -> float:
+    """CPU seconds of every process called ``name`` on this machine (0 when none here)."""
+    return sum(cpu_by_process(name).values())
 
 
 def postgres_cpu() -> float:
     """CPU seconds of every process named ``postgres`` on this machine (0 when none here)."""
-    return sum(_cpu_seconds(f) for _pid, name, f in _processes() if name == "postgres")
+    return named_cpu("postgres")
 
 
 def own_cpu() -> float:
