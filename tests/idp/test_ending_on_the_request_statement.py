@@ -9,18 +9,12 @@ own while none exists).
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from psycopg import pq
-from sqlalchemy import Engine, event
 
 from leerid.idp.app import create_app
 from leerid.idp.settings import IdpSettings
@@ -31,6 +25,7 @@ from leerid.testing.relying_party import RelyingParty, query, token_form
 from leerid.testing.servers import serve_in_thread
 from tests.conftest import run_leerid
 from tests.idp_server import PROTOCOL_ID, Seed, seed_idp
+from tests.login.wire_trace import WireTrace
 
 LONG_CACHE = 60.0
 """Seconds the nodes cache protocols: longer than the test, so only the request sees an end."""
@@ -131,34 +126,6 @@ def test_nodes_that_never_saw_a_termination_refuse_the_next_request(
     assert {("token", "protocol_terminated"), ("userinfo", "protocol_terminated")} <= refusals
 
 
-class _Wire:
-    """libpq's trace of every database connection opened while it is installed: what the
-    processes' connections send to PostgreSQL, message by message."""
-
-    def __init__(self) -> None:
-        self.connections: list[Any] = []
-        self._file = tempfile.NamedTemporaryFile("w+", suffix=".trace")  # noqa: SIM115
-
-    def opened(self, dbapi_connection: Any, _record: Any) -> None:
-        self.connections.append(dbapi_connection)
-
-    def start(self) -> None:
-        for conn in self.connections:
-            if not conn.closed:
-                conn.pgconn.trace(self._file.fileno())
-                conn.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
-
-    def round_trips(self) -> int:
-        """The requests sent so far: each extended-protocol ``Sync`` and each simple
-        ``Query`` waits for PostgreSQL's answer."""
-        for conn in self.connections:
-            if not conn.closed:
-                conn.pgconn.untrace()
-        os.fsync(self._file.fileno())
-        text = open(self._file.name, encoding="utf-8", errors="replace").read()  # noqa: SIM115
-        return len(re.findall(r"^F\t\d+\t(?:Sync|Query)\b", text, re.MULTILINE))
-
-
 def test_an_sso_flow_is_five_round_trips_to_postgresql(database_url: str) -> None:
     """Authorize (the code's INSERT), token (the code with its pupil, the exchange),
     userinfo (the token with its pupil, the disclosure): five; the end of the protocol is
@@ -166,19 +133,40 @@ def test_an_sso_flow_is_five_round_trips_to_postgresql(database_url: str) -> Non
     if not database_url.startswith("postgresql"):
         pytest.skip("counts PostgreSQL's round trips (SQLite has none)")
     seed, flows = seed_idp(database_url), 12
-    wire = _Wire()
-    event.listen(Engine, "connect", wire.opened)
-    try:
-        with _node(database_url) as (base, _), Browser() as browser:
-            rp = RelyingParty(f"{base}/op", seed.client_id, seed.client_secret, seed.redirect_uri)
-            page = browser.open(rp.authorization().url)
-            browser.provider_login(page, seed.pupil.username, seed.pupil.password)
-            for _ in range(flows):  # caches filled, statements prepared on every connection
-                _sso_flow(seed, browser, rp, base, base)
-            wire.start()
-            for _ in range(flows):
-                _sso_flow(seed, browser, rp, base, base)
-            counted = wire.round_trips()
-    finally:
-        event.remove(Engine, "connect", wire.opened)
+    with WireTrace() as wire, _node(database_url) as (base, _), Browser() as browser:
+        rp = RelyingParty(f"{base}/op", seed.client_id, seed.client_secret, seed.redirect_uri)
+        page = browser.open(rp.authorization().url)
+        browser.provider_login(page, seed.pupil.username, seed.pupil.password)
+        for _ in range(flows):  # caches filled, statements prepared on every connection
+            _sso_flow(seed, browser, rp, base, base)
+        wire.start()
+        for _ in range(flows):
+            _sso_flow(seed, browser, rp, base, base)
+        counted = wire.round_trips()
     assert counted == 5 * flows, counted / flows
+
+
+def test_a_password_login_is_six_round_trips_to_postgresql(database_url: str) -> None:
+    """The login page (the protocol's end, read as before), then the form: the throttle's
+    counters, its reservation (issue 8 §5: before the hash), the credential, the
+    reservation's release (one statement, no transaction around it) and the code's INSERT
+    (which checks the end of the protocol): six, from nine."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts PostgreSQL's round trips (SQLite has none)")
+    seed, logins = seed_idp(database_url), 6
+    with WireTrace() as wire, _node(database_url) as (base, _):
+        rp = RelyingParty(f"{base}/op", seed.client_id, seed.client_secret, seed.redirect_uri)
+
+        def login() -> None:
+            with Browser() as browser:
+                page = browser.open(rp.authorization().url)
+                done = browser.provider_login(page, seed.pupil.username, seed.pupil.password)
+                assert done.status_code == 303, done.text
+
+        for _ in range(logins):  # caches filled, statements prepared on every connection
+            login()
+        wire.start()
+        for _ in range(logins):
+            login()
+        counted = wire.round_trips()
+    assert counted == 6 * logins, counted / logins
