@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Integer, String, Text, bindparam, select
+from sqlalchemy import Connection, DateTime, Exists, Integer, String, Text, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -26,7 +26,14 @@ from leerid.protocol.status_changes import EndGround, StatusChange, StatusChange
 from leerid.store.base import Base
 from leerid.transparency.entries import protocol_entry
 
-__all__ = ["ProtocolEnding", "RecordedEnding", "find_ending", "read_ending", "record_ending"]
+__all__ = [
+    "ProtocolEnding",
+    "RecordedEnding",
+    "ending_exists",
+    "find_ending",
+    "read_ending",
+    "record_ending",
+]
 
 
 class ProtocolEnding(Base):
@@ -158,3 +165,13 @@ def read_ending(conn: Connection, protocol_id: str) -> RecordedEnding | None:
     """``find_ending`` as one prebuilt indexed read (the provider asks it on every request)."""
     row = _ENDING(conn, {"b_protocol_id": protocol_id}).first()
     return None if row is None else _recorded(row)
+
+
+def ending_exists(protocol_id: Any, at: Any = None) -> Exists:
+    """Art. 8, 11: ``EXISTS`` (an end of the protocol ``protocol_id``, in effect by ``at``
+    when given), an SQL expression for the statement a request runs anyway (one indexed
+    probe, no round trip of its own)."""
+    ending = select(ProtocolEnding.id).where(ProtocolEnding.protocol_id == protocol_id)
+    if at is not None:
+        ending = ending.where(ProtocolEnding.effective_at <= at)
+    return ending.exists()

@@ -18,7 +18,8 @@ from typing import Any, cast
 from sqlalchemy import Connection, Executable, Table, bindparam, insert, select, update
 
 from leerid.idp.store._fast_path import HotStatement
-from leerid.idp.store.models import IdpEndedSession, IdpGrant, IdpRefreshToken
+from leerid.idp.store.endings import ending_exists
+from leerid.idp.store.models import IdpClient, IdpEndedSession, IdpGrant, IdpRefreshToken
 from leerid.idp.store.pupils import joined_to_pupil, pupil_columns
 
 __all__ = [
@@ -39,10 +40,11 @@ R = cast(Table, IdpRefreshToken.__table__)
 _INSERT_GRANT = HotStatement(insert(G))
 
 
-def _insert_code_if_live() -> Executable:
-    """The code's INSERT, done only when its SSO session was not ended by a logout:
-    ``INSERT … SELECT :values WHERE NOT EXISTS (ended session)``, one statement for the
-    check and the write of a single sign-on."""
+def _insert_code_guarded(*, session: bool, ending: bool) -> Executable:
+    """The code's INSERT, done only when its SSO session was not ended by a logout
+    (``session``) and the client's protocol has no end in effect (``ending``, art. 8, 11):
+    ``INSERT … SELECT :values WHERE NOT EXISTS (…)``, one statement for the checks and
+    the write."""
     names = [
         "id",
         "code_hash",
@@ -57,14 +59,22 @@ def _insert_code_if_live() -> Executable:
         "created_at",
         "code_expires_at",
     ]
-    ended = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("sid"))
-    values = select(*[bindparam(n, type_=G.c[n].type).label(n) for n in names]).where(
-        ~ended.exists()
-    )
+    values = select(*[bindparam(n, type_=G.c[n].type).label(n) for n in names])
+    if session:
+        ended = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("sid"))
+        values = values.where(~ended.exists())
+    if ending:
+        in_effect = bindparam("created_at", type_=G.c.created_at.type)
+        values = values.where(~ending_exists(bindparam("b_protocol_id"), in_effect))
     return insert(G).from_select(names, values)
 
 
-_INSERT_CODE_IF_LIVE = HotStatement(_insert_code_if_live())
+_INSERT_CODE_GUARDED = {
+    (session, ending): HotStatement(_insert_code_guarded(session=session, ending=ending))
+    for session in (False, True)
+    for ending in (False, True)
+    if session or ending
+}
 
 
 CODE_COLUMNS = tuple(
@@ -149,14 +159,21 @@ def insert_code(
     lifetime: int,
     now: dt.datetime,
     unless_session_ended: bool = False,
+    unless_protocol_ended: str | None = None,
 ) -> bool:
     """Store a new code (one INSERT); False when ``unless_session_ended`` and the SSO
-    session ``sid`` was ended by a logout (then nothing is stored)."""
-    statement = _INSERT_CODE_IF_LIVE if unless_session_ended else _INSERT_GRANT
+    session ``sid`` was ended by a logout, or when the protocol ``unless_protocol_ended``
+    has an end in effect by ``now`` (art. 8, 11); then nothing is stored."""
+    guards = (unless_session_ended, unless_protocol_ended is not None)
+    statement = _INSERT_CODE_GUARDED[guards] if any(guards) else _INSERT_GRANT
+    params: dict[str, Any] = (
+        {} if unless_protocol_ended is None else {"b_protocol_id": unless_protocol_ended}
+    )
     return bool(
         statement(
             conn,
-            {
+            params
+            | {
                 "id": secrets.token_hex(16),
                 "code_hash": token_hash(code),
                 "client_id": client_id,
@@ -299,15 +316,28 @@ def revoke_refresh_token(conn: Connection, token: str, client_id: str, now: dt.d
         revoke_family(conn, row.family_id, now)
 
 
-def grant_with_pupil(columns: Any, key: Any) -> dict[str, HotStatement]:
+def grant_with_pupil(columns: Any, key: Any, protocol: Any) -> dict[str, HotStatement]:
     """Art. 5 with the grant: ``columns`` of the grant whose ``key`` column equals
-    ``:b_hash``, and the pupil it is about (fetched now), in one statement per dialect."""
+    ``:b_hash``, and the pupil it is about (fetched now), in one statement per dialect;
+    art. 8, 11: with ``protocol_ended``, whether the protocol ``protocol`` (an SQL
+    expression) has a recorded end, read by the same statement."""
     joined = joined_to_pupil(G, G.c.account_uuid)
+    ended = ending_exists(protocol).label("protocol_ended")
     return {
         dialect: HotStatement(
-            select(*columns, *pupil_columns(aggregate))
+            select(*columns, ended, *pupil_columns(aggregate))
             .select_from(joined)
             .where(key == bindparam("b_hash"))
         )
         for dialect, aggregate in (("postgresql", "string_agg"), ("sqlite", "group_concat"))
     }
+
+
+def client_protocol() -> Any:
+    """The protocol of the grant's client as stored (``idp_client.protocol_id``)."""
+    return (
+        select(IdpClient.protocol_id)
+        .where(IdpClient.client_id == G.c.client_id)
+        .correlate(G)
+        .scalar_subquery()
+    )

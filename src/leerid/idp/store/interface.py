@@ -25,6 +25,7 @@ __all__ = [
     "IdpStore",
     "LogAppendError",
     "NewCode",
+    "ProtocolEnded",
     "StoreConnection",
     "leaf_text",
 ]
@@ -33,6 +34,8 @@ FoundCode = tuple[CodeGrant, dt.datetime, bool]
 """A code's grant, its expiry and whether it was used."""
 Credential = tuple[str | None, str | None, str | None]
 """(account_uuid, password_hash, account status); Nones when the username is unknown."""
+ProtocolEnded = tuple[str | None, bool]
+"""Art. 8, 11: a client's protocol id as stored and whether it has a recorded end."""
 
 
 class NewCode(Protocol):
@@ -64,20 +67,24 @@ class StoreConnection(Protocol):
         lifetime: int,
         now: dt.datetime,
         unless_session_ended: bool,
+        unless_protocol_ended: str | None = None,
     ) -> bool:
-        """RFC 6749 §4.1.2: store a code; False when the SSO session was ended meanwhile."""
+        """RFC 6749 §4.1.2: store a code; False when the SSO session was ended meanwhile or
+        (art. 8, 11) the protocol ``unless_protocol_ended`` has a recorded end."""
         ...
 
     def code_with_pupil(
-        self, code: str, on: dt.date
-    ) -> tuple[FoundCode | None, PupilClaims | None]:
-        """The code's grant and (art. 5) the pupil it is about, fetched now."""
+        self, code: str, on: dt.date, protocol_id: str
+    ) -> tuple[FoundCode | None, PupilClaims | None, bool]:
+        """The code's grant, (art. 5) the pupil it is about, fetched now, and (art. 8, 11)
+        whether ``protocol_id`` has a recorded end, read by the same statement."""
         ...
 
     def access_with_pupil(
         self, token: str, now: dt.datetime
-    ) -> tuple[AccessGrant | None, PupilClaims | None]:
-        """A live access token's grant and (art. 5) the pupil it is about, fetched now."""
+    ) -> tuple[AccessGrant | None, PupilClaims | None, ProtocolEnded]:
+        """A live access token's grant, (art. 5) the pupil it is about, fetched now, and
+        (art. 8, 11) its client's protocol as stored with whether it has a recorded end."""
         ...
 
     def exchange_code(

@@ -249,7 +249,8 @@ class ProtocolCache:
 
     The end of a protocol (art. 8, 11) is read on every ``get`` (one indexed read) until
     this process has seen it, so a termination counts at once on every node; once seen it
-    is kept, since an end is final.
+    is kept, since an end is final. ``current`` takes the answer from the statement the
+    request runs anyway (``ending_exists``) and reads the end only when it exists.
     """
 
     def __init__(self, engine: Engine, cache_seconds: float) -> None:
@@ -262,6 +263,24 @@ class ProtocolCache:
 
     def get(self, protocol_id: str) -> BoundProtocol | None:
         """The current version of ``protocol_id`` with its end, or None when never stored."""
+        entry, ending, checked = self._cached(protocol_id)
+        if not checked:
+            with self._engine.connect() as conn:
+                ending = read_ending(conn, protocol_id)
+        return self._ended_if(entry, ending)
+
+    def current(self, protocol_id: str, ending_exists: bool) -> BoundProtocol | None:
+        """``get`` for a request whose own statement said whether an end of the protocol
+        exists (art. 8, 11): the end is read only when it exists and is not known yet."""
+        entry, ending, checked = self._cached(protocol_id)
+        if not checked and ending_exists:
+            with self._engine.connect() as conn:
+                ending = read_ending(conn, protocol_id)
+        return self._ended_if(entry, ending)
+
+    def _cached(self, protocol_id: str) -> tuple[BoundProtocol | None, RecordedEnding | None, bool]:
+        """The cached version (reloaded, with its end, when older than ``cache_seconds``),
+        the end this process knows, and whether that end is known or was read just now."""
         now = time.monotonic()
         entry = self._entries.get(protocol_id)
         ending = self._endings.get(protocol_id)
@@ -272,12 +291,15 @@ class ProtocolCache:
             entry = (now, None if stored is None else _bound(stored))
             with self._lock:
                 self._entries[protocol_id] = entry
-        elif ending is None:
-            with self._engine.connect() as conn:
-                ending = read_ending(conn, protocol_id)
-        if ending is None or entry[1] is None:
-            return entry[1]
-        return self._with_ending(entry[1], ending)
+            return entry[1], ending, True
+        return entry[1], ending, ending is not None
+
+    def _ended_if(
+        self, bound: BoundProtocol | None, ending: RecordedEnding | None
+    ) -> BoundProtocol | None:
+        if ending is None or bound is None:
+            return bound
+        return self._with_ending(bound, ending)
 
     def _with_ending(self, bound: BoundProtocol, ending: RecordedEnding) -> BoundProtocol:
         """``bound`` ended by ``ending`` (made once per version, so its status cache holds)."""

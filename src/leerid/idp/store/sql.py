@@ -26,7 +26,7 @@ from leerid.idp.store.disclosures import (
 )
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
-from leerid.idp.store.interface import Credential, FoundCode, NewCode
+from leerid.idp.store.interface import Credential, FoundCode, NewCode, ProtocolEnded
 from leerid.idp.store.models import IdpEndedSession
 from leerid.idp.store.my_data import MyDisclosure, my_disclosures
 from leerid.idp.store.pupils import account_status, fetch_pupil, pupil_from_row
@@ -39,8 +39,14 @@ from leerid.registry.models import Credential as CredentialRow
 
 __all__ = ["SqlConnection", "SqlStore", "renew_together"]
 
-_CODE_WITH_PUPIL = grants.grant_with_pupil(grants.CODE_COLUMNS, grants.G.c.code_hash)
-_TOKEN_WITH_PUPIL = grants.grant_with_pupil(grants.ACCESS_COLUMNS, grants.G.c.access_token_hash)
+_CODE_WITH_PUPIL = grants.grant_with_pupil(
+    grants.CODE_COLUMNS, grants.G.c.code_hash, bindparam("b_protocol_id")
+)
+_TOKEN_WITH_PUPIL = grants.grant_with_pupil(
+    (*grants.ACCESS_COLUMNS, grants.client_protocol().label("client_protocol_id")),
+    grants.G.c.access_token_hash,
+    grants.client_protocol(),
+)
 _CREDENTIAL = HotStatement(
     select(CredentialRow.account_uuid, CredentialRow.password_hash, account_status())
     .join(Account, Account.account_uuid == CredentialRow.account_uuid)
@@ -69,6 +75,7 @@ class SqlConnection:
         lifetime: int,
         now: dt.datetime,
         unless_session_ended: bool,
+        unless_protocol_ended: str | None = None,
     ) -> bool:
         """RFC 6749 §4.1.2: store a code (one INSERT)."""
         return grants.insert_code(
@@ -85,29 +92,35 @@ class SqlConnection:
             lifetime=lifetime,
             now=now,
             unless_session_ended=unless_session_ended,
+            unless_protocol_ended=unless_protocol_ended,
         )
 
     def code_with_pupil(
-        self, code: str, on: dt.date
-    ) -> tuple[FoundCode | None, PupilClaims | None]:
-        """The code's grant and the pupil, in one statement."""
+        self, code: str, on: dt.date, protocol_id: str
+    ) -> tuple[FoundCode | None, PupilClaims | None, bool]:
+        """The code's grant, the pupil and whether ``protocol_id`` has a recorded end, in
+        one statement."""
         statement = _CODE_WITH_PUPIL[self._conn.dialect.name]
-        row = statement(self._conn, {"b_hash": grants.token_hash(code), "on": on}).first()
+        params = {"b_hash": grants.token_hash(code), "b_protocol_id": protocol_id, "on": on}
+        row = statement(self._conn, params).first()
         found = grants.code_grant_from_row(row)
-        pupil = pupil_from_row(row, found[0].account_uuid) if found is not None else None
-        return found, pupil
+        if found is None:
+            return None, None, False
+        return found, pupil_from_row(row, found[0].account_uuid), bool(row.protocol_ended)
 
     def access_with_pupil(
         self, token: str, now: dt.datetime
-    ) -> tuple[AccessGrant | None, PupilClaims | None]:
-        """A live access token's grant and the pupil, in one statement."""
+    ) -> tuple[AccessGrant | None, PupilClaims | None, ProtocolEnded]:
+        """A live access token's grant, the pupil and the end of its client's protocol, in
+        one statement."""
         statement = _TOKEN_WITH_PUPIL[self._conn.dialect.name]
         params = {"b_hash": grants.token_hash(token), "on": today(now)}
         row = statement(self._conn, params).first()
         grant = grants.access_grant_from_row(row, now)
         if grant is None:
-            return None, None
-        return grant, pupil_from_row(row, grant.account_uuid)
+            return None, None, (None, False)
+        ended = (row.client_protocol_id, bool(row.protocol_ended))
+        return grant, pupil_from_row(row, grant.account_uuid), ended
 
     def exchange_code(
         self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry

@@ -253,8 +253,11 @@ class LoginThrottle:
         await self._run(self.record_failure_sync, username, address)
 
     def _release_sync(self, username: str, success: bool) -> None:
+        """One statement on an autocommit connection (two when the row stays): a transaction
+        would add BEGIN and COMMIT round trips and guard nothing, as each statement settles
+        the attempt alone (the DELETE's and the UPDATE's conditions hold at their moment)."""
         account_key = throttle_key(self._secret, ACCOUNT, username)
-        with self.engine.begin() as conn:
+        with self._reads.connect() as conn:
             attempts.release(
                 conn,
                 LoginThrottleRow.__table__,  # type: ignore[arg-type]

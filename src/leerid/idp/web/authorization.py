@@ -46,7 +46,7 @@ from leerid.idp.web.errors import authorization_answer, authorization_error_redi
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
 
-__all__ = ["finish_authorization", "protocol_refusal", "render_login", "router"]
+__all__ = ["ended_refusal", "finish_authorization", "protocol_refusal", "render_login", "router"]
 
 router = APIRouter()
 
@@ -64,12 +64,14 @@ def finish_authorization(
     db: StoreConnection | None = None,
     *,
     single_sign_on: bool = False,
+    unless_protocol_ended: str | None = None,
 ) -> Response | None:
     """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss,
     in the request's ``response_mode``.
 
     With ``single_sign_on`` the code is stored only if the session was not ended by a
-    logout (one statement checks and writes); None when it was.
+    logout, with ``unless_protocol_ended`` only if that protocol has no end in effect
+    (art. 8, 11); one statement checks and writes; None when nothing was stored.
     """
     code = new_token()
     now = dt.datetime.now(dt.UTC)
@@ -83,6 +85,7 @@ def finish_authorization(
             lifetime=ctx.settings.code_lifetime,
             now=now,
             unless_session_ended=single_sign_on,
+            unless_protocol_ended=unless_protocol_ended,
         )
     if not stored:
         return None
@@ -204,19 +207,30 @@ def _authorize_on(
     lang: str,
     db: StoreConnection,
 ) -> Response:
-    """Art. 11, then the pure checks (``check_parameters``), then SSO or the login page."""
-    protocol = ctx.protocols.get(client.protocol_id)
+    """Art. 11, then the pure checks (``check_parameters``), then SSO or the login page.
+
+    Art. 8, 11: the end of the protocol is not read up front while this process has not
+    seen one: the SSO code's INSERT refuses when an end is in effect, and the login page
+    (or an error of the request) reads it first, as ``ProtocolCache.get`` does.
+    """
+    protocol = ctx.protocols.current(client.protocol_id, ending_exists=False)
     refusal = protocol_refusal(ctx, client, protocol, lang)
     if refusal is not None:
         return refusal
     assert protocol is not None
-    checked = check_parameters(
-        params,
-        protocol.allowed_scopes(),
-        lambda hint: _hint_sub(ctx, hint),
-        client.rules,
-        confidential=client.auth_method != "none",
-    )
+    try:
+        checked = check_parameters(
+            params,
+            protocol.allowed_scopes(),
+            lambda hint: _hint_sub(ctx, hint),
+            client.rules,
+            confidential=client.auth_method != "none",
+        )
+    except AuthorizationError:
+        refusal = ended_refusal(ctx, client, lang)  # the end counts before the request's errors
+        if refusal is not None:
+            return refusal
+        raise
     session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
     # OIDC Core §3.1.2.1: the hint's sub is compared in the client's terms (issue 14 point 2)
     known = None if session is None else (ctx.sub(client, session.account_uuid), session.auth_time)
@@ -224,14 +238,24 @@ def _authorize_on(
     pending = _pending(request, client, params, checked, lang)
     if not need_login:
         assert session is not None
-        answer = finish_authorization(ctx, pending, session, db, single_sign_on=True)
+        answer = finish_authorization(
+            ctx, pending, session, db, single_sign_on=True, unless_protocol_ended=client.protocol_id
+        )
         if answer is not None:
             metrics.SSO_LOGINS.inc()
             return answer
-        need_login = True  # the session was ended by a logout
+        need_login = True  # the protocol ended (refused below) or a logout ended the session
+    refusal = ended_refusal(ctx, client, lang)
+    if refusal is not None:
+        return refusal
     if "none" in checked.prompts and need_login:  # OIDC Core §3.1.2.6
         raise AuthorizationError("login_required", "the user is not logged in")
     return render_login(ctx, request, pending, client.name)
+
+
+def ended_refusal(ctx: IdpContext, client: Client, lang: str) -> Response | None:
+    """Art. 8, 11: ``protocol_refusal`` with the end of the protocol read now (unless known)."""
+    return protocol_refusal(ctx, client, ctx.protocols.get(client.protocol_id), lang)
 
 
 def protocol_refusal(

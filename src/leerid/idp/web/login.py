@@ -16,6 +16,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Request
@@ -28,7 +29,12 @@ from leerid.idp.login.throttle import lock_end_text
 from leerid.idp.oauth.authorization_request import AuthorizationRequest
 from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
-from leerid.idp.web.authorization import finish_authorization, protocol_refusal, render_login
+from leerid.idp.web.authorization import (
+    ended_refusal,
+    finish_authorization,
+    protocol_refusal,
+    render_login,
+)
 from leerid.idp.web.i18n import TEXTS
 from leerid.registry.models import AccountStatus
 
@@ -212,25 +218,30 @@ def _refusal(form: _Form, username: str, refusal: Refusal) -> Response:
     return refused
 
 
-def _protocol_ended(form: _Form) -> Response | None:
-    """The page of a protocol not in force (as at the authorization endpoint), or None."""
-    protocol = form.ctx.protocols.get(form.client.protocol_id)
-    return protocol_refusal(form.ctx, form.client, protocol, form.pending.lang)
-
-
 async def _logged_in(form: _Form, account_uuid: str) -> Response:
     """A good password: a new SSO session and the code back to the client."""
     ctx = form.ctx
-    # Art. 8, 11: a form opened before the protocol's end and posted after it gets no code.
-    ended = await ctx.run(_protocol_ended, form)
-    if ended is not None:
-        return ended
+    client = form.client
+    # Art. 8, 11: a form opened before the protocol's end and posted after it gets no code;
+    # the end known to this process is checked here, one not seen yet by the code's INSERT.
+    protocol = await ctx.run(ctx.protocols.current, client.protocol_id, False)
+    refusal = protocol_refusal(ctx, client, protocol, form.pending.lang)
+    if refusal is not None:
+        return refusal
     session = SsoSession(secrets.token_hex(16), account_uuid, int(time.time()))
-    response = await ctx.run(finish_authorization, ctx, form.pending, session)
-    assert response is not None  # a new session cannot have been ended
+    response = await ctx.run(
+        partial(finish_authorization, unless_protocol_ended=client.protocol_id),
+        ctx,
+        form.pending,
+        session,
+    )
+    if response is None:  # a new session cannot have been ended: the protocol was
+        ended = await ctx.run(ended_refusal, ctx, client, form.pending.lang)
+        assert ended is not None  # an end in effect is final
+        return ended
     ctx.set_cookie(
         response, SESSION_COOKIE, ctx.seal_session(session), ctx.settings.session_lifetime
     )
     metrics.LOGINS.labels("password").inc()
-    log.info("login ok client=%s method=password", form.client.client_id)
+    log.info("login ok client=%s method=password", client.client_id)
     return response

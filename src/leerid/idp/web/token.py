@@ -245,9 +245,10 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         raise OAuthError("invalid_request", "code is required")
     now = _now()
     with ctx.store.connect() as db:  # the reads and the exchange on one connection
-        found, pupil = db.code_with_pupil(code, today(now))
+        found, pupil, ended = db.code_with_pupil(code, today(now), client.protocol_id)
         grant = _checked_code(ctx, client, form, found, now)
-        protocol = ctx.protocols.get(client.protocol_id)  # once per request (art. 8, 11)
+        # Art. 8, 11: the end of the protocol, as the code's read saw it (no read of its own)
+        protocol = ctx.protocols.current(client.protocol_id, ended)
         release = _release(ctx, client, protocol, grant.scope, pupil, now)
         if release.refused is not None:
             raise _refuse(ctx, client, protocol, grant.account_uuid, release.refused)

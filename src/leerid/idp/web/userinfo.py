@@ -58,13 +58,18 @@ async def bearer_token(request: Request) -> str | None:
 def _userinfo(ctx: IdpContext, token: str) -> Response:
     now = dt.datetime.now(dt.UTC)
     with ctx.store.connect() as db:  # one connection: the token with its pupil, the record
-        grant, pupil = db.access_with_pupil(token, now)
+        grant, pupil, (stored_protocol, ended) = db.access_with_pupil(token, now)
         if grant is None:
             return bearer_error("invalid_token", "the access token is unknown, expired or revoked")
         client = ctx.clients.get(grant.client_id)
         if client is None:
             return bearer_error("invalid_token", "the client of this token is disabled")
-        protocol = ctx.protocols.get(client.protocol_id)
+        # Art. 8, 11: the end of the protocol, as the token's read saw it; a client whose
+        # protocol changed since this process cached it is read as before
+        if stored_protocol == client.protocol_id:
+            protocol = ctx.protocols.current(client.protocol_id, ended)
+        else:
+            protocol = ctx.protocols.get(client.protocol_id)
         # OIDC Core §5.3.2: the ``sub`` of the ID token (issue 14 point 2: the client's)
         release = decide(protocol, grant.scope.split(), pupil, now, sub=partial(ctx.sub, client))
         entry = DisclosureEntry(
