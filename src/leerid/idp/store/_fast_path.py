@@ -1,11 +1,23 @@
 """Prebuilt statements for the hot path, run with as little machinery as possible.
 
-A statement is built once with SQLAlchemy Core (one source of SQL for every backend). On
-PostgreSQL it runs as its compiled text on the psycopg connection underneath the SQLAlchemy
-one (same connection, same transaction; psycopg adapts the values and prepares repeated
-statements itself): about a fifth of the CPU of ``Connection.execute``, which on a 2-core
-node is most of a flow's database cost. Other backends (SQLite) use the ordinary
-``Connection.execute`` with SQLAlchemy's type processing.
+A statement is built once with SQLAlchemy Core (one source of SQL for every backend) and
+compiled once per set of parameter names. On PostgreSQL it runs on the psycopg connection
+underneath the SQLAlchemy one:
+
+- in autocommit (the provider's single-statement pools), straight through libpq: the text
+  made positional (``$1…$n``) is prepared once per database connection under a name of ours
+  (``leerid_hot_<n>``), and each call is one ``PQexecPrepared``, its values dumped as text by
+  the connection's psycopg adapters (the server knows every parameter's type from the casts
+  and columns of the statement) and its row loaded in binary by the connection's loaders.
+  psycopg's cursor machinery took about three times the CPU: a prepared indexed read went
+  from 99 to 29 µs of CPU per call, an INSERT from 95 to 36 µs (2 cores shared, load 8).
+  Failures are psycopg's own exceptions for the same result; a statement deallocated behind
+  our back is prepared again, once.
+- in a transaction, on psycopg's cursor (psycopg begins its transaction lazily, so a raw
+  libpq call would run outside it).
+
+Other backends (SQLite) use the ordinary ``Connection.execute`` with SQLAlchemy's type
+processing.
 """
 
 from __future__ import annotations
