@@ -161,7 +161,7 @@ class BulkConnection:
             self._isolation = self.raw.isolation_level
             self.raw.isolation_level = None  # we issue BEGIN / COMMIT ourselves
             self._cursor = self.raw.cursor()
-            for pragma in ("cache_size=-262144", "temp_store=MEMORY"):
+            for pragma in ("cache_size=-65536", "temp_store=MEMORY"):
                 self._cursor.execute(f"PRAGMA {pragma}")
             if first_import and self._empty(first_import):
                 self._cursor.execute("PRAGMA foreign_keys=OFF")  # checked before the commit
