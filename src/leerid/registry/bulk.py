@@ -16,6 +16,8 @@ from typing import Any, cast
 
 from sqlalchemy import Engine
 
+from leerid.errors import StorageError
+
 __all__ = ["BulkConnection"]
 
 IN_CHUNK = 5000
@@ -58,6 +60,75 @@ class _Background:
             self._cursor.close()
 
 
+class _DeferredChecks:
+    """A first import into an empty registry: the non-unique indexes and the foreign keys
+    between the written tables are dropped in the import's transaction and rebuilt, from
+    their own definitions, just before the commit (one sort or one join instead of a check
+    and an index update per row). Unique indexes stay: the import reads through them.
+
+    PostgreSQL re-adds each foreign key with a full check (``convalidated``); SQLite runs
+    with ``foreign_keys`` off (it cannot be switched inside a transaction) and runs
+    ``PRAGMA foreign_key_check`` before the commit. A failure rolls everything back.
+    """
+
+    def __init__(self, cursor: Any, postgres: bool, tables: Sequence[str]) -> None:
+        self.cursor = cursor
+        self.postgres = postgres
+        self.tables = list(tables)
+        self.statements: list[str] = []
+
+    def defer(self) -> None:
+        cur = self.cursor
+        if self.postgres:
+            cur.execute(
+                "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c WHERE c.contype = 'f' "
+                "AND c.conrelid = ANY(%s::regclass[]) ORDER BY c.conname",
+                (self.tables,),
+            )
+            for table, name, definition in cur.fetchall():
+                cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+                self.statements.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+            cur.execute(
+                "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+                "FROM pg_index i WHERE i.indrelid = ANY(%s::regclass[]) AND NOT i.indisunique "
+                "ORDER BY 1",
+                (self.tables,),
+            )
+        else:
+            marks = ",".join("?" * len(self.tables))
+            cur.execute(
+                "SELECT m.name, m.sql FROM sqlite_master m WHERE m.type = 'index' "  # noqa: S608
+                f"AND m.sql IS NOT NULL AND m.tbl_name IN ({marks}) AND NOT EXISTS ("
+                "SELECT 1 FROM pragma_index_list(m.tbl_name) l "
+                'WHERE l.name = m.name AND l."unique") ORDER BY m.name',
+                self.tables,
+            )
+        indexes = cur.fetchall()
+        for name, _ in indexes:
+            cur.execute(f"DROP INDEX {name}")
+        self.statements[:0] = [definition for _, definition in indexes]
+
+    def restore(self) -> None:
+        """Rebuild what ``defer`` dropped; raise ``StorageError`` if a row breaks a rule."""
+        cur = self.cursor
+        if self.postgres:
+            cur.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for statement in self.statements:
+            cur.execute(statement)
+        if self.postgres:
+            return
+        for table in self.tables:
+            cur.execute(f"PRAGMA foreign_key_check({table})")
+            broken = cur.fetchall()
+            if broken:
+                raise StorageError(
+                    f"the import left {len(broken)} rows of {table} without the row they "
+                    f"refer to (first: rowid {broken[0][1]} -> {broken[0][2]}); nothing was "
+                    "imported. Report this as a bug in leerid."
+                )
+
+
 def _statement(sql: str, params: Sequence[Any]) -> Callable[[Any], None]:
     def run(cur: Any) -> None:
         cur.execute(sql, params)
@@ -68,24 +139,55 @@ def _statement(sql: str, params: Sequence[Any]) -> Callable[[Any], None]:
 class BulkConnection:
     """One write transaction on the registry, held exclusively until commit or rollback."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, first_import: Sequence[str] = ()) -> None:
+        """``first_import``: tables whose non-unique indexes and foreign keys are rebuilt at
+        the end (``rebuild_deferred``) when they are all empty (``_DeferredChecks``)."""
         self.dialect = engine.dialect.name
         self._pooled = engine.raw_connection()
         self.raw: Any = cast(Any, self._pooled.driver_connection)
         self.postgres = self.dialect == "postgresql"
         self._background: _Background | None = None
+        self._deferred: _DeferredChecks | None = None
         self._released = False
         if self.postgres:
             self._cursor = self.raw.cursor()
             # Only one import at a time; readers (logins) are not blocked.
             self._cursor.execute("LOCK TABLE pupil IN EXCLUSIVE MODE")
+            if first_import and self._empty(first_import):
+                self._deferred = _DeferredChecks(self._cursor, True, first_import)
+                self._deferred.defer()
             self._background = _Background(self.raw)
         else:
             self._isolation = self.raw.isolation_level
             self.raw.isolation_level = None  # we issue BEGIN / COMMIT ourselves
             self._cursor = self.raw.cursor()
-            self._cursor.execute("PRAGMA cache_size=-65536")
+            for pragma in ("cache_size=-65536", "temp_store=MEMORY"):
+                self._cursor.execute(f"PRAGMA {pragma}")
+            if first_import and self._empty(first_import):
+                self._cursor.execute("PRAGMA foreign_keys=OFF")  # checked before the commit
+                self._deferred = _DeferredChecks(self._cursor, False, first_import)
             self._cursor.execute("BEGIN IMMEDIATE")  # take the write lock now
+            if self._deferred is not None and self._empty(first_import):
+                self._deferred.defer()  # still empty now that the write lock is ours
+
+    def _empty(self, tables: Sequence[str]) -> bool:
+        for table in tables:
+            self._cursor.execute(f"SELECT 1 FROM {table} LIMIT 1")  # noqa: S608 - ours
+            if self._cursor.fetchone() is not None:
+                return False
+        return True
+
+    @property
+    def first_import(self) -> bool:
+        """Whether indexes and foreign keys wait for ``rebuild_deferred``."""
+        return self._deferred is not None
+
+    def rebuild_deferred(self) -> None:
+        """Rebuild the indexes and foreign keys of a first import (no-op otherwise)."""
+        if self._deferred is not None:
+            self._drain()
+            self._deferred.restore()
+            self._deferred = None
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.postgres else sql
@@ -224,6 +326,11 @@ class BulkConnection:
     def commit(self) -> None:
         """Commit the transaction and give the connection back."""
         try:
+            self.rebuild_deferred()
+        except BaseException:
+            self.rollback()
+            raise
+        try:
             self._drain()
             if self.postgres:
                 self.raw.commit()
@@ -255,5 +362,8 @@ class BulkConnection:
         self._close_background()
         self._cursor.close()
         if not self.postgres:
+            if self.raw.in_transaction:  # a failed COMMIT
+                self.raw.execute("ROLLBACK")
+            self.raw.execute("PRAGMA foreign_keys=ON")  # as the engine set it
             self.raw.isolation_level = self._isolation
         self._pooled.close()

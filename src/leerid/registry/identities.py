@@ -43,24 +43,25 @@ RETIRED = AccountStatus.RETIRED.value
 
 class _UuidMinter:
     """Version-4 UUIDs from the OS's CSPRNG, read 64 KiB at a time (one system call per
-    4,096 UUIDs instead of one each); the same bits as ``uuid.uuid4()``."""
+    4,096 UUIDs instead of one each); the same bits as ``uuid.uuid4()`` (RFC 9562 §5.4)."""
 
     def __init__(self) -> None:
-        self._pool = b""
+        self._pool = ""
         self._at = 0
         self._pid = 0
 
     def __call__(self) -> str:
         if self._at >= len(self._pool) or self._pid != os.getpid():
             # A forked child never reuses its parent's pool (that would repeat UUIDs).
-            self._pool, self._at, self._pid = os.urandom(16 * 4096), 0, os.getpid()
-        b = bytearray(self._pool[self._at : self._at + 16])
-        self._at += 16
-        b[6] = (b[6] & 0x0F) | 0x40  # version 4
-        b[8] = (b[8] & 0x3F) | 0x80  # RFC 9562 variant
-        h = b.hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            self._pool, self._at, self._pid = os.urandom(16 * 4096).hex(), 0, os.getpid()
+        h = self._pool[self._at : self._at + 32]
+        self._at += 32
+        # The version nibble becomes 4; the variant keeps 2 random bits of its nibble (10xx).
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
 
+
+_VARIANT = {f"{n:x}": f"{8 | (n & 3):x}" for n in range(16)}
+"""A random hex digit → the variant digit keeping its two low bits (8, 9, a or b)."""
 
 _mint = _UuidMinter()
 

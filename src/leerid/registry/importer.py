@@ -70,6 +70,10 @@ __all__ = ["ImportSummary", "Progress", "import_registry"]
 
 log = logging.getLogger("leerid.registry.import")
 
+REGISTRY_TABLES = ("pupil", "registration", "account", "enrolment", "enrolment_digest")
+"""The tables a first import fills; when all are empty, their non-unique indexes and foreign
+keys are built once at the end (``BulkConnection``)."""
+
 
 def _quiet(step: str, done: int, total: int) -> None:
     """No progress to show."""
@@ -212,8 +216,10 @@ class _Import:
 
     def finish(self) -> None:
         summary = self.summary
-        revive_enrolled(self.writer.db, self.today)  # art. 3: a new enrolment revives at once
+        self.writer.db.rebuild_deferred()  # a first import: indexes and foreign keys now
+        # Statistics first: a first import's revival would otherwise be planned for empty tables.
         self.writer.finish(summary.registrations_created + summary.registrations_updated)
+        revive_enrolled(self.writer.db, self.today)  # art. 3: a new enrolment revives at once
 
 
 def import_registry(
@@ -291,7 +297,7 @@ def _run(
     ):
         rejects = RejectsFile(target)
         try:
-            db = BulkConnection(engine)
+            db = BulkConnection(engine, first_import=REGISTRY_TABLES)
         except Exception as exc:
             rejects.discard()
             raise StorageError(
