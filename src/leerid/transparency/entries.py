@@ -158,7 +158,8 @@ class LogEntry:
     def encode(self) -> bytes:
         """The canonical bytes (what the leaf hash is taken of)."""
         document = self.document()
-        data = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        data = text.encode()
         _check(document, len(data))
         return data
 
