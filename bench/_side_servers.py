@@ -126,15 +126,24 @@ def flush_redis() -> None:
 # --- the servers ---------------------------------------------------------------------------
 
 
-def start_peer(redis: bool, browsers: int) -> Server:
-    """oidc-provider (``bench/peer/server.mjs``) on a free port, in memory or on Redis."""
+def start_peer(redis: bool, browsers: int, secret: str | None = None) -> Server:
+    """oidc-provider (``bench/peer/server.mjs``) on a free port, in memory or on Redis.
+
+    The client secret goes in the environment, not on the command line: a random one may begin
+    with ``-`` (which node's parseArgs takes for an option) and argv is visible to ``ps``.
+    """
     if not (PEER_NODE / "node_modules" / "oidc-provider").is_dir():
         raise SystemExit(f"oidc-provider is not installed in {PEER_NODE}: run `make bench-deps`")
-    port, secret = free_port(), secrets.token_urlsafe(24)
-    argv = ["node", str(PEER_SCRIPT), "--port", str(port), "--client-secret", secret]
+    port, secret = free_port(), secret or secrets.token_urlsafe(24)
+    argv = ["node", str(PEER_SCRIPT), f"--port={port}"]
     if redis:
-        argv += ["--redis", f"redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"]
-    env = {**os.environ, "NODE_ENV": "production", "LEERID_PEER_NODE": str(PEER_NODE)}
+        argv += [f"--redis=redis://{REDIS_HOST}:{REDIS_PORT}/{REDIS_DB}"]
+    env = {
+        **os.environ,
+        "NODE_ENV": "production",
+        "LEERID_PEER_NODE": str(PEER_NODE),
+        "PEER_CLIENT_SECRET": secret,
+    }
     log = Path(tempfile.mkstemp(prefix="leerid-bench-peer-", suffix=".log")[1])
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)

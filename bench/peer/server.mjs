@@ -1,6 +1,6 @@
 // panva's oidc-provider configured as leerid's peer for bench/side_by_side.py.
 //
-//   NODE_ENV=production node bench/peer/server.mjs --port 8080 --client-secret S [--redis redis://127.0.0.1:6379/15]
+//   NODE_ENV=production PEER_CLIENT_SECRET=S node bench/peer/server.mjs --port 8080 [--redis redis://127.0.0.1:6379/15]
 //
 // One confidential client (client_secret_basic, code flow, PKCE S256 required), RS256 ID
 // tokens signed with an RSA-2048 key made at start, the LeerID scopes and claim names,
@@ -37,7 +37,7 @@ const { values: options } = parseArgs({
   },
 });
 if (!options.port || !options['client-secret']) {
-  console.error('usage: node bench/peer/server.mjs --port PORT --client-secret SECRET [--redis redis://127.0.0.1:6379/15]');
+  console.error('usage: PEER_CLIENT_SECRET=SECRET node bench/peer/server.mjs --port PORT [--redis redis://127.0.0.1:6379/15] (or --client-secret=SECRET)');
   process.exit(2);
 }
 

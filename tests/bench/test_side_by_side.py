@@ -91,6 +91,17 @@ def test_an_id_token_the_client_cannot_verify_counts_as_an_error(peer: Any) -> N
     assert set(run.errors) == {"id_token"}, run.examples
 
 
+def test_the_peer_starts_with_a_secret_that_looks_like_an_option() -> None:
+    """A random client secret may begin with ``-``: the peer must still start and accept it."""
+    other = servers.start_peer(False, BROWSERS, secret="-" + secrets.token_urlsafe(24))
+    try:
+        run = drive(other.target, "login")
+    finally:
+        other.stop()
+    assert not run.errors, run.examples
+    assert run.latencies
+
+
 def test_make_test_installs_the_peer_from_its_lock_file_once(tmp_path: Path) -> None:
     """oidc-provider and ioredis pinned exactly, installed by `make test` (and `make bench`)."""
     folder = ROOT / "bench" / "peer"
