@@ -48,12 +48,15 @@ class _UuidMinter:
     def __init__(self) -> None:
         self._pool = ""
         self._at = 0
-        self._pid = 0
+        # A forked child never reuses its parent's pool (that would repeat UUIDs).
+        os.register_at_fork(after_in_child=self._forget)
+
+    def _forget(self) -> None:
+        self._pool, self._at = "", 0
 
     def __call__(self) -> str:
-        if self._at >= len(self._pool) or self._pid != os.getpid():
-            # A forked child never reuses its parent's pool (that would repeat UUIDs).
-            self._pool, self._at, self._pid = os.urandom(16 * 4096).hex(), 0, os.getpid()
+        if self._at >= len(self._pool):
+            self._pool, self._at = os.urandom(16 * 4096).hex(), 0
         h = self._pool[self._at : self._at + 32]
         self._at += 32
         # The version nibble becomes 4; the variant keeps 2 random bits of its nibble (10xx).
