@@ -38,13 +38,17 @@ def test_without_a_session_every_page_sends_to_the_login_form(site: ConsoleSite)
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(site: ConsoleSite) -> None:
-    answers, times = [], []
-    for username in ("niemand-hier", OPERATOR):
-        with Browser() as browser:
-            started = time.perf_counter()
-            answer = browser.console_login(site.base, username, "fout-wachtwoord-123")
-            times.append(time.perf_counter() - started)
-            answers.append(answer)
+    answers, times = [], [[], []]
+    # Three tries each, alternating, the fastest of each kept: one stall of the machine during
+    # a single try must not decide the timing comparison below.
+    for _ in range(3):
+        answers = []
+        for kind, username in enumerate(("niemand-hier", OPERATOR)):
+            with Browser() as browser:
+                started = time.perf_counter()
+                answer = browser.console_login(site.base, username, "fout-wachtwoord-123")
+                times[kind].append(time.perf_counter() - started)
+                answers.append(answer)
     for answer in answers:
         assert answer.status_code == 200
         assert "Gebruikersnaam of wachtwoord klopt niet." in answer.text
@@ -53,7 +57,7 @@ def test_unknown_user_and_wrong_password_get_the_same_answer(site: ConsoleSite) 
     strip = [a.text.replace("niemand-hier", "X").replace(OPERATOR, "X") for a in answers]
     token = [hidden_field(a.text, "csrf_token") for a in answers]
     assert strip[0].replace(token[0], "T") == strip[1].replace(token[1], "T")
-    assert times[0] > 0.3 * times[1]  # the unknown name is hashed against a dummy too
+    assert min(times[0]) > 0.3 * min(times[1])  # the unknown name is hashed against a dummy too
 
 
 def test_a_missing_field_is_named(site: ConsoleSite) -> None:
