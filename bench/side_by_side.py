@@ -262,14 +262,18 @@ def _setting(value: str) -> tuple[str, str]:
     return key, setting
 
 
+def database_url_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--database-url``, by default LEERID_BENCH_DATABASE_URL or the local PostgreSQL."""
+    default = os.environ.get(
+        "LEERID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    )
+    parser.add_argument("--database-url", default=default, help=help)
+
+
 def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get(
-            "LEERID_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        ),
-        help="leerid's PostgreSQL database (the bench makes its own schema there)",
+    database_url_option(
+        parser, "leerid's PostgreSQL database (the bench makes its own schema there)"
     )
     parser.add_argument(
         "--servers", default="leerid,redis,memory", type=lambda v: _choices(v, SERVERS)
