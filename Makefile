@@ -102,6 +102,7 @@ lint: $(STAMP)
 # Redis-backed run; without it that run is skipped, with the command that starts Redis).
 bench: $(STAMP) bench-deps
 	$(BIN)/python bench/side_by_side.py
+	$(BIN)/python bench/asgi_servers.py
 	$(BIN)/python bench/registry_import.py
 	$(BIN)/python bench/login_flow.py
 	$(BIN)/python bench/sp_retention.py
