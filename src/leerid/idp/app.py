@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from leerid import log_privacy
 from leerid.edge import EdgeGuard
 from leerid.idp.console import CONSOLE_ROUTERS, FALLBACK
 from leerid.idp.console.guard import Refused, refused
@@ -143,6 +144,7 @@ def _configure_logging(level: str) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
         logger.addHandler(handler)
+    log_privacy.install()  # the values in PostgreSQL's error details stay out of the log
 
 
 def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:

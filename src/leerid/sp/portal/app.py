@@ -19,6 +19,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
+from leerid import log_privacy
 from leerid.edge import EdgeGuard
 from leerid.sp.kit import dossier, log_receipts, privacy_log, retention
 from leerid.sp.kit.events_client import EventsClient
@@ -186,6 +187,7 @@ def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncCon
 
 def create_portal(provider: ServiceProvider, rp: RelyingParty | None = None) -> FastAPI:
     """The portal app for ``provider``."""
+    log_privacy.install()  # the values in PostgreSQL's error details stay out of the log
     settings = provider.settings
     relying_party = rp or RelyingParty(settings)
     portal = Portal(
