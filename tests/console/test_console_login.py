@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 
@@ -38,24 +39,25 @@ def test_without_a_session_every_page_sends_to_the_login_form(site: ConsoleSite)
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(site: ConsoleSite) -> None:
-    answers, times = [], [[], []]
+    answers: list[Any] = []
+    times: list[list[float]] = [[], []]
     # Three tries each, alternating, the fastest of each kept: one stall of the machine during
     # a single try must not decide the timing comparison below.
     for _ in range(3):
-        answers = []
         for kind, username in enumerate(("niemand-hier", OPERATOR)):
             with Browser() as browser:
                 started = time.perf_counter()
                 answer = browser.console_login(site.base, username, "fout-wachtwoord-123")
                 times[kind].append(time.perf_counter() - started)
                 answers.append(answer)
-    for answer in answers:
+    for answer in answers:  # every try of both names
         assert answer.status_code == 200
         assert "Gebruikersnaam of wachtwoord klopt niet." in answer.text
         assert "beheer_sessie" not in answer.headers.get("set-cookie", "")
-    # the same page but for the username typed back and the form's fresh token
-    strip = [a.text.replace("niemand-hier", "X").replace(OPERATOR, "X") for a in answers]
-    token = [hidden_field(a.text, "csrf_token") for a in answers]
+    # the same page but for the username typed back and the form's fresh token (last pair)
+    last = answers[-2:]
+    strip = [a.text.replace("niemand-hier", "X").replace(OPERATOR, "X") for a in last]
+    token = [hidden_field(a.text, "csrf_token") for a in last]
     assert strip[0].replace(token[0], "T") == strip[1].replace(token[1], "T")
     assert min(times[0]) > 0.3 * min(times[1])  # the unknown name is hashed against a dummy too
 
