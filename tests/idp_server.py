@@ -40,6 +40,8 @@ from pathlib import Path
 
 import yaml
 
+from leerid.idp.store.server_secret import load_server_secret
+from leerid.idp.web.browser_state import Sealer
 from leerid.protocol import load_protocol
 from leerid.registry.insz import check_insz
 from leerid.schema import upgrade
@@ -242,5 +244,15 @@ def offline_client(database_url: str, **client_options: object) -> tuple[str, st
             protocol_id=protocol_id,
             **client_options,  # type: ignore[arg-type]
         )
+    finally:
+        engine.dispose()
+
+
+def server_sealer(database_url: str) -> Sealer:
+    """The provider's ``Sealer``, from the secret it keeps in ``database_url``: what DOV
+    itself could seal (a code, a cookie), for tests that need a value only it can make."""
+    engine = make_engine(database_url)
+    try:
+        return Sealer(load_server_secret(engine))
     finally:
         engine.dispose()

@@ -63,7 +63,7 @@ def app_routes(world: World, app: str) -> set[str]:
     finally:
         ctx = provider.state.idp
         ctx.hasher.close()
-        for engine in (ctx.engine, ctx.autocommit, ctx.codes):
+        for engine in (ctx.engine, ctx.autocommit):
             engine.dispose()
 
 

@@ -13,12 +13,13 @@ import uuid
 import httpx
 from sqlalchemy import insert, select
 
-from leerid.idp.store.grants import insert_code, new_token, token_hash
+from leerid.idp.store.grants import new_token, token_hash
 from leerid.idp.store.models import IdpRefreshToken
+from leerid.idp.web.authorization_codes import seal_code
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import pkce_pair
 from tests.idp.flow import Browser, RelyingParty, full_login, query
-from tests.idp_server import RunningIdp, offline_client
+from tests.idp_server import RunningIdp, offline_client, server_sealer
 
 
 def _token(idp: RunningIdp, **form: str) -> httpx.Response:
@@ -97,27 +98,21 @@ def test_a_refresh_token_held_under_the_seed_is_refused(idp: RunningIdp) -> None
 
 def test_a_code_with_offline_access_under_the_seed_gets_no_refresh_token(idp: RunningIdp) -> None:
     """A code issued with offline_access just before a version without it was stored."""
-    code, (verifier, challenge) = new_token(), pkce_pair()
+    verifier, challenge = pkce_pair()
     now = dt.datetime.now(dt.UTC)
-    engine = make_engine(idp.database_url)
-    try:
-        with engine.begin() as conn:
-            assert insert_code(
-                conn,
-                code=code,
-                client_id=idp.client_id,
-                account_uuid=idp.pupil.account_uuid,
-                scope="openid ov_leerling offline_access",
-                nonce=None,
-                redirect_uri=idp.redirect_uri,
-                code_challenge=challenge,
-                sid=uuid.uuid4().hex,
-                auth_time=now,
-                lifetime=30,
-                now=now,
-            )
-    finally:
-        engine.dispose()
+    code = seal_code(
+        server_sealer(idp.database_url),
+        client_id=idp.client_id,
+        account_uuid=idp.pupil.account_uuid,
+        scope="openid ov_leerling offline_access",
+        nonce=None,
+        redirect_uri=idp.redirect_uri,
+        code_challenge=challenge,
+        sid=uuid.uuid4().hex,
+        auth_time=now,
+        now=now,
+        lifetime=30,
+    )
     answer = _token(
         idp,
         grant_type="authorization_code",

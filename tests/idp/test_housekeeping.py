@@ -7,6 +7,7 @@ import uuid
 
 from sqlalchemy import Engine, func, insert, select
 
+from leerid.idp.store.grants import CODE_REUSE_WINDOW
 from leerid.idp.store.housekeeping import purge_expired
 from leerid.idp.store.log_retention import LogRetention
 from leerid.idp.store.login_tables import ActivationCodeRow, LoginThrottleRow
@@ -29,7 +30,7 @@ def _grant(
 ) -> dict[str, object]:
     return {
         "id": uuid.uuid4().hex,
-        "code_hash": uuid.uuid4().hex,
+        "access_token_hash": uuid.uuid4().hex,
         "client_id": "c",
         "account_uuid": str(uuid.uuid4()),
         "scope": "openid",
@@ -203,3 +204,24 @@ def test_purge_command(leerid_env: dict[str, str]) -> None:
     env = {**leerid_env, "LEERID_RETENTION_REFUSALS": "one year"}
     bad = run_leerid(["idp", "purge"], env)
     assert bad.returncode == 2 and "LEERID_RETENTION_REFUSALS" in bad.stderr
+
+
+def test_a_grant_outlives_the_window_in_which_its_sealed_code_still_opens(engine: Engine) -> None:
+    """RFC 6749 §4.1.2 (issue 15): a sealed code opens ``CODE_REUSE_WINDOW`` after its expiry;
+    without its grant row a replay would be redeemed again, so even a retention of nothing
+    (and an access token that has expired, as a short lifetime allows) keeps the row."""
+    window = dt.timedelta(seconds=CODE_REUSE_WINDOW)
+    minute = dt.timedelta(minutes=1)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(IdpGrant),
+            [
+                _grant(NOW - window + minute, NOW - minute),  # a replay would still open
+                _grant(NOW - window - minute, NOW - minute),  # it would not: deleted
+            ],
+        )
+    counts = purge_expired(engine, NOW, retention=LogRetention(grants=IsoDuration()))
+    assert counts.grants == 1
+    with engine.connect() as conn:
+        (kept,) = conn.execute(select(IdpGrant.code_expires_at)).scalars().all()
+    assert kept is not None and kept.replace(tzinfo=dt.UTC) == NOW - window + minute

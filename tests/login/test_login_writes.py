@@ -1,6 +1,7 @@
-"""Issue 4 §7: a password login writes six rows, counted by the database itself (row
-triggers, see ``tests.login.write_log``): four for the flow (the disclosure's transparency-log
-entry among them, issue 12 §1) and two for the throttle's reservation, which issue 8 §5
+"""Issue 4 §7: a password login writes five rows, counted by the database itself (row
+triggers, see ``tests.login.write_log``): three for the flow (the disclosure's
+transparency-log entry among them, issue 12 §1; the code is sealed, issue 15, so its grant
+row is written once, at redemption) and two for the throttle's reservation, which issue 8 §5
 requires before the password is checked."""
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from tests.login.oidc_flow import exchange, password_login, userinfo
 from tests.login.write_log import install_write_log, take_writes
 
 
-def test_a_password_login_writes_six_rows(database_url: str) -> None:
-    """Authorize, log in with the password, redeem the code: six rows.
+def test_a_password_login_writes_five_rows(database_url: str) -> None:
+    """Authorize, log in with the password, redeem the code: five rows.
 
-    The grant (the code) at login, the same row when it becomes an access token, one
-    disclosure record for the ID token and its transparency-log entry (issue 12 §1);
+    No row for the code (it is sealed), the grant row with its access token when the code is
+    redeemed, one disclosure record for the ID token and its transparency-log entry (issue
+    12 §1);
     userinfo is a release of its own and adds exactly its disclosure record and entry. The
     throttle reserves the attempt on the account's row before the hash (one INSERT) and
     drops the row after the good password (one DELETE): a burst of guesses cannot all be
@@ -49,7 +51,6 @@ def test_a_password_login_writes_six_rows(database_url: str) -> None:
             "INSERT login_throttle": 1,
             "DELETE login_throttle": 1,
             "INSERT idp_grant": 1,
-            "UPDATE idp_grant": 1,
             "INSERT idp_disclosure": 1,
             "INSERT idp_tlog_entry": 1,
         }

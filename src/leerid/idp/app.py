@@ -147,20 +147,12 @@ def _configure_logging(level: str) -> None:
     log_privacy.install()  # the values in PostgreSQL's error details stay out of the log
 
 
-def _asynchronous_commit(dbapi_connection: Any, _record: Any) -> None:
-    """PostgreSQL: commits of this pool do not wait for the WAL flush (see ``IdpContext``)."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("SET synchronous_commit = off")
-    cursor.close()
-    dbapi_connection.commit()
-
-
 def _autocommit_on_connect(dbapi_connection: Any, _record: Any) -> None:
     """psycopg: the connection autocommits from its creation on."""
     dbapi_connection.autocommit = True
 
 
-def _autocommit_engine(url: str, pool_size: int, *, asynchronous: bool = False) -> Engine:
+def _autocommit_engine(url: str, pool_size: int) -> Engine:
     """A pool of connections that autocommit (one round trip per statement, no BEGIN).
 
     On PostgreSQL each connection is put in autocommit once, when it is opened, rather than
@@ -177,8 +169,6 @@ def _autocommit_engine(url: str, pool_size: int, *, asynchronous: bool = False) 
     )
     if pool.dialect.name != "postgresql":
         return pool.execution_options(isolation_level="AUTOCOMMIT")
-    if asynchronous:
-        event.listen(pool, "connect", _asynchronous_commit)
     event.listen(pool, "connect", _autocommit_on_connect)
     return pool
 
@@ -256,14 +246,12 @@ def _context(settings: IdpSettings) -> IdpContext:
     )
     ensure_keys(engine)
     autocommit = _autocommit_engine(settings.database_url, 16)
-    codes = _autocommit_engine(settings.database_url, 8, asynchronous=True)
-    renew_together(engine, autocommit, codes)
+    renew_together(engine, autocommit)
     return IdpContext(
         settings=settings,
         engine=engine,
-        codes=codes,
         autocommit=autocommit,
-        store=SqlStore(engine, autocommit, codes),
+        store=SqlStore(engine, autocommit),
         keys=KeyRing(autocommit, settings.id_token_lifetime, settings.cache_seconds),
         clients=ClientCache(autocommit, settings.cache_seconds),
         protocols=ProtocolCache(autocommit, settings.cache_seconds),

@@ -52,17 +52,11 @@ class IdpContext:
     settings: IdpSettings
     engine: Engine
     """For transactions of several statements."""
-    codes: Engine
-    """Autocommit connections for the authorization answer (code INSERT). On PostgreSQL they
-    commit without waiting for the disk (``synchronous_commit = off``): a crash may lose a
-    code of the last moments (the pupil logs in again) but never lets one be used twice —
-    the exchange that consumes a code commits synchronously, which flushes the WAL before
-    it, the code's INSERT included."""
     autocommit: Engine
     """A pool of autocommit connections, for reads and single-statement writes: one round
     trip each instead of BEGIN, statement, COMMIT/ROLLBACK."""
     store: IdpStore
-    """What the handlers read and write, on the three pools above."""
+    """What the handlers read and write, on the two pools above."""
     keys: KeyRing
     clients: ClientCache
     protocols: ProtocolCache

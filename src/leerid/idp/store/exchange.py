@@ -1,10 +1,11 @@
-"""The token endpoint's writes: a code or refresh token consumed, tokens stored, disclosed.
+"""The token endpoint's writes: a code redeemed or a refresh token consumed, tokens stored,
+disclosed.
 
 All or nothing (RFC 6749 §4.1.2 and §10.5: a code is single use; OAuth 2.0 Security BCP
 §4.14.2: refresh tokens are single use and rotated). The disclosure record and its
 transparency-log entry (issue 12 §1) are written with the tokens, through ``exchange_code`` /
 ``rotate_refresh_token`` only. On PostgreSQL an exchange without a refresh token is one
-atomic statement in autocommit (the private fast path, ``_consume_and_record``); everywhere
+atomic statement in autocommit (the private fast path, ``_redeem_and_record``); everywhere
 else it is one transaction.
 
 Fail closed (issue 12 §1): when the entry cannot be appended the whole write rolls back,
@@ -31,6 +32,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.disclosures import DisclosureEntry, entry_params, insert_disclosure
@@ -41,16 +43,35 @@ from leerid.idp.store.tlog.tables import TlogEntry
 
 __all__ = ["CodeExchange", "RefreshRotation", "exchange_code", "rotate_refresh_token"]
 
-_CONSUME_CODE = HotStatement(
-    update(G)
-    .where(G.c.id == bindparam("b_id"), G.c.code_used_at.is_(None), G.c.revoked_at.is_(None))
-    .values(
-        code_used_at=bindparam("b_now"),
-        access_token_hash=bindparam("b_access"),
-        access_expires_at=bindparam("b_expires"),
-        family_id=bindparam("b_family"),
-    )
+_REDEEMED = (
+    "id",
+    "client_id",
+    "account_uuid",
+    "scope",
+    "sid",
+    "auth_time",
+    "created_at",
+    "code_expires_at",
+    "code_used_at",
+    "access_token_hash",
+    "access_expires_at",
+    "family_id",
 )
+"""The grant row a code's redemption inserts (``_redeem_params`` gives the values)."""
+
+
+def _redeem_code(dialect_insert: Any) -> Any:
+    """RFC 6749 §4.1.2, §10.5: the code's grant row with its access token, under the grant id
+    the code carries; ``ON CONFLICT (id) DO NOTHING``: a code redeemed before inserts
+    nothing (no error, so that the statement it is part of writes nothing either)."""
+    values = {name: bindparam(f"b_{name}", type_=G.c[name].type) for name in _REDEEMED}
+    return dialect_insert(G).values(values).on_conflict_do_nothing(index_elements=[G.c.id])
+
+
+_REDEEM_CODE = {
+    "postgresql": HotStatement(_redeem_code(postgresql.insert)),
+    "sqlite": HotStatement(_redeem_code(sqlite.insert)),
+}
 
 
 class _RacedError(Exception):
@@ -90,16 +111,17 @@ def exchange_code(
     disclosure: DisclosureEntry,
     secret: bytes,
 ) -> bytes | None:
-    """Consume the code, store its tokens, the disclosure record and its log entry: all or
-    nothing. The entry's leaf hash; None when another request used the code first (then
-    nothing is written); ``LogAppendError`` when the log refused the entry (nothing either).
+    """Redeem the code (its grant row with the access token), store a refresh token, the
+    disclosure record and its log entry: all or nothing. The entry's leaf hash; None when
+    the code was redeemed before (then nothing is written); ``LogAppendError`` when the log
+    refused the entry (nothing either).
 
     ``conn`` is an autocommit connection (the PostgreSQL fast path runs on it), ``engine``
     gives the transaction otherwise; ``secret`` keys the pupil's pseudonym (``pupil_secret``).
     """
     if exchange.refresh_token is None and conn.dialect.name == "postgresql":
         with fail_closed("the token exchange"):  # one statement: the entry's fails it all
-            return _consume_code_recording(conn, grant.grant_id, exchange, disclosure, secret)
+            return _redeem_recording(conn, grant, exchange, disclosure, secret)
     return _exchange_in_transaction(engine, grant, exchange, disclosure, secret)
 
 
@@ -113,7 +135,7 @@ def _exchange_in_transaction(
     """``exchange_code`` as one transaction (SQLite, or a code that gives a refresh token)."""
     try:
         with engine.begin() as tx:
-            if not _consume_code(tx, grant.grant_id, exchange):
+            if not _redeem(tx, grant, exchange):
                 raise _RacedError()
             if exchange.refresh_token is not None and exchange.family_id is not None:
                 _store_refresh_token(
@@ -177,68 +199,80 @@ def rotate_refresh_token(
         return None
 
 
-def _from_consumed(table: Table, consumed: Any, names: list[str], prefix: str) -> Insert:
-    """``INSERT INTO table (names) SELECT :prefix_name… FROM consumed``: a row only when the
-    code was consumed."""
+def _from_redeemed(table: Table, redeemed: Any, names: list[str], prefix: str) -> Insert:
+    """``INSERT INTO table (names) SELECT :prefix_name… FROM redeemed``: a row only when the
+    code was redeemed."""
     rows = select(
         *[bindparam(f"{prefix}{name}", type_=table.c[name].type).label(name) for name in names]
-    ).select_from(consumed)
+    ).select_from(redeemed)
     return insert(table).from_select(names, rows)
 
 
-def _consume_and_record() -> Executable:
-    """PostgreSQL: consume the code, write the disclosure record and its log entry in one
+def _redeem_and_record() -> Executable:
+    """PostgreSQL: redeem the code, write the disclosure record and its log entry in one
     statement.
 
-    ``WITH consumed AS (UPDATE … RETURNING id), entry AS (INSERT INTO idp_tlog_entry SELECT …
-    FROM consumed) INSERT INTO idp_disclosure SELECT … FROM consumed``: one atomic statement
-    in autocommit, no BEGIN/COMMIT round trips (a data-modifying WITH runs to completion
-    whether or not the main statement reads it); when the code was used already nothing is
-    inserted either; when the entry is refused nothing is written at all.
+    ``WITH redeemed AS (INSERT INTO idp_grant … ON CONFLICT (id) DO NOTHING RETURNING id),
+    entry AS (INSERT INTO idp_tlog_entry SELECT … FROM redeemed) INSERT INTO idp_disclosure
+    SELECT … FROM redeemed``: one atomic statement in autocommit, no BEGIN/COMMIT round trips
+    (a data-modifying WITH runs to completion whether or not the main statement reads it);
+    when the code was redeemed already nothing is inserted at all; when the entry is refused
+    nothing is written at all.
     """
-    consumed = _CONSUME_CODE.statement.returning(G.c.id).cte("consumed")  # type: ignore[attr-defined]
+    redeemed = (
+        _REDEEM_CODE["postgresql"].statement.returning(G.c.id).cte("redeemed")  # type: ignore[attr-defined]
+    )
     table = cast(Table, Disclosure.__table__)
     names = [c.name for c in table.columns if c.name != "id"]
-    entry = _from_consumed(cast(Table, TlogEntry.__table__), consumed, ["leaf_hash", "body"], "e_")
-    record = _from_consumed(table, consumed, names, "d_")
-    return record.add_cte(consumed, entry.cte("entry"))
+    entry = _from_redeemed(cast(Table, TlogEntry.__table__), redeemed, ["leaf_hash", "body"], "e_")
+    record = _from_redeemed(table, redeemed, names, "d_")
+    return record.add_cte(redeemed, entry.cte("entry"))
 
 
-_CONSUME_AND_RECORD = HotStatement(_consume_and_record())
+_REDEEM_AND_RECORD = HotStatement(_redeem_and_record())
 
 
-def _consume_params(grant_id: str, exchange: CodeExchange) -> dict[str, Any]:
-    return {
-        "b_id": grant_id,
-        "b_now": exchange.now,
-        "b_access": token_hash(exchange.access_token),
-        "b_expires": exchange.access_expires_at,
-        "b_family": exchange.family_id,
+def _redeem_params(grant: CodeGrant, exchange: CodeExchange) -> dict[str, Any]:
+    values = {
+        "id": grant.grant_id,
+        "client_id": grant.client_id,
+        "account_uuid": grant.account_uuid,
+        "scope": grant.scope,
+        "sid": grant.sid,
+        "auth_time": grant.auth_time,
+        "created_at": grant.issued_at,
+        "code_expires_at": grant.expires_at,
+        "code_used_at": exchange.now,
+        "access_token_hash": token_hash(exchange.access_token),
+        "access_expires_at": exchange.access_expires_at,
+        "family_id": exchange.family_id,
     }
+    return {f"b_{name}": values[name] for name in _REDEEMED}
 
 
-def _consume_code(conn: Connection, grant_id: str, exchange: CodeExchange) -> bool:
-    """Mark the code used and attach the access token to the grant (one UPDATE).
+def _redeem(conn: Connection, grant: CodeGrant, exchange: CodeExchange) -> bool:
+    """Insert the code's grant row with its access token (one INSERT).
 
-    False when another request used the code first (the caller then answers invalid_grant).
+    False when the code was redeemed before (the caller then answers invalid_grant).
     """
-    return bool(_CONSUME_CODE(conn, _consume_params(grant_id, exchange)).rowcount)
+    statement = _REDEEM_CODE[conn.dialect.name]
+    return bool(statement(conn, _redeem_params(grant, exchange)).rowcount)
 
 
-def _consume_code_recording(
+def _redeem_recording(
     conn: Connection,
-    grant_id: str,
+    grant: CodeGrant,
     exchange: CodeExchange,
     disclosure: DisclosureEntry,
     secret: bytes,
 ) -> bytes | None:
-    """``_consume_code``, the disclosure record and its entry as one statement (PostgreSQL
-    only): the entry's leaf hash, or None when the code was used already."""
+    """``_redeem``, the disclosure record and its entry as one statement (PostgreSQL
+    only): the entry's leaf hash, or None when the code was redeemed already."""
     rows = disclosure.rows(secret)
-    params = _consume_params(grant_id, exchange)
+    params = _redeem_params(grant, exchange)
     params.update({f"d_{name}": value for name, value in rows.record.items()})
     params.update(entry_params(rows))
-    return rows.leaf if _CONSUME_AND_RECORD(conn, params).rowcount else None
+    return rows.leaf if _REDEEM_AND_RECORD(conn, params).rowcount else None
 
 
 def _insert_access_token(

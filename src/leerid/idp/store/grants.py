@@ -1,10 +1,13 @@
-"""Codes, access tokens and refresh tokens in the database (SQLAlchemy Core, hashed secrets).
+"""Grants, access tokens and refresh tokens in the database (SQLAlchemy Core, hashed secrets).
 
 RFC 6749 §4.1.2 and §10.5: a code is single use, short-lived (30 s) and bound to the client,
 the redirect URI and the PKCE challenge; when a code is used twice the tokens issued from it
-are revoked. The grant row holding the code becomes the row of the access token: the
-exchange is one UPDATE. Access and refresh tokens are random 256-bit strings of which only
-the SHA-256 is stored, so a copy of the database yields no usable token.
+are revoked. A code is not stored: it is sealed (``leerid.idp.web.authorization_codes``) and
+carries its grant's id. Its redemption inserts the grant row, with the access token, under
+that id (``leerid.idp.store.exchange``): the primary key lets a code be redeemed once, and
+the row is there for a second use to find and revoke. Access and refresh tokens are random
+256-bit strings of which only the SHA-256 is stored, so a copy of the database yields no
+usable token.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Executable, Table, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Executable,
+    Select,
+    Table,
+    bindparam,
+    literal_column,
+    select,
+    update,
+)
 
 from leerid.idp.store._fast_path import HotStatement
 from leerid.idp.store.endings import ending_exists
@@ -23,78 +35,47 @@ from leerid.idp.store.models import IdpClient, IdpEndedSession, IdpGrant, IdpRef
 from leerid.idp.store.pupils import joined_to_pupil, pupil_columns
 
 __all__ = [
+    "CODE_REUSE_WINDOW",
     "AccessGrant",
     "CodeGrant",
     "find_access_token",
-    "insert_code",
+    "may_issue_code",
     "new_token",
     "revoke_access_token",
     "revoke_refresh_token",
     "token_hash",
 ]
 
+CODE_REUSE_WINDOW = 600
+"""Seconds after its expiry a sealed code still opens, so that a replay is seen as a reuse
+(and revokes); its grant row is kept at least as long (``housekeeping``)."""
+
 G = cast(Table, IdpGrant.__table__)
 R = cast(Table, IdpRefreshToken.__table__)
 
-# The hot path's statements, built once (bind parameters per call).
-_INSERT_GRANT = HotStatement(insert(G))
 
-
-def _insert_code_guarded(*, session: bool, ending: bool) -> Executable:
-    """The code's INSERT, done only when its SSO session was not ended by a logout
-    (``session``) and the client's protocol has no end in effect (``ending``, art. 8, 11):
-    ``INSERT … SELECT :values WHERE NOT EXISTS (…)``, one statement for the checks and
-    the write."""
-    names = [
-        "id",
-        "code_hash",
-        "client_id",
-        "account_uuid",
-        "scope",
-        "nonce",
-        "redirect_uri",
-        "code_challenge",
-        "sid",
-        "auth_time",
-        "created_at",
-        "code_expires_at",
-    ]
-    values = select(*[bindparam(n, type_=G.c[n].type).label(n) for n in names])
+def _code_guard(*, session: bool, ending: bool) -> Executable:
+    """Whether a code may be issued now: its SSO session was not ended by a logout
+    (``session``) and the client's protocol has no end in effect (``ending``, art. 8, 11).
+    ``SELECT 1 WHERE NOT EXISTS (…)``: a row when it may, one read for both checks."""
+    may: Select[Any] = select(literal_column("1").label("may"))
     if session:
-        ended = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("sid"))
-        values = values.where(~ended.exists())
+        ended = select(IdpEndedSession.sid).where(IdpEndedSession.sid == bindparam("b_sid"))
+        may = may.where(~ended.exists())
     if ending:
-        in_effect = bindparam("created_at", type_=G.c.created_at.type)
-        values = values.where(~ending_exists(bindparam("b_protocol_id"), in_effect))
-    return insert(G).from_select(names, values)
+        in_effect = bindparam("b_now", type_=G.c.created_at.type)
+        may = may.where(~ending_exists(bindparam("b_protocol_id"), in_effect))
+    return may
 
 
-_INSERT_CODE_GUARDED = {
-    (session, ending): HotStatement(_insert_code_guarded(session=session, ending=ending))
+_CODE_GUARDS = {
+    (session, ending): HotStatement(_code_guard(session=session, ending=ending))
     for session in (False, True)
     for ending in (False, True)
     if session or ending
 }
 
 
-CODE_COLUMNS = tuple(
-    G.c[name]
-    for name in (
-        "id",
-        "client_id",
-        "account_uuid",
-        "scope",
-        "nonce",
-        "redirect_uri",
-        "code_challenge",
-        "sid",
-        "auth_time",
-        "family_id",
-        "code_expires_at",
-        "code_used_at",
-    )
-)
-"""What ``code_grant_from_row`` reads."""
 ACCESS_COLUMNS = (
     G.c.id,
     G.c.client_id,
@@ -130,7 +111,7 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 
 @dataclass(frozen=True)
 class CodeGrant:
-    """What a code was issued for."""
+    """What a code was issued for, as its sealed value carries it."""
 
     grant_id: str
     client_id: str
@@ -141,80 +122,38 @@ class CodeGrant:
     code_challenge: str | None
     sid: str | None
     auth_time: dt.datetime
-    family_id: str | None
+    issued_at: dt.datetime
+    expires_at: dt.datetime
 
 
-def insert_code(
+def may_issue_code(
     conn: Connection,
     *,
-    code: str,
-    client_id: str,
-    account_uuid: str,
-    scope: str,
-    nonce: str | None,
-    redirect_uri: str,
-    code_challenge: str | None,
-    sid: str,
-    auth_time: dt.datetime,
-    lifetime: int,
     now: dt.datetime,
-    unless_session_ended: bool = False,
+    unless_session_ended: str | None = None,
     unless_protocol_ended: str | None = None,
 ) -> bool:
-    """Store a new code (one INSERT); False when ``unless_session_ended`` and the SSO
-    session ``sid`` was ended by a logout, or when the protocol ``unless_protocol_ended``
-    has an end in effect by ``now`` (art. 8, 11); then nothing is stored."""
-    guards = (unless_session_ended, unless_protocol_ended is not None)
-    statement = _INSERT_CODE_GUARDED[guards] if any(guards) else _INSERT_GRANT
-    params: dict[str, Any] = (
-        {} if unless_protocol_ended is None else {"b_protocol_id": unless_protocol_ended}
-    )
-    return bool(
-        statement(
-            conn,
-            params
-            | {
-                "id": secrets.token_hex(16),
-                "code_hash": token_hash(code),
-                "client_id": client_id,
-                "account_uuid": account_uuid,
-                "scope": scope,
-                "nonce": nonce,
-                "redirect_uri": redirect_uri,
-                "code_challenge": code_challenge,
-                "sid": sid,
-                "auth_time": auth_time,
-                "created_at": now,
-                "code_expires_at": now + dt.timedelta(seconds=lifetime),
-            },
-        ).rowcount
-    )
+    """False when the SSO session ``unless_session_ended`` was ended by a logout, or when
+    the protocol ``unless_protocol_ended`` has an end in effect by ``now`` (art. 8, 11);
+    one read, none when neither is asked."""
+    guards = (unless_session_ended is not None, unless_protocol_ended is not None)
+    if not any(guards):
+        return True
+    params: dict[str, Any] = {}
+    if unless_session_ended is not None:
+        params["b_sid"] = unless_session_ended
+    if unless_protocol_ended is not None:
+        params |= {"b_protocol_id": unless_protocol_ended, "b_now": now}
+    return _CODE_GUARDS[guards](conn, params).first() is not None
 
 
-def code_grant_from_row(row: Any) -> tuple[CodeGrant, dt.datetime, bool] | None:
-    """The grant, expiry and used flag of a row with the columns of ``idp_grant``."""
-    if row is None:
-        return None
-    grant = CodeGrant(
-        grant_id=row.id,
-        client_id=row.client_id,
-        account_uuid=row.account_uuid,
-        scope=row.scope,
-        nonce=row.nonce,
-        redirect_uri=row.redirect_uri,
-        code_challenge=row.code_challenge,
-        sid=row.sid,
-        auth_time=_aware(row.auth_time) or dt.datetime.now(dt.UTC),
-        family_id=row.family_id,
-    )
-    return grant, _aware(row.code_expires_at) or grant.auth_time, row.code_used_at is not None
-
-
-def revoke_grant_tokens(conn: Connection, grant: CodeGrant, now: dt.datetime) -> None:
+def revoke_grant_tokens(conn: Connection, grant_id: str, now: dt.datetime) -> None:
     """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it (and its family)."""
-    conn.execute(update(G).where(G.c.id == grant.grant_id).values(revoked_at=now))
-    if grant.family_id is not None:
-        revoke_family(conn, grant.family_id, now)
+    row = conn.execute(
+        update(G).where(G.c.id == grant_id).values(revoked_at=now).returning(G.c.family_id)
+    ).first()
+    if row is not None and row.family_id is not None:
+        revoke_family(conn, row.family_id, now)
 
 
 def revoke_family(conn: Connection, family_id: str, now: dt.datetime) -> None:
@@ -329,6 +268,21 @@ def grant_with_pupil(columns: Any, key: Any, protocol: Any) -> dict[str, HotStat
             .select_from(joined)
             .where(key == bindparam("b_hash"))
         )
+        for dialect, aggregate in (("postgresql", "string_agg"), ("sqlite", "group_concat"))
+    }
+
+
+def code_use_with_pupil() -> dict[str, HotStatement]:
+    """A code's redemption reads, in one statement per dialect: whether its grant ``:b_id``
+    was redeemed before (``used``, RFC 6749 §4.1.2), whether the protocol ``:b_protocol_id``
+    has a recorded end (``protocol_ended``, art. 8, 11), and (art. 5) the pupil behind the
+    account ``:b_account``, fetched now (NULLs when the account is unknown)."""
+    one = select(literal_column("1").label("one")).subquery("one")
+    joined = joined_to_pupil(one, bindparam("b_account", type_=G.c.account_uuid.type))
+    used = select(G.c.id).where(G.c.id == bindparam("b_id")).exists().label("used")
+    ended = ending_exists(bindparam("b_protocol_id")).label("protocol_ended")
+    return {
+        dialect: HotStatement(select(used, ended, *pupil_columns(aggregate)).select_from(joined))
         for dialect, aggregate in (("postgresql", "string_agg"), ("sqlite", "group_concat"))
     }
 

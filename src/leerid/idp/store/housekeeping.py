@@ -1,9 +1,11 @@
 """Deleting what the provider no longer needs, per record kind after its retention period
 (``log_retention.py``), in small batches so that logins never wait behind a long lock.
 
-A grant row (code, then access token) is kept while its code or access token could still
-be presented, and while a refresh token of its family lives, so that the reuse of a code
-can still revoke what it issued (RFC 6749 §4.1.2, §10.5). A refresh token is kept until it
+A grant row (a redeemed code's access token) is kept while its code could still be presented
+(its 30 s and the ``CODE_REUSE_WINDOW`` after, whatever the retention says: without the row a
+replayed sealed code would be redeemed again), while its access token could, and while a
+refresh token of its family lives, so that the reuse of a code can still revoke what it
+issued (RFC 6749 §4.1.2, §10.5). A refresh token is kept until it
 expires, so that the reuse of a rotated one is still recognised (RFC 6749 §10.4). A
 client assertion's ``jti`` is kept until the assertion expires (RFC 7523 §3), an ended
 session until its cookie would have expired. The disclosure log keeps each release as long
@@ -23,6 +25,7 @@ from typing import cast
 from sqlalchemy import ColumnElement, Engine, Table, and_, delete, exists, func, or_, select
 
 from leerid.idp.login.throttle import ThrottlePolicy
+from leerid.idp.store.grants import CODE_REUSE_WINDOW
 from leerid.idp.store.log_retention import LogRetention
 from leerid.idp.store.login_tables import ActivationCodeRow, LoginThrottleRow
 from leerid.idp.store.models import (
@@ -70,9 +73,12 @@ class PurgeCounts:
 
 def _expired_grants(now: dt.datetime, keep: LogRetention) -> ColumnElement[bool]:
     at = keep.grants.before(now)
+    # a sealed code still opens CODE_REUSE_WINDOW after its expiry: its row must outlive
+    # that, or a replay would find no row and be redeemed again (RFC 6749 §4.1.2)
+    replayable = min(at, now - dt.timedelta(seconds=CODE_REUSE_WINDOW))
     live_refresh = exists().where(R.c.family_id == G.c.family_id, R.c.expires_at >= at)
     return and_(
-        or_(G.c.code_expires_at.is_(None), G.c.code_expires_at < at),
+        or_(G.c.code_expires_at.is_(None), G.c.code_expires_at < replayable),
         or_(G.c.access_expires_at.is_(None), G.c.access_expires_at < at),
         or_(G.c.family_id.is_(None), ~live_refresh),
     )

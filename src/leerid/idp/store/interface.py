@@ -21,63 +21,40 @@ from leerid.protocol import PupilClaims
 
 __all__ = [
     "Credential",
-    "FoundCode",
     "IdpStore",
     "LogAppendError",
-    "NewCode",
     "ProtocolEnded",
     "StoreConnection",
     "leaf_text",
 ]
 
-FoundCode = tuple[CodeGrant, dt.datetime, bool]
-"""A code's grant, its expiry and whether it was used."""
 Credential = tuple[str | None, str | None, str | None]
 """(account_uuid, password_hash, account status); Nones when the username is unknown."""
 ProtocolEnded = tuple[str | None, bool]
 """Art. 8, 11: a client's protocol id as stored and whether it has a recorded end."""
 
 
-class NewCode(Protocol):
-    """What a new code is issued for (``AuthorizationRequest`` has these fields)."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def scope(self) -> str: ...
-    @property
-    def nonce(self) -> str | None: ...
-    @property
-    def redirect_uri(self) -> str: ...
-    @property
-    def code_challenge(self) -> str | None: ...
-
-
 class StoreConnection(Protocol):
     """One connection for a request's statements, each its own (autocommit) write."""
 
-    def insert_code(
+    def may_issue_code(
         self,
-        code: str,
-        request: NewCode,
         *,
-        account_uuid: str,
-        sid: str,
-        auth_time: dt.datetime,
-        lifetime: int,
         now: dt.datetime,
-        unless_session_ended: bool,
+        unless_session_ended: str | None = None,
         unless_protocol_ended: str | None = None,
     ) -> bool:
-        """RFC 6749 §4.1.2: store a code; False when the SSO session was ended meanwhile or
-        (art. 8, 11) the protocol ``unless_protocol_ended`` has a recorded end."""
+        """RFC 6749 §4.1.2: False when the SSO session ``unless_session_ended`` was ended by a
+        logout or (art. 8, 11) the protocol ``unless_protocol_ended`` has an end in effect;
+        one read (none when neither is asked)."""
         ...
 
     def code_with_pupil(
-        self, code: str, on: dt.date, protocol_id: str
-    ) -> tuple[FoundCode | None, PupilClaims | None, bool]:
-        """The code's grant, (art. 5) the pupil it is about, fetched now, and (art. 8, 11)
-        whether ``protocol_id`` has a recorded end, read by the same statement."""
+        self, grant: CodeGrant, on: dt.date, protocol_id: str
+    ) -> tuple[bool, PupilClaims | None, bool]:
+        """Whether the code's grant was redeemed before, (art. 5) the pupil it is about,
+        fetched now, and (art. 8, 11) whether ``protocol_id`` has a recorded end, read by one
+        statement."""
         ...
 
     def access_with_pupil(
@@ -90,8 +67,8 @@ class StoreConnection(Protocol):
     def exchange_code(
         self, grant: CodeGrant, exchange: CodeExchange, disclosure: DisclosureEntry
     ) -> bytes | None:
-        """Consume the code, store its tokens and the disclosure with its log entry: all or
-        nothing. The entry's leaf hash; None when the code was used meanwhile; issue 12 §1:
+        """Redeem the code, store its tokens and the disclosure with its log entry: all or
+        nothing. The entry's leaf hash; None when the code was redeemed meanwhile; issue 12 §1:
         ``LogAppendError`` (nothing written) when the log refused the entry."""
         ...
 
@@ -108,10 +85,6 @@ class IdpStore(Protocol):
         """A connection for reads and single-statement writes (autocommit)."""
         ...
 
-    def connect_codes(self) -> AbstractContextManager[StoreConnection]:
-        """A connection of the pool for the authorization answer (code INSERT)."""
-        ...
-
     def record_disclosure(self, entry: DisclosureEntry) -> bytes:
         """Issue 4 §5, issue 12 §1: one record of the disclosure log with its log entry, on
         a connection of its own: the entry's leaf hash, or ``LogAppendError``."""
@@ -122,7 +95,7 @@ class IdpStore(Protocol):
         public transparency log (it releases nothing, and would reveal the username)."""
         ...
 
-    def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
+    def revoke_code_tokens(self, grant_id: str, now: dt.datetime) -> None:
         """RFC 6749 §4.1.2: a code used twice revokes the tokens issued from it."""
         ...
 

@@ -73,7 +73,8 @@ KINDS: tuple[LogKind, ...] = (
     LogKind(
         "grants",
         "P0D",
-        "the expiry of the code, its access token and its refresh family",
+        "the expiry of the code (plus its 10-minute reuse window), its access token and its "
+        "refresh family",
         "RFC 6749 §4.1.2, §10.5: kept while a reused code must still revoke what it issued",
     ),
     LogKind(

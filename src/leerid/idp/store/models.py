@@ -78,20 +78,17 @@ class IdpServerSecret(Base):
 
 
 class IdpGrant(Base):
-    """One authorization: its code (30 s, single use) and the access token it became."""
+    """One authorization's access token: the redeemed code's grant (written at redemption,
+    under the grant id the sealed code carries, so a code redeems once), or a refresh's."""
 
     __tablename__ = "idp_grant"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     access_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     family_id: Mapped[str | None] = mapped_column(String(32), index=True)
     client_id: Mapped[str] = mapped_column(String(64))
     account_uuid: Mapped[str] = mapped_column(String(36))
     scope: Mapped[str] = mapped_column(Text)
-    nonce: Mapped[str | None] = mapped_column(Text)
-    redirect_uri: Mapped[str | None] = mapped_column(Text)
-    code_challenge: Mapped[str | None] = mapped_column(String(128))
     sid: Mapped[str | None] = mapped_column(String(32))
     auth_time: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

@@ -26,7 +26,7 @@ from leerid.idp.store.disclosures import (
 )
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import AccessGrant, CodeGrant, RefreshGrant
-from leerid.idp.store.interface import Credential, FoundCode, NewCode, ProtocolEnded
+from leerid.idp.store.interface import Credential, ProtocolEnded
 from leerid.idp.store.models import IdpEndedSession
 from leerid.idp.store.my_data import MyDisclosure, my_disclosures
 from leerid.idp.store.pupils import account_status, fetch_pupil, pupil_from_row
@@ -39,9 +39,7 @@ from leerid.registry.models import Credential as CredentialRow
 
 __all__ = ["SqlConnection", "SqlStore", "renew_together"]
 
-_CODE_WITH_PUPIL = grants.grant_with_pupil(
-    grants.CODE_COLUMNS, grants.G.c.code_hash, bindparam("b_protocol_id")
-)
+_CODE_USE_WITH_PUPIL = grants.code_use_with_pupil()
 _TOKEN_WITH_PUPIL = grants.grant_with_pupil(
     (*grants.ACCESS_COLUMNS, grants.client_protocol().label("client_protocol_id")),
     grants.G.c.access_token_hash,
@@ -64,49 +62,36 @@ class SqlConnection:
         self._engine = engine  # for the transactions of an exchange off PostgreSQL
         self._secret = secret  # the pupils' pseudonyms in log entries (issue 12 §1)
 
-    def insert_code(
+    def may_issue_code(
         self,
-        code: str,
-        request: NewCode,
         *,
-        account_uuid: str,
-        sid: str,
-        auth_time: dt.datetime,
-        lifetime: int,
         now: dt.datetime,
-        unless_session_ended: bool,
+        unless_session_ended: str | None = None,
         unless_protocol_ended: str | None = None,
     ) -> bool:
-        """RFC 6749 §4.1.2: store a code (one INSERT)."""
-        return grants.insert_code(
+        """See ``leerid.idp.store.grants.may_issue_code``."""
+        return grants.may_issue_code(
             self._conn,
-            code=code,
-            client_id=request.client_id,
-            account_uuid=account_uuid,
-            scope=request.scope,
-            nonce=request.nonce,
-            redirect_uri=request.redirect_uri,
-            code_challenge=request.code_challenge,
-            sid=sid,
-            auth_time=auth_time,
-            lifetime=lifetime,
             now=now,
             unless_session_ended=unless_session_ended,
             unless_protocol_ended=unless_protocol_ended,
         )
 
     def code_with_pupil(
-        self, code: str, on: dt.date, protocol_id: str
-    ) -> tuple[FoundCode | None, PupilClaims | None, bool]:
-        """The code's grant, the pupil and whether ``protocol_id`` has a recorded end, in
-        one statement."""
-        statement = _CODE_WITH_PUPIL[self._conn.dialect.name]
-        params = {"b_hash": grants.token_hash(code), "b_protocol_id": protocol_id, "on": on}
+        self, grant: CodeGrant, on: dt.date, protocol_id: str
+    ) -> tuple[bool, PupilClaims | None, bool]:
+        """Whether the code was redeemed, the pupil and whether ``protocol_id`` has a
+        recorded end, in one statement."""
+        statement = _CODE_USE_WITH_PUPIL[self._conn.dialect.name]
+        params = {
+            "b_id": grant.grant_id,
+            "b_account": grant.account_uuid,
+            "b_protocol_id": protocol_id,
+            "on": on,
+        }
         row = statement(self._conn, params).first()
-        found = grants.code_grant_from_row(row)
-        if found is None:
-            return None, None, False
-        return found, pupil_from_row(row, found[0].account_uuid), bool(row.protocol_ended)
+        pupil = pupil_from_row(row, grant.account_uuid)
+        return bool(row.used), pupil, bool(row.protocol_ended)
 
     def access_with_pupil(
         self, token: str, now: dt.datetime
@@ -139,10 +124,9 @@ class SqlConnection:
 class SqlStore:
     """``IdpStore`` on the pools ``create_app`` builds (see ``IdpContext``)."""
 
-    def __init__(self, engine: Engine, autocommit: Engine, codes: Engine) -> None:
+    def __init__(self, engine: Engine, autocommit: Engine) -> None:
         self.engine = engine
         self.autocommit = autocommit
-        self.codes = codes
         self.pupil_secret = pupil_secret(engine)
         """Issue 12 §1: the key of the pupils' pseudonyms, read once per process."""
 
@@ -150,12 +134,6 @@ class SqlStore:
     def connect(self) -> Iterator[SqlConnection]:
         """An autocommit connection for reads and single-statement writes."""
         with self.autocommit.connect() as conn:
-            yield SqlConnection(conn, self.engine, self.pupil_secret)
-
-    @contextmanager
-    def connect_codes(self) -> Iterator[SqlConnection]:
-        """A connection of the codes' pool (asynchronous commit on PostgreSQL)."""
-        with self.codes.connect() as conn:
             yield SqlConnection(conn, self.engine, self.pupil_secret)
 
     def record_disclosure(self, entry: DisclosureEntry) -> bytes:
@@ -168,10 +146,10 @@ class SqlStore:
         with self.autocommit.connect() as conn:
             write_private_record(conn, entry)
 
-    def revoke_code_tokens(self, grant: CodeGrant, now: dt.datetime) -> None:
+    def revoke_code_tokens(self, grant_id: str, now: dt.datetime) -> None:
         """RFC 6749 §4.1.2: revoke the tokens issued from a code used twice."""
         with self.engine.begin() as tx:
-            grants.revoke_grant_tokens(tx, grant, now)
+            grants.revoke_grant_tokens(tx, grant_id, now)
 
     def find_refresh_token(self, token: str) -> RefreshGrant | None:
         """The row of a refresh token, or None."""

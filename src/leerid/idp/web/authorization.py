@@ -40,8 +40,8 @@ from leerid.idp.oauth.id_token import read_id_token_hint
 from leerid.idp.oauth.response_modes import error_mode
 from leerid.idp.release import BoundProtocol
 from leerid.idp.store.clients import Client
-from leerid.idp.store.grants import new_token
 from leerid.idp.store.interface import StoreConnection
+from leerid.idp.web.authorization_codes import seal_code
 from leerid.idp.web.errors import authorization_answer, authorization_error_redirect
 from leerid.idp.web.i18n import TEXTS, choose_language
 from leerid.idp.web.parameters import AUTHORIZATION, page_text
@@ -66,29 +66,36 @@ def finish_authorization(
     single_sign_on: bool = False,
     unless_protocol_ended: str | None = None,
 ) -> Response | None:
-    """RFC 6749 §4.1.2: a new code (30 s, single use) back to the client with state and iss,
-    in the request's ``response_mode``.
+    """RFC 6749 §4.1.2: a new code (30 s, single use, sealed: nothing is stored) back to the
+    client with state and iss, in the request's ``response_mode``.
 
-    With ``single_sign_on`` the code is stored only if the session was not ended by a
+    With ``single_sign_on`` the code is issued only if the session was not ended by a
     logout, with ``unless_protocol_ended`` only if that protocol has no end in effect
-    (art. 8, 11); one statement checks and writes; None when nothing was stored.
+    (art. 8, 11); one read checks both; None when no code is issued.
     """
-    code = new_token()
     now = dt.datetime.now(dt.UTC)
-    with nullcontext(db) if db is not None else ctx.store.connect_codes() as used:
-        stored = used.insert_code(  # one INSERT: one round trip
-            code,
-            pending,
-            account_uuid=session.account_uuid,
-            sid=session.sid,
-            auth_time=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
-            lifetime=ctx.settings.code_lifetime,
-            now=now,
-            unless_session_ended=single_sign_on,
-            unless_protocol_ended=unless_protocol_ended,
-        )
-    if not stored:
-        return None
+    if single_sign_on or unless_protocol_ended is not None:
+        with nullcontext(db) if db is not None else ctx.store.connect() as used:
+            may = used.may_issue_code(
+                now=now,
+                unless_session_ended=session.sid if single_sign_on else None,
+                unless_protocol_ended=unless_protocol_ended,
+            )
+        if not may:
+            return None
+    code = seal_code(
+        ctx.sealer,
+        client_id=pending.client_id,
+        account_uuid=session.account_uuid,
+        scope=pending.scope,
+        nonce=pending.nonce,
+        redirect_uri=pending.redirect_uri,
+        code_challenge=pending.code_challenge,
+        sid=session.sid,
+        auth_time=dt.datetime.fromtimestamp(session.auth_time, dt.UTC),
+        now=now,
+        lifetime=ctx.settings.code_lifetime,
+    )
     params = {"code": code}
     if pending.state is not None:
         params["state"] = pending.state
@@ -195,7 +202,7 @@ def _authorize(
     ctx: IdpContext, request: Request, client: Client, params: dict[str, str], lang: str
 ) -> Response:
     """The checks and the answer, on one database connection."""
-    with ctx.store.connect_codes() as db:
+    with ctx.store.connect() as db:
         return _authorize_on(ctx, request, client, params, lang, db)
 
 
@@ -210,8 +217,9 @@ def _authorize_on(
     """Art. 11, then the pure checks (``check_parameters``), then SSO or the login page.
 
     Art. 8, 11: the end of the protocol is not read up front while this process has not
-    seen one: the SSO code's INSERT refuses when an end is in effect, and the login page
-    (or an error of the request) reads it first, as ``ProtocolCache.get`` does.
+    seen one: the SSO code's guard (``may_issue_code``) refuses when an end is in effect,
+    and the login page (or an error of the request) reads it first, as
+    ``ProtocolCache.get`` does.
     """
     protocol = ctx.protocols.current(client.protocol_id, ending_exists=False)
     refusal = protocol_refusal(ctx, client, protocol, lang)
@@ -231,7 +239,7 @@ def _authorize_on(
         if refusal is not None:
             return refusal
         raise
-    session = ctx.session_from_cookie(request)  # logouts: checked by the code INSERT below
+    session = ctx.session_from_cookie(request)  # logouts: checked by the code's guard below
     # OIDC Core §3.1.2.1: the hint's sub is compared in the client's terms (issue 14 point 2)
     known = None if session is None else (ctx.sub(client, session.account_uuid), session.auth_time)
     need_login = needs_login(checked, known, time.time())

@@ -69,7 +69,7 @@ RULES = Rules(
         "request": _TOKEN,  # refused at /v1/auth (request_not_supported), sealed at /v1/login
         "request_uri": _URI,
         "grant_type": Rule(128),
-        "code": Rule(512, vschar=True),
+        "code": Rule(SEALED_LIMIT, vschar=True),  # sealed: the grant is inside (issue 15)
         "code_verifier": Rule(128),  # RFC 7636 §4.1: 43 to 128 characters
         "refresh_token": Rule(512, vschar=True),
         "client_assertion": _TOKEN,

@@ -49,7 +49,8 @@ from leerid.idp.store.clients import Client
 from leerid.idp.store.disclosures import DisclosureEntry
 from leerid.idp.store.exchange import CodeExchange, RefreshRotation
 from leerid.idp.store.grants import CodeGrant, RefreshGrant, new_token
-from leerid.idp.store.interface import FoundCode, LogAppendError, leaf_text
+from leerid.idp.store.interface import LogAppendError, leaf_text
+from leerid.idp.web.authorization_codes import open_code
 from leerid.idp.web.client_auth import authenticate_client, read_form
 from leerid.idp.web.errors import log_unavailable, token_error_response
 from leerid.protocol import OFFLINE_ACCESS, PupilClaims
@@ -244,9 +245,14 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
     if not code:
         raise OAuthError("invalid_request", "code is required")
     now = _now()
-    with ctx.store.connect() as db:  # the reads and the exchange on one connection
-        found, pupil, ended = db.code_with_pupil(code, today(now), client.protocol_id)
-        grant = _checked_code(ctx, client, form, found, now)
+    found = open_code(ctx.sealer, code)
+    with ctx.store.connect() as db:  # the read and the exchange on one connection
+        used, pupil, ended = (
+            db.code_with_pupil(found, today(now), client.protocol_id)
+            if found is not None and found.client_id == client.client_id
+            else (False, None, False)
+        )
+        grant = _checked_code(ctx, client, form, found, used, now)
         # Art. 8, 11: the end of the protocol, as the code's read saw it (no read of its own)
         protocol = ctx.protocols.current(client.protocol_id, ended)
         release = _release(ctx, client, protocol, grant.scope, pupil, now)
@@ -264,7 +270,7 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
         body = _code_body(ctx, client, grant, release, exchange)
         leaf = db.exchange_code(grant, exchange, _released(client, protocol, release))
         if leaf is None:
-            ctx.store.revoke_code_tokens(grant, now)
+            ctx.store.revoke_code_tokens(grant.grant_id, now)
             raise OAuthError("invalid_grant", CODE_REUSED)
     body[LOG_LEAF_MEMBER] = leaf_text(leaf)
     metrics.CODE_ACCESS_TOKENS.inc()
@@ -275,14 +281,18 @@ def _authorization_code(ctx: IdpContext, client: Client, form: dict[str, str]) -
 
 
 def _checked_code(
-    ctx: IdpContext, client: Client, form: dict[str, str], found: FoundCode | None, now: dt.datetime
+    ctx: IdpContext,
+    client: Client,
+    form: dict[str, str],
+    found: CodeGrant | None,
+    used: bool,
+    now: dt.datetime,
 ) -> CodeGrant:
     """The code's grant when every rule of ``oauth.code_exchange`` holds, else the error."""
     facts = None
     if found is not None:
-        grant, expires_at, used = found
         facts = CodeFacts(
-            grant.client_id, grant.redirect_uri, grant.code_challenge, expires_at, used
+            found.client_id, found.redirect_uri, found.code_challenge, found.expires_at, used
         )
     problem = code_problem(
         facts,
@@ -295,10 +305,10 @@ def _checked_code(
     )
     if problem is not None:
         if found is not None and problem.description == CODE_REUSED:
-            ctx.store.revoke_code_tokens(found[0], now)  # RFC 6749 §4.1.2
+            ctx.store.revoke_code_tokens(found.grant_id, now)  # RFC 6749 §4.1.2
         raise problem
     assert found is not None
-    return found[0]
+    return found
 
 
 def _code_body(

@@ -46,7 +46,7 @@ RULES = Rules(
         "status": Rule(32),
         "gekoppeld": Rule(8),
         # the authorization response at /callback (RFC 6749 §4.1.2, Appendix A; RFC 9207)
-        "code": Rule(512, vschar=True),
+        "code": Rule(8192, vschar=True),  # LeerID's codes are sealed grants: ~700 characters
         "state": Rule(2048, vschar=True),
         "iss": Rule(2048),
         "error": Rule(128),
