@@ -13,6 +13,7 @@ import io
 import logging
 import logging.config
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +60,27 @@ def uvicorn_logging(stream: io.StringIO) -> dict[str, Any]:
     }
 
 
+@contextmanager
+def logging_as_uvicorn() -> Iterator[io.StringIO]:
+    """uvicorn's logging configured onto a stream for the block, its handlers removed after."""
+    stream = io.StringIO()
+    logging.config.dictConfig(uvicorn_logging(stream))
+    try:
+        yield stream
+    finally:
+        for name in ("uvicorn", "uvicorn.access"):
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                if getattr(handler, "stream", None) is stream:
+                    logger.removeHandler(handler)
+
+
 @pytest.fixture
 def server_log(database_url: str) -> Iterator[io.StringIO]:
     """uvicorn's logging configured, then the provider built on it (as a worker does)."""
-    stream = io.StringIO()
-    logging.config.dictConfig(uvicorn_logging(stream))
-    create_app(IdpSettings(database_url=database_url))
-    yield stream
-    for name in ("uvicorn", "uvicorn.access"):
-        logger = logging.getLogger(name)
-        for handler in list(logger.handlers):
-            if getattr(handler, "stream", None) is stream:
-                logger.removeHandler(handler)
+    with logging_as_uvicorn() as stream:
+        create_app(IdpSettings(database_url=database_url))
+        yield stream
 
 
 def database_error(engine: Engine, statement: str, params: dict[str, str]) -> DBAPIError:

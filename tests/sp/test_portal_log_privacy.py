@@ -4,20 +4,16 @@ lines its server logs (``leerid.log_privacy``; the errors themselves: tests/test
 
 from __future__ import annotations
 
-import io
 import logging
-import logging.config
 
 from leerid.log_privacy import WITHHELD, WithholdDatabaseValues
 from leerid.sp.kit.provider import ServiceProvider
 from leerid.sp.portal.app import create_portal
-from tests.test_log_privacy import uvicorn_logging
+from tests.test_log_privacy import logging_as_uvicorn
 
 
 def test_the_portal_withholds_the_values_of_a_database_error(provider: ServiceProvider) -> None:
-    stream = io.StringIO()
-    logging.config.dictConfig(uvicorn_logging(stream))
-    try:
+    with logging_as_uvicorn() as stream:
         create_portal(provider)
         for name in ("uvicorn", "uvicorn.access"):
             for handler in logging.getLogger(name).handlers:
@@ -27,11 +23,6 @@ def test_the_portal_withholds_the_values_of_a_database_error(provider: ServicePr
             'null value in column "naam" violates not-null constraint\n'
             "DETAIL:  Failing row contains (85073112345, null).",
         )
-    finally:
-        for name in ("uvicorn", "uvicorn.access"):
-            for handler in list(logging.getLogger(name).handlers):
-                if getattr(handler, "stream", None) is stream:
-                    logging.getLogger(name).removeHandler(handler)
     line = stream.getvalue()
     assert "violates not-null constraint" in line and WITHHELD in line
     assert "85073112345" not in line
