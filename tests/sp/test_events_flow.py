@@ -41,8 +41,22 @@ def lars_database(database_url: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+BUSY = "another process (the portal's poller) is syncing right now"
+
+
 def sync(config: Path, env: dict[str, str], *, process: bool = False) -> str:
-    return leerid(env, "sp", "sync", "--config", str(config), process=process)
+    """``leerid sp sync``; as a process beside the portal's poller it may find the poller
+    syncing and refuse (as it should): then it is run again, as its message says, for 30 s."""
+    args = ["sp", "sync", "--config", str(config)]
+    if not process:
+        return leerid(env, *args)
+    deadline = time.monotonic() + 30
+    while True:
+        done = run_leerid(args, env)
+        if done.returncode == 0:
+            return done.stdout
+        assert BUSY in done.stderr and time.monotonic() < deadline, done.stderr
+        time.sleep(0.5)
 
 
 def leerid(env: dict[str, str], *args: str, process: bool = False) -> str:
