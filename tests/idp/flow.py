@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import httpx
+
 from leerid.testing import relying_party
 from leerid.testing.browser import Browser
 from leerid.testing.relying_party import SCOPE, Authorization, query
 from tests.idp_server import RunningIdp
 
-__all__ = ["Authorization", "Browser", "RelyingParty", "full_login", "query"]
+__all__ = ["Authorization", "Browser", "RelyingParty", "full_login", "query", "token_request"]
 
 
 class RelyingParty(relying_party.RelyingParty):
@@ -45,3 +47,8 @@ def full_login(
     done = browser.provider_login(page, idp.username, idp.password)
     assert done.status_code == 303, done.text
     return rp, browser, auth, done.headers["location"]
+
+
+def token_request(idp: RunningIdp, **form: str) -> httpx.Response:
+    """A token request by the seed's client (``client_secret_basic``), as sent."""
+    return httpx.post(f"{idp.issuer}/v1/token", auth=(idp.client_id, idp.client_secret), data=form)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-import httpx
 from sqlalchemy import insert, select
 
 from leerid.idp.store.grants import new_token, token_hash
@@ -18,13 +17,8 @@ from leerid.idp.store.models import IdpRefreshToken
 from leerid.idp.web.authorization_codes import seal_code
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import pkce_pair
-from tests.idp.flow import Browser, RelyingParty, full_login, query
+from tests.idp.flow import Browser, RelyingParty, full_login, query, token_request
 from tests.idp_server import RunningIdp, offline_client, server_sealer
-
-
-def _token(idp: RunningIdp, **form: str) -> httpx.Response:
-    """A token request by the seed's client (``client_secret_basic``)."""
-    return httpx.post(f"{idp.issuer}/v1/token", auth=(idp.client_id, idp.client_secret), data=form)
 
 
 def test_offline_access_is_refused_before_login_under_the_seed(idp: RunningIdp) -> None:
@@ -80,7 +74,7 @@ def test_a_refresh_token_held_under_the_seed_is_refused(idp: RunningIdp) -> None
                     expires_at=now + dt.timedelta(days=1),
                 )
             )
-        answer = _token(idp, grant_type="refresh_token", refresh_token=presented)
+        answer = token_request(idp, grant_type="refresh_token", refresh_token=presented)
         assert answer.status_code == 400, answer.text
         assert answer.json()["error"] == "invalid_grant"
         assert "protocol_requires_login" in answer.json()["error_description"]
@@ -113,7 +107,7 @@ def test_a_code_with_offline_access_under_the_seed_gets_no_refresh_token(idp: Ru
         now=now,
         lifetime=30,
     )
-    answer = _token(
+    answer = token_request(
         idp,
         grant_type="authorization_code",
         code=code,

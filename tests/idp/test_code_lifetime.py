@@ -18,7 +18,7 @@ from leerid.idp.web.authorization_codes import open_code, seal_code
 from leerid.idp.web.browser_state import Sealer
 from leerid.store.engine import make_engine
 from leerid.testing.relying_party import query
-from tests.idp.flow import RelyingParty, full_login
+from tests.idp.flow import RelyingParty, full_login, token_request
 from tests.idp_server import RunningIdp, offline_client, server_sealer
 
 
@@ -32,13 +32,13 @@ def _grant_rows(idp: RunningIdp) -> int:
 
 
 def _token(idp: RunningIdp, code: str, verifier: str) -> httpx.Response:
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "code_verifier": verifier,
-        "redirect_uri": idp.redirect_uri,
-    }
-    return httpx.post(f"{idp.issuer}/v1/token", auth=(idp.client_id, idp.client_secret), data=form)
+    return token_request(
+        idp,
+        grant_type="authorization_code",
+        code=code,
+        code_verifier=verifier,
+        redirect_uri=idp.redirect_uri,
+    )
 
 
 def _reseal(sealer: Sealer, grant: CodeGrant, now: dt.datetime, lifetime: int) -> str:

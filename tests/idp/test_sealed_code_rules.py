@@ -8,7 +8,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leerid.idp.web.authorization_codes import REUSE_WINDOW, open_code, seal_code
+from leerid.idp.store.grants import CODE_REUSE_WINDOW
+from leerid.idp.web.authorization_codes import open_code, seal_code
 from leerid.idp.web.browser_state import Sealer
 from leerid.idp.web.parameters import RULES
 
@@ -86,8 +87,8 @@ def test_only_this_secret_and_this_purpose_open_a_code() -> None:
 
 def test_a_code_opens_for_the_reuse_window_after_its_expiry_and_then_never() -> None:
     """RFC 6749 §4.1.2: a replay within the window is seen (and revokes); after, unknown."""
-    recent = _code(now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REUSE_WINDOW - 5))
-    gone = _code(now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=REUSE_WINDOW + 35))
+    recent = _code(now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=CODE_REUSE_WINDOW - 5))
+    gone = _code(now=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=CODE_REUSE_WINDOW + 35))
     assert open_code(SEALER, recent) is not None
     assert open_code(SEALER, gone) is None
 

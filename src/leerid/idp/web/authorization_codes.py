@@ -14,7 +14,7 @@ What sealing keeps, against the stored codes it replaces:
 - a code is single use (a second redemption finds the grant row and revokes the tokens of
   the first, §4.1.2), bound to its client, redirect URI and challenge, and lives
   ``code_lifetime`` seconds (30, as ACM/IDM), checked to the millisecond;
-- a code replayed up to ``REUSE_WINDOW`` seconds after its expiry still opens, so that its
+- a code replayed up to ``CODE_REUSE_WINDOW`` seconds after its expiry still opens, so that its
   reuse is seen and revokes; after that it is only unknown;
 - whoever holds the browser-state secret could seal a code for any account, as they could
   seal an SSO cookie for it already: the secret guards both (``server_secret``).
@@ -30,12 +30,10 @@ from typing import Any
 from leerid.idp.store.grants import CODE_REUSE_WINDOW, CodeGrant
 from leerid.idp.web.browser_state import Sealer
 
-__all__ = ["PURPOSE", "REUSE_WINDOW", "open_code", "seal_code"]
+__all__ = ["PURPOSE", "open_code", "seal_code"]
 
 PURPOSE = "code"
 """The sealed value's purpose (its associated data): a code opens only as a code."""
-REUSE_WINDOW = CODE_REUSE_WINDOW
-"""Seconds after its expiry a code still opens, so that a replay is seen as a reuse."""
 
 
 def seal_code(
@@ -66,7 +64,7 @@ def seal_code(
         "o": _ms(now),
         "x": _ms(now + dt.timedelta(seconds=lifetime)),
     }
-    opens_until = now.timestamp() + lifetime + REUSE_WINDOW
+    opens_until = now.timestamp() + lifetime + CODE_REUSE_WINDOW
     return sealer.seal(PURPOSE, grant, max(0, round(opens_until - time.time())))
 
 
