@@ -3,6 +3,7 @@
 ``leerid.registry.importer.import_registry`` runs them in one transaction:
 
 - ``reader``: the DISCIMUS files → valid rows (rejected rows go to the rejects file);
+- ``checker``: the row checks, in a second process for a large file;
 - ``planner``: given what is stored and what was read, what changes (pure, no database);
 - ``writer``: reads what the planner needs and writes what it decided, in bulk, through
   ``leerid.registry.bulk`` (the SQLite and PostgreSQL paths);

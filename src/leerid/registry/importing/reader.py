@@ -1,5 +1,6 @@
 """The import's reader: the DISCIMUS files as a stream of valid rows; rejected rows go to the
-rejects file at once, in file order."""
+rejects file at once, in file order. The rows are checked by ``checker.CheckedRows`` (a second
+process for a large file)."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from leerid.registry.discimus import (
     Problem,
     PupilRow,
     check_enrolment,
-    check_pupil,
 )
+from leerid.registry.importing.checker import CheckedRows
 from leerid.registry.importing.planner import PENDING, Planner
 from leerid.registry.importing.report import Progress, RejectsFile
 
@@ -43,22 +44,21 @@ def pupil_batches(
     """
     states = plan.states
     batch: list[PupilRow] = []
-    for line, values in table.rows():
-        row, problems = check_pupil(line, values, today)
-        referte = values[0].strip()
-        if row is not None and referte in states:
-            problems = [DUPLICATE]
-            row = None
-        if row is None:
-            rejects.add(PUPIL_FILE, line, referte, problems)
-            plan.reject_pupil(referte, line)
-            continue
-        states[referte] = PENDING
-        batch.append(row)
-        if len(batch) >= PUPIL_BATCH:
-            yield batch
-            batch = []
-            progress(PUPIL_FILE, table.bytes_read, table.size)
+    with CheckedRows(table, "pupils", today) as checked:
+        for line, referte, row, problems in checked:
+            if row is not None and referte in states:
+                problems = [DUPLICATE]
+                row = None
+            if row is None:
+                rejects.add(PUPIL_FILE, line, referte, problems)
+                plan.reject_pupil(referte, line)
+                continue
+            states[referte] = PENDING
+            batch.append(row)  # type: ignore[arg-type]  # a pupils check gives PupilRow
+            if len(batch) >= PUPIL_BATCH:
+                yield batch
+                batch = []
+                progress(PUPIL_FILE, checked.bytes_read, table.size)
     if batch:
         yield batch
     progress(PUPIL_FILE, table.size, table.size)
@@ -68,16 +68,15 @@ def enrolment_rows(
     table: CsvTable, plan: Planner, rejects: RejectsFile, progress: Progress
 ) -> Iterator[EnrolmentRow]:
     """Valid rows of ``inschrijvingen.csv``; the referte of a rejected row is held."""
-    for count, (line, values) in enumerate(table.rows(), 1):
-        if count % ENROLMENT_BATCH == 0:
-            progress(ENROLMENT_FILE, table.bytes_read, table.size)
-        row, problems = check_enrolment(line, values)
-        if row is None:
-            referte = values[0].strip()
-            rejects.add(ENROLMENT_FILE, line, referte, problems)
-            plan.hold(referte, line)
-            continue
-        yield row
+    with CheckedRows(table, "enrolments", dt.date.today()) as checked:
+        for count, (line, referte, row, problems) in enumerate(checked, 1):
+            if count % ENROLMENT_BATCH == 0:
+                progress(ENROLMENT_FILE, checked.bytes_read, table.size)
+            if row is None:
+                rejects.add(ENROLMENT_FILE, line, referte, problems)
+                plan.hold(referte, line)
+                continue
+            yield row  # type: ignore[misc]  # an enrolments check gives EnrolmentRow
 
 
 def rows_of(path: Path, refertes: dict[str, int]) -> Iterator[tuple[int, str]]:

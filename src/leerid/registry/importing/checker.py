@@ -1,0 +1,246 @@
+"""The row checks of a DISCIMUS file, in a second process for a large file.
+
+Reading a CSV file and checking its rows (``discimus.check_pupil``, ``check_enrolment``)
+needs nothing from the registry and is about 40 % of an import's CPU. For a file of at least
+``SECOND_PROCESS_FROM`` bytes a child process (``python -m
+leerid.registry.importing.checker``) reads and checks it, and sends the outcome through a
+pipe in file order, in batches; meanwhile this process applies the identity rules and writes
+on the other core. A smaller file is checked in this process: starting a process would cost
+more than it saves. Either way ``checked_rows`` yields the same ``Checked`` tuples, row for
+row (``tests/registry/test_checker.py``), and a file error (not UTF-8, not CSV) is raised
+here as the same ``ImportFileError`` at the same point of the stream.
+
+The child is our own code on our own file: its batches are pickled. A thread of this process
+moves them from the pipe into a bounded queue (at most ``AHEAD`` batches ahead, so memory
+stays bounded however slow the writes are); unpickling happens in the consumer.
+
+Written by hand: the standard library's ``multiprocessing`` would re-import the caller's
+``__main__`` (the CLI, pytest) in the child and hand batches over one pipe without
+read-ahead; ``concurrent.futures`` does not stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import os
+import pickle
+import queue
+import struct
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Iterator
+from dataclasses import fields
+from operator import attrgetter
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+import leerid
+from leerid.errors import LeeridError
+from leerid.registry.discimus import (
+    ENROLMENT_COLUMNS,
+    PUPIL_COLUMNS,
+    CsvTable,
+    EnrolmentRow,
+    ImportFileError,
+    Problem,
+    PupilRow,
+    check_enrolment,
+    check_pupil,
+)
+
+__all__ = ["AHEAD", "BATCH", "SECOND_PROCESS_FROM", "Checked", "CheckedRows", "CheckerError"]
+
+Kind = Literal["pupils", "enrolments"]
+Checked = tuple[int, str, PupilRow | EnrolmentRow | None, list[Problem]]
+"""``(line, referte, the valid row or None, the problems that reject it)``; the referte is
+the stripped first column as written (it may be empty or too long on a rejected row)."""
+
+SECOND_PROCESS_FROM = 4 << 20
+"""Bytes from which a file is checked by a second process (about 60,000 pupil rows)."""
+BATCH = 5000
+"""Rows per message from the child."""
+AHEAD = 16
+"""Batches the child may be ahead of the consumer."""
+
+_FRAME = struct.Struct("<I")
+_ROWS, _END, _FILE_ERROR, _FAILED = 0, 1, 2, 3
+_FIELDS = {
+    "pupils": attrgetter(*(f.name for f in fields(PupilRow))),
+    "enrolments": attrgetter(*(f.name for f in fields(EnrolmentRow))),
+}
+
+
+class CheckerError(LeeridError):
+    """The child that checks a file stopped without an answer (a bug, or it was killed)."""
+
+
+def _check(table: CsvTable, kind: Kind, today: dt.date) -> Iterator[Checked]:
+    """The checks themselves, in this process."""
+    if kind == "pupils":
+        for line, values in table.rows():
+            pupil, problems = check_pupil(line, values, today)
+            yield line, values[0].strip(), pupil, problems
+    else:
+        for line, values in table.rows():
+            enrolment, problems = check_enrolment(line, values)
+            yield line, values[0].strip(), enrolment, problems
+
+
+class CheckedRows:
+    """The checked rows of ``table`` (opened by the caller, header checked), in file order.
+
+    ``bytes_read`` tells how far the checks have come, for a progress bar. Use it as a
+    context manager: leaving it early stops the child.
+    """
+
+    def __init__(self, table: CsvTable, kind: Kind, today: dt.date) -> None:
+        self.table = table
+        self.kind = kind
+        self.today = today
+        self.second_process = table.size >= SECOND_PROCESS_FROM
+        self._read = 0
+        self._child: subprocess.Popen[bytes] | None = None
+        self._frames: queue.Queue[bytes | None] = queue.Queue(AHEAD)
+        self._stop = threading.Event()
+        self._pump: threading.Thread | None = None
+
+    @property
+    def bytes_read(self) -> int:
+        return self._read if self.second_process else self.table.bytes_read
+
+    def __iter__(self) -> Iterator[Checked]:
+        if not self.second_process:
+            yield from _check(self.table, self.kind, self.today)
+            return
+        self._start()
+        make = PupilRow if self.kind == "pupils" else EnrolmentRow
+        while True:
+            frame = self._frames.get()
+            if frame is None:
+                raise self._lost()
+            tag, payload, self._read = pickle.loads(frame)  # noqa: S301 - our own child
+            if tag == _END:
+                return
+            if tag == _FILE_ERROR:
+                raise ImportFileError(payload)
+            if tag == _FAILED:
+                raise CheckerError(payload)
+            for line, referte, values, problems in payload:
+                yield line, referte, None if values is None else make(*values), problems
+
+    def _start(self) -> None:
+        env = dict(os.environ)
+        root = str(Path(leerid.__file__).resolve().parent.parent)  # leerid from a source tree
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        argv = [sys.executable, "-m", __name__, str(self.table.path), self.kind]
+        self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+            [*argv, self.today.isoformat()], stdout=subprocess.PIPE, env=env
+        )
+        assert self._child.stdout is not None
+        self._pump = threading.Thread(
+            target=self._move, args=(self._child.stdout,), name="leerid-import-checker"
+        )
+        self._pump.start()
+
+    def _move(self, pipe: BinaryIO) -> None:
+        """Frames from the pipe to the queue; None at the end of the pipe."""
+        try:
+            while not self._stop.is_set():
+                head = pipe.read(_FRAME.size)
+                if len(head) < _FRAME.size:
+                    break
+                self._put(pipe.read(_FRAME.unpack(head)[0]))
+        finally:
+            pipe.close()
+            self._put(None)
+
+    def _put(self, frame: bytes | None) -> None:
+        """Wait for room in the queue, unless the consumer is leaving (``close``)."""
+        while not self._stop.is_set():
+            try:
+                self._frames.put(frame, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def _lost(self) -> CheckerError:
+        status = self._child.wait() if self._child is not None else None
+        return CheckerError(
+            f"{self.table.path}: the process that checks this file stopped (exit status "
+            f"{status}) before the end of the file; nothing was imported. Run the import again; "
+            "if it stops again, report it with the messages above."
+        )
+
+    def close(self) -> None:
+        """Stop the child (if it still runs) and the thread."""
+        self._stop.set()
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+        while self._pump is not None and self._pump.is_alive():
+            with contextlib.suppress(queue.Empty):  # a put waiting for room returns
+                self._frames.get(timeout=0.05)
+        if self._child is not None:
+            self._child.wait()
+
+    def __enter__(self) -> CheckedRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _send(out: BinaryIO, message: tuple[int, Any, int]) -> None:
+    blob = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    out.write(_FRAME.pack(len(blob)))
+    out.write(blob)
+
+
+def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
+    """The child: check the file and send its rows; a file error follows the rows before it."""
+    columns = PUPIL_COLUMNS if kind == "pupils" else ENROLMENT_COLUMNS
+    values_of = _FIELDS[kind]
+    line, done = 0, 0
+    batch: list[tuple[int, str, tuple[Any, ...] | None, list[Problem]]] = []
+    try:
+        with CsvTable(path, columns) as table:
+            for line, referte, row, problems in _check(table, kind, today):
+                batch.append((line, referte, None if row is None else values_of(row), problems))
+                if len(batch) >= BATCH:
+                    done = table.bytes_read
+                    _send(out, (_ROWS, batch, done))
+                    batch = []
+            _send(out, (_ROWS, batch, table.size))
+            _send(out, (_END, None, table.size))
+    except ImportFileError as exc:
+        _send(out, (_ROWS, batch, done))
+        _send(out, (_FILE_ERROR, exc.message, done))
+    except Exception as exc:  # a bug: its kind and place, never a value of the file
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = (
+            f"{path}: checking the file failed near line {line} ({type(exc).__name__} in "
+            f"{Path(where.filename).name}:{where.lineno}); nothing was imported. Report this."
+        )
+        _send(out, (_FAILED, reason, done))
+    out.flush()
+
+
+def main(argv: list[str]) -> None:
+    """``python -m leerid.registry.importing.checker FILE pupils|enrolments TODAY``: the
+    frames go to the standard output as it was at start; anything printed goes to the
+    standard error instead, so that it cannot break a frame."""
+    path, kind, today = argv
+    if kind not in ("pupils", "enrolments"):
+        raise SystemExit(f"checker: kind {kind!r}: give pupils or enrolments")
+    gc.disable()  # millions of short-lived rows, no cycles (as in the import itself)
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    with out:
+        _serve(Path(path), kind, dt.date.fromisoformat(today), out)  # type: ignore[arg-type]
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,186 @@
+"""A large DISCIMUS file is checked by a second process (``importing/checker.py``): the rows,
+their problems and the file errors are exactly those of the checks in this process, row for
+row and message for message, and nothing is lost when the second process goes away."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from leerid.registry import importer
+from leerid.registry.discimus import (
+    ENROLMENT_COLUMNS,
+    ENROLMENT_FILE,
+    PUPIL_COLUMNS,
+    PUPIL_FILE,
+    CsvTable,
+    ImportFileError,
+)
+from leerid.registry.generate import generate_registry
+from leerid.registry.importing import checker
+from leerid.registry.importing.checker import Checked, CheckedRows, CheckerError
+from leerid.schema import upgrade
+from leerid.store.engine import make_engine
+from tests.conftest import BACKENDS, fresh_database
+from tests.registry.conftest import national_number, read_rejects, write_folder
+
+TODAY = dt.date(2026, 12, 1)
+BORN = dt.date(2012, 3, 4)
+counter = itertools.count()
+
+# Cells a pupil or enrolment row may hold: valid values and each kind of mistake.
+REFERTE = st.sampled_from(["R1", "R2", " R3 ", "", "x" * 40, "R\u202e4", "R5"])
+INSZ = st.sampled_from([national_number(BORN), "", "12345678901", "12.03.04-001.", "abc"])
+NAME = st.sampled_from(["Peeters", "", "Ann\x00a", "é" * 201, "Van den Broeck"])
+DAY = st.sampled_from(["2012-03-04", "2012-13-01", "04/03/2012", "", "2999-01-01", "1899-12-31"])
+CODE = st.sampled_from(["012345", "12345", "01234a", "", "٠١٢٣٤٥"])
+PUPIL_ROW = st.tuples(REFERTE, INSZ, NAME, NAME, DAY)
+ENROLMENT_ROW = st.tuples(
+    REFERTE, CODE, CODE, DAY, st.sampled_from(["", "2013-06-30", "2011-01-01"])
+)
+
+
+def both_ways(path: Path, kind: checker.Kind) -> tuple[list[Checked], list[Checked]]:
+    """The checked rows in this process and through the second process."""
+    columns = PUPIL_COLUMNS if kind == "pupils" else ENROLMENT_COLUMNS
+    with CsvTable(path, columns) as table, CheckedRows(table, kind, TODAY) as here:
+        assert not here.second_process
+        local = list(here)
+    with CsvTable(path, columns) as table:
+        table.size = checker.SECOND_PROCESS_FROM  # as large as a file that gets the process
+        with CheckedRows(table, kind, TODAY) as there:
+            assert there.second_process
+            remote = list(there)
+            assert there.bytes_read == path.stat().st_size
+    return local, remote
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pupils=st.lists(PUPIL_ROW, max_size=30),
+    enrolments=st.lists(ENROLMENT_ROW, max_size=30),
+)
+def test_the_second_process_finds_what_this_one_finds(
+    tmp_path: Path,
+    pupils: list[tuple[str, ...]],
+    enrolments: list[tuple[str, ...]],
+) -> None:
+    """Issue 2 §4: every row with its line, referte, row and problems, in file order."""
+    folder = write_folder(tmp_path / f"f{next(counter)}", pupils, enrolments)
+    for name, kind in ((PUPIL_FILE, "pupils"), (ENROLMENT_FILE, "enrolments")):
+        local, remote = both_ways(folder / name, kind)  # type: ignore[arg-type]
+        assert remote == local
+        assert len(local) == len(pupils if kind == "pupils" else enrolments)
+
+
+def test_more_rows_than_a_batch_arrive_in_order(tmp_path: Path) -> None:
+    generate_registry(tmp_path / "in", 12_000, seed=3)
+    local, remote = both_ways(tmp_path / "in" / PUPIL_FILE, "pupils")
+    assert len(local) == 12_000 > checker.BATCH
+    assert remote == local
+
+
+HEADER = b"referte,insz,naam,voornaam,geboortedatum\n"
+GOOD = b"".join(b"R%d,,Peeters,Ann,2012-03-04\n" % i for i in range(3000))  # past one block
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b"R9,,\xe9,B,2012-03-04\n", "line 3002 is not valid UTF-8"),
+        (b'R9,"' + b"x" * 140_000, "line 3002: a field is longer than"),
+    ],
+)
+def test_a_file_error_is_the_same_error_at_the_same_row(
+    tmp_path: Path, bad: bytes, message: str
+) -> None:
+    """Issue 2 §4: a file that is not UTF-8 or not CSV stops the import with its line."""
+    path = tmp_path / PUPIL_FILE
+    path.write_bytes(HEADER + GOOD + bad)
+    outcomes = []
+    for size in (None, checker.SECOND_PROCESS_FROM):
+        with CsvTable(path, PUPIL_COLUMNS) as table:
+            if size is not None:
+                table.size = size
+            rows = []
+            with (
+                CheckedRows(table, "pupils", TODAY) as checked,
+                pytest.raises(ImportFileError) as err,
+            ):
+                rows.extend(checked)
+            outcomes.append((rows, str(err.value)))
+    assert outcomes[0] == outcomes[1]
+    assert message in outcomes[0][1]
+    assert len(outcomes[0][0]) <= 3000  # the rows before it, as far as they were decoded
+
+
+def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
+    generate_registry(tmp_path / "in", 30_000, seed=4)
+    with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
+        table.size = checker.SECOND_PROCESS_FROM
+        with CheckedRows(table, "pupils", TODAY) as checked:
+            first = next(iter(checked))
+            child = checked._child
+        assert first[0] == 2
+        assert child is not None and child.poll() is not None
+        assert checked._pump is not None and not checked._pump.is_alive()
+
+
+def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path: Path) -> None:
+    """Nothing is lost: a checker killed half-way is an error, never a shorter file."""
+    generate_registry(tmp_path / "in", 60_000, seed=5)
+    with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
+        table.size = checker.SECOND_PROCESS_FROM
+        with CheckedRows(table, "pupils", TODAY) as checked:
+            rows = iter(checked)
+            next(rows)
+            assert checked._child is not None
+            checked._child.kill()
+            with pytest.raises(CheckerError, match=r"stopped .* before the end of the file"):
+                for _ in rows:
+                    pass
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_import_through_the_second_process_stores_what_one_without_it_stores(
+    tmp_path: Path, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same registrations, accounts, enrolments and rejects, whichever way the rows were
+    checked."""
+    folder = tmp_path / "in"
+    generate_registry(folder, 2_000, seed=6)
+    with open(folder / PUPIL_FILE, "a", encoding="utf-8") as f:
+        f.write("BAD1,12345678901,Peeters,Ann,2012-03-04\nBAD2,,Peeters,,2012-03-04\n")
+    with open(folder / ENROLMENT_FILE, "a", encoding="utf-8") as f:
+        f.write("BAD1,012345,000001,2024-09-01,\nNOPE,012345,000001,2024-09-01,\n")
+    outcomes = []
+    for threshold in (1 << 40, 0):  # in this process, then through the second one
+        monkeypatch.setattr(checker, "SECOND_PROCESS_FROM", threshold)
+        with fresh_database(backend, tmp_path, f"r{threshold}.db") as url:
+            engine = make_engine(url)
+            upgrade(engine)
+            summary = importer.import_registry(engine, folder, tmp_path / f"rejects{threshold}.csv")
+            with engine.connect() as conn:
+                stored = [
+                    sorted(map(repr, conn.execute(text(sql))))
+                    for sql in (
+                        "SELECT referte, insz, naam, voornaam, digest FROM registration",
+                        "SELECT referte, status FROM account",
+                        "SELECT referte, instellingsnummer, administratieve_groep, begindatum, "
+                        "einddatum FROM enrolment",
+                    )
+                ]
+            engine.dispose()
+        rejects = read_rejects(tmp_path / f"rejects{threshold}.csv")
+        outcomes.append((summary.registrations_created, summary.rejects, stored, rejects))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][0] == 2_000
+    assert {r["referte"] for r in outcomes[0][3]} == {"BAD1", "BAD2", "NOPE"}
