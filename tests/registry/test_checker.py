@@ -30,6 +30,8 @@ from leerid.store.engine import make_engine
 from tests.conftest import BACKENDS, fresh_database
 from tests.registry.conftest import national_number, read_rejects, write_folder
 
+pytestmark = pytest.mark.live  # the second process is a process: not a unit test
+
 TODAY = dt.date(2026, 12, 1)
 BORN = dt.date(2012, 3, 4)
 counter = itertools.count()
@@ -136,17 +138,20 @@ def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
 
 def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path: Path) -> None:
     """Nothing is lost: a checker killed half-way is an error, never a shorter file."""
-    generate_registry(tmp_path / "in", 60_000, seed=5)
+    rows = (checker.AHEAD + 14) * checker.BATCH  # more than can wait in the queue and pipe
+    generate_registry(tmp_path / "in", rows, seed=5)
     with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
         table.size = checker.SECOND_PROCESS_FROM
         with CheckedRows(table, "pupils", TODAY) as checked:
-            rows = iter(checked)
-            next(rows)
+            stream = iter(checked)
+            next(stream)  # the child now waits for room: it cannot have sent every row
             assert checked._child is not None
             checked._child.kill()
+            got = 1
             with pytest.raises(CheckerError, match=r"stopped .* before the end of the file"):
-                for _ in rows:
-                    pass
+                for _ in stream:
+                    got += 1
+            assert got < rows
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

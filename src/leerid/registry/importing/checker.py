@@ -153,7 +153,11 @@ class CheckedRows:
                 head = pipe.read(_FRAME.size)
                 if len(head) < _FRAME.size:
                     break
-                self._put(pipe.read(_FRAME.unpack(head)[0]))
+                size = _FRAME.unpack(head)[0]
+                frame = pipe.read(size)
+                if len(frame) < size:
+                    break  # the child died in the middle of a frame: it is lost, not cut
+                self._put(frame)
         finally:
             pipe.close()
             self._put(None)
