@@ -1,7 +1,7 @@
 """The row checks of a DISCIMUS file, in a second process for a large file.
 
 Reading a CSV file and checking its rows (``discimus.check_pupil``, ``check_enrolment``)
-needs nothing from the registry and is about 40 % of an import's CPU. For a file of at least
+needs nothing from the registry and is about a fifth of an import's CPU. For a file of at least
 ``SECOND_PROCESS_FROM`` bytes a child process (``python -m
 leerid.registry.importing.checker``) reads and checks it, and sends the outcome through a
 pipe in file order, in batches; meanwhile this process applies the identity rules and writes
@@ -60,7 +60,7 @@ Checked = tuple[int, str, PupilRow | EnrolmentRow | None, list[Problem]]
 the stripped first column as written (it may be empty or too long on a rejected row)."""
 
 SECOND_PROCESS_FROM = 4 << 20
-"""Bytes from which a file is checked by a second process (about 60,000 pupil rows)."""
+"""Bytes from which a file is checked by a second process (about 80,000 pupil rows)."""
 BATCH = 5000
 """Rows per message from the child."""
 AHEAD = 16
