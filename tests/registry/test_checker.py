@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +25,12 @@ from leerid.registry.discimus import (
 )
 from leerid.registry.generate import generate_registry
 from leerid.registry.importing import checker
-from leerid.registry.importing.checker import Checked, CheckedRows, CheckerError
+from leerid.registry.importing.checker import (
+    CheckedRows,
+    CheckerError,
+    checked_enrolments,
+    checked_pupils,
+)
 from leerid.schema import upgrade
 from leerid.store.engine import make_engine
 from tests.conftest import BACKENDS, fresh_database
@@ -48,15 +54,20 @@ ENROLMENT_ROW = st.tuples(
 )
 
 
-def both_ways(path: Path, kind: checker.Kind) -> tuple[list[Checked], list[Checked]]:
+def checked(table: CsvTable, kind: checker.Kind) -> CheckedRows[Any]:
+    """The checked rows of ``table`` as the import gets them."""
+    return checked_pupils(table, TODAY) if kind == "pupils" else checked_enrolments(table)
+
+
+def both_ways(path: Path, kind: checker.Kind) -> tuple[list[Any], list[Any]]:
     """The checked rows in this process and through the second process."""
     columns = PUPIL_COLUMNS if kind == "pupils" else ENROLMENT_COLUMNS
-    with CsvTable(path, columns) as table, CheckedRows(table, kind, TODAY) as here:
+    with CsvTable(path, columns) as table, checked(table, kind) as here:
         assert not here.second_process
         local = list(here)
     with CsvTable(path, columns) as table:
         table.size = checker.SECOND_PROCESS_FROM  # as large as a file that gets the process
-        with CheckedRows(table, kind, TODAY) as there:
+        with checked(table, kind) as there:
             assert there.second_process
             remote = list(there)
             assert there.bytes_read == path.stat().st_size
@@ -112,13 +123,13 @@ def test_a_file_error_is_the_same_error_at_the_same_row(
         with CsvTable(path, PUPIL_COLUMNS) as table:
             if size is not None:
                 table.size = size
-            rows = []
+            got: list[Any] = []
             with (
-                CheckedRows(table, "pupils", TODAY) as checked,
+                checked_pupils(table, TODAY) as pupils,
                 pytest.raises(ImportFileError) as err,
             ):
-                rows.extend(checked)
-            outcomes.append((rows, str(err.value)))
+                got.extend(pupils)
+            outcomes.append((got, str(err.value)))
     assert outcomes[0] == outcomes[1]
     assert message in outcomes[0][1]
     assert len(outcomes[0][0]) <= 3000  # the rows before it, as far as they were decoded
@@ -128,12 +139,12 @@ def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
     generate_registry(tmp_path / "in", 30_000, seed=4)
     with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
         table.size = checker.SECOND_PROCESS_FROM
-        with CheckedRows(table, "pupils", TODAY) as checked:
-            first = next(iter(checked))
-            child = checked._child
+        with checked_pupils(table, TODAY) as pupils:
+            first = next(iter(pupils))
+            child = pupils._child
         assert first[0] == 2
         assert child is not None and child.poll() is not None
-        assert checked._pump is not None and not checked._pump.is_alive()
+        assert pupils._pump is not None and not pupils._pump.is_alive()
 
 
 def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path: Path) -> None:
@@ -142,11 +153,11 @@ def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path:
     generate_registry(tmp_path / "in", rows, seed=5)
     with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
         table.size = checker.SECOND_PROCESS_FROM
-        with CheckedRows(table, "pupils", TODAY) as checked:
-            stream = iter(checked)
+        with checked_pupils(table, TODAY) as pupils:
+            stream = iter(pupils)
             next(stream)  # the child now waits for room: it cannot have sent every row
-            assert checked._child is not None
-            checked._child.kill()
+            assert pupils._child is not None
+            pupils._child.kill()
             got = 1
             with pytest.raises(CheckerError, match=r"stopped .* before the end of the file"):
                 for _ in stream:

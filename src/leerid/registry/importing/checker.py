@@ -6,9 +6,9 @@ needs nothing from the registry and is about a fifth of an import's CPU. For a f
 leerid.registry.importing.checker``) reads and checks it, and sends the outcome through a
 pipe in file order, in batches; meanwhile this process applies the identity rules and writes
 on the other core. A smaller file is checked in this process: starting a process would cost
-more than it saves. Either way ``checked_rows`` yields the same ``Checked`` tuples, row for
-row (``tests/registry/test_checker.py``), and a file error (not UTF-8, not CSV) is raised
-here as the same ``ImportFileError`` at the same point of the stream.
+more than it saves. Either way ``checked_pupils`` and ``checked_enrolments`` give the same
+``Checked`` tuples, row for row (``tests/registry/test_checker.py``), and a file error (not
+UTF-8, not CSV) is raised here as the same ``ImportFileError`` after the same rows.
 
 The child is our own code on our own file: its batches are pickled. A thread of this process
 moves them from the pipe into a bounded queue (at most ``AHEAD`` batches ahead, so memory
@@ -32,11 +32,11 @@ import subprocess
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import fields
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Generic, Literal, TypeVar
 
 import leerid
 from leerid.errors import LeeridError
@@ -52,12 +52,23 @@ from leerid.registry.discimus import (
     check_pupil,
 )
 
-__all__ = ["AHEAD", "BATCH", "SECOND_PROCESS_FROM", "Checked", "CheckedRows", "CheckerError"]
+__all__ = [
+    "AHEAD",
+    "BATCH",
+    "SECOND_PROCESS_FROM",
+    "Checked",
+    "CheckedRows",
+    "CheckerError",
+    "checked_enrolments",
+    "checked_pupils",
+]
 
 Kind = Literal["pupils", "enrolments"]
-Checked = tuple[int, str, PupilRow | EnrolmentRow | None, list[Problem]]
+Row = TypeVar("Row", PupilRow, EnrolmentRow)
+Checked = tuple[int, str, Row | None, list[Problem]]
 """``(line, referte, the valid row or None, the problems that reject it)``; the referte is
 the stripped first column as written (it may be empty or too long on a rejected row)."""
+Check = Callable[[int, list[str]], tuple[Row | None, list[Problem]]]
 
 SECOND_PROCESS_FROM = 4 << 20
 """Bytes from which a file is checked by a second process (about 80,000 pupil rows)."""
@@ -78,29 +89,49 @@ class CheckerError(LeeridError):
     """The child that checks a file stopped without an answer (a bug, or it was killed)."""
 
 
-def _check(table: CsvTable, kind: Kind, today: dt.date) -> Iterator[Checked]:
+def _check(table: CsvTable, check: Check[Row]) -> Iterator[Checked[Row]]:
     """The checks themselves, in this process."""
+    for line, values in table.rows():
+        row, problems = check(line, values)
+        yield line, values[0].strip(), row, problems
+
+
+def checked_pupils(table: CsvTable, today: dt.date) -> CheckedRows[PupilRow]:
+    """The checked rows of ``leerlingen.csv`` (a birth date after ``today`` is refused)."""
+
+    def check(line: int, values: list[str]) -> tuple[PupilRow | None, list[Problem]]:
+        return check_pupil(line, values, today)
+
+    return CheckedRows(table, "pupils", today, check, PupilRow)
+
+
+def checked_enrolments(table: CsvTable) -> CheckedRows[EnrolmentRow]:
+    """The checked rows of ``inschrijvingen.csv``."""
+    return CheckedRows(table, "enrolments", dt.date.today(), check_enrolment, EnrolmentRow)
+
+
+def _child_check(kind: Kind, today: dt.date) -> Check[Any]:
     if kind == "pupils":
-        for line, values in table.rows():
-            pupil, problems = check_pupil(line, values, today)
-            yield line, values[0].strip(), pupil, problems
-    else:
-        for line, values in table.rows():
-            enrolment, problems = check_enrolment(line, values)
-            yield line, values[0].strip(), enrolment, problems
+        return lambda line, values: check_pupil(line, values, today)
+    return check_enrolment
 
 
-class CheckedRows:
-    """The checked rows of ``table`` (opened by the caller, header checked), in file order.
+class CheckedRows(Generic[Row]):
+    """The checked rows of ``table`` (opened by the caller, header checked), in file order;
+    made by ``checked_pupils`` or ``checked_enrolments``.
 
     ``bytes_read`` tells how far the checks have come, for a progress bar. Use it as a
     context manager: leaving it early stops the child.
     """
 
-    def __init__(self, table: CsvTable, kind: Kind, today: dt.date) -> None:
+    def __init__(
+        self, table: CsvTable, kind: Kind, today: dt.date, check: Check[Row], make: type[Row]
+    ) -> None:
         self.table = table
         self.kind = kind
         self.today = today
+        self.check: Check[Row] = check
+        self.make: type[Row] = make
         self.second_process = table.size >= SECOND_PROCESS_FROM
         self._read = 0
         self._child: subprocess.Popen[bytes] | None = None
@@ -112,12 +143,12 @@ class CheckedRows:
     def bytes_read(self) -> int:
         return self._read if self.second_process else self.table.bytes_read
 
-    def __iter__(self) -> Iterator[Checked]:
+    def __iter__(self) -> Iterator[Checked[Row]]:
         if not self.second_process:
-            yield from _check(self.table, self.kind, self.today)
+            yield from _check(self.table, self.check)
             return
         self._start()
-        make = PupilRow if self.kind == "pupils" else EnrolmentRow
+        make = self.make
         while True:
             frame = self._frames.get()
             if frame is None:
@@ -136,7 +167,7 @@ class CheckedRows:
         env = dict(os.environ)
         root = str(Path(leerid.__file__).resolve().parent.parent)  # leerid from a source tree
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        argv = [sys.executable, "-m", __name__, str(self.table.path), self.kind]
+        argv: list[str] = [sys.executable, "-m", __name__, str(self.table.path), self.kind]
         self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
             [*argv, self.today.isoformat()], stdout=subprocess.PIPE, env=env
         )
@@ -190,7 +221,7 @@ class CheckedRows:
         if self._child is not None:
             self._child.wait()
 
-    def __enter__(self) -> CheckedRows:
+    def __enter__(self) -> CheckedRows[Row]:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -211,7 +242,7 @@ def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
     batch: list[tuple[int, str, tuple[Any, ...] | None, list[Problem]]] = []
     try:
         with CsvTable(path, columns) as table:
-            for line, referte, row, problems in _check(table, kind, today):
+            for line, referte, row, problems in _check(table, _child_check(kind, today)):
                 batch.append((line, referte, None if row is None else values_of(row), problems))
                 if len(batch) >= BATCH:
                     done = table.bytes_read

@@ -1,6 +1,6 @@
 """The import's reader: the DISCIMUS files as a stream of valid rows; rejected rows go to the
-rejects file at once, in file order. The rows are checked by ``checker.CheckedRows`` (a second
-process for a large file)."""
+rejects file at once, in file order. The rows are checked by ``checker`` (a second process for
+a large file)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from leerid.registry.discimus import (
     PupilRow,
     check_enrolment,
 )
-from leerid.registry.importing.checker import CheckedRows
+from leerid.registry.importing.checker import checked_enrolments, checked_pupils
 from leerid.registry.importing.planner import PENDING, Planner
 from leerid.registry.importing.report import Progress, RejectsFile
 
@@ -44,7 +44,7 @@ def pupil_batches(
     """
     states = plan.states
     batch: list[PupilRow] = []
-    with CheckedRows(table, "pupils", today) as checked:
+    with checked_pupils(table, today) as checked:
         for line, referte, row, problems in checked:
             if row is not None and referte in states:
                 problems = [DUPLICATE]
@@ -54,7 +54,7 @@ def pupil_batches(
                 plan.reject_pupil(referte, line)
                 continue
             states[referte] = PENDING
-            batch.append(row)  # type: ignore[arg-type]  # a pupils check gives PupilRow
+            batch.append(row)
             if len(batch) >= PUPIL_BATCH:
                 yield batch
                 batch = []
@@ -68,7 +68,7 @@ def enrolment_rows(
     table: CsvTable, plan: Planner, rejects: RejectsFile, progress: Progress
 ) -> Iterator[EnrolmentRow]:
     """Valid rows of ``inschrijvingen.csv``; the referte of a rejected row is held."""
-    with CheckedRows(table, "enrolments", dt.date.today()) as checked:
+    with checked_enrolments(table) as checked:
         for count, (line, referte, row, problems) in enumerate(checked, 1):
             if count % ENROLMENT_BATCH == 0:
                 progress(ENROLMENT_FILE, checked.bytes_read, table.size)
@@ -76,7 +76,7 @@ def enrolment_rows(
                 rejects.add(ENROLMENT_FILE, line, referte, problems)
                 plan.hold(referte, line)
                 continue
-            yield row  # type: ignore[misc]  # an enrolments check gives EnrolmentRow
+            yield row
 
 
 def rows_of(path: Path, refertes: dict[str, int]) -> Iterator[tuple[int, str]]:
