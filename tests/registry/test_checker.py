@@ -6,6 +6,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +45,7 @@ pytestmark = pytest.mark.live  # the second process is a process: not a unit tes
 
 TODAY = dt.date(2026, 12, 1)
 BORN = dt.date(2012, 3, 4)
+LEERID = [sys.executable, "-m", "leerid.cli.main"]
 counter = itertools.count()
 
 # Cells a pupil or enrolment row may hold: valid values and each kind of mistake.
@@ -200,3 +206,68 @@ def test_an_import_through_the_second_process_stores_what_one_without_it_stores(
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == 2_000
     assert {r["referte"] for r in outcomes[0][3]} == {"BAD1", "BAD2", "NOPE"}
+
+
+def _checker_of(pid: int, seconds: float = 20) -> int:
+    """The pid of the checker process that ``pid`` started (waits for it)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and b"leerid.registry.importing.checker" in command:
+                return int(entry.name)
+        time.sleep(0.05)
+    raise AssertionError("the import started no checker process")
+
+
+def _gone(pid: int, seconds: float = 15) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":  # exited, waiting for its parent to collect it
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill the import"])
+def test_an_interrupted_import_leaves_no_checker_and_no_traceback(
+    tmp_path: Path, leerid_env: dict[str, str], stop: str
+) -> None:
+    """Ctrl-C reaches the whole process group: the import stops, rolls back and says nothing
+    more than before; the checker shows no traceback. A killed import takes its checker with
+    it (the checker's next write finds no reader)."""
+    generate_registry(tmp_path / "in", 120_000, seed=8)  # leerlingen.csv over 4 MiB
+    assert (tmp_path / "in" / PUPIL_FILE).stat().st_size >= checker.SECOND_PROCESS_FROM
+    subprocess.run([*LEERID, "db", "upgrade"], env=leerid_env, check=True, capture_output=True)
+    process = subprocess.Popen(
+        [*LEERID, "registry", "import", str(tmp_path / "in")],
+        env=leerid_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group, as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    child = _checker_of(process.pid)
+    if stop == "ctrl-c":
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.kill()
+    _, err = process.communicate(timeout=60)
+    assert _gone(child)
+    assert b"Traceback" not in err
+    assert process.returncode == (130 if stop == "ctrl-c" else -signal.SIGKILL)
+    engine = make_engine(leerid_env["LEERID_DATABASE_URL"])
+    with engine.connect() as conn:  # one transaction: nothing of it was stored
+        assert conn.execute(text("SELECT COUNT(*) FROM registration")).scalar() == 0
+    engine.dispose()

@@ -27,6 +27,7 @@ import gc
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -270,11 +271,16 @@ def main(argv: list[str]) -> None:
     path, kind, today = argv
     if kind not in ("pupils", "enrolments"):
         raise SystemExit(f"checker: kind {kind!r}: give pupils or enrolments")
+    # Ctrl-C reaches the whole process group: the import decides, and stops this process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()  # millions of short-lived rows, no cycles (as in the import itself)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    with out:
-        _serve(Path(path), kind, dt.date.fromisoformat(today), out)  # type: ignore[arg-type]
+    try:
+        with out:
+            _serve(Path(path), kind, dt.date.fromisoformat(today), out)  # type: ignore[arg-type]
+    except BrokenPipeError:  # the import is gone (it failed, or it was killed): so are we
+        os._exit(1)
 
 
 if __name__ == "__main__":
