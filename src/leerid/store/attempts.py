@@ -22,6 +22,7 @@ service-provider kit (``leerid.sp.throttle``), each over its own table with the 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -46,6 +47,7 @@ from leerid.errors import ConfigurationError
 
 __all__ = [
     "STALE",
+    "Run",
     "aware",
     "count_failure",
     "one_less_pending",
@@ -73,6 +75,16 @@ def _upsert(conn: Connection, table: Table) -> Any:
         return sqlite.insert(table)
     # make_engine refuses any other database first; this names the rule where it is relied on
     raise ConfigurationError(f"leerid supports SQLite and PostgreSQL, not {conn.dialect.name}")
+
+
+Run = Callable[[Connection, Any, dict[str, Any]], Any]
+"""How a built statement is run on a connection: ``conn.execute`` by default; the provider
+runs them as prepared statements on its hot path (``idp.store._fast_path``). The result
+must offer ``first()`` and ``rowcount``."""
+
+
+def _execute(conn: Connection, statement: Any, params: dict[str, Any]) -> Any:
+    return conn.execute(statement, params)
 
 
 _STATEMENTS: dict[tuple[str, int, str], Any] = {}
@@ -131,6 +143,7 @@ def reserve(
     *,
     lock_after: int,
     window: timedelta,
+    run: Run = _execute,
 ) -> bool:
     """Reserve one attempt for ``key`` in one statement; False when none may be made now.
 
@@ -147,7 +160,7 @@ def reserve(
         "lock_after": lock_after,
     }
     statement = _built("reserve", conn, table, _reserve_statement)
-    return conn.execute(statement, params).first() is not None
+    return run(conn, statement, params).first() is not None
 
 
 def _delete_statement(conn: Connection, table: Table) -> Any:
@@ -172,7 +185,15 @@ def _settle_statement(conn: Connection, table: Table) -> Any:
     )
 
 
-def release(conn: Connection, table: Table, key: str, now: datetime, *, success: bool) -> None:
+def release(
+    conn: Connection,
+    table: Table,
+    key: str,
+    now: datetime,
+    *,
+    success: bool,
+    run: Run = _execute,
+) -> None:
     """Take one attempt out of flight; a success also clears the settled failures.
 
     After a success the row goes when nothing else is in flight and no lock runs (so that a
@@ -181,11 +202,11 @@ def release(conn: Connection, table: Table, key: str, now: datetime, *, success:
     """
     if success:
         params = {"b_key": key, "now": now, "stale_before": now - STALE}
-        gone = conn.execute(_built("delete", conn, table, _delete_statement), params)
+        gone = run(conn, _built("delete", conn, table, _delete_statement), params)
         if gone.rowcount:
             return
     settle = _built("settle", conn, table, _settle_statement)
-    conn.execute(settle, {"b_key": key, "success": success})
+    run(conn, settle, {"b_key": key, "success": success})
 
 
 def one_less_pending(table: Table) -> Any:

@@ -90,6 +90,18 @@ _BOTH_COUNTERS = HotStatement(
 (compiled text on the psycopg connection on PostgreSQL) in autocommit (no BEGIN/ROLLBACK)."""
 
 
+_HOT: dict[int, HotStatement] = {}
+"""The statements of ``leerid.store.attempts`` (built once each) as prepared statements."""
+
+
+def _run_hot(conn: sqlalchemy.Connection, statement: Any, params: dict[str, Any]) -> Any:
+    """``attempts.Run`` on the hot path: a prepared statement on PostgreSQL, as the read."""
+    hot = _HOT.get(id(statement))
+    if hot is None:
+        hot = _HOT[id(statement)] = HotStatement(statement)
+    return hot(conn, params)
+
+
 def _stored(failures: int | None, last: datetime | None, locked: datetime | None) -> ThrottleState:
     if not failures:
         return ThrottleState(locked_until=_aware(locked))
@@ -149,7 +161,12 @@ class LoginThrottle:
 
     def _read(self, account_key: str, address_key: str) -> tuple[ThrottleState, ThrottleState]:
         with self._reads.connect() as conn:
-            row = _BOTH_COUNTERS(conn, {"account": account_key, "address": address_key}).first()
+            return self._read_on(conn, account_key, address_key)
+
+    def _read_on(
+        self, conn: sqlalchemy.Connection, account_key: str, address_key: str
+    ) -> tuple[ThrottleState, ThrottleState]:
+        row = _BOTH_COUNTERS(conn, {"account": account_key, "address": address_key}).first()
         if row is None:
             return ThrottleState(), ThrottleState()
         return (
@@ -174,11 +191,11 @@ class LoginThrottle:
     ) -> ThrottleVerdict:
         """``admit`` for callers outside the event loop."""
         now = now or self._now()
-        verdict = self.check_sync(username, address, now)
-        if not verdict.allowed:
-            return verdict
-        account_key = throttle_key(self._secret, ACCOUNT, username)
-        with self._reads.connect() as conn:
+        account_key, address_key = self._keys(username, address)
+        with self._reads.connect() as conn:  # one connection: the read, then the reservation
+            verdict = decide(*self._read_on(conn, account_key, address_key), now, self.policy)
+            if not verdict.allowed:
+                return verdict
             reserved = attempts.reserve(
                 conn,
                 LoginThrottleRow.__table__,  # type: ignore[arg-type]
@@ -187,6 +204,7 @@ class LoginThrottle:
                 now,
                 lock_after=self.policy.account_lock_after,
                 window=self.policy.window,
+                run=_run_hot,
             )
         if reserved:
             return verdict
@@ -264,6 +282,7 @@ class LoginThrottle:
                 account_key,
                 self._now(),
                 success=success,
+                run=_run_hot,
             )
 
     def record_success_sync(self, username: str, address: str) -> None:
