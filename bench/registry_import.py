@@ -5,7 +5,9 @@ LEERID_BENCH_DATABASE_URL or LEERID_TEST_DATABASE_URL is set) runs, each in a fr
 the first import into an empty registry, then a re-import of the same files (which must
 change nothing). Prints wall time, CPU time of the importing process and of the processes
 that check its files (user + system; the database server's share is not in it for
-PostgreSQL), rows per second and peak RSS of the importing process.
+PostgreSQL), rows per second and the peak RSS of the importing process. (The checker's own
+peak is about 21 MB; the peak RSS the system reports for a child counts the importer's pages
+that the child shares between its fork and its exec, so it is not added here.)
 On a shared machine the CPU time is the steadier figure.
 
     .venv/bin/python bench/registry_import.py [--pupils N] [--seed S] [--workdir DIR]

@@ -5,9 +5,12 @@ row and message for message, and nothing is lost when the second process goes aw
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 import os
+import pickle
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -142,15 +145,39 @@ def test_a_file_error_is_the_same_error_at_the_same_row(
 
 
 def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
-    generate_registry(tmp_path / "in", 30_000, seed=4)
+    rows = (checker.AHEAD + 14) * checker.BATCH  # more than can wait in the queue and pipe
+    generate_registry(tmp_path / "in", rows, seed=4)
     with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
         table.size = checker.SECOND_PROCESS_FROM
         with checked_pupils(table, TODAY) as pupils:
             first = next(iter(pupils))
             child = pupils._child
         assert first[0] == 2
-        assert child is not None and child.poll() is not None
+        assert child is not None and child.returncode == -signal.SIGKILL  # stopped, not done
         assert pupils._pump is not None and not pupils._pump.is_alive()
+
+
+def test_a_bug_in_the_second_process_is_reported_without_a_value_of_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No personal data in an error: a failing check names its kind and place, never the row."""
+    path = write_folder(tmp_path / "in", [("R1", "", "Peeters", "Ann", "2012-03-04")]) / PUPIL_FILE
+
+    def broken(line: int, values: list[str], today: dt.date) -> Any:
+        raise ValueError(f"cannot check {values}")
+
+    monkeypatch.setattr(checker, "check_pupil", broken)
+    out = io.BytesIO()
+    checker._serve(path, "pupils", TODAY, out)
+    frames, data = [], out.getvalue()
+    while data:
+        (size,) = struct.unpack("<I", data[:4])
+        frames.append(pickle.loads(data[4 : 4 + size]))
+        data = data[4 + size :]
+    (tag, reason, _done), *_ = frames
+    assert tag == checker._FAILED
+    assert "after line 1" in reason and "ValueError" in reason and "Report this" in reason
+    assert "Peeters" not in reason and "Ann" not in reason
 
 
 def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path: Path) -> None:
@@ -165,7 +192,7 @@ def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path:
             assert pupils._child is not None
             pupils._child.kill()
             got = 1
-            with pytest.raises(CheckerError, match=r"stopped .* before the end of the file"):
+            with pytest.raises(CheckerError, match=r"was killed .* before the end of the file"):
                 for _ in stream:
                     got += 1
             assert got < rows
@@ -259,6 +286,7 @@ def test_an_interrupted_import_leaves_no_checker_and_no_traceback(
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     child = _checker_of(process.pid)
+    assert os.getpgid(child) == child  # a group of its own: the terminal's Ctrl-C is not its
     if stop == "ctrl-c":
         os.killpg(process.pid, signal.SIGINT)
     else:

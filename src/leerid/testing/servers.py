@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,8 +46,37 @@ LOOPBACK = "127.0.0.1"
 START_SECONDS = 60.0
 
 
+_EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST = 10000
+"""Ports below this are left to the services of the machine (PostgreSQL, Redis, ...)."""
+
+
+def _ephemeral_start() -> int | None:
+    """Where the system's range for outgoing connections starts (Linux), if known."""
+    try:
+        return int(_EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
+    """A TCP port on loopback that nothing listens on right now.
+
+    On Linux it is taken below the range the system gives outgoing connections: a port from
+    that range (what binding port 0 returns) can be taken by a database client's connection
+    between this check and the server's own bind, which failed a CI run ("address already in
+    use") while parallel tests opened connections.
+    """
+    start = _ephemeral_start()
+    if start is not None and start > _LOWEST + 1000:
+        for _ in range(64):
+            port = _LOWEST + secrets.randbelow(start - _LOWEST)
+            with socket.socket() as s:
+                try:
+                    s.bind((LOOPBACK, port))
+                except OSError:
+                    continue  # something listens there (or just did): another one
+                return port
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
         return int(s.getsockname()[1])

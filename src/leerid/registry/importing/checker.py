@@ -11,12 +11,16 @@ more than it saves. Either way ``checked_pupils`` and ``checked_enrolments`` giv
 UTF-8, not CSV) is raised here as the same ``ImportFileError`` after the same rows.
 
 The child is our own code on our own file: its batches are pickled. A thread of this process
-moves them from the pipe into a bounded queue (at most ``AHEAD`` batches ahead, so memory
-stays bounded however slow the writes are); unpickling happens in the consumer.
+moves them from the pipe into a bounded queue (about ``AHEAD`` batches ahead, plus what the
+pipe holds, so memory stays bounded however slow the writes are); unpickling happens in the
+consumer. The child runs in its own process group (a Ctrl-C in the terminal reaches the
+import, which stops the child) and with ``-P`` (no module of the current folder can shadow
+one of ours); a killed import takes it with it (its next write finds no reader).
 
-Written by hand: the standard library's ``multiprocessing`` would re-import the caller's
-``__main__`` (the CLI, pytest) in the child and hand batches over one pipe without
-read-ahead; ``concurrent.futures`` does not stream.
+Written by hand: ``multiprocessing`` either forks a process whose writer and pool threads are
+already running (unsafe) or re-imports the caller's ``__main__`` (the CLI, pytest) in the
+child, and hands batches over one pipe without read-ahead; ``concurrent.futures`` does not
+stream.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ __all__ = [
 ]
 
 Kind = Literal["pupils", "enrolments"]
+_KINDS: dict[str, Kind] = {"pupils": "pupils", "enrolments": "enrolments"}
 Row = TypeVar("Row", PupilRow, EnrolmentRow)
 Checked = tuple[int, str, Row | None, list[Problem]]
 """``(line, referte, the valid row or None, the problems that reject it)``; the referte is
@@ -149,6 +154,12 @@ class CheckedRows(Generic[Row]):
             yield from _check(self.table, self.check)
             return
         self._start()
+        try:
+            yield from self._received()
+        finally:
+            self.close()  # also when the consumer stops early or fails
+
+    def _received(self) -> Iterator[Checked[Row]]:
         make = self.make
         while True:
             frame = self._frames.get()
@@ -166,15 +177,29 @@ class CheckedRows(Generic[Row]):
 
     def _start(self) -> None:
         env = dict(os.environ)
-        root = str(Path(leerid.__file__).resolve().parent.parent)  # leerid from a source tree
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        argv: list[str] = [sys.executable, "-m", __name__, str(self.table.path), self.kind]
-        self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-            [*argv, self.today.isoformat()], stdout=subprocess.PIPE, env=env
-        )
+        root = Path(leerid.__file__).resolve().parent.parent
+        if root.name not in ("site-packages", "dist-packages"):  # leerid from a source tree
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+        argv: list[str] = [sys.executable, "-P", "-m", __name__, str(self.table.path), self.kind]
+        try:
+            self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
+                [*argv, self.today.isoformat()],
+                stdout=subprocess.PIPE,
+                env=env,
+                process_group=0,  # not in the terminal's group: Ctrl-C is the import's to handle
+            )
+        except OSError as exc:
+            raise CheckerError(
+                f"{self.table.path}: cannot start the process that checks this file "
+                f"({exc.strerror}); nothing was imported. Free some memory or file handles and "
+                "run the import again."
+            ) from None
         assert self._child.stdout is not None
         self._pump = threading.Thread(
-            target=self._move, args=(self._child.stdout,), name="leerid-import-checker"
+            target=self._move,
+            args=(self._child.stdout,),
+            name="leerid-import-checker",
+            daemon=True,  # never keeps the interpreter from exiting
         )
         self._pump.start()
 
@@ -191,8 +216,10 @@ class CheckedRows(Generic[Row]):
                     break  # the child died in the middle of a frame: it is lost, not cut
                 self._put(frame)
         finally:
-            pipe.close()
-            self._put(None)
+            try:
+                pipe.close()
+            finally:
+                self._put(None)
 
     def _put(self, frame: bytes | None) -> None:
         """Wait for room in the queue, unless the consumer is leaving (``close``)."""
@@ -204,11 +231,17 @@ class CheckedRows(Generic[Row]):
                 continue
 
     def _lost(self) -> CheckerError:
-        status = self._child.wait() if self._child is not None else None
+        status = self._child.wait() if self._child is not None else 0
+        if status >= 0:
+            how = f"stopped with exit status {status}"
+        elif -status == signal.SIGKILL:
+            how = "was killed (SIGKILL, which often means the system ran out of memory)"
+        else:
+            how = f"was stopped by signal {signal.Signals(-status).name}"
         return CheckerError(
-            f"{self.table.path}: the process that checks this file stopped (exit status "
-            f"{status}) before the end of the file; nothing was imported. Run the import again; "
-            "if it stops again, report it with the messages above."
+            f"{self.table.path}: the process that checks this file {how} before the end of the "
+            "file; nothing was imported. Run the import again; if it stops again, report it "
+            "with the messages above."
         )
 
     def close(self) -> None:
@@ -239,7 +272,7 @@ def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
     """The child: check the file and send its rows; a file error follows the rows before it."""
     columns = PUPIL_COLUMNS if kind == "pupils" else ENROLMENT_COLUMNS
     values_of = _FIELDS[kind]
-    line, done = 0, 0
+    line, done = 1, 0  # the last line checked (1: the header)
     batch: list[tuple[int, str, tuple[Any, ...] | None, list[Problem]]] = []
     try:
         with CsvTable(path, columns) as table:
@@ -257,7 +290,7 @@ def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
     except Exception as exc:  # a bug: its kind and place, never a value of the file
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = (
-            f"{path}: checking the file failed near line {line} ({type(exc).__name__} in "
+            f"{path}: checking the file failed after line {line} ({type(exc).__name__} in "
             f"{Path(where.filename).name}:{where.lineno}); nothing was imported. Report this."
         )
         _send(out, (_FAILED, reason, done))
@@ -268,17 +301,19 @@ def main(argv: list[str]) -> None:
     """``python -m leerid.registry.importing.checker FILE pupils|enrolments TODAY``: the
     frames go to the standard output as it was at start; anything printed goes to the
     standard error instead, so that it cannot break a frame."""
-    path, kind, today = argv
-    if kind not in ("pupils", "enrolments"):
-        raise SystemExit(f"checker: kind {kind!r}: give pupils or enrolments")
-    # Ctrl-C reaches the whole process group: the import decides, and stops this process.
+    path, name, today = argv
+    kind = _KINDS.get(name)
+    if kind is None:
+        raise SystemExit(f"checker: kind {name!r}: give pupils or enrolments")
+    # The import runs this in a group of its own; should a Ctrl-C reach it all the same (a
+    # process group signalled by hand), the import decides, and stops this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()  # millions of short-lived rows, no cycles (as in the import itself)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     try:
         with out:
-            _serve(Path(path), kind, dt.date.fromisoformat(today), out)  # type: ignore[arg-type]
+            _serve(Path(path), kind, dt.date.fromisoformat(today), out)
     except BrokenPipeError:  # the import is gone (it failed, or it was killed): so are we
         os._exit(1)
 
