@@ -14,6 +14,8 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from leerid.registry.discimus import (
     PUPIL_FILE,
     CsvTable,
     ImportFileError,
+    PupilRow,
 )
 from leerid.registry.generate import generate_registry
 from leerid.registry.importing import checker
@@ -144,17 +147,27 @@ def test_a_file_error_is_the_same_error_at_the_same_row(
     assert len(outcomes[0][0]) <= 3000  # the rows before it, as far as they were decoded
 
 
-def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
-    rows = (checker.AHEAD + 14) * checker.BATCH  # more than can wait in the queue and pipe
-    generate_registry(tmp_path / "in", rows, seed=4)
+MORE_THAN_WAITS = (checker.AHEAD + 14) * checker.BATCH
+"""Rows: more than can wait in the queue and the pipe, so the child is still running."""
+
+
+@contextmanager
+def second_process(tmp_path: Path, seed: int) -> Iterator[CheckedRows[PupilRow]]:
+    """The pupils of a file of ``MORE_THAN_WAITS`` rows, checked by a second process."""
+    generate_registry(tmp_path / "in", MORE_THAN_WAITS, seed=seed)
     with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
         table.size = checker.SECOND_PROCESS_FROM
         with checked_pupils(table, TODAY) as pupils:
-            first = next(iter(pupils))
-            child = pupils._child
-        assert first[0] == 2
-        assert child is not None and child.returncode == -signal.SIGKILL  # stopped, not done
-        assert pupils._pump is not None and not pupils._pump.is_alive()
+            yield pupils
+
+
+def test_leaving_early_stops_the_second_process(tmp_path: Path) -> None:
+    with second_process(tmp_path, seed=4) as pupils:
+        first = next(iter(pupils))
+        child = pupils._child
+    assert first[0] == 2
+    assert child is not None and child.returncode == -signal.SIGKILL  # stopped, not done
+    assert pupils._pump is not None and not pupils._pump.is_alive()
 
 
 def test_a_bug_in_the_second_process_is_reported_without_a_value_of_the_file(
@@ -182,20 +195,16 @@ def test_a_bug_in_the_second_process_is_reported_without_a_value_of_the_file(
 
 def test_a_second_process_that_dies_fails_the_import_and_loses_nothing(tmp_path: Path) -> None:
     """Nothing is lost: a checker killed half-way is an error, never a shorter file."""
-    rows = (checker.AHEAD + 14) * checker.BATCH  # more than can wait in the queue and pipe
-    generate_registry(tmp_path / "in", rows, seed=5)
-    with CsvTable(tmp_path / "in" / PUPIL_FILE, PUPIL_COLUMNS) as table:
-        table.size = checker.SECOND_PROCESS_FROM
-        with checked_pupils(table, TODAY) as pupils:
-            stream = iter(pupils)
-            next(stream)  # the child now waits for room: it cannot have sent every row
-            assert pupils._child is not None
-            pupils._child.kill()
-            got = 1
-            with pytest.raises(CheckerError, match=r"was killed .* before the end of the file"):
-                for _ in stream:
-                    got += 1
-            assert got < rows
+    with second_process(tmp_path, seed=5) as pupils:
+        stream = iter(pupils)
+        next(stream)  # the child now waits for room: it cannot have sent every row
+        assert pupils._child is not None
+        pupils._child.kill()
+        got = 1
+        with pytest.raises(CheckerError, match=r"was killed .* before the end of the file"):
+            for _ in stream:
+                got += 1
+        assert got < MORE_THAN_WAITS
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
