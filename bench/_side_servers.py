@@ -15,6 +15,7 @@ import os
 import secrets
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -39,7 +40,12 @@ REDIS_HOST, REDIS_PORT, REDIS_DB = "127.0.0.1", 6379, 15
 REDIS_START = (
     'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no'
 )
-LABELS = {"leerid": "leerid", "redis": "oidc-provider, Redis", "memory": "oidc-provider, memory"}
+LABELS = {
+    "leerid": "leerid",
+    "redis": "oidc-provider, Redis",
+    "memory": "oidc-provider, memory",
+    "floor": "Python floor, no store",
+}
 
 
 @dataclass
@@ -145,25 +151,68 @@ def start_peer(redis: bool, browsers: int, secret: str | None = None) -> Server:
         "PEER_CLIENT_SECRET": secret,
     }
     log = Path(tempfile.mkstemp(prefix="leerid-bench-peer-", suffix=".log")[1])
+    key = "redis" if redis else "memory"
+    usernames = [str(uuid.uuid4()) for _ in range(browsers)]  # a UUID, as leerid's sub
+    password = "any: the development login checks nothing"
+    return _started(key, argv, env, log, port, secret, usernames, password)
+
+
+def _started(
+    key: str,
+    argv: list[str],
+    env: dict[str, str],
+    log: Path,
+    port: int,
+    secret: str,
+    usernames: list[str],
+    password: str,
+) -> Server:
+    """Start a server of ours that is not leerid (client ``bench``, login field ``login``),
+    wait for its discovery document and read it; stopped again when it does not answer."""
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
     issuer = f"http://127.0.0.1:{port}"
-    peer = ServerProcess("oidc-provider", issuer, process, log)
+    started = ServerProcess(LABELS[key], issuer, process, log)
     if not _answers(f"{issuer}/.well-known/openid-configuration", process, 30):
-        peer.stop()
-        raise SystemExit(f"oidc-provider did not start at {issuer}:\n{peer.log_text()[-2000:]}")
+        started.stop()
+        raise SystemExit(f"{LABELS[key]} did not start at {issuer}:\n{started.log_text()[-2000:]}")
     fields = {"client_id": "bench", "client_secret": secret, "login_field": "login"}
-    target = asyncio.run(
-        discover(
-            issuer,
-            name=LABELS["redis" if redis else "memory"],
-            password="any: the development login checks nothing",
-            usernames=[str(uuid.uuid4()) for _ in range(browsers)],  # a UUID, as leerid's sub
-            **fields,
+    try:
+        target = asyncio.run(
+            discover(issuer, name=LABELS[key], password=password, usernames=usernames, **fields)
         )
-    )
-    key = "redis" if redis else "memory"
-    return Server(key, target, process.pid, "redis-server" if redis else "", peer.stop)
+    except BaseException:
+        started.stop()
+        raise
+    store = "redis-server" if key == "redis" else ""
+    return Server(key, target, process.pid, store, started.stop)
+
+
+def start_floor(browsers: int) -> Server:
+    """``bench/floor_app.py`` under ``uvicorn --workers 2`` on a free port: the least an SSO
+    flow costs on leerid's stack (no store; see that module)."""
+    from joserfc.jwk import RSAKey
+
+    port, secret = free_port(), secrets.token_urlsafe(24)
+    folder = Path(tempfile.mkdtemp(prefix="leerid-bench-floor-"))
+    key_file = folder / "key.pem"
+    key_file.write_bytes(RSAKey.generate_key(2048, private=True).as_pem(private=True))
+    key_file.chmod(0o600)
+    issuer = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "FLOOR_ISSUER": issuer,
+        "FLOOR_CLIENT_ID": "bench",
+        "FLOOR_CLIENT_SECRET": secret,
+        "FLOOR_KEY_FILE": str(key_file),
+        "FLOOR_SEAL_KEY": secrets.token_bytes(32).hex(),
+    }
+    argv = [sys.executable, "-m", "uvicorn", "--factory", "floor_app:create_app"]
+    argv += ["--app-dir", str(ROOT / "bench"), "--host", "127.0.0.1", "--port", str(port)]
+    argv += ["--workers", "2", "--no-access-log", "--log-level", "warning"]
+    usernames = ["floor"] * browsers
+    password = "unused: the floor has no login"
+    return _started("floor", argv, env, folder / "server.log", port, secret, usernames, password)
 
 
 def _answers(url: str, process: subprocess.Popen[bytes], seconds: float) -> bool:
@@ -237,6 +286,8 @@ def servers_for(
                 started.append(start_leerid(site, kind, args.browsers, args.leerid_env))
             elif key in ("redis", "memory"):
                 started.append(start_peer(key == "redis", args.browsers))
+            elif key == "floor" and scenario == "sso":  # it has no login form
+                started.append(start_floor(args.browsers))
         yield started
     finally:
         for server in started:

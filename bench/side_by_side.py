@@ -13,9 +13,13 @@ Scenarios: ``sso`` (each browser logs in once, then flows on its session), ``log
 flow logs in with a password; leerid's hash negligible, Argon2id 8 KiB, 1 pass; the peer's
 development login checks nothing), ``owasp`` (leerid only, OWASP's Argon2id cost).
 
-    .venv/bin/python bench/side_by_side.py                    # sso + login, all three servers
+    .venv/bin/python bench/side_by_side.py                    # sso + login, every server
     .venv/bin/python bench/side_by_side.py --scenarios owasp --rounds 1
     .venv/bin/python bench/side_by_side.py --servers leerid,memory --leerid-env LEERID_X=1
+
+``floor`` (sso only) is ``bench/floor_app.py``: the flow's messages and cryptography on
+leerid's stack with nothing stored, the least a provider on this stack spends; with it and
+leerid the summary prints the most a provider on this stack and store can reach.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from _side_servers import (
 )
 from login_flow import cpu_by_process, own_cpu, tree_cpu_by_process
 
-SERVERS = ("leerid", "redis", "memory")
+SERVERS = ("leerid", "redis", "memory", "floor")
 SCENARIOS = ("sso", "login", "owasp")
 ROWS = {"sso": "SSO flows/s", "login": "login flows/s, negligible hash"}
 MAX_ERROR_SHARE = 0.01
@@ -217,6 +221,44 @@ def markdown(middle: dict[str, dict[str, float]], unit: str = "flows/s") -> str:
     return "\n".join(lines)
 
 
+def floor_bound(figures: list[Figures]) -> str | None:
+    """What the floor (``bench/floor_app.py``) says about the goal, when it ran with leerid.
+
+    On a machine where every side is CPU-bound, a provider can do at most ``cores / (its CPU
+    + its store's + the driver's CPU per flow)`` flows/s. The floor's server CPU per flow is
+    the least that leerid's stack spends; with leerid's PostgreSQL CPU per flow of the same
+    run added (the statements the protocol asks for, art. 5, 8 and issue 12), and the floor's
+    driver CPU per flow (the least the driver spends), that is the most any provider on this
+    stack and this store can reach, to set against 1.25 x the Redis peer.
+    """
+    sso = [f for f in figures if f.scenario == "sso" and f.flows]
+    by = {key: [f for f in sso if f.server == key] for key in SERVERS}
+    if not by["floor"] or not by["leerid"]:
+        return None
+
+    def per_flow(key: str, cpu: Callable[[Figures], float]) -> float:
+        return statistics.median(cpu(f) * 1000 / f.flows for f in by[key])
+
+    floor_server = per_flow("floor", lambda f: f.server_cpu_s)
+    floor_driver = per_flow("floor", lambda f: f.driver_cpu_s)
+    store = per_flow("leerid", lambda f: f.store_cpu_s)
+    cores = os.cpu_count() or 1
+    most = cores * 1000 / (floor_server + store + floor_driver)
+    rate = statistics.median(f.flows_per_s for f in by["floor"])
+    lines = [
+        f"Floor (bench/floor_app.py, no store): {rate:.0f} SSO flows/s, server "
+        f"{floor_server:.2f} ms and driver {floor_driver:.2f} ms of CPU per flow.",
+        f"With leerid's PostgreSQL CPU per flow of this run ({store:.2f} ms) added, a provider "
+        f"on this stack can do at most {cores} cores / {floor_server + store + floor_driver:.2f}"
+        f" ms = {most:.0f} SSO flows/s",
+    ]
+    for key in ("redis", "memory"):
+        if by[key]:
+            peer = statistics.median(f.flows_per_s for f in by[key])
+            lines.append(f"  = {most / peer:.2f} x {LABELS[key]} ({peer:.0f} flows/s)")
+    return "\n".join(lines)
+
+
 def versions() -> dict[str, str]:
     """leerid's commit, Node's and oidc-provider's versions."""
 
@@ -252,7 +294,7 @@ def _choices(value: str, allowed: tuple[str, ...]) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"unknown {', '.join(sorted(unknown)) or 'nothing'}; choose among {', '.join(allowed)}"
         )
-    return [v for v in allowed if v in chosen]  # the fixed order: leerid, Redis, memory
+    return [v for v in allowed if v in chosen]  # the fixed order: leerid, Redis, memory, floor
 
 
 def _setting(value: str) -> tuple[str, str]:
@@ -276,7 +318,10 @@ def arguments() -> argparse.Namespace:
         parser, "leerid's PostgreSQL database (the bench makes its own schema there)"
     )
     parser.add_argument(
-        "--servers", default="leerid,redis,memory", type=lambda v: _choices(v, SERVERS)
+        "--servers",
+        default="leerid,redis,memory,floor",
+        type=lambda v: _choices(v, SERVERS),
+        help="among leerid, redis, memory, floor (the floor runs in sso only)",
     )
     parser.add_argument("--scenarios", default="sso,login", type=lambda v: _choices(v, SCENARIOS))
     parser.add_argument("--browsers", type=int, default=16, help="simulated browsers")
@@ -343,6 +388,10 @@ def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) 
         print(markdown(middle))
         print("\nCPU of the server and its store per flow (steadier on a shared machine):\n")
         print(markdown(medians(figures, cpu_per_flow), "CPU ms/flow"))
+    bound = floor_bound(figures)
+    if bound is not None:
+        print()
+        print(bound)
     if "owasp" in middle:
         rate = middle["owasp"]["leerid"]
         print(
