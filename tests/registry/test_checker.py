@@ -147,6 +147,28 @@ def test_a_file_error_is_the_same_error_at_the_same_row(
     assert len(outcomes[0][0]) <= 3000  # the rows before it, as far as they were decoded
 
 
+@pytest.mark.parametrize("second", [False, True])
+def test_a_file_moved_over_the_path_during_the_import_is_not_read(
+    tmp_path: Path, second: bool
+) -> None:
+    """Nothing mixed: the rows and the errors are those of the file the import opened, even
+    when the next export is moved over its path while it runs (both ways of checking)."""
+    path = tmp_path / PUPIL_FILE
+    path.write_bytes(HEADER + GOOD + b"R9,,\xe9,B,2012-03-04\n")
+    newer = tmp_path / "newer.csv"
+    newer.write_bytes(HEADER + b"N1,,Janssens,Els,2013-01-02\n")
+    with CsvTable(path, PUPIL_COLUMNS) as table:
+        if second:
+            table.size = checker.SECOND_PROCESS_FROM
+        os.replace(newer, path)
+        got: list[Any] = []
+        with checked_pupils(table, TODAY) as pupils, pytest.raises(ImportFileError) as err:
+            assert pupils.second_process is second
+            got.extend(pupils)
+    assert [row[1] for row in got] == [f"R{i}" for i in range(len(got))]
+    assert "line 3002 is not valid UTF-8" in str(err.value)  # found in the file it read
+
+
 MORE_THAN_WAITS = (checker.AHEAD + 14) * checker.BATCH
 """Rows: more than can wait in the queue and the pipe, so the child is still running."""
 
@@ -181,7 +203,7 @@ def test_a_bug_in_the_second_process_is_reported_without_a_value_of_the_file(
 
     monkeypatch.setattr(checker, "check_pupil", broken)
     out = io.BytesIO()
-    checker._serve(path, "pupils", TODAY, out)
+    checker._serve(path, os.open(path, os.O_RDONLY), "pupils", TODAY, out)
     frames, data = [], out.getvalue()
     while data:
         (size,) = struct.unpack("<I", data[:4])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -101,13 +102,22 @@ class CsvTable:
     tells how far the file has been read, for a progress bar.
     """
 
-    def __init__(self, path: Path, columns: tuple[str, ...]) -> None:
+    def __init__(
+        self, path: Path, columns: tuple[str, ...], *, descriptor: int | None = None
+    ) -> None:
+        """Open ``path``; or, with ``descriptor``, read the file open on it from its start
+        (``path`` then only names it in messages) and close the descriptor with the table."""
         self.path = path
         self.name = path.name
         self.columns = columns
         try:
-            self.size = path.stat().st_size
-            self._raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+            if descriptor is None:
+                self._raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+            else:
+                self._raw = open(descriptor, "rb", buffering=0)  # noqa: SIM115 - as above
+                self._raw.seek(0)
+            # the size of the file this table reads, not of what the path names a moment later
+            self.size = os.fstat(self._raw.fileno()).st_size
         except FileNotFoundError:
             raise ImportFileError(
                 f"{path}: file not found. An import folder holds {PUPIL_FILE} and "
@@ -157,7 +167,7 @@ class CsvTable:
         except StopIteration:
             return None
         except UnicodeDecodeError:
-            where = first_bad_utf8(self.path)
+            where = first_bad_utf8(self._raw.fileno())
             raise ImportFileError(
                 f"{self.path}: "
                 + ("a line" if where is None else f"line {where[0]}")
@@ -181,6 +191,10 @@ class CsvTable:
                 f"{self.path}: line {self._reader.line_num} cannot be read as CSV ({exc}); "
                 "nothing was imported."
             ) from None
+
+    def fileno(self) -> int:
+        """The descriptor the file is read through (to hand the same file to a process)."""
+        return self._raw.fileno()
 
     @property
     def bytes_read(self) -> int:
@@ -212,13 +226,16 @@ class CsvTable:
         self.close()
 
 
-def first_bad_utf8(path: Path) -> tuple[int, int, int] | None:
+def first_bad_utf8(descriptor: int) -> tuple[int, int, int] | None:
     """Where the first byte that is not UTF-8 is: (line, byte in that line from 1, the byte).
 
-    The decoder reads the file in blocks, so its error does not tell the line; the file is
-    read again line by line (a UTF-8 sequence never contains a newline byte).
+    The decoder reads the file in blocks, so its error does not tell the line; the file open
+    on ``descriptor`` (the one that failed, even if its path names another file by now) is
+    read again from its start, line by line (a UTF-8 sequence never contains a newline
+    byte). Its reading position is lost: the table cannot go on after this error anyway.
     """
-    with open(path, "rb") as raw:
+    with open(os.dup(descriptor), "rb") as raw:
+        raw.seek(0)
         for line, data in enumerate(raw, 1):
             try:
                 data.decode("utf-8")

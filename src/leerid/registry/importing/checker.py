@@ -180,12 +180,16 @@ class CheckedRows(Generic[Row]):
         root = Path(leerid.__file__).resolve().parent.parent
         if root.name not in ("site-packages", "dist-packages"):  # leerid from a source tree
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH")) if p)
+        # The child reads the file this table opened, not what its path names by then (a new
+        # export moved over it during the import would otherwise be checked in its place).
+        descriptor = self.table.fileno()
         argv: list[str] = [sys.executable, "-P", "-m", __name__, str(self.table.path), self.kind]
         try:
             self._child = subprocess.Popen(  # noqa: S603 - this interpreter, this module
-                [*argv, self.today.isoformat()],
+                [*argv, self.today.isoformat(), str(descriptor)],
                 stdout=subprocess.PIPE,
                 env=env,
+                pass_fds=(descriptor,),
                 process_group=0,  # not in the terminal's group: Ctrl-C is the import's to handle
             )
         except OSError as exc:
@@ -268,14 +272,15 @@ def _send(out: BinaryIO, message: tuple[int, Any, int]) -> None:
     out.write(blob)
 
 
-def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
-    """The child: check the file and send its rows; a file error follows the rows before it."""
+def _serve(path: Path, descriptor: int, kind: Kind, today: dt.date, out: BinaryIO) -> None:
+    """The child: check the file open on ``descriptor`` (``path`` names it in messages) and
+    send its rows; a file error follows the rows before it."""
     columns = PUPIL_COLUMNS if kind == "pupils" else ENROLMENT_COLUMNS
     values_of = _FIELDS[kind]
     line, done = 1, 0  # the last line checked (1: the header)
     batch: list[tuple[int, str, tuple[Any, ...] | None, list[Problem]]] = []
     try:
-        with CsvTable(path, columns) as table:
+        with CsvTable(path, columns, descriptor=descriptor) as table:
             for line, referte, row, problems in _check(table, _child_check(kind, today)):
                 batch.append((line, referte, None if row is None else values_of(row), problems))
                 if len(batch) >= BATCH:
@@ -298,13 +303,21 @@ def _serve(path: Path, kind: Kind, today: dt.date, out: BinaryIO) -> None:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m leerid.registry.importing.checker FILE pupils|enrolments TODAY``: the
-    frames go to the standard output as it was at start; anything printed goes to the
-    standard error instead, so that it cannot break a frame."""
-    path, name, today = argv
+    """``python -m leerid.registry.importing.checker FILE pupils|enrolments TODAY FD``: the
+    file is the one the import opened and handed over as descriptor ``FD`` (``FILE`` names
+    it in messages); the frames go to the standard output as it was at start; anything
+    printed goes to the standard error instead, so that it cannot break a frame."""
+    if len(argv) != 4 or not argv[3].isdigit():
+        raise SystemExit("checker: give FILE pupils|enrolments TODAY FD")
+    path, name, today, handed = argv
     kind = _KINDS.get(name)
     if kind is None:
         raise SystemExit(f"checker: kind {name!r}: give pupils or enrolments")
+    # Linux: opening /dev/fd/N opens the same file anew, with a reading position of its own
+    # (the import's table keeps its own); elsewhere it may share the import's, which no
+    # longer reads that table once this process checks it.
+    descriptor = os.open(f"/dev/fd/{handed}", os.O_RDONLY | os.O_CLOEXEC)
+    os.close(int(handed))
     # The import runs this in a group of its own; should a Ctrl-C reach it all the same (a
     # process group signalled by hand), the import decides, and stops this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -313,7 +326,7 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)
     try:
         with out:
-            _serve(Path(path), kind, dt.date.fromisoformat(today), out)
+            _serve(Path(path), descriptor, kind, dt.date.fromisoformat(today), out)
     except BrokenPipeError:  # the import is gone (it failed, or it was killed): so are we
         os._exit(1)
 
