@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     Boolean,
@@ -47,6 +47,7 @@ from leerid.errors import ConfigurationError
 
 __all__ = [
     "STALE",
+    "Outcome",
     "Run",
     "aware",
     "count_failure",
@@ -77,13 +78,22 @@ def _upsert(conn: Connection, table: Table) -> Any:
     raise ConfigurationError(f"leerid supports SQLite and PostgreSQL, not {conn.dialect.name}")
 
 
-Run = Callable[[Connection, Any, dict[str, Any]], Any]
+class Outcome(Protocol):
+    """What ``reserve`` and ``release`` read from a statement's result (SQLAlchemy's
+    ``CursorResult`` offers it, and so does the provider's hot path)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def first(self) -> Any: ...
+
+
+Run = Callable[[Connection, Any, dict[str, Any]], Outcome]
 """How a built statement is run on a connection: ``conn.execute`` by default; the provider
-runs them as prepared statements on its hot path (``idp.store._fast_path``). The result
-must offer ``first()`` and ``rowcount``."""
+runs them as prepared statements on its hot path (``idp.store._fast_path``)."""
 
 
-def _execute(conn: Connection, statement: Any, params: dict[str, Any]) -> Any:
+def _execute(conn: Connection, statement: Any, params: dict[str, Any]) -> Outcome:
     return conn.execute(statement, params)
 
 

@@ -33,7 +33,7 @@ from leerid.idp.login.throttle import (
     decide,
     throttle_key,
 )
-from leerid.idp.store._fast_path import HotStatement
+from leerid.idp.store._fast_path import HotResult, HotStatement
 from leerid.idp.store.login_tables import LoginThrottleRow
 from leerid.idp.store.server_secret import load_server_secret
 from leerid.store import attempts
@@ -94,7 +94,7 @@ _HOT: dict[int, HotStatement] = {}
 """The statements of ``leerid.store.attempts`` (built once each) as prepared statements."""
 
 
-def _run_hot(conn: sqlalchemy.Connection, statement: Any, params: dict[str, Any]) -> Any:
+def _run_hot(conn: sqlalchemy.Connection, statement: Any, params: dict[str, Any]) -> HotResult:
     """``attempts.Run`` on the hot path: a prepared statement on PostgreSQL, as the read."""
     hot = _HOT.get(id(statement))
     if hot is None:
