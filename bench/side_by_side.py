@@ -227,7 +227,7 @@ def floor_bound(figures: list[Figures]) -> str | None:
     On a machine where every side is CPU-bound, a provider can do at most ``cores / (its CPU
     + its store's + the driver's CPU per flow)`` flows/s. The floor's server CPU per flow is
     the least that leerid's stack spends; with leerid's PostgreSQL CPU per flow of the same
-    run added (the statements the protocol asks for, art. 5, 8 and issue 12), and the floor's
+    run added (the statements the protocol asks for, art. 5, 6, 8 and issue 12), and the floor's
     driver CPU per flow (the least the driver spends), that is the most any provider on this
     stack and this store can reach, to set against 1.25 x the Redis peer.
     """
