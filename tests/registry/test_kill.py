@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from leerid.registry.generate import generate_registry
@@ -29,6 +30,34 @@ def large_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("large")
     generate_registry(folder, LARGE, seed=99, unidentified_share=0.02)
     return folder
+
+
+def wal_size(engine: Engine) -> int:
+    """SQLite: the size of the database's write-ahead log (0 on PostgreSQL, or without one)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database:
+        return 0
+    wal = Path(f"{database}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def wait_for_writes(engine: Engine, process: subprocess.Popen[bytes], wal_start: int) -> None:
+    """Until the import's transaction has written pupils: on PostgreSQL it holds the lock an
+    INSERT or COPY into ``pupil`` takes; on SQLite its log has grown by a MiB."""
+    held = text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = CAST('pupil' AS regclass) "
+        "AND mode = 'RowExclusiveLock' AND pid <> pg_backend_pid())"
+    )
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as conn:
+                if conn.execute(held).scalar():
+                    return
+        elif wal_size(engine) > wal_start + (1 << 20):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the import wrote no pupils in time (exit {process.poll()})")
 
 
 @pytest.mark.slow
@@ -50,11 +79,12 @@ def test_kill_9_half_way_leaves_the_registry_as_it_was(
     deadline = time.monotonic() + 120
     while not started.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(2.0)  # well into the import: pupils are being written
+    wait_for_writes(engine, process, wal_size(engine))
+    os.kill(process.pid, signal.SIGSTOP)  # frozen half-way, however fast the machine
+    assert process.poll() is None, "the import ended before it could be stopped"
     with Session(engine) as session:  # a login meanwhile: not blocked, sees the old registry
         assert find_pupil(session, on=dt.date.today(), referte="S99-00000001") is None
         assert find_pupil(session, on=dt.date.today(), referte="S1-00000001") is not None
-    assert process.poll() is None, "the import ended before it could be killed"
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
