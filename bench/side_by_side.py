@@ -50,6 +50,7 @@ from _side_servers import (
     servers_for,
 )
 from login_flow import cpu_by_process, own_cpu, tree_cpu_by_process
+from sqlalchemy.engine import make_url
 
 SERVERS = ("leerid", "redis", "memory", "floor")
 SCENARIOS = ("sso", "login", "owasp")
@@ -242,6 +243,8 @@ def floor_bound(figures: list[Figures]) -> str | None:
     floor_server = per_flow("floor", lambda f: f.server_cpu_s)
     floor_driver = per_flow("floor", lambda f: f.driver_cpu_s)
     store = per_flow("leerid", lambda f: f.store_cpu_s)
+    if store == 0:  # not counted (a Unix socket): a bound without the store would mislead
+        return None
     cores = os.cpu_count() or 1
     most = cores * 1000 / (floor_server + store + floor_driver)
     rate = statistics.median(f.flows_per_s for f in by["floor"])
@@ -355,6 +358,13 @@ def main() -> None:
             file=sys.stderr,
         )
         args.servers.remove("redis")
+    if "leerid" in args.servers and not _over_tcp(args.database_url):
+        print(
+            "leerid's PostgreSQL is reached through a Unix socket: its backends cannot be told "
+            "apart from other users', so its store CPU is not counted (0) and the floor's bound "
+            "is not printed. Give a TCP URL (host 127.0.0.1) to count it.",
+            file=sys.stderr,
+        )
     load_before = uptime()
     print(f"load before: {load_before}", flush=True)
     site: LeeridSite | None = None
@@ -368,6 +378,13 @@ def main() -> None:
         with servers_for(scenario, keys, site, args) as servers:
             figures += asyncio.run(alternate(servers, scenario, args))
     summary(figures, args, load_before)
+
+
+def _over_tcp(database_url: str) -> bool:
+    """Whether ``database_url`` reaches PostgreSQL over TCP (its backends found by port)."""
+    url = make_url(database_url)
+    host = url.host or url.query.get("host") or ""
+    return bool(host) and not str(host).startswith("/")
 
 
 def summary(figures: list[Figures], args: argparse.Namespace, load_before: str) -> None:

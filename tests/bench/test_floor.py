@@ -129,3 +129,12 @@ def test_the_bound_adds_leerids_store_to_the_floor(monkeypatch: pytest.MonkeyPat
     assert "at most 2 cores / 2.00 ms = 1000 SSO flows/s" in text
     assert "= 2.00 x oidc-provider, Redis (500 flows/s)" in text
     assert side.floor_bound(figures[1:]) is None  # without leerid there is no store to add
+    uncounted = [_figures("leerid", 400, 2.0, 0.0, 0.9), *figures[1:]]
+    assert side.floor_bound(uncounted) is None  # a store not counted (a Unix socket)
+
+
+def test_a_database_reached_through_a_unix_socket_is_named() -> None:
+    """Its backends cannot be found by port: the bench says its store is not counted."""
+    assert side._over_tcp("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    assert not side._over_tcp("postgresql+psycopg://postgres@/test?host=/var/run/postgresql")
+    assert not side._over_tcp("postgresql+psycopg://postgres@/test")
