@@ -169,6 +169,39 @@ def test_a_file_moved_over_the_path_during_the_import_is_not_read(
     assert "line 3002 is not valid UTF-8" in str(err.value)  # found in the file it read
 
 
+def test_held_back_rows_are_reported_from_the_file_the_import_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8 §1: a row held back by a rejected row of its referte is reported with its line
+    in the file imported, even when the next export is moved over the path meanwhile."""
+    folder = tmp_path / "in"
+    generate_registry(folder, 3, seed=1)
+    enrolments = folder / ENROLMENT_FILE
+    lines = enrolments.read_text(encoding="utf-8").splitlines()
+    held_line = next(i for i, line in enumerate(lines, 1) if line.startswith("S1-00000001,"))
+    lines.append("S1-00000001,888599,683245,2026-13-01,")  # rejected: its referte is held
+    enrolments.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    newer = tmp_path / "newer.csv"
+    newer.write_text(
+        lines[0] + "\n" + "S9-99999999,1,1,2026-09-01,\n" * 3 + "S1-00000001,111111,999999,"
+        "2026-09-01,\n",
+        encoding="utf-8",
+    )
+    report_held = importer._Import.report_held
+
+    def next_export_lands(self: Any, table: CsvTable) -> None:
+        os.replace(newer, enrolments)  # the next night's export, while this import runs
+        report_held(self, table)
+
+    monkeypatch.setattr(importer._Import, "report_held", next_export_lands)
+    engine = make_engine(f"sqlite:///{tmp_path / 'r.db'}")
+    upgrade(engine)
+    importer.import_registry(engine, folder, tmp_path / "rejects.csv")
+    engine.dispose()
+    held = [r for r in read_rejects(tmp_path / "rejects.csv") if r["referte"] == "S1-00000001"]
+    assert sorted(int(r["regel"]) for r in held) == [held_line, len(lines)]
+
+
 MORE_THAN_WAITS = (checker.AHEAD + 14) * checker.BATCH
 """Rows: more than can wait in the queue and the pipe, so the child is still running."""
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leerid.registry.discimus import check_enrolment, check_pupil
+from leerid.registry.discimus import (
+    PUPIL_COLUMNS,
+    CsvTable,
+    ImportFileError,
+    check_enrolment,
+    check_pupil,
+)
 from tests.registry.conftest import national_number
 
 TODAY = dt.date(2026, 11, 28)
@@ -72,3 +81,29 @@ def test_insz_against_birth_date(born: dt.date, written: dt.date) -> None:
     assert (row is not None) == (born == written)
     if born != written:
         assert [p.column for p in problems] == ["geboortedatum"]
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (b"referte;insz;naam\n", "separated by ';'"),
+        (b"referte,insz\n", "required column 'naam' is missing"),
+        (b"referte,\xe9\n", "line 1 is not valid UTF-8"),
+    ],
+)
+def test_a_refused_header_leaves_no_file_open(tmp_path: Path, content: bytes, message: str) -> None:
+    """Nothing kept open by an import that stops at a header: opened by path or handed over."""
+    path = tmp_path / "leerlingen.csv"
+    path.write_bytes(content)
+    before = _open_descriptors()
+    with pytest.raises(ImportFileError, match=message):
+        CsvTable(path, PUPIL_COLUMNS)
+    handed = os.open(path, os.O_RDONLY)
+    with pytest.raises(ImportFileError, match=message):
+        CsvTable(path, PUPIL_COLUMNS, descriptor=handed)
+    assert _open_descriptors() == before  # the handed descriptor was closed with the table

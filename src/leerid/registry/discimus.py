@@ -8,6 +8,7 @@ Reasons for a rejected row are in Dutch, for the school administrator who fixes 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -111,18 +112,35 @@ class CsvTable:
         self.name = path.name
         self.columns = columns
         try:
-            if descriptor is None:
-                self._raw = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
-            else:
-                self._raw = open(descriptor, "rb", buffering=0)  # noqa: SIM115 - as above
-                self._raw.seek(0)
-            # the size of the file this table reads, not of what the path names a moment later
-            self.size = os.fstat(self._raw.fileno()).st_size
+            source = path if descriptor is None else descriptor
+            raw = open(source, "rb", buffering=0)  # noqa: SIM115 - closed in close()
         except FileNotFoundError:
             raise ImportFileError(
                 f"{path}: file not found. An import folder holds {PUPIL_FILE} and "
                 f"{ENROLMENT_FILE}; nothing was imported."
             ) from None
+        except OSError as exc:
+            if descriptor is not None:
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)  # ours to close, as with the table
+            raise ImportFileError(
+                f"{path}: cannot be read ({exc.strerror}); nothing was imported."
+            ) from None
+        self._raw = raw  # closed by close(), or below when the header is refused
+        try:
+            self._open_header(descriptor is not None)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_header(self, handed: bool) -> None:
+        """The file's size (of the file read, not of what the path names a moment later),
+        then its header, checked; the error names the file and the column."""
+        path, columns = self.path, self.columns
+        try:
+            if handed:
+                self._raw.seek(0)
+            self.size = os.fstat(self._raw.fileno()).st_size
         except OSError as exc:
             raise ImportFileError(
                 f"{path}: cannot be read ({exc.strerror}); nothing was imported."
@@ -131,14 +149,12 @@ class CsvTable:
         self._reader = csv.reader(text)
         header = self._next_record()
         if header is None:
-            self.close()
             raise ImportFileError(
                 f"{path}: the file is empty; the first line must be the header "
                 f"({','.join(columns)}). Nothing was imported."
             )
         names = [h.strip().lower() for h in header]
         if len(names) == 1 and ";" in names[0]:
-            self.close()
             raise ImportFileError(
                 f"{path}: the columns are separated by ';' instead of ','; save the file as "
                 "CSV with commas (in a spreadsheet program: 'CSV UTF-8 (comma delimited)'). "
@@ -146,14 +162,12 @@ class CsvTable:
             )
         for name in columns:
             if names.count(name) > 1:
-                self.close()
                 raise ImportFileError(
                     f"{path}: column {name!r} appears twice in the header; keep one. "
                     "Nothing was imported."
                 )
         missing = [name for name in columns if name not in names]
         if missing:
-            self.close()
             raise ImportFileError(
                 f"{path}: required column {missing[0]!r} is missing from the header "
                 f"(found: {', '.join(n for n in names if n) or 'no columns'}; required: "

@@ -200,7 +200,7 @@ class _Import:
 
     # -- step 4: list the rows held back by a rejected row of the same referte ---------------
 
-    def report_held(self, path: Path) -> None:
+    def report_held(self, enrolments: CsvTable) -> None:
         """Each valid enrolment row of a registration with a rejected enrolment row was not
         applied (issue 8 §1): it goes to the rejects file, pointing at the rejected line.
 
@@ -211,7 +211,7 @@ class _Import:
         held = self.plan.held_to_report(self.writer.registered(self.plan.held_elsewhere()))
         if not held:
             return
-        for line, referte in rows_of(path, held):
+        for line, referte in rows_of(enrolments, held):
             self.rejects.add(ENROLMENT_FILE, line, referte, [held_back(held[referte])])
 
     def finish(self) -> None:
@@ -315,7 +315,7 @@ def _run(
             importer.read_pupils(pupils)
             importer.read_enrolments(enrolments)
             importer.store_enrolments()
-            importer.report_held(folder / ENROLMENT_FILE)
+            importer.report_held(enrolments)
             importer.finish()
             db.commit()
         except BaseException:

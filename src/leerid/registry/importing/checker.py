@@ -307,17 +307,15 @@ def main(argv: list[str]) -> None:
     file is the one the import opened and handed over as descriptor ``FD`` (``FILE`` names
     it in messages); the frames go to the standard output as it was at start; anything
     printed goes to the standard error instead, so that it cannot break a frame."""
-    if len(argv) != 4 or not argv[3].isdigit():
+    if len(argv) != 4 or not argv[3].isdecimal():
         raise SystemExit("checker: give FILE pupils|enrolments TODAY FD")
     path, name, today, handed = argv
     kind = _KINDS.get(name)
     if kind is None:
         raise SystemExit(f"checker: kind {name!r}: give pupils or enrolments")
-    # Linux: opening /dev/fd/N opens the same file anew, with a reading position of its own
-    # (the import's table keeps its own); elsewhere it may share the import's, which no
-    # longer reads that table once this process checks it.
-    descriptor = os.open(f"/dev/fd/{handed}", os.O_RDONLY | os.O_CLOEXEC)
-    os.close(int(handed))
+    # The import's own open file: this process reads it from its start. Their reading
+    # position is shared, but the import no longer reads that table once this one checks it.
+    descriptor = int(handed)
     # The import runs this in a group of its own; should a Ctrl-C reach it all the same (a
     # process group signalled by hand), the import decides, and stops this process.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -5,8 +5,8 @@ a large file)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
-from pathlib import Path
 
 from leerid.registry.discimus import (
     ENROLMENT_COLUMNS,
@@ -79,10 +79,12 @@ def enrolment_rows(
             yield row
 
 
-def rows_of(path: Path, refertes: dict[str, int]) -> Iterator[tuple[int, str]]:
+def rows_of(enrolments: CsvTable, refertes: dict[str, int]) -> Iterator[tuple[int, str]]:
     """``(line, referte)`` of each valid row of ``inschrijvingen.csv`` with one of these
-    refertes (a second reading of the file)."""
-    with CsvTable(path, ENROLMENT_COLUMNS) as table:
+    refertes: a second reading of the file the import opened (``enrolments``, read to its
+    end by now), not of what its path names by then."""
+    again = os.dup(enrolments.fileno())
+    with CsvTable(enrolments.path, ENROLMENT_COLUMNS, descriptor=again) as table:
         for line, values in table.rows():
             referte = values[0].strip()
             if referte not in refertes:
