@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -212,7 +213,21 @@ def start_floor(browsers: int) -> Server:
     argv += ["--workers", "2", "--no-access-log", "--log-level", "warning"]
     usernames = ["floor"] * browsers
     password = "unused: the floor has no login"
-    return _started("floor", argv, env, folder / "server.log", port, secret, usernames, password)
+    try:
+        server = _started(
+            "floor", argv, env, folder / "server.log", port, secret, usernames, password
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    stop_server = server.stop
+
+    def stop() -> None:  # the server, then its key and log
+        stop_server()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    server.stop = stop
+    return server
 
 
 def _answers(url: str, process: subprocess.Popen[bytes], seconds: float) -> bool:

@@ -10,12 +10,15 @@ provider may spend on everything else, PostgreSQL included.
 
 Per flow (the scenario ``sso``: no login form):
 
-- ``GET /authorize``: the client and its redirect URI checked, PKCE S256 required; the code
-  is the nonce, the challenge and the subject sealed with AES-256-GCM (nothing stored); a 302
-  to the client with ``code``, ``state`` and ``iss`` (RFC 9207).
+- ``GET /authorize``: the client and its redirect URI checked, PKCE S256 required; the
+  browser's session opened from its sealed cookie (the first visit, which a provider would
+  answer with its login form, gets one: the floor has no login); the code is the nonce, the
+  challenge and the subject sealed with AES-256-GCM (nothing stored); a 302 to the client
+  with ``code``, ``state`` and ``iss`` (RFC 9207).
 - ``POST /token``: client_secret_basic (compared in constant time), the code opened, its
   redirect URI and PKCE verifier checked (RFC 7636 S256); an RS256 ID token (joserfc, as
-  leerid signs it) with the LeerID claims; the access token is the claims sealed.
+  leerid signs it) with the LeerID claims and ``at_hash``; the access token is the subject
+  sealed.
 - ``GET /userinfo``: the bearer token opened, the claims as JSON.
 
 Its settings come from the environment (set by the bench): ``FLOOR_ISSUER``,
@@ -48,6 +51,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 REDIRECT_URI = "http://127.0.0.1/cb"
+SESSION_COOKIE = "floor_session"
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 LIFETIME = 300
 
@@ -133,17 +137,21 @@ def create_app() -> Starlette:
             return _error("invalid_request")  # never redirect to an unknown URI
         if q.get("response_type") != "code" or q.get("code_challenge_method") != "S256":
             return _error("invalid_request")
+        now = int(time.time())
+        session = sealer.open(b"session", request.cookies.get(SESSION_COOKIE, ""))
+        new_session = session is None or session["x"] < now
+        if session is None or new_session:  # a provider would show its login form here
+            session = {"s": subject, "t": now, "x": now + 3600}
         code = sealer.seal(
             b"code",
-            {
-                "s": subject,
-                "n": q.get("nonce"),
-                "c": q.get("code_challenge"),
-                "x": int(time.time()) + 60,
-            },
+            {"s": session["s"], "n": q.get("nonce"), "c": q.get("code_challenge"), "x": now + 60},
         )
         answer = {"code": code, "state": q.get("state", ""), "iss": issuer}
-        return RedirectResponse(f"{REDIRECT_URI}?{urlencode(answer)}", status_code=302)
+        redirect = RedirectResponse(f"{REDIRECT_URI}?{urlencode(answer)}", status_code=302)
+        if new_session:
+            cookie = sealer.seal(b"session", session)
+            redirect.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="lax")
+        return redirect
 
     async def token(request: Request) -> Response:
         given = request.headers.get("authorization", "").encode()
@@ -162,6 +170,8 @@ def create_app() -> Starlette:
         if not hmac.compare_digest(challenge, str(code["c"])):
             return _error("invalid_grant")
         now = int(time.time())
+        access = sealer.seal(b"access", {"s": code["s"], "x": now + LIFETIME})
+        at_hash = _b64(hashlib.sha256(access.encode("ascii")).digest()[:16])  # OIDC Core 3.1.3.6
         payload = {
             **claims,
             "iss": issuer,
@@ -170,9 +180,9 @@ def create_app() -> Starlette:
             "exp": now + LIFETIME,
             "auth_time": now,
             "nonce": code["n"],
+            "at_hash": at_hash,
         }
         id_token = jwt.encode({"alg": "RS256", "kid": kid, "typ": "JWT"}, payload, key)
-        access = sealer.seal(b"access", {"s": code["s"], "x": now + LIFETIME})
         body = {
             "access_token": access,
             "token_type": "Bearer",

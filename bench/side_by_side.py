@@ -228,7 +228,9 @@ def floor_bound(figures: list[Figures]) -> str | None:
     On a machine where every side is CPU-bound, a provider can do at most ``cores / (its CPU
     + its store's + the driver's CPU per flow)`` flows/s. The floor's server CPU per flow is
     the least that leerid's stack spends; with leerid's PostgreSQL CPU per flow of the same
-    run added (the statements the protocol asks for, art. 5, 6, 8 and issue 12), and the floor's
+    run added (the statements the protocol asks for: art. 5, the data fetched at each login;
+    art. 6, each answer recorded, with its log entry of issue 12; art. 8 and 11, the
+    protocol's end checked), and the floor's
     driver CPU per flow (the least the driver spends), that is the most any provider on this
     stack and this store can reach, to set against 1.25 x the Redis peer.
     """
@@ -245,7 +247,7 @@ def floor_bound(figures: list[Figures]) -> str | None:
     store = per_flow("leerid", lambda f: f.store_cpu_s)
     if store == 0:  # not counted (a Unix socket): a bound without the store would mislead
         return None
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))  # the cores this run may use
     most = cores * 1000 / (floor_server + store + floor_driver)
     rate = statistics.median(f.flows_per_s for f in by["floor"])
     lines = [
@@ -383,7 +385,7 @@ def main() -> None:
 def _over_tcp(database_url: str) -> bool:
     """Whether ``database_url`` reaches PostgreSQL over TCP (its backends found by port)."""
     url = make_url(database_url)
-    host = url.host or url.query.get("host") or ""
+    host = url.host or url.query.get("host") or os.environ.get("PGHOST", "")
     return bool(host) and not str(host).startswith("/")
 
 

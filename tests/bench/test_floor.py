@@ -83,6 +83,10 @@ def test_it_refuses_what_a_provider_must_refuse(floor: Any) -> None:
     assert unknown.status_code == 400 and "location" not in unknown.headers
     answer = _code(target, challenge)
     assert answer.status_code == 302
+    name, _, session = answer.headers["set-cookie"].split(";")[0].partition("=")
+    assert name == "floor_session"  # a session, opened on each later visit
+    again = httpx.get(answer.request.url, headers={"cookie": f"floor_session={session}"})
+    assert again.status_code == 302 and "set-cookie" not in again.headers
     query = parse_qs(urlsplit(answer.headers["location"]).query)
     assert query["iss"] == [target.issuer] and query["state"] == ["s"]
     code = query["code"][0]
@@ -118,7 +122,7 @@ def _figures(
 
 
 def test_the_bound_adds_leerids_store_to_the_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     figures = [
         _figures("leerid", 400, 2.0, 1.0, 0.9),
         _figures("redis", 500, 1.6, 0.2, 0.7),
@@ -133,8 +137,13 @@ def test_the_bound_adds_leerids_store_to_the_floor(monkeypatch: pytest.MonkeyPat
     assert side.floor_bound(uncounted) is None  # a store not counted (a Unix socket)
 
 
-def test_a_database_reached_through_a_unix_socket_is_named() -> None:
+def test_a_database_reached_through_a_unix_socket_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Its backends cannot be found by port: the bench says its store is not counted."""
+    monkeypatch.delenv("PGHOST", raising=False)
     assert side._over_tcp("postgresql+psycopg://postgres@127.0.0.1:5432/test")
     assert not side._over_tcp("postgresql+psycopg://postgres@/test?host=/var/run/postgresql")
     assert not side._over_tcp("postgresql+psycopg://postgres@/test")
+    monkeypatch.setenv("PGHOST", "127.0.0.1")  # libpq's own default host
+    assert side._over_tcp("postgresql+psycopg://postgres@/test")
