@@ -21,7 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -220,14 +220,12 @@ def start_floor(browsers: int) -> Server:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    stop_server = server.stop
 
     def stop() -> None:  # the server, then its key and log
-        stop_server()
+        server.stop()
         shutil.rmtree(folder, ignore_errors=True)
 
-    server.stop = stop
-    return server
+    return replace(server, stop=stop)
 
 
 def _answers(url: str, process: subprocess.Popen[bytes], seconds: float) -> bool:

@@ -227,12 +227,12 @@ def floor_bound(figures: list[Figures]) -> str | None:
 
     On a machine where every side is CPU-bound, a provider can do at most ``cores / (its CPU
     + its store's + the driver's CPU per flow)`` flows/s. The floor's server CPU per flow is
-    the least that leerid's stack spends; with leerid's PostgreSQL CPU per flow of the same
-    run added (the statements the protocol asks for: art. 5, the data fetched at each login;
-    art. 6, each answer recorded, with its log entry of issue 12; art. 8 and 11, the
-    protocol's end checked), and the floor's
-    driver CPU per flow (the least the driver spends), that is the most any provider on this
-    stack and this store can reach, to set against 1.25 x the Redis peer.
+    the least that leerid's stack spends. Added to it: leerid's PostgreSQL CPU per flow of
+    the same run (the statements the protocol asks for: art. 5, the data fetched at each
+    login; art. 6, each answer recorded, with its log entry of issue 12; art. 8 and 11, the
+    protocol's end checked) and the floor's driver CPU per flow (the least the driver
+    spends). That is the most any provider on this stack and this store can reach, to set
+    against 1.25 x the Redis peer.
     """
     sso = [f for f in figures if f.scenario == "sso" and f.flows]
     by = {key: [f for f in sso if f.server == key] for key in SERVERS}
@@ -248,14 +248,14 @@ def floor_bound(figures: list[Figures]) -> str | None:
     if store == 0:  # not counted (a Unix socket): a bound without the store would mislead
         return None
     cores = len(os.sched_getaffinity(0))  # the cores this run may use
-    most = cores * 1000 / (floor_server + store + floor_driver)
+    least = floor_server + store + floor_driver  # CPU ms per flow
+    most = cores * 1000 / least
     rate = statistics.median(f.flows_per_s for f in by["floor"])
     lines = [
         f"Floor (bench/floor_app.py, no store): {rate:.0f} SSO flows/s, server "
         f"{floor_server:.2f} ms and driver {floor_driver:.2f} ms of CPU per flow.",
         f"With leerid's PostgreSQL CPU per flow of this run ({store:.2f} ms) added, a provider "
-        f"on this stack can do at most {cores} cores / {floor_server + store + floor_driver:.2f}"
-        f" ms = {most:.0f} SSO flows/s",
+        f"on this stack can do at most {cores} cores / {least:.2f} ms = {most:.0f} SSO flows/s",
     ]
     for key in ("redis", "memory"):
         if by[key]:

@@ -102,13 +102,18 @@ def _check(table: CsvTable, check: Check[Row]) -> Iterator[Checked[Row]]:
         yield line, values[0].strip(), row, problems
 
 
-def checked_pupils(table: CsvTable, today: dt.date) -> CheckedRows[PupilRow]:
-    """The checked rows of ``leerlingen.csv`` (a birth date after ``today`` is refused)."""
+def _pupil_check(today: dt.date) -> Check[PupilRow]:
+    """``check_pupil`` as of ``today`` (a birth date after it is refused)."""
 
     def check(line: int, values: list[str]) -> tuple[PupilRow | None, list[Problem]]:
         return check_pupil(line, values, today)
 
-    return CheckedRows(table, "pupils", today, check, PupilRow)
+    return check
+
+
+def checked_pupils(table: CsvTable, today: dt.date) -> CheckedRows[PupilRow]:
+    """The checked rows of ``leerlingen.csv`` (a birth date after ``today`` is refused)."""
+    return CheckedRows(table, "pupils", today, _pupil_check(today), PupilRow)
 
 
 def checked_enrolments(table: CsvTable) -> CheckedRows[EnrolmentRow]:
@@ -117,9 +122,7 @@ def checked_enrolments(table: CsvTable) -> CheckedRows[EnrolmentRow]:
 
 
 def _child_check(kind: Kind, today: dt.date) -> Check[Any]:
-    if kind == "pupils":
-        return lambda line, values: check_pupil(line, values, today)
-    return check_enrolment
+    return _pupil_check(today) if kind == "pupils" else check_enrolment
 
 
 class CheckedRows(Generic[Row]):
