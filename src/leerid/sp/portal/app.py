@@ -162,6 +162,10 @@ def _add_routes(app: FastAPI, router: APIRouter) -> None:
         )
 
 
+STOP_SECONDS = 10.0
+"""How long a stopping portal waits for its background work to end its round."""
+
+
 def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
     """The portal's background work: the daily duties, the events poller (issue 10) and the
     witness of DOV's log (issue 12, once ``[log] vkey`` is set)."""
@@ -180,6 +184,9 @@ def _lifespan(portal: Portal) -> Callable[[FastAPI], contextlib.AbstractAsyncCon
         yield
         for task in tasks:
             task.cancel()
+        if tasks:  # their own ends run now: a poll stopped mid-round releases its lease,
+            # which would otherwise hold `leerid sp sync` off for its five minutes
+            await asyncio.wait(tasks, timeout=STOP_SECONDS)
         await portal.rp.aclose()
 
     return lifespan
